@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// One config for the whole repo: packages resolve each other through the `source` export
+// condition, so tests run against TypeScript sources without a build of their dependencies.
+export default defineConfig({
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
+  test: {
+    include: ['**/src/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
