@@ -1,0 +1,8 @@
+export {
+  LocalDocument,
+  type MutateOptions,
+  type MutationResult,
+  type OpenDocumentOptions,
+  openDocument,
+  type Row,
+} from './document.js';

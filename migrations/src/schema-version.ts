@@ -1,0 +1,61 @@
+// The schema-version bookkeeping inside a document's database, and the lifecycle that brings a
+// database to its reducer's version.
+//
+// Invariants:
+// 1. The version recorded in `_tandem_meta` is the version the database's tables are at: it is
+//    written in the same transaction as the reducer's `migrate`, so a failed migration leaves both
+//    as they were.
+// 2. A database is never migrated downwards: a reducer older than the database is refused with
+//    `reducer-too-old`, naming both versions, before it can write anything.
+
+import { type Replica, TandemError } from '@tandem/runtime';
+
+export const META_TABLE = '_tandem_meta';
+
+export interface MigrationReport {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  /** False when the database was already at the reducer's version. */
+  readonly migrated: boolean;
+}
+
+/** The schema version recorded in the database; 0 for a database no reducer has migrated yet. */
+export function readSchemaVersion(replica: Replica): number {
+  const exists = replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [
+    META_TABLE,
+  ]);
+  if (exists.length === 0) return 0;
+  const rows = replica.query(`SELECT value FROM ${META_TABLE} WHERE key = 'schema_version'`);
+  const value = rows[0]?.value;
+  return typeof value === 'number' ? value : 0;
+}
+
+/** Runs the reducer's `migrate` when the database is behind it, in one transaction (one frame). */
+export function ensureSchema(replica: Replica): MigrationReport {
+  const toVersion = replica.reducerVersion;
+  return replica.transaction(() => {
+    const fromVersion = readSchemaVersion(replica);
+    if (fromVersion > toVersion) {
+      throw new TandemError(
+        'reducer-too-old',
+        `the database is at schema version ${fromVersion} but the reducer only knows ${toVersion}: load a newer reducer`,
+        { documentVersion: fromVersion, reducerVersion: toVersion },
+      );
+    }
+    if (fromVersion === toVersion) return { fromVersion, toVersion, migrated: false };
+    const outcome = replica.migrate(fromVersion, toVersion);
+    if (!outcome.ok) {
+      throw new TandemError(
+        'migration-failed',
+        `migrate(${fromVersion}) to schema version ${toVersion} failed: ${outcome.reason}`,
+        { fromVersion, toVersion, reason: outcome.reason },
+      );
+    }
+    replica.connection.exec(
+      `CREATE TABLE IF NOT EXISTS ${META_TABLE} (key TEXT PRIMARY KEY, value ANY) STRICT;
+       INSERT INTO ${META_TABLE} (key, value) VALUES ('schema_version', ${toVersion})
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value;`,
+    );
+    return { fromVersion, toVersion, migrated: true };
+  });
+}

@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
+import type { MutationEnvelope, Outcome } from './reducer/host.js';
+
+// A model replica: a set of keys. Mutations are "add k" (rejected if present), "del k" (rejected
+// if absent) and "trap" (the reducer crashes). Savepoints are copies of the set.
+type Op = { readonly kind: 'add' | 'del'; readonly key: number } | { readonly kind: 'trap' };
+
+class ModelTarget implements BatchTarget {
+  state = new Set<number>();
+  private readonly stack: Set<number>[] = [];
+  reduceCalls = 0;
+
+  reduce(batch: readonly MutationEnvelope[]): ReduceResult {
+    this.reduceCalls++;
+    const outcomes: Outcome[] = [];
+    for (const m of batch) {
+      const op = decode(m);
+      if (op.kind === 'trap') {
+        this.state.add(-1); // a write the trap must not leave behind
+        return { trapped: true, reason: 'unreachable' };
+      }
+      const present = this.state.has(op.key);
+      if (op.kind === 'add' && present) outcomes.push({ ok: false, reason: `${op.key} exists` });
+      else if (op.kind === 'del' && !present) outcomes.push({ ok: false, reason: `${op.key} missing` });
+      else {
+        if (op.kind === 'add') this.state.add(op.key);
+        else this.state.delete(op.key);
+        outcomes.push({ ok: true });
+      }
+      // A rejected mutation writes anyway, as a buggy reducer might: the savepoint must undo it.
+      if (!outcomes.at(-1)?.ok) this.state.add(1000 + outcomes.length);
+    }
+    return { trapped: false, outcomes };
+  }
+  savepoint(): void {
+    this.stack.push(new Set(this.state));
+  }
+  release(): void {
+    this.stack.pop();
+  }
+  rollback(): void {
+    const saved = this.stack.pop();
+    if (saved === undefined) throw new Error('rollback without savepoint');
+    this.state = saved;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const envelope = (op: Op, lsn: number): MutationEnvelope => ({
+  timelineId: 't',
+  lsn,
+  timestamp: 0,
+  payload: encoder.encode(JSON.stringify(op)),
+});
+const decode = (m: MutationEnvelope): Op => JSON.parse(decoder.decode(m.payload)) as Op;
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ kind: fc.constantFrom('add' as const, 'del' as const), key: fc.nat(6) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'trap' as const }) },
+);
+
+test('a batch gets the outcomes and state of applying its mutations one at a time', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 40 }), fc.array(fc.nat(6), { maxLength: 4 }), (ops, initial) => {
+      const batch = ops.map(envelope);
+      const batched = new ModelTarget();
+      const oneByOne = new ModelTarget();
+      for (const key of initial) {
+        batched.state.add(key);
+        oneByOne.state.add(key);
+      }
+      const outcomes = applySequentially(batched, batch);
+      const expected = batch.flatMap((m) => applySequentially(oneByOne, [m]));
+      expect(outcomes).toEqual(expected);
+      expect([...batched.state].sort()).toEqual([...oneByOne.state].sort());
+      expect([...batched.state].every((k) => k >= 0 && k < 1000)).toBe(true);
+    }),
+    { seed: Number(process.env.FC_SEED ?? 20261122), numRuns: 300, verbose: true },
+  );
+});
+
+test('a batch without rejections costs one reduce call', () => {
+  const target = new ModelTarget();
+  const outcomes = applySequentially(
+    target,
+    [1, 2, 3, 4].map((key, i) => envelope({ kind: 'add', key }, i)),
+  );
+  expect(outcomes.every((o) => o.ok)).toBe(true);
+  expect(target.reduceCalls).toBe(1);
+});
+
+test('a trapping mutation is rejected alone and the ones behind it still apply', () => {
+  const target = new ModelTarget();
+  const ops: Op[] = [{ kind: 'add', key: 1 }, { kind: 'trap' }, { kind: 'add', key: 2 }];
+  const outcomes = applySequentially(target, ops.map(envelope));
+  expect(outcomes).toEqual([{ ok: true }, { ok: false, reason: 'reducer trapped: unreachable' }, { ok: true }]);
+  expect([...target.state].sort()).toEqual([1, 2]);
+});

@@ -1,0 +1,34 @@
+// Errors a Tandem API hands to its caller: a closed set of string kinds with structured fields, so
+// a caller can branch on `kind` and act on the fields (never on the message text).
+
+export type TandemErrorKind =
+  /** The reducer bytes are not a loadable Tandem reducer (see `reason` for the loader's kind). */
+  | 'invalid-reducer'
+  /** The reducer's `migrate` refused or trapped; the database was left at `fromVersion`. */
+  | 'migration-failed'
+  /** The database was migrated by a newer reducer than the one loaded. */
+  | 'reducer-too-old'
+  /** The document was closed; nothing more can be done with it. */
+  | 'closed'
+  /** An argument the caller passed cannot be used (e.g. a mutation that is not serializable). */
+  | 'invalid-argument';
+
+export interface TandemErrorFields {
+  readonly reason?: string;
+  readonly fromVersion?: number;
+  readonly toVersion?: number;
+  readonly documentVersion?: number;
+  readonly reducerVersion?: number;
+}
+
+export class TandemError extends Error {
+  override readonly name = 'TandemError';
+  readonly kind: TandemErrorKind;
+  readonly fields: TandemErrorFields;
+
+  constructor(kind: TandemErrorKind, message: string, fields: TandemErrorFields = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+    this.fields = fields;
+  }
+}

@@ -1,0 +1,194 @@
+// A replica: one document's database with the reducer that writes it.
+//
+// Invariants:
+// 1. Every write goes through a transaction opened here; each commit that changed pages becomes
+//    exactly one frame, numbered by `nextLsn` (0, 1, 2, …). A commit that changed nothing makes none.
+// 2. While a mutation is being reduced, SQLite's clock and randomness and the reducer's `now()` and
+//    `random()` are pure functions of that mutation's envelope (timestamp, seed from timeline+lsn).
+// 3. A trapped reducer instance is never called again: it is replaced by a fresh one.
+
+import { applySequentially, type ReduceResult } from './apply.js';
+import type { Frame } from './frame.js';
+import {
+  type MutationEnvelope,
+  type Outcome,
+  type ReducerImports,
+  type ReducerInstance,
+  type ReducerModule,
+  ReducerTrap,
+} from './reducer/host.js';
+import { Connection } from './sqlite/connection.js';
+import { loadSqlite } from './sqlite/sqlite.js';
+import { type CaptureVfs, installCaptureVfs } from './vfs/capture-vfs.js';
+import { deriveSeed, SeededRandom } from './vfs/entropy.js';
+import { PageStore } from './vfs/page-store.js';
+import { type PlainValue, toPlain, toValue } from './value.js';
+
+export interface ReplicaOptions {
+  /** Names the database file inside the VFS; unique among the replicas open in this process. */
+  readonly name: string;
+  readonly reducer: ReducerModule;
+  /** Pages to start from (a replica of an existing database); a new, empty store by default. */
+  readonly store?: PageStore;
+  /** Called after each commit that changed pages. */
+  readonly onFrame?: (frame: Frame) => void;
+  /** Receives the reducer's `log` calls; dropped by default. */
+  readonly onLog?: (level: string, message: string) => void;
+}
+
+/** The envelope a migration runs under: fixed, so that every replica migrates to the same pages. */
+export function migrationEnvelope(toVersion: number): MutationEnvelope {
+  return { timelineId: 'tandem:migrate', lsn: toVersion, timestamp: 0, payload: new Uint8Array(0) };
+}
+
+// Keeps the reducer's own random stream apart from SQLite's, which is seeded from the same envelope.
+const GUEST_STREAM = 0x9e3779b97f4a7c15n;
+
+let openCount = 0;
+
+export class Replica {
+  readonly store: PageStore;
+  readonly connection: Connection;
+  private readonly vfs: CaptureVfs;
+  private readonly reducer: ReducerModule;
+  private instance: ReducerInstance;
+  private readonly imports: ReducerImports;
+  private batch: readonly MutationEnvelope[] = [];
+  private guestRandom = new SeededRandom(0n);
+  private current: MutationEnvelope | undefined;
+  private savepointDepth = 0;
+  private nextLsn = 0;
+  private closed = false;
+
+  static async open(options: ReplicaOptions): Promise<Replica> {
+    const sqlite3 = await loadSqlite();
+    return new Replica(installCaptureVfs(sqlite3), options);
+  }
+
+  private constructor(vfs: CaptureVfs, options: ReplicaOptions) {
+    this.vfs = vfs;
+    this.reducer = options.reducer;
+    this.store = options.store ?? new PageStore();
+    const onFrame = options.onFrame;
+    const db = vfs.open(`${options.name}#${++openCount}`, this.store, (commit) => {
+      const frame: Frame = { lsn: this.nextLsn++, pageCount: commit.pageCount, pages: commit.pages };
+      onFrame?.(frame);
+    });
+    this.connection = new Connection(db);
+    const onLog = options.onLog;
+    this.imports = {
+      execute: (sql, params) => this.connection.execute(sql, params),
+      executeBatch: (sql, rows) => this.connection.executeBatch(sql, rows),
+      query: (sql, params) => this.connection.query(sql, params),
+      log: (level, message) => onLog?.(level, message),
+      enter: (index) => {
+        const mutation = this.batch[index];
+        if (mutation === undefined) throw new RangeError(`enter(${index}) outside a batch of ${this.batch.length}`);
+        this.focus(mutation);
+      },
+      now: () => BigInt(this.current?.timestamp ?? 0),
+      random: () => this.guestRandom.nextU64(),
+    };
+    this.instance = this.reducer.instantiate(this.imports);
+  }
+
+  /** The schema version the loaded reducer migrates to. */
+  get reducerVersion(): number {
+    return this.instance.schemaVersion();
+  }
+
+  /** Runs `fn` in a write transaction; its changes become one frame when it returns. */
+  transaction<T>(fn: () => T): T {
+    this.assertOpen();
+    this.connection.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.connection.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.connection.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Calls the reducer's `migrate` under the migration envelope; the caller owns the transaction. */
+  migrate(fromVersion: number, toVersion: number): Outcome {
+    this.batch = [migrationEnvelope(toVersion)];
+    this.focus(this.batch[0]!);
+    try {
+      return this.instance.migrate(fromVersion);
+    } catch (error) {
+      if (!(error instanceof ReducerTrap)) throw error;
+      this.instance = this.reducer.instantiate(this.imports);
+      return { ok: false, reason: `reducer trapped: ${error.message}` };
+    } finally {
+      this.batch = [];
+    }
+  }
+
+  /** Applies a batch in one transaction (one frame at most); one outcome per mutation. */
+  applyBatch(batch: readonly MutationEnvelope[]): Outcome[] {
+    return this.transaction(() => applySequentially(this.batchTarget, batch));
+  }
+
+  /** Runs a read-only query and returns rows as plain objects. */
+  query(sql: string, params: readonly (PlainValue | boolean)[] = []): Record<string, PlainValue>[] {
+    this.assertOpen();
+    const { columns, rows } = this.connection.query(sql, params.map(toValue));
+    return rows.map((row) => {
+      const object: Record<string, PlainValue> = {};
+      columns.forEach((column, i) => {
+        object[column] = toPlain(row[i] ?? { tag: 'null' });
+      });
+      return object;
+    });
+  }
+
+  /** Hex SHA-256 over the database file, page by page: equal hashes mean identical databases. */
+  pageHash(): Promise<string> {
+    return this.store.hash();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.close();
+  }
+
+  private readonly batchTarget = {
+    reduce: (batch: readonly MutationEnvelope[]): ReduceResult => {
+      this.batch = batch;
+      this.focus(batch[0]!);
+      try {
+        return { trapped: false, outcomes: this.instance.reduce(batch) };
+      } catch (error) {
+        if (!(error instanceof ReducerTrap)) throw error;
+        this.instance = this.reducer.instantiate(this.imports);
+        return { trapped: true, reason: error.message };
+      } finally {
+        this.batch = [];
+      }
+    },
+    savepoint: () => {
+      this.connection.exec(`SAVEPOINT tandem_${++this.savepointDepth}`);
+    },
+    release: () => {
+      this.connection.exec(`RELEASE tandem_${this.savepointDepth--}`);
+    },
+    rollback: () => {
+      const name = `tandem_${this.savepointDepth--}`;
+      this.connection.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+    },
+  };
+
+  private focus(mutation: MutationEnvelope): void {
+    this.current = mutation;
+    const seed = deriveSeed(mutation.timelineId, mutation.lsn);
+    this.vfs.setEnvelope({ timestampMs: mutation.timestamp, seed });
+    this.guestRandom = new SeededRandom(seed ^ GUEST_STREAM);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('replica is closed');
+  }
+}
