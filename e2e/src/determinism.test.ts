@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchChromium } from './support/chromium.js';
+import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
+import { type RunResult, runInNode } from './determinism/run.js';
+import { entropyWorkload, todoWorkload, toJson, type WorkloadBatch } from './determinism/workload.js';
+
+const run = promisify(execFile);
+const NODE_RUN = join(REPO_ROOT, 'e2e/dist/determinism/node-run.js');
+const SEED = Number(process.env.DETERMINISM_SEED ?? 7);
+
+let browser: Browser;
+let server: FixtureServer;
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'tandem-determinism-'));
+  server = await serveFixture(join(REPO_ROOT, 'e2e/fixtures/determinism-page'));
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function runInProcess(reducer: string, batches: readonly WorkloadBatch[]): Promise<RunResult> {
+  const file = join(scratch, `workload-${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(file, JSON.stringify(toJson(batches)));
+  const { stdout } = await run(process.execPath, [NODE_RUN, reducer, file]);
+  return JSON.parse(stdout) as RunResult;
+}
+
+async function runInChromium(reducer: string, batches: readonly WorkloadBatch[]): Promise<RunResult> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(server.url);
+    await page.waitForFunction(() => typeof window.runWorkload === 'function');
+    const reply = await page.evaluate(
+      ([url, workload]) => window.runWorkload(url, workload),
+      [server.fileUrl(reducer), toJson(batches)] as const,
+    );
+    if (reply.error !== undefined || reply.hash === undefined || reply.outcomes === undefined) {
+      throw new Error(`the Chromium worker failed: ${reply.error ?? 'no result'} ${errors.join('\n')}`);
+    }
+    return { hash: reply.hash, outcomes: reply.outcomes };
+  } finally {
+    await page.close();
+  }
+}
+
+const cases = [
+  { name: 'todo', reducer: join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm'), batches: todoWorkload(SEED, 40) },
+  {
+    name: 'entropy (SQL random(), datetime(now), Math.random)',
+    reducer: join(REPO_ROOT, 'e2e/fixtures/entropy-reducer/dist/reducer.wasm'),
+    batches: entropyWorkload(SEED, 20),
+  },
+];
+
+test.each(cases)(
+  'the $name workload gives the same pages in two Node processes and in a Chromium worker',
+  async ({ reducer, batches }) => {
+    const [here, first, second, chromium] = await Promise.all([
+      runInNode(reducer, batches),
+      runInProcess(reducer, batches),
+      runInProcess(reducer, batches),
+      runInChromium(reducer, batches),
+    ]);
+    expect(here.outcomes.filter((o) => o === 'ok').length).toBeGreaterThan(0);
+    expect(first).toEqual(here);
+    expect(second).toEqual(here);
+    expect(chromium).toEqual(here);
+  },
+  { timeout: 120_000 },
+);

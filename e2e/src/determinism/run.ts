@@ -1,0 +1,21 @@
+// Runs a workload through host-node and returns the page hash and the outcomes. Used in-process by
+// the determinism test and as a separate process through `node-run.ts`.
+import { openDocument } from '@tandem/host-node';
+import { TIMELINE_ID, type WorkloadBatch } from './workload.js';
+
+export interface RunResult {
+  readonly hash: string;
+  readonly outcomes: readonly string[];
+}
+
+export async function runInNode(reducerPath: string, batches: readonly WorkloadBatch[]): Promise<RunResult> {
+  const doc = await openDocument({ docId: 'determinism', reducer: reducerPath, timelineId: TIMELINE_ID });
+  const outcomes: string[] = [];
+  for (const batch of batches) {
+    const results = await doc.mutateBatch(batch.mutations, { timestamp: batch.timestamp });
+    for (const r of results) outcomes.push(r.status === 'applied' ? 'ok' : r.reason);
+  }
+  const hash = await doc.pageHash();
+  await doc.close();
+  return { hash, outcomes };
+}

@@ -1,0 +1,109 @@
+// Deterministic workloads for the cross-environment determinism test. Pure (no node:, no DOM) so
+// the same module drives Node and the Chromium worker.
+
+export const TIMELINE_ID = 'determinism-timeline';
+
+export type WorkloadMutation = Record<string, unknown> | Uint8Array;
+
+export interface WorkloadBatch {
+  readonly timestamp: number;
+  readonly mutations: readonly WorkloadMutation[];
+}
+
+export interface Envelope {
+  readonly timelineId: string;
+  readonly lsn: number;
+  readonly timestamp: number;
+  readonly payload: Uint8Array;
+}
+
+/** mulberry32: a tiny seeded PRNG, identical in every engine. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Todo mutations, valid and invalid mixed, in batches of varied size. */
+export function todoWorkload(seed: number, batchCount: number): WorkloadBatch[] {
+  const next = prng(seed);
+  const pick = (n: number) => Math.floor(next() * n);
+  const ids: string[] = [];
+  const batches: WorkloadBatch[] = [];
+  let timestamp = 1_700_000_000_000;
+  for (let b = 0; b < batchCount; b++) {
+    const mutations: WorkloadMutation[] = [];
+    const size = 1 + pick(20);
+    for (let i = 0; i < size; i++) {
+      const known = ids.length > 0 ? ids[pick(ids.length)]! : 'none';
+      switch (pick(9)) {
+        case 0:
+        case 1:
+        case 2: {
+          const id = `t${pick(1000)}`;
+          ids.push(id);
+          mutations.push({ type: 'create', id, title: `todo ${id} ✓ ${'x'.repeat(pick(60))}` });
+          break;
+        }
+        case 3:
+          mutations.push({ type: 'toggle', id: pick(4) === 0 ? 'ghost' : known });
+          break;
+        case 4:
+          mutations.push({ type: 'rename', id: known, title: pick(5) === 0 ? '' : `renamed ${pick(100)}` });
+          break;
+        case 5:
+          mutations.push({ type: 'delete', id: known });
+          break;
+        case 6:
+          mutations.push(pick(3) === 0 ? { type: 'clearCompleted' } : { type: 'toggle', id: known });
+          break;
+        case 7:
+          mutations.push({ type: 'create', id: `long${pick(100)}`, title: 'y'.repeat(201) });
+          break;
+        default:
+          mutations.push(pick(2) === 0 ? { type: 'explode' } : new TextEncoder().encode('{"type":"create",'));
+      }
+    }
+    timestamp += 1 + pick(5000);
+    batches.push({ timestamp, mutations });
+  }
+  return batches;
+}
+
+/** The envelopes `host-node` builds for the same batches: lsn in order, JSON payloads as UTF-8. */
+export function toEnvelopes(batches: readonly WorkloadBatch[], timelineId: string): Envelope[][] {
+  let lsn = 0;
+  const encoder = new TextEncoder();
+  return batches.map((batch) =>
+    batch.mutations.map((m) => ({
+      timelineId,
+      lsn: lsn++,
+      timestamp: batch.timestamp,
+      payload: m instanceof Uint8Array ? m : encoder.encode(JSON.stringify(m)),
+    })),
+  );
+}
+
+/** Workloads cross process and page boundaries as JSON: raw payload bytes become `{ bytes: [...] }`. */
+export type JsonWorkload = readonly { timestamp: number; mutations: (Record<string, unknown> | { bytes: number[] })[] }[];
+
+export function toJson(batches: readonly WorkloadBatch[]): JsonWorkload {
+  return batches.map((b) => ({
+    timestamp: b.timestamp,
+    mutations: b.mutations.map((m) => (m instanceof Uint8Array ? { bytes: [...m] } : m)),
+  }));
+}
+
+export function fromJson(json: JsonWorkload): WorkloadBatch[] {
+  return json.map((b) => ({
+    timestamp: b.timestamp,
+    mutations: b.mutations.map((m) =>
+      Array.isArray(m.bytes) && Object.keys(m).length === 1 ? new Uint8Array(m.bytes as number[]) : m,
+    ),
+  }));
+}

@@ -1,0 +1,35 @@
+// Serves a fixture page with vite, resolving workspace packages to their TypeScript sources.
+import { fileURLToPath } from 'node:url';
+import { createServer, type ViteDevServer } from 'vite';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface FixtureServer {
+  readonly url: string;
+  /** A URL under which the page can fetch a file of the repository. */
+  fileUrl(absolutePath: string): string;
+  close(): Promise<void>;
+}
+
+export async function serveFixture(root: string): Promise<FixtureServer> {
+  const server: ViteDevServer = await createServer({
+    root,
+    configFile: false,
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [REPO_ROOT] } },
+    resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
+    optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
+    worker: { format: 'es' },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (address === null || address === undefined || typeof address === 'string') {
+    throw new Error('vite did not report a TCP address');
+  }
+  const url = `http://127.0.0.1:${address.port}/`;
+  return {
+    url,
+    fileUrl: (absolutePath) => `${url}@fs${absolutePath}`,
+    close: () => server.close(),
+  };
+}
