@@ -67,7 +67,7 @@ const cases = [
 ];
 
 test.each(cases)(
-  'the $name workload gives the same pages in two Node processes and in a Chromium worker',
+  `the $name workload (seed ${SEED}) gives the same pages in two Node processes and in a Chromium worker`,
   async ({ reducer, batches }) => {
     const [here, first, second, chromium] = await Promise.all([
       runInNode(reducer, batches),
@@ -82,3 +82,14 @@ test.each(cases)(
   },
   { timeout: 120_000 },
 );
+
+test("the entropy reducer's pages depend on the envelope: another timeline or timestamps give other pages", async () => {
+  const { reducer, batches } = cases[1]!;
+  const base = await runInNode(reducer, batches);
+  const otherTimeline = await runInNode(reducer, batches, 'another-timeline');
+  const shifted = batches.map((b) => ({ ...b, timestamp: b.timestamp + 1000 }));
+  const otherClock = await runInNode(reducer, shifted);
+  expect(otherTimeline.outcomes).toEqual(base.outcomes);
+  expect(otherTimeline.hash).not.toBe(base.hash);
+  expect(otherClock.hash).not.toBe(base.hash);
+});

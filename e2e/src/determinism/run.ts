@@ -8,8 +8,12 @@ export interface RunResult {
   readonly outcomes: readonly string[];
 }
 
-export async function runInNode(reducerPath: string, batches: readonly WorkloadBatch[]): Promise<RunResult> {
-  const doc = await openDocument({ docId: 'determinism', reducer: reducerPath, timelineId: TIMELINE_ID });
+export async function runInNode(
+  reducerPath: string,
+  batches: readonly WorkloadBatch[],
+  timelineId = TIMELINE_ID,
+): Promise<RunResult> {
+  const doc = await openDocument({ docId: 'determinism', reducer: reducerPath, timelineId });
   const outcomes: string[] = [];
   for (const batch of batches) {
     const results = await doc.mutateBatch(batch.mutations, { timestamp: batch.timestamp });

@@ -75,6 +75,26 @@ export function todoWorkload(seed: number, batchCount: number): WorkloadBatch[] 
   return batches;
 }
 
+/**
+ * Mutations for the entropy reducer (e2e/fixtures/entropy-reducer): `{ n }` draws n rows from every
+ * source of time and randomness a reducer has; `{ fail: true }` writes and is then rejected.
+ */
+export function entropyWorkload(seed: number, batchCount: number): WorkloadBatch[] {
+  const next = prng(seed);
+  const batches: WorkloadBatch[] = [];
+  let timestamp = 1_700_000_000_000;
+  for (let b = 0; b < batchCount; b++) {
+    const mutations: WorkloadMutation[] = [];
+    const size = 1 + Math.floor(next() * 8);
+    for (let i = 0; i < size; i++) {
+      mutations.push(next() < 0.15 ? { fail: true } : { n: 1 + Math.floor(next() * 5) });
+    }
+    timestamp += 1 + Math.floor(next() * 90_000_000);
+    batches.push({ timestamp, mutations });
+  }
+  return batches;
+}
+
 /** The envelopes `host-node` builds for the same batches: lsn in order, JSON payloads as UTF-8. */
 export function toEnvelopes(batches: readonly WorkloadBatch[], timelineId: string): Envelope[][] {
   let lsn = 0;
