@@ -1,0 +1,178 @@
+import { expect, test } from 'vitest';
+import type { Value } from '../value.js';
+import { Connection, SqlError } from './connection.js';
+import { loadSqlite } from './sqlite.js';
+
+const sqlite3 = await loadSqlite();
+const { capi } = sqlite3;
+
+function memoryConnection(): Connection {
+  return new Connection(new sqlite3.oo1.DB(':memory:', 'c'));
+}
+
+const NULL: Value = { tag: 'null' };
+const int = (val: bigint): Value => ({ tag: 'integer', val });
+const real = (val: number): Value => ({ tag: 'real', val });
+const text = (val: string): Value => ({ tag: 'text', val });
+const blob = (...bytes: number[]): Value => ({ tag: 'blob', val: new Uint8Array(bytes) });
+
+function sqlError(fn: () => unknown): SqlError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SqlError) return error;
+    throw error;
+  }
+  throw new Error('expected a SqlError');
+}
+
+const ROUND_TRIP: readonly [Value, string][] = [
+  [real(2.0), 'real'],
+  [real(1e300), 'real'],
+  [real(-1.5e-300), 'real'],
+  [real(Number.MAX_VALUE), 'real'],
+  [real(Number.POSITIVE_INFINITY), 'real'],
+  [real(-0), 'real'],
+  [int(0n), 'integer'],
+  [int(-(1n << 63n)), 'integer'],
+  [int((1n << 63n) - 1n), 'integer'],
+  [int(1n << 53n), 'integer'],
+  [text(''), 'text'],
+  [text('ünïcödé ✓ 𝄞 日本語'), 'text'],
+  [text('nul \u0000 inside'), 'text'],
+  [blob(), 'blob'],
+  [blob(0, 255, 1), 'blob'],
+  [NULL, 'null'],
+];
+
+test('values round-trip exactly through a parameter and through a table', () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(v)');
+  for (const [value, type] of ROUND_TRIP) {
+    expect(conn.query('SELECT ?, typeof(?1)', [value]).rows).toEqual([[value, text(type)]]);
+    conn.execute('DELETE FROM t', []);
+    conn.execute('INSERT INTO t VALUES (?)', [value]);
+    expect(conn.query('SELECT v, typeof(v) FROM t', []).rows).toEqual([[value, text(type)]]);
+  }
+  conn.close();
+});
+
+test("a NaN becomes NULL (SQLite's rule) and -0.0 keeps its sign", () => {
+  const conn = memoryConnection();
+  expect(conn.query('SELECT ?, typeof(?1)', [real(Number.NaN)]).rows).toEqual([[NULL, text('null')]]);
+  conn.exec('CREATE TABLE t(v)');
+  conn.execute('INSERT INTO t VALUES (?)', [real(-0)]);
+  const stored = conn.query('SELECT v FROM t', []).rows[0]?.[0];
+  expect(stored?.tag === 'real' && Object.is(stored.val, -0)).toBe(true);
+  conn.close();
+});
+
+test('an integer beyond 64 bits is refused, not wrapped', () => {
+  const conn = memoryConnection();
+  expect(sqlError(() => conn.query('SELECT ?', [int(1n << 63n)])).code).toBe(capi.SQLITE_MISMATCH);
+  conn.close();
+});
+
+test('execute runs one statement: a second one is refused before anything runs', () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(x)');
+  const error = sqlError(() => conn.execute('INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)', []));
+  expect(error.message).toMatch(/execute runs one statement/);
+  expect(sqlError(() => conn.query('SELECT 1; garbage', [])).message).toMatch(/execute runs one statement/);
+  expect(sqlError(() => conn.execute('  -- nothing\n', [])).message).toMatch(/execute runs one statement/);
+  expect(conn.query('SELECT count(*) FROM t', []).rows).toEqual([[int(0n)]]);
+  expect(conn.execute('INSERT INTO t VALUES (1); ; -- trailing comment', [])).toBe(1n);
+  conn.close();
+});
+
+test('a wrong parameter count is a SqlError', () => {
+  const conn = memoryConnection();
+  const error = sqlError(() => conn.query('SELECT ?, ?', [int(1n)]));
+  expect(error.code).toBe(capi.SQLITE_RANGE);
+  expect(error.message).toBe('statement takes 2 parameters, got 1');
+  expect(sqlError(() => conn.executeBatch('SELECT ?', [[int(1n)], []])).code).toBe(capi.SQLITE_RANGE);
+  conn.close();
+});
+
+test("a failing statement throws SQLite's code and message, and runs again afterwards", () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(x UNIQUE)');
+  const insert = 'INSERT INTO t VALUES (?)';
+  conn.execute(insert, [int(1n)]);
+  const error = sqlError(() => conn.execute(insert, [int(1n)]));
+  expect(error.code).toBe(capi.SQLITE_CONSTRAINT_UNIQUE);
+  expect(error.message).toBe('UNIQUE constraint failed: t.x');
+  expect(conn.execute(insert, [int(2n)])).toBe(1n);
+  const syntax = sqlError(() => conn.query('SELEC 1', []));
+  expect(syntax.code).toBe(capi.SQLITE_ERROR);
+  expect(syntax.message).toMatch(/syntax error/);
+  conn.close();
+});
+
+test('execute counts the rows it changed, and zero for a statement that changes none', () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(x)');
+  expect(conn.execute('INSERT INTO t VALUES (1), (2), (3)', [])).toBe(3n);
+  expect(conn.execute('CREATE TABLE u(y)', [])).toBe(0n);
+  expect(conn.execute('UPDATE t SET x = x + 1 WHERE x > ?', [int(1n)])).toBe(2n);
+  expect(conn.execute('SELECT * FROM t', [])).toBe(0n);
+  expect(conn.execute('DELETE FROM t', [])).toBe(3n);
+  conn.close();
+});
+
+test('executeBatch steps the statement once per row and sums the changes', () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(k, v)');
+  const rows = [
+    [int(1n), text('a')],
+    [int(2n), real(2.0)],
+    [int(3n), blob(9)],
+  ] as const;
+  expect(conn.executeBatch('INSERT INTO t VALUES (?, ?)', rows)).toBe(3n);
+  expect(conn.executeBatch('DELETE FROM t WHERE k >= ?', [[int(2n)], [int(1n)]])).toBe(3n);
+  expect(conn.executeBatch('INSERT INTO t VALUES (?, ?)', [])).toBe(0n);
+  conn.close();
+});
+
+test('query returns the column names and the rows in order', () => {
+  const conn = memoryConnection();
+  conn.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  expect(conn.query('SELECT id, name AS label FROM t ORDER BY id DESC', [])).toEqual({
+    columns: ['id', 'label'],
+    rows: [
+      [int(2n), text('b')],
+      [int(1n), text('a')],
+    ],
+  });
+  expect(conn.query('SELECT id FROM t WHERE id > 5', [])).toEqual({ columns: ['id'], rows: [] });
+  conn.close();
+});
+
+test('a cached statement sees a schema change', () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(a); INSERT INTO t VALUES (1)');
+  expect(conn.query('SELECT * FROM t', []).columns).toEqual(['a']);
+  conn.exec('ALTER TABLE t ADD COLUMN b DEFAULT 2');
+  expect(conn.query('SELECT * FROM t', [])).toEqual({ columns: ['a', 'b'], rows: [[int(1n), int(2n)]] });
+  conn.close();
+});
+
+test('the statement cache stays bounded', () => {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  const conn = new Connection(db);
+  for (let i = 0; i < 200; i++) conn.query(`SELECT ${i}`, []);
+  let prepared = 0;
+  for (let stmt = capi.sqlite3_next_stmt(db, 0); stmt; stmt = capi.sqlite3_next_stmt(db, stmt)) prepared++;
+  expect(prepared).toBe(64);
+  conn.close();
+});
+
+test('exec runs several statements and reports a failure as a SqlError', () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)');
+  expect(conn.query('SELECT count(*) FROM t', []).rows).toEqual([[int(2n)]]);
+  const error = sqlError(() => conn.exec('INSERT INTO missing VALUES (1)'));
+  expect(error.code).toBe(capi.SQLITE_ERROR);
+  expect(error.message).toMatch(/no such table: missing/);
+  conn.close();
+});

@@ -1,0 +1,315 @@
+// Typed SQL over an oo1 database: what the reducer host calls for the guest's `execute` and `query`.
+//
+// Invariants:
+// 1. `execute`, `executeBatch` and `query` run exactly one statement; SQL holding a second one is refused
+//    before anything runs.
+// 2. Values keep their SQLite storage class both ways: integers are int64 (bigint), reals are bound with
+//    sqlite3_bind_double (oo1's bind(number) turns 2.0 into INTEGER and 1e300 into 0), and columns are
+//    read by their type, with blobs copied out of SQLite's memory.
+// 3. Every failure, including a wrong parameter count, is a SqlError carrying SQLite's result code; a
+//    cached statement is always left reset and unbound, whatever happened.
+import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
+import type { RowSet, Value } from '../value.js';
+import { loadedSqlite, type Sqlite3 } from './sqlite.js';
+
+export class SqlError extends Error {
+  readonly code: number;
+
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = 'SqlError';
+    this.code = code;
+  }
+}
+
+const STATEMENT_CACHE_SIZE = 64;
+const utf8 = new TextDecoder();
+
+/**
+ * The C functions called per statement or per value, taken straight from the wasm exports: the library's
+ * JS wrappers cost time on this path, and some misreport (its sqlite3_bind_null returns undefined).
+ */
+interface SqliteExports {
+  sqlite3_step(stmt: WasmPointer): number;
+  sqlite3_reset(stmt: WasmPointer): number;
+  sqlite3_clear_bindings(stmt: WasmPointer): number;
+  sqlite3_bind_parameter_count(stmt: WasmPointer): number;
+  sqlite3_bind_null(stmt: WasmPointer, index: number): number;
+  sqlite3_bind_int64(stmt: WasmPointer, index: number, value: bigint): number;
+  sqlite3_bind_double(stmt: WasmPointer, index: number, value: number): number;
+  sqlite3_bind_text(
+    stmt: WasmPointer,
+    index: number,
+    text: WasmPointer,
+    length: number,
+    free: WasmPointer,
+  ): number;
+  sqlite3_bind_blob(
+    stmt: WasmPointer,
+    index: number,
+    blob: WasmPointer,
+    length: number,
+    free: WasmPointer,
+  ): number;
+  sqlite3_bind_zeroblob(stmt: WasmPointer, index: number, length: number): number;
+  sqlite3_column_count(stmt: WasmPointer): number;
+  sqlite3_column_type(stmt: WasmPointer, column: number): number;
+  sqlite3_column_int64(stmt: WasmPointer, column: number): bigint;
+  sqlite3_column_double(stmt: WasmPointer, column: number): number;
+  sqlite3_column_text(stmt: WasmPointer, column: number): WasmPointer;
+  sqlite3_column_blob(stmt: WasmPointer, column: number): WasmPointer;
+  sqlite3_column_bytes(stmt: WasmPointer, column: number): number;
+  sqlite3_changes64(db: WasmPointer): bigint;
+  sqlite3_total_changes64(db: WasmPointer): bigint;
+}
+
+interface ErrorWithResultCode {
+  readonly resultCode?: unknown;
+}
+
+export class Connection {
+  readonly #sqlite3: Sqlite3;
+  readonly #c: SqliteExports;
+  readonly #free: WasmPointer;
+  readonly #db: Database;
+  readonly #pDb: WasmPointer;
+  /** Most recently used last; a Map keeps insertion order. */
+  readonly #statements = new Map<string, WasmPointer>();
+
+  /** `db` must come from the instance `loadSqlite` returned (e.g. through the capture VFS). */
+  constructor(db: Database) {
+    this.#sqlite3 = loadedSqlite();
+    this.#c = this.#sqlite3.wasm.exports as SqliteExports;
+    this.#free = this.#sqlite3.capi.SQLITE_WASM_DEALLOC as WasmPointer;
+    this.#db = db;
+    this.#pDb = db.pointer as WasmPointer;
+  }
+
+  /** Runs one statement to completion and returns the rows it changed (triggers excluded). */
+  execute(sql: string, params: readonly Value[]): bigint {
+    const stmt = this.#statement(sql);
+    try {
+      return this.#run(stmt, params);
+    } finally {
+      this.#release(stmt);
+    }
+  }
+
+  /** Runs one statement once per parameter row; returns the total of rows changed. */
+  executeBatch(sql: string, rows: readonly (readonly Value[])[]): bigint {
+    const stmt = this.#statement(sql);
+    try {
+      let changed = 0n;
+      for (const params of rows) {
+        changed += this.#run(stmt, params);
+        this.#c.sqlite3_reset(stmt);
+      }
+      return changed;
+    } finally {
+      this.#release(stmt);
+    }
+  }
+
+  query(sql: string, params: readonly Value[]): RowSet {
+    const { capi } = this.#sqlite3;
+    const c = this.#c;
+    const stmt = this.#statement(sql);
+    try {
+      this.#bind(stmt, params);
+      const rows: Value[][] = [];
+      let rc = c.sqlite3_step(stmt);
+      // Only now is the shape final: a schema change re-prepares the statement inside the first step.
+      const width = c.sqlite3_column_count(stmt);
+      for (; rc === capi.SQLITE_ROW; rc = c.sqlite3_step(stmt)) {
+        const row: Value[] = [];
+        for (let i = 0; i < width; i++) row.push(this.#column(stmt, i));
+        rows.push(row);
+      }
+      if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
+      const columns: string[] = [];
+      for (let i = 0; i < width; i++) columns.push(capi.sqlite3_column_name(stmt, i));
+      return { columns, rows };
+    } finally {
+      this.#release(stmt);
+    }
+  }
+
+  /** Runs any number of statements without parameters (transaction control, schema scripts). */
+  exec(sql: string): void {
+    try {
+      this.#db.exec(sql);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  close(): void {
+    for (const stmt of this.#statements.values()) this.#sqlite3.capi.sqlite3_finalize(stmt);
+    this.#statements.clear();
+    this.#db.close();
+  }
+
+  #run(stmt: WasmPointer, params: readonly Value[]): bigint {
+    const { capi } = this.#sqlite3;
+    const c = this.#c;
+    this.#bind(stmt, params);
+    const before = c.sqlite3_total_changes64(this.#pDb);
+    let rc: number;
+    do rc = c.sqlite3_step(stmt);
+    while (rc === capi.SQLITE_ROW);
+    if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
+    // sqlite3_changes keeps the count of the last INSERT/UPDATE/DELETE, even across other statements:
+    // trust it only if this statement changed something.
+    return c.sqlite3_total_changes64(this.#pDb) === before ? 0n : c.sqlite3_changes64(this.#pDb);
+  }
+
+  #bind(stmt: WasmPointer, params: readonly Value[]): void {
+    const { capi, wasm } = this.#sqlite3;
+    const c = this.#c;
+    const expected = c.sqlite3_bind_parameter_count(stmt);
+    if (params.length !== expected) {
+      throw new SqlError(capi.SQLITE_RANGE, `statement takes ${expected} parameters, got ${params.length}`);
+    }
+    for (let i = 0; i < params.length; i++) {
+      const index = i + 1;
+      const value = params[i]!;
+      let rc: number;
+      switch (value.tag) {
+        case 'null':
+          rc = c.sqlite3_bind_null(stmt, index);
+          break;
+        case 'integer':
+          if (BigInt.asIntN(64, value.val) !== value.val) {
+            throw new SqlError(
+              capi.SQLITE_MISMATCH,
+              `parameter ${index}: integer ${value.val} exceeds 64 bits`,
+            );
+          }
+          rc = c.sqlite3_bind_int64(stmt, index, value.val);
+          break;
+        case 'real':
+          rc = c.sqlite3_bind_double(stmt, index, value.val);
+          break;
+        case 'text': {
+          // SQLite frees the copy (SQLITE_WASM_DEALLOC), even when binding fails.
+          const [pointer, length] = wasm.allocCString(value.val, true);
+          rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
+          break;
+        }
+        case 'blob':
+          // A zero-length copy would be a NULL pointer, which binds SQL NULL.
+          rc =
+            value.val.length === 0
+              ? c.sqlite3_bind_zeroblob(stmt, index, 0)
+              : c.sqlite3_bind_blob(
+                  stmt,
+                  index,
+                  wasm.allocFromTypedArray(value.val),
+                  value.val.length,
+                  this.#free,
+                );
+          break;
+      }
+      if (rc !== capi.SQLITE_OK) throw this.#error(rc);
+    }
+  }
+
+  #column(stmt: WasmPointer, index: number): Value {
+    const { capi, wasm } = this.#sqlite3;
+    const c = this.#c;
+    switch (c.sqlite3_column_type(stmt, index)) {
+      case capi.SQLITE_INTEGER:
+        return { tag: 'integer', val: c.sqlite3_column_int64(stmt, index) };
+      case capi.SQLITE_FLOAT:
+        return { tag: 'real', val: c.sqlite3_column_double(stmt, index) };
+      case capi.SQLITE_TEXT: {
+        // Text first, then its length: sqlite3_column_bytes after the conversion, as SQLite documents.
+        const pointer = c.sqlite3_column_text(stmt, index);
+        const length = c.sqlite3_column_bytes(stmt, index);
+        return { tag: 'text', val: utf8.decode(wasm.heap8u().subarray(pointer, pointer + length)) };
+      }
+      case capi.SQLITE_BLOB: {
+        const pointer = c.sqlite3_column_blob(stmt, index);
+        const length = c.sqlite3_column_bytes(stmt, index);
+        return { tag: 'blob', val: wasm.heap8u().slice(pointer, pointer + length) };
+      }
+      default:
+        return { tag: 'null' };
+    }
+  }
+
+  #statement(sql: string): WasmPointer {
+    const cached = this.#statements.get(sql);
+    if (cached !== undefined) {
+      this.#statements.delete(sql);
+      this.#statements.set(sql, cached);
+      return cached;
+    }
+    const stmt = this.#prepareOne(sql);
+    if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
+      const [oldestSql, oldest] = this.#statements.entries().next().value!;
+      this.#statements.delete(oldestSql);
+      this.#sqlite3.capi.sqlite3_finalize(oldest);
+    }
+    this.#statements.set(sql, stmt);
+    return stmt;
+  }
+
+  #prepareOne(sql: string): WasmPointer {
+    const { capi, wasm } = this.#sqlite3;
+    const [pSql, nSql] = wasm.allocCString(sql, true);
+    const end = pSql + nSql;
+    const stack = wasm.pstack.pointer;
+    let stmt: WasmPointer = 0;
+    try {
+      const ppStmt = wasm.pstack.allocPtr() as WasmPointer;
+      const pzTail = wasm.pstack.allocPtr() as WasmPointer;
+      const rc = capi.sqlite3_prepare_v3(
+        this.#pDb,
+        pSql,
+        nSql,
+        capi.SQLITE_PREPARE_PERSISTENT,
+        ppStmt,
+        pzTail,
+      );
+      if (rc !== capi.SQLITE_OK) throw this.#error(rc);
+      stmt = wasm.peekPtr(ppStmt);
+      if (!stmt) throw new SqlError(capi.SQLITE_ERROR, 'execute runs one statement: the SQL holds none');
+      // What follows may hold only whitespace, comments and semicolons (each prepares to no statement).
+      for (let tail = wasm.peekPtr(pzTail); tail < end; ) {
+        const tailRc = capi.sqlite3_prepare_v3(this.#pDb, tail, end - tail, 0, ppStmt, pzTail);
+        const extra = wasm.peekPtr(ppStmt);
+        if (extra) capi.sqlite3_finalize(extra);
+        const next = wasm.peekPtr(pzTail);
+        if (tailRc !== capi.SQLITE_OK || extra || next <= tail) {
+          throw new SqlError(capi.SQLITE_ERROR, 'execute runs one statement: the SQL holds more than one');
+        }
+        tail = next;
+      }
+      const prepared = stmt;
+      stmt = 0;
+      return prepared;
+    } finally {
+      if (stmt) capi.sqlite3_finalize(stmt);
+      wasm.pstack.restore(stack);
+      wasm.dealloc(pSql);
+    }
+  }
+
+  #release(stmt: WasmPointer): void {
+    // After a failed step, reset returns that error again: the error has already been reported.
+    this.#c.sqlite3_reset(stmt);
+    this.#c.sqlite3_clear_bindings(stmt);
+  }
+
+  #error(rc: number): SqlError {
+    return new SqlError(rc, this.#sqlite3.capi.sqlite3_errmsg(this.#pDb));
+  }
+
+  #wrap(error: unknown): SqlError {
+    if (error instanceof SqlError) return error;
+    const code = (error as ErrorWithResultCode).resultCode;
+    const message = error instanceof Error ? error.message : String(error);
+    return new SqlError(typeof code === 'number' ? code : this.#sqlite3.capi.SQLITE_ERROR, message);
+  }
+}

@@ -1,0 +1,409 @@
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { Connection, SqlError } from '../sqlite/connection.js';
+import { loadSqlite } from '../sqlite/sqlite.js';
+import type { Value } from '../value.js';
+import { type CommitFrame, installCaptureVfs } from './capture-vfs.js';
+import { PAGE_SIZE, PageStore } from './page-store.js';
+
+const sqlite3 = await loadSqlite();
+const vfs = installCaptureVfs(sqlite3);
+let opened = 0;
+
+function openCaptured(store = new PageStore()) {
+  const frames: CommitFrame[] = [];
+  const db = vfs.open(`capture-test-${++opened}`, store, (frame) => frames.push(frame));
+  return { store, frames, conn: new Connection(db) };
+}
+
+const int = (val: bigint): Value => ({ tag: 'integer', val });
+const text = (val: string): Value => ({ tag: 'text', val });
+
+/** FC_SEED replays a failed property run; read without importing node: modules (tests may run in a browser). */
+function fcSeedFromEnv(): string | undefined {
+  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FC_SEED;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+function differingPages(a: PageStore, b: PageStore): number[] {
+  const differing: number[] = [];
+  for (let pgno = 1; pgno <= Math.max(a.pageCount, b.pageCount); pgno++) {
+    const pageA = pgno <= a.pageCount ? (a.read(pgno) ?? new Uint8Array(PAGE_SIZE)) : undefined;
+    const pageB = pgno <= b.pageCount ? (b.read(pgno) ?? new Uint8Array(PAGE_SIZE)) : undefined;
+    if (pageA === undefined || pageB === undefined || !sameBytes(pageA, pageB)) differing.push(pgno);
+  }
+  return differing;
+}
+
+function rebuild(frames: readonly CommitFrame[]): PageStore {
+  const replica = new PageStore();
+  for (const frame of frames) replica.applyFrame(frame);
+  return replica;
+}
+
+test('installing the VFS twice returns the same VFS', () => {
+  expect(installCaptureVfs(sqlite3)).toBe(vfs);
+});
+
+test('a 1-row insert commits one frame holding page 1 (the header) and the table page', () => {
+  const { store, frames, conn } = openCaptured();
+  conn.exec('CREATE TABLE t(x)');
+  const before = frames.length;
+  expect(conn.execute('INSERT INTO t VALUES (?)', [int(1n)])).toBe(1n);
+  expect(frames.length).toBe(before + 1);
+  const frame = frames.at(-1)!;
+  expect(frame.pageCount).toBe(2);
+  expect(frame.pages.map((p) => p.pgno)).toEqual([1, 2]);
+  for (const page of frame.pages) expect(sameBytes(page.data, store.read(page.pgno)!)).toBe(true);
+  expect(frame.pages[0]!.data).not.toBe(store.read(1));
+  conn.close();
+});
+
+test('a transaction that changes nothing yields no frame', () => {
+  const { frames, conn } = openCaptured();
+  conn.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
+  const before = frames.length;
+  conn.exec('BEGIN; SELECT * FROM t; COMMIT');
+  conn.exec('BEGIN IMMEDIATE; COMMIT');
+  expect(conn.execute('UPDATE t SET x = 2 WHERE x = 99', [])).toBe(0n);
+  conn.query('SELECT count(*) FROM t', []);
+  expect(frames.length).toBe(before);
+  conn.close();
+});
+
+test('a rollback yields no frame, and the next commit carries only committed bytes', () => {
+  const { store, frames, conn } = openCaptured();
+  conn.exec('CREATE TABLE t(x)');
+  const before = frames.length;
+  conn.exec("BEGIN; INSERT INTO t VALUES ('gone'); ROLLBACK");
+  expect(frames.length).toBe(before);
+  conn.exec("INSERT INTO t VALUES ('kept')");
+  expect(frames.length).toBe(before + 1);
+  expect(sameBytes(rebuild(frames).snapshotBytes(), store.snapshotBytes())).toBe(true);
+  conn.close();
+});
+
+test('the pages of a rolled-back transaction that spilled to the file ride along with the next frame', () => {
+  const { store, frames, conn } = openCaptured();
+  conn.exec('PRAGMA cache_size=5; CREATE TABLE t(x)');
+  conn.exec(
+    `BEGIN; INSERT INTO t SELECT randomblob(3000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n); ROLLBACK`,
+  );
+  expect(store.dirtyPages().length).toBeGreaterThan(0);
+  conn.exec('INSERT INTO t VALUES (1)');
+  expect(sameBytes(rebuild(frames).snapshotBytes(), store.snapshotBytes())).toBe(true);
+  expect(conn.query('SELECT count(*) FROM t', []).rows).toEqual([[int(1n)]]);
+  conn.close();
+});
+
+test('a savepoint rolled back inside a committed transaction leaves none of its writes', () => {
+  const { frames, conn } = openCaptured();
+  conn.exec('CREATE TABLE t(x)');
+  conn.exec(`BEGIN; INSERT INTO t VALUES ('before');
+    SAVEPOINT s; INSERT INTO t VALUES ('inside'); INSERT INTO t SELECT zeroblob(5000); ROLLBACK TO s; RELEASE s;
+    INSERT INTO t VALUES ('after'); COMMIT`);
+  const replica = openCaptured(rebuild(frames));
+  expect(replica.conn.query('SELECT x FROM t ORDER BY rowid', []).rows).toEqual([
+    [text('before')],
+    [text('after')],
+  ]);
+  replica.conn.close();
+  conn.close();
+});
+
+test('a database reopened on its store sees what was committed', () => {
+  const { store, conn } = openCaptured();
+  conn.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('persisted')");
+  conn.close();
+  const again = openCaptured(store);
+  expect(again.conn.query('SELECT x FROM t', []).rows).toEqual([[text('persisted')]]);
+  expect(again.conn.query('PRAGMA page_size', []).rows).toEqual([[int(4096n)]]);
+  again.conn.close();
+});
+
+test('a name is bound to one store while its database is open, and freed by close', () => {
+  const store = new PageStore();
+  const db = vfs.open('bound-name', store, () => {});
+  expect(() => vfs.open('bound-name', new PageStore(), () => {})).toThrow(/already open/);
+  db.close();
+  vfs.open('bound-name', store, () => {}).close();
+  for (const name of ['', ':memory:', 'file:x'])
+    expect(() => vfs.open(name, store, () => {})).toThrow(/invalid/);
+});
+
+test('a throwing commit listener fails the commit statement, and its pages join the next frame', () => {
+  let fail = true;
+  const frames: CommitFrame[] = [];
+  const store = new PageStore();
+  const conn = new Connection(
+    vfs.open(`capture-test-${++opened}`, store, (frame) => {
+      if (fail) throw new Error('listener failed');
+      frames.push(frame);
+    }),
+  );
+  expect(() => conn.exec('CREATE TABLE t(x)')).toThrow(SqlError);
+  fail = false;
+  conn.exec('INSERT INTO t VALUES (1)');
+  expect(sameBytes(rebuild(frames).snapshotBytes(), store.snapshotBytes())).toBe(true);
+  conn.close();
+});
+
+// ---- replication property ----
+
+type Simple =
+  | { readonly kind: 'create'; readonly table: number }
+  | { readonly kind: 'drop'; readonly table: number }
+  | { readonly kind: 'insert'; readonly table: number; readonly value: Value; readonly rows: number }
+  | { readonly kind: 'update'; readonly table: number; readonly value: Value; readonly mod: number }
+  | { readonly kind: 'delete'; readonly table: number; readonly mod: number };
+
+type Op =
+  | Simple
+  | { readonly kind: 'vacuum' }
+  | {
+      readonly kind: 'transaction';
+      readonly ops: readonly Simple[];
+      readonly savepoint: readonly Simple[];
+      readonly rollbackSavepoint: boolean;
+      readonly rollback: boolean;
+    };
+
+const valueArb: fc.Arbitrary<Value> = fc.oneof(
+  fc.constant<Value>({ tag: 'null' }),
+  fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }).map((val): Value => ({ tag: 'integer', val })),
+  fc.double().map((val): Value => ({ tag: 'real', val })),
+  fc.string({ maxLength: 40 }).map((val): Value => ({ tag: 'text', val })),
+  fc
+    .tuple(fc.string({ minLength: 1, maxLength: 3 }), fc.integer({ min: 100, max: 3000 }))
+    .map(([unit, times]): Value => ({ tag: 'text', val: unit.repeat(times) })),
+  fc.uint8Array({ maxLength: 9000 }).map((val): Value => ({ tag: 'blob', val })),
+);
+
+const tableArb = fc.nat(2);
+const simpleArb: fc.Arbitrary<Simple> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('create' as const), table: tableArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), table: tableArb }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      table: tableArb,
+      value: valueArb,
+      rows: fc.integer({ min: 1, max: 20 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('update' as const),
+      table: tableArb,
+      value: valueArb,
+      mod: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('delete' as const),
+      table: tableArb,
+      mod: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+);
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 10, arbitrary: simpleArb },
+  { weight: 1, arbitrary: fc.constant({ kind: 'vacuum' as const }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('transaction' as const),
+      ops: fc.array(simpleArb, { maxLength: 5 }),
+      savepoint: fc.array(simpleArb, { maxLength: 4 }),
+      rollbackSavepoint: fc.boolean(),
+      rollback: fc.boolean(),
+    }),
+  },
+);
+
+function runSimple(conn: Connection, op: Simple): void {
+  const t = `t${op.table}`;
+  try {
+    switch (op.kind) {
+      case 'create':
+        conn.exec(`CREATE TABLE IF NOT EXISTS ${t}(id INTEGER PRIMARY KEY, v, w TEXT);
+          CREATE INDEX IF NOT EXISTS ${t}_v ON ${t}(v)`);
+        return;
+      case 'drop':
+        conn.exec(`DROP TABLE IF EXISTS ${t}`);
+        return;
+      case 'insert':
+        conn.executeBatch(
+          `INSERT INTO ${t}(v, w) VALUES (?, ?)`,
+          Array.from({ length: op.rows }, (_, i) => [op.value, text(`row ${i}`)]),
+        );
+        return;
+      case 'update':
+        conn.execute(`UPDATE ${t} SET v = ? WHERE id % ? = 0`, [op.value, int(BigInt(op.mod))]);
+        return;
+      case 'delete':
+        conn.execute(`DELETE FROM ${t} WHERE id % ? = 0`, [int(BigInt(op.mod))]);
+        return;
+    }
+  } catch (error) {
+    // Writing to a table that the sequence dropped or never created is part of the game.
+    if (!(error instanceof SqlError && /no such table/.test(error.message))) throw error;
+  }
+}
+
+function runOp(conn: Connection, op: Op): void {
+  switch (op.kind) {
+    case 'vacuum':
+      conn.exec('VACUUM');
+      return;
+    case 'transaction':
+      conn.exec('BEGIN');
+      for (const inner of op.ops) runSimple(conn, inner);
+      conn.exec('SAVEPOINT s');
+      for (const inner of op.savepoint) runSimple(conn, inner);
+      conn.exec(op.rollbackSavepoint ? 'ROLLBACK TO s; RELEASE s' : 'RELEASE s');
+      conn.exec(op.rollback ? 'ROLLBACK' : 'COMMIT');
+      return;
+    default:
+      runSimple(conn, op);
+  }
+}
+
+test('applying the captured frames in order to an empty store reproduces the database byte for byte', () => {
+  const seed = Number(fcSeedFromEnv() ?? Date.now() % 2 ** 31);
+  const property = fc.property(
+    fc.array(opArb, { minLength: 1, maxLength: 25 }),
+    fc.constantFrom(5, 2000),
+    (ops, cachePages) => {
+      const replica = new PageStore();
+      const store = new PageStore();
+      const conn = new Connection(
+        vfs.open(`capture-test-${++opened}`, store, (frame) => replica.applyFrame(frame)),
+      );
+      try {
+        conn.exec(`PRAGMA cache_size=${cachePages}`);
+        for (const op of ops) {
+          runOp(conn, op);
+          // Between commits only dirty pages may differ: a rollback that spilled leaves reused free pages
+          // (never journaled) holding the rolled-back bytes until the next frame carries them.
+          expect(differingPages(replica, store).filter((pgno) => !store.dirtyPages().includes(pgno))).toEqual(
+            [],
+          );
+        }
+        conn.exec('CREATE TABLE IF NOT EXISTS last(x); INSERT INTO last VALUES (1)');
+        expect(sameBytes(replica.snapshotBytes(), store.snapshotBytes())).toBe(true);
+        expect(conn.query('PRAGMA integrity_check', []).rows).toEqual([[text('ok')]]);
+      } finally {
+        conn.close();
+      }
+      const reopened = openCaptured(replica);
+      expect(reopened.conn.query('PRAGMA integrity_check', []).rows).toEqual([[text('ok')]]);
+      reopened.conn.close();
+    },
+  );
+  try {
+    fc.assert(property, { seed, numRuns: 100 });
+  } catch (error) {
+    throw new Error(`replication property failed; replay with FC_SEED=${seed}`, { cause: error });
+  }
+});
+
+// ---- clock and randomness ----
+
+const ENVELOPE = { timestampMs: 1_700_000_000_123, seed: 0x5eedn };
+const ENTROPY_SQL =
+  "SELECT datetime('now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), random(), hex(randomblob(8))";
+
+function entropyRow(conn: Connection, envelope = ENVELOPE): readonly Value[] {
+  vfs.setEnvelope(envelope);
+  return conn.query(ENTROPY_SQL, []).rows[0]!;
+}
+
+test('the same envelope gives the same clock and randomness on separate databases and on every run', () => {
+  const a = openCaptured();
+  const b = openCaptured();
+  const first = entropyRow(a.conn);
+  a.conn.query('SELECT random(), randomblob(100)', []);
+  expect(entropyRow(b.conn)).toEqual(first);
+  expect(entropyRow(a.conn)).toEqual(first);
+  // Pinned, so that another process or a browser running this file must produce the same values.
+  expect(first.slice(2)).toEqual([int(-3508620836831787499n), text('D8706F2A44126113')]);
+  a.conn.close();
+  b.conn.close();
+});
+
+test("datetime('now') and its kin read the envelope's timestamp", () => {
+  const { conn } = openCaptured();
+  vfs.setEnvelope(ENVELOPE);
+  const iso = new Date(ENVELOPE.timestampMs).toISOString();
+  const row = conn.query(
+    "SELECT datetime('now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), unixepoch(), CURRENT_DATE",
+    [],
+  );
+  expect(row.rows[0]).toEqual([
+    text(`${iso.slice(0, 10)} ${iso.slice(11, 19)}`),
+    text(`${iso.slice(0, 10)} ${iso.slice(11, 23)}`),
+    int(BigInt(Math.floor(ENVELOPE.timestampMs / 1000))),
+    text(iso.slice(0, 10)),
+  ]);
+  conn.exec('CREATE TABLE t(x, at DEFAULT CURRENT_TIMESTAMP); INSERT INTO t(x) VALUES (1)');
+  expect(conn.query('SELECT at FROM t', []).rows).toEqual([
+    [text(`${iso.slice(0, 10)} ${iso.slice(11, 19)}`)],
+  ]);
+  conn.close();
+});
+
+test('a different seed gives different randomness under the same timestamp', () => {
+  const { conn } = openCaptured();
+  const one = entropyRow(conn);
+  const other = entropyRow(conn, { ...ENVELOPE, seed: ENVELOPE.seed + 1n });
+  expect(other.slice(0, 2)).toEqual(one.slice(0, 2));
+  expect(other[2]).not.toEqual(one[2]);
+  expect(other[3]).not.toEqual(one[3]);
+  conn.close();
+});
+
+test('random rowids past the largest rowid come from the envelope', () => {
+  const rowids = () => {
+    const { conn } = openCaptured();
+    conn.exec('CREATE TABLE t(x); INSERT INTO t(rowid, x) VALUES (9223372036854775807, 0)');
+    vfs.setEnvelope(ENVELOPE);
+    conn.exec('INSERT INTO t(x) VALUES (1); INSERT INTO t(x) VALUES (2)');
+    const rows = conn.query('SELECT rowid FROM t WHERE x > 0 ORDER BY x', []).rows;
+    conn.close();
+    return rows;
+  };
+  const first = rowids();
+  expect(first).toHaveLength(2);
+  expect(rowids()).toEqual(first);
+});
+
+test('random() under an envelope does not depend on what the transaction wrote before', () => {
+  const { conn } = openCaptured();
+  conn.exec('CREATE TABLE t(x)');
+  const draw = (writeFirst: boolean) => {
+    conn.exec('BEGIN IMMEDIATE');
+    if (writeFirst) conn.exec('INSERT INTO t VALUES (zeroblob(10000))');
+    vfs.setEnvelope(ENVELOPE);
+    conn.exec('INSERT INTO t VALUES (random())');
+    const row = conn.query('SELECT random(), max(x) FROM t WHERE typeof(x) = ?', [text('integer')]).rows[0];
+    conn.exec('ROLLBACK');
+    return row;
+  };
+  expect(draw(true)).toEqual(draw(false));
+  conn.close();
+});
+
+test('binding the envelope leaves the default VFS as it was', () => {
+  const before = sqlite3.capi.sqlite3_vfs_find(null);
+  vfs.setEnvelope(ENVELOPE);
+  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(before);
+  expect(before).not.toBe(sqlite3.capi.sqlite3_vfs_find('tandem'));
+});

@@ -1,0 +1,385 @@
+// The `tandem` VFS: SQLite's main database file lives in a PageStore, and every commit becomes a frame.
+//
+// Invariants:
+// 1. One VFS per sqlite3 instance (`installCaptureVfs` is idempotent); a database name is bound to one
+//    PageStore while its connection is open.
+// 2. The frame handed to `onCommit` holds exactly the pages written since the previous frame (pgno order,
+//    copies), taken at SQLITE_FCNTL_COMMIT_PHASETWO, which SQLite sends after a successful commit and
+//    never on ROLLBACK. No page written ⇒ no frame. A rolled-back transaction that had spilled to the file
+//    leaves its pages dirty: most were restored to their committed bytes, but reused free pages are never
+//    journaled and keep the rolled-back bytes (harmless to SQLite). Both kinds ride along with the next
+//    frame, so at every commit the frames so far rebuild the file byte for byte; between commits the file
+//    may differ from them in dirty pages only.
+// 3. Every read of the main file goes to the store (no caching here), so page 1 and its file-change
+//    counter are always what the store holds.
+// 4. SQLite's clock and PRNG read only the envelope: the clock through this VFS's xCurrentTime(Int64)
+//    (used by connections on this VFS), the global PRNG through this VFS's xRandomness, which SQLite
+//    consults (via the default VFS) when the PRNG is reseeded; `setEnvelope` forces that reseed.
+// Any other file SQLite opens here (temp files, sub-journals) is a plain growable in-memory byte file.
+import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
+import type { FramePage } from '../frame.js';
+import type { Sqlite3 } from '../sqlite/sqlite.js';
+import { SeededRandom } from './entropy.js';
+import { PAGE_SIZE, type PageStore } from './page-store.js';
+
+export const CAPTURE_VFS_NAME = 'tandem';
+
+export interface CommitFrame {
+  readonly pageCount: number;
+  readonly pages: FramePage[];
+}
+
+export type CommitListener = (frame: CommitFrame) => void;
+
+export interface Envelope {
+  readonly timestampMs: number;
+  readonly seed: bigint;
+}
+
+export interface CaptureVfs {
+  /**
+   * Opens a database on `store`. `onCommit` runs synchronously inside SQLite's commit; it must not call
+   * back into SQLite. If it throws, the commit statement fails with SQLITE_IOERR and the pages stay dirty
+   * (they join the next frame).
+   */
+  open(name: string, store: PageStore, onCommit: CommitListener): Database;
+  /** Binds SQLite's clock and global PRNG to the envelope until the next call. */
+  setEnvelope(envelope: Envelope): void;
+}
+
+/** Julian day number of the Unix epoch, in milliseconds (what xCurrentTimeInt64 reports). */
+const UNIX_EPOCH_JULIAN_MS = 210_866_760_000_000n;
+const MS_PER_DAY = 86_400_000;
+const UNIX_EPOCH_JULIAN_DAY = 2_440_587.5;
+
+interface MainFile {
+  readonly kind: 'main';
+  readonly binding: Binding;
+}
+
+interface MemoryFile {
+  readonly kind: 'memory';
+  readonly bytes: ByteFile;
+}
+
+type OpenFile = MainFile | MemoryFile;
+
+interface Binding {
+  readonly store: PageStore;
+  readonly onCommit: CommitListener;
+}
+
+class ByteFile {
+  #data = new Uint8Array(0);
+  size = 0;
+
+  read(into: Uint8Array, offset: number): boolean {
+    const available = Math.max(0, Math.min(into.length, this.size - offset));
+    if (available > 0) into.set(this.#data.subarray(offset, offset + available));
+    into.fill(0, available);
+    return available === into.length;
+  }
+
+  write(from: Uint8Array, offset: number): void {
+    const end = offset + from.length;
+    if (end > this.#data.length) {
+      const grown = new Uint8Array(Math.max(end, this.#data.length * 2));
+      grown.set(this.#data.subarray(0, this.size));
+      this.#data = grown;
+    }
+    this.#data.set(from, offset);
+    if (end > this.size) this.size = end;
+  }
+
+  truncate(size: number): void {
+    if (size < this.size) this.#data.fill(0, size, this.size);
+    this.size = size;
+    if (size > this.#data.length) this.write(new Uint8Array(0), size);
+  }
+}
+
+type InstallArgs = Parameters<Sqlite3['vfs']['installVfs']>[0];
+type IoMethodTable = NonNullable<InstallArgs['io']>['methods'];
+type VfsMethodTable = NonNullable<InstallArgs['vfs']>['methods'];
+type Callback = (...args: never[]) => number;
+
+interface StructType {
+  readonly structInfo: { readonly sizeof: number };
+}
+
+const installed = new WeakMap<Sqlite3, CaptureVfs>();
+
+export function installCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
+  let vfs = installed.get(sqlite3);
+  if (vfs === undefined) {
+    vfs = createCaptureVfs(sqlite3);
+    installed.set(sqlite3, vfs);
+  }
+  return vfs;
+}
+
+function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
+  const { capi, wasm } = sqlite3;
+  const bindings = new Map<string, Binding>();
+  const namedFiles = new Map<string, ByteFile>();
+  const openFiles = new Map<WasmPointer, OpenFile>();
+  let clockMs = 0;
+  let entropy = new SeededRandom(0n);
+
+  const heapView = (pointer: WasmPointer, length: number): Uint8Array =>
+    wasm.heap8u().subarray(pointer, pointer + length);
+
+  // A JS exception must never unwind through SQLite's C frames: every callback is fenced.
+  const guard =
+    <A extends unknown[]>(fallback: number, fn: (...args: A) => number) =>
+    (...args: A): number => {
+      try {
+        return fn(...args);
+      } catch {
+        return fallback;
+      }
+    };
+
+  const fileOf = (pFile: WasmPointer): OpenFile => {
+    const file = openFiles.get(pFile);
+    if (file === undefined) throw new Error(`unknown sqlite3_file ${pFile}`);
+    return file;
+  };
+
+  const readMain = (store: PageStore, into: Uint8Array, offset: number): boolean => {
+    for (let done = 0; done < into.length; ) {
+      const position = offset + done;
+      const pgno = Math.floor(position / PAGE_SIZE) + 1;
+      const inPage = position % PAGE_SIZE;
+      const take = Math.min(PAGE_SIZE - inPage, into.length - done);
+      const page = store.read(pgno);
+      if (page === undefined) into.fill(0, done, done + take);
+      else into.set(page.subarray(inPage, inPage + take), done);
+      done += take;
+    }
+    return offset + into.length <= store.pageCount * PAGE_SIZE;
+  };
+
+  const writeMain = (store: PageStore, from: Uint8Array, offset: number): void => {
+    for (let done = 0; done < from.length; ) {
+      const position = offset + done;
+      const pgno = Math.floor(position / PAGE_SIZE) + 1;
+      const inPage = position % PAGE_SIZE;
+      const take = Math.min(PAGE_SIZE - inPage, from.length - done);
+      if (take === PAGE_SIZE) {
+        store.write(pgno, from.subarray(done, done + take));
+      } else {
+        const page = new Uint8Array(PAGE_SIZE);
+        const old = store.read(pgno);
+        if (old !== undefined) page.set(old);
+        page.set(from.subarray(done, done + take), inPage);
+        store.write(pgno, page);
+      }
+      done += take;
+    }
+  };
+
+  const commit = (binding: Binding): number => {
+    const { store } = binding;
+    const pages = store.dirtyPages().map((pgno) => ({ pgno, data: store.read(pgno)!.slice() }));
+    if (pages.length === 0) return capi.SQLITE_OK;
+    try {
+      binding.onCommit({ pageCount: store.pageCount, pages });
+    } catch {
+      return capi.SQLITE_IOERR;
+    }
+    store.clearDirty();
+    return capi.SQLITE_OK;
+  };
+
+  const ioMethods = new capi.sqlite3_io_methods();
+  ioMethods.iVersion = 1;
+  const vfsStruct = new capi.sqlite3_vfs();
+  vfsStruct.$iVersion = 2;
+  vfsStruct.$szOsFile = (capi.sqlite3_file as unknown as StructType).structInfo.sizeof;
+  vfsStruct.$mxPathname = 1024;
+  vfsStruct.$zName = wasm.allocCString(CAPTURE_VFS_NAME, false);
+
+  const IOERR = capi.SQLITE_IOERR;
+  const OK = capi.SQLITE_OK;
+
+  const ioCallbacks: Record<string, Callback> = {
+    xClose: guard(IOERR, (pFile: WasmPointer) => {
+      const file = openFiles.get(pFile);
+      openFiles.delete(pFile);
+      if (file?.kind === 'main') {
+        for (const [name, binding] of bindings) if (binding === file.binding) bindings.delete(name);
+      }
+      return OK;
+    }),
+    xRead: guard(
+      capi.SQLITE_IOERR_READ,
+      (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
+        const file = fileOf(pFile);
+        const into = heapView(pBuf, n);
+        const complete =
+          file.kind === 'main'
+            ? readMain(file.binding.store, into, Number(offset))
+            : file.bytes.read(into, Number(offset));
+        return complete ? OK : capi.SQLITE_IOERR_SHORT_READ;
+      },
+    ),
+    xWrite: guard(
+      capi.SQLITE_IOERR_WRITE,
+      (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
+        const file = fileOf(pFile);
+        const from = heapView(pBuf, n);
+        if (file.kind === 'main') writeMain(file.binding.store, from, Number(offset));
+        else file.bytes.write(from, Number(offset));
+        return OK;
+      },
+    ),
+    xTruncate: guard(capi.SQLITE_IOERR_TRUNCATE, (pFile: WasmPointer, size: number) => {
+      const file = fileOf(pFile);
+      if (file.kind === 'main') file.binding.store.truncate(Math.ceil(Number(size) / PAGE_SIZE));
+      else file.bytes.truncate(Number(size));
+      return OK;
+    }),
+    xSync: () => OK,
+    xFileSize: guard(capi.SQLITE_IOERR_FSTAT, (pFile: WasmPointer, pSize: WasmPointer) => {
+      const file = fileOf(pFile);
+      const size = file.kind === 'main' ? file.binding.store.pageCount * PAGE_SIZE : file.bytes.size;
+      wasm.poke64(pSize, BigInt(size));
+      return OK;
+    }),
+    // One connection per store, in one thread: there is nobody to exclude.
+    xLock: () => OK,
+    xUnlock: () => OK,
+    xCheckReservedLock: guard(IOERR, (_pFile: WasmPointer, pResOut: WasmPointer) => {
+      wasm.poke32(pResOut, 0);
+      return OK;
+    }),
+    xFileControl: guard(IOERR, (pFile: WasmPointer, op: number) => {
+      const file = fileOf(pFile);
+      if (file.kind === 'main' && op === capi.SQLITE_FCNTL_COMMIT_PHASETWO) return commit(file.binding);
+      return capi.SQLITE_NOTFOUND;
+    }),
+    xSectorSize: () => 512,
+    xDeviceCharacteristics: () => 0,
+  };
+  const vfsCallbacks: Record<string, Callback> = {
+    xOpen: guard(
+      capi.SQLITE_CANTOPEN,
+      (_pVfs: WasmPointer, zName: WasmPointer, pFile: WasmPointer, flags: number, pOutFlags: WasmPointer) => {
+        const name = zName ? wasm.cstrToJs(zName) : null;
+        let file: OpenFile;
+        if (flags & capi.SQLITE_OPEN_MAIN_DB) {
+          const binding = name === null ? undefined : bindings.get(name);
+          if (binding === undefined) return capi.SQLITE_CANTOPEN;
+          file = { kind: 'main', binding };
+        } else {
+          const temporary = name === null || (flags & capi.SQLITE_OPEN_DELETEONCLOSE) !== 0;
+          let bytes = name === null ? undefined : namedFiles.get(name);
+          if (bytes === undefined) {
+            bytes = new ByteFile();
+            if (!temporary && name !== null) namedFiles.set(name, bytes);
+          }
+          file = { kind: 'memory', bytes };
+        }
+        openFiles.set(pFile, file);
+        const handle = new capi.sqlite3_file(pFile);
+        handle.$pMethods = ioMethods.pointer;
+        handle.dispose();
+        if (pOutFlags) wasm.poke32(pOutFlags, flags);
+        return OK;
+      },
+    ),
+    xDelete: guard(capi.SQLITE_IOERR_DELETE, (_pVfs: WasmPointer, zName: WasmPointer) => {
+      const name = wasm.cstrToJs(zName);
+      if (name !== null) namedFiles.delete(name);
+      return OK;
+    }),
+    xAccess: guard(
+      capi.SQLITE_IOERR_ACCESS,
+      (_pVfs: WasmPointer, zName: WasmPointer, _flags: number, pResOut: WasmPointer) => {
+        const name = wasm.cstrToJs(zName);
+        const exists = name !== null && (namedFiles.has(name) || bindings.has(name));
+        wasm.poke32(pResOut, exists ? 1 : 0);
+        return OK;
+      },
+    ),
+    xFullPathname: guard(
+      capi.SQLITE_CANTOPEN,
+      (_pVfs: WasmPointer, zName: WasmPointer, nOut: number, zOut: WasmPointer) => {
+        const name = wasm.cstrToJs(zName) ?? '';
+        const bytes = utf8.encode(name);
+        if (bytes.length + 1 > nOut) return capi.SQLITE_CANTOPEN;
+        const out = heapView(zOut, bytes.length + 1);
+        out.set(bytes);
+        out[bytes.length] = 0;
+        return OK;
+      },
+    ),
+    xRandomness: (_pVfs: WasmPointer, n: number, pOut: WasmPointer) => {
+      const bytes = new Uint8Array(n);
+      entropy.fill(bytes);
+      heapView(pOut, n).set(bytes);
+      return n;
+    },
+    xSleep: () => OK,
+    xCurrentTime: guard(IOERR, (_pVfs: WasmPointer, pOut: WasmPointer) => {
+      wasm.poke64f(pOut, clockMs / MS_PER_DAY + UNIX_EPOCH_JULIAN_DAY);
+      return OK;
+    }),
+    xCurrentTimeInt64: guard(IOERR, (_pVfs: WasmPointer, pOut: WasmPointer) => {
+      wasm.poke64(pOut, UNIX_EPOCH_JULIAN_MS + BigInt(clockMs));
+      return OK;
+    }),
+    xGetLastError: () => 0,
+  };
+  // The library types each callback's result as a result-code union, which xRandomness and
+  // xSectorSize legitimately step outside of.
+  sqlite3.vfs.installVfs({
+    io: { struct: ioMethods, methods: ioCallbacks as unknown as IoMethodTable },
+    vfs: { struct: vfsStruct, methods: vfsCallbacks as unknown as VfsMethodTable },
+  });
+
+  const reseedPrng = (): void => {
+    // SQLite seeds its PRNG from the *default* VFS; make ours the default only for the one draw that
+    // reseeds, so that other users of this sqlite3 instance keep their default VFS.
+    capi.sqlite3_randomness(0, 0);
+    const previous = capi.sqlite3_vfs_find(null);
+    if (previous !== vfsStruct.pointer) capi.sqlite3_vfs_register(vfsStruct.pointer, 1);
+    try {
+      capi.sqlite3_randomness(new Uint8Array(1));
+    } finally {
+      if (previous !== vfsStruct.pointer) capi.sqlite3_vfs_register(previous, 1);
+    }
+  };
+
+  return {
+    open(name, store, onCommit) {
+      if (name === '' || name.startsWith(':') || name.startsWith('file:')) {
+        throw new Error(`invalid database name ${JSON.stringify(name)}`);
+      }
+      if (bindings.has(name)) throw new Error(`database ${JSON.stringify(name)} is already open`);
+      bindings.set(name, { store, onCommit });
+      let db: Database | undefined;
+      try {
+        db = new sqlite3.oo1.DB({ filename: name, flags: 'c', vfs: CAPTURE_VFS_NAME });
+        db.exec(
+          'PRAGMA page_size=4096; PRAGMA journal_mode=MEMORY; PRAGMA locking_mode=NORMAL; PRAGMA temp_store=MEMORY;',
+        );
+        return db;
+      } catch (error) {
+        db?.close();
+        bindings.delete(name);
+        throw error;
+      }
+    },
+    setEnvelope({ timestampMs, seed }) {
+      if (!Number.isSafeInteger(timestampMs))
+        throw new RangeError(`invalid envelope timestamp ${timestampMs}`);
+      clockMs = timestampMs;
+      entropy = new SeededRandom(seed);
+      reseedPrng();
+    },
+  };
+}
+
+const utf8 = new TextEncoder();

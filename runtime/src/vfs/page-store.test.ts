@@ -1,0 +1,85 @@
+import { expect, test } from 'vitest';
+import { PAGE_SIZE, PageStore } from './page-store.js';
+
+const page = (fill: number) => new Uint8Array(PAGE_SIZE).fill(fill);
+
+test('writing a page beyond the end grows the file, and the hole between reads as zeros', () => {
+  const store = new PageStore();
+  store.write(3, page(7));
+  expect(store.pageCount).toBe(3);
+  expect(store.read(1)).toBeUndefined();
+  const bytes = store.snapshotBytes();
+  expect(bytes.length).toBe(3 * PAGE_SIZE);
+  expect(bytes.subarray(0, 2 * PAGE_SIZE).every((b) => b === 0)).toBe(true);
+  expect(bytes.subarray(2 * PAGE_SIZE).every((b) => b === 7)).toBe(true);
+});
+
+test('a stored page is a copy: changing the written array later changes nothing', () => {
+  const store = new PageStore();
+  const bytes = page(1);
+  store.write(1, bytes);
+  bytes.fill(2);
+  expect(store.read(1)?.[0]).toBe(1);
+});
+
+test('only whole pages with valid numbers can be written', () => {
+  const store = new PageStore();
+  expect(() => store.write(1, new Uint8Array(100))).toThrow(RangeError);
+  expect(() => store.write(0, page(0))).toThrow(RangeError);
+  expect(() => store.write(1.5, page(0))).toThrow(RangeError);
+});
+
+test('the dirty set holds the pages written since it was cleared, in pgno order', () => {
+  const store = new PageStore();
+  store.write(5, page(1));
+  store.write(2, page(1));
+  store.write(5, page(2));
+  expect(store.dirtyPages()).toEqual([2, 5]);
+  store.clearDirty();
+  expect(store.dirtyPages()).toEqual([]);
+});
+
+test('truncating drops the pages past the end, also from the dirty set', () => {
+  const store = new PageStore();
+  for (let pgno = 1; pgno <= 4; pgno++) store.write(pgno, page(pgno));
+  store.truncate(2);
+  expect(store.pageCount).toBe(2);
+  expect(store.read(3)).toBeUndefined();
+  expect(store.dirtyPages()).toEqual([1, 2]);
+  expect([...store.pages()].map((p) => p.pgno)).toEqual([1, 2]);
+});
+
+test('applying a frame installs its pages and page count without marking them dirty', () => {
+  const store = new PageStore();
+  for (let pgno = 1; pgno <= 3; pgno++) store.write(pgno, page(pgno));
+  store.clearDirty();
+  store.applyFrame({ pageCount: 2, pages: [{ pgno: 2, data: page(9) }] });
+  expect(store.pageCount).toBe(2);
+  expect(store.read(2)?.[0]).toBe(9);
+  expect(store.read(3)).toBeUndefined();
+  expect(store.dirtyPages()).toEqual([]);
+});
+
+test('a frame with a page past its own page count is refused before anything changes', () => {
+  const store = new PageStore();
+  store.write(1, page(1));
+  expect(() => store.applyFrame({ pageCount: 1, pages: [{ pgno: 2, data: page(2) }] })).toThrow(RangeError);
+  expect(store.pageCount).toBe(1);
+});
+
+test('pages iterate in pgno order whatever the order of writes', () => {
+  const store = new PageStore();
+  for (const pgno of [4, 1, 3]) store.write(pgno, page(pgno));
+  expect([...store.pages()].map((p) => [p.pgno, p.data[0]])).toEqual([
+    [1, 1],
+    [3, 3],
+    [4, 4],
+  ]);
+});
+
+test('hash is the hex SHA-256 of the file bytes, holes included as zeros', async () => {
+  const store = new PageStore();
+  expect(await store.hash()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  store.write(2, page(5));
+  expect(await store.hash()).toBe('a3b8d4cb17036dce462a412a9c24e488ffba2cc4a7259ff6cf02bb6db1405cc0');
+});
