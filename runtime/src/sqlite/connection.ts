@@ -307,9 +307,9 @@ export class Connection {
   }
 
   #wrap(error: unknown): SqlError {
-    if (error instanceof SqlError) return error;
-    const code = (error as ErrorWithResultCode).resultCode;
-    const message = error instanceof Error ? error.message : String(error);
-    return new SqlError(typeof code === 'number' ? code : this.#sqlite3.capi.SQLITE_ERROR, message);
+    const code = (error as ErrorWithResultCode | null)?.resultCode;
+    // oo1 decorates SQLite's message ("SQLITE_ERROR: sqlite3 result code 1: …"); report SQLite's own.
+    if (typeof code === 'number') return this.#error(code);
+    return new SqlError(this.#sqlite3.capi.SQLITE_ERROR, error instanceof Error ? error.message : String(error));
   }
 }

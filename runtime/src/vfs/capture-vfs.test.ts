@@ -99,6 +99,22 @@ test('the pages of a rolled-back transaction that spilled to the file ride along
   conn.close();
 });
 
+test('journal and temp files SQLite opens here live in memory: an on-file journal still rolls back', () => {
+  const { store, frames, conn } = openCaptured();
+  conn.exec('PRAGMA cache_size=5; PRAGMA temp_store=FILE; PRAGMA journal_mode=DELETE; CREATE TABLE t(x)');
+  conn.exec(
+    `INSERT INTO t SELECT randomblob(500) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n)`,
+  );
+  const committed = conn.query('SELECT sum(length(x)), hex(max(x)) FROM t', []).rows;
+  conn.exec('BEGIN; UPDATE t SET x = randomblob(700); DELETE FROM t WHERE rowid % 3 = 0; ROLLBACK');
+  expect(conn.query('SELECT sum(length(x)), hex(max(x)) FROM t', []).rows).toEqual(committed);
+  conn.exec('CREATE TEMP TABLE scratch AS SELECT x FROM t ORDER BY x; INSERT INTO t VALUES (1)');
+  expect(conn.query('SELECT count(*) FROM scratch', []).rows).toEqual([[int(200n)]]);
+  expect(conn.query('PRAGMA integrity_check', []).rows).toEqual([[text('ok')]]);
+  expect(sameBytes(rebuild(frames).snapshotBytes(), store.snapshotBytes())).toBe(true);
+  conn.close();
+});
+
 test('a savepoint rolled back inside a committed transaction leaves none of its writes', () => {
   const { frames, conn } = openCaptured();
   conn.exec('CREATE TABLE t(x)');

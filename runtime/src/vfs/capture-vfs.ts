@@ -69,6 +69,7 @@ interface Binding {
   readonly onCommit: CommitListener;
 }
 
+/** A growable byte array; bytes past `size` are kept zero, so growing needs no clearing. */
 class ByteFile {
   #data = new Uint8Array(0);
   size = 0;
@@ -93,8 +94,8 @@ class ByteFile {
 
   truncate(size: number): void {
     if (size < this.size) this.#data.fill(0, size, this.size);
+    else this.write(new Uint8Array(0), size);
     this.size = size;
-    if (size > this.#data.length) this.write(new Uint8Array(0), size);
   }
 }
 
