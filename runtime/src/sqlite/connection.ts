@@ -310,6 +310,9 @@ export class Connection {
     const code = (error as ErrorWithResultCode | null)?.resultCode;
     // oo1 decorates SQLite's message ("SQLITE_ERROR: sqlite3 result code 1: …"); report SQLite's own.
     if (typeof code === 'number') return this.#error(code);
-    return new SqlError(this.#sqlite3.capi.SQLITE_ERROR, error instanceof Error ? error.message : String(error));
+    return new SqlError(
+      this.#sqlite3.capi.SQLITE_ERROR,
+      error instanceof Error ? error.message : String(error),
+    );
   }
 }
