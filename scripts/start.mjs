@@ -26,7 +26,8 @@ const script = [
 const results = await doc.mutateBatch(script);
 results.forEach((result, i) => {
   const m = script[i];
-  const shown = m instanceof Uint8Array ? `bytes ${JSON.stringify(new TextDecoder().decode(m))}` : JSON.stringify(m);
+  const shown =
+    m instanceof Uint8Array ? `bytes ${JSON.stringify(new TextDecoder().decode(m))}` : JSON.stringify(m);
   const verdict = result.status === 'applied' ? 'applied ' : `rejected (${result.reason})`;
   console.log(`  lsn ${String(result.lsn).padStart(2)}  ${verdict.padEnd(40)} ${shown}`);
 });

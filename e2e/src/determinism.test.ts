@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium } from './support/chromium.js';
-import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
 import { type RunResult, runInNode } from './determinism/run.js';
 import { entropyWorkload, todoWorkload, toJson, type WorkloadBatch } from './determinism/workload.js';
+import { launchChromium } from './support/chromium.js';
+import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
 
 const run = promisify(execFile);
 const NODE_RUN = join(REPO_ROOT, 'e2e/dist/determinism/node-run.js');
@@ -44,10 +44,10 @@ async function runInChromium(reducer: string, batches: readonly WorkloadBatch[])
   try {
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runWorkload === 'function');
-    const reply = await page.evaluate(
-      ([url, workload]) => window.runWorkload(url, workload),
-      [server.fileUrl(reducer), toJson(batches)] as const,
-    );
+    const reply = await page.evaluate(([url, workload]) => window.runWorkload(url, workload), [
+      server.fileUrl(reducer),
+      toJson(batches),
+    ] as const);
     if (reply.error !== undefined || reply.hash === undefined || reply.outcomes === undefined) {
       throw new Error(`the Chromium worker failed: ${reply.error ?? 'no result'} ${errors.join('\n')}`);
     }
@@ -58,7 +58,11 @@ async function runInChromium(reducer: string, batches: readonly WorkloadBatch[])
 }
 
 const cases = [
-  { name: 'todo', reducer: join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm'), batches: todoWorkload(SEED, 40) },
+  {
+    name: 'todo',
+    reducer: join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm'),
+    batches: todoWorkload(SEED, 40),
+  },
   {
     name: 'entropy (SQL random(), datetime(now), Math.random)',
     reducer: join(REPO_ROOT, 'e2e/fixtures/entropy-reducer/dist/reducer.wasm'),

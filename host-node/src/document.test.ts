@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import fc from 'fast-check';
 import { TandemError } from '@tandem/runtime';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { type MutationResult, openDocument } from './document.js';
 import { TODO_REDUCER } from './testing/paths.js';
-import { type TodoMutation, TodoModel, todoMutation } from './testing/todo-model.js';
+import { TodoModel, type TodoMutation, todoMutation } from './testing/todo-model.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261122);
 const T0 = 1_700_000_000_000;
@@ -82,7 +82,9 @@ describe('the todo reducer in a local document', () => {
     }
     expect(applied).toBeGreaterThan(3000);
     expect(rejected).toBeGreaterThan(1000);
-    expect(await doc.query('SELECT id, title, completed, created_at FROM todos ORDER BY id')).toEqual(model.sorted());
+    expect(await doc.query('SELECT id, title, completed, created_at FROM todos ORDER BY id')).toEqual(
+      model.sorted(),
+    );
     expect(await doc.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
     await doc.close();
   });
@@ -105,10 +107,7 @@ describe('batching', () => {
     let frames = 0;
     const doc = await openDocument({ docId: 'all-rejected', reducer: TODO_REDUCER, onFrame: () => frames++ });
     const afterMigration = frames;
-    const results: MutationResult[] = await doc.mutateBatch([
-      { type: 'toggle', id: 'x' },
-      { type: 'nope' },
-    ]);
+    const results: MutationResult[] = await doc.mutateBatch([{ type: 'toggle', id: 'x' }, { type: 'nope' }]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(frames).toBe(afterMigration);
     await doc.close();
@@ -144,7 +143,9 @@ describe('opening and closing', () => {
     const pending = doc.mutate({ type: 'create', id: 'a', title: 'applied before close' });
     await doc.close();
     expect(await pending).toMatchObject({ status: 'applied' });
-    await expect(doc.mutate({ type: 'create', id: 'b', title: 'late' })).rejects.toMatchObject({ kind: 'closed' });
+    await expect(doc.mutate({ type: 'create', id: 'b', title: 'late' })).rejects.toMatchObject({
+      kind: 'closed',
+    });
     await expect(doc.query('SELECT 1')).rejects.toMatchObject({ kind: 'closed' });
   });
 });

@@ -8,8 +8,8 @@
 // 3. After `close`, every call rejects with a `closed` error; queued mutations are still applied
 //    before the replica closes.
 
-import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { ensureSchema, type MigrationReport } from '@tandem/migrations';
 import {
   type Frame,
@@ -173,17 +173,25 @@ async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<R
   try {
     bytes = source instanceof Uint8Array ? source : await readFile(source);
   } catch (error) {
-    throw new TandemError('invalid-reducer', `cannot read the reducer at ${String(source)}: ${errorText(error)}`, {
-      reason: 'unreadable',
-    });
+    throw new TandemError(
+      'invalid-reducer',
+      `cannot read the reducer at ${String(source)}: ${errorText(error)}`,
+      {
+        reason: 'unreadable',
+      },
+    );
   }
   try {
     return await loadReducer(bytes);
   } catch (error) {
     if (error instanceof ReducerLoadError) {
-      throw new TandemError('invalid-reducer', `${String(source instanceof Uint8Array ? 'reducer' : source)}: ${error.message}`, {
-        reason: error.kind,
-      });
+      throw new TandemError(
+        'invalid-reducer',
+        `${String(source instanceof Uint8Array ? 'reducer' : source)}: ${error.message}`,
+        {
+          reason: error.kind,
+        },
+      );
     }
     throw error;
   }

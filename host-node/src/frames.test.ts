@@ -1,6 +1,6 @@
-import fc from 'fast-check';
-import { type Frame, loadReducer, PageStore, Replica } from '@tandem/runtime';
 import { readFile } from 'node:fs/promises';
+import { type Frame, loadReducer, PageStore, Replica } from '@tandem/runtime';
+import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { openDocument } from './document.js';
 import { TODO_REDUCER } from './testing/paths.js';

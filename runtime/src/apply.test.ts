@@ -58,7 +58,10 @@ const envelope = (op: Op, lsn: number): MutationEnvelope => ({
 const decode = (m: MutationEnvelope): Op => JSON.parse(decoder.decode(m.payload)) as Op;
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 10, arbitrary: fc.record({ kind: fc.constantFrom('add' as const, 'del' as const), key: fc.nat(6) }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({ kind: fc.constantFrom('add' as const, 'del' as const), key: fc.nat(6) }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'trap' as const }) },
 );
 
@@ -96,6 +99,10 @@ test('a trapping mutation is rejected alone and the ones behind it still apply',
   const target = new ModelTarget();
   const ops: Op[] = [{ kind: 'add', key: 1 }, { kind: 'trap' }, { kind: 'add', key: 2 }];
   const outcomes = applySequentially(target, ops.map(envelope));
-  expect(outcomes).toEqual([{ ok: true }, { ok: false, reason: 'reducer trapped: unreachable' }, { ok: true }]);
+  expect(outcomes).toEqual([
+    { ok: true },
+    { ok: false, reason: 'reducer trapped: unreachable' },
+    { ok: true },
+  ]);
   expect([...target.state].sort()).toEqual([1, 2]);
 });

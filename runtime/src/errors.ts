@@ -26,7 +26,12 @@ export class TandemError extends Error {
   readonly kind: TandemErrorKind;
   readonly fields: TandemErrorFields;
 
-  constructor(kind: TandemErrorKind, message: string, fields: TandemErrorFields = {}, options?: ErrorOptions) {
+  constructor(
+    kind: TandemErrorKind,
+    message: string,
+    fields: TandemErrorFields = {},
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.kind = kind;
     this.fields = fields;

@@ -1,6 +1,10 @@
+export { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
+export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
+export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
+export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 export {
   CAPTURE_VFS_NAME,
   type CaptureVfs,

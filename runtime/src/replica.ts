@@ -19,10 +19,10 @@ import {
 } from './reducer/host.js';
 import { Connection } from './sqlite/connection.js';
 import { loadSqlite } from './sqlite/sqlite.js';
+import { type PlainValue, toPlain, toValue } from './value.js';
 import { type CaptureVfs, installCaptureVfs } from './vfs/capture-vfs.js';
 import { deriveSeed, SeededRandom } from './vfs/entropy.js';
 import { PageStore } from './vfs/page-store.js';
-import { type PlainValue, toPlain, toValue } from './value.js';
 
 export interface ReplicaOptions {
   /** Names the database file inside the VFS; unique among the replicas open in this process. */
@@ -83,7 +83,8 @@ export class Replica {
       log: (level, message) => onLog?.(level, message),
       enter: (index) => {
         const mutation = this.batch[index];
-        if (mutation === undefined) throw new RangeError(`enter(${index}) outside a batch of ${this.batch.length}`);
+        if (mutation === undefined)
+          throw new RangeError(`enter(${index}) outside a batch of ${this.batch.length}`);
         this.focus(mutation);
       },
       now: () => BigInt(this.current?.timestamp ?? 0),

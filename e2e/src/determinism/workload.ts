@@ -110,7 +110,10 @@ export function toEnvelopes(batches: readonly WorkloadBatch[], timelineId: strin
 }
 
 /** Workloads cross process and page boundaries as JSON: raw payload bytes become `{ bytes: [...] }`. */
-export type JsonWorkload = readonly { timestamp: number; mutations: (Record<string, unknown> | { bytes: number[] })[] }[];
+export type JsonWorkload = readonly {
+  timestamp: number;
+  mutations: (Record<string, unknown> | { bytes: number[] })[];
+}[];
 
 export function toJson(batches: readonly WorkloadBatch[]): JsonWorkload {
   return batches.map((b) => ({
