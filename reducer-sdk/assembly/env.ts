@@ -1,0 +1,52 @@
+// The reducer's only clock and randomness come from the envelope of the mutation being reduced.
+// Invariant: `Math.random` is reseeded from the envelope's stream each time a mutation is entered
+// (and when a migration starts), so its values depend on the mutation alone, never on what ran before
+// in the same instance.
+
+import { callLog, envEnter, envNow, envRandom } from './abi';
+
+/** The current mutation's timestamp, in milliseconds since the Unix epoch. Use it instead of `Date.now`. */
+export function now(): u64 {
+  return envNow();
+}
+
+/** The next value of a pseudo-random stream seeded from the current mutation's envelope. */
+export function random(): u64 {
+  return envRandom();
+}
+
+/** Reseeds `Math.random` from the current envelope. */
+export function reseedMath(): void {
+  NativeMath.seedRandom(<i64>envRandom());
+}
+
+/**
+ * Makes mutation `index` of the batch current: `now()`, `random()`, `Math.random()` and SQLite's own clock
+ * and randomness follow it. Only a reducer that exports `reduceBatch` calls this, before it works on
+ * each mutation; with `reduce`, the SDK does it.
+ */
+export function enter(index: i32): void {
+  envEnter(<u32>index);
+  reseedMath();
+}
+
+/** What `Math.random` seeds itself with if it ever runs before a reseed: the envelope's stream. */
+export function seedFromEnvelope(): f64 {
+  return reinterpret<f64>(envRandom());
+}
+
+/** Messages for the host's log; they have no effect on the document. */
+export namespace log {
+  export function debug(message: string): void {
+    callLog(0, message);
+  }
+  export function info(message: string): void {
+    callLog(1, message);
+  }
+  export function warn(message: string): void {
+    callLog(2, message);
+  }
+  export function error(message: string): void {
+    callLog(3, message);
+  }
+}

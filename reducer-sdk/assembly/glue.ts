@@ -1,0 +1,85 @@
+// The exports of the `reducer` world, lifted and lowered for `tandem build`'s generated entry file.
+// Authors never import this module. Every export ends with `__collect()` (runtime `minimal`): the
+// module's managed garbage from one call is gone before the next.
+
+import { cabiRealloc, liftBytes, liftString, lowerOwnedString, release } from './abi';
+import { enter, reseedMath, seedFromEnvelope } from './env';
+import { Mutation, Outcome } from './mutation';
+
+export { enter, seedFromEnvelope };
+
+const MIGRATE_RET: usize = memory.data(12, 4);
+const REDUCE_RET: usize = memory.data(8, 4);
+const MUTATION_SIZE: usize = 32;
+const OUTCOME_SIZE: usize = 12;
+
+export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {
+  return cabiRealloc(oldPtr, oldSize, align, newSize);
+}
+
+/** Lifts `list<mutation>` and frees what the host lowered. */
+export function liftBatch(ptr: usize, len: usize): Mutation[] {
+  const batch = new Array<Mutation>(<i32>len);
+  for (let i: usize = 0; i < len; i++) {
+    const at = ptr + i * MUTATION_SIZE;
+    const timelineId = liftString(load<u32>(at), load<u32>(at, 4));
+    const payload = liftBytes(load<u32>(at, 24), load<u32>(at, 28));
+    batch[<i32>i] = new Mutation(timelineId, load<u64>(at, 8), load<u64>(at, 16), payload);
+  }
+  release(ptr, len);
+  return batch;
+}
+
+function lowerOutcome(outcome: Outcome, at: usize): void {
+  const reason = outcome.reason;
+  if (reason == null) {
+    store<u8>(at, 0);
+  } else {
+    store<u8>(at, 1);
+    lowerOwnedString(reason, at + 4);
+  }
+}
+
+function releaseOutcome(at: usize): void {
+  if (load<u8>(at) !== 0) release(load<u32>(at, 4), load<u32>(at, 8));
+}
+
+/** Called as a migration starts: `Math.random` follows the migration's envelope. */
+export function beginMigrate(): void {
+  reseedMath();
+}
+
+/** Called as a batch starts: the first mutation is current, and `Math.random` follows it. */
+export function beginReduce(): void {
+  reseedMath();
+}
+
+/** Lowers `result<_, string>` and ends the export. */
+export function endMigrate(outcome: Outcome): usize {
+  lowerOutcome(outcome, MIGRATE_RET);
+  __collect();
+  return MIGRATE_RET;
+}
+
+export function cabi_post_migrate(ret: usize): void {
+  releaseOutcome(ret);
+}
+
+/** Lowers `list<result<_, string>>` and ends the export. A count that differs from the batch's traps. */
+export function endReduce(outcomes: Outcome[], batchLength: i32): usize {
+  if (outcomes.length !== batchLength) unreachable();
+  const n = <usize>outcomes.length;
+  const list = n > 0 ? heap.alloc(n * OUTCOME_SIZE) : 4;
+  for (let i: usize = 0; i < n; i++) lowerOutcome(unchecked(outcomes[<i32>i]), list + i * OUTCOME_SIZE);
+  store<u32>(REDUCE_RET, <u32>list);
+  store<u32>(REDUCE_RET, <u32>n, 4);
+  __collect();
+  return REDUCE_RET;
+}
+
+export function cabi_post_reduce(ret: usize): void {
+  const list = <usize>load<u32>(ret);
+  const n = <usize>load<u32>(ret, 4);
+  for (let i: usize = 0; i < n; i++) releaseOutcome(list + i * OUTCOME_SIZE);
+  release(list, n);
+}

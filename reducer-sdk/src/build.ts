@@ -1,0 +1,111 @@
+// `tandem build <dir>`: AssemblyScript → core module → checks → WebAssembly component + manifest.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
+import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import { compileCore } from './compile.js';
+import { checkImports, readSchemaVersion } from './core-check.js';
+import { SdkError } from './errors.js';
+import { readWit, WORLD } from './world.js';
+
+/** `<dir>/dist/manifest.json`: what a host needs to know about a built reducer without loading it. */
+export interface Manifest {
+  readonly name: string;
+  readonly world: typeof WORLD;
+  /** Hex SHA-256 of `reducer.wasm`: the reducer's identity. */
+  readonly sha256: string;
+  readonly schemaVersion: number;
+  /** Size of `reducer.wasm` in bytes. */
+  readonly bytes: number;
+}
+
+export interface BuildResult {
+  readonly manifest: Manifest;
+  readonly wasmPath: string;
+  readonly manifestPath: string;
+  readonly component: Uint8Array;
+  /** The core module inside the component, as asc emitted it (after the export rename). */
+  readonly core: Uint8Array;
+  readonly milliseconds: number;
+}
+
+async function packageName(dir: string): Promise<string> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'name' in parsed &&
+      typeof parsed.name === 'string'
+    ) {
+      return parsed.name;
+    }
+  } catch {
+    // No readable package.json: the folder names the reducer.
+  }
+  return basename(resolve(dir));
+}
+
+/** `file:line` of every `Date.now` in the reducer's sources, so the message points at them. */
+async function findDateNow(dir: string): Promise<string[]> {
+  const root = join(dir, 'assembly');
+  const files = await readdir(root, { recursive: true }).catch(() => []);
+  const found: string[] = [];
+  for (const file of files.filter((f) => f.endsWith('.ts')).sort()) {
+    const lines = (await readFile(join(root, file), 'utf8')).split('\n');
+    lines.forEach((line, i) => {
+      if (line.includes('Date.now')) found.push(`${relative(process.cwd(), join(root, file))}:${i + 1}`);
+    });
+  }
+  return found;
+}
+
+async function validate(dir: string, core: Uint8Array<ArrayBuffer>): Promise<number> {
+  const module = await WebAssembly.compile(core);
+  try {
+    checkImports(module);
+  } catch (e) {
+    if (e instanceof SdkError && e.message.includes('Date.now')) {
+      const at = await findDateNow(dir);
+      if (at.length > 0) throw new SdkError(e.kind, `${e.message} (at ${at.join(', ')})`);
+    }
+    throw e;
+  }
+  return readSchemaVersion(module);
+}
+
+async function componentize(core: Uint8Array): Promise<Uint8Array> {
+  try {
+    const embedded = await componentEmbed({ binary: core, witSource: readWit(), world: 'reducer' });
+    return await componentNew(embedded);
+  } catch (e) {
+    throw new SdkError('world-mismatch', `the module does not fit ${WORLD}: ${String(e)}`, { cause: e });
+  }
+}
+
+/** Builds `<dir>/assembly/index.ts` into `<dir>/dist/reducer.wasm` and `<dir>/dist/manifest.json`. */
+export async function buildReducer(dir: string): Promise<BuildResult> {
+  const started = performance.now();
+  const source = join(dir, 'assembly', 'index.ts');
+  await readFile(source).catch((e: unknown) => {
+    throw new SdkError('bad-input', `no reducer source at ${source}`, { cause: e });
+  });
+  const core = await compileCore(dir);
+  const schemaVersion = await validate(dir, core);
+  const component = await componentize(core);
+  const manifest: Manifest = {
+    name: await packageName(dir),
+    world: WORLD,
+    sha256: createHash('sha256').update(component).digest('hex'),
+    schemaVersion,
+    bytes: component.byteLength,
+  };
+  const out = join(dir, 'dist');
+  await mkdir(out, { recursive: true });
+  const wasmPath = join(out, 'reducer.wasm');
+  const manifestPath = join(out, 'manifest.json');
+  await writeFile(wasmPath, component);
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { manifest, wasmPath, manifestPath, component, core, milliseconds: performance.now() - started };
+}

@@ -1,0 +1,106 @@
+// Compiles a reducer's AssemblyScript into a core module of the world: generated entry, asc with the
+// minimal runtime, `abort` turned into a trap, `Math.random`'s seed routed to the envelope, and the
+// export renamed that AssemblyScript cannot spell.
+
+import { mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import asc, { type Transform } from 'assemblyscript/asc';
+import { ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
+import { SdkError } from './errors.js';
+import { SDK_ROOT } from './world.js';
+
+/** Exports renamed after compilation: AssemblyScript name → world name. */
+const RENAMES: ReadonlyMap<string, string> = new Map([['schema_version', 'schema-version']]);
+
+interface BinaryenExportInfo {
+  readonly name: string;
+  readonly value: string;
+}
+interface BinaryenModule {
+  getExport(name: string): number;
+  removeExport(name: string): void;
+  addFunctionExport(internalName: string, externalName: string): number;
+}
+interface Binaryen {
+  getExportInfo(ref: number): BinaryenExportInfo;
+}
+
+/** An asc transform (a class: asc gives its prototype `binaryen` before instantiating it). */
+class RenameExports {
+  declare readonly binaryen: Binaryen;
+
+  afterCompile(module: BinaryenModule): void {
+    for (const [from, to] of RENAMES) {
+      const ref = module.getExport(from);
+      if (ref === 0) continue;
+      const internal = this.binaryen.getExportInfo(ref).value;
+      module.removeExport(from);
+      module.addFunctionExport(internal, to);
+    }
+  }
+}
+
+/**
+ * Makes `@tandem/reducer-sdk/assembly` resolve to this SDK from any folder, also one outside the
+ * workspace: `<dir>/build/lib/@tandem/reducer-sdk` links here and is given to asc as a package path.
+ */
+async function linkSdk(dir: string): Promise<string> {
+  const lib = join(dir, 'build', 'lib');
+  const link = join(lib, '@tandem', 'reducer-sdk');
+  const current = await readlink(link).catch(() => null);
+  if (current !== SDK_ROOT) {
+    await mkdir(join(lib, '@tandem'), { recursive: true });
+    await rm(link, { force: true, recursive: true });
+    await symlink(SDK_ROOT, link, 'dir');
+  }
+  return lib;
+}
+
+/** Compiles `<dir>/assembly/index.ts`; returns the core module's bytes or throws asc's diagnostics. */
+export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>> {
+  await mkdir(join(dir, 'build'), { recursive: true });
+  await writeFile(join(dir, ENTRY_FILE), entrySource());
+  const lib = await linkSdk(dir);
+  let binary: Uint8Array<ArrayBuffer> | undefined;
+  const output = asc.createMemoryStream();
+  const { error } = await asc.main(
+    [
+      ENTRY_FILE,
+      '--baseDir',
+      dir,
+      '--outFile',
+      'build/core.wasm',
+      '--runtime',
+      'minimal',
+      '-O3',
+      '--noAssert',
+      '--noColors',
+      '--use',
+      'abort=',
+      '--use',
+      `seed=${SEED_ALIAS}`,
+      '--path',
+      lib,
+    ],
+    {
+      stdout: output,
+      stderr: output,
+      // asc instantiates a transform class itself (see RenameExports).
+      transforms: [RenameExports as unknown as Transform],
+      writeFile: (name, contents) => {
+        if (name.endsWith('.wasm') && typeof contents !== 'string') binary = new Uint8Array(contents);
+      },
+    },
+  );
+  if (error || binary === undefined) {
+    const detail = output.toString().trim() || (error?.message ?? 'asc produced no module');
+    throw new SdkError(
+      'compile-failed',
+      `asc could not compile ${join(dir, 'assembly/index.ts')}:\n${detail}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return binary;
+}

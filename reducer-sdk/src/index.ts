@@ -1,0 +1,3 @@
+export { type BuildResult, buildReducer, type Manifest } from './build.js';
+export { SdkError, type SdkErrorKind } from './errors.js';
+export { WORLD } from './world.js';
