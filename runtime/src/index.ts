@@ -1,6 +1,20 @@
 export { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
 export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
+export {
+  type LoadOptions,
+  type LogLevel,
+  loadReducer,
+  MAX_REDUCER_BYTES,
+  type MutationEnvelope,
+  type Outcome,
+  type ReducerImports,
+  type ReducerInstance,
+  ReducerLoadError,
+  type ReducerLoadErrorKind,
+  type ReducerModule,
+  ReducerTrap,
+} from './reducer/host.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';

@@ -1,0 +1,306 @@
+// The canonical ABI (CanonicalABI.md, 32-bit memory, UTF-8 strings) for the types of the world
+// `tandem:reducer@0.1.0`, written out by hand: lowering stores host values into guest memory through
+// the guest's `cabi_realloc`; lifting reads guest values out and copies them.
+//
+// Invariants:
+// 1. Views are taken fresh after every call into the guest (`Heap.alloc` refreshes them): any guest
+//    allocation may grow memory and detach the old buffer.
+// 2. Every pointer and length the guest hands over is checked (alignment, then end within memory)
+//    before it is read; a violation is a ReducerTrap naming what was wrong, never a RangeError.
+// 3. A zero-length string or list is lowered as (align, 0) without calling realloc; everything
+//    else is allocated with its type's alignment, and realloc's answer is checked like a pointer.
+// 4. Lifted strings and blobs are copies: guest memory is reused after the call.
+//
+// Layouts (size/alignment/payload offset; discriminants are u8 at offset 0):
+//   string, list<T>        8 / 4        (ptr, len)
+//   value                  16 / 8 / 8   null | s64 | f64 | string | list<u8>
+//   mutation               32 / 8       timeline-id 0, lsn 8, timestamp 16, payload 24
+//   result<_, string>      12 / 4 / 4
+//   result<u64, string>    16 / 8 / 8
+//   row-set                16 / 4       columns 0, rows 8
+//   result<row-set, string> 20 / 4 / 4
+
+import type { RowSet, Value } from '../value.js';
+import { ReducerTrap } from './errors.js';
+
+export interface MutationEnvelope {
+  readonly timelineId: string;
+  readonly lsn: number;
+  readonly timestamp: number;
+  readonly payload: Uint8Array;
+}
+
+export type Outcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** What lowering needs from a guest: its memory and its allocator. */
+export interface Guest {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  realloc(oldPtr: number, oldSize: number, align: number, newSize: number): number;
+}
+
+export const VALUE_SIZE = 16;
+export const MUTATION_SIZE = 32;
+const UNIT_RESULT_SIZE = 12;
+
+/** Where a result<T, string> return area keeps its payload. */
+export interface ResultLayout {
+  readonly name: string;
+  readonly size: number;
+  readonly align: number;
+  readonly payload: number;
+}
+
+export const U64_RESULT: ResultLayout = { name: 'result<u64, string>', size: 16, align: 8, payload: 8 };
+export const ROW_SET_RESULT: ResultLayout = {
+  name: 'result<row-set, string>',
+  size: 20,
+  align: 4,
+  payload: 4,
+};
+
+const OK: Outcome = Object.freeze({ ok: true });
+const NULL: Value = Object.freeze({ tag: 'null' });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/** The guest's memory, with views that follow it when it grows. */
+export class Heap {
+  private readonly guest: Guest;
+  private buffer: ArrayBuffer;
+  u8: Uint8Array;
+  dv: DataView;
+
+  constructor(guest: Guest) {
+    this.guest = guest;
+    this.buffer = guest.memory.buffer;
+    this.u8 = new Uint8Array(this.buffer);
+    this.dv = new DataView(this.buffer);
+  }
+
+  /** Takes fresh views if the guest's memory has grown since the last look. */
+  refresh(): void {
+    const buffer = this.guest.memory.buffer;
+    if (buffer === this.buffer) return;
+    this.buffer = buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.dv = new DataView(buffer);
+  }
+
+  /** `size` bytes of fresh guest memory aligned to `align`; (align) for size 0 without a call. */
+  alloc(align: number, size: number): number {
+    if (size === 0) return align;
+    if (size > 0xffff_ffff) throw new ReducerTrap(`cannot lower ${size} bytes into a 32-bit memory`);
+    const ptr = this.guest.realloc(0, 0, align, size) >>> 0;
+    this.refresh();
+    if ((ptr & (align - 1)) !== 0)
+      throw new ReducerTrap(`cabi_realloc returned ${ptr}, not aligned to ${align}`);
+    if (ptr + size > this.u8.length) {
+      throw new ReducerTrap(
+        `cabi_realloc returned ${ptr} for ${size} bytes, past the end of memory (${this.u8.length})`,
+      );
+    }
+    return ptr;
+  }
+
+  /** Traps unless [ptr, ptr + size) lies in memory and ptr is aligned; ptr is a u32. */
+  check(ptr: number, size: number, align: number, what: string): void {
+    if ((ptr & (align - 1)) !== 0) throw new ReducerTrap(`${what} at ${ptr} is not aligned to ${align}`);
+    if (ptr + size > this.u8.length) {
+      throw new ReducerTrap(
+        `${what} at ${ptr} (${size} bytes) ends past the end of memory (${this.u8.length})`,
+      );
+    }
+  }
+}
+
+// Lifting (guest → host). Pointers and lengths arrive as i32 and are read as u32.
+
+export function liftString(heap: Heap, ptr: number, len: number, what = 'a string'): string {
+  ptr >>>= 0;
+  len >>>= 0;
+  heap.check(ptr, len, 1, what);
+  try {
+    return utf8.decode(heap.u8.subarray(ptr, ptr + len));
+  } catch {
+    throw new ReducerTrap(`${what} at ${ptr} is not valid UTF-8`);
+  }
+}
+
+function liftBytes(heap: Heap, ptr: number, len: number): Uint8Array {
+  heap.check(ptr, len, 1, 'a blob');
+  return heap.u8.slice(ptr, ptr + len);
+}
+
+function liftValue(heap: Heap, p: number): Value {
+  const dv = heap.dv;
+  const tag = dv.getUint8(p);
+  switch (tag) {
+    case 0:
+      return NULL;
+    case 1:
+      return { tag: 'integer', val: dv.getBigInt64(p + 8, true) };
+    case 2:
+      return { tag: 'real', val: dv.getFloat64(p + 8, true) };
+    case 3:
+      return {
+        tag: 'text',
+        val: liftString(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true), 'a text value'),
+      };
+    case 4:
+      return { tag: 'blob', val: liftBytes(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true)) };
+    default:
+      throw new ReducerTrap(`a value at ${p} has case ${tag}; value has 5 cases`);
+  }
+}
+
+export function liftValues(heap: Heap, ptr: number, len: number): Value[] {
+  ptr >>>= 0;
+  len >>>= 0;
+  heap.check(ptr, len * VALUE_SIZE, 8, 'a list<value>');
+  const values = new Array<Value>(len);
+  for (let i = 0; i < len; i++) values[i] = liftValue(heap, ptr + i * VALUE_SIZE);
+  return values;
+}
+
+export function liftValueRows(heap: Heap, ptr: number, len: number): Value[][] {
+  ptr >>>= 0;
+  len >>>= 0;
+  heap.check(ptr, len * 8, 4, 'a list<list<value>>');
+  const rows = new Array<Value[]>(len);
+  for (let i = 0; i < len; i++) {
+    const p = ptr + i * 8;
+    rows[i] = liftValues(heap, heap.dv.getUint32(p, true), heap.dv.getUint32(p + 4, true));
+  }
+  return rows;
+}
+
+/** Lifts `reduce`'s result: a pointer to (ptr, len) of a list<result<_, string>>. */
+export function liftOutcomes(heap: Heap, ret: number): Outcome[] {
+  ret >>>= 0;
+  heap.check(ret, 8, 4, "reduce's return area");
+  const ptr = heap.dv.getUint32(ret, true);
+  const len = heap.dv.getUint32(ret + 4, true);
+  heap.check(ptr, len * UNIT_RESULT_SIZE, 4, "reduce's list of outcomes");
+  const outcomes = new Array<Outcome>(len);
+  for (let i = 0; i < len; i++) outcomes[i] = liftUnitResultAt(heap, ptr + i * UNIT_RESULT_SIZE);
+  return outcomes;
+}
+
+/** Lifts `migrate`'s result: a pointer to a result<_, string>. */
+export function liftUnitResult(heap: Heap, ret: number, what: string): Outcome {
+  ret >>>= 0;
+  heap.check(ret, UNIT_RESULT_SIZE, 4, what);
+  return liftUnitResultAt(heap, ret);
+}
+
+function liftUnitResultAt(heap: Heap, p: number): Outcome {
+  const tag = heap.dv.getUint8(p);
+  if (tag === 0) return OK;
+  if (tag !== 1) throw new ReducerTrap(`a result at ${p} has case ${tag}; result has 2 cases`);
+  return {
+    ok: false,
+    reason: liftString(
+      heap,
+      heap.dv.getUint32(p + 4, true),
+      heap.dv.getUint32(p + 8, true),
+      'a rejection reason',
+    ),
+  };
+}
+
+// Lowering (host → guest). Each store writes (ptr, len) or a value into a slot the caller checked or
+// allocated; slots stay valid across allocations because memory only grows.
+
+export function storeString(heap: Heap, at: number, s: string): void {
+  storeBytes(heap, at, encoder.encode(s));
+}
+
+export function storeBytes(heap: Heap, at: number, bytes: Uint8Array): void {
+  const ptr = heap.alloc(1, bytes.length);
+  heap.u8.set(bytes, ptr);
+  heap.dv.setUint32(at, ptr, true);
+  heap.dv.setUint32(at + 4, bytes.length, true);
+}
+
+function storeValue(heap: Heap, at: number, v: Value): void {
+  switch (v.tag) {
+    case 'null':
+      heap.dv.setUint8(at, 0);
+      return;
+    case 'integer':
+      heap.dv.setUint8(at, 1);
+      heap.dv.setBigInt64(at + 8, v.val, true);
+      return;
+    case 'real':
+      heap.dv.setUint8(at, 2);
+      heap.dv.setFloat64(at + 8, v.val, true);
+      return;
+    case 'text':
+      heap.dv.setUint8(at, 3);
+      storeString(heap, at + 8, v.val);
+      return;
+    case 'blob':
+      heap.dv.setUint8(at, 4);
+      storeBytes(heap, at + 8, v.val);
+  }
+}
+
+export function storeValues(heap: Heap, at: number, values: readonly Value[]): void {
+  const ptr = heap.alloc(8, values.length * VALUE_SIZE);
+  for (let i = 0; i < values.length; i++) storeValue(heap, ptr + i * VALUE_SIZE, values[i]!);
+  heap.dv.setUint32(at, ptr, true);
+  heap.dv.setUint32(at + 4, values.length, true);
+}
+
+function storeStrings(heap: Heap, at: number, strings: readonly string[]): void {
+  const ptr = heap.alloc(4, strings.length * 8);
+  for (let i = 0; i < strings.length; i++) storeString(heap, ptr + i * 8, strings[i]!);
+  heap.dv.setUint32(at, ptr, true);
+  heap.dv.setUint32(at + 4, strings.length, true);
+}
+
+function storeRows(heap: Heap, at: number, rows: readonly (readonly Value[])[]): void {
+  const ptr = heap.alloc(4, rows.length * 8);
+  for (let i = 0; i < rows.length; i++) storeValues(heap, ptr + i * 8, rows[i]!);
+  heap.dv.setUint32(at, ptr, true);
+  heap.dv.setUint32(at + 4, rows.length, true);
+}
+
+/** Writes ok(n) into a result<u64, string> return area. */
+export function storeOkU64(heap: Heap, ret: number, n: bigint): void {
+  ret >>>= 0;
+  heap.check(ret, U64_RESULT.size, U64_RESULT.align, 'a result<u64, string> return area');
+  heap.dv.setUint8(ret, 0);
+  heap.dv.setBigUint64(ret + 8, BigInt.asUintN(64, n), true);
+}
+
+/** Writes ok(rows) into a result<row-set, string> return area. */
+export function storeOkRowSet(heap: Heap, ret: number, rowSet: RowSet): void {
+  ret >>>= 0;
+  heap.check(ret, ROW_SET_RESULT.size, ROW_SET_RESULT.align, 'a result<row-set, string> return area');
+  heap.dv.setUint8(ret, 0);
+  storeStrings(heap, ret + 4, rowSet.columns);
+  storeRows(heap, ret + 12, rowSet.rows);
+}
+
+/** Writes err(message) into a result<T, string> return area. */
+export function storeErr(heap: Heap, ret: number, layout: ResultLayout, message: string): void {
+  ret >>>= 0;
+  heap.check(ret, layout.size, layout.align, `a ${layout.name} return area`);
+  heap.dv.setUint8(ret, 1);
+  storeString(heap, ret + layout.payload, message);
+}
+
+/** Lowers a batch as a list<mutation>; returns its pointer (its length is the batch's). */
+export function lowerBatch(heap: Heap, batch: readonly MutationEnvelope[]): number {
+  const ptr = heap.alloc(8, batch.length * MUTATION_SIZE);
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i]!;
+    const at = ptr + i * MUTATION_SIZE;
+    storeString(heap, at, m.timelineId);
+    heap.dv.setBigUint64(at + 8, BigInt(m.lsn), true);
+    heap.dv.setBigUint64(at + 16, BigInt(m.timestamp), true);
+    storeBytes(heap, at + 24, m.payload);
+  }
+  return ptr;
+}

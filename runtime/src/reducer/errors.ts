@@ -1,0 +1,33 @@
+// The two ways a reducer fails: it cannot be loaded (a closed set of kinds, decided once per module),
+// or one call into an instance trapped (the instance is then dead; the caller instantiates again).
+
+export type ReducerLoadErrorKind =
+  /** The bytes are not WebAssembly at all. */
+  | 'not-wasm'
+  /** A plain core module: reducers are components (`tandem build` makes one). */
+  | 'core-module-not-component'
+  /** The binary is truncated, inconsistent, or uses a form this host does not read. */
+  | 'malformed'
+  /** A function or the memory the world requires is not exported. */
+  | 'missing-export'
+  /** The module imports something outside the world (the message names it and says why). */
+  | 'forbidden-import'
+  /** An import or export has a different core type than the world's canonical ABI gives it. */
+  | 'bad-signature'
+  /** The component is larger than the host accepts. */
+  | 'too-large';
+
+export class ReducerLoadError extends Error {
+  override readonly name = 'ReducerLoadError';
+  readonly kind: ReducerLoadErrorKind;
+
+  constructor(kind: ReducerLoadErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+  }
+}
+
+/** A guest call trapped (or broke the canonical ABI): its instance must not be called again. */
+export class ReducerTrap extends Error {
+  override readonly name = 'ReducerTrap';
+}
