@@ -162,7 +162,7 @@ describe('values round-trip', () => {
     const rows: Value[][] = [[], [{ tag: 'integer', val: 7n }], [{ tag: 'text', val: 'x' }, { tag: 'null' }]];
     const { heap } = fakeGuest(true);
     const list = heap.alloc(4, rows.length * 8);
-    rows.forEach((row, i) => storeValues(heap, list + i * 8, row));
+    for (const [i, row] of rows.entries()) storeValues(heap, list + i * 8, row);
     expect(liftValueRows(heap, list, rows.length)).toEqual(rows);
   });
 });
