@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import type { RowSet, Value } from '../value.js';
-import { component, FULL_GUEST, minimalGuest, rawComponent } from './fixtures.test-helpers.js';
+import { component, coreModule, FULL_GUEST, minimalGuest, rawComponent } from './fixtures.test-helpers.js';
 import {
   type LogLevel,
   loadReducer,
   type MutationEnvelope,
   type ReducerImports,
+  type ReducerInstance,
   ReducerLoadError,
   ReducerTrap,
 } from './host.js';
@@ -348,5 +349,51 @@ describe('traps', () => {
     );
     const instance = (await loadReducer(await component(wat))).instantiate(fakeHost().imports);
     expect(trapOf(() => instance.schemaVersion())).toBeInstanceOf(ReducerTrap);
+  });
+
+  test('a trap raised by a host import stands even if the guest catches the exception', async () => {
+    // wasm-tools cannot write legacy exception handling: assemble `block (call $enter) nop end` and
+    // patch it into `try (call $enter) catch_all end`, which V8 runs and which catches JS exceptions.
+    const wat = minimalGuest('(import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))').replace(
+      '(func (export "schema-version") (result i32) (i32.const 1))',
+      '(func (export "schema-version") (result i32) (block (call $enter (i32.const 0)) (nop)) (i32.const 1))',
+    );
+    const core = await coreModule(wat);
+    const block = [0x02, 0x40, 0x41, 0x00, 0x10, 0x00, 0x01, 0x0b];
+    const at = core.findIndex((_, i) => block.every((b, j) => core[i + j] === b));
+    core[at] = 0x06;
+    core[at + 6] = 0x19;
+    expect(WebAssembly.validate(core.slice())).toBe(true);
+    const { imports } = fakeHost({
+      enter: () => {
+        throw new Error('boom');
+      },
+    });
+    const instance = (await loadReducer(rawComponent([1, core]))).instantiate(imports);
+    expect(trapOf(() => instance.schemaVersion()).message).toBe('enter failed: boom');
+  });
+
+  test('a host import calling back into the running instance traps it', () => {
+    let instance: ReducerInstance | undefined;
+    const { imports } = fakeHost({
+      execute: () => {
+        instance?.reduce([mutation('a')]);
+        return 0n;
+      },
+    });
+    instance = full.instantiate(imports);
+    expect(trapOf(() => instance?.reduce([mutation('a')])).message).toBe(
+      'reduce was called while the reducer was running',
+    );
+  });
+
+  test('an import called by the start function traps instantiation', async () => {
+    const wat = minimalGuest(
+      `(import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+       (func $start (call $enter (i32.const 0)))
+       (start $start)`,
+    );
+    const reducer = await loadReducer(await component(wat));
+    expect(trapOf(() => reducer.instantiate(fakeHost().imports)).message).toContain('start function');
   });
 });
