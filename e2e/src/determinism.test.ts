@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import type {} from './determinism/page-api.js';
 import { type RunResult, runInNode } from './determinism/run.js';
 import { entropyWorkload, todoWorkload, toJson, type WorkloadBatch } from './determinism/workload.js';
 import { launchChromium } from './support/chromium.js';
@@ -84,7 +85,7 @@ test.each(cases)(
     expect(second).toEqual(here);
     expect(chromium).toEqual(here);
   },
-  { timeout: 120_000 },
+  120_000,
 );
 
 test("the entropy reducer's pages depend on the envelope: another timeline or timestamps give other pages", async () => {

@@ -11,9 +11,11 @@ class ModelTarget implements BatchTarget {
   state = new Set<number>();
   private readonly stack: Set<number>[] = [];
   reduceCalls = 0;
+  reduced = 0;
 
   reduce(batch: readonly MutationEnvelope[]): ReduceResult {
     this.reduceCalls++;
+    this.reduced += batch.length;
     const outcomes: Outcome[] = [];
     for (const m of batch) {
       const op = decode(m);
@@ -105,4 +107,15 @@ test('a trapping mutation is rejected alone and the ones behind it still apply',
     { ok: true },
   ]);
   expect([...target.state].sort()).toEqual([1, 2]);
+});
+
+test('the work stays linear when many mutations are rejected', () => {
+  const target = new ModelTarget();
+  const ops: Op[] = Array.from({ length: 1000 }, (_, i) => ({
+    kind: i % 3 === 0 ? 'del' : 'add',
+    key: 10_000 + i,
+  }));
+  const outcomes = applySequentially(target, ops.map(envelope));
+  expect(outcomes.filter((o) => !o.ok)).toHaveLength(334);
+  expect(target.reduced).toBeLessThan(4 * ops.length);
 });

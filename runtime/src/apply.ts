@@ -8,11 +8,13 @@
 // 3. The procedure is a pure function of the batch and the reducer, so every replica (client or
 //    coordinator) that applies the same batch over the same pages rejects the same mutations.
 //
-// Why: a reducer may turn a batch into multi-row statements, so writes of different mutations can
-// not be told apart after the fact. The whole batch runs in one savepoint; if mutation k is
-// rejected, that run is rolled back and the batch is split around k: the prefix (which never saw
-// k) is applied again, k alone, then the rest. A trap says nothing about which mutation caused it,
-// so after a trap every mutation of that run is applied alone.
+// Why: a reducer may turn a batch into multi-row statements, so the writes of different mutations
+// cannot be told apart after the fact. So a run of mutations goes to the reducer in one call inside
+// one savepoint. If mutation k of the run is rejected, the run is rolled back, its accepted prefix
+// (which never saw k) runs again, then k alone in its own savepoint. A trap says nothing about which
+// mutation caused it, so a trapping run is halved until the trapping mutation runs alone.
+// Run lengths adapt: they double after a clean run and shrink to the distance between rejections,
+// so a batch costs one call when nothing is rejected and stays linear when many are.
 
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
 
@@ -29,25 +31,37 @@ export interface BatchTarget {
 }
 
 export function applySequentially(target: BatchTarget, batch: readonly MutationEnvelope[]): Outcome[] {
-  if (batch.length === 0) return [];
-  if (batch.length === 1) return [applyOne(target, batch[0]!)];
-  target.savepoint();
-  const result = target.reduce(batch);
-  if (result.trapped) {
+  const outcomes: Outcome[] = [];
+  let i = 0;
+  let runLength = batch.length;
+  let aloneAt = -1;
+  while (i < batch.length) {
+    const length = Math.min(runLength, batch.length - i);
+    if (i === aloneAt || length === 1) {
+      outcomes.push(applyOne(target, batch[i]!));
+      i++;
+      continue;
+    }
+    target.savepoint();
+    const result = target.reduce(batch.slice(i, i + length));
+    if (result.trapped) {
+      target.rollback();
+      runLength = Math.ceil(length / 2);
+      continue;
+    }
+    const k = result.outcomes.findIndex((o) => !o.ok);
+    if (k < 0) {
+      target.release();
+      outcomes.push(...result.outcomes);
+      i += length;
+      runLength = length * 2;
+      continue;
+    }
     target.rollback();
-    return batch.map((m) => applyOne(target, m));
+    aloneAt = i + k;
+    runLength = Math.max(1, k);
   }
-  const k = result.outcomes.findIndex((o) => !o.ok);
-  if (k < 0) {
-    target.release();
-    return [...result.outcomes];
-  }
-  target.rollback();
-  return [
-    ...applySequentially(target, batch.slice(0, k)),
-    applyOne(target, batch[k]!),
-    ...applySequentially(target, batch.slice(k + 1)),
-  ];
+  return outcomes;
 }
 
 function applyOne(target: BatchTarget, mutation: MutationEnvelope): Outcome {

@@ -21,7 +21,8 @@ export class TodoModel {
   readonly rows = new Map<string, TodoRow>();
 
   /** Applies `m` if the reducer would accept it; returns whether it does. */
-  apply(m: TodoMutation | Record<string, unknown>, timestamp: number): boolean {
+  apply(mutation: TodoMutation | Record<string, unknown>, timestamp: number): boolean {
+    const m = mutation as Record<string, unknown>;
     const existing = typeof m.id === 'string' ? this.rows.get(m.id) : undefined;
     switch (m.type) {
       case 'create':

@@ -240,18 +240,17 @@ class BoundInstance implements ReducerInstance {
   }
 
   /**
-   * Marks the instance dead and returns what to throw: a ReducerTrap for a guest failure (a wasm trap,
-   * a stack overflow, an ABI violation), the error itself for anything else (a host bug).
+   * Marks the instance dead and returns the ReducerTrap to throw. Whatever escapes a guest call is the
+   * guest's doing (a wasm trap, a stack overflow, a WebAssembly exception it threw, data that broke
+   * the ABI): host failures inside imports were already turned into traps by `trap`.
    */
-  private kill(error: unknown, where: string): unknown {
+  private kill(error: unknown, where: string): ReducerTrap {
     const trap =
       error instanceof ReducerTrap
         ? error
-        : error instanceof WebAssembly.RuntimeError || error instanceof RangeError
-          ? new ReducerTrap(`${error.message} (in ${where})`, { cause: error })
-          : undefined;
-    this.trapped ??= trap?.message ?? `host error in ${where}: ${messageOf(error)}`;
-    return trap ?? error;
+        : new ReducerTrap(`${messageOf(error)} (in ${where})`, { cause: error });
+    this.trapped ??= trap.message;
+    return trap;
   }
 
   /** Inside an import: every failure is a trap, recorded before it unwinds through the guest (invariant 2). */
