@@ -49,9 +49,9 @@ export function beginMigrate(): void {
   reseedMath();
 }
 
-/** Called as a batch starts: the first mutation is current, and `Math.random` follows it. */
-export function beginReduce(): void {
-  reseedMath();
+/** Called before `reduceBatch`: the first mutation is current, and `Math.random` follows it. */
+export function beginBatch(batchLength: i32): void {
+  if (batchLength > 0) reseedMath();
 }
 
 /** Lowers `result<_, string>` and ends the export. */

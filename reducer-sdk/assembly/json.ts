@@ -5,6 +5,9 @@
 //    (no overlong forms, no surrogate code points), no raw control characters in strings, and `\u`
 //    escapes that form whole characters (a surrogate pair, never a lone surrogate).
 // 3. A duplicate key keeps its last value, as `JSON.parse` does.
+// 4. Numbers are the f64 JSON.parse gives, to the bit (decimal.ts).
+
+import { parseJsonNumber } from './decimal';
 
 export enum JsonKind {
   Null = 0,
@@ -234,8 +237,7 @@ class Parser {
       if (sign === 0x2b || sign === 0x2d) this.pos++;
       if (this.digits() === 0) return this.fail('expected a digit in the exponent');
     }
-    const text = String.UTF8.decodeUnsafe(this.bytes.dataStart + <usize>start, <usize>(this.pos - start));
-    return new JsonValue(JsonKind.Number, false, parseFloat(text));
+    return new JsonValue(JsonKind.Number, false, parseJsonNumber(this.bytes, start, this.pos));
   }
 
   hex4(): i32 {

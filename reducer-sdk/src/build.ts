@@ -7,6 +7,7 @@ import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import { compileCore } from './compile.js';
 import { checkImports, readSchemaVersion } from './core-check.js';
 import { SdkError } from './errors.js';
+import { loadAsRuntime } from './inspect.js';
 import { readWit, WORLD } from './world.js';
 
 /** `<dir>/dist/manifest.json`: what a host needs to know about a built reducer without loading it. */
@@ -75,13 +76,19 @@ async function validate(dir: string, core: Uint8Array<ArrayBuffer>): Promise<num
   return readSchemaVersion(module);
 }
 
+/** Embeds the WIT, makes the component, and loads it as the runtime does (so every host accepts it). */
 async function componentize(core: Uint8Array): Promise<Uint8Array> {
+  let component: Uint8Array;
   try {
     const embedded = await componentEmbed({ binary: core, witSource: readWit(), world: 'reducer' });
-    return await componentNew(embedded);
+    component = await componentNew(embedded);
   } catch (e) {
     throw new SdkError('world-mismatch', `the module does not fit ${WORLD}: ${String(e)}`, { cause: e });
   }
+  await loadAsRuntime(component).catch((e: unknown) => {
+    throw new SdkError('world-mismatch', `the runtime refuses the component: ${String(e)}`, { cause: e });
+  });
+  return component;
 }
 
 /** Builds `<dir>/assembly/index.ts` into `<dir>/dist/reducer.wasm` and `<dir>/dist/manifest.json`. */

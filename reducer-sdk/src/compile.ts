@@ -2,12 +2,15 @@
 // minimal runtime, `abort` turned into a trap, `Math.random`'s seed routed to the envelope, and the
 // export renamed that AssemblyScript cannot spell.
 
-import { mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import asc, { type Transform } from 'assemblyscript/asc';
 import { ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
 import { SdkError } from './errors.js';
 import { SDK_ROOT } from './world.js';
+
+/** The core module asc emits, relative to the reducer's folder (kept for inspection). */
+export const CORE_FILE = 'build/core.wasm';
 
 /** Exports renamed after compilation: AssemblyScript name → world name. */
 const RENAMES: ReadonlyMap<string, string> = new Map([['schema_version', 'schema-version']]);
@@ -42,26 +45,27 @@ class RenameExports {
 
 /**
  * Makes `@tandem/reducer-sdk/assembly` resolve to this SDK from any folder, also one outside the
- * workspace: `<dir>/build/lib/@tandem/reducer-sdk` links here and is given to asc as a package path.
+ * workspace: `<dir>/build/lib/@tandem/reducer-sdk/assembly` links to this SDK's `assembly/` (only
+ * there, so test runners that follow links find nothing else), and `<dir>/build/lib` is given to asc
+ * as a package path.
  */
 async function linkSdk(dir: string): Promise<string> {
   const lib = join(dir, 'build', 'lib');
-  const link = join(lib, '@tandem', 'reducer-sdk');
-  const current = await readlink(link).catch(() => null);
-  if (current !== SDK_ROOT) {
-    await mkdir(join(lib, '@tandem'), { recursive: true });
-    await rm(link, { force: true, recursive: true });
-    await symlink(SDK_ROOT, link, 'dir');
+  const target = join(SDK_ROOT, 'assembly');
+  const link = join(lib, '@tandem', 'reducer-sdk', 'assembly');
+  if ((await readlink(link).catch(() => null)) !== target) {
+    await rm(join(lib, '@tandem'), { force: true, recursive: true });
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(target, link, 'dir');
   }
   return lib;
 }
 
-/** Compiles `<dir>/assembly/index.ts`; returns the core module's bytes or throws asc's diagnostics. */
+/** Compiles `<dir>/assembly/index.ts` into `<dir>/build/core.wasm`; returns its bytes or throws asc's diagnostics. */
 export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>> {
   await mkdir(join(dir, 'build'), { recursive: true });
   await writeFile(join(dir, ENTRY_FILE), entrySource());
   const lib = await linkSdk(dir);
-  let binary: Uint8Array<ArrayBuffer> | undefined;
   const output = asc.createMemoryStream();
   const { error } = await asc.main(
     [
@@ -69,7 +73,7 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       '--baseDir',
       dir,
       '--outFile',
-      'build/core.wasm',
+      CORE_FILE,
       '--runtime',
       'minimal',
       '-O3',
@@ -87,13 +91,10 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       stderr: output,
       // asc instantiates a transform class itself (see RenameExports).
       transforms: [RenameExports as unknown as Transform],
-      writeFile: (name, contents) => {
-        if (name.endsWith('.wasm') && typeof contents !== 'string') binary = new Uint8Array(contents);
-      },
     },
   );
-  if (error || binary === undefined) {
-    const detail = output.toString().trim() || (error?.message ?? 'asc produced no module');
+  if (error) {
+    const detail = output.toString().trim() || error.message;
     throw new SdkError(
       'compile-failed',
       `asc could not compile ${join(dir, 'assembly/index.ts')}:\n${detail}`,
@@ -102,5 +103,5 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       },
     );
   }
-  return binary;
+  return new Uint8Array(await readFile(join(dir, CORE_FILE)));
 }

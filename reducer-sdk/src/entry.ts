@@ -32,8 +32,8 @@ export function migrate(from: u32): usize {
 
 export function reduce(ptr: usize, len: usize): usize {
   const batch = glue.liftBatch(ptr, len);
-  glue.beginReduce();
   if (isDefined(reducer.reduceBatch)) {
+    glue.beginBatch(batch.length);
     return glue.endReduce(reducer.reduceBatch(batch), batch.length);
   } else {
     const outcomes = new Array<Outcome>(batch.length);

@@ -1,9 +1,11 @@
 // `tandem inspect <file.wasm>`: says whether the bytes are a Tandem reducer, and what it is.
-// The world is read back from the component itself (jco's `componentWit`) and compared with the world
-// `reducer.wit` defines: same exports and records, imports a subset of the world's.
+// Two independent checks: the world read back from the component itself (jco's `componentWit`),
+// compared with the world `reducer.wit` defines (same exports and records, imports a subset of the
+// world's); then the runtime's own loader (`loadReducer`), so a reducer inspect accepts is one every
+// host accepts. The schema version comes from running `schema-version` with imports that refuse.
 
-import { createHash } from 'node:crypto';
 import { componentEmbed, componentNew, componentWit } from '@bytecodealliance/jco';
+import { loadReducer, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
 import { SdkError } from './errors.js';
 import { readWit, WORLD } from './world.js';
 
@@ -11,8 +13,9 @@ export interface Inspection {
   readonly world: typeof WORLD;
   /** World-level export lines, e.g. `export reduce: func(batch: list<mutation>) -> list<result<_, string>>;`. */
   readonly exports: readonly string[];
-  /** Imported interfaces, e.g. `tandem:reducer/sql@0.1.0`. */
+  /** The world functions it imports, e.g. `tandem:reducer/sql@0.1.0#execute`. */
   readonly imports: readonly string[];
+  readonly schemaVersion: number;
   readonly bytes: number;
   readonly sha256: string;
 }
@@ -88,11 +91,43 @@ export async function inspectReducer(bytes: Uint8Array): Promise<Inspection> {
       `a component of another world than ${WORLD}: it ${details.join('; ')}`,
     );
   }
+  const module = await loadAsRuntime(bytes);
   return {
     world: WORLD,
     exports: actual.rest.filter((l) => l.startsWith('export ')),
-    imports: actual.imports,
-    bytes: bytes.byteLength,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    imports: module.imports,
+    schemaVersion: readSchemaVersion(module),
+    bytes: module.bytes,
+    sha256: module.sha256,
   };
+}
+
+/** Loads `bytes` as the runtime would; a refusal is `not-a-reducer` with the loader's reason. */
+export async function loadAsRuntime(bytes: Uint8Array): Promise<ReducerModule> {
+  try {
+    return await loadReducer(bytes);
+  } catch (e) {
+    if (e instanceof ReducerLoadError)
+      throw new SdkError('not-a-reducer', `${e.message} (${e.kind})`, { cause: e });
+    throw e;
+  }
+}
+
+function refuse(name: string): never {
+  throw new Error(`schema-version called ${name}`);
+}
+
+/** Runs `schema-version` in an instance whose imports all refuse to run. */
+function readSchemaVersion(module: ReducerModule): number {
+  return module
+    .instantiate({
+      execute: () => refuse('execute'),
+      executeBatch: () => refuse('execute-batch'),
+      query: () => refuse('query'),
+      log: () => refuse('log'),
+      enter: () => refuse('enter'),
+      now: () => refuse('now'),
+      random: () => refuse('random'),
+    })
+    .schemaVersion();
 }

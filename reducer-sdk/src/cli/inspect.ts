@@ -12,6 +12,7 @@ export async function inspectCommand(path: string): Promise<void> {
   });
   const lines = [
     `world          ${r.world}`,
+    `schema version ${r.schemaVersion}`,
     `size           ${r.bytes} bytes`,
     `sha256         ${r.sha256}`,
     'imports',

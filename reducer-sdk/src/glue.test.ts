@@ -1,0 +1,243 @@
+// The guest side of the ABI, checked through jco's own bindings (not this SDK's, not the runtime's).
+import { beforeAll, describe, expect, test } from 'vitest';
+import { buildReducer } from './build.js';
+import {
+  buildFixture,
+  type Call,
+  FakeHost,
+  type JcoReducer,
+  jcoBindings,
+  mutation,
+  reducerDir,
+  type SqlValue,
+} from './guest.test-helpers.js';
+
+let instantiate: (host: FakeHost) => Promise<JcoReducer>;
+
+beforeAll(async () => {
+  const built = await buildFixture('probe');
+  instantiate = await jcoBindings(built.component);
+});
+
+async function run(...payloads: string[]) {
+  const host = new FakeHost();
+  const reducer = await instantiate(host);
+  const outcomes = host.reduce(
+    reducer,
+    payloads.map((p, i) => mutation(p, i)),
+  );
+  return { host, reducer, outcomes };
+}
+
+function callsTo(host: FakeHost, sql: string): Call[] {
+  return host.calls.filter((c) => c.sql === sql);
+}
+
+function params(call: Call | undefined): SqlValue[] {
+  if (call === undefined || call.fn === 'executeBatch') throw new Error('expected an execute or query call');
+  return call.params;
+}
+
+describe('exports', () => {
+  test('schema-version returns the SCHEMA_VERSION the author exported', async () => {
+    const reducer = await instantiate(new FakeHost());
+    expect(reducer.schemaVersion()).toBe(7);
+  });
+
+  test('migrate runs the author’s migrate with the version it is given, and its rejection is an err', async () => {
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    expect(reducer.migrate(3)).toBeUndefined();
+    const [from, , now] = params(callsTo(host, 'migrate')[0]);
+    expect(from).toEqual({ tag: 'integer', val: 3n });
+    expect(now).toEqual({ tag: 'integer', val: 42n });
+    expect(() => reducer.migrate(99)).toThrow(
+      expect.objectContaining({ payload: 'cannot migrate from 99 ✗' }),
+    );
+  });
+
+  test('reduce returns one outcome per mutation, in order, with unicode reasons intact', async () => {
+    const { outcomes } = await run('reject', 'values', 'nonsense', 'log');
+    expect(outcomes).toEqual([
+      { tag: 'err', val: 'nein ✗ 🚫' },
+      { tag: 'ok' },
+      { tag: 'err', val: "unknown probe 'nonsense'" },
+      { tag: 'ok' },
+    ]);
+  });
+
+  test('an empty batch returns an empty list', async () => {
+    const { outcomes } = await run();
+    expect(outcomes).toEqual([]);
+  });
+
+  test('each mutation is entered before the reducer sees it', async () => {
+    const { host } = await run('log', 'log', 'log');
+    expect(host.entered).toEqual([0, 1, 2]);
+  });
+
+  test('a trap in the reducer surfaces as a trap, not as an outcome', async () => {
+    await expect(run('values', 'trap')).rejects.toThrow(/unreachable/);
+  });
+});
+
+describe('values', () => {
+  test('every kind of value the guest sends arrives intact: extremes, reals that look like integers, unicode', async () => {
+    const { host } = await run('values');
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    expect(params(callsTo(host, 'values')[0])).toEqual([
+      { tag: 'null' },
+      { tag: 'integer', val: -(2n ** 63n) },
+      { tag: 'integer', val: 2n ** 63n - 1n },
+      { tag: 'integer', val: 0n },
+      { tag: 'integer', val: -1n },
+      { tag: 'real', val: 2 },
+      { tag: 'real', val: -0 },
+      { tag: 'real', val: 1e300 },
+      { tag: 'real', val: 5e-324 },
+      { tag: 'real', val: 0.1 },
+      { tag: 'real', val: Number.POSITIVE_INFINITY },
+      { tag: 'text', val: '' },
+      { tag: 'text', val: 'héllo wörld ✓ 🌍 中文' },
+      { tag: 'blob', val: new Uint8Array(0) },
+      { tag: 'blob', val: bytes },
+      { tag: 'integer', val: 1n },
+    ]);
+    expect(Object.is((params(callsTo(host, 'values')[0])[6] as { val: number }).val, -0)).toBe(true);
+  });
+
+  test('rows the host returns reach the guest intact, and it can send them back in one batch', async () => {
+    const host = new FakeHost();
+    const rows: SqlValue[][] = [
+      [
+        { tag: 'integer', val: -(2n ** 63n) },
+        { tag: 'real', val: 2 },
+        { tag: 'text', val: '🌍 ünïcödé' },
+        { tag: 'blob', val: Uint8Array.of(0, 255, 7) },
+        { tag: 'null' },
+      ],
+      [
+        { tag: 'integer', val: 2n ** 63n - 1n },
+        { tag: 'real', val: -1.5e-300 },
+        { tag: 'text', val: '' },
+        { tag: 'blob', val: new Uint8Array(0) },
+        { tag: 'null' },
+      ],
+    ];
+    host.rowSet = { columns: ['a', 'b', 'ç', '', 'e'], rows };
+    const reducer = await instantiate(host);
+    expect(host.reduce(reducer, [mutation('echo')])).toEqual([{ tag: 'ok' }]);
+    expect(params(callsTo(host, 'columns')[0])).toEqual(
+      host.rowSet.columns.map((c) => ({ tag: 'text', val: c })),
+    );
+    expect(params(callsTo(host, 'column-index')[0])).toEqual([
+      { tag: 'integer', val: 1n },
+      { tag: 'integer', val: -1n },
+    ]);
+    expect(callsTo(host, 'rows')).toEqual([{ fn: 'executeBatch', sql: 'rows', rows }]);
+  });
+
+  test('a SQL error reaches the guest as a value, never a trap', async () => {
+    const { outcomes } = await run('errors');
+    expect(outcomes).toEqual([
+      {
+        tag: 'err',
+        val: 'no such table: FAIL execute|no such table: FAIL query|no such table: FAIL batch|0|0|false',
+      },
+    ]);
+  });
+
+  test('log messages arrive with their level', async () => {
+    const { host } = await run('log');
+    expect(host.logs).toEqual([
+      ['debug', 'débug'],
+      ['info', 'ínfo'],
+      ['warn', 'wärn'],
+      ['error', 'érror 🚨'],
+    ]);
+  });
+});
+
+describe('determinism', () => {
+  test('the reducer sees its mutation’s envelope, and now()/random() follow the mutation entered', async () => {
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    const batch = [mutation('envelope', 5, 'tl-ü'), mutation('envelope', 6, 'tl-ü')];
+    host.reduce(reducer, batch);
+    const [first, second] = callsTo(host, 'envelope').map(params);
+    expect(first?.slice(0, 4)).toEqual([
+      { tag: 'text', val: 'tl-ü' },
+      { tag: 'integer', val: 5n },
+      { tag: 'integer', val: batch[0]?.timestamp },
+      { tag: 'integer', val: batch[0]?.timestamp },
+    ]);
+    expect(second?.[3]).toEqual({ tag: 'integer', val: batch[1]?.timestamp });
+    expect(first?.[7]).toEqual({ tag: 'blob', val: new TextEncoder().encode('envelope') });
+    expect(first?.[4]).not.toEqual(second?.[4]);
+  });
+
+  test('Math.random is a function of the mutation’s envelope alone, whatever ran before it', async () => {
+    const draws = async (prefix: string[], target = mutation('envelope', 9, 'tl')) => {
+      const host = new FakeHost();
+      const reducer = await instantiate(host);
+      for (const p of prefix) host.reduce(reducer, [mutation(p, 1, 'other')]);
+      host.reduce(reducer, [...prefix.map((p, i) => mutation(p, i, 'x')), target]);
+      return params(callsTo(host, 'envelope').at(-1)).slice(4, 7);
+    };
+    const alone = await draws([]);
+    expect(await draws(['envelope', 'envelope', 'log'])).toEqual(alone);
+    expect(await draws(['values'])).toEqual(alone);
+    expect(await draws([], mutation('envelope', 10, 'tl'))).not.toEqual(alone);
+  });
+});
+
+describe('reduceBatch', () => {
+  const source = `import { enter, Mutation, Outcome, sql, Value } from '@tandem/reducer-sdk/assembly';
+export const SCHEMA_VERSION: u32 = 2;
+export function migrate(from: u32): Outcome {
+  return Outcome.ok();
+}
+export function reduceBatch(batch: Mutation[]): Outcome[] {
+  const rows: Value[][] = [];
+  const outcomes: Outcome[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    enter(i);
+    rows.push([Value.integer(<i64>batch[i].lsn), Value.real(Math.random())]);
+    outcomes.push(batch[i].text() === 'bad' ? Outcome.reject('bad mutation') : Outcome.ok());
+  }
+  sql.executeBatch('INSERT INTO t VALUES (?, ?)', rows);
+  return outcomes;
+}
+`;
+  let instantiateBatch: (host: FakeHost) => Promise<JcoReducer>;
+
+  beforeAll(async () => {
+    instantiateBatch = await jcoBindings((await buildReducer(await reducerDir({ source }))).component);
+  });
+
+  test('a reducer that exports reduceBatch gets the whole batch and can write it in one call', async () => {
+    const host = new FakeHost();
+    const reducer = await instantiateBatch(host);
+    const outcomes = host.reduce(reducer, [mutation('a', 0), mutation('bad', 1), mutation('c', 2)]);
+    expect(outcomes).toEqual([{ tag: 'ok' }, { tag: 'err', val: 'bad mutation' }, { tag: 'ok' }]);
+    expect(host.entered).toEqual([0, 1, 2]);
+    const [insert, ...others] = host.calls;
+    expect(others).toEqual([]);
+    expect(insert?.fn === 'executeBatch' && insert.rows.map((r) => r[0])).toEqual([
+      { tag: 'integer', val: 0n },
+      { tag: 'integer', val: 1n },
+      { tag: 'integer', val: 2n },
+    ]);
+  });
+
+  test('in reduceBatch, Math.random after enter(i) follows mutation i alone', async () => {
+    const randomOf = async (batch: ReturnType<typeof mutation>[]) => {
+      const host = new FakeHost();
+      host.reduce(await instantiateBatch(host), batch);
+      const insert = host.calls[0];
+      return insert?.fn === 'executeBatch' ? insert.rows.at(-1)?.[1] : undefined;
+    };
+    const target = mutation('x', 7, 'tl');
+    expect(await randomOf([mutation('a', 0), mutation('b', 1), target])).toEqual(await randomOf([target]));
+  });
+});
