@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import type { MutationResult } from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { type MutationResult, openDocument } from './document.js';
+import { openDocument } from './document.js';
 import { TODO_REDUCER } from './testing/paths.js';
 import { TodoModel, type TodoMutation, todoMutation } from './testing/todo-model.js';
 

@@ -1,8 +1,8 @@
 export {
   LocalDocument,
+  type MigrationReport,
   type MutateOptions,
   type MutationResult,
-  type OpenDocumentOptions,
-  openDocument,
   type Row,
-} from './document.js';
+} from '@tandem/runtime';
+export { type OpenDocumentOptions, openDocument } from './document.js';

@@ -1,1 +1,1 @@
-export { ensureSchema, META_TABLE, type MigrationReport, readSchemaVersion } from './schema-version.js';
+export { ensureSchema, META_TABLE, readSchemaVersion } from './schema-version.js';

@@ -8,16 +8,9 @@
 // 2. A database is never migrated downwards: a reducer older than the database is refused with
 //    `reducer-too-old`, naming both versions, before it can write anything.
 
-import { type Replica, TandemError } from '@tandem/runtime';
+import { type MigrationReport, type Replica, TandemError } from '@tandem/runtime';
 
 export const META_TABLE = '_tandem_meta';
-
-export interface MigrationReport {
-  readonly fromVersion: number;
-  readonly toVersion: number;
-  /** False when the database was already at the reducer's version. */
-  readonly migrated: boolean;
-}
 
 /** The schema version recorded in the database; 0 for a database no reducer has migrated yet. */
 export function readSchemaVersion(replica: Replica): number {

@@ -29,3 +29,10 @@ export {
 } from './vfs/capture-vfs.js';
 export { deriveSeed, SeededRandom } from './vfs/entropy.js';
 export { PAGE_SIZE, PageStore } from './vfs/page-store.js';
+export {
+  LocalDocument,
+  type MigrationReport,
+  type MutateOptions,
+  type MutationResult,
+  type Row,
+} from './local-document.js';

@@ -10,13 +10,6 @@ export interface WorkloadBatch {
   readonly mutations: readonly WorkloadMutation[];
 }
 
-export interface Envelope {
-  readonly timelineId: string;
-  readonly lsn: number;
-  readonly timestamp: number;
-  readonly payload: Uint8Array;
-}
-
 /** mulberry32: a tiny seeded PRNG, identical in every engine. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -93,20 +86,6 @@ export function entropyWorkload(seed: number, batchCount: number): WorkloadBatch
     batches.push({ timestamp, mutations });
   }
   return batches;
-}
-
-/** The envelopes `host-node` builds for the same batches: lsn in order, JSON payloads as UTF-8. */
-export function toEnvelopes(batches: readonly WorkloadBatch[], timelineId: string): Envelope[][] {
-  let lsn = 0;
-  const encoder = new TextEncoder();
-  return batches.map((batch) =>
-    batch.mutations.map((m) => ({
-      timelineId,
-      lsn: lsn++,
-      timestamp: batch.timestamp,
-      payload: m instanceof Uint8Array ? m : encoder.encode(JSON.stringify(m)),
-    })),
-  );
 }
 
 /** Workloads cross process and page boundaries as JSON: raw payload bytes become `{ bytes: [...] }`. */

@@ -1,0 +1,8 @@
+export {
+  LocalDocument,
+  type MigrationReport,
+  type MutateOptions,
+  type MutationResult,
+  type Row,
+} from '@tandem/runtime';
+export { type OpenDocumentOptions, openDocument } from './open-document.js';
