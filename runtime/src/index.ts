@@ -2,6 +2,13 @@ export { applySequentially, type BatchTarget, type ReduceResult } from './apply.
 export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
 export {
+  LocalDocument,
+  type MigrationReport,
+  type MutateOptions,
+  type MutationResult,
+  type Row,
+} from './local-document.js';
+export {
   type LoadOptions,
   type LogLevel,
   loadReducer,
@@ -29,10 +36,3 @@ export {
 } from './vfs/capture-vfs.js';
 export { deriveSeed, SeededRandom } from './vfs/entropy.js';
 export { PAGE_SIZE, PageStore } from './vfs/page-store.js';
-export {
-  LocalDocument,
-  type MigrationReport,
-  type MutateOptions,
-  type MutationResult,
-  type Row,
-} from './local-document.js';
