@@ -22,6 +22,7 @@ export {
   type ReducerModule,
   ReducerTrap,
 } from './reducer/host.js';
+export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
