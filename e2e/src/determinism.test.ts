@@ -98,3 +98,14 @@ test("the entropy reducer's pages depend on the envelope: another timeline or ti
   expect(otherTimeline.hash).not.toBe(base.hash);
   expect(otherClock.hash).not.toBe(base.hash);
 });
+
+test('a mutation draws the same time and randomness whether it was reduced in a batch or alone', async () => {
+  const { reducer, batches } = cases[1]!;
+  const query = `SELECT d.*, (SELECT group_concat(rowid) FROM rowid_probe) AS probe_rowids FROM draws d ORDER BY lsn`;
+  const alone = batches.flatMap((b) => b.mutations.map((m) => ({ timestamp: b.timestamp, mutations: [m] })));
+  const batched = await runInNode(reducer, batches, undefined, query);
+  const oneByOne = await runInNode(reducer, alone, undefined, query);
+  expect(batched.rows?.length).toBeGreaterThan(20);
+  expect(oneByOne.outcomes).toEqual(batched.outcomes);
+  expect(oneByOne.rows).toEqual(batched.rows);
+});
