@@ -364,6 +364,15 @@ export namespace json {
     return v;
   }
 
+  /** Decodes a JSON object; null for malformed input or another kind of value (see `lastError()`). */
+  export function parseObject(bytes: Uint8Array): JsonObject | null {
+    const v = parse(bytes);
+    if (v == null) return null;
+    const obj = v.asObject();
+    if (obj == null) error = 'not a JSON object';
+    return obj;
+  }
+
   /** Decodes JSON held in a string. */
   export function parseString(text: string): JsonValue | null {
     return parse(Uint8Array.wrap(String.UTF8.encode(text, false, String.UTF8.ErrorMode.REPLACE)));
