@@ -1,7 +1,7 @@
 // The `tandem` command: `build <dir>` and `inspect <file.wasm>`. Exits 0 on success, 1 on a reducer
 // problem (message on stderr), 2 on a usage error.
 
-import { relative } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { buildReducer } from '../build.js';
 import { SdkError } from '../errors.js';
 
@@ -11,6 +11,12 @@ const USAGE = `usage: tandem <command> <path>
   inspect <file.wasm>  print a built reducer's world, exports, imports, schema version, size and hash
 `;
 
+/** `path` relative to the working directory when it is below it, else absolute. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
+}
+
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
 }
@@ -19,7 +25,7 @@ async function build(dir: string): Promise<void> {
   const r = await buildReducer(dir);
   const m = r.manifest;
   process.stdout.write(
-    `built ${m.name} → ${relative(process.cwd(), r.wasmPath) || r.wasmPath} (${kb(m.bytes)}, schema ${m.schemaVersion}, sha256 ${m.sha256.slice(0, 12)}…) in ${(r.milliseconds / 1000).toFixed(1)} s\n`,
+    `built ${m.name} → ${shown(r.wasmPath)} (${kb(m.bytes)}, schema ${m.schemaVersion}, sha256 ${m.sha256.slice(0, 12)}…) in ${(r.milliseconds / 1000).toFixed(1)} s\n`,
   );
 }
 
