@@ -1,78 +1,36 @@
-// Opens local documents in Node: reads the reducer from a file path (or takes its bytes), opens a
-// replica in memory and brings its schema to the reducer's version.
+// Opens local documents in Node: the reducer comes from a file path (or its bytes).
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ensureSchema } from '@tandem/migrations';
-import {
-  type Frame,
-  LocalDocument,
-  loadReducer,
-  ReducerLoadError,
-  type ReducerModule,
-  Replica,
-  TandemError,
-} from '@tandem/runtime';
+import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
+import { type LocalDocument, type ReducerModule, TandemError } from '@tandem/runtime';
 
-export interface OpenDocumentOptions {
-  readonly docId: string;
+export interface OpenDocumentOptions extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId'> {
   /** A path to a built reducer component (`tandem build` output), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
   /** This client's timeline; a new random id by default. */
   readonly timelineId?: string;
-  /** Called after each commit that changed pages, with the frame it produced. */
-  readonly onFrame?: (frame: Frame) => void;
-  /** Receives the reducer's `log` calls. */
-  readonly onLog?: (level: string, message: string) => void;
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const reducer = await resolveReducer(options.reducer);
-  const replica = await Replica.open({
-    name: options.docId,
-    reducer,
-    ...(options.onFrame && { onFrame: options.onFrame }),
-    ...(options.onLog && { onLog: options.onLog }),
+  return openLocalDocument({
+    ...options,
+    reducer: await resolveReducer(options.reducer),
+    timelineId: options.timelineId ?? randomUUID(),
   });
-  try {
-    const migration = ensureSchema(replica);
-    return new LocalDocument(options.docId, options.timelineId ?? randomUUID(), replica, migration);
-  } catch (error) {
-    replica.close();
-    throw error;
-  }
 }
 
 async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<ReducerModule> {
-  if (!(typeof source === 'string' || source instanceof URL || source instanceof Uint8Array)) return source;
+  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer');
+  if (typeof source !== 'string' && !(source instanceof URL)) return source;
   let bytes: Uint8Array;
   try {
-    bytes = source instanceof Uint8Array ? source : await readFile(source);
+    bytes = await readFile(source);
   } catch (error) {
-    throw new TandemError(
-      'invalid-reducer',
-      `cannot read the reducer at ${String(source)}: ${errorText(error)}`,
-      {
-        reason: 'unreadable',
-      },
-    );
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TandemError('invalid-reducer', `cannot read the reducer at ${String(source)}: ${why}`, {
+      reason: 'unreadable',
+    });
   }
-  try {
-    return await loadReducer(bytes);
-  } catch (error) {
-    if (error instanceof ReducerLoadError) {
-      throw new TandemError(
-        'invalid-reducer',
-        `${String(source instanceof Uint8Array ? 'reducer' : source)}: ${error.message}`,
-        {
-          reason: error.kind,
-        },
-      );
-    }
-    throw error;
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return loadReducerFrom(bytes, String(source));
 }
