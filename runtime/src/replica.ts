@@ -19,7 +19,7 @@ import {
 } from './reducer/host.js';
 import { Connection } from './sqlite/connection.js';
 import { loadSqlite } from './sqlite/sqlite.js';
-import { type PlainValue, toPlain, toValue } from './value.js';
+import { type PlainValue, toPlain, toValue, type Value } from './value.js';
 import { type CaptureVfs, installCaptureVfs } from './vfs/capture-vfs.js';
 import { deriveSeed, SeededRandom } from './vfs/entropy.js';
 import { PageStore } from './vfs/page-store.js';
@@ -45,6 +45,7 @@ export function migrationEnvelope(toVersion: number): MutationEnvelope {
 const GUEST_STREAM = 0x9e3779b97f4a7c15n;
 
 let openCount = 0;
+const NO_PARAMS: readonly Value[] = [];
 
 export class Replica {
   readonly store: PageStore;
@@ -101,13 +102,13 @@ export class Replica {
   /** Runs `fn` in a write transaction; its changes become one frame when it returns. */
   transaction<T>(fn: () => T): T {
     this.assertOpen();
-    this.connection.exec('BEGIN IMMEDIATE');
+    this.control('BEGIN IMMEDIATE');
     try {
       const result = fn();
-      this.connection.exec('COMMIT');
+      this.control('COMMIT');
       return result;
     } catch (error) {
-      this.connection.exec('ROLLBACK');
+      this.control('ROLLBACK');
       throw error;
     }
   }
@@ -171,16 +172,22 @@ export class Replica {
       }
     },
     savepoint: () => {
-      this.connection.exec(`SAVEPOINT tandem_${++this.savepointDepth}`);
+      this.control(`SAVEPOINT tandem_${++this.savepointDepth}`);
     },
     release: () => {
-      this.connection.exec(`RELEASE tandem_${this.savepointDepth--}`);
+      this.control(`RELEASE tandem_${this.savepointDepth--}`);
     },
     rollback: () => {
       const name = `tandem_${this.savepointDepth--}`;
-      this.connection.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      this.control(`ROLLBACK TO ${name}`);
+      this.control(`RELEASE ${name}`);
     },
   };
+
+  /** Transaction control through the statement cache: these run several times per batch. */
+  private control(sql: string): void {
+    this.connection.execute(sql, NO_PARAMS);
+  }
 
   private focus(mutation: MutationEnvelope): void {
     this.current = mutation;
