@@ -1,0 +1,78 @@
+// The one record format of every journal file (frame log, timeline, page file, snapshot):
+//
+//   u32 length | u8 type | payload (length bytes) | u32 CRC-32C of (length, type, payload)
+//
+// all little-endian. A file is a sequence of records and nothing else.
+//
+// Invariants:
+// 1. Decoding stops at the first record that is incomplete, oversized, of an unknown type or fails its
+//    CRC: that record and everything after it is the torn tail. It is reported (`tailBytes`) and never
+//    returned, so recovery applies only records that were written whole.
+// 2. The CRC covers the length and the type too, so a torn length cannot make garbage look like a record.
+
+import { crc32c } from './crc32c.js';
+
+export const RECORD_OVERHEAD = 9;
+/** No record is larger: a length beyond it is a torn or corrupt tail, not an allocation request. */
+export const MAX_RECORD_PAYLOAD = 64 * 1024 * 1024;
+
+export const RecordType = {
+  /** A frame of the frame log: lsn, page count, pages. */
+  frame: 1,
+  /** A pending local mutation of the timeline, with its envelope. */
+  mutation: 2,
+  /** Opens a page image (page file or snapshot): lsn, page count, page encoding. */
+  imageHeader: 3,
+  /** Some pages of a page image. */
+  imagePages: 4,
+  /** Closes a page image: page count and hash; an image without it is incomplete. */
+  imageEnd: 5,
+} as const;
+
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+const TYPES = new Set<number>(Object.values(RecordType));
+
+export interface JournalRecord {
+  readonly type: RecordType;
+  readonly payload: Uint8Array;
+}
+
+export function encodeRecord(type: RecordType, payload: Uint8Array): Uint8Array {
+  if (payload.length > MAX_RECORD_PAYLOAD) {
+    throw new RangeError(`record payload of ${payload.length} bytes exceeds ${MAX_RECORD_PAYLOAD}`);
+  }
+  const bytes = new Uint8Array(RECORD_OVERHEAD + payload.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, payload.length, true);
+  bytes[4] = type;
+  bytes.set(payload, 5);
+  view.setUint32(5 + payload.length, crc32c(bytes.subarray(0, 5 + payload.length)), true);
+  return bytes;
+}
+
+export interface DecodedRecords {
+  readonly records: JournalRecord[];
+  /** Bytes taken by the whole records. */
+  readonly validBytes: number;
+  /** Bytes after them: a torn or corrupt tail, dropped. */
+  readonly tailBytes: number;
+}
+
+export function decodeRecords(bytes: Uint8Array): DecodedRecords {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: JournalRecord[] = [];
+  let offset = 0;
+  while (offset + RECORD_OVERHEAD <= bytes.length) {
+    const length = view.getUint32(offset, true);
+    const type = bytes[offset + 4]!;
+    if (length > MAX_RECORD_PAYLOAD || !TYPES.has(type)) break;
+    const end = offset + RECORD_OVERHEAD + length;
+    if (end > bytes.length) break;
+    const crc = view.getUint32(end - 4, true);
+    if (crc32c(bytes.subarray(offset, end - 4)) !== crc) break;
+    records.push({ type: type as RecordType, payload: bytes.subarray(offset + 5, end - 4) });
+    offset = end;
+  }
+  return { records, validBytes: offset, tailBytes: bytes.length - offset };
+}
