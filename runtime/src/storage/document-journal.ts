@@ -1,0 +1,280 @@
+// One document's durable storage over a ByteStore: the page file (the latest checkpoint, a page
+// image), the frame log (frames after it) and the timeline (this client's pending mutations).
+//
+// Invariants:
+// 1. Recovery loads the newest whole image (checkpoint or snapshot), then the gap-free run of frames
+//    that follows it: the result is the database after some prefix of the frames ever appended, and it
+//    contains every frame whose `sync` had resolved.
+// 2. A checkpoint never opens a window for loss: the new image is complete and synced before any frame
+//    it folds in, or any older image, is deleted; until then recovery uses the old image and the frames.
+// 3. Only files of this open's generation are ever written (see file-names.ts), so a crash's leftovers
+//    (torn tails, incomplete images, files a crash brought back) are read, never appended to.
+// 4. After a failed write or sync, the journal refuses further work: reopen it to recover.
+import type { Frame } from '../frame.js';
+import type { MutationEnvelope } from '../reducer/host.js';
+import { decodeMutation, encodeMutation } from '../timeline-codec.js';
+import { PageStore } from '../vfs/page-store.js';
+import type { ByteStore } from './byte-store.js';
+import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
+import { decodeFrameRecord, encodeFrameRecord } from './frame-record.js';
+import {
+  decodePageImage,
+  encodePageImage,
+  type ImageEncoding,
+  type PageImage,
+  PageImageError,
+  type PageSource,
+} from './page-image.js';
+import { RecordType } from './record.js';
+import { recoverEntries, SegmentLog } from './segment-log.js';
+
+export interface JournalOptions {
+  /** Segment files of the frame log and timeline close at this size; 8 MiB by default. */
+  readonly segmentBytes?: number;
+}
+
+export interface RecoveredState {
+  /** The newest whole image, if any: the frames before `image.frameCount` are folded into it. */
+  readonly image: PageImage | undefined;
+  /** The frames after the image, in lsn order, without gaps. */
+  readonly frames: Frame[];
+  /** The pending mutations of the timeline, in lsn order. */
+  readonly pending: MutationEnvelope[];
+}
+
+export interface ImageFile {
+  readonly name: string;
+  readonly kind: 'pages' | 'snapshot';
+  readonly frameCount: number;
+}
+
+const IMAGE_KINDS = ['pages', 'snapshot'] as const;
+const APPEND_CHUNK = 4 * 1024 * 1024;
+
+export class DocumentJournal {
+  readonly #store: ByteStore;
+  readonly #generation: number;
+  readonly #frames: SegmentLog;
+  readonly #timeline: SegmentLog;
+  #images: ImageFile[];
+  #failure: unknown;
+
+  private constructor(
+    store: ByteStore,
+    generation: number,
+    frames: SegmentLog,
+    timeline: SegmentLog,
+    images: ImageFile[],
+  ) {
+    this.#store = store;
+    this.#generation = generation;
+    this.#frames = frames;
+    this.#timeline = timeline;
+    this.#images = images;
+  }
+
+  static async open(
+    store: ByteStore,
+    options: JournalOptions = {},
+  ): Promise<{ journal: DocumentJournal; recovered: RecoveredState }> {
+    const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+    const files = await store.list();
+    const generation = nextGeneration(files);
+    const garbage: string[] = [];
+
+    const candidates: ImageFile[] = [];
+    for (const file of files) {
+      const name = parseFileName(file);
+      const kind = IMAGE_KINDS.find((k) => k === name?.kind);
+      if (name !== undefined && kind !== undefined && name.ext === 'img') {
+        candidates.push({ name: file, kind, frameCount: name.lsn });
+      }
+    }
+    candidates.sort((a, b) => b.frameCount - a.frameCount || (a.kind === 'pages' ? -1 : 1));
+    let image: PageImage | undefined;
+    const images: ImageFile[] = [];
+    for (const candidate of candidates) {
+      if (image !== undefined && candidate.frameCount <= image.frameCount) {
+        images.push(candidate);
+        continue;
+      }
+      try {
+        const decoded = await decodePageImage((await store.read(candidate.name)) ?? new Uint8Array(0));
+        if (decoded.frameCount !== candidate.frameCount)
+          throw new PageImageError('image lsn differs from its name');
+        image = decoded;
+        images.push(candidate);
+      } catch (error) {
+        if (!(error instanceof PageImageError)) throw error;
+        garbage.push(candidate.name);
+      }
+    }
+
+    const frameCount = image?.frameCount ?? 0;
+    const frameLog = await recoverEntries(store, files, 'frames', RecordType.frame, frameCount);
+    const timelineLog = await recoverEntries(store, files, 'timeline', RecordType.mutation);
+    garbage.push(...frameLog.garbage, ...timelineLog.garbage);
+    const frames = frameLog.entries.map((e) => decodeFrameRecord(e.lsn, e.payload));
+    const pending = timelineLog.entries.map((e) => decodeMutation(e.payload));
+    pending.forEach((m, i) => {
+      if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
+    });
+
+    for (const name of garbage) await store.delete(name);
+    const journal = new DocumentJournal(
+      store,
+      generation,
+      new SegmentLog(
+        store,
+        { kind: 'frames', type: RecordType.frame, generation, segmentBytes },
+        frameLog,
+        frameCount + frames.length,
+      ),
+      new SegmentLog(
+        store,
+        { kind: 'timeline', type: RecordType.mutation, generation, segmentBytes },
+        timelineLog,
+        pending.length > 0 ? pending.at(-1)!.lsn + 1 : undefined,
+      ),
+      images,
+    );
+    return { journal, recovered: { image, frames, pending } };
+  }
+
+  /** The lsn the next frame must carry. */
+  get nextFrameLsn(): number {
+    return this.#frames.nextLsn ?? 0;
+  }
+
+  /** The images on disk (the newest whole one first, then older ones not yet deleted). */
+  get images(): readonly ImageFile[] {
+    return this.#images;
+  }
+
+  /** Queues a frame; it is durable once a later `sync` resolves. */
+  appendFrame(frame: Frame): void {
+    this.#checkHealthy();
+    this.#frames.append(frame.lsn, encodeFrameRecord(frame));
+  }
+
+  /** Queues a mutation of the timeline; it is durable once a later `sync` resolves. */
+  appendMutation(mutation: MutationEnvelope): void {
+    this.#checkHealthy();
+    this.#timeline.append(mutation.lsn, encodeMutation(mutation));
+  }
+
+  /** Makes every frame and mutation appended so far durable (concurrent calls share syncs). */
+  async sync(): Promise<void> {
+    this.#checkHealthy();
+    await Promise.all([this.#frames.flush(), this.#timeline.flush()]);
+  }
+
+  /**
+   * Writes `source` — the database after `frameCount` frames — as the new page file, then deletes the
+   * frames before `retainFrom` (default: all it folds in) and the older page files.
+   */
+  async checkpoint(source: PageSource, frameCount: number, retainFrom = frameCount): Promise<void> {
+    if (retainFrom > frameCount)
+      throw new RangeError(`cannot drop frames past the checkpoint (${frameCount})`);
+    const written = await this.#writeImage('pages', source, frameCount, 'raw');
+    await this.#guard(() => this.#frames.dropBefore(retainFrom));
+    for (const old of this.#images.filter((i) => i.kind === 'pages' && i !== written)) {
+      await this.#guard(() => this.#store.delete(old.name));
+      this.#images = this.#images.filter((i) => i !== old);
+    }
+  }
+
+  /** Writes a compressed snapshot of `source` (the database after `frameCount` frames) and returns it. */
+  async snapshot(source: PageSource, frameCount: number): Promise<{ file: ImageFile; bytes: Uint8Array }> {
+    const file = await this.#writeImage('snapshot', source, frameCount, 'deflate');
+    const bytes = await this.#store.read(file.name);
+    if (bytes === undefined) throw new Error(`snapshot ${file.name} vanished`);
+    for (const old of this.#images.filter((i) => i.kind === 'snapshot' && i.frameCount < frameCount)) {
+      await this.#guard(() => this.#store.delete(old.name));
+      this.#images = this.#images.filter((i) => i !== old);
+    }
+    return { file, bytes };
+  }
+
+  /** Deletes frames before `lsn`; refused unless an image on disk covers them. */
+  async truncateFrames(lsn: number): Promise<void> {
+    const covered = Math.max(0, ...this.#images.map((i) => i.frameCount));
+    if (lsn > covered)
+      throw new RangeError(`frames before ${lsn} are not covered by an image (newest: ${covered})`);
+    await this.#guard(() => this.#frames.dropBefore(lsn));
+  }
+
+  /** Deletes timeline segments whose mutations all lie before `lsn` (they are confirmed). */
+  async truncateTimeline(lsn: number): Promise<void> {
+    await this.#guard(() => this.#timeline.dropBefore(lsn));
+  }
+
+  async #writeImage(
+    kind: ImageFile['kind'],
+    source: PageSource,
+    frameCount: number,
+    encoding: ImageEncoding,
+  ): Promise<ImageFile> {
+    this.#checkHealthy();
+    const name = formatFileName({ kind, lsn: frameCount, generation: this.#generation, ext: 'img' });
+    const existing = this.#images.find((i) => i.name === name);
+    if (existing !== undefined) return existing;
+    const records = await encodePageImage(source, frameCount, encoding);
+    await this.#guard(async () => {
+      for (const chunk of chunks(records, APPEND_CHUNK)) await this.#store.append(name, chunk);
+      await this.#store.sync(name);
+    });
+    const file: ImageFile = { name, kind, frameCount };
+    this.#images = [file, ...this.#images].sort((a, b) => b.frameCount - a.frameCount);
+    return file;
+  }
+
+  async #guard(step: () => Promise<void>): Promise<void> {
+    this.#checkHealthy();
+    try {
+      await step();
+    } catch (error) {
+      this.#failure ??= error;
+      throw error;
+    }
+  }
+
+  #checkHealthy(): void {
+    if (this.#failure !== undefined) {
+      throw new Error('the journal failed and must be recovered', { cause: this.#failure });
+    }
+  }
+}
+
+/** Rebuilds the database a recovery describes: the image, then the frames. */
+export function rebuildStore(recovered: Pick<RecoveredState, 'image' | 'frames'>): PageStore {
+  const store = new PageStore();
+  if (recovered.image !== undefined) store.applyFrame(recovered.image);
+  for (const frame of recovered.frames) store.applyFrame(frame);
+  return store;
+}
+
+/** Concatenates records into appends of about `size` bytes (fewer calls into the store). */
+function* chunks(records: readonly Uint8Array[], size: number): Generator<Uint8Array> {
+  let batch: Uint8Array[] = [];
+  let length = 0;
+  const join = (): Uint8Array => {
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const record of batch) {
+      out.set(record, offset);
+      offset += record.length;
+    }
+    return out;
+  };
+  for (const record of records) {
+    batch.push(record);
+    length += record.length;
+    if (length >= size) {
+      yield join();
+      batch = [];
+      length = 0;
+    }
+  }
+  if (batch.length > 0) yield join();
+}

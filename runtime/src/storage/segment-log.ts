@@ -1,0 +1,226 @@
+// An append-only log of lsn-numbered entries (frames, timeline mutations) in bounded segment files
+// `<kind>.<first lsn>.<generation>.log`, each entry one record whose payload starts with its u64 lsn.
+//
+// Invariants:
+// 1. Entries are appended with consecutive lsns; segment files are written in lsn order, and a segment
+//    is synced before the next one gets its first byte, so whatever a crash keeps is a prefix of the log
+//    per generation.
+// 2. Recovery (see `recoverEntries`) returns a gap-free run of entries. A generation that starts at lsn L
+//    was opened when the log recovered up to L − 1: anything an older generation holds at or beyond L
+//    had been lost to that recovery (torn or unsynced) and is stale, never applied.
+// 3. `flush` resolves once every entry appended before it is durable; calls that overlap share syncs
+//    (group commit). After any failed append or sync the log refuses all further work: the bytes on
+//    disk may end in a torn record, and only a recovery may decide what they hold.
+import type { ByteStore } from './byte-store.js';
+import { formatFileName, parseFileName } from './file-names.js';
+import { decodeRecords, encodeRecord, type RecordType } from './record.js';
+
+export interface LogEntry {
+  readonly lsn: number;
+  readonly payload: Uint8Array;
+}
+
+export interface Segment {
+  readonly name: string;
+  readonly firstLsn: number;
+  lastLsn: number;
+  readonly generation: number;
+}
+
+export interface SegmentLogOptions {
+  readonly kind: string;
+  readonly type: RecordType;
+  readonly generation: number;
+  /** A segment is closed once it holds at least this many bytes. */
+  readonly segmentBytes: number;
+}
+
+export interface RecoveredLog {
+  readonly entries: LogEntry[];
+  /** Segments holding at least one recovered entry, in lsn order. */
+  readonly segments: Segment[];
+  /** Files of this kind that hold nothing recoverable (stale or torn), safe to delete. */
+  readonly garbage: string[];
+}
+
+/**
+ * Reads every segment of `kind` and returns the entries a recovery may apply: from `from` (or the
+ * smallest lsn found) on, without gaps, stale generations dropped.
+ */
+export async function recoverEntries(
+  store: ByteStore,
+  files: readonly string[],
+  kind: string,
+  type: RecordType,
+  from?: number,
+): Promise<RecoveredLog> {
+  const parsed = files
+    .map((file) => ({ file, name: parseFileName(file) }))
+    .filter((f) => f.name?.kind === kind && f.name.ext === 'log')
+    .map((f) => ({ file: f.file, firstLsn: f.name!.lsn, generation: f.name!.generation }));
+  // Where each generation started: entries of older generations at or past it are stale.
+  const starts = new Map<number, number>();
+  for (const f of parsed) {
+    starts.set(f.generation, Math.min(starts.get(f.generation) ?? Infinity, f.firstLsn));
+  }
+  const staleFrom = (generation: number): number => {
+    let limit = Infinity;
+    for (const [g, start] of starts) if (g > generation) limit = Math.min(limit, start);
+    return limit;
+  };
+  const byLsn = new Map<number, { entry: LogEntry; segment: Segment }>();
+  const segments: Segment[] = [];
+  for (const f of parsed) {
+    const bytes = (await store.read(f.file)) ?? new Uint8Array(0);
+    const limit = staleFrom(f.generation);
+    const segment: Segment = { name: f.file, firstLsn: f.firstLsn, lastLsn: -1, generation: f.generation };
+    for (const record of decodeRecords(bytes).records) {
+      if (record.type !== type || record.payload.length < 8) break;
+      const view = new DataView(record.payload.buffer, record.payload.byteOffset, 8);
+      const lsn = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+      if (lsn >= limit) break;
+      byLsn.set(lsn, { entry: { lsn, payload: record.payload.subarray(8) }, segment });
+    }
+    segments.push(segment);
+  }
+  let lsn = from ?? Infinity;
+  if (from === undefined) for (const key of byLsn.keys()) lsn = Math.min(lsn, key);
+  const entries: LogEntry[] = [];
+  const used = new Set<Segment>();
+  for (let found = byLsn.get(lsn); found !== undefined; found = byLsn.get(++lsn)) {
+    entries.push(found.entry);
+    found.segment.lastLsn = Math.max(found.segment.lastLsn, found.entry.lsn);
+    used.add(found.segment);
+  }
+  const live = segments.filter((s) => used.has(s)).sort((a, b) => a.firstLsn - b.firstLsn);
+  const garbage = segments.filter((s) => !used.has(s)).map((s) => s.name);
+  return { entries, segments: live, garbage };
+}
+
+export class SegmentLog {
+  readonly #store: ByteStore;
+  readonly #options: SegmentLogOptions;
+  readonly #segments: Segment[];
+  #current: { segment: Segment; bytes: number } | undefined;
+  #nextLsn: number | undefined;
+  /** Appends and syncs run one after another, in call order. */
+  #chain: Promise<void> = Promise.resolve();
+  #appended = 0;
+  #durable = 0;
+  #syncing: Promise<void> | undefined;
+  #failure: unknown;
+
+  /** `nextLsn` undefined: the log is empty and its first append may take any lsn. */
+  constructor(
+    store: ByteStore,
+    options: SegmentLogOptions,
+    recovered: RecoveredLog,
+    nextLsn: number | undefined,
+  ) {
+    this.#store = store;
+    this.#options = options;
+    this.#segments = [...recovered.segments];
+    this.#nextLsn = nextLsn;
+  }
+
+  get nextLsn(): number | undefined {
+    return this.#nextLsn;
+  }
+
+  /** Segments in lsn order (the last one may still be growing). */
+  get segments(): readonly Segment[] {
+    return this.#segments;
+  }
+
+  /** Queues the entry `lsn` (the next one); it is durable once a later `flush` resolves. */
+  append(lsn: number, payload: Uint8Array): void {
+    this.#checkHealthy();
+    if (!Number.isSafeInteger(lsn) || lsn < 0 || (this.#nextLsn !== undefined && lsn !== this.#nextLsn)) {
+      throw new RangeError(`${this.#options.kind} log expects lsn ${this.#nextLsn}, not ${lsn}`);
+    }
+    this.#nextLsn = lsn + 1;
+    const body = new Uint8Array(8 + payload.length);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, lsn % 2 ** 32, true);
+    view.setUint32(4, Math.floor(lsn / 2 ** 32), true);
+    body.set(payload, 8);
+    const record = encodeRecord(this.#options.type, body);
+    this.#appended++;
+    // A failure is kept in #failure and reported by the next call; nobody awaits this step itself.
+    void this.#run(async () => {
+      let current = this.#current;
+      if (current !== undefined && current.bytes >= this.#options.segmentBytes) {
+        await this.#store.sync(current.segment.name);
+        current = undefined;
+      }
+      if (current === undefined) {
+        const { kind, generation } = this.#options;
+        const name = formatFileName({ kind, lsn, generation, ext: 'log' });
+        current = { segment: { name, firstLsn: lsn, lastLsn: lsn, generation }, bytes: 0 };
+        this.#segments.push(current.segment);
+        this.#current = current;
+      }
+      await this.#store.append(current.segment.name, record);
+      current.bytes += record.length;
+      current.segment.lastLsn = lsn;
+    }).catch(() => undefined);
+  }
+
+  /** Resolves once every entry appended before this call is durable. */
+  async flush(): Promise<void> {
+    const target = this.#appended;
+    while (this.#durable < target) {
+      this.#checkHealthy();
+      if (this.#syncing === undefined) {
+        const upTo = this.#appended;
+        this.#syncing = this.#run(async () => {
+          const current = this.#current;
+          if (current !== undefined) await this.#store.sync(current.segment.name);
+        }).then(() => {
+          this.#durable = Math.max(this.#durable, upTo);
+        });
+        const done = (): void => {
+          this.#syncing = undefined;
+        };
+        this.#syncing.then(done, done);
+      }
+      await this.#syncing.catch(() => undefined);
+    }
+    this.#checkHealthy();
+  }
+
+  /** Deletes the closed segments whose entries all lie below `lsn`. */
+  async dropBefore(lsn: number): Promise<void> {
+    const doomed = this.#segments.filter((s) => s.lastLsn < lsn && s !== this.#current?.segment);
+    for (const segment of doomed) this.#segments.splice(this.#segments.indexOf(segment), 1);
+    await this.#run(async () => {
+      for (const segment of doomed) await this.#store.delete(segment.name);
+    });
+  }
+
+  /** Waits for queued appends (not syncs) to reach the store. */
+  async drain(): Promise<void> {
+    await this.#chain;
+    this.#checkHealthy();
+  }
+
+  #run(step: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(async () => {
+      this.#checkHealthy();
+      try {
+        await step();
+      } catch (error) {
+        this.#failure ??= error;
+        throw error;
+      }
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  #checkHealthy(): void {
+    if (this.#failure !== undefined) {
+      throw new Error(`the ${this.#options.kind} log failed and must be recovered`, { cause: this.#failure });
+    }
+  }
+}
