@@ -164,7 +164,8 @@ async function checkRecovered(
   );
   if (!integrity.has(hash)) {
     const conn = new Connection(vfs.open(`journal-check-${++opened}`, store, () => undefined));
-    integrity.set(hash, String(conn.query('PRAGMA integrity_check', []).rows[0]?.[0]?.val ?? 'empty'));
+    const cell = conn.query('PRAGMA integrity_check', []).rows[0]?.[0];
+    integrity.set(hash, cell?.tag === 'text' ? cell.val : 'empty');
     conn.close();
   }
   expect(integrity.get(hash), `${label}: integrity_check`).toMatch(/^(ok|empty)$/);
