@@ -2,12 +2,15 @@
 // anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL).
 
 import {
+  type ByteStore,
+  DocumentJournal,
   type Frame,
   LocalDocument,
   loadReducer,
   ReducerLoadError,
   type ReducerModule,
   Replica,
+  rebuildStore,
   TandemError,
 } from '@tandem/runtime';
 import { ensureSchema } from './schema-version.js';
@@ -15,7 +18,12 @@ import { ensureSchema } from './schema-version.js';
 export interface LocalDocumentOptions {
   readonly docId: string;
   readonly reducer: ReducerModule;
+  /** This replica's timeline; a document reopened from `storage` keeps the one it recorded. */
   readonly timelineId: string;
+  /** Where the document persists (timeline, frames, checkpoints); in memory only without one. */
+  readonly storage?: ByteStore;
+  /** Releases `storage` (its files) once the document has closed or failed to open. */
+  readonly closeStorage?: () => Promise<void>;
   /** Called after each commit that changed pages, with the frame it produced. */
   readonly onFrame?: (frame: Frame) => void;
   /** Receives the reducer's `log` calls. */
@@ -23,16 +31,31 @@ export interface LocalDocumentOptions {
 }
 
 export async function openLocalDocument(options: LocalDocumentOptions): Promise<LocalDocument> {
-  const replica = await Replica.open({
-    name: options.docId,
-    reducer: options.reducer,
-    ...(options.onFrame && { onFrame: options.onFrame }),
-    ...(options.onLog && { onLog: options.onLog }),
-  });
+  const { storage, closeStorage } = options;
+  let replica: Replica | undefined;
   try {
-    return new LocalDocument(options.docId, options.timelineId, replica, ensureSchema(replica));
+    const opened =
+      storage === undefined
+        ? undefined
+        : await DocumentJournal.open(storage, { timelineId: options.timelineId });
+    replica = await Replica.open({
+      name: options.docId,
+      reducer: options.reducer,
+      ...(opened && { store: rebuildStore(opened.recovered) }),
+      ...(options.onFrame && { onFrame: options.onFrame }),
+      ...(options.onLog && { onLog: options.onLog }),
+    });
+    return new LocalDocument({
+      docId: options.docId,
+      timelineId: opened?.recovered.timelineId ?? options.timelineId,
+      replica,
+      migration: ensureSchema(replica),
+      ...(opened && { journal: opened.journal, pending: opened.recovered.pending }),
+      ...(closeStorage && { onClose: closeStorage }),
+    });
   } catch (error) {
-    replica.close();
+    replica?.close();
+    await closeStorage?.();
     throw error;
   }
 }

@@ -11,7 +11,9 @@ export type TandemErrorKind =
   /** The document was closed; nothing more can be done with it. */
   | 'closed'
   /** An argument the caller passed cannot be used (e.g. a mutation that is not serializable). */
-  | 'invalid-argument';
+  | 'invalid-argument'
+  /** The document's storage failed a write or sync; reopen the document to recover. */
+  | 'storage-failed';
 
 export interface TandemErrorFields {
   readonly reason?: string;

@@ -3,6 +3,7 @@ export { TandemError, type TandemErrorFields, type TandemErrorKind } from './err
 export type { Frame, FramePage } from './frame.js';
 export {
   LocalDocument,
+  type LocalDocumentParts,
   type MigrationReport,
   type MutateOptions,
   type MutationResult,
@@ -26,6 +27,29 @@ export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
+export type { ByteStore } from './storage/byte-store.js';
+export {
+  DocumentJournal,
+  type ImageFile,
+  type JournalOptions,
+  type RecoveredState,
+  rebuildStore,
+} from './storage/document-journal.js';
+export {
+  type CrashOutcome,
+  type Fault,
+  FaultyByteStore,
+  InjectedFault,
+  MemoryByteStore,
+} from './storage/memory-byte-store.js';
+export {
+  decodePageImage,
+  encodePageImage,
+  type ImageEncoding,
+  type PageImage,
+  PageImageError,
+  type PageSource,
+} from './storage/page-image.js';
 export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 export {
   CAPTURE_VFS_NAME,

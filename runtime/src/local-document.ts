@@ -8,10 +8,16 @@
 //    transaction, at most one frame (the queue flushes once per microtask turn).
 // 3. After `close`, every call rejects with a `closed` error; queued mutations are still applied
 //    before the replica closes.
+// 4. With a journal, a mutation is appended to the timeline before it is reduced, and its `mutate`
+//    resolves only once the timeline is synced: a resolved mutation survives any crash. Opening replays
+//    the pending mutations the journal recovered, so the document shows them again.
+// 5. After the journal fails, nothing more is accepted (`storage-failed`): what is on disk is decided by
+//    the next recovery, and acting on an unknown state could lose or duplicate writes.
 
 import { TandemError } from './errors.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import type { Replica } from './replica.js';
+import type { DocumentJournal } from './storage/document-journal.js';
 import type { PlainValue } from './value.js';
 
 /** What opening did to the schema: the versions before and after `migrate`. */
@@ -39,22 +45,53 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+export interface LocalDocumentParts {
+  readonly docId: string;
+  readonly timelineId: string;
+  readonly replica: Replica;
+  readonly migration: MigrationReport;
+  /** Where the timeline is kept; without one the document lives in memory only. */
+  readonly journal?: DocumentJournal;
+  /** Pending mutations recovered from the journal, replayed before anything else. */
+  readonly pending?: readonly MutationEnvelope[];
+  /** Releases what the host opened for this document (files), after the replica closed. */
+  readonly onClose?: () => Promise<void>;
+}
+
+/** Replaying pending mutations in runs of this size bounds the work of one transaction. */
+const REPLAY_BATCH = 1000;
+
 export class LocalDocument {
   readonly docId: string;
   readonly timelineId: string;
   /** What opening did to the schema: the versions before and after `migrate`. */
   readonly migration: MigrationReport;
+  /** How many pending mutations opening replayed from the journal. */
+  readonly replayed: number;
   private readonly replica: Replica;
+  private readonly journal: DocumentJournal | undefined;
+  private readonly onClose: (() => Promise<void>) | undefined;
   private nextLsn = 0;
   private queue: Pending[] = [];
   private flushScheduled = false;
+  private syncing: Promise<void> = Promise.resolve();
+  private failure: TandemError | undefined;
   private closed = false;
 
-  constructor(docId: string, timelineId: string, replica: Replica, migration: MigrationReport) {
-    this.docId = docId;
-    this.timelineId = timelineId;
-    this.replica = replica;
-    this.migration = migration;
+  constructor(parts: LocalDocumentParts) {
+    this.docId = parts.docId;
+    this.timelineId = parts.timelineId;
+    this.replica = parts.replica;
+    this.migration = parts.migration;
+    this.journal = parts.journal;
+    this.onClose = parts.onClose;
+    const pending = parts.pending ?? [];
+    for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
+      this.replica.applyBatch(pending.slice(i, i + REPLAY_BATCH));
+    }
+    this.replayed = pending.length;
+    const last = pending.at(-1);
+    if (last !== undefined) this.nextLsn = last.lsn + 1;
   }
 
   /** Queues one mutation; resolves once it has been applied (or rejected) locally. */
@@ -69,14 +106,14 @@ export class LocalDocument {
 
   async query(sql: string, params: readonly (PlainValue | boolean)[] = []): Promise<Row[]> {
     this.assertOpen();
-    await this.settled();
+    await this.drained();
     return this.replica.query(sql, params);
   }
 
   /** Hex SHA-256 over the database pages: equal hashes mean byte-identical databases. */
   async pageHash(): Promise<string> {
     this.assertOpen();
-    await this.settled();
+    await this.drained();
     return this.replica.pageHash();
   }
 
@@ -85,10 +122,12 @@ export class LocalDocument {
     await this.settled();
     this.closed = true;
     this.replica.close();
+    await this.onClose?.();
   }
 
   private enqueue(mutation: unknown, options: MutateOptions): Promise<MutationResult> {
     if (this.closed) return Promise.reject(closedError(this.docId));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     let payload: Uint8Array;
     try {
       payload = encodePayload(mutation);
@@ -115,22 +154,61 @@ export class LocalDocument {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    const journal = this.journal;
+    let results: MutationResult[];
     try {
+      if (this.failure !== undefined) throw this.failure;
+      if (journal !== undefined) {
+        try {
+          for (const p of batch) journal.appendMutation(p.envelope);
+        } catch (error) {
+          throw this.fail(error);
+        }
+      }
       const outcomes = this.replica.applyBatch(batch.map((p) => p.envelope));
-      batch.forEach((p, i) => {
+      results = batch.map((p, i) => {
         const outcome = outcomes[i];
         const lsn = p.envelope.lsn;
-        if (outcome?.ok) p.resolve({ lsn, status: 'applied' });
-        else p.resolve({ lsn, status: 'rejected', reason: outcome?.reason ?? 'no outcome' });
+        if (outcome?.ok) return { lsn, status: 'applied' };
+        return { lsn, status: 'rejected', reason: outcome?.reason ?? 'no outcome' };
       });
     } catch (error) {
       for (const p of batch) p.reject(error);
+      return;
     }
+    const resolveAll = (): void => {
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+    };
+    if (journal === undefined) {
+      resolveAll();
+      return;
+    }
+    const synced = journal.sync().then(resolveAll, (error: unknown) => {
+      const failure = this.fail(error);
+      for (const p of batch) p.reject(failure);
+    });
+    this.syncing = Promise.all([this.syncing, synced]).then(() => undefined);
+  }
+
+  private fail(error: unknown): TandemError {
+    this.failure ??= new TandemError(
+      'storage-failed',
+      `document ${this.docId} could not write its timeline; reopen it to recover`,
+      {},
+      { cause: error },
+    );
+    return this.failure;
   }
 
   /** Waits until every mutation queued so far has been applied. */
-  private async settled(): Promise<void> {
+  private async drained(): Promise<void> {
     while (this.queue.length > 0 || this.flushScheduled) await Promise.resolve();
+  }
+
+  /** Waits until every mutation queued so far has been applied and, with a journal, synced. */
+  private async settled(): Promise<void> {
+    await this.drained();
+    await this.syncing;
   }
 
   private assertOpen(): void {

@@ -25,15 +25,19 @@ import {
   PageImageError,
   type PageSource,
 } from './page-image.js';
-import { RecordType } from './record.js';
+import { decodeRecords, encodeRecord, RecordType } from './record.js';
 import { recoverEntries, SegmentLog } from './segment-log.js';
 
 export interface JournalOptions {
   /** Segment files of the frame log and timeline close at this size; 8 MiB by default. */
   readonly segmentBytes?: number;
+  /** The timeline id to record when the store holds none yet (a new document on this replica). */
+  readonly timelineId?: string;
 }
 
 export interface RecoveredState {
+  /** The timeline id recorded in the store (or just recorded from the options); undefined if none. */
+  readonly timelineId: string | undefined;
   /** The newest whole image, if any: the frames before `image.frameCount` are folded into it. */
   readonly image: PageImage | undefined;
   /** The frames after the image, in lsn order, without gaps. */
@@ -120,6 +124,14 @@ export class DocumentJournal {
       if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
     });
 
+    let timelineId = await readIdentity(store, files);
+    if (timelineId === undefined && options.timelineId !== undefined) {
+      timelineId = options.timelineId;
+      const name = formatFileName({ kind: 'identity', lsn: 0, generation, ext: 'meta' });
+      await store.append(name, encodeRecord(RecordType.identity, utf8.encode(timelineId)));
+      await store.sync(name);
+    }
+
     for (const name of garbage) await store.delete(name);
     const journal = new DocumentJournal(
       store,
@@ -138,7 +150,7 @@ export class DocumentJournal {
       ),
       images,
     );
-    return { journal, recovered: { image, frames, pending } };
+    return { journal, recovered: { timelineId, image, frames, pending } };
   }
 
   /** The lsn the next frame must carry. */
@@ -244,6 +256,20 @@ export class DocumentJournal {
       throw new Error('the journal failed and must be recovered', { cause: this.#failure });
     }
   }
+}
+
+const utf8 = new TextEncoder();
+
+/** The timeline id of the oldest whole identity file: later ones only exist if a crash tore it. */
+async function readIdentity(store: ByteStore, files: readonly string[]): Promise<string | undefined> {
+  const identities = files
+    .filter((file) => parseFileName(file)?.kind === 'identity')
+    .sort((a, b) => parseFileName(a)!.generation - parseFileName(b)!.generation);
+  for (const file of identities) {
+    const record = decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records[0];
+    if (record?.type === RecordType.identity) return new TextDecoder().decode(record.payload);
+  }
+  return undefined;
 }
 
 /** Rebuilds the database a recovery describes: the image, then the frames. */

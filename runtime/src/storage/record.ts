@@ -27,6 +27,8 @@ export const RecordType = {
   imagePages: 4,
   /** Closes a page image: page count and hash; an image without it is incomplete. */
   imageEnd: 5,
+  /** Who this replica is: its timeline id (UTF-8), written once when the document is created. */
+  identity: 6,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
