@@ -9,6 +9,7 @@ import { PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { DocumentJournal, type RecoveredState, rebuildStore } from './document-journal.js';
 import { type CrashOutcome, type Fault, FaultyByteStore, MemoryByteStore } from './memory-byte-store.js';
+import { decodePageImage, PageImageError } from './page-image.js';
 
 const sqlite3 = await loadSqlite();
 const vfs = installCaptureVfs(sqlite3);
@@ -258,17 +259,38 @@ test('a checkpoint folds the frame log into the page file: reopening reads the i
   );
 });
 
-test('a snapshot at lsn N plus the frames after N rebuilds the same pages, and is smaller than the pages', async () => {
+test('a snapshot at any lsn N plus the frames after N rebuilds the same pages, and is smaller than the pages', async () => {
+  for (let n = 1; n <= workload.frames.length; n++) {
+    const store = new MemoryByteStore();
+    const { journal } = await DocumentJournal.open(store, { segmentBytes: SEGMENT_BYTES });
+    for (const frame of workload.frames) journal.appendFrame(frame);
+    await journal.sync();
+    const { bytes } = await journal.snapshot(workload.stores[n]!, n);
+    expect(bytes.length).toBeLessThan(workload.stores[n]!.pageCount * 4096);
+
+    const image = await decodePageImage(bytes);
+    expect(image.hash).toBe(workload.hashes[n]);
+    const sent = rebuildStore({ image, frames: workload.frames.slice(n) });
+    expect(await sent.hash(), `snapshot at ${n}`).toBe(workload.hashes.at(-1));
+
+    await journal.truncateFrames(n);
+    await expect(journal.truncateFrames(n + 1)).rejects.toThrow(/not covered/);
+    const { recovered } = await DocumentJournal.open(store);
+    expect(recovered.image?.frameCount).toBe(n);
+    expect(recovered.frames[0]?.lsn).toBe(n < workload.frames.length ? n : undefined);
+    expect(await rebuildStore(recovered).hash()).toBe(workload.hashes.at(-1));
+  }
+});
+
+test('a snapshot whose bytes were damaged anywhere is refused, never loaded', async () => {
   const store = new MemoryByteStore();
-  const { journal } = await DocumentJournal.open(store, { segmentBytes: SEGMENT_BYTES });
-  for (const frame of workload.frames) journal.appendFrame(frame);
-  await journal.sync();
-  const n = 15;
+  const { journal } = await DocumentJournal.open(store);
+  const n = workload.frames.length;
   const { bytes } = await journal.snapshot(workload.stores[n]!, n);
-  expect(bytes.length).toBeLessThan(workload.stores[n]!.pageCount * 4096);
-  await journal.truncateFrames(n);
-  await expect(journal.truncateFrames(n + 1)).rejects.toThrow(/not covered/);
-  const { recovered } = await DocumentJournal.open(store);
-  expect(recovered.image?.frameCount).toBe(n);
-  expect(await rebuildStore(recovered).hash()).toBe(workload.hashes.at(-1));
+  for (let i = 0; i < bytes.length; i += Math.max(1, Math.floor(bytes.length / 97))) {
+    const damaged = bytes.slice();
+    damaged[i] = damaged[i]! ^ 0x40;
+    await expect(decodePageImage(damaged), `byte ${i}`).rejects.toBeInstanceOf(PageImageError);
+    await expect(decodePageImage(bytes.subarray(0, i)), `cut at ${i}`).rejects.toBeInstanceOf(PageImageError);
+  }
 });
