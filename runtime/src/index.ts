@@ -26,6 +26,24 @@ export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
+export { type ByteStore, checkFileName } from './storage/byte-store.js';
+export {
+  type CrashOutcome,
+  type Fault,
+  FaultyByteStore,
+  InjectedFault,
+  MemoryByteStore,
+  type Operation,
+} from './storage/memory-byte-store.js';
+export {
+  type DecodedRecords,
+  decodeRecords,
+  encodeRecord,
+  type JournalRecord,
+  MAX_RECORD_PAYLOAD,
+  RECORD_OVERHEAD,
+  RecordType,
+} from './storage/record.js';
 export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 export {
   CAPTURE_VFS_NAME,
