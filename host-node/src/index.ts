@@ -6,3 +6,4 @@ export {
   type Row,
 } from '@tandem/runtime';
 export { type OpenDocumentOptions, openDocument } from './document.js';
+export { FsByteStore } from './fs-byte-store.js';

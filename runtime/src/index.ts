@@ -27,7 +27,7 @@ export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
-export type { ByteStore } from './storage/byte-store.js';
+export { type ByteStore, checkFileName } from './storage/byte-store.js';
 export {
   DocumentJournal,
   type ImageFile,
@@ -41,6 +41,7 @@ export {
   FaultyByteStore,
   InjectedFault,
   MemoryByteStore,
+  type Operation,
 } from './storage/memory-byte-store.js';
 export {
   decodePageImage,
@@ -50,6 +51,15 @@ export {
   PageImageError,
   type PageSource,
 } from './storage/page-image.js';
+export {
+  type DecodedRecords,
+  decodeRecords,
+  encodeRecord,
+  type JournalRecord,
+  MAX_RECORD_PAYLOAD,
+  RECORD_OVERHEAD,
+  RecordType,
+} from './storage/record.js';
 export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 export {
   CAPTURE_VFS_NAME,

@@ -54,7 +54,6 @@ export class MemoryByteStore implements ByteStore {
         durableExists: false,
       };
       this.files.set(name, file);
-      this.deleted.delete(name);
     }
     const taken = bytes.subarray(0, kept);
     if (file.length + taken.length > file.bytes.length) {
@@ -74,6 +73,8 @@ export class MemoryByteStore implements ByteStore {
     if (file === undefined) return;
     file.durable = file.length;
     file.durableExists = true;
+    // The name now durably holds this file: a crash can no longer bring back one deleted before it.
+    this.deleted.delete(name);
   }
 
   async delete(name: string): Promise<void> {
@@ -104,7 +105,7 @@ export class MemoryByteStore implements ByteStore {
       else if (file.durableExists) keep(name, file, file.durable);
     }
     if (outcome.undoDeletes === true) {
-      for (const [name, file] of this.deleted) if (!this.files.has(name)) keep(name, file, file.durable);
+      for (const [name, file] of this.deleted) if (!image.files.has(name)) keep(name, file, file.durable);
     }
     return image;
   }

@@ -1,0 +1,7 @@
+// `@tandem/runtime/testing`: suites and helpers for other packages' tests. It imports vitest, so it is
+// never imported by code that ships.
+export {
+  type ContractOptions,
+  describeByteStoreContract,
+  type MakeByteStore,
+} from './storage/byte-store.contract.js';
