@@ -2,22 +2,46 @@
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
 import { type LocalDocument, type ReducerModule, TandemError } from '@tandem/runtime';
+import { FsByteStore } from './fs-byte-store.js';
 
-export interface OpenDocumentOptions extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId'> {
+export interface OpenDocumentOptions
+  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'> {
   /** A path to a built reducer component (`tandem build` output), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
-  /** This client's timeline; a new random id by default. */
+  /** This client's timeline; a new random id by default (a reopened document keeps its own). */
   readonly timelineId?: string;
+  /**
+   * A folder to keep documents in (one sub-folder per document); the document is in memory only
+   * without one (and without `storage`).
+   */
+  readonly dataDir?: string;
+  /** Where to keep this document instead of `dataDir` (tests: memory and fault-injecting stores). */
+  readonly storage?: LocalDocumentOptions['storage'];
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
+  const { dataDir, storage, ...rest } = options;
+  const reducer = await resolveReducer(options.reducer);
+  const files =
+    dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(dataDir, options.docId));
+  const chosen = storage ?? files;
   return openLocalDocument({
-    ...options,
-    reducer: await resolveReducer(options.reducer),
+    ...rest,
+    reducer,
     timelineId: options.timelineId ?? randomUUID(),
+    ...(chosen && { storage: chosen }),
+    ...(files && { closeStorage: () => files.close() }),
   });
+}
+
+/** A document's folder: its id, with anything a file system could misread percent-encoded. */
+export function documentFolder(dataDir: string, docId: string): string {
+  if (docId.length === 0) throw new TandemError('invalid-argument', 'a document id must not be empty');
+  const safe = docId.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return join(dataDir, safe);
 }
 
 async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<ReducerModule> {
