@@ -8,7 +8,8 @@
 //    never on ROLLBACK. No page written ⇒ no frame. A rolled-back transaction that had spilled to the file
 //    leaves its pages dirty: most were restored to their committed bytes, but reused free pages are never
 //    journaled and keep the rolled-back bytes (harmless to SQLite). Both kinds ride along with the next
-//    frame, so at every commit the frames so far rebuild the file byte for byte; between commits the file
+//    frame, so at every commit the frames so far rebuild the file byte for byte (for a store whose pages
+//    changed beneath SQLite: the frames since then, over the pages it had then); between commits the file
 //    may differ from them in dirty pages only.
 // 3. Every read of the main file goes to the store (no caching here). The pages stored stay canonical (what
 //    the authority would have written, so frames and page hashes agree across replicas), yet the
@@ -82,7 +83,7 @@ interface Binding {
   generation: number;
   /** Added (mod 2^32) to the counters page 1 stores, to give the counters SQLite sees. */
   bump: number;
-  /** The change counter as SQLite last read or wrote it (0 while the file is empty). */
+  /** The change counter SQLite sees now: the last one it wrote, or the one `bump` was set to give. */
   counter: number;
 }
 
