@@ -6,6 +6,10 @@
 // 2. While a mutation is being reduced, SQLite's clock and randomness and the reducer's `now()` and
 //    `random()` are pure functions of that mutation's envelope (timestamp, seed from timeline+lsn).
 // 3. A trapped reducer instance is never called again: it is replaced by a fresh one.
+// 4. An authoritative replica's commits are final: each folds into the store's base at once, so its base is
+//    always what it committed. A client's commits stay in the overlay until `discardOverlay`, and its base
+//    changes only through `applyFrames` (the authority's frames); that is all a rebase needs
+//    (discard, apply, re-run the pending mutations). Neither may run inside a transaction (the store refuses).
 
 import { applySequentially, type ReduceResult } from './apply.js';
 import type { Frame } from './frame.js';
@@ -32,6 +36,11 @@ export interface ReplicaOptions {
   readonly store?: PageStore;
   /** Called after each commit that changed pages. */
   readonly onFrame?: (frame: Frame) => void;
+  /**
+   * True for the authority (the coordinator): each commit folds into the base. False by default: a client's
+   * commits stay in the overlay until `discardOverlay`.
+   */
+  readonly authoritative?: boolean;
   /** Receives the reducer's `log` calls; dropped by default. */
   readonly onLog?: (level: string, message: string) => void;
 }
@@ -70,10 +79,11 @@ export class Replica {
     this.vfs = vfs;
     this.reducer = options.reducer;
     this.store = options.store ?? new PageStore();
-    const onFrame = options.onFrame;
+    const { onFrame, authoritative = false } = options;
     const db = vfs.open(`${options.name}#${++openCount}`, this.store, (commit) => {
       const frame: Frame = { lsn: this.nextLsn++, pageCount: commit.pageCount, pages: commit.pages };
       onFrame?.(frame);
+      if (authoritative) this.store.foldOverlay();
     });
     this.connection = new Connection(db);
     const onLog = options.onLog;
@@ -144,6 +154,18 @@ export class Replica {
       });
       return object;
     });
+  }
+
+  /** Drops this replica's unconfirmed pages: the next statement sees the base (the authority's pages). */
+  discardOverlay(): void {
+    this.assertOpen();
+    this.store.discardOverlay();
+  }
+
+  /** Installs the authority's frames, in lsn order, in the base; the overlay must have been discarded. */
+  applyFrames(frames: readonly Frame[]): void {
+    this.assertOpen();
+    for (const frame of frames) this.store.applyFrame(frame);
   }
 
   /** Hex SHA-256 over the database file, page by page: equal hashes mean identical databases. */

@@ -167,6 +167,126 @@ test('a throwing commit listener fails the commit statement, and its pages join 
   conn.close();
 });
 
+// ---- pages changing beneath SQLite ----
+
+/** Two databases on one committed base, each with one more commit of its own (so equal counters). */
+function divergedPair() {
+  const origin = openCaptured();
+  origin.conn.exec("CREATE TABLE t(x TEXT); INSERT INTO t VALUES ('base')");
+  origin.conn.close();
+  const mine = openCaptured(rebuild(origin.frames));
+  const theirs = openCaptured(rebuild(origin.frames));
+  expect(mine.conn.query('SELECT x FROM t', []).rows).toEqual([[text('base')]]);
+  mine.conn.exec("INSERT INTO t VALUES ('mine')");
+  theirs.conn.exec("INSERT INTO t VALUES ('theirs')");
+  theirs.conn.close();
+  expect(mine.conn.query('SELECT x FROM t ORDER BY rowid', []).rows).toEqual([
+    [text('base')],
+    [text('mine')],
+  ]);
+  return { mine, theirFrame: theirs.frames.at(-1)!, theirs: theirs.store };
+}
+
+const counterOf = (page: Uint8Array) => new DataView(page.buffer, page.byteOffset).getUint32(24);
+
+/** Page 1 as SQLite sees it (through its pager, so through the VFS). */
+function visiblePage1(conn: Connection): Uint8Array {
+  const value = conn.query('SELECT data FROM sqlite_dbpage WHERE pgno = 1', []).rows[0]![0]!;
+  if (value.tag !== 'blob') throw new Error('page 1 is not a blob');
+  return value.val;
+}
+
+test('regression: pages swapped beneath SQLite with an unchanged counter are served stale from its cache', () => {
+  const { mine, theirs } = divergedPair();
+  expect(counterOf(mine.store.read(1)!)).toBe(counterOf(theirs.read(1)!));
+  // Written through the file's own path, the swap does not move the store's generation, so the VFS keeps
+  // the counter SQLite last saw: this is what every replica would suffer without the VFS's counter.
+  for (const { pgno, data } of theirs.pages()) mine.store.write(pgno, data);
+  expect(sameBytes(mine.store.snapshotBytes(), theirs.snapshotBytes())).toBe(true);
+  expect(mine.conn.query('SELECT x FROM t ORDER BY rowid', []).rows).toEqual([
+    [text('base')],
+    [text('mine')],
+  ]);
+  mine.conn.close();
+});
+
+test('discarding the overlay and applying a frame with the same counter shows the new rows at once', () => {
+  const { mine, theirFrame, theirs } = divergedPair();
+  const seen = counterOf(visiblePage1(mine.conn));
+  mine.store.discardOverlay();
+  mine.store.applyFrame(theirFrame);
+  expect(mine.conn.query('SELECT x FROM t ORDER BY rowid', []).rows).toEqual([
+    [text('base')],
+    [text('theirs')],
+  ]);
+  expect(counterOf(visiblePage1(mine.conn))).toBe(seen + 1);
+  expect(mine.conn.query('PRAGMA integrity_check', []).rows).toEqual([[text('ok')]]);
+  // What is stored stays canonical: byte for byte what the other database wrote.
+  expect(sameBytes(mine.store.snapshotBytes(), theirs.snapshotBytes())).toBe(true);
+  mine.conn.close();
+});
+
+test('the counter SQLite sees strictly increases at every change beneath it, and its commits stay canonical', () => {
+  const { mine, theirFrame, theirs } = divergedPair();
+  const seen = [counterOf(visiblePage1(mine.conn))];
+  for (let round = 0; round < 3; round++) {
+    mine.store.discardOverlay();
+    seen.push(counterOf(visiblePage1(mine.conn)));
+    mine.store.applyFrame(theirFrame);
+    seen.push(counterOf(visiblePage1(mine.conn)));
+    mine.conn.exec("INSERT INTO t VALUES ('local')");
+    seen.push(counterOf(visiblePage1(mine.conn)));
+  }
+  mine.store.discardOverlay();
+  mine.store.applyFrame(theirFrame);
+  expect(seen).toEqual(seen.map((_, i) => seen[0]! + i));
+  const visible = visiblePage1(mine.conn);
+  expect(new DataView(visible.buffer).getUint32(92)).toBe(counterOf(visible));
+  // A commit on top stores the page 1 the other database writes for the same commit.
+  mine.conn.exec("INSERT INTO t VALUES ('next')");
+  const other = openCaptured(theirs);
+  other.conn.exec("INSERT INTO t VALUES ('next')");
+  expect(sameBytes(mine.store.snapshotBytes(), theirs.snapshotBytes())).toBe(true);
+  expect(counterOf(mine.store.read(1)!)).toBe(counterOf(theirFrame.pages[0]!.data) + 1);
+  other.conn.close();
+  mine.conn.close();
+});
+
+test('a cached prepared statement follows a schema change that arrived beneath it', () => {
+  const origin = openCaptured();
+  origin.conn.exec("CREATE TABLE t(x TEXT); INSERT INTO t VALUES ('a')");
+  const client = openCaptured(rebuild(origin.frames));
+  expect(client.conn.query('SELECT * FROM t', []).rows).toEqual([[text('a')]]);
+  origin.conn.exec("ALTER TABLE t ADD COLUMN y DEFAULT 'b'; CREATE INDEX t_y ON t(y)");
+  client.store.discardOverlay();
+  for (const frame of origin.frames.slice(1)) client.store.applyFrame(frame);
+  const after = client.conn.query('SELECT * FROM t', []);
+  expect(after.columns).toEqual(['x', 'y']);
+  expect(after.rows).toEqual([[text('a'), text('b')]]);
+  origin.conn.exec('DROP TABLE t');
+  client.store.applyFrame(origin.frames.at(-1)!);
+  expect(() => client.conn.query('SELECT * FROM t', [])).toThrow(/no such table/);
+  origin.conn.close();
+  client.conn.close();
+});
+
+test('while a transaction is open the store refuses to change beneath it', () => {
+  const { store, conn } = openCaptured();
+  conn.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('kept')");
+  store.foldOverlay();
+  for (const begin of ['BEGIN IMMEDIATE', 'BEGIN; SELECT * FROM t']) {
+    conn.exec(`${begin}; INSERT INTO t VALUES ('open')`);
+    expect(() => store.discardOverlay()).toThrow(expect.objectContaining({ kind: 'in-transaction' }));
+    expect(() => store.applyFrame({ pageCount: store.pageCount, pages: [] })).toThrow(
+      expect.objectContaining({ kind: 'in-transaction' }),
+    );
+    conn.exec('ROLLBACK');
+  }
+  store.discardOverlay();
+  expect(conn.query('SELECT x FROM t', []).rows).toEqual([[text('kept')]]);
+  conn.close();
+});
+
 // ---- replication property ----
 
 type Simple =

@@ -8,11 +8,23 @@
 //    never on ROLLBACK. No page written ⇒ no frame. A rolled-back transaction that had spilled to the file
 //    leaves its pages dirty: most were restored to their committed bytes, but reused free pages are never
 //    journaled and keep the rolled-back bytes (harmless to SQLite). Both kinds ride along with the next
-//    frame, so at every commit the frames so far rebuild the file byte for byte; between commits the file
+//    frame, so at every commit the frames so far rebuild the file byte for byte (for a store whose pages
+//    changed beneath SQLite: the frames since then, over the pages it had then); between commits the file
 //    may differ from them in dirty pages only.
-// 3. Every read of the main file goes to the store (no caching here), so page 1 and its file-change
-//    counter are always what the store holds.
-// 4. SQLite's clock and PRNG read only the envelope: the clock through this VFS's xCurrentTime(Int64)
+// 3. Every read of the main file goes to the store (no caching here). The pages stored stay canonical (what
+//    the authority would have written, so frames and page hashes agree across replicas), yet the
+//    file-change counter SQLite sees is this VFS's: page 1's change counter (bytes 24–27) and
+//    version-valid-for number (92–95) read as the stored values plus the binding's `bump` (mod 2^32), and
+//    a write of page 1 stores them minus `bump`.
+// 4. The visible counter strictly increases whenever pages change beneath SQLite (the store's
+//    `generation` moves): before the next read or write, `bump` is reset so that the counter reads one more
+//    than the last one SQLite read or wrote, whatever counters the new pages carry (an overlay and an
+//    incoming frame often carry the same one). SQLite compares those bytes when a transaction starts and
+//    drops its page cache when they differ, so it never serves a stale page. An empty file has no counter:
+//    `bump` returns to 0 there, so SQLite re-creates page 1 exactly as the authority does.
+// 5. While SQLite holds a lock on the main file (a transaction is open), the store is locked: its pages
+//    cannot change beneath SQLite mid-transaction.
+// 6. SQLite's clock and PRNG read only the envelope: the clock through this VFS's xCurrentTime(Int64)
 //    (used by connections on this VFS), the global PRNG through this VFS's xRandomness, which SQLite
 //    consults (via the default VFS) when the PRNG is reseeded; `setEnvelope` forces that reseed.
 // Any other file SQLite opens here (temp files, sub-journals) is a plain growable in-memory byte file.
@@ -67,6 +79,28 @@ type OpenFile = MainFile | MemoryFile;
 interface Binding {
   readonly store: PageStore;
   readonly onCommit: CommitListener;
+  /** The store's generation the bump was computed for. */
+  generation: number;
+  /** Added (mod 2^32) to the counters page 1 stores, to give the counters SQLite sees. */
+  bump: number;
+  /** The change counter SQLite sees now: the last one it wrote, or the one `bump` was set to give. */
+  counter: number;
+}
+
+const CHANGE_COUNTER = 24;
+const VERSION_VALID_FOR = 92;
+
+const u32At = (page: Uint8Array, offset: number): number =>
+  new DataView(page.buffer, page.byteOffset + offset, 4).getUint32(0);
+
+/** Page 1 with both counters moved by `delta` (mod 2^32), as a new array. */
+function shiftCounters(page: Uint8Array, delta: number): Uint8Array {
+  const shifted = page.slice();
+  const view = new DataView(shifted.buffer);
+  for (const offset of [CHANGE_COUNTER, VERSION_VALID_FOR]) {
+    view.setUint32(offset, (view.getUint32(offset) + delta) >>> 0);
+  }
+  return shifted;
 }
 
 /** A growable byte array; bytes past `size` are kept zero, so growing needs no clearing. */
@@ -147,35 +181,63 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     return file;
   };
 
-  const readMain = (store: PageStore, into: Uint8Array, offset: number): boolean => {
+  /** Invariant 4: called before any read or write of the main file. */
+  const follow = (binding: Binding): void => {
+    const { store } = binding;
+    if (store.generation === binding.generation) return;
+    binding.generation = store.generation;
+    const page1 = store.read(1);
+    if (page1 === undefined) {
+      binding.bump = 0;
+      return;
+    }
+    binding.counter = (binding.counter + 1) >>> 0;
+    binding.bump = (binding.counter - u32At(page1, CHANGE_COUNTER)) >>> 0;
+  };
+
+  /** A page as SQLite sees it: page 1 carries the VFS's counters. */
+  const visiblePage = (binding: Binding, pgno: number): Uint8Array | undefined => {
+    const page = binding.store.read(pgno);
+    return pgno === 1 && page !== undefined && binding.bump !== 0 ? shiftCounters(page, binding.bump) : page;
+  };
+
+  const readMain = (binding: Binding, into: Uint8Array, offset: number): boolean => {
+    follow(binding);
     for (let done = 0; done < into.length; ) {
       const position = offset + done;
       const pgno = Math.floor(position / PAGE_SIZE) + 1;
       const inPage = position % PAGE_SIZE;
       const take = Math.min(PAGE_SIZE - inPage, into.length - done);
-      const page = store.read(pgno);
+      const page = visiblePage(binding, pgno);
       if (page === undefined) into.fill(0, done, done + take);
       else into.set(page.subarray(inPage, inPage + take), done);
       done += take;
     }
-    return offset + into.length <= store.pageCount * PAGE_SIZE;
+    return offset + into.length <= binding.store.pageCount * PAGE_SIZE;
   };
 
-  const writeMain = (store: PageStore, from: Uint8Array, offset: number): void => {
+  const writeMain = (binding: Binding, from: Uint8Array, offset: number): void => {
+    follow(binding);
+    const { store } = binding;
     for (let done = 0; done < from.length; ) {
       const position = offset + done;
       const pgno = Math.floor(position / PAGE_SIZE) + 1;
       const inPage = position % PAGE_SIZE;
       const take = Math.min(PAGE_SIZE - inPage, from.length - done);
+      let page: Uint8Array;
       if (take === PAGE_SIZE) {
-        store.write(pgno, from.subarray(done, done + take));
+        page = from.subarray(done, done + take);
       } else {
-        const page = new Uint8Array(PAGE_SIZE);
-        const old = store.read(pgno);
+        page = new Uint8Array(PAGE_SIZE);
+        const old = visiblePage(binding, pgno);
         if (old !== undefined) page.set(old);
         page.set(from.subarray(done, done + take), inPage);
-        store.write(pgno, page);
       }
+      if (pgno === 1) {
+        binding.counter = u32At(page, CHANGE_COUNTER);
+        if (binding.bump !== 0) page = shiftCounters(page, -binding.bump);
+      }
+      store.write(pgno, page);
       done += take;
     }
   };
@@ -209,6 +271,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       const file = openFiles.get(pFile);
       openFiles.delete(pFile);
       if (file?.kind === 'main') {
+        file.binding.store.unlock();
         for (const [name, binding] of bindings) if (binding === file.binding) bindings.delete(name);
       }
       return OK;
@@ -220,7 +283,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         const into = heapView(pBuf, n);
         const complete =
           file.kind === 'main'
-            ? readMain(file.binding.store, into, Number(offset))
+            ? readMain(file.binding, into, Number(offset))
             : file.bytes.read(into, Number(offset));
         return complete ? OK : capi.SQLITE_IOERR_SHORT_READ;
       },
@@ -230,7 +293,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
         const file = fileOf(pFile);
         const from = heapView(pBuf, n);
-        if (file.kind === 'main') writeMain(file.binding.store, from, Number(offset));
+        if (file.kind === 'main') writeMain(file.binding, from, Number(offset));
         else file.bytes.write(from, Number(offset));
         return OK;
       },
@@ -248,9 +311,18 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       wasm.poke64(pSize, BigInt(size));
       return OK;
     }),
-    // One connection per store, in one thread: there is nobody to exclude.
-    xLock: () => OK,
-    xUnlock: () => OK,
+    // One connection per store, in one thread: there is nobody to exclude. A lock only tells the store
+    // that a transaction is open (invariant 5).
+    xLock: guard(IOERR, (pFile: WasmPointer, level: number) => {
+      const file = fileOf(pFile);
+      if (file.kind === 'main' && level > capi.SQLITE_LOCK_NONE) file.binding.store.lock();
+      return OK;
+    }),
+    xUnlock: guard(IOERR, (pFile: WasmPointer, level: number) => {
+      const file = fileOf(pFile);
+      if (file.kind === 'main' && level === capi.SQLITE_LOCK_NONE) file.binding.store.unlock();
+      return OK;
+    }),
     xCheckReservedLock: guard(IOERR, (_pFile: WasmPointer, pResOut: WasmPointer) => {
       wasm.poke32(pResOut, 0);
       return OK;
@@ -359,7 +431,14 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         throw new Error(`invalid database name ${JSON.stringify(name)}`);
       }
       if (bindings.has(name)) throw new Error(`database ${JSON.stringify(name)} is already open`);
-      bindings.set(name, { store, onCommit });
+      const page1 = store.read(1);
+      bindings.set(name, {
+        store,
+        onCommit,
+        generation: store.generation,
+        bump: 0,
+        counter: page1 === undefined ? 0 : u32At(page1, CHANGE_COUNTER),
+      });
       let db: Database | undefined;
       try {
         db = new sqlite3.oo1.DB({ filename: name, flags: 'c', vfs: CAPTURE_VFS_NAME });

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { PAGE_SIZE, PageStore } from './page-store.js';
+import { PAGE_SIZE, PageStore, PageStoreError } from './page-store.js';
 
 const page = (fill: number) => new Uint8Array(PAGE_SIZE).fill(fill);
 
@@ -53,6 +53,7 @@ test('applying a frame installs its pages and page count without marking them di
   const store = new PageStore();
   for (let pgno = 1; pgno <= 3; pgno++) store.write(pgno, page(pgno));
   store.clearDirty();
+  store.foldOverlay();
   store.applyFrame({ pageCount: 2, pages: [{ pgno: 2, data: page(9) }] });
   expect(store.pageCount).toBe(2);
   expect(store.read(2)?.[0]).toBe(9);
@@ -82,4 +83,112 @@ test('hash is the hex SHA-256 of the file bytes, holes included as zeros', async
   expect(await store.hash()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   store.write(2, page(5));
   expect(await store.hash()).toBe('a3b8d4cb17036dce462a412a9c24e488ffba2cc4a7259ff6cf02bb6db1405cc0');
+});
+
+// ---- layers ----
+
+/** A store whose base holds pages 1..n filled with their pgno, as an applied frame leaves it. */
+function committed(n: number): PageStore {
+  const store = new PageStore();
+  store.applyFrame({
+    pageCount: n,
+    pages: Array.from({ length: n }, (_, i) => ({ pgno: i + 1, data: page(i + 1) })),
+  });
+  return store;
+}
+
+const firstBytes = (store: PageStore) =>
+  Array.from({ length: store.pageCount }, (_, i) => store.read(i + 1)?.[0] ?? 0);
+
+test('writes land in the overlay and hide the base; discarding the overlay shows the base again', async () => {
+  const store = committed(2);
+  const baseHash = await store.hash();
+  store.write(2, page(20));
+  store.write(4, page(40));
+  expect(firstBytes(store)).toEqual([1, 20, 0, 40]);
+  expect(store.basePageCount).toBe(2);
+  expect(await store.hash('base')).toBe(baseHash);
+  expect(await store.hash()).not.toBe(baseHash);
+  store.discardOverlay();
+  expect(store.hasOverlay).toBe(false);
+  expect(store.dirtyPages()).toEqual([]);
+  expect(firstBytes(store)).toEqual([1, 2]);
+  expect(await store.hash()).toBe(baseHash);
+});
+
+test('a page the overlay truncated away reads as a hole when the file grows again, not as the base page', () => {
+  const store = committed(4);
+  store.truncate(1);
+  store.write(3, page(30));
+  expect(firstBytes(store)).toEqual([1, 0, 30]);
+  expect([...store.pages()].map((p) => p.pgno)).toEqual([1, 3]);
+  expect(
+    store
+      .snapshotBytes()
+      .subarray(PAGE_SIZE, 2 * PAGE_SIZE)
+      .every((b) => b === 0),
+  ).toBe(true);
+  store.discardOverlay();
+  expect(firstBytes(store)).toEqual([1, 2, 3, 4]);
+});
+
+test('folding makes the overlay the base without changing the visible file', () => {
+  const store = committed(4);
+  store.truncate(1);
+  store.write(3, page(30));
+  const visible = store.snapshotBytes();
+  const generation = store.generation;
+  store.foldOverlay();
+  expect(store.hasOverlay).toBe(false);
+  expect(store.generation).toBe(generation);
+  expect(store.snapshotBytes('base')).toEqual(visible);
+  store.discardOverlay();
+  expect(firstBytes(store)).toEqual([1, 0, 30]);
+});
+
+test('the generation moves exactly when the visible file changes beneath its user', () => {
+  const store = committed(1);
+  const start = store.generation;
+  store.write(1, page(9));
+  store.truncate(1);
+  expect(store.generation).toBe(start);
+  store.discardOverlay();
+  expect(store.generation).toBe(start + 1);
+  store.discardOverlay();
+  expect(store.generation).toBe(start + 1);
+  store.applyFrame({ pageCount: 1, pages: [] });
+  expect(store.generation).toBe(start + 2);
+});
+
+test('a frame is refused beneath a non-empty overlay, even one that only changed the size', () => {
+  const store = committed(2);
+  store.truncate(1);
+  expect(() => store.applyFrame({ pageCount: 3, pages: [] })).toThrow(
+    expect.objectContaining({ kind: 'overlay-not-empty' }),
+  );
+  expect(store.basePageCount).toBe(2);
+  store.discardOverlay();
+  store.applyFrame({ pageCount: 3, pages: [{ pgno: 3, data: page(3) }] });
+  expect(firstBytes(store)).toEqual([1, 2, 3]);
+});
+
+test('while the file is locked its pages cannot change beneath the lock holder', () => {
+  const store = committed(1);
+  store.write(1, page(7));
+  store.lock();
+  for (const change of [() => store.discardOverlay(), () => store.applyFrame({ pageCount: 1, pages: [] })]) {
+    expect(change).toThrow(PageStoreError);
+    expect(change).toThrow(expect.objectContaining({ kind: 'in-transaction' }));
+  }
+  expect(store.read(1)?.[0]).toBe(7);
+  store.unlock();
+  store.discardOverlay();
+  expect(store.read(1)?.[0]).toBe(1);
+});
+
+test('a frame shrinking the base drops the pages past its page count', () => {
+  const store = committed(3);
+  store.applyFrame({ pageCount: 1, pages: [] });
+  store.applyFrame({ pageCount: 3, pages: [] });
+  expect(firstBytes(store)).toEqual([1, 0, 0]);
 });

@@ -1,61 +1,157 @@
-// A database file as fixed-size pages in memory, plus the set of pages written since the last commit.
+// A database file as fixed-size pages in memory, in two layers, plus the set of pages written since the last
+// commit. The `base` holds pages as the authority (the coordinator) committed them; the `overlay` holds what
+// the file's user (SQLite, through the VFS) wrote on top since the last discard or fold. Everything reads the
+// visible file: the overlay over the base. A client keeps its unconfirmed commits in the overlay and drops
+// them to rebase; an authority folds the overlay into the base at each commit.
 //
 // Invariants:
-// 1. The file is exactly `pageCount * PAGE_SIZE` bytes; pgno runs from 1 to pageCount. A page within the
-//    file that was never written reads as zeros (`read` returns undefined for it).
-// 2. A stored page is never mutated in place: `write` stores a copy and replaces the old array, so an
+// 1. The visible file is exactly `pageCount * PAGE_SIZE` bytes; pgno runs from 1 to pageCount. A visible
+//    page comes from the overlay if it holds one, else from the base unless the overlay cut the file below
+//    that page since it started (a hole). A page within the file that holds nothing reads as zeros
+//    (`read` returns undefined for it).
+// 2. A stored page is never mutated in place: a write stores a copy and replaces the old array, so an
 //    array handed out by `read` stays valid (and must be treated as read-only by the caller).
-// 3. The dirty set holds the pages written through `write` since `clearDirty`; it never holds a pgno
-//    beyond pageCount. `applyFrame` installs already-committed pages and does not touch it.
+// 3. `write` and `truncate` (the file's user) change only the overlay. The base changes only through
+//    `applyFrame` (pages committed elsewhere) and `foldOverlay` (the overlay is committed), so discarding the
+//    overlay always lands on committed pages.
+// 4. `applyFrame` is refused under a non-empty overlay: an overlay written over an older base, laid over a
+//    newer one, would be a mix of two histories.
+// 5. `generation` advances exactly when the visible file changes beneath its user (`discardOverlay` of a
+//    non-empty overlay, `applyFrame`); `foldOverlay` leaves the visible file, and so `generation`, alone.
+//    Both changes are refused while the user holds a lock (`lock` … `unlock`, i.e. a transaction is open):
+//    SQLite re-validates its page cache only when a transaction starts.
+// 6. The dirty set holds the pages written through `write` since the last `clearDirty` or `discardOverlay`;
+//    it never holds a pgno beyond pageCount. `applyFrame` and `foldOverlay` do not touch it.
 import type { FramePage } from '../frame.js';
 
 export const PAGE_SIZE = 4096;
 
+/** Which file to look at: what the file's user sees (overlay over base), or the committed base alone. */
+export type Layer = 'visible' | 'base';
+
+export type PageStoreErrorKind =
+  /** The file's user holds a lock (a transaction is open): its pages must not change beneath it now. */
+  | 'in-transaction'
+  /** The base can change only under an empty overlay: discard (or fold) the overlay first. */
+  | 'overlay-not-empty';
+
+export class PageStoreError extends Error {
+  override readonly name = 'PageStoreError';
+  readonly kind: PageStoreErrorKind;
+
+  constructor(kind: PageStoreErrorKind, message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
 export class PageStore {
-  readonly #pages = new Map<number, Uint8Array>();
+  readonly #base = new Map<number, Uint8Array>();
+  #basePageCount = 0;
+  readonly #overlay = new Map<number, Uint8Array>();
+  /** The visible page count once the overlay has written or truncated; the base's until then. */
+  #overlayPageCount: number | undefined;
+  /** The smallest page count the overlay truncated to: base pages above it are no longer visible. */
+  #cut: number | undefined;
   readonly #dirty = new Set<number>();
-  #pageCount = 0;
+  #generation = 0;
+  #locked = false;
 
   get pageCount(): number {
-    return this.#pageCount;
+    return this.#overlayPageCount ?? this.#basePageCount;
+  }
+
+  get basePageCount(): number {
+    return this.#basePageCount;
+  }
+
+  /** True when the overlay holds anything, even a change of size alone. */
+  get hasOverlay(): boolean {
+    return this.#overlayPageCount !== undefined;
+  }
+
+  /** Advances each time the visible file changes beneath its user (see invariant 5). */
+  get generation(): number {
+    return this.#generation;
   }
 
   read(pgno: number): Uint8Array | undefined {
-    return this.#pages.get(pgno);
+    if (pgno > this.pageCount) return undefined;
+    return (
+      this.#overlay.get(pgno) ??
+      (this.#cut !== undefined && pgno > this.#cut ? undefined : this.#base.get(pgno))
+    );
   }
 
   write(pgno: number, bytes: Uint8Array): void {
-    this.#put(pgno, bytes);
+    checkPage(pgno, bytes);
+    this.#overlayPageCount = Math.max(this.pageCount, pgno);
+    this.#overlay.set(pgno, bytes.slice());
     this.#dirty.add(pgno);
   }
 
   truncate(pageCount: number): void {
     checkCount(pageCount);
-    if (pageCount < this.#pageCount) {
-      for (const pgno of this.#pages.keys()) if (pgno > pageCount) this.#pages.delete(pgno);
+    if (pageCount < this.pageCount) {
+      for (const pgno of this.#overlay.keys()) if (pgno > pageCount) this.#overlay.delete(pgno);
       for (const pgno of this.#dirty) if (pgno > pageCount) this.#dirty.delete(pgno);
+      this.#cut = Math.min(this.#cut ?? pageCount, pageCount);
     }
-    this.#pageCount = pageCount;
+    if (pageCount !== this.pageCount) this.#overlayPageCount = pageCount;
   }
 
-  /** Stored pages in pgno order (holes, which read as zeros, are skipped). */
-  *pages(): IterableIterator<FramePage> {
-    const pgnos = [...this.#pages.keys()].sort((a, b) => a - b);
-    for (const pgno of pgnos) yield { pgno, data: this.#pages.get(pgno)! };
+  /** The pages holding bytes in pgno order (holes, which read as zeros, are skipped). */
+  *pages(layer: Layer = 'visible'): IterableIterator<FramePage> {
+    const count = layer === 'base' ? this.#basePageCount : this.pageCount;
+    const read =
+      layer === 'base' ? (pgno: number) => this.#base.get(pgno) : (pgno: number) => this.read(pgno);
+    const pgnos = new Set(this.#base.keys());
+    if (layer === 'visible') for (const pgno of this.#overlay.keys()) pgnos.add(pgno);
+    for (const pgno of [...pgnos].sort((a, b) => a - b)) {
+      const data = pgno <= count ? read(pgno) : undefined;
+      if (data !== undefined) yield { pgno, data };
+    }
   }
 
+  /** Installs committed pages in the base (the file's user sees them at its next transaction). */
   applyFrame(frame: { readonly pageCount: number; readonly pages: readonly FramePage[] }): void {
     checkCount(frame.pageCount);
     for (const page of frame.pages) {
+      checkPage(page.pgno, page.data);
       if (page.pgno > frame.pageCount) {
         throw new RangeError(`frame page ${page.pgno} lies beyond its page count ${frame.pageCount}`);
       }
     }
-    this.truncate(frame.pageCount);
-    for (const page of frame.pages) this.#put(page.pgno, page.data);
+    this.#assertUnlocked('apply a frame');
+    if (this.hasOverlay) {
+      throw new PageStoreError('overlay-not-empty', 'cannot apply a frame beneath a non-empty overlay');
+    }
+    for (const pgno of this.#base.keys()) if (pgno > frame.pageCount) this.#base.delete(pgno);
+    for (const page of frame.pages) this.#base.set(page.pgno, page.data.slice());
+    this.#basePageCount = frame.pageCount;
+    this.#generation++;
   }
 
-  /** The pages written since the last `clearDirty`, in pgno order. */
+  /** Drops every page written since the last discard or fold: the visible file is the base again. */
+  discardOverlay(): void {
+    this.#assertUnlocked('discard the overlay');
+    this.#dirty.clear();
+    if (!this.hasOverlay) return;
+    this.#clearOverlay();
+    this.#generation++;
+  }
+
+  /** Makes the overlay part of the base; the visible file does not change. */
+  foldOverlay(): void {
+    const pageCount = this.pageCount;
+    const keepBelow = Math.min(this.#cut ?? pageCount, pageCount);
+    for (const pgno of this.#base.keys()) if (pgno > keepBelow) this.#base.delete(pgno);
+    for (const [pgno, data] of this.#overlay) this.#base.set(pgno, data);
+    this.#basePageCount = pageCount;
+    this.#clearOverlay();
+  }
+
+  /** The pages written since the last `clearDirty` or `discardOverlay`, in pgno order. */
   dirtyPages(): number[] {
     return [...this.#dirty].sort((a, b) => a - b);
   }
@@ -64,24 +160,45 @@ export class PageStore {
     this.#dirty.clear();
   }
 
-  snapshotBytes(): Uint8Array<ArrayBuffer> {
-    const bytes = new Uint8Array(this.#pageCount * PAGE_SIZE);
-    for (const [pgno, data] of this.#pages) bytes.set(data, (pgno - 1) * PAGE_SIZE);
+  /** Taken by the file's user while it holds a lock on the file (a transaction is open). */
+  lock(): void {
+    this.#locked = true;
+  }
+
+  unlock(): void {
+    this.#locked = false;
+  }
+
+  snapshotBytes(layer: Layer = 'visible'): Uint8Array<ArrayBuffer> {
+    const count = layer === 'base' ? this.#basePageCount : this.pageCount;
+    const bytes = new Uint8Array(count * PAGE_SIZE);
+    for (const { pgno, data } of this.pages(layer)) bytes.set(data, (pgno - 1) * PAGE_SIZE);
     return bytes;
   }
 
-  async hash(): Promise<string> {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', this.snapshotBytes()));
+  /** Hex SHA-256 of the file's bytes (holes as zeros): equal hashes mean identical files. */
+  async hash(layer: Layer = 'visible'): Promise<string> {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', this.snapshotBytes(layer)));
     return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
   }
 
-  #put(pgno: number, bytes: Uint8Array): void {
-    if (!Number.isSafeInteger(pgno) || pgno < 1) throw new RangeError(`invalid page number ${pgno}`);
-    if (bytes.length !== PAGE_SIZE)
-      throw new RangeError(`page ${pgno} has ${bytes.length} bytes, not ${PAGE_SIZE}`);
-    this.#pages.set(pgno, bytes.slice());
-    if (pgno > this.#pageCount) this.#pageCount = pgno;
+  #clearOverlay(): void {
+    this.#overlay.clear();
+    this.#overlayPageCount = undefined;
+    this.#cut = undefined;
   }
+
+  #assertUnlocked(action: string): void {
+    if (this.#locked) {
+      throw new PageStoreError('in-transaction', `cannot ${action} while a transaction holds the file`);
+    }
+  }
+}
+
+function checkPage(pgno: number, bytes: Uint8Array): void {
+  if (!Number.isSafeInteger(pgno) || pgno < 1) throw new RangeError(`invalid page number ${pgno}`);
+  if (bytes.length !== PAGE_SIZE)
+    throw new RangeError(`page ${pgno} has ${bytes.length} bytes, not ${PAGE_SIZE}`);
 }
 
 function checkCount(pageCount: number): void {
