@@ -294,3 +294,14 @@ test('a snapshot whose bytes were damaged anywhere is refused, never loaded', as
     await expect(decodePageImage(bytes.subarray(0, i)), `cut at ${i}`).rejects.toBeInstanceOf(PageImageError);
   }
 });
+
+test("a client's checkpoint holds the base, not the overlay of its unconfirmed pages", async () => {
+  const n = workload.frames.length;
+  const client = rebuildStore({ image: undefined, frames: workload.frames.slice(0, n - 1) });
+  client.write(1, new Uint8Array(4096).fill(9));
+  const store = new MemoryByteStore();
+  const { journal } = await DocumentJournal.open(store);
+  await journal.checkpoint(client.base(), n - 1);
+  const { recovered } = await DocumentJournal.open(store);
+  expect(await rebuildStore(recovered).hash()).toBe(workload.hashes[n - 1]);
+});

@@ -183,7 +183,8 @@ export class DocumentJournal {
 
   /**
    * Writes `source` — the database after `frameCount` frames — as the new page file, then deletes the
-   * frames before `retainFrom` (default: all it folds in) and the older page files.
+   * frames before `retainFrom` (default: all it folds in) and the older page files. The source is the
+   * base (`pageStore.base()`): a client's overlay holds unconfirmed pages, which its timeline rebuilds.
    */
   async checkpoint(source: PageSource, frameCount: number, retainFrom = frameCount): Promise<void> {
     if (retainFrom > frameCount)

@@ -113,6 +113,11 @@ export class PageStore {
     }
   }
 
+  /** The committed pages alone, as checkpoints and snapshots take them. */
+  base(): { readonly pageCount: number; pages(): IterableIterator<FramePage> } {
+    return { pageCount: this.basePageCount, pages: () => this.pages('base') };
+  }
+
   /** Installs committed pages in the base (the file's user sees them at its next transaction). */
   applyFrame(frame: { readonly pageCount: number; readonly pages: readonly FramePage[] }): void {
     checkCount(frame.pageCount);
