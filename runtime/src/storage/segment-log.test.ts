@@ -31,7 +31,7 @@ test('entries an older generation holds past where a newer one started are stale
   expect(recovered.garbage).toEqual([name(3, 1)]);
 });
 
-test('recovery stops at the first gap and at the first corrupt record', async () => {
+test('recovery from a given lsn stops at the first gap and at the first corrupt record', async () => {
   const store = new MemoryByteStore();
   await store.append(name(0, 1), entry(0, 'a'));
   const corrupt = entry(1, 'b');
@@ -39,7 +39,7 @@ test('recovery stops at the first gap and at the first corrupt record', async ()
   await store.append(name(0, 1), corrupt);
   await store.append(name(0, 1), entry(2, 'c'));
   await store.append(name(5, 1), entry(5, 'f'));
-  const recovered = await recoverEntries(store, await store.list(), 'frames', RecordType.frame);
+  const recovered = await recoverEntries(store, await store.list(), 'frames', RecordType.frame, 0);
   expect(recovered.entries.map((e) => e.lsn)).toEqual([0]);
 });
 
@@ -82,4 +82,13 @@ test('an append with the wrong lsn is refused', async () => {
   expect(() => log.append(5, new Uint8Array(0))).toThrow(/expects lsn 4/);
   log.append(4, new Uint8Array(0));
   await log.flush();
+});
+
+test('without a starting point, recovery takes the run that ends at the newest entry, never a truncated one a crash brought back', async () => {
+  const store = new MemoryByteStore();
+  for (const lsn of [0, 1, 2]) await store.append(name(0, 1), entry(lsn, `truncated ${lsn}`));
+  for (const lsn of [5, 6]) await store.append(name(5, 1), entry(lsn, `pending ${lsn}`));
+  const recovered = await recoverEntries(store, await store.list(), 'frames', RecordType.frame);
+  expect(recovered.entries.map((e) => text(e.payload))).toEqual(['pending 5', 'pending 6']);
+  expect(recovered.garbage).toEqual([name(0, 1)]);
 });

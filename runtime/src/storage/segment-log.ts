@@ -44,8 +44,9 @@ export interface RecoveredLog {
 }
 
 /**
- * Reads every segment of `kind` and returns the entries a recovery may apply: from `from` (or the
- * smallest lsn found) on, without gaps, stale generations dropped.
+ * Reads every segment of `kind` and returns the entries a recovery may apply: from `from` on, without
+ * gaps, stale generations dropped. Without `from`, the run that ends at the newest entry: older entries
+ * before a gap can only be truncated ones a crash brought back.
  */
 export async function recoverEntries(
   store: ByteStore,
@@ -83,8 +84,7 @@ export async function recoverEntries(
     }
     segments.push(segment);
   }
-  let lsn = from ?? Infinity;
-  if (from === undefined) for (const key of byLsn.keys()) lsn = Math.min(lsn, key);
+  let lsn = from ?? latestRunStart(byLsn.keys(), (key) => byLsn.has(key));
   const entries: LogEntry[] = [];
   const used = new Set<Segment>();
   for (let found = byLsn.get(lsn); found !== undefined; found = byLsn.get(++lsn)) {
@@ -95,6 +95,15 @@ export async function recoverEntries(
   const live = segments.filter((s) => used.has(s)).sort((a, b) => a.firstLsn - b.firstLsn);
   const garbage = segments.filter((s) => !used.has(s)).map((s) => s.name);
   return { entries, segments: live, garbage };
+}
+
+function latestRunStart(keys: Iterable<number>, has: (lsn: number) => boolean): number {
+  let newest = -1;
+  for (const key of keys) newest = Math.max(newest, key);
+  if (newest < 0) return Infinity;
+  let start = newest;
+  while (has(start - 1)) start--;
+  return start;
 }
 
 export class SegmentLog {
