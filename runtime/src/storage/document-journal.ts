@@ -15,6 +15,7 @@ import type { MutationEnvelope } from '../reducer/host.js';
 import { decodeMutation, encodeMutation } from '../timeline-codec.js';
 import { PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
+import { concatBytes } from './bytes.js';
 import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
 import { decodeFrameRecord, encodeFrameRecord } from './frame-record.js';
 import {
@@ -285,23 +286,14 @@ export function rebuildStore(recovered: Pick<RecoveredState, 'image' | 'frames'>
 function* chunks(records: readonly Uint8Array[], size: number): Generator<Uint8Array> {
   let batch: Uint8Array[] = [];
   let length = 0;
-  const join = (): Uint8Array => {
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for (const record of batch) {
-      out.set(record, offset);
-      offset += record.length;
-    }
-    return out;
-  };
   for (const record of records) {
     batch.push(record);
     length += record.length;
     if (length >= size) {
-      yield join();
+      yield concatBytes(batch);
       batch = [];
       length = 0;
     }
   }
-  if (batch.length > 0) yield join();
+  if (batch.length > 0) yield concatBytes(batch);
 }

@@ -13,6 +13,7 @@
 // 2. Pages appear in pgno order, each at most once, none beyond the page count.
 import type { FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
+import { concatBytes } from './bytes.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
 
 const IMAGE_VERSION = 1;
@@ -177,13 +178,7 @@ async function transform(
   }
   if (expected !== undefined && length !== expected)
     throw new PageImageError('compressed pages are truncated');
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 function view(bytes: Uint8Array): DataView {
