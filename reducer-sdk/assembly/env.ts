@@ -23,7 +23,8 @@ export function reseedMath(): void {
 /**
  * Makes mutation `index` of the batch current: `now()`, `random()`, `Math.random()` and SQLite's own clock
  * and randomness follow it. Only a reducer that exports `reduceBatch` calls this, before it works on
- * each mutation; with `reduce`, the SDK does it.
+ * each mutation, once each and in order; with `reduce`, the SDK does it. Fuel and the SQL step budget
+ * are per mutation and start afresh here.
  */
 export function enter(index: i32): void {
   envEnter(<u32>index);

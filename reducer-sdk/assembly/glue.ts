@@ -2,7 +2,7 @@
 // Authors never import this module. Every export ends with `__collect()` (runtime `minimal`): the
 // module's managed garbage from one call is gone before the next.
 
-import { cabiRealloc, liftBytes, liftString, lowerOwnedString, release } from './abi';
+import { cabiRealloc, envEnter, liftBytes, liftString, lowerOwnedString, release } from './abi';
 import { enter, reseedMath, seedFromEnvelope } from './env';
 import { Mutation, Outcome } from './mutation';
 
@@ -63,6 +63,15 @@ export function endMigrate(outcome: Outcome): usize {
 
 export function cabi_post_migrate(ret: usize): void {
   releaseOutcome(ret);
+}
+
+/**
+ * Says that the batch's mutations are done (`enter(batch length)`): what follows (lowering the
+ * outcomes, collecting garbage) is the glue's, and the host meters it apart from the last mutation, so
+ * a mutation's fuel does not depend on its place in the batch.
+ */
+export function endMutations(batchLength: i32): void {
+  envEnter(<u32>batchLength);
 }
 
 /** Lowers `list<result<_, string>>` and ends the export. A count that differs from the batch's traps. */

@@ -34,13 +34,16 @@ export function reduce(ptr: usize, len: usize): usize {
   const batch = glue.liftBatch(ptr, len);
   if (isDefined(reducer.reduceBatch)) {
     glue.beginBatch(batch.length);
-    return glue.endReduce(reducer.reduceBatch(batch), batch.length);
+    const outcomes = reducer.reduceBatch(batch);
+    glue.endMutations(batch.length);
+    return glue.endReduce(outcomes, batch.length);
   } else {
     const outcomes = new Array<Outcome>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       glue.enter(i);
       outcomes[i] = reducer.reduce(unchecked(batch[i]));
     }
+    glue.endMutations(batch.length);
     return glue.endReduce(outcomes, batch.length);
   }
 }

@@ -71,9 +71,9 @@ describe('exports', () => {
     expect(outcomes).toEqual([]);
   });
 
-  test('each mutation is entered before the reducer sees it', async () => {
+  test('each mutation is entered before the reducer sees it, and the batch length is entered after the last', async () => {
     const { host } = await run('log', 'log', 'log');
-    expect(host.entered).toEqual([0, 1, 2]);
+    expect(host.entered).toEqual([0, 1, 2, 3]);
   });
 
   test('a trap in the reducer surfaces as a trap, not as an outcome', async () => {
@@ -220,7 +220,7 @@ export function reduceBatch(batch: Mutation[]): Outcome[] {
     const reducer = await instantiateBatch(host);
     const outcomes = host.reduce(reducer, [mutation('a', 0), mutation('bad', 1), mutation('c', 2)]);
     expect(outcomes).toEqual([{ tag: 'ok' }, { tag: 'err', val: 'bad mutation' }, { tag: 'ok' }]);
-    expect(host.entered).toEqual([0, 1, 2]);
+    expect(host.entered).toEqual([0, 1, 2, 3]);
     const [insert, ...others] = host.calls;
     expect(others).toEqual([]);
     expect(insert?.fn === 'executeBatch' && insert.rows.map((r) => r[0])).toEqual([

@@ -7,6 +7,8 @@
 //    mutations before it (sequential semantics), whatever the batch boundaries were.
 // 3. The procedure is a pure function of the batch and the reducer, so every replica (client or
 //    coordinator) that applies the same batch over the same pages rejects the same mutations.
+// 4. A mutation is rejected for a limit (fuel, SQL steps, memory) only by a verdict run: alone, in a
+//    fresh instance, with the full budgets (limits.ts invariant 1). Its reason is exactly the limit's.
 //
 // Why: a reducer may turn a batch into multi-row statements, so the writes of different mutations
 // cannot be told apart after the fact. So a run of mutations goes to the reducer in one call inside
@@ -17,14 +19,16 @@
 // so a batch costs one call when nothing is rejected and stays linear when many are.
 
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
+import { LIMIT_REASONS, type LimitKind } from './reducer/limits.js';
 
 export type ReduceResult =
   | { readonly trapped: false; readonly outcomes: readonly Outcome[] }
-  | { readonly trapped: true; readonly reason: string };
+  | { readonly trapped: true; readonly reason: string; readonly limit?: LimitKind | undefined };
 
 /** What the procedure needs from a replica: a reducer call and nestable savepoints. */
 export interface BatchTarget {
-  reduce(batch: readonly MutationEnvelope[]): ReduceResult;
+  /** With `verdict`, the batch (of one) runs in a fresh instance with the full budgets. */
+  reduce(batch: readonly MutationEnvelope[], verdict: boolean): ReduceResult;
   savepoint(): void;
   release(): void;
   rollback(): void;
@@ -43,7 +47,7 @@ export function applySequentially(target: BatchTarget, batch: readonly MutationE
       continue;
     }
     target.savepoint();
-    const result = target.reduce(batch.slice(i, i + length));
+    const result = target.reduce(batch.slice(i, i + length), false);
     if (result.trapped) {
       target.rollback();
       runLength = Math.ceil(length / 2);
@@ -66,9 +70,19 @@ export function applySequentially(target: BatchTarget, batch: readonly MutationE
 
 function applyOne(target: BatchTarget, mutation: MutationEnvelope): Outcome {
   target.savepoint();
-  const result = target.reduce([mutation]);
+  let result = target.reduce([mutation], false);
+  if (result.trapped && result.limit !== undefined) {
+    // Reached outside a verdict run, a limit says only that this mutation comes near it (invariant 4).
+    target.rollback();
+    target.savepoint();
+    result = target.reduce([mutation], true);
+  }
   const outcome: Outcome = result.trapped
-    ? { ok: false, reason: `reducer trapped: ${result.reason}` }
+    ? {
+        ok: false,
+        reason:
+          result.limit === undefined ? `reducer trapped: ${result.reason}` : LIMIT_REASONS[result.limit],
+      }
     : (result.outcomes[0] ?? { ok: false, reason: 'reducer returned no outcome' });
   if (outcome.ok) target.release();
   else target.rollback();

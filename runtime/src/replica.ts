@@ -10,9 +10,15 @@
 //    always what it committed. A client's commits stay in the overlay until `discardOverlay`, and its base
 //    changes only through `applyFrames` (the authority's frames); that is all a rebase needs
 //    (discard, apply, re-run the pending mutations). Neither may run inside a transaction (the store refuses).
+// 5. The reducer's SQL goes through `connection.guest` (checked by the guest policy, metered); its step
+//    budget is reset as the guest enters each mutation, like its fuel (limits.ts invariant 2). Running
+//    out of it traps the guest (host.ts invariant 3) even if the guest would swallow the SQL error.
+// 6. A verdict run (apply.ts invariant 4) starts from a fresh instance and an empty guest statement
+//    cache, so nothing a host ran before can change its count.
 
 import { applySequentially, type ReduceResult } from './apply.js';
 import type { Frame } from './frame.js';
+import { limitTrap } from './reducer/errors.js';
 import {
   type MutationEnvelope,
   type Outcome,
@@ -21,6 +27,7 @@ import {
   type ReducerModule,
   ReducerTrap,
 } from './reducer/host.js';
+import { budgetFor } from './reducer/limits.js';
 import { Connection } from './sqlite/connection.js';
 import { loadSqlite } from './sqlite/sqlite.js';
 import { type PlainValue, toPlain, toValue, type Value } from './value.js';
@@ -64,6 +71,8 @@ export class Replica {
   private instance: ReducerInstance;
   private readonly imports: ReducerImports;
   private batch: readonly MutationEnvelope[] = [];
+  /** SQL steps per mutation in the running call. */
+  private sqlBudget: number;
   private guestRandom = new SeededRandom(0n);
   private current: MutationEnvelope | undefined;
   private savepointDepth = 0;
@@ -86,16 +95,24 @@ export class Replica {
       if (authoritative) this.store.foldOverlay();
     });
     this.connection = new Connection(db);
+    this.sqlBudget = this.reducer.limits.sqlStepsPerMutation;
     const onLog = options.onLog;
+    const guest = this.connection.guest;
     this.imports = {
-      execute: (sql, params) => this.connection.execute(sql, params),
-      executeBatch: (sql, rows) => this.connection.executeBatch(sql, rows),
-      query: (sql, params) => this.connection.query(sql, params),
+      execute: (sql, params) => this.guestSql(() => guest.execute(sql, params)),
+      executeBatch: (sql, rows) => this.guestSql(() => guest.executeBatch(sql, rows)),
+      query: (sql, params) => this.guestSql(() => guest.query(sql, params)),
       log: (level, message) => onLog?.(level, message),
       enter: (index) => {
+        if (index === this.batch.length) {
+          // The glue's bookkeeping after the last mutation: the allowance of the whole batch.
+          this.connection.meterGuest(this.sqlBudget * Math.max(1, index));
+          return;
+        }
         const mutation = this.batch[index];
         if (mutation === undefined)
           throw new RangeError(`enter(${index}) outside a batch of ${this.batch.length}`);
+        this.connection.meterGuest(this.sqlBudget);
         this.focus(mutation);
       },
       now: () => BigInt(this.current?.timestamp ?? 0),
@@ -127,12 +144,17 @@ export class Replica {
   migrate(fromVersion: number, toVersion: number): Outcome {
     this.batch = [migrationEnvelope(toVersion)];
     this.focus(this.batch[0]!);
+    this.sqlBudget = this.reducer.limits.sqlStepsPerMutation;
+    this.connection.meterGuest(this.sqlBudget);
     try {
       return this.instance.migrate(fromVersion);
     } catch (error) {
       if (!(error instanceof ReducerTrap)) throw error;
       this.instance = this.reducer.instantiate(this.imports);
-      return { ok: false, reason: `reducer trapped: ${error.message}` };
+      return {
+        ok: false,
+        reason: error.limit === undefined ? `reducer trapped: ${error.message}` : error.message,
+      };
     } finally {
       this.batch = [];
     }
@@ -180,15 +202,22 @@ export class Replica {
   }
 
   private readonly batchTarget = {
-    reduce: (batch: readonly MutationEnvelope[]): ReduceResult => {
+    reduce: (batch: readonly MutationEnvelope[], verdict: boolean): ReduceResult => {
+      if (verdict) {
+        if (!this.instance.fresh) this.instance = this.reducer.instantiate(this.imports);
+        this.connection.clearGuestStatements();
+      }
       this.batch = batch;
       this.focus(batch[0]!);
+      this.sqlBudget = budgetFor(this.reducer.limits.sqlStepsPerMutation, verdict);
+      // Before the first `enter`, the glue's work gets the allowance of the whole batch.
+      this.connection.meterGuest(this.sqlBudget * Math.max(1, batch.length));
       try {
-        return { trapped: false, outcomes: this.instance.reduce(batch) };
+        return { trapped: false, outcomes: this.instance.reduce(batch, { verdict }) };
       } catch (error) {
         if (!(error instanceof ReducerTrap)) throw error;
         this.instance = this.reducer.instantiate(this.imports);
-        return { trapped: true, reason: error.message };
+        return { trapped: true, reason: error.message, limit: error.limit };
       } finally {
         this.batch = [];
       }
@@ -209,6 +238,16 @@ export class Replica {
   /** Transaction control through the statement cache: these run several times per batch. */
   private control(sql: string): void {
     this.connection.execute(sql, NO_PARAMS);
+  }
+
+  /** A guest SQL call; running out of SQL steps traps the guest instead of returning an error (invariant 5). */
+  private guestSql<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      if (this.connection.guestBudgetExhausted) throw limitTrap('sql-steps');
+      throw error;
+    }
   }
 
   private focus(mutation: MutationEnvelope): void {

@@ -1,6 +1,8 @@
 // The two ways a reducer fails: it cannot be loaded (a closed set of kinds, decided once per module),
 // or one call into an instance trapped (the instance is then dead; the caller instantiates again).
 
+import { LIMIT_REASONS, type LimitKind } from './limits.js';
+
 export type ReducerLoadErrorKind =
   /** The bytes are not WebAssembly at all. */
   | 'not-wasm'
@@ -14,8 +16,12 @@ export type ReducerLoadErrorKind =
   | 'forbidden-import'
   /** An import or export has a different core type than the world's canonical ABI gives it. */
   | 'bad-signature'
-  /** The component is larger than the host accepts. */
-  | 'too-large';
+  /** The component is larger than the host accepts (`limits.maxModuleBytes`). */
+  | 'too-large'
+  /** The module's memory starts larger than `limits.maxMemoryPages`. */
+  | 'memory-too-large'
+  /** The module uses an instruction or a structure the host does not run (atomics, several memories, …). */
+  | 'forbidden-instruction';
 
 export class ReducerLoadError extends Error {
   override readonly name = 'ReducerLoadError';
@@ -30,4 +36,16 @@ export class ReducerLoadError extends Error {
 /** A guest call trapped (or broke the canonical ABI): its instance must not be called again. */
 export class ReducerTrap extends Error {
   override readonly name = 'ReducerTrap';
+  /** The deterministic limit the guest ran out of, when that is why it trapped. */
+  readonly limit: LimitKind | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { readonly limit?: LimitKind }) {
+    super(message, options);
+    this.limit = options?.limit;
+  }
+}
+
+/** The trap of a guest that ran out of `limit`; its message is the limit's rejection reason. */
+export function limitTrap(limit: LimitKind): ReducerTrap {
+  return new ReducerTrap(LIMIT_REASONS[limit], { limit });
 }

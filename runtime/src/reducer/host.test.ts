@@ -78,7 +78,7 @@ describe('loading', () => {
   });
 
   test('a component larger than the limit is too-large', async () => {
-    const error = await loadReducer(fullBytes, { maxBytes: 1000 }).catch((e: unknown) => e);
+    const error = await loadReducer(fullBytes, { limits: { maxModuleBytes: 1000 } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReducerLoadError);
     expect((error as ReducerLoadError).kind).toBe('too-large');
   });

@@ -13,6 +13,9 @@
 //    A throw from `log`, `enter`, `now` or `random` traps.
 // 4. Host-side argument errors (a malformed envelope) are thrown before the guest runs and leave the
 //    instance usable.
+// 5. Every host runs the metered module (`meter.ts`), never the original: fuel is set before each call
+//    and at each `enter` (limits.ts invariant 2), and a trap caused by running out of fuel or memory
+//    is a ReducerTrap whose `limit` says so, whatever the engine's message was.
 
 import type { RowSet, Value } from '../value.js';
 import {
@@ -33,11 +36,20 @@ import {
   U64_RESULT,
 } from './abi.js';
 import { type ReducerCore, readReducerComponent } from './component.js';
-import { ReducerLoadError, ReducerTrap } from './errors.js';
+import { limitTrap, ReducerLoadError, ReducerTrap } from './errors.js';
+import { budgetFor, type ReducerLimits, resolveLimits } from './limits.js';
+import {
+  FUEL_IMPORT,
+  MEMORY_EXCEEDED_EXPORT,
+  METER_MODULE,
+  METER_VERSION,
+  meterCoreModule,
+} from './meter.js';
 import { qualifiedImport, WORLD_FUNCTIONS, type WorldImport } from './world.js';
 
 export type { MutationEnvelope, Outcome } from './abi.js';
 export { ReducerLoadError, type ReducerLoadErrorKind, ReducerTrap } from './errors.js';
+export { DEFAULT_LIMITS, LIMIT_REASONS, type LimitKind, type ReducerLimits } from './limits.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -49,6 +61,7 @@ export interface ReducerImports {
   query(sql: string, params: readonly Value[]): RowSet;
   /** A throw from these four traps the guest. */
   log(level: LogLevel, message: string): void;
+  /** Called with 0 … batch length - 1 as the guest enters each mutation, then with the batch length after the last one. */
   enter(index: number): void;
   now(): bigint;
   random(): bigint;
@@ -63,43 +76,74 @@ export interface ReducerModule {
   readonly imports: readonly string[];
   /** The world functions it exports: `schema-version`, `migrate`, `reduce`. */
   readonly exports: readonly string[];
+  /** The budgets every instance runs under (DEFAULT_LIMITS unless the host gave others). */
+  readonly limits: ReducerLimits;
   /** A fresh instance (synchronous and cheap; used again after a trap). Throws ReducerTrap if its start traps. */
   instantiate(imports: ReducerImports): ReducerInstance;
 }
 
+export interface ReduceOptions {
+  /**
+   * A verdict run gets the full budgets; any other run the tentative ones (limits.ts invariant 1).
+   * Only a fresh instance should run a verdict.
+   */
+  readonly verdict?: boolean;
+}
+
 export interface ReducerInstance {
+  /** True until the first call into the instance (its start function and `_initialize` excepted). */
+  readonly fresh: boolean;
   schemaVersion(): number;
   migrate(fromVersion: number): Outcome;
   /** One outcome per mutation; throws ReducerTrap if the guest traps or returns another count. */
-  reduce(batch: readonly MutationEnvelope[]): Outcome[];
+  reduce(batch: readonly MutationEnvelope[], options?: ReduceOptions): Outcome[];
 }
 
 export interface LoadOptions {
-  /** Components larger than this are refused (`too-large`); MAX_REDUCER_BYTES by default. */
-  readonly maxBytes?: number;
+  /** The budgets; each one left out takes its value from DEFAULT_LIMITS. */
+  readonly limits?: Partial<ReducerLimits>;
 }
 
-/** Reducers are ~10–20 KB; this leaves room for large ones and refuses what cannot be a reducer. */
-export const MAX_REDUCER_BYTES = 8 * 1024 * 1024;
+/** Metered modules, compiled, by component hash + meter version + memory limit; failures are not kept. */
+const metered = new Map<string, Promise<WebAssembly.Module>>();
+const METERED_CACHE_SIZE = 16;
 
-/** Parses, validates and compiles a reducer component; throws ReducerLoadError if it is not one. */
+/** Parses, validates, meters and compiles a reducer component; throws ReducerLoadError if it is not one. */
 export async function loadReducer(
   source: Uint8Array | ArrayBuffer,
   options: LoadOptions = {},
 ): Promise<ReducerModule> {
-  const maxBytes = options.maxBytes ?? MAX_REDUCER_BYTES;
-  if (source.byteLength > maxBytes) {
+  const limits = resolveLimits(options.limits);
+  if (source.byteLength > limits.maxModuleBytes) {
     throw new ReducerLoadError(
       'too-large',
-      `the reducer is ${source.byteLength} bytes; the limit is ${maxBytes}`,
+      `the reducer is ${source.byteLength} bytes; the limit is ${limits.maxModuleBytes}`,
     );
   }
   // A copy: the caller may reuse its buffer while we compile.
   const bytes = source instanceof ArrayBuffer ? new Uint8Array(source.slice(0)) : new Uint8Array(source);
   const core = readReducerComponent(bytes);
-  let module: WebAssembly.Module;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  const key = `${sha256}:${METER_VERSION}:${limits.maxMemoryPages}`;
+  let module = metered.get(key);
+  if (module === undefined) {
+    module = compileMetered(core.module, limits.maxMemoryPages);
+    metered.set(key, module);
+    if (metered.size > METERED_CACHE_SIZE) metered.delete(metered.keys().next().value!);
+  }
   try {
-    module = await WebAssembly.compile(core.module.slice());
+    return new CompiledReducer(sha256, bytes.length, await module, core, limits);
+  } catch (error) {
+    metered.delete(key);
+    throw error;
+  }
+}
+
+async function compileMetered(core: Uint8Array, maxMemoryPages: number): Promise<WebAssembly.Module> {
+  // The original first: its refusal names the author's code, and the meter only reads valid modules.
+  try {
+    await WebAssembly.compile(core.slice());
   } catch (error) {
     throw new ReducerLoadError(
       'malformed',
@@ -109,9 +153,14 @@ export async function loadReducer(
       },
     );
   }
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  return new CompiledReducer(sha256, bytes.length, module, core);
+  const bytes = await meterCoreModule(core, maxMemoryPages);
+  try {
+    return await WebAssembly.compile(bytes.slice());
+  } catch (error) {
+    throw new ReducerLoadError('malformed', `the metered core module does not compile: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
 }
 
 class CompiledReducer implements ReducerModule {
@@ -119,19 +168,27 @@ class CompiledReducer implements ReducerModule {
   readonly bytes: number;
   readonly imports: readonly string[];
   readonly exports: readonly string[] = WORLD_FUNCTIONS;
+  readonly limits: ReducerLimits;
   private readonly module: WebAssembly.Module;
   private readonly core: ReducerCore;
 
-  constructor(sha256: string, bytes: number, module: WebAssembly.Module, core: ReducerCore) {
+  constructor(
+    sha256: string,
+    bytes: number,
+    module: WebAssembly.Module,
+    core: ReducerCore,
+    limits: ReducerLimits,
+  ) {
     this.sha256 = sha256;
     this.bytes = bytes;
     this.module = module;
     this.core = core;
+    this.limits = limits;
     this.imports = [...new Set(core.imports.map((i) => qualifiedImport(i.func)))];
   }
 
   instantiate(imports: ReducerImports): ReducerInstance {
-    return new BoundInstance(this.module, this.core, imports);
+    return new BoundInstance(this.module, this.core, imports, this.limits);
   }
 }
 
@@ -155,10 +212,22 @@ class BoundInstance implements ReducerInstance {
   /** Why the instance died, once it has. */
   private trapped: string | undefined;
   private running = false;
+  private called = false;
+  private readonly fuel: WebAssembly.Global;
+  private readonly memoryExceeded: WebAssembly.Global | undefined;
+  private readonly limits: ReducerLimits;
+  /** The fuel of one mutation in the running call, and the length of its batch (1 outside reduce). */
+  private budget: number;
+  private batchLength = 1;
+  /** The last index the guest entered in the running call: indices only go up, so fuel is never reset twice. */
+  private entered = -1;
 
-  constructor(module: WebAssembly.Module, core: ReducerCore, host: ReducerImports) {
+  constructor(module: WebAssembly.Module, core: ReducerCore, host: ReducerImports, limits: ReducerLimits) {
+    this.limits = limits;
+    this.budget = limits.fuelPerMutation;
+    this.fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(this.budget));
     const bindings = this.bind(host);
-    const importObject: WebAssembly.Imports = {};
+    const importObject: WebAssembly.Imports = { [METER_MODULE]: { [FUEL_IMPORT]: this.fuel } };
     for (const { module: name, name: field, func } of core.imports) {
       importObject[name] ??= {};
       importObject[name][field] = bindings[func];
@@ -170,6 +239,7 @@ class BoundInstance implements ReducerInstance {
       throw this.kill(error, 'the start function');
     }
     const x = instance.exports;
+    this.memoryExceeded = x[MEMORY_EXCEEDED_EXPORT] as WebAssembly.Global | undefined;
     const fn = <F>(name: string | undefined): F | undefined =>
       name === undefined ? undefined : (x[name] as F);
     const e = core.exports;
@@ -186,18 +256,28 @@ class BoundInstance implements ReducerInstance {
     const heapGuest: Guest = { memory: this.guest.memory, realloc: this.guest.realloc };
     this.heap = new Heap(heapGuest);
     const initialize = this.guest.initialize;
-    if (initialize !== undefined) this.call('initialize', () => initialize());
+    if (initialize !== undefined) this.call('initialize', this.budget, 1, () => initialize());
+    this.called = false;
+  }
+
+  get fresh(): boolean {
+    return !this.called;
   }
 
   schemaVersion(): number {
-    return this.call('schema-version', () => this.guest.schemaVersion() >>> 0);
+    return this.call(
+      'schema-version',
+      this.limits.fuelPerMutation,
+      1,
+      () => this.guest.schemaVersion() >>> 0,
+    );
   }
 
   migrate(fromVersion: number): Outcome {
     if (!Number.isInteger(fromVersion) || fromVersion < 0 || fromVersion > 0xffff_ffff) {
       throw new RangeError(`migrate: fromVersion must be a u32, got ${fromVersion}`);
     }
-    return this.call('migrate', (heap) => {
+    return this.call('migrate', this.limits.fuelPerMutation, 1, (heap) => {
       const ret = this.guest.migrate(fromVersion);
       heap.refresh();
       const outcome = liftUnitResult(heap, ret, "migrate's return area");
@@ -206,9 +286,10 @@ class BoundInstance implements ReducerInstance {
     });
   }
 
-  reduce(batch: readonly MutationEnvelope[]): Outcome[] {
+  reduce(batch: readonly MutationEnvelope[], options: ReduceOptions = {}): Outcome[] {
     batch.forEach(checkEnvelope);
-    return this.call('reduce', (heap) => {
+    const budget = budgetFor(this.limits.fuelPerMutation, options.verdict ?? false);
+    return this.call('reduce', budget, batch.length, (heap) => {
       const ptr = lowerBatch(heap, batch);
       const ret = this.guest.reduce(ptr, batch.length);
       heap.refresh();
@@ -221,13 +302,21 @@ class BoundInstance implements ReducerInstance {
     });
   }
 
-  /** Runs one call into the guest (invariant 1). */
-  private call<T>(what: string, body: (heap: Heap) => T): T {
+  /**
+   * Runs one call into the guest (invariant 1) with `budget` fuel per mutation; the glue's work
+   * outside the mutations gets `budget` per mutation of the batch (limits.ts invariant 2).
+   */
+  private call<T>(what: string, budget: number, batchLength: number, body: (heap: Heap) => T): T {
     if (this.trapped !== undefined) {
       throw new ReducerTrap(`the instance trapped earlier (${this.trapped}); instantiate the reducer again`);
     }
     if (this.running) throw new ReducerTrap(`${what} was called while the reducer was running`);
     this.running = true;
+    this.called = true;
+    this.budget = budget;
+    this.batchLength = batchLength;
+    this.entered = -1;
+    this.fuel.value = BigInt(budget * Math.max(1, batchLength));
     try {
       const result = body(this.heap!);
       if (this.trapped !== undefined) throw new ReducerTrap(this.trapped);
@@ -248,9 +337,16 @@ class BoundInstance implements ReducerInstance {
     const trap =
       error instanceof ReducerTrap
         ? error
-        : new ReducerTrap(`${messageOf(error)} (in ${where})`, { cause: error });
+        : (this.exhausted() ?? new ReducerTrap(`${messageOf(error)} (in ${where})`, { cause: error }));
     this.trapped ??= trap.message;
     return trap;
+  }
+
+  /** The limit trap a guest trap stands for, read from the meter's globals (invariant 5). */
+  private exhausted(): ReducerTrap | undefined {
+    if (this.memoryExceeded?.value === 1) return limitTrap('memory');
+    if ((this.fuel.value as bigint) < 0n) return limitTrap('fuel');
+    return undefined;
   }
 
   /** Inside an import: every failure is a trap, recorded before it unwinds through the guest (invariant 2). */
@@ -258,7 +354,7 @@ class BoundInstance implements ReducerInstance {
     const trap =
       error instanceof ReducerTrap
         ? error
-        : new ReducerTrap(`${where} failed: ${messageOf(error)}`, { cause: error });
+        : (this.exhausted() ?? new ReducerTrap(`${where} failed: ${messageOf(error)}`, { cause: error }));
     this.trapped ??= trap.message;
     return trap;
   }
@@ -341,7 +437,16 @@ class BoundInstance implements ReducerInstance {
       enter: (index: number) => {
         try {
           this.heapForImport();
-          host.enter(index >>> 0);
+          const i = index >>> 0;
+          if (i <= this.entered || i > this.batchLength) {
+            throw new ReducerTrap(
+              `enter(${i}) after enter(${this.entered}) in a batch of ${this.batchLength}: each mutation is entered once, in order`,
+            );
+          }
+          this.entered = i;
+          // After the last mutation, the glue's bookkeeping gets the allowance of the whole batch.
+          this.fuel.value = BigInt(i === this.batchLength ? this.budget * Math.max(1, i) : this.budget);
+          host.enter(i);
         } catch (error) {
           throw this.trap(error, 'enter');
         }

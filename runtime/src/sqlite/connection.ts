@@ -8,8 +8,16 @@
 //    read by their type, with blobs copied out of SQLite's memory.
 // 3. Every failure, including a wrong parameter count, is a SqlError carrying SQLite's result code; a
 //    cached statement is always left reset and unbound, whatever happened.
+// 4. Statements run for the reducer (`connection.guest`) are prepared under the guest policy
+//    (guest-policy.ts) and cached apart from the host's: a statement the host prepared is never handed
+//    to the guest unchecked, nor the reverse. The authorizer lets every host statement through.
+// 5. Guest statements are metered in SQLite VM steps (sqlite3_stmt_status VM_STEP, exact per statement,
+//    so a mutation's count does not depend on what ran before it). A statement still running when the
+//    budget is spent is interrupted by the progress handler; either way the guest call fails and
+//    `guestBudgetExhausted` stays true until the next `meterGuest`.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import type { RowSet, Value } from '../value.js';
+import { guestDenial } from './guest-policy.js';
 import { loadedSqlite, type Sqlite3 } from './sqlite.js';
 
 export class SqlError extends Error {
@@ -23,6 +31,18 @@ export class SqlError extends Error {
 }
 
 const STATEMENT_CACHE_SIZE = 64;
+/** The progress handler runs every this many VM steps: rare enough to cost nothing measurable. */
+const PROGRESS_INTERVAL = 1000;
+
+/** Who a statement runs for (invariant 4). */
+type Principal = 'host' | 'guest';
+
+/** The reducer's view of the connection: metered, and checked by the guest policy. */
+export interface GuestSql {
+  execute(sql: string, params: readonly Value[]): bigint;
+  executeBatch(sql: string, rows: readonly (readonly Value[])[]): bigint;
+  query(sql: string, params: readonly Value[]): RowSet;
+}
 const utf8 = new TextDecoder();
 
 /**
@@ -61,6 +81,7 @@ interface SqliteExports {
   sqlite3_column_bytes(stmt: WasmPointer, column: number): number;
   sqlite3_changes64(db: WasmPointer): bigint;
   sqlite3_total_changes64(db: WasmPointer): bigint;
+  sqlite3_stmt_status(stmt: WasmPointer, op: number, reset: number): number;
 }
 
 interface ErrorWithResultCode {
@@ -73,48 +94,101 @@ export class Connection {
   readonly #free: WasmPointer;
   readonly #db: Database;
   readonly #pDb: WasmPointer;
-  /** Most recently used last; a Map keeps insertion order. */
+  /** Most recently used last; a Map keeps insertion order. Keyed by principal, then SQL (invariant 4). */
   readonly #statements = new Map<string, WasmPointer>();
+  /** Who the statement being prepared or stepped runs for. */
+  #principal: Principal = 'host';
+  /** Why the guest policy refused the last guest statement, for its error message. */
+  #denial: string | undefined;
+  #stepBudget = Number.POSITIVE_INFINITY;
+  #stepsUsed = 0;
+  /** Progress callbacks during the running guest statement: each one stands for PROGRESS_INTERVAL steps at least. */
+  #progressCalls = 0;
+  #exhausted = false;
+
+  /** The reducer's view: metered and checked statements, cached apart from the host's. */
+  readonly guest: GuestSql = {
+    execute: (sql, params) => this.#execute('guest', sql, params),
+    executeBatch: (sql, rows) => this.#executeBatch('guest', sql, rows),
+    query: (sql, params) => this.#query('guest', sql, params),
+  };
 
   /** `db` must come from the instance `loadSqlite` returned (e.g. through the capture VFS). */
   constructor(db: Database) {
     this.#sqlite3 = loadedSqlite();
+    const { capi } = this.#sqlite3;
     this.#c = this.#sqlite3.wasm.exports as SqliteExports;
-    this.#free = this.#sqlite3.capi.SQLITE_WASM_DEALLOC as WasmPointer;
+    this.#free = capi.SQLITE_WASM_DEALLOC as WasmPointer;
     this.#db = db;
     this.#pDb = db.pointer as WasmPointer;
+    capi.sqlite3_set_authorizer(
+      this.#pDb,
+      (_: WasmPointer, action: number, arg1: string | 0, arg2: string | 0) => {
+        if (this.#principal === 'host') return capi.SQLITE_OK;
+        const denial = guestDenial(action, arg1, arg2);
+        if (denial === undefined) return capi.SQLITE_OK;
+        this.#denial = denial;
+        return capi.SQLITE_DENY;
+      },
+      0,
+    );
+    capi.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, () => this.#progress(), 0);
+  }
+
+  /** Gives the guest's statements `steps` VM steps from now on (invariant 5). */
+  meterGuest(steps: number): void {
+    this.#stepBudget = steps;
+    this.#stepsUsed = 0;
+    this.#exhausted = false;
+  }
+
+  /** True once a guest statement ran past the budget given by the last `meterGuest`. */
+  get guestBudgetExhausted(): boolean {
+    return this.#exhausted;
+  }
+
+  /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
+  clearGuestStatements(): void {
+    for (const [key, stmt] of this.#statements) {
+      if (!key.startsWith('g')) continue;
+      this.#statements.delete(key);
+      this.#sqlite3.capi.sqlite3_finalize(stmt);
+    }
   }
 
   /** Runs one statement to completion and returns the rows it changed (triggers excluded). */
   execute(sql: string, params: readonly Value[]): bigint {
-    const stmt = this.#statement(sql);
-    try {
-      return this.#run(stmt, params);
-    } finally {
-      this.#release(stmt);
-    }
+    return this.#execute('host', sql, params);
   }
 
   /** Runs one statement once per parameter row; returns the total of rows changed. */
   executeBatch(sql: string, rows: readonly (readonly Value[])[]): bigint {
-    const stmt = this.#statement(sql);
-    try {
+    return this.#executeBatch('host', sql, rows);
+  }
+
+  query(sql: string, params: readonly Value[]): RowSet {
+    return this.#query('host', sql, params);
+  }
+
+  #execute(principal: Principal, sql: string, params: readonly Value[]): bigint {
+    return this.#withStatement(principal, sql, (stmt) => this.#run(stmt, params));
+  }
+
+  #executeBatch(principal: Principal, sql: string, rows: readonly (readonly Value[])[]): bigint {
+    return this.#withStatement(principal, sql, (stmt) => {
       let changed = 0n;
       for (const params of rows) {
         changed += this.#run(stmt, params);
         this.#c.sqlite3_reset(stmt);
       }
       return changed;
-    } finally {
-      this.#release(stmt);
-    }
+    });
   }
 
-  query(sql: string, params: readonly Value[]): RowSet {
+  #query(principal: Principal, sql: string, params: readonly Value[]): RowSet {
     const { capi } = this.#sqlite3;
     const c = this.#c;
-    const stmt = this.#statement(sql);
-    try {
+    return this.#withStatement(principal, sql, (stmt) => {
       this.#bind(stmt, params);
       const rows: Value[][] = [];
       let rc = c.sqlite3_step(stmt);
@@ -129,9 +203,21 @@ export class Connection {
       const columns: string[] = [];
       for (let i = 0; i < width; i++) columns.push(capi.sqlite3_column_name(stmt, i));
       return { columns, rows };
+    });
+  }
+
+  /** Runs `body` over the cached statement for `sql`, as `principal`; a guest over budget fails (invariant 5). */
+  #withStatement<T>(principal: Principal, sql: string, body: (stmt: WasmPointer) => T): T {
+    const stmt = this.#statement(principal, sql);
+    this.#principal = principal;
+    let result: T;
+    try {
+      result = body(stmt);
     } finally {
-      this.#release(stmt);
+      this.#release(principal, stmt);
     }
+    if (principal === 'guest' && this.#exhausted) throw this.#budgetError();
+    return result;
   }
 
   /** Runs any number of statements without parameters (transaction control, schema scripts). */
@@ -238,21 +324,43 @@ export class Connection {
     }
   }
 
-  #statement(sql: string): WasmPointer {
-    const cached = this.#statements.get(sql);
+  #statement(principal: Principal, sql: string): WasmPointer {
+    const key = `${principal === 'guest' ? 'g' : 'h'}${sql}`;
+    const cached = this.#statements.get(key);
     if (cached !== undefined) {
-      this.#statements.delete(sql);
-      this.#statements.set(sql, cached);
+      this.#statements.delete(key);
+      this.#statements.set(key, cached);
       return cached;
     }
-    const stmt = this.#prepareOne(sql);
+    if (principal === 'guest' && this.#exhausted) throw this.#budgetError();
+    this.#principal = principal;
+    this.#denial = undefined;
+    let stmt: WasmPointer;
+    try {
+      stmt = this.#prepareOne(sql);
+    } finally {
+      this.#principal = 'host';
+    }
     if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
-      const [oldestSql, oldest] = this.#statements.entries().next().value!;
-      this.#statements.delete(oldestSql);
+      const [oldestKey, oldest] = this.#statements.entries().next().value!;
+      this.#statements.delete(oldestKey);
       this.#sqlite3.capi.sqlite3_finalize(oldest);
     }
-    this.#statements.set(sql, stmt);
+    this.#statements.set(key, stmt);
     return stmt;
+  }
+
+  /** Called by SQLite every PROGRESS_INTERVAL steps of any statement; non-zero interrupts it (invariant 5). */
+  #progress(): number {
+    if (this.#principal !== 'guest') return 0;
+    this.#progressCalls++;
+    if (this.#stepsUsed + this.#progressCalls * PROGRESS_INTERVAL <= this.#stepBudget) return 0;
+    this.#exhausted = true;
+    return 1;
+  }
+
+  #budgetError(): SqlError {
+    return new SqlError(this.#sqlite3.capi.SQLITE_INTERRUPT, 'sql budget exhausted');
   }
 
   #prepareOne(sql: string): WasmPointer {
@@ -296,14 +404,25 @@ export class Connection {
     }
   }
 
-  #release(stmt: WasmPointer): void {
+  #release(principal: Principal, stmt: WasmPointer): void {
+    this.#principal = 'host';
     // After a failed step, reset returns that error again: the error has already been reported.
     this.#c.sqlite3_reset(stmt);
     this.#c.sqlite3_clear_bindings(stmt);
+    if (principal === 'guest') {
+      this.#progressCalls = 0;
+      this.#stepsUsed += this.#c.sqlite3_stmt_status(stmt, this.#sqlite3.capi.SQLITE_STMTSTATUS_VM_STEP, 1);
+      if (this.#stepsUsed > this.#stepBudget) this.#exhausted = true;
+    }
   }
 
   #error(rc: number): SqlError {
-    return new SqlError(rc, this.#sqlite3.capi.sqlite3_errmsg(this.#pDb));
+    const { capi } = this.#sqlite3;
+    if (this.#principal === 'guest' && this.#exhausted) return this.#budgetError();
+    if (rc === capi.SQLITE_AUTH && this.#denial !== undefined) {
+      return new SqlError(rc, `not authorized: ${this.#denial}`);
+    }
+    return new SqlError(rc, capi.sqlite3_errmsg(this.#pDb));
   }
 
   #wrap(error: unknown): SqlError {

@@ -1,0 +1,74 @@
+// The deterministic limits a reducer runs under (DESIGN.md §4): every host (client or coordinator)
+// applies the same budgets, so a mutation that exhausts one is rejected everywhere, with the same reason.
+//
+// Invariants:
+// 1. A limit verdict (a rejection for fuel, SQL steps or memory) is only ever reached by running the
+//    mutation alone, in a fresh reducer instance, with the full budgets (`apply.ts`). Runs of several
+//    mutations, or in a used instance, get the tentative budgets: a mutation that comes near a limit
+//    there is retried alone, so how a host batched its mutations cannot change a verdict.
+// 2. The budgets are per mutation and reset when the guest enters it (`enter(i)`); the glue's work
+//    before the first mutation and after the last (`enter(batch length)`) has its own allowance.
+
+/** The budgets a reducer runs under. Every host must use the same values for a document. */
+export interface ReducerLimits {
+  /** Fuel per mutation: one unit per function entry and per loop iteration of the guest. */
+  readonly fuelPerMutation: number;
+  /** SQLite virtual-machine steps per mutation, over all the statements it runs. */
+  readonly sqlStepsPerMutation: number;
+  /** The guest's linear memory may not grow past this many 64 KiB pages. */
+  readonly maxMemoryPages: number;
+  /** Components larger than this are refused at load. */
+  readonly maxModuleBytes: number;
+}
+
+/**
+ * The defaults of every host. A todo mutation costs ~200 fuel and ~100 SQL steps; the budgets leave
+ * room for reducers doing 10^4–10^5 times that work per mutation, and stop a runaway one in well under
+ * a second (measured in bench/).
+ */
+export const DEFAULT_LIMITS: ReducerLimits = {
+  fuelPerMutation: 20_000_000,
+  sqlStepsPerMutation: 10_000_000,
+  maxMemoryPages: 512,
+  maxModuleBytes: 8 * 1024 * 1024,
+};
+
+/** A limit that rejects the mutation that exhausted it. */
+export type LimitKind = 'fuel' | 'sql-steps' | 'memory';
+
+/** The rejection reason of each limit: exactly these strings, on every host. */
+export const LIMIT_REASONS: Readonly<Record<LimitKind, string>> = {
+  fuel: 'fuel exhausted',
+  'sql-steps': 'sql budget exhausted',
+  memory: 'memory limit exceeded',
+};
+
+/**
+ * Outside a verdict run, a mutation gets this fraction of its budgets (invariant 1). The slack absorbs
+ * what a mutation's cost may owe to its batch (the allocator's state after the mutations before it).
+ */
+export const TENTATIVE_NUMERATOR = 7;
+export const TENTATIVE_DENOMINATOR = 8;
+
+/** The budget a run gets: the full one when it decides a verdict, the tentative one otherwise. */
+export function budgetFor(full: number, verdict: boolean): number {
+  return verdict ? full : Math.floor((full * TENTATIVE_NUMERATOR) / TENTATIVE_DENOMINATOR);
+}
+
+/** The limits with defaults filled in; throws RangeError for a value that is not a positive integer. */
+export function resolveLimits(limits: Partial<ReducerLimits> = {}): ReducerLimits {
+  const resolved = { ...DEFAULT_LIMITS, ...definedOnly(limits) };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`limits.${name} must be a positive safe integer, got ${String(value)}`);
+    }
+  }
+  if (resolved.maxMemoryPages > 65_536) {
+    throw new RangeError(`limits.maxMemoryPages is at most 65536 (4 GiB), got ${resolved.maxMemoryPages}`);
+  }
+  return resolved;
+}
+
+function definedOnly(limits: Partial<ReducerLimits>): Partial<ReducerLimits> {
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,298 @@
+// Fuel and memory metering, added to a reducer's main core module when it is loaded (binaryen.js), so
+// that a runaway guest stops after the same amount of work on every host.
+//
+// Invariants:
+// 1. Every function entry and every loop iteration subtracts one from the imported mutable i64 global
+//    `tandem:meter.fuel`; when it goes below zero the guest traps at once. Straight-line code between
+//    two charges is bounded by the module's size, so fuel bounds execution. The host owns the global, so
+//    it can give the start function a budget before the instance exists.
+// 2. Every memory.grow first checks the size it asks for against the memory limit: past it, the
+//    exported i32 global `tandem_memory_exceeded` becomes 1 and the guest traps. The memory's declared
+//    maximum is clamped to the limit as well.
+// 3. The walker knows every expression kind it lets through and refuses any other at load
+//    (`forbidden-instruction`), so nothing runs unmetered (no threads: atomics are refused here too).
+// 4. The output depends only on the input bytes, the memory limit and METER_VERSION (the cache key).
+
+import type binaryenNs from 'binaryen';
+import { BinaryReader } from './binary-reader.js';
+import { CORE_PREAMBLE } from './core-module.js';
+import { ReducerLoadError } from './errors.js';
+
+type Binaryen = typeof binaryenNs;
+type Module = InstanceType<Binaryen['Module']>;
+type ExpressionRef = number;
+
+/** Bump when the instrumentation changes: cached instrumented modules are keyed by it. */
+export const METER_VERSION = 1;
+export const METER_MODULE = 'tandem:meter';
+export const FUEL_IMPORT = 'fuel';
+export const MEMORY_EXCEEDED_EXPORT = 'tandem_memory_exceeded';
+
+const FUEL = 'tandem_fuel';
+const MEMORY_EXCEEDED = 'tandem_memory_exceeded';
+const GROW_CHECK = 'tandem_grow_check';
+const WASM_PAGE = 65_536;
+
+/** The binaryen.js accessors used here that its typings leave out. */
+interface ExpressionClasses {
+  readonly Loop: { setBody(loop: ExpressionRef, body: ExpressionRef): void };
+  readonly MemoryGrow: { setDelta(grow: ExpressionRef, delta: ExpressionRef): void };
+  readonly Function: { setBody(func: number, body: ExpressionRef): void };
+}
+
+let binaryenLoad: Promise<Binaryen> | undefined;
+
+/** binaryen.js is large (13 MB): loaded on the first reducer that needs instrumenting, not before. */
+function loadBinaryen(): Promise<Binaryen> {
+  binaryenLoad ??= import('binaryen').then((m) => m.default);
+  return binaryenLoad;
+}
+
+/**
+ * Returns the metered module: fuel charged at function entries and loop headers, memory growth
+ * checked against `maxMemoryPages`. `core` must already be a valid module (WebAssembly.validate).
+ */
+export async function meterCoreModule(core: Uint8Array, maxMemoryPages: number): Promise<Uint8Array> {
+  const prepared = clampMemory(withoutCustomSections(core), maxMemoryPages);
+  const binaryen = await loadBinaryen();
+  let module: Module;
+  try {
+    module = binaryen.readBinary(prepared);
+  } catch (error) {
+    throw new ReducerLoadError(
+      'malformed',
+      `the instrumenter cannot read the core module: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  try {
+    module.setFeatures(binaryen.Features.All);
+    return instrument(binaryen, module, maxMemoryPages);
+  } finally {
+    module.dispose();
+  }
+}
+
+function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number): Uint8Array {
+  const classes = binaryen as unknown as ExpressionClasses;
+  module.addGlobalImport(FUEL, METER_MODULE, FUEL_IMPORT, binaryen.i64, true);
+  module.addGlobal(MEMORY_EXCEEDED, binaryen.i32, true, module.i32.const(0));
+  module.addGlobalExport(MEMORY_EXCEEDED, MEMORY_EXCEEDED_EXPORT);
+
+  const charge = (): ExpressionRef =>
+    module.block(null, [
+      module.global.set(FUEL, module.i64.sub(module.global.get(FUEL, binaryen.i64), module.i64.const(1, 0))),
+      module.if(
+        module.i64.lt_s(module.global.get(FUEL, binaryen.i64), module.i64.const(0, 0)),
+        module.unreachable(),
+      ),
+    ]);
+
+  const functions: number[] = [];
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const func = module.getFunctionByIndex(i);
+    if (binaryen.getFunctionInfo(func).module === null) functions.push(func);
+  }
+  let growsMemory = false;
+  for (const func of functions) {
+    const info = binaryen.getFunctionInfo(func);
+    const where = `function ${info.name}`;
+    for (const expr of expressions(binaryen, info.body, where)) {
+      const id = binaryen.getExpressionId(expr);
+      if (id === binaryen.LoopId) {
+        const body = (binaryen.getExpressionInfo(expr) as binaryenNs.LoopInfo).body;
+        classes.Loop.setBody(expr, module.block(null, [charge(), body], binaryen.auto));
+      } else if (id === binaryen.MemoryGrowId) {
+        const delta = (binaryen.getExpressionInfo(expr) as binaryenNs.MemoryGrowInfo).delta;
+        classes.MemoryGrow.setDelta(expr, module.call(GROW_CHECK, [delta], binaryen.i32));
+        growsMemory = true;
+      }
+    }
+    classes.Function.setBody(func, module.block(null, [charge(), info.body], binaryen.auto));
+  }
+  if (growsMemory) addGrowCheck(binaryen, module, maxMemoryPages);
+  if (!module.validate()) {
+    throw new ReducerLoadError('malformed', 'the metered core module does not validate');
+  }
+  return module.emitBinary();
+}
+
+/** `(param $delta i32) (result i32)`: $delta, or a trap that flags the memory limit (invariant 2). */
+function addGrowCheck(binaryen: Binaryen, module: Module, maxMemoryPages: number): void {
+  const pagesAfter = module.i64.add(
+    module.i64.extend_u(module.memory.size()),
+    module.i64.extend_u(module.local.get(0, binaryen.i32)),
+  );
+  module.addFunction(
+    GROW_CHECK,
+    binaryen.i32,
+    binaryen.i32,
+    [],
+    module.block(
+      null,
+      [
+        module.if(
+          module.i64.gt_u(pagesAfter, module.i64.const(maxMemoryPages, 0)),
+          module.block(null, [module.global.set(MEMORY_EXCEEDED, module.i32.const(1)), module.unreachable()]),
+        ),
+        module.local.get(0, binaryen.i32),
+      ],
+      binaryen.i32,
+    ),
+  );
+}
+
+/** The expression kinds let through, and the fields that hold their children (invariant 3). */
+function childFields(binaryen: Binaryen): ReadonlyMap<number, readonly string[]> {
+  const b = binaryen;
+  return new Map<number, readonly string[]>([
+    [b.NopId, []],
+    [b.BlockId, ['children']],
+    [b.IfId, ['condition', 'ifTrue', 'ifFalse']],
+    [b.LoopId, ['body']],
+    [b.BreakId, ['condition', 'value']],
+    [b.SwitchId, ['condition', 'value']],
+    [b.CallId, ['operands']],
+    [b.CallIndirectId, ['target', 'operands']],
+    [b.LocalGetId, []],
+    [b.LocalSetId, ['value']],
+    [b.GlobalGetId, []],
+    [b.GlobalSetId, ['value']],
+    [b.LoadId, ['ptr']],
+    [b.StoreId, ['ptr', 'value']],
+    [b.ConstId, []],
+    [b.UnaryId, ['value']],
+    [b.BinaryId, ['left', 'right']],
+    [b.SelectId, ['ifTrue', 'ifFalse', 'condition']],
+    [b.DropId, ['value']],
+    [b.ReturnId, ['value']],
+    [b.MemorySizeId, []],
+    [b.MemoryGrowId, ['delta']],
+    [b.UnreachableId, []],
+    [b.MemoryInitId, ['dest', 'offset', 'size']],
+    [b.DataDropId, []],
+    [b.MemoryCopyId, ['dest', 'source', 'size']],
+    [b.MemoryFillId, ['dest', 'value', 'size']],
+    [b.SIMDExtractId, ['vec']],
+    [b.SIMDReplaceId, ['vec', 'value']],
+    [b.SIMDShuffleId, ['left', 'right']],
+    [b.SIMDTernaryId, ['a', 'b', 'c']],
+    [b.SIMDShiftId, ['vec', 'shift']],
+    [b.SIMDLoadId, ['ptr']],
+    [b.SIMDLoadStoreLaneId, ['ptr', 'vec']],
+    [b.RefNullId, []],
+    [b.RefIsNullId, ['value']],
+    [b.RefFuncId, []],
+    [b.RefEqId, ['left', 'right']],
+    [b.TableGetId, ['index']],
+    [b.TableSetId, ['index', 'value']],
+    [b.TableSizeId, []],
+    [b.TryId, ['body', 'catchBodies']],
+    [b.ThrowId, ['operands']],
+    [b.RethrowId, []],
+    [b.PopId, []],
+    [b.TupleMakeId, ['operands']],
+    [b.TupleExtractId, ['tuple']],
+  ]);
+}
+
+const ATOMIC_IDS = ['AtomicRMWId', 'AtomicCmpxchgId', 'AtomicWaitId', 'AtomicNotifyId', 'AtomicFenceId'];
+
+/** Every expression under `root`, parents before children, without recursion (bodies may nest deeply). */
+function* expressions(binaryen: Binaryen, root: ExpressionRef, where: string): Generator<ExpressionRef> {
+  const fields = childFields(binaryen);
+  const stack = [root];
+  for (let expr = stack.pop(); expr !== undefined; expr = stack.pop()) {
+    if (expr === 0) continue;
+    const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown> & { id: number };
+    const names = fields.get(info.id);
+    if (names === undefined || info.isAtomic === true) throw refusal(binaryen, info.id, where);
+    yield expr;
+    for (const name of names) {
+      const child = info[name];
+      if (Array.isArray(child)) stack.push(...(child as ExpressionRef[]));
+      else if (typeof child === 'number') stack.push(child);
+    }
+  }
+}
+
+function refusal(binaryen: Binaryen, id: number, where: string): ReducerLoadError {
+  const ids = binaryen as unknown as Record<string, unknown>;
+  const name = Object.keys(ids).find((key) => key.endsWith('Id') && ids[key] === id) ?? `expression ${id}`;
+  const kind = name.replace(/Id$/, '');
+  const why =
+    ATOMIC_IDS.includes(name) || kind === 'Load' || kind === 'Store'
+      ? 'atomics belong to threads, and a reducer runs on one thread, deterministically'
+      : 'the fuel meter does not know it, so it could run unmetered';
+  return new ReducerLoadError(
+    'forbidden-instruction',
+    `${where} uses ${kind === 'Load' || kind === 'Store' ? `an atomic ${kind.toLowerCase()}` : `\`${kind}\``}, which is refused: ${why}`,
+  );
+}
+
+/** The module without custom sections (names, producers): nothing runs from them. */
+function withoutCustomSections(core: Uint8Array): Uint8Array {
+  const r = new BinaryReader(core, 'core module');
+  r.take(CORE_PREAMBLE.length);
+  const parts: Uint8Array[] = [core.subarray(0, CORE_PREAMBLE.length)];
+  while (!r.done) {
+    const start = r.pos;
+    const id = r.u8();
+    r.section(r.u32(), `section ${id}`);
+    if (id !== 0) parts.push(core.subarray(start, r.pos));
+  }
+  return concat(parts);
+}
+
+/** The module with its one memory's maximum at most `maxPages` (invariant 2). */
+function clampMemory(core: Uint8Array, maxPages: number): Uint8Array {
+  const r = new BinaryReader(core, 'core module');
+  r.take(CORE_PREAMBLE.length);
+  while (!r.done) {
+    const start = r.pos;
+    const id = r.u8();
+    const body = r.section(r.u32(), `section ${id}`);
+    if (id !== 5) continue;
+    const count = body.u32();
+    if (count === 0) return core;
+    if (count > 1) {
+      throw new ReducerLoadError(
+        'forbidden-instruction',
+        `the module defines ${count} memories; a reducer has exactly one`,
+      );
+    }
+    const flags = body.u8();
+    const min = body.u32();
+    const max = (flags & 0x01) !== 0 ? body.u32() : undefined;
+    if (min > maxPages) {
+      throw new ReducerLoadError(
+        'memory-too-large',
+        `the memory starts at ${min} pages of 64 KiB (${(min * WASM_PAGE) / 2 ** 20} MiB); the limit is ${maxPages} pages`,
+      );
+    }
+    const clamped = [0x01, ...leb(min), ...leb(Math.min(max ?? maxPages, maxPages))];
+    const section = [5, ...leb(clamped.length + 1), 1, ...clamped];
+    return concat([core.subarray(0, start), new Uint8Array(section), core.subarray(r.pos)]);
+  }
+  return core;
+}
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
