@@ -2,25 +2,33 @@
 // Persistence (OPFS), the SharedWorker and the tab-facing API come with the sync issues.
 
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
-import { type LocalDocument, type ReducerModule, TandemError } from '@tandem/runtime';
+import { type LocalDocument, type ReducerLimits, type ReducerModule, TandemError } from '@tandem/runtime';
 
 export interface OpenDocumentOptions extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId'> {
   /** The URL of a built reducer component (served as is, e.g. by the coordinator), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
   /** This client's timeline; a new random id by default. */
   readonly timelineId?: string;
+  /**
+   * The reducer's budgets (fuel, SQL steps, memory, module size); DEFAULT_LIMITS for those left out.
+   * Every host of a document must use the same ones. A loaded ReducerModule brings its own.
+   */
+  readonly limits?: Partial<ReducerLimits>;
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
   return openLocalDocument({
     ...options,
-    reducer: await resolveReducer(options.reducer),
+    reducer: await resolveReducer(options.reducer, options.limits ?? {}),
     timelineId: options.timelineId ?? crypto.randomUUID(),
   });
 }
 
-async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<ReducerModule> {
-  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer');
+async function resolveReducer(
+  source: OpenDocumentOptions['reducer'],
+  limits: Partial<ReducerLimits>,
+): Promise<ReducerModule> {
+  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer', limits);
   if (typeof source !== 'string' && !(source instanceof URL)) return source;
   const unreadable = (why: string) =>
     new TandemError('invalid-reducer', `cannot fetch the reducer at ${String(source)}: ${why}`, {
@@ -30,5 +38,5 @@ async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<R
     throw unreadable(String(error));
   });
   if (!response.ok) throw unreadable(`HTTP ${response.status}`);
-  return loadReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source));
+  return loadReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source), limits);
 }

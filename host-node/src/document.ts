@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
-import { type LocalDocument, type ReducerModule, TandemError } from '@tandem/runtime';
+import { type LocalDocument, type ReducerLimits, type ReducerModule, TandemError } from '@tandem/runtime';
 import { FsByteStore } from './fs-byte-store.js';
 
 export interface OpenDocumentOptions
@@ -20,11 +20,16 @@ export interface OpenDocumentOptions
   readonly dataDir?: string;
   /** Where to keep this document instead of `dataDir` (tests: memory and fault-injecting stores). */
   readonly storage?: LocalDocumentOptions['storage'];
+  /**
+   * The reducer's budgets (fuel, SQL steps, memory, module size); DEFAULT_LIMITS for those left out.
+   * Every host of a document must use the same ones. A loaded ReducerModule brings its own.
+   */
+  readonly limits?: Partial<ReducerLimits>;
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const { dataDir, storage, ...rest } = options;
-  const reducer = await resolveReducer(options.reducer);
+  const { dataDir, storage, limits, ...rest } = options;
+  const reducer = await resolveReducer(options.reducer, limits ?? {});
   const files =
     dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(dataDir, options.docId));
   const chosen = storage ?? files;
@@ -44,8 +49,11 @@ export function documentFolder(dataDir: string, docId: string): string {
   return join(dataDir, safe);
 }
 
-async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<ReducerModule> {
-  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer');
+async function resolveReducer(
+  source: OpenDocumentOptions['reducer'],
+  limits: Partial<ReducerLimits>,
+): Promise<ReducerModule> {
+  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer', limits);
   if (typeof source !== 'string' && !(source instanceof URL)) return source;
   let bytes: Uint8Array;
   try {
@@ -56,5 +64,5 @@ async function resolveReducer(source: OpenDocumentOptions['reducer']): Promise<R
       reason: 'unreadable',
     });
   }
-  return loadReducerFrom(bytes, String(source));
+  return loadReducerFrom(bytes, String(source), limits);
 }

@@ -7,6 +7,7 @@ import {
   type Frame,
   LocalDocument,
   loadReducer,
+  type ReducerLimits,
   ReducerLoadError,
   type ReducerModule,
   Replica,
@@ -60,10 +61,17 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
   }
 }
 
-/** Loads reducer bytes, turning a refusal into an `invalid-reducer` error that says where they came from. */
-export async function loadReducerFrom(bytes: Uint8Array, where: string): Promise<ReducerModule> {
+/**
+ * Loads reducer bytes under `limits` (DEFAULT_LIMITS for those left out), turning a refusal into an
+ * `invalid-reducer` error that says where they came from.
+ */
+export async function loadReducerFrom(
+  bytes: Uint8Array,
+  where: string,
+  limits: Partial<ReducerLimits> = {},
+): Promise<ReducerModule> {
   try {
-    return await loadReducer(bytes);
+    return await loadReducer(bytes, { limits });
   } catch (error) {
     if (error instanceof ReducerLoadError) {
       throw new TandemError('invalid-reducer', `${where}: ${error.message}`, { reason: error.kind });

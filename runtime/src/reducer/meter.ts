@@ -80,9 +80,9 @@ function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number):
 
   const charge = (): ExpressionRef =>
     module.block(null, [
-      module.global.set(FUEL, module.i64.sub(module.global.get(FUEL, binaryen.i64), module.i64.const(1, 0))),
+      module.global.set(FUEL, module.i64.sub(module.global.get(FUEL, binaryen.i64), i64Const(module, 1n))),
       module.if(
-        module.i64.lt_s(module.global.get(FUEL, binaryen.i64), module.i64.const(0, 0)),
+        module.i64.lt_s(module.global.get(FUEL, binaryen.i64), i64Const(module, 0n)),
         module.unreachable(),
       ),
     ]);
@@ -90,13 +90,14 @@ function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number):
   const functions: number[] = [];
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const func = module.getFunctionByIndex(i);
-    if (binaryen.getFunctionInfo(func).module === null) functions.push(func);
+    if (!binaryen.getFunctionInfo(func).module) functions.push(func);
   }
   let growsMemory = false;
+  const fields = childFields(binaryen);
   for (const func of functions) {
     const info = binaryen.getFunctionInfo(func);
     const where = `function ${info.name}`;
-    for (const expr of expressions(binaryen, info.body, where)) {
+    for (const expr of expressions(binaryen, fields, info.body, where)) {
       const id = binaryen.getExpressionId(expr);
       if (id === binaryen.LoopId) {
         const body = (binaryen.getExpressionInfo(expr) as binaryenNs.LoopInfo).body;
@@ -116,6 +117,11 @@ function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number):
   return module.emitBinary();
 }
 
+/** binaryen 130's `i64.const` takes one BigInt (its typings still say two halves; anything else aborts it). */
+function i64Const(module: Module, value: bigint): ExpressionRef {
+  return (module.i64.const as unknown as (value: bigint) => ExpressionRef)(value);
+}
+
 /** `(param $delta i32) (result i32)`: $delta, or a trap that flags the memory limit (invariant 2). */
 function addGrowCheck(binaryen: Binaryen, module: Module, maxMemoryPages: number): void {
   const pagesAfter = module.i64.add(
@@ -131,7 +137,7 @@ function addGrowCheck(binaryen: Binaryen, module: Module, maxMemoryPages: number
       null,
       [
         module.if(
-          module.i64.gt_u(pagesAfter, module.i64.const(maxMemoryPages, 0)),
+          module.i64.gt_u(pagesAfter, i64Const(module, BigInt(maxMemoryPages))),
           module.block(null, [module.global.set(MEMORY_EXCEEDED, module.i32.const(1)), module.unreachable()]),
         ),
         module.local.get(0, binaryen.i32),
@@ -198,15 +204,23 @@ function childFields(binaryen: Binaryen): ReadonlyMap<number, readonly string[]>
 const ATOMIC_IDS = ['AtomicRMWId', 'AtomicCmpxchgId', 'AtomicWaitId', 'AtomicNotifyId', 'AtomicFenceId'];
 
 /** Every expression under `root`, parents before children, without recursion (bodies may nest deeply). */
-function* expressions(binaryen: Binaryen, root: ExpressionRef, where: string): Generator<ExpressionRef> {
-  const fields = childFields(binaryen);
+function* expressions(
+  binaryen: Binaryen,
+  fields: ReadonlyMap<number, readonly string[]>,
+  root: ExpressionRef,
+  where: string,
+): Generator<ExpressionRef> {
   const stack = [root];
   for (let expr = stack.pop(); expr !== undefined; expr = stack.pop()) {
     if (expr === 0) continue;
-    const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown> & { id: number };
-    const names = fields.get(info.id);
-    if (names === undefined || info.isAtomic === true) throw refusal(binaryen, info.id, where);
+    const id = binaryen.getExpressionId(expr);
+    const names = fields.get(id);
+    if (names === undefined) throw refusal(binaryen, id, where);
     yield expr;
+    // Leaves have no info class in binaryen.js (getExpressionInfo throws on a nop).
+    if (names.length === 0) continue;
+    const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown>;
+    if (info.isAtomic === true) throw refusal(binaryen, id, where);
     for (const name of names) {
       const child = info[name];
       if (Array.isArray(child)) stack.push(...(child as ExpressionRef[]));
