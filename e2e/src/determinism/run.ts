@@ -1,6 +1,7 @@
 // Runs a workload through host-node and returns the page hash and the outcomes. Used in-process by
 // the determinism test and as a separate process through `node-run.ts`.
 import { openDocument, type Row } from '@tandem/host-node';
+import type { ReducerLimits } from '@tandem/runtime';
 import { TIMELINE_ID, type WorkloadBatch } from './workload.js';
 
 export interface RunResult {
@@ -15,8 +16,9 @@ export async function runInNode(
   batches: readonly WorkloadBatch[],
   timelineId = TIMELINE_ID,
   query?: string,
+  limits: Partial<ReducerLimits> = {},
 ): Promise<RunResult> {
-  const doc = await openDocument({ docId: 'determinism', reducer: reducerPath, timelineId });
+  const doc = await openDocument({ docId: 'determinism', reducer: reducerPath, timelineId, limits });
   const outcomes: string[] = [];
   for (const batch of batches) {
     const results = await doc.mutateBatch(batch.mutations, { timestamp: batch.timestamp });
