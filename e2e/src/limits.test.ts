@@ -64,7 +64,10 @@ async function runInChromium(batches: readonly WorkloadBatch[]): Promise<RunResu
 
 const write = { op: 'write' };
 const hostile: readonly WorkloadBatch[] = [
-  { timestamp: 1_000, mutations: [write, { op: 'spin' }, write, { op: 'alloc' }, write, { op: 'cte' }, write] },
+  {
+    timestamp: 1_000,
+    mutations: [write, { op: 'spin' }, write, { op: 'alloc' }, write, { op: 'cte' }, write],
+  },
   { timestamp: 2_000, mutations: [{ op: 'spin' }] },
   { timestamp: 3_000, mutations: [{ op: 'alloc' }, { op: 'cte' }] },
   { timestamp: 4_000, mutations: [write, write] },
@@ -110,23 +113,27 @@ test.each([
   { limit: 'fuel', mutations: nearLimit('work', FUEL - 1_000, FUEL, 1) },
   // `steps n` costs about 17 steps per row of its recursive CTE.
   { limit: 'SQL steps', mutations: nearLimit('steps', 5_000, 6_500, 3) },
-] as const)('a mutation near the $limit limit gets the same verdict batched and alone', async ({ mutations }) => {
-  const limits = { fuelPerMutation: FUEL, sqlStepsPerMutation: SQL_STEPS };
-  const oneBatch = [{ timestamp: 1, mutations }];
-  const thirds = [0, 1, 2].map((k) => ({
-    timestamp: 1,
-    mutations: mutations.slice((k * mutations.length) / 3, ((k + 1) * mutations.length) / 3),
-  }));
-  const alone = mutations.map((m) => ({ timestamp: 1, mutations: [m] }));
-  // Commits differ in number, so compare what was written rather than the page hashes.
-  const query = 'SELECT lsn, result FROM applied ORDER BY lsn';
-  const [batched, split, single] = await Promise.all(
-    [oneBatch, thirds, alone].map((batches) => runInNode(REDUCER, batches, undefined, query, limits)),
-  );
-  const swept = new Set(batched!.outcomes.filter((_, i) => i % 2 === 1));
-  expect(swept.has('ok') && swept.size === 2, `the sweep crosses the limit: ${[...swept]}`).toBe(true);
-  expect(split!.outcomes).toEqual(batched!.outcomes);
-  expect(single!.outcomes).toEqual(batched!.outcomes);
-  expect(split!.rows).toEqual(batched!.rows);
-  expect(single!.rows).toEqual(batched!.rows);
-}, 120_000);
+] as const)(
+  'a mutation near the $limit limit gets the same verdict batched and alone',
+  async ({ mutations }) => {
+    const limits = { fuelPerMutation: FUEL, sqlStepsPerMutation: SQL_STEPS };
+    const oneBatch = [{ timestamp: 1, mutations }];
+    const thirds = [0, 1, 2].map((k) => ({
+      timestamp: 1,
+      mutations: mutations.slice((k * mutations.length) / 3, ((k + 1) * mutations.length) / 3),
+    }));
+    const alone = mutations.map((m) => ({ timestamp: 1, mutations: [m] }));
+    // Commits differ in number, so compare what was written rather than the page hashes.
+    const query = 'SELECT lsn, result FROM applied ORDER BY lsn';
+    const [batched, split, single] = await Promise.all(
+      [oneBatch, thirds, alone].map((batches) => runInNode(REDUCER, batches, undefined, query, limits)),
+    );
+    const swept = new Set(batched!.outcomes.filter((_, i) => i % 2 === 1));
+    expect(swept.has('ok') && swept.size === 2, `the sweep crosses the limit: ${[...swept]}`).toBe(true);
+    expect(split!.outcomes).toEqual(batched!.outcomes);
+    expect(single!.outcomes).toEqual(batched!.outcomes);
+    expect(split!.rows).toEqual(batched!.rows);
+    expect(single!.rows).toEqual(batched!.rows);
+  },
+  120_000,
+);

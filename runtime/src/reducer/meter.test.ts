@@ -1,0 +1,189 @@
+import { describe, expect, test } from 'vitest';
+import { component, coreModule, minimalGuest, REALLOC, rawComponent } from './fixtures.test-helpers.js';
+import {
+  type LimitKind,
+  loadReducer,
+  type MutationEnvelope,
+  type ReducerImports,
+  ReducerLoadError,
+  ReducerTrap,
+} from './host.js';
+import { LIMIT_REASONS } from './limits.js';
+
+/**
+ * A guest for metering. For each mutation i it calls enter(i), then reads its 12-byte payload:
+ * bytes 0–3 a loop count (-1: forever), 4–7 pages to grow memory by, 8 non-zero to enter i again.
+ * Every outcome is ok.
+ */
+const METER_GUEST = `(module
+  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (memory (export "memory") 1)
+  ${REALLOC}
+  (func (export "schema-version") (result i32) (i32.const 1))
+  (func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))
+  (func $spin (param $k i32)
+    (loop $again
+      (br_if $again (i32.eq (local.get $k) (i32.const -1)))
+      (if (i32.gt_s (local.get $k) (i32.const 0))
+        (then (local.set $k (i32.sub (local.get $k) (i32.const 1))) (br $again)))))
+  (func (export "reduce") (param $list i32) (param $len i32) (result i32)
+    (local $i i32) (local $p i32) (local $outs i32)
+    (local.set $outs (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.mul (local.get $len) (i32.const 12))))
+    (memory.fill (local.get $outs) (i32.const 0) (i32.mul (local.get $len) (i32.const 12)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (call $enter (local.get $i))
+        (local.set $p (i32.load (i32.add (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 32))) (i32.const 24))))
+        (call $spin (i32.load (local.get $p)))
+        (drop (memory.grow (i32.load (i32.add (local.get $p) (i32.const 4)))))
+        (if (i32.load8_u (i32.add (local.get $p) (i32.const 8))) (then (call $enter (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $enter (local.get $len))
+    (i32.store (i32.const 32) (local.get $outs))
+    (i32.store (i32.const 36) (local.get $len))
+    (i32.const 32))
+)`;
+
+const meterGuest = await component(METER_GUEST);
+
+function command(loops: number, growPages = 0, enterTwice = false, lsn = 0): MutationEnvelope {
+  const payload = new Uint8Array(12);
+  const view = new DataView(payload.buffer);
+  view.setInt32(0, loops, true);
+  view.setInt32(4, growPages, true);
+  payload[8] = enterTwice ? 1 : 0;
+  return { timelineId: 't', lsn, timestamp: 0, payload };
+}
+
+const host: ReducerImports = {
+  execute: () => 0n,
+  executeBatch: () => 0n,
+  query: () => ({ columns: [], rows: [] }),
+  log: () => {},
+  enter: () => {},
+  now: () => 0n,
+  random: () => 0n,
+};
+
+function trapOf(fn: () => unknown): ReducerTrap {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ReducerTrap) return error;
+    throw error;
+  }
+  throw new Error('expected a ReducerTrap');
+}
+
+async function loadError(bytes: Uint8Array, limits = {}): Promise<ReducerLoadError> {
+  const error = await loadReducer(bytes, { limits }).catch((e: unknown) => e);
+  if (error instanceof ReducerLoadError) return error;
+  throw new Error(`expected a ReducerLoadError, got ${String(error)}`);
+}
+
+describe('fuel', () => {
+  test('a guest looping forever traps with the fuel limit, and a new instance works', async () => {
+    const reducer = await loadReducer(meterGuest, { limits: { fuelPerMutation: 100_000 } });
+    const instance = reducer.instantiate(host);
+    const trap = trapOf(() => instance.reduce([command(-1)]));
+    expect(trap.limit).toBe<LimitKind>('fuel');
+    expect(trap.message).toBe(LIMIT_REASONS.fuel);
+    expect(reducer.instantiate(host).reduce([command(10)])).toEqual([{ ok: true }]);
+  });
+
+  test('a loop stops after the same amount of work in every run: the largest count that fits never changes', async () => {
+    const reducer = await loadReducer(meterGuest, { limits: { fuelPerMutation: 5_000 } });
+    const fits = (k: number) => {
+      try {
+        reducer.instantiate(host).reduce([command(k)], { verdict: true });
+        return true;
+      } catch (error) {
+        if (error instanceof ReducerTrap && error.limit === 'fuel') return false;
+        throw error;
+      }
+    };
+    let largest = 0;
+    while (fits(largest + 1)) largest++;
+    expect(largest).toBeGreaterThan(4_900);
+    expect(largest).toBeLessThan(5_000);
+    for (let run = 0; run < 5; run++) {
+      expect(fits(largest)).toBe(true);
+      expect(fits(largest + 1)).toBe(false);
+    }
+  });
+
+  test('fuel is per mutation: a batch whose mutations each fit runs, however large their sum', async () => {
+    const reducer = await loadReducer(meterGuest, { limits: { fuelPerMutation: 10_000 } });
+    const batch = Array.from({ length: 20 }, (_, i) => command(8_000, 0, false, i));
+    expect(reducer.instantiate(host).reduce(batch)).toHaveLength(20);
+  });
+
+  test('a tentative run gets 7/8 of the fuel and a verdict run all of it', async () => {
+    const reducer = await loadReducer(meterGuest, { limits: { fuelPerMutation: 8_000 } });
+    expect(trapOf(() => reducer.instantiate(host).reduce([command(7_500)])).limit).toBe('fuel');
+    expect(reducer.instantiate(host).reduce([command(7_500)], { verdict: true })).toEqual([{ ok: true }]);
+  });
+
+  test('entering the same mutation twice traps, so a guest cannot refill its fuel', async () => {
+    const reducer = await loadReducer(meterGuest);
+    const trap = trapOf(() => reducer.instantiate(host).reduce([command(0, 0, true)]));
+    expect(trap.limit).toBeUndefined();
+    expect(trap.message).toMatch(/each mutation is entered once, in order/);
+  });
+
+  test('the start function is metered too', async () => {
+    const wat = minimalGuest('(func $start (loop $l (br $l))) (start $start)');
+    const reducer = await loadReducer(rawComponent([1, await coreModule(wat)]));
+    expect(() => reducer.instantiate(host)).toThrow(ReducerTrap);
+  });
+});
+
+describe('memory', () => {
+  test('growing memory past the limit traps with the memory limit', async () => {
+    const reducer = await loadReducer(meterGuest, { limits: { maxMemoryPages: 4 } });
+    expect(reducer.instantiate(host).reduce([command(0, 3)])).toEqual([{ ok: true }]);
+    const trap = trapOf(() => reducer.instantiate(host).reduce([command(0, 4)]));
+    expect(trap.limit).toBe<LimitKind>('memory');
+    expect(trap.message).toBe(LIMIT_REASONS.memory);
+  });
+
+  test('a memory that starts above the limit is refused at load, naming both sizes', async () => {
+    const wat = minimalGuest().replace('(memory (export "memory") 1)', '(memory (export "memory") 600)');
+    const error = await loadError(rawComponent([1, await coreModule(wat)]));
+    expect(error.kind).toBe('memory-too-large');
+    expect(error.message).toMatch(/600 pages .*the limit is 512 pages/);
+  });
+
+  test('the limits are a module property, and a module can be loaded under other ones', async () => {
+    const tight = await loadReducer(meterGuest, { limits: { maxMemoryPages: 2 } });
+    const roomy = await loadReducer(meterGuest, { limits: { maxMemoryPages: 64 } });
+    expect(tight.limits.maxMemoryPages).toBe(2);
+    expect(trapOf(() => tight.instantiate(host).reduce([command(0, 8)])).limit).toBe('memory');
+    expect(roomy.instantiate(host).reduce([command(0, 8)])).toEqual([{ ok: true }]);
+  });
+});
+
+describe('what the meter refuses at load', () => {
+  test('atomics are refused: a reducer has no threads', async () => {
+    const wat = minimalGuest('(func $f (drop (i32.atomic.load (i32.const 0))))');
+    const error = await loadError(rawComponent([1, await coreModule(wat)]));
+    expect(error.kind).toBe('forbidden-instruction');
+    expect(error.message).toMatch(/atomic .*threads/);
+  });
+
+  test('table.grow is refused: the meter does not bound it', async () => {
+    const wat = minimalGuest(
+      '(table $t 1 funcref) (func $f (drop (table.grow $t (ref.null func) (i32.const 1))))',
+    );
+    const error = await loadError(rawComponent([1, await coreModule(wat)]));
+    expect(error.kind).toBe('forbidden-instruction');
+    expect(error.message).toMatch(/`TableGrow`/);
+  });
+
+  test('limits that are not positive integers are a RangeError', async () => {
+    await expect(loadReducer(meterGuest, { limits: { fuelPerMutation: 0 } })).rejects.toThrow(RangeError);
+    await expect(loadReducer(meterGuest, { limits: { maxMemoryPages: 1.5 } })).rejects.toThrow(RangeError);
+  });
+});
