@@ -4,24 +4,37 @@ import { applySequentially, type BatchTarget, type ReduceResult } from './apply.
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
 
 // A model replica: a set of keys. Mutations are "add k" (rejected if present), "del k" (rejected
-// if absent) and "trap" (the reducer crashes). Savepoints are copies of the set.
-type Op = { readonly kind: 'add' | 'del'; readonly key: number } | { readonly kind: 'trap' };
+// if absent), "trap" (the reducer crashes) and "heavy" (adds its key, using `cost` eighths of the
+// fuel: a tentative run has 7, a verdict run 8). Savepoints are copies of the set.
+type Op =
+  | { readonly kind: 'add' | 'del'; readonly key: number }
+  | { readonly kind: 'trap' }
+  | { readonly kind: 'heavy'; readonly key: number; readonly cost: number };
 
 class ModelTarget implements BatchTarget {
   state = new Set<number>();
   private readonly stack: Set<number>[] = [];
   reduceCalls = 0;
   reduced = 0;
+  /** The batch length of each verdict run. */
+  readonly verdictRuns: number[] = [];
 
-  reduce(batch: readonly MutationEnvelope[]): ReduceResult {
+  reduce(batch: readonly MutationEnvelope[], verdict: boolean): ReduceResult {
     this.reduceCalls++;
     this.reduced += batch.length;
+    if (verdict) this.verdictRuns.push(batch.length);
     const outcomes: Outcome[] = [];
     for (const m of batch) {
       const op = decode(m);
       if (op.kind === 'trap') {
         this.state.add(-1); // a write the trap must not leave behind
         return { trapped: true, reason: 'unreachable' };
+      }
+      if (op.kind === 'heavy') {
+        this.state.add(op.key);
+        if (op.cost > (verdict ? 8 : 7)) return { trapped: true, reason: 'fuel exhausted', limit: 'fuel' };
+        outcomes.push({ ok: true });
+        continue;
       }
       const present = this.state.has(op.key);
       if (op.kind === 'add' && present) outcomes.push({ ok: false, reason: `${op.key} exists` });
@@ -107,6 +120,25 @@ test('a trapping mutation is rejected alone and the ones behind it still apply',
     { ok: true },
   ]);
   expect([...target.state].sort()).toEqual([1, 2]);
+});
+
+test('a limit reached outside a verdict run is decided by a verdict run of that mutation alone, whose reason is exactly the limit', () => {
+  const target = new ModelTarget();
+  const ops: Op[] = [
+    { kind: 'add', key: 1 },
+    { kind: 'heavy', key: 2, cost: 8 },
+    { kind: 'heavy', key: 3, cost: 9 },
+    { kind: 'add', key: 4 },
+  ];
+  const outcomes = applySequentially(target, ops.map(envelope));
+  expect(outcomes).toEqual([
+    { ok: true },
+    { ok: true },
+    { ok: false, reason: 'fuel exhausted' },
+    { ok: true },
+  ]);
+  expect([...target.state].sort()).toEqual([1, 2, 4]);
+  expect(target.verdictRuns).toEqual([1, 1]);
 });
 
 test('the work stays linear when many mutations are rejected', () => {

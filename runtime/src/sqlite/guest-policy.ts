@@ -82,7 +82,8 @@ export function guestDenial(action: number, arg1: Arg, arg2: Arg): string | unde
       return 'a reducer cannot use temporary objects: they would outlive a mutation without being replicated';
     case A.PRAGMA: {
       const name = a1.toLowerCase();
-      if (READ_ONLY_PRAGMAS.has(name) || (name === 'user_version' && arg2 == null)) return undefined;
+      if (READ_ONLY_PRAGMAS.has(name) || (name === 'user_version' && typeof arg2 !== 'string'))
+        return undefined;
       return `a reducer cannot run PRAGMA ${a1}: PRAGMAs can change storage or determinism (only schema reads are allowed)`;
     }
     case A.INSERT:
