@@ -102,6 +102,11 @@ export interface ReducerInstance {
 export interface LoadOptions {
   /** The budgets; each one left out takes its value from DEFAULT_LIMITS. */
   readonly limits?: Partial<ReducerLimits>;
+  /**
+   * For measuring the meter's cost only (bench/): runs the original core module, without fuel or a
+   * memory cap, so limit verdicts are no longer deterministic. Never for a document other hosts share.
+   */
+  readonly unmetered?: boolean;
 }
 
 /** Metered modules, compiled, by component hash + meter version + memory limit; failures are not kept. */
@@ -125,10 +130,11 @@ export async function loadReducer(
   const core = readReducerComponent(bytes);
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  const key = `${sha256}:${METER_VERSION}:${limits.maxMemoryPages}`;
+  const unmetered = options.unmetered ?? false;
+  const key = `${sha256}:${unmetered ? 'unmetered' : METER_VERSION}:${limits.maxMemoryPages}`;
   let module = metered.get(key);
   if (module === undefined) {
-    module = compileMetered(core.module, limits.maxMemoryPages);
+    module = compileMetered(core.module, unmetered ? undefined : limits.maxMemoryPages);
     metered.set(key, module);
     if (metered.size > METERED_CACHE_SIZE) metered.delete(metered.keys().next().value!);
   }
@@ -140,10 +146,15 @@ export async function loadReducer(
   }
 }
 
-async function compileMetered(core: Uint8Array, maxMemoryPages: number): Promise<WebAssembly.Module> {
+/** Compiles the metered module (the original when `maxMemoryPages` is undefined: LoadOptions.unmetered). */
+async function compileMetered(
+  core: Uint8Array,
+  maxMemoryPages: number | undefined,
+): Promise<WebAssembly.Module> {
   // The original first: its refusal names the author's code, and the meter only reads valid modules.
+  let original: WebAssembly.Module;
   try {
-    await WebAssembly.compile(core.slice());
+    original = await WebAssembly.compile(core.slice());
   } catch (error) {
     throw new ReducerLoadError(
       'malformed',
@@ -153,6 +164,7 @@ async function compileMetered(core: Uint8Array, maxMemoryPages: number): Promise
       },
     );
   }
+  if (maxMemoryPages === undefined) return original;
   const bytes = await meterCoreModule(core, maxMemoryPages);
   try {
     return await WebAssembly.compile(bytes.slice());
