@@ -22,9 +22,9 @@ export interface ReducerLimits {
 }
 
 /**
- * The defaults of every host. A todo mutation costs ~200 fuel and ~100 SQL steps; the budgets leave
- * room for reducers doing 10^4–10^5 times that work per mutation, and stop a runaway one in well under
- * a second (measured in bench/).
+ * The defaults of every host. A todo mutation costs under 1,000 fuel and 40 SQL steps; the budgets
+ * leave room for reducers doing 10^4–10^5 times that per mutation, and stop a runaway one in 25–200 ms
+ * here (bench/src/metering.ts).
  */
 export const DEFAULT_LIMITS: ReducerLimits = {
   fuelPerMutation: 20_000_000,
