@@ -72,6 +72,7 @@ await compare('10,000-iteration loop', limits, 100, TOTAL / 5, () => ({
   op: 'work',
   n: 10_000,
 }));
+await compare('recursive fib(20): 21,891 calls', limits, 100, TOTAL / 10, () => ({ op: 'fib', n: 20 }));
 
 const loadMs = await medianMs(RUNS, async () => {
   // Another memory limit is another cache key: each load instruments afresh.

@@ -1,5 +1,5 @@
 // The deterministic limits of DESIGN.md §4 across hosts: a mutation that runs forever, allocates
-// without end or runs a runaway recursive CTE is rejected with its limit's reason, after the same
+// without end, recurses without end or runs a runaway recursive CTE is rejected with its limit's reason, after the same
 // work in Node and in Chromium (identical pages), and the mutations behind it still apply.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -66,22 +66,35 @@ const write = { op: 'write' };
 const hostile: readonly WorkloadBatch[] = [
   {
     timestamp: 1_000,
-    mutations: [write, { op: 'spin' }, write, { op: 'alloc' }, write, { op: 'cte' }, write],
+    mutations: [
+      write,
+      { op: 'spin' },
+      write,
+      { op: 'alloc' },
+      write,
+      { op: 'cte' },
+      write,
+      { op: 'recurse' },
+      write,
+    ],
   },
   { timestamp: 2_000, mutations: [{ op: 'spin' }] },
-  { timestamp: 3_000, mutations: [{ op: 'alloc' }, { op: 'cte' }] },
+  { timestamp: 3_000, mutations: [{ op: 'alloc' }, { op: 'cte' }, { op: 'recurse' }] },
   { timestamp: 4_000, mutations: [write, write] },
 ];
 
-test('an endless loop, endless allocation and a runaway CTE are rejected with their reasons, with the same pages in two Node processes and in Chromium', async () => {
+test('an endless loop, endless allocation, a runaway CTE and endless recursion are rejected with their reasons, with the same pages in two Node processes and in Chromium', async () => {
   const [here, other, chromium] = await Promise.all([
     runInNode(REDUCER, hostile),
     runInProcess(hostile),
     runInChromium(hostile),
   ]);
-  const { fuel, memory } = LIMIT_REASONS;
+  const { fuel, memory, stack } = LIMIT_REASONS;
   const sql = LIMIT_REASONS['sql-steps'];
-  expect(here.outcomes).toEqual(['ok', fuel, 'ok', memory, 'ok', sql, 'ok', fuel, memory, sql, 'ok', 'ok']);
+  expect(here.outcomes).toEqual([
+    ...['ok', fuel, 'ok', memory, 'ok', sql, 'ok', stack, 'ok'],
+    ...[fuel, memory, sql, stack, 'ok', 'ok'],
+  ]);
   expect(other).toEqual(here);
   expect(chromium).toEqual(here);
 }, 120_000);
@@ -91,6 +104,7 @@ test('the limits in force are the defaults every host shares', () => {
     fuelPerMutation: 20_000_000,
     sqlStepsPerMutation: 10_000_000,
     maxMemoryPages: 512,
+    maxStackBytes: 256 * 1024,
     maxModuleBytes: 8 * 1024 * 1024,
   });
 });

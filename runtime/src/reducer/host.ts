@@ -44,6 +44,7 @@ import {
   METER_MODULE,
   METER_VERSION,
   meterCoreModule,
+  STACK_EXCEEDED_EXPORT,
 } from './meter.js';
 import { qualifiedImport, WORLD_FUNCTIONS, type WorldImport } from './world.js';
 
@@ -131,10 +132,10 @@ export async function loadReducer(
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
   const unmetered = options.unmetered ?? false;
-  const key = `${sha256}:${unmetered ? 'unmetered' : METER_VERSION}:${limits.maxMemoryPages}`;
+  const key = `${sha256}:${unmetered ? 'unmetered' : METER_VERSION}:${limits.maxMemoryPages}:${limits.maxStackBytes}`;
   let module = metered.get(key);
   if (module === undefined) {
-    module = compileMetered(core.module, unmetered ? undefined : limits.maxMemoryPages);
+    module = compileMetered(core.module, unmetered ? undefined : limits);
     metered.set(key, module);
     if (metered.size > METERED_CACHE_SIZE) metered.delete(metered.keys().next().value!);
   }
@@ -146,10 +147,10 @@ export async function loadReducer(
   }
 }
 
-/** Compiles the metered module (the original when `maxMemoryPages` is undefined: LoadOptions.unmetered). */
+/** Compiles the metered module (the original when `limits` is undefined: LoadOptions.unmetered). */
 async function compileMetered(
   core: Uint8Array,
-  maxMemoryPages: number | undefined,
+  limits: ReducerLimits | undefined,
 ): Promise<WebAssembly.Module> {
   // The original first: its refusal names the author's code, and the meter only reads valid modules.
   let original: WebAssembly.Module;
@@ -164,8 +165,8 @@ async function compileMetered(
       },
     );
   }
-  if (maxMemoryPages === undefined) return original;
-  const bytes = await meterCoreModule(core, maxMemoryPages);
+  if (limits === undefined) return original;
+  const bytes = await meterCoreModule(core, limits.maxMemoryPages, limits.maxStackBytes);
   try {
     return await WebAssembly.compile(bytes.slice());
   } catch (error) {
@@ -227,6 +228,7 @@ class BoundInstance implements ReducerInstance {
   private called = false;
   private readonly fuel: WebAssembly.Global;
   private readonly memoryExceeded: WebAssembly.Global | undefined;
+  private readonly stackExceeded: WebAssembly.Global | undefined;
   private readonly limits: ReducerLimits;
   /** The fuel of one mutation in the running call, and the length of its batch (1 outside reduce). */
   private budget: number;
@@ -252,6 +254,7 @@ class BoundInstance implements ReducerInstance {
     }
     const x = instance.exports;
     this.memoryExceeded = x[MEMORY_EXCEEDED_EXPORT] as WebAssembly.Global | undefined;
+    this.stackExceeded = x[STACK_EXCEEDED_EXPORT] as WebAssembly.Global | undefined;
     const fn = <F>(name: string | undefined): F | undefined =>
       name === undefined ? undefined : (x[name] as F);
     const e = core.exports;
@@ -357,6 +360,7 @@ class BoundInstance implements ReducerInstance {
   /** The limit trap a guest trap stands for, read from the meter's globals (invariant 5). */
   private exhausted(): ReducerTrap | undefined {
     if (this.memoryExceeded?.value === 1) return limitTrap('memory');
+    if (this.stackExceeded?.value === 1) return limitTrap('stack');
     if ((this.fuel.value as bigint) < 0n) return limitTrap('fuel');
     return undefined;
   }

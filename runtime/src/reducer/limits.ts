@@ -17,6 +17,11 @@ export interface ReducerLimits {
   readonly sqlStepsPerMutation: number;
   /** The guest's linear memory may not grow past this many 64 KiB pages. */
   readonly maxMemoryPages: number;
+  /**
+   * The guest's call stack, in estimated bytes (meter.ts `frameBytes`): far below any engine's own
+   * stack, so deep recursion stops at the same depth everywhere.
+   */
+  readonly maxStackBytes: number;
   /** Components larger than this are refused at load. */
   readonly maxModuleBytes: number;
 }
@@ -30,17 +35,19 @@ export const DEFAULT_LIMITS: ReducerLimits = {
   fuelPerMutation: 20_000_000,
   sqlStepsPerMutation: 10_000_000,
   maxMemoryPages: 512,
+  maxStackBytes: 256 * 1024,
   maxModuleBytes: 8 * 1024 * 1024,
 };
 
 /** A limit that rejects the mutation that exhausted it. */
-export type LimitKind = 'fuel' | 'sql-steps' | 'memory';
+export type LimitKind = 'fuel' | 'sql-steps' | 'memory' | 'stack';
 
 /** The rejection reason of each limit: exactly these strings, on every host. */
 export const LIMIT_REASONS: Readonly<Record<LimitKind, string>> = {
   fuel: 'fuel exhausted',
   'sql-steps': 'sql budget exhausted',
   memory: 'memory limit exceeded',
+  stack: 'stack limit exceeded',
 };
 
 /**

@@ -83,6 +83,40 @@ async function loadError(bytes: Uint8Array, limits = {}): Promise<ReducerLoadErr
   throw new Error(`expected a ReducerLoadError, got ${String(error)}`);
 }
 
+/**
+ * For each mutation: recurses as deep as the payload's bytes 0–3 say, then makes as many calls as
+ * bytes 4–7 say to a function 9 deep whose frames exit through `return`s inside nested blocks.
+ */
+const STACK_GUEST = `(module
+  (memory (export "memory") 1)
+  ${REALLOC}
+  (func (export "schema-version") (result i32) (i32.const 1))
+  (func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))
+  (func $down (param $n i32) (result i32)
+    (if (i32.le_s (local.get $n) (i32.const 0)) (then (return (i32.const 0))))
+    (block $early
+      (br_if $early (i32.eq (i32.and (local.get $n) (i32.const 1)) (i32.const 0)))
+      (return (i32.add (call $down (i32.sub (local.get $n) (i32.const 1))) (i32.const 1))))
+    (i32.add (call $down (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))
+  (func (export "reduce") (param $list i32) (param $len i32) (result i32)
+    (local $p i32) (local $k i32) (local $outs i32)
+    (local.set $outs (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.mul (local.get $len) (i32.const 12))))
+    (memory.fill (local.get $outs) (i32.const 0) (i32.mul (local.get $len) (i32.const 12)))
+    (if (local.get $len) (then
+      (local.set $p (i32.load (i32.add (local.get $list) (i32.const 24))))
+      (drop (call $down (i32.load (local.get $p))))
+      (local.set $k (i32.load (i32.add (local.get $p) (i32.const 4))))
+      (block $done (loop $again
+        (br_if $done (i32.le_s (local.get $k) (i32.const 0)))
+        (drop (call $down (i32.const 9)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $again)))))
+    (i32.store (i32.const 32) (local.get $outs))
+    (i32.store (i32.const 36) (local.get $len))
+    (i32.const 32))
+)`;
+const stackGuest = await component(STACK_GUEST);
+
 describe('fuel', () => {
   test('a guest looping forever traps with the fuel limit, and a new instance works', async () => {
     const reducer = await loadReducer(meterGuest, { limits: { fuelPerMutation: 100_000 } });
@@ -162,6 +196,47 @@ describe('memory', () => {
     expect(tight.limits.maxMemoryPages).toBe(2);
     expect(trapOf(() => tight.instantiate(host).reduce([command(0, 8)])).limit).toBe('memory');
     expect(roomy.instantiate(host).reduce([command(0, 8)])).toEqual([{ ok: true }]);
+  });
+});
+
+describe('stack', () => {
+  test('unbounded recursion stops at the stack limit, at the same depth in every run', async () => {
+    const reducer = await loadReducer(stackGuest, { limits: { maxStackBytes: 64 * 1024 } });
+    const fits = (depth: number) => {
+      try {
+        reducer.instantiate(host).reduce([command(depth)]);
+        return true;
+      } catch (error) {
+        if (error instanceof ReducerTrap && error.limit === 'stack') return false;
+        throw error;
+      }
+    };
+    const trap = trapOf(() => reducer.instantiate(host).reduce([command(1_000_000_000)]));
+    expect(trap.limit).toBe<LimitKind>('stack');
+    expect(trap.message).toBe(LIMIT_REASONS.stack);
+    let lo = 0;
+    let hi = 100_000;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    // $down has one local: 112 bytes a frame.
+    expect(lo).toBeGreaterThan(500);
+    expect(lo).toBeLessThan((64 * 1024) / 112);
+    for (let run = 0; run < 3; run++) expect([fits(lo), fits(lo + 1)]).toEqual([true, false]);
+  });
+
+  test('every exit pops its frame: returns from nested blocks never add up to the limit', async () => {
+    const reducer = await loadReducer(stackGuest, { limits: { maxStackBytes: 4_096 } });
+    expect(reducer.instantiate(host).reduce([command(0, 100_000)])).toEqual([{ ok: true }]);
+  });
+
+  test('tail calls are refused: the stack meter needs every call to return', async () => {
+    const wat = minimalGuest('(func $f (return_call $f))');
+    const error = await loadError(rawComponent([1, await coreModule(wat)]));
+    expect(error.kind).toBe('forbidden-instruction');
+    expect(error.message).toMatch(/tail call/);
   });
 });
 

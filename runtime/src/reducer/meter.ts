@@ -11,7 +11,13 @@
 //    maximum is clamped to the limit as well.
 // 3. The walker knows every expression kind it lets through and refuses any other at load
 //    (`forbidden-instruction`), so nothing runs unmetered (no threads: atomics are refused here too).
-// 4. The output depends only on the input bytes, the memory limit and METER_VERSION (the cache key).
+// 4. The call stack is metered in estimated bytes: each function adds its frame's estimate (from its
+//    locals) to an i32 global on entry and takes it back on every exit (its end, and each `return`,
+//    rewritten as a branch to the end). Past `maxStackBytes` the exported global
+//    `tandem_stack_exceeded` becomes 1 and the guest traps, long before any engine's own stack runs
+//    out, so the depth at which recursion stops is the same everywhere. Tail calls are refused.
+// 5. The output depends only on the input bytes, the memory and stack limits and METER_VERSION (the
+//    cache key).
 
 import type binaryenNs from 'binaryen';
 import { BinaryReader } from './binary-reader.js';
@@ -23,14 +29,26 @@ type Module = InstanceType<Binaryen['Module']>;
 type ExpressionRef = number;
 
 /** Bump when the instrumentation changes: cached instrumented modules are keyed by it. */
-export const METER_VERSION = 1;
+export const METER_VERSION = 2;
 export const METER_MODULE = 'tandem:meter';
 export const FUEL_IMPORT = 'fuel';
 export const MEMORY_EXCEEDED_EXPORT = 'tandem_memory_exceeded';
+export const STACK_EXCEEDED_EXPORT = 'tandem_stack_exceeded';
 
 const FUEL = 'tandem_fuel';
 const MEMORY_EXCEEDED = 'tandem_memory_exceeded';
 const GROW_CHECK = 'tandem_grow_check';
+const STACK = 'tandem_stack';
+const STACK_EXCEEDED = 'tandem_stack_exceeded';
+const EXIT = 'tandem_exit';
+
+/**
+ * A frame's estimated size: twice what V8's baseline compiler spills per local (8 bytes), plus a
+ * fixed part for the return address, frame pointer and a few operands.
+ */
+export function frameBytes(locals: number): number {
+  return 96 + 16 * locals;
+}
 const WASM_PAGE = 65_536;
 
 /** The binaryen.js accessors used here that its typings leave out. */
@@ -38,6 +56,13 @@ interface ExpressionClasses {
   readonly Loop: { setBody(loop: ExpressionRef, body: ExpressionRef): void };
   readonly MemoryGrow: { setDelta(grow: ExpressionRef, delta: ExpressionRef): void };
   readonly Function: { setBody(func: number, body: ExpressionRef): void };
+}
+
+/** Where an expression hangs: the field of its parent (and the index, in a list field). */
+interface Slot {
+  readonly parent: ExpressionRef;
+  readonly field: string;
+  readonly index: number | undefined;
 }
 
 let binaryenLoad: Promise<Binaryen> | undefined;
@@ -52,7 +77,11 @@ function loadBinaryen(): Promise<Binaryen> {
  * Returns the metered module: fuel charged at function entries and loop headers, memory growth
  * checked against `maxMemoryPages`. `core` must already be a valid module (WebAssembly.validate).
  */
-export async function meterCoreModule(core: Uint8Array, maxMemoryPages: number): Promise<Uint8Array> {
+export async function meterCoreModule(
+  core: Uint8Array,
+  maxMemoryPages: number,
+  maxStackBytes: number,
+): Promise<Uint8Array> {
   const prepared = clampMemory(withoutCustomSections(core), maxMemoryPages);
   const binaryen = await loadBinaryen();
   let module: Module;
@@ -66,17 +95,36 @@ export async function meterCoreModule(core: Uint8Array, maxMemoryPages: number):
   }
   try {
     module.setFeatures(binaryen.Features.All);
-    return instrument(binaryen, module, maxMemoryPages);
+    return instrument(binaryen, module, maxMemoryPages, maxStackBytes);
   } finally {
     module.dispose();
   }
 }
 
-function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number): Uint8Array {
+function instrument(
+  binaryen: Binaryen,
+  module: Module,
+  maxMemoryPages: number,
+  maxStackBytes: number,
+): Uint8Array {
   const classes = binaryen as unknown as ExpressionClasses;
   module.addGlobalImport(FUEL, METER_MODULE, FUEL_IMPORT, binaryen.i64, true);
   module.addGlobal(MEMORY_EXCEEDED, binaryen.i32, true, module.i32.const(0));
   module.addGlobalExport(MEMORY_EXCEEDED, MEMORY_EXCEEDED_EXPORT);
+  module.addGlobal(STACK, binaryen.i32, true, module.i32.const(0));
+  module.addGlobal(STACK_EXCEEDED, binaryen.i32, true, module.i32.const(0));
+  module.addGlobalExport(STACK_EXCEEDED, STACK_EXCEEDED_EXPORT);
+
+  const stackBy = (delta: number): ExpressionRef =>
+    module.global.set(STACK, module.i32.add(module.global.get(STACK, binaryen.i32), module.i32.const(delta)));
+  const pushFrame = (bytes: number): ExpressionRef =>
+    module.block(null, [
+      stackBy(bytes),
+      module.if(
+        module.i32.gt_u(module.global.get(STACK, binaryen.i32), module.i32.const(maxStackBytes)),
+        module.block(null, [module.global.set(STACK_EXCEEDED, module.i32.const(1)), module.unreachable()]),
+      ),
+    ]);
 
   const charge = (): ExpressionRef =>
     module.block(null, [
@@ -97,9 +145,17 @@ function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number):
   for (const func of functions) {
     const info = binaryen.getFunctionInfo(func);
     const where = `function ${info.name}`;
-    for (const expr of expressions(binaryen, fields, info.body, where)) {
+    const frame = frameBytes(binaryen.expandType(info.params).length + info.vars.length);
+    let body = info.body;
+    for (const [expr, slot] of expressions(binaryen, fields, info.body, where)) {
       const id = binaryen.getExpressionId(expr);
-      if (id === binaryen.LoopId) {
+      if (id === binaryen.ReturnId) {
+        // Every exit goes through the function's end, where the frame is popped (invariant 4).
+        const value = (binaryen.getExpressionInfo(expr) as binaryenNs.ReturnInfo).value;
+        const exit = module.br(EXIT, 0, value);
+        if (slot === undefined) body = exit;
+        else replaceChild(binaryen, slot, exit);
+      } else if (id === binaryen.LoopId) {
         const body = (binaryen.getExpressionInfo(expr) as binaryenNs.LoopInfo).body;
         classes.Loop.setBody(expr, module.block(null, [charge(), body], binaryen.auto));
       } else if (id === binaryen.MemoryGrowId) {
@@ -108,7 +164,21 @@ function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number):
         growsMemory = true;
       }
     }
-    classes.Function.setBody(func, module.block(null, [charge(), info.body], binaryen.auto));
+    const results = info.results;
+    const framed = module.block(EXIT, [charge(), pushFrame(frame), body], results);
+    if (results === binaryen.none) {
+      classes.Function.setBody(func, module.block(null, [framed, stackBy(-frame)], binaryen.none));
+    } else {
+      const result = addVar(binaryen, func, results);
+      classes.Function.setBody(
+        func,
+        module.block(
+          null,
+          [module.local.set(result, framed), stackBy(-frame), module.local.get(result, results)],
+          results,
+        ),
+      );
+    }
   }
   if (growsMemory) addGrowCheck(binaryen, module, maxMemoryPages);
   if (!module.validate()) {
@@ -120,6 +190,35 @@ function instrument(binaryen: Binaryen, module: Module, maxMemoryPages: number):
 /** binaryen 130's `i64.const` takes one BigInt (its typings still say two halves; anything else aborts it). */
 function i64Const(module: Module, value: bigint): ExpressionRef {
   return (module.i64.const as unknown as (value: bigint) => ExpressionRef)(value);
+}
+
+/** Adds a local of `type` to `func`; returns its index (binaryen.js wraps no such call). */
+function addVar(binaryen: Binaryen, func: number, type: number): number {
+  const raw = binaryen as unknown as { _BinaryenFunctionAddVar(func: number, type: number): number };
+  return raw._BinaryenFunctionAddVar(func, type);
+}
+
+/** Puts `child` where `slot` says, through binaryen.js's per-class setters (`setValue`, `setChildAt`, …). */
+function replaceChild(binaryen: Binaryen, slot: Slot, child: ExpressionRef): void {
+  const id = binaryen.getExpressionId(slot.parent);
+  const ids = binaryen as unknown as Record<string, unknown>;
+  const className = Object.keys(ids)
+    .find((key) => key.endsWith('Id') && ids[key] === id)
+    ?.slice(0, -2);
+  const setters = (className === undefined ? undefined : ids[className]) as
+    | Record<string, ((...args: number[]) => void) | undefined>
+    | undefined;
+  const name = slot.field.replace(/^./, (c) => c.toUpperCase());
+  const setter =
+    slot.index === undefined ? setters?.[`set${name}`] : setters?.[`set${name.replace(/(ren|s)$/, '')}At`];
+  if (setter === undefined) {
+    throw new ReducerLoadError(
+      'forbidden-instruction',
+      `a \`return\` inside a ${className} cannot be metered`,
+    );
+  }
+  if (slot.index === undefined) setter(slot.parent, child);
+  else setter(slot.parent, slot.index, child);
 }
 
 /** `(param $delta i32) (result i32)`: $delta, or a trap that flags the memory limit (invariant 2). */
@@ -203,28 +302,44 @@ function childFields(binaryen: Binaryen): ReadonlyMap<number, readonly string[]>
 
 const ATOMIC_IDS = ['AtomicRMWId', 'AtomicCmpxchgId', 'AtomicWaitId', 'AtomicNotifyId', 'AtomicFenceId'];
 
-/** Every expression under `root`, parents before children, without recursion (bodies may nest deeply). */
+/**
+ * Every expression under `root` with the slot it hangs in (none for the root), parents before
+ * children, without recursion (bodies may nest deeply). The consumer may replace the expression it
+ * was given: its children are read afterwards, from the original.
+ */
 function* expressions(
   binaryen: Binaryen,
   fields: ReadonlyMap<number, readonly string[]>,
   root: ExpressionRef,
   where: string,
-): Generator<ExpressionRef> {
-  const stack = [root];
-  for (let expr = stack.pop(); expr !== undefined; expr = stack.pop()) {
+): Generator<[ExpressionRef, Slot | undefined]> {
+  const stack: [ExpressionRef, Slot | undefined][] = [[root, undefined]];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [expr] = entry;
     if (expr === 0) continue;
     const id = binaryen.getExpressionId(expr);
     const names = fields.get(id);
     if (names === undefined) throw refusal(binaryen, id, where);
-    yield expr;
     // Leaves have no info class in binaryen.js (getExpressionInfo throws on a nop).
-    if (names.length === 0) continue;
-    const info = binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown>;
+    const info =
+      names.length === 0 ? {} : (binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown>);
     if (info.isAtomic === true) throw refusal(binaryen, id, where);
-    for (const name of names) {
-      const child = info[name];
-      if (Array.isArray(child)) stack.push(...(child as ExpressionRef[]));
-      else if (typeof child === 'number') stack.push(child);
+    if (info.isReturn === true) {
+      throw new ReducerLoadError(
+        'forbidden-instruction',
+        `${where} makes a tail call, which is refused: the stack meter needs every call to return`,
+      );
+    }
+    yield entry;
+    for (const field of names) {
+      const child = info[field];
+      if (Array.isArray(child)) {
+        (child as ExpressionRef[]).forEach((c, index) => {
+          stack.push([c, { parent: expr, field, index }]);
+        });
+      } else if (typeof child === 'number') {
+        stack.push([child, { parent: expr, field, index: undefined }]);
+      }
     }
   }
 }
