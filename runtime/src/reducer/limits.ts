@@ -54,8 +54,8 @@ export const LIMIT_REASONS: Readonly<Record<LimitKind, string>> = {
  * Outside a verdict run, a mutation gets this fraction of its budgets (invariant 1). The slack absorbs
  * what a mutation's cost may owe to its batch (the allocator's state after the mutations before it).
  */
-export const TENTATIVE_NUMERATOR = 7;
-export const TENTATIVE_DENOMINATOR = 8;
+const TENTATIVE_NUMERATOR = 7;
+const TENTATIVE_DENOMINATOR = 8;
 
 /** The budget a run gets: the full one when it decides a verdict, the tentative one otherwise. */
 export function budgetFor(full: number, verdict: boolean): number {
