@@ -232,6 +232,29 @@ describe('stack', () => {
     expect(reducer.instantiate(host).reduce([command(0, 100_000)])).toEqual([{ ok: true }]);
   });
 
+  test('a return inside a catch body pops its frame too', async () => {
+    const wat = minimalGuest(`
+      (tag $oops)
+      (func $caught (result i32)
+        (try (result i32)
+          (do (throw $oops))
+          (catch_all (return (i32.const 1)))))
+      (func $start (local $k i32)
+        (local.set $k (i32.const 10000))
+        (loop $again
+          (drop (call $caught))
+          (br_if $again (local.tee $k (i32.sub (local.get $k) (i32.const 1))))))
+      (start $start)`);
+    // wasm-tools cannot write legacy exception handling (what V8 runs here); binaryen can.
+    const { default: binaryen } = await import('binaryen');
+    const module = binaryen.parseText(wat);
+    module.setFeatures(binaryen.Features.All);
+    const core = module.emitBinary();
+    module.dispose();
+    const reducer = await loadReducer(rawComponent([1, core]), { limits: { maxStackBytes: 1_024 } });
+    expect(reducer.instantiate(host).reduce([])).toEqual([]);
+  });
+
   test('tail calls are refused: the stack meter needs every call to return', async () => {
     const wat = minimalGuest('(func $f (return_call $f))');
     const error = await loadError(rawComponent([1, await coreModule(wat)]));

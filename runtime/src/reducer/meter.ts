@@ -198,6 +198,13 @@ function addVar(binaryen: Binaryen, func: number, type: number): number {
   return raw._BinaryenFunctionAddVar(func, type);
 }
 
+/** The item of each list field, as binaryen.js names its `set…At` setter. */
+const LIST_ITEM: Readonly<Record<string, string>> = {
+  children: 'child',
+  operands: 'operand',
+  catchBodies: 'catchBody',
+};
+
 /** Puts `child` where `slot` says, through binaryen.js's per-class setters (`setValue`, `setChildAt`, …). */
 function replaceChild(binaryen: Binaryen, slot: Slot, child: ExpressionRef): void {
   const id = binaryen.getExpressionId(slot.parent);
@@ -208,9 +215,9 @@ function replaceChild(binaryen: Binaryen, slot: Slot, child: ExpressionRef): voi
   const setters = (className === undefined ? undefined : ids[className]) as
     | Record<string, ((...args: number[]) => void) | undefined>
     | undefined;
-  const name = slot.field.replace(/^./, (c) => c.toUpperCase());
+  const name = slot.index === undefined ? slot.field : (LIST_ITEM[slot.field] ?? slot.field);
   const setter =
-    slot.index === undefined ? setters?.[`set${name}`] : setters?.[`set${name.replace(/(ren|s)$/, '')}At`];
+    setters?.[`set${name.replace(/^./, (c) => c.toUpperCase())}${slot.index === undefined ? '' : 'At'}`];
   if (setter === undefined) {
     throw new ReducerLoadError(
       'forbidden-instruction',
