@@ -1,2 +1,12 @@
+export { APPLIED_TABLE, readAppliedMarkers, writeAppliedMarkers } from './applied-marker.js';
+export {
+  AuthorityDocument,
+  type AuthorityOptions,
+  type PushErrorKind,
+  type PushOutcome,
+  type PushReport,
+  type PushRequest,
+  type PushResult,
+} from './authority-document.js';
 export { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from './open-document.js';
 export { ensureSchema, META_TABLE, readSchemaVersion } from './schema-version.js';

@@ -43,6 +43,8 @@ export interface ReplicaOptions {
   readonly store?: PageStore;
   /** Called after each commit that changed pages. */
   readonly onFrame?: (frame: Frame) => void;
+  /** The lsn of the first frame this replica commits (a reopened authority goes on from its journal); 0 by default. */
+  readonly firstFrameLsn?: number;
   /**
    * True for the authority (the coordinator): each commit folds into the base. False by default: a client's
    * commits stay in the overlay until `discardOverlay`.
@@ -88,6 +90,7 @@ export class Replica {
     this.vfs = vfs;
     this.reducer = options.reducer;
     this.store = options.store ?? new PageStore();
+    this.nextLsn = options.firstFrameLsn ?? 0;
     const { onFrame, authoritative = false } = options;
     const db = vfs.open(`${options.name}#${++openCount}`, this.store, (commit) => {
       const frame: Frame = { lsn: this.nextLsn++, pageCount: commit.pageCount, pages: commit.pages };
@@ -160,9 +163,16 @@ export class Replica {
     }
   }
 
-  /** Applies a batch in one transaction (one frame at most); one outcome per mutation. */
-  applyBatch(batch: readonly MutationEnvelope[]): Outcome[] {
-    return this.transaction(() => applySequentially(this.batchTarget, batch));
+  /**
+   * Applies a batch in one transaction (one frame at most); one outcome per mutation. `alsoInside` runs in
+   * the same transaction after the batch (the authority records its applied markers there).
+   */
+  applyBatch(batch: readonly MutationEnvelope[], alsoInside?: (outcomes: Outcome[]) => void): Outcome[] {
+    return this.transaction(() => {
+      const outcomes = applySequentially(this.batchTarget, batch);
+      alsoInside?.(outcomes);
+      return outcomes;
+    });
   }
 
   /** Runs a read-only query and returns rows as plain objects. */

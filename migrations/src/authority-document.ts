@@ -1,0 +1,289 @@
+// The authoritative copy of a document (what the coordinator runs): pushes from clients' timelines are
+// checked for continuity, reduced together in one transaction with their applied markers, and the
+// resulting frame is durable before anyone hears about it.
+//
+// Invariants:
+// 1. A push continues its timeline: mutations at or below the timeline's marker are duplicates and
+//    skipped; a push that starts past marker + 1 is refused (`gap`) and changes nothing.
+// 2. Every mutation taken advances its timeline's marker, applied or rejected: a mutation that can never
+//    apply never blocks the ones behind it.
+// 3. `push` resolves only after the frame of its transaction is synced to the journal (when there is one).
+// 4. Pushes run one after another; the pushes of one call share one transaction and so one frame.
+// 5. After the journal fails, the document refuses everything (`storage-failed`) until reopened.
+
+import {
+  type ByteStore,
+  DocumentJournal,
+  type Frame,
+  type MutationEnvelope,
+  type ReducerModule,
+  Replica,
+  rebuildStore,
+  TandemError,
+} from '@tandem/runtime';
+import { readAppliedMarkers, writeAppliedMarkers } from './applied-marker.js';
+import { ensureSchema } from './schema-version.js';
+
+export interface AuthorityOptions {
+  readonly docId: string;
+  readonly reducer: ReducerModule;
+  /** Where the document persists (frame log + checkpoints); in memory only without one. */
+  readonly storage?: ByteStore;
+  /** Frames between two checkpoints of the page file; 1000 by default. */
+  readonly checkpointEvery?: number;
+  /** Called with each frame once it is durable. */
+  readonly onFrame?: (frame: Frame) => void;
+  readonly onLog?: (level: string, message: string) => void;
+}
+
+export interface PushRequest {
+  readonly timelineId: string;
+  /** Consecutive mutations of that timeline, in lsn order. */
+  readonly mutations: readonly MutationEnvelope[];
+}
+
+export type PushOutcome =
+  | { readonly lsn: number; readonly ok: true }
+  | { readonly lsn: number; readonly ok: false; readonly reason: string };
+
+export type PushErrorKind = 'gap' | 'invalid-mutation';
+
+export type PushResult =
+  | {
+      readonly status: 'accepted';
+      readonly timelineId: string;
+      /** The timeline's marker after this push. */
+      readonly appliedLsn: number;
+      /** One per mutation taken (duplicates get none). */
+      readonly outcomes: readonly PushOutcome[];
+    }
+  | {
+      readonly status: 'refused';
+      readonly timelineId: string;
+      readonly kind: PushErrorKind;
+      readonly message: string;
+      /** For `gap`: the lsn the timeline must continue with. */
+      readonly expectedLsn?: number;
+    };
+
+export interface PushReport {
+  /** The frame the accepted mutations made (none when nothing was taken). */
+  readonly frameLsn: number | undefined;
+  readonly results: readonly PushResult[];
+}
+
+export class AuthorityDocument {
+  readonly docId: string;
+  readonly #replica: Replica;
+  readonly #journal: DocumentJournal | undefined;
+  readonly #markers: Map<string, number>;
+  readonly #checkpointEvery: number;
+  readonly #onFrame: ((frame: Frame) => void) | undefined;
+  /** Frames committed and not yet reported durable (filled by the replica's commit callback). */
+  readonly #captured: Frame[];
+  #nextFrameLsn: number;
+  #checkpointedAt: number;
+  #chain: Promise<unknown> = Promise.resolve();
+  #failure: TandemError | undefined;
+  #closed = false;
+
+  private constructor(
+    options: AuthorityOptions,
+    replica: Replica,
+    journal: DocumentJournal | undefined,
+    captured: Frame[],
+    nextFrameLsn: number,
+  ) {
+    this.docId = options.docId;
+    this.#replica = replica;
+    this.#journal = journal;
+    this.#captured = captured;
+    this.#nextFrameLsn = nextFrameLsn;
+    this.#markers = readAppliedMarkers(replica);
+    this.#checkpointEvery = options.checkpointEvery ?? 1000;
+    this.#onFrame = options.onFrame;
+    this.#checkpointedAt = journal?.images[0]?.frameCount ?? 0;
+  }
+
+  static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
+    const opened = options.storage && (await DocumentJournal.open(options.storage));
+    const captured: Frame[] = [];
+    const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
+    const replica = await Replica.open({
+      name: `authority:${options.docId}`,
+      reducer: options.reducer,
+      authoritative: true,
+      ...(opened && { store: rebuildStore(opened.recovered) }),
+      firstFrameLsn,
+      onFrame: (frame) => {
+        captured.push(frame);
+        opened?.journal.appendFrame(frame);
+      },
+      ...(options.onLog && { onLog: options.onLog }),
+    });
+    try {
+      ensureSchema(replica);
+      const document = new AuthorityDocument(options, replica, opened?.journal, captured, firstFrameLsn);
+      await document.#persist();
+      return document;
+    } catch (error) {
+      replica.close();
+      throw error;
+    }
+  }
+
+  /** The lsn the next frame will carry. */
+  get nextFrameLsn(): number {
+    return this.#nextFrameLsn;
+  }
+
+  /** The marker of every timeline that has pushed. */
+  get appliedMarkers(): ReadonlyMap<string, number> {
+    return this.#markers;
+  }
+
+  /** Applies pushes that arrived together in one transaction; see the invariants above. */
+  push(requests: readonly PushRequest[]): Promise<PushReport> {
+    const run = this.#chain.then(() => this.#push(requests));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  query(sql: string, params: readonly (string | number | null | boolean)[] = []) {
+    this.#assertOpen();
+    return this.#replica.query(sql, params);
+  }
+
+  pageHash(): Promise<string> {
+    this.#assertOpen();
+    return this.#replica.pageHash();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#chain;
+    this.#closed = true;
+    this.#replica.close();
+  }
+
+  async #push(requests: readonly PushRequest[]): Promise<PushReport> {
+    this.#assertOpen();
+    const batch: MutationEnvelope[] = [];
+    const updates = new Map<string, number>();
+    const taken: { request: PushRequest; from: number; count: number }[] = [];
+    const results: (PushResult | undefined)[] = [];
+    for (const request of requests) {
+      const refusal = checkRequest(request);
+      if (refusal !== undefined) {
+        results.push(refusal);
+        continue;
+      }
+      const last = updates.get(request.timelineId) ?? this.#markers.get(request.timelineId) ?? -1;
+      const fresh = request.mutations.filter((m) => m.lsn > last);
+      const first = fresh[0];
+      if (first !== undefined && first.lsn !== last + 1) {
+        results.push({
+          status: 'refused',
+          timelineId: request.timelineId,
+          kind: 'gap',
+          message: `timeline ${request.timelineId} continues at lsn ${last + 1}, not ${first.lsn}`,
+          expectedLsn: last + 1,
+        });
+        continue;
+      }
+      if (first !== undefined) updates.set(request.timelineId, fresh.at(-1)!.lsn);
+      taken.push({ request, from: batch.length, count: fresh.length });
+      batch.push(...fresh);
+      results.push(undefined);
+    }
+
+    const before = this.#nextFrameLsn;
+    const outcomes =
+      batch.length === 0
+        ? []
+        : this.#replica.applyBatch(batch, () => writeAppliedMarkers(this.#replica, updates));
+    for (const [timelineId, lsn] of updates) this.#markers.set(timelineId, lsn);
+    await this.#persist();
+    let next = 0;
+    const report: PushResult[] = results.map((result) => {
+      if (result !== undefined) return result;
+      const { request, from, count } = taken[next++]!;
+      return {
+        status: 'accepted',
+        timelineId: request.timelineId,
+        appliedLsn: this.#markers.get(request.timelineId) ?? -1,
+        outcomes: batch.slice(from, from + count).map((m, i): PushOutcome => {
+          const outcome = outcomes[from + i];
+          return outcome?.ok
+            ? { lsn: m.lsn, ok: true }
+            : { lsn: m.lsn, ok: false, reason: outcome?.reason ?? 'no outcome' };
+        }),
+      };
+    });
+    return { frameLsn: this.#nextFrameLsn > before ? before : undefined, results: report };
+  }
+
+  /** Syncs the frames committed so far, reports them, and checkpoints when the frame log has grown. */
+  async #persist(): Promise<void> {
+    const frames = this.#captured.splice(0);
+    const last = frames.at(-1);
+    if (last === undefined) return;
+    this.#nextFrameLsn = last.lsn + 1;
+    if (this.#journal !== undefined) {
+      try {
+        await this.#journal.sync();
+      } catch (error) {
+        // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
+        this.#failure = new TandemError(
+          'storage-failed',
+          `document ${this.docId} could not persist frame ${last.lsn}; reopen it to recover`,
+          {},
+          { cause: error },
+        );
+        throw this.#failure;
+      }
+      if (this.#nextFrameLsn - this.#checkpointedAt >= this.#checkpointEvery) {
+        await this.#journal.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
+        this.#checkpointedAt = this.#nextFrameLsn;
+      }
+    }
+    for (const frame of frames) this.#onFrame?.(frame);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TandemError('closed', `document ${this.docId} is closed`);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+const MAX_TIMELINE_ID = 256;
+const MAX_PAYLOAD = 1 << 20;
+
+/** A request that cannot be taken as it is, as a refusal; undefined when it is well formed. */
+function checkRequest(request: PushRequest): PushResult | undefined {
+  const refuse = (message: string): PushResult => ({
+    status: 'refused',
+    timelineId: String(request.timelineId),
+    kind: 'invalid-mutation',
+    message,
+  });
+  const { timelineId, mutations } = request;
+  if (typeof timelineId !== 'string' || timelineId.length === 0 || timelineId.length > MAX_TIMELINE_ID) {
+    return refuse('a timeline id is a non-empty string of at most 256 characters');
+  }
+  if (!Array.isArray(mutations)) return refuse('mutations must be an array');
+  let previous: number | undefined;
+  for (const m of mutations as readonly MutationEnvelope[]) {
+    if (m.timelineId !== timelineId) return refuse(`mutation ${m.lsn} belongs to timeline ${m.timelineId}`);
+    if (!Number.isSafeInteger(m.lsn) || m.lsn < 0) return refuse(`invalid lsn ${m.lsn}`);
+    if (previous !== undefined && m.lsn !== previous + 1) {
+      return refuse(`mutations must be consecutive: ${m.lsn} follows ${previous}`);
+    }
+    if (!Number.isSafeInteger(m.timestamp)) return refuse(`mutation ${m.lsn}: invalid timestamp`);
+    if (!(m.payload instanceof Uint8Array) || m.payload.length > MAX_PAYLOAD) {
+      return refuse(`mutation ${m.lsn}: the payload must be at most ${MAX_PAYLOAD} bytes`);
+    }
+    previous = m.lsn;
+  }
+  return undefined;
+}
