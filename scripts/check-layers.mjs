@@ -20,7 +20,13 @@ const ALLOWED = {
     '@tandem/host-browser',
     '@tandem/coordinator',
   ],
-  '@tandem/bench': ['@tandem/runtime', '@tandem/migrations', '@tandem/host-node', '@tandem/host-browser'],
+  '@tandem/bench': [
+    '@tandem/runtime',
+    '@tandem/migrations',
+    '@tandem/host-node',
+    '@tandem/host-browser',
+    '@tandem/coordinator',
+  ],
 };
 
 const root = JSON.parse(readFileSync('package.json', 'utf8'));

@@ -5,5 +5,5 @@ export {
   type MutationResult,
   type Row,
 } from '@tandem/runtime';
-export { type OpenDocumentOptions, openDocument } from './document.js';
+export { documentFolder, type OpenDocumentOptions, openDocument } from './document.js';
 export { FsByteStore } from './fs-byte-store.js';

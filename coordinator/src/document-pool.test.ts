@@ -1,0 +1,61 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type MutationEnvelope, TandemError } from '@tandem/runtime';
+import { expect, test } from 'vitest';
+import { DocumentPool } from './document-pool.js';
+
+const reducer = await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
+
+function create(lsn: number, id: string): MutationEnvelope {
+  const payload = new TextEncoder().encode(JSON.stringify({ type: 'create', id, title: id }));
+  return { timelineId: 't', lsn, timestamp: 1_700_000_000_000, payload };
+}
+
+test('documents are spread over the workers, and a document stays on its worker', async () => {
+  const pool = new DocumentPool({ reducer, workers: 2 });
+  try {
+    const placed = ['a', 'b', 'c', 'd'].map((docId) => pool.workerOf(docId));
+    expect(placed.sort()).toEqual([0, 0, 1, 1]);
+    expect(pool.workerOf('a')).toBe(pool.workerOf('a'));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a document persisted by one pool is there, whole, for the next pool over the same folder', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tandem-pool-'));
+  try {
+    const first = new DocumentPool({ reducer, dataDir, workers: 2 });
+    for (let lsn = 0; lsn < 5; lsn++)
+      await first.push('doc/1', [{ timelineId: 't', mutations: [create(lsn, `x${lsn}`)] }]);
+    const hash = await first.pageHash('doc/1');
+    await first.close();
+
+    const second = new DocumentPool({ reducer, dataDir, workers: 1 });
+    expect(await second.pageHash('doc/1')).toBe(hash);
+    const report = await second.push('doc/1', [
+      { timelineId: 't', mutations: [create(4, 'x4'), create(5, 'x5')] },
+    ]);
+    expect(report.results[0]).toMatchObject({
+      status: 'accepted',
+      appliedLsn: 5,
+      outcomes: [{ lsn: 5, ok: true }],
+    });
+    expect(await second.query('doc/1', 'SELECT count(*) AS n FROM todos')).toEqual([{ n: 6 }]);
+    await second.close();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a call that fails in a worker rejects with its error, a bad document id is invalid-argument, and a closed pool refuses calls', async () => {
+  const pool = new DocumentPool({ reducer, workers: 1 });
+  await expect(pool.push('', [])).rejects.toMatchObject({ kind: 'invalid-argument' });
+  await pool.push('a', [{ timelineId: 't', mutations: [create(0, 'x')] }]);
+  await expect(pool.query('a', 'SELECT * FROM no_such_table')).rejects.toThrow(/no such table/);
+  await pool.close();
+  const closed = await pool.pageHash('a').catch((error: unknown) => error);
+  expect(closed).toBeInstanceOf(TandemError);
+  expect((closed as TandemError).kind).toBe('closed');
+});

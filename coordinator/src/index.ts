@@ -1,0 +1,1 @@
+export { DocumentPool, type DocumentPoolOptions } from './document-pool.js';
