@@ -10,6 +10,26 @@ export {
   type Row,
 } from './local-document.js';
 export {
+  CLIENT_MESSAGES,
+  type ClientMessage,
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeMessage,
+  ProtocolError,
+  type ProtocolErrorKind,
+  SERVER_MESSAGES,
+  type ServerMessage,
+} from './protocol/codec.js';
+export { ERROR_KINDS, ErrorMessage } from './protocol/error.js';
+export { Frames } from './protocol/frames.js';
+export { Hello } from './protocol/hello.js';
+export * as protocolLimits from './protocol/limits.js';
+export { Ping, Pong } from './protocol/ping.js';
+export { Push } from './protocol/push.js';
+export { PushResult } from './protocol/push-result.js';
+export { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './protocol/version.js';
+export { Welcome } from './protocol/welcome.js';
+export {
   DEFAULT_LIMITS,
   LIMIT_REASONS,
   type LimitKind,
