@@ -18,10 +18,11 @@ import {
 import { Ping, Pong } from './ping.js';
 import { Push } from './push.js';
 import { PushResult } from './push-result.js';
+import { Snapshot } from './snapshot.js';
 import { Welcome } from './welcome.js';
 
 export type ClientMessage = Hello | Push | Ping | Pong;
-export type ServerMessage = Welcome | PushResult | Frames | ErrorMessage | Ping | Pong;
+export type ServerMessage = Welcome | PushResult | Frames | Snapshot | ErrorMessage | Ping | Pong;
 
 /** The messages each side may send, by `type`. */
 export const CLIENT_MESSAGES: Readonly<Record<ClientMessage['type'], TSchema>> = {
@@ -34,6 +35,7 @@ export const SERVER_MESSAGES: Readonly<Record<ServerMessage['type'], TSchema>> =
   welcome: Welcome,
   'push-result': PushResult,
   frames: Frames,
+  snapshot: Snapshot,
   error: ErrorMessage,
   ping: Ping,
   pong: Pong,
@@ -52,7 +54,7 @@ export class ProtocolError extends Error {
 
 const DECODE_LIMITS = {
   maxStrLength: 64 * 1024,
-  maxBinLength: Math.max(PAGE_SIZE, MAX_PAYLOAD_BYTES),
+  maxBinLength: Math.max(PAGE_SIZE, MAX_PAYLOAD_BYTES, MAX_MESSAGE_BYTES),
   maxArrayLength: Math.max(MAX_PAGES_PER_FRAME, MAX_FRAMES_PER_MESSAGE),
   maxMapLength: 16,
   maxExtLength: 0,

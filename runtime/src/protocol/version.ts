@@ -1,6 +1,6 @@
 // The wire format's version. Bump it (and add a line) whenever a message schema or the encoding changes;
 // protocol-version.test.ts fails until you do.
-//   1: hello, welcome, push, push-result, frames (raw pages), error, ping, pong; msgpack.
+//   1: hello, welcome, push, push-result, frames (raw pages), snapshot (page image), error, ping, pong; msgpack.
 export const PROTOCOL_VERSION = 1;
 /** The oldest client version a coordinator still serves. */
 export const MIN_PROTOCOL_VERSION = 1;
