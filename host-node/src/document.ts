@@ -4,7 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
-import { type LocalDocument, type ReducerLimits, type ReducerModule, TandemError } from '@tandem/runtime';
+import {
+  type LocalDocument,
+  protocolLimits,
+  type ReducerLimits,
+  type ReducerModule,
+  SyncClient,
+  type SyncState,
+  TandemError,
+} from '@tandem/runtime';
+import { WebSocket } from 'ws';
 import { FsByteStore } from './fs-byte-store.js';
 
 export interface OpenDocumentOptions
@@ -25,21 +34,45 @@ export interface OpenDocumentOptions
    * Every host of a document must use the same ones. A loaded ReducerModule brings its own.
    */
   readonly limits?: Partial<ReducerLimits>;
+  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
+  readonly coordinatorUrl?: string;
+  /** Sent with `hello`; the coordinator's auth hook checks it per document. */
+  readonly token?: string;
+  /** Reconnect backoff and heartbeat (tests), and sync state changes. */
+  readonly sync?: {
+    readonly backoffMs?: number;
+    readonly heartbeatMs?: number;
+    readonly onStateChange?: (state: SyncState) => void;
+  };
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const { dataDir, storage, limits, ...rest } = options;
+  const { dataDir, storage, limits, coordinatorUrl, token, sync, ...rest } = options;
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   const files =
     dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(dataDir, options.docId));
   const chosen = storage ?? files;
-  return openLocalDocument({
+  const document = await openLocalDocument({
     ...rest,
     reducer,
     timelineId: options.timelineId ?? randomUUID(),
     ...(chosen && { storage: chosen }),
     ...(files && { closeStorage: () => files.close() }),
   });
+  if (coordinatorUrl !== undefined) {
+    document.attachSync(
+      new SyncClient(document, {
+        url: coordinatorUrl,
+        connect: (url) => new WebSocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
+        reducerHash: reducer.sha256,
+        ...(token !== undefined && { token }),
+        ...(sync?.backoffMs !== undefined && { backoffMs: sync.backoffMs }),
+        ...(sync?.heartbeatMs !== undefined && { heartbeatMs: sync.heartbeatMs }),
+        ...(sync?.onStateChange && { onStateChange: sync.onStateChange }),
+      }),
+    );
+  }
+  return document;
 }
 
 /** A document's folder: its id, with anything a file system could misread percent-encoded. */

@@ -14,6 +14,7 @@ import {
   rebuildStore,
   TandemError,
 } from '@tandem/runtime';
+import { readAppliedMarkers } from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
 
 export interface LocalDocumentOptions {
@@ -46,11 +47,17 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(options.onFrame && { onFrame: options.onFrame }),
       ...(options.onLog && { onLog: options.onLog }),
     });
+    const timelineId = opened?.recovered.timelineId ?? options.timelineId;
+    const migrated = replica;
     return new LocalDocument({
       docId: options.docId,
-      timelineId: opened?.recovered.timelineId ?? options.timelineId,
+      timelineId,
       replica,
       migration: ensureSchema(replica),
+      readAppliedLsn: () => readAppliedMarkers(migrated).get(timelineId) ?? -1,
+      prepareOverlay: () => {
+        ensureSchema(migrated);
+      },
       ...(opened && { journal: opened.journal, pending: opened.recovered.pending }),
       ...(closeStorage && { onClose: closeStorage }),
     });

@@ -6,6 +6,7 @@ export {
   type LocalDocumentParts,
   type MigrationReport,
   type MutateOptions,
+  type MutationFate,
   type MutationResult,
   type Row,
 } from './local-document.js';
@@ -85,6 +86,13 @@ export {
   RECORD_OVERHEAD,
   RecordType,
 } from './storage/record.js';
+export {
+  SyncClient,
+  type SyncOptions,
+  type SyncState,
+  type SyncTarget,
+  type WebSocketLike,
+} from './sync/sync-client.js';
 export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 export {
   CAPTURE_VFS_NAME,

@@ -13,11 +13,18 @@
 //    the pending mutations the journal recovered, so the document shows them again.
 // 5. After the journal fails, nothing more is accepted (`storage-failed`): what is on disk is decided by
 //    the next recovery, and acting on an unknown state could lose or duplicate writes.
+// 6. Synced (a SyncClient attached): the replica's base is the coordinator's pages up to `baseCursor`,
+//    its overlay is exactly the pending mutations (lsn above this timeline's applied marker in the base)
+//    reduced in lsn order. A rebase keeps it so: drop the overlay, apply the burst to the base, drop the
+//    mutations the marker covers, reduce the rest again.
 
 import { TandemError } from './errors.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import type { Replica } from './replica.js';
+import type { Frame } from './frame.js';
 import type { DocumentJournal } from './storage/document-journal.js';
+import type { PageImage } from './storage/page-image.js';
+import type { SyncClient, SyncState, SyncTarget } from './sync/sync-client.js';
 import type { PlainValue } from './value.js';
 
 /** What opening did to the schema: the versions before and after `migrate`. */
@@ -39,6 +46,11 @@ export type MutationResult =
 
 export type Row = Record<string, PlainValue>;
 
+/** What the coordinator made of a mutation: taken into a frame, or rejected by its reducer. */
+export type MutationFate =
+  | { readonly lsn: number; readonly status: 'confirmed' }
+  | { readonly lsn: number; readonly status: 'rejected'; readonly reason: string };
+
 interface Pending {
   readonly envelope: MutationEnvelope;
   readonly resolve: (result: MutationResult) => void;
@@ -56,12 +68,16 @@ export interface LocalDocumentParts {
   readonly pending?: readonly MutationEnvelope[];
   /** Releases what the host opened for this document (files), after the replica closed. */
   readonly onClose?: () => Promise<void>;
+  /** This timeline's applied marker as the replica's pages record it (-1 for none). */
+  readonly readAppliedLsn?: () => number;
+  /** Runs after a rebase, before the pending mutations: brings the overlay to the reducer's schema. */
+  readonly prepareOverlay?: () => void;
 }
 
 /** Replaying pending mutations in runs of this size bounds the work of one transaction. */
 const REPLAY_BATCH = 1000;
 
-export class LocalDocument {
+export class LocalDocument implements SyncTarget {
   readonly docId: string;
   readonly timelineId: string;
   /** What opening did to the schema: the versions before and after `migrate`. */
@@ -77,6 +93,17 @@ export class LocalDocument {
   private syncing: Promise<void> = Promise.resolve();
   private failure: TandemError | undefined;
   private closed = false;
+  /** Reduced locally, not yet taken by the coordinator, in lsn order. */
+  private pending: MutationEnvelope[] = [];
+  private readonly readAppliedLsn: (() => number) | undefined;
+  private readonly prepareOverlay: (() => void) | undefined;
+  private base: { journalId: string | null; cursor: number } = { journalId: null, cursor: 0 };
+  private sync: SyncClient | undefined;
+  private readonly fates = new Map<
+    number,
+    { promise: Promise<MutationFate>; resolve: (fate: MutationFate) => void }
+  >();
+  private readonly rebaseListeners = new Set<() => void>();
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -85,7 +112,10 @@ export class LocalDocument {
     this.migration = parts.migration;
     this.journal = parts.journal;
     this.onClose = parts.onClose;
+    this.readAppliedLsn = parts.readAppliedLsn;
+    this.prepareOverlay = parts.prepareOverlay;
     const pending = parts.pending ?? [];
+    this.pending = [...pending];
     for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
       this.replica.applyBatch(pending.slice(i, i + REPLAY_BATCH));
     }
@@ -121,8 +151,101 @@ export class LocalDocument {
     if (this.closed) return;
     await this.settled();
     this.closed = true;
+    this.sync?.close();
     this.replica.close();
     await this.onClose?.();
+  }
+
+  /** Connects the document to a coordinator through `client` (hosts create it); starts syncing. */
+  attachSync(client: SyncClient): void {
+    if (this.sync !== undefined) throw new TandemError('invalid-argument', 'the document already syncs');
+    this.sync = client;
+    client.start();
+  }
+
+  /** `offline` for a document that does not sync. */
+  get syncState(): SyncState {
+    return this.sync?.state ?? 'offline';
+  }
+
+  /** How many mutations the coordinator has not taken yet. */
+  get pendingCount(): number {
+    return this.pending.length + this.queue.length;
+  }
+
+  /** Resolves once the coordinator has taken (applied or rejected) mutation `lsn`. */
+  fate(lsn: number): Promise<MutationFate> {
+    let entry = this.fates.get(lsn);
+    if (entry === undefined) {
+      let resolve!: (fate: MutationFate) => void;
+      const promise = new Promise<MutationFate>((r) => {
+        resolve = r;
+      });
+      entry = { promise, resolve };
+      this.fates.set(lsn, entry);
+    }
+    return entry.promise;
+  }
+
+  /** Resolves once every mutation made so far has been taken by the coordinator and rebased on. */
+  async synced(): Promise<void> {
+    await this.settled();
+    while (this.pending.length > 0 || this.queue.length > 0) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.rebaseListeners.delete(done);
+          resolve();
+        };
+        this.rebaseListeners.add(done);
+      });
+    }
+  }
+
+  baseCursor(): { readonly journalId: string | null; readonly cursor: number } {
+    return this.base;
+  }
+
+  pendingAfter(lsn: number): readonly MutationEnvelope[] {
+    const first = this.pending.findIndex((m) => m.lsn > lsn);
+    return first < 0 ? [] : this.pending.slice(first);
+  }
+
+  rebase(update: {
+    readonly journalId: string;
+    readonly snapshot?: PageImage;
+    readonly frames: readonly Frame[];
+  }): void {
+    if (this.closed) return;
+    const { snapshot, frames } = update;
+    this.replica.discardOverlay();
+    if (snapshot !== undefined) {
+      this.replica.store.applyFrame({ pageCount: 0, pages: [] });
+      this.replica.store.applyFrame(snapshot);
+      this.base = { journalId: update.journalId, cursor: snapshot.frameCount };
+    }
+    this.replica.applyFrames(frames);
+    const last = frames.at(-1);
+    this.base = { journalId: update.journalId, cursor: last === undefined ? this.base.cursor : last.lsn + 1 };
+    this.prepareOverlay?.();
+    const applied = this.readAppliedLsn?.() ?? -1;
+    const taken = this.pending.findIndex((m) => m.lsn > applied);
+    this.pending = taken < 0 ? [] : this.pending.slice(taken);
+    for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
+      this.replica.applyBatch(this.pending.slice(i, i + REPLAY_BATCH));
+    }
+    for (const listener of [...this.rebaseListeners]) listener();
+  }
+
+  pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void {
+    const reasons = new Map(rejected.map((r) => [r.lsn, r.reason]));
+    for (const [lsn, entry] of this.fates) {
+      if (lsn > appliedLsn) continue;
+      const reason = reasons.get(lsn);
+      entry.resolve(
+        reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
+      );
+      this.fates.delete(lsn);
+    }
   }
 
   private enqueue(mutation: unknown, options: MutateOptions): Promise<MutationResult> {
@@ -165,7 +288,9 @@ export class LocalDocument {
           throw this.fail(error);
         }
       }
-      const outcomes = this.replica.applyBatch(batch.map((p) => p.envelope));
+      const envelopes = batch.map((p) => p.envelope);
+      const outcomes = this.replica.applyBatch(envelopes);
+      this.pending.push(...envelopes);
       results = batch.map((p, i) => {
         const outcome = outcomes[i];
         const lsn = p.envelope.lsn;
@@ -178,6 +303,7 @@ export class LocalDocument {
     }
     const resolveAll = (): void => {
       for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+      this.sync?.pendingChanged();
     };
     if (journal === undefined) {
       resolveAll();
