@@ -104,6 +104,9 @@ export class LocalDocument implements SyncTarget {
     { promise: Promise<MutationFate>; resolve: (fate: MutationFate) => void }
   >();
   private readonly rebaseListeners = new Set<() => void>();
+  /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
+  private takenThrough = -1;
+  private readonly rejections = new Map<number, string>();
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -173,8 +176,18 @@ export class LocalDocument implements SyncTarget {
     return this.pending.length + this.queue.length;
   }
 
-  /** Resolves once the coordinator has taken (applied or rejected) mutation `lsn`. */
+  /**
+   * Resolves once the coordinator has taken mutation `lsn`: confirmed, or rejected with its reducer's
+   * reason. Known gap: a mutation taken while its push-result was lost (the connection dropped) stays
+   * unresolved until the coordinator records rejections in the pages.
+   */
   fate(lsn: number): Promise<MutationFate> {
+    if (lsn <= this.takenThrough) {
+      const reason = this.rejections.get(lsn);
+      return Promise.resolve(
+        reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
+      );
+    }
     let entry = this.fates.get(lsn);
     if (entry === undefined) {
       let resolve!: (fate: MutationFate) => void;
@@ -237,14 +250,12 @@ export class LocalDocument implements SyncTarget {
   }
 
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void {
-    const reasons = new Map(rejected.map((r) => [r.lsn, r.reason]));
+    for (const { lsn, reason } of rejected) this.rejections.set(lsn, reason);
+    this.takenThrough = Math.max(this.takenThrough, appliedLsn);
     for (const [lsn, entry] of this.fates) {
       if (lsn > appliedLsn) continue;
-      const reason = reasons.get(lsn);
-      entry.resolve(
-        reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
-      );
       this.fates.delete(lsn);
+      void this.fate(lsn).then(entry.resolve);
     }
   }
 
