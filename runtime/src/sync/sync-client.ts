@@ -195,7 +195,12 @@ export class SyncClient {
         this.#burst = [];
         this.#snapshot = undefined;
         this.#head = message.head;
-        if (message.journalId !== this.#target.baseCursor().journalId) this.#expectedLsn = -1;
+        // Pages from another history (or none we can place) are replaced by the snapshot that comes first;
+        // a client with no pages at all takes the frames from 0.
+        const ours = this.#target.baseCursor();
+        if (ours.journalId !== message.journalId && (ours.journalId !== null || ours.cursor > 0)) {
+          this.#expectedLsn = -1;
+        }
         if (message.head === this.#expectedLsn) this.#goLive();
         else this.#setState('catching-up');
         return;

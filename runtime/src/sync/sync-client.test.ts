@@ -1,0 +1,219 @@
+import { expect, test } from 'vitest';
+import type { Frame } from '../frame.js';
+import {
+  type ClientMessage,
+  decodeClientMessage,
+  encodeMessage,
+  type ServerMessage,
+} from '../protocol/codec.js';
+import type { MutationEnvelope } from '../reducer/host.js';
+import { PAGE_SIZE } from '../vfs/page-store.js';
+import { SyncClient, type SyncTarget, type WebSocketLike } from './sync-client.js';
+
+/** A socket whose far end is the test: it sees what the client sends and says what the coordinator says. */
+class ScriptedSocket implements WebSocketLike {
+  binaryType = 'blob';
+  readyState = 0;
+  bufferedAmount = 0;
+  readonly sent: ClientMessage[] = [];
+  closedWith: string | undefined;
+  readonly #listeners = new Map<string, ((event: { data: unknown }) => void)[]>();
+
+  addEventListener(type: string, listener: (event: { data: unknown }) => void): void {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+  }
+  send(data: Uint8Array): void {
+    this.sent.push(decodeClientMessage(data));
+  }
+  close(_code?: number, reason?: string): void {
+    this.closedWith = reason ?? '';
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.#emit('open', undefined);
+  }
+  say(message: ServerMessage): void {
+    const bytes = encodeMessage(message);
+    this.#emit('message', bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  sayBytes(bytes: Uint8Array): void {
+    this.#emit('message', bytes.buffer);
+  }
+  drop(): void {
+    this.readyState = 3;
+    this.#emit('close', undefined);
+  }
+  #emit(type: string, data: unknown): void {
+    for (const listener of this.#listeners.get(type) ?? []) listener({ data });
+  }
+}
+
+class RecordingTarget implements SyncTarget {
+  readonly docId = 'doc';
+  readonly timelineId = 'me';
+  base = { journalId: null as string | null, cursor: 0 };
+  pending: MutationEnvelope[] = [];
+  readonly bursts: number[][] = [];
+  readonly pushes: { appliedLsn: number; rejected: readonly { lsn: number; reason: string }[] }[] = [];
+  baseCursor() {
+    return this.base;
+  }
+  pendingAfter(lsn: number) {
+    return this.pending.filter((m) => m.lsn > lsn);
+  }
+  rebase(update: { journalId: string; frames: readonly Frame[] }) {
+    this.bursts.push(update.frames.map((f) => f.lsn));
+    this.base = {
+      journalId: update.journalId,
+      cursor: (update.frames.at(-1)?.lsn ?? this.base.cursor - 1) + 1,
+    };
+  }
+  pushed(appliedLsn: number, rejected: readonly { lsn: number; reason: string }[]) {
+    this.pushes.push({ appliedLsn, rejected });
+  }
+}
+
+const HASH = 'ab'.repeat(32);
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const frame = (lsn: number) => ({
+  lsn,
+  pageCount: 1,
+  pages: [{ pgno: 1, data: new Uint8Array(PAGE_SIZE).fill(lsn) }],
+});
+const mutation = (lsn: number): MutationEnvelope => ({
+  timelineId: 'me',
+  lsn,
+  timestamp: 0,
+  payload: new Uint8Array([lsn]),
+});
+
+function setup() {
+  const sockets: ScriptedSocket[] = [];
+  const target = new RecordingTarget();
+  const client = new SyncClient(target, {
+    url: 'ws://coordinator/sync',
+    connect: () => {
+      const socket = new ScriptedSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    reducerHash: HASH,
+    backoffMs: 1,
+    maxBackoffMs: 2,
+    random: () => 0.5,
+  });
+  return { sockets, target, client };
+}
+
+test('hello carries the base cursor, and once live the mutations after the coordinator marker are pushed', async () => {
+  const { sockets, target, client } = setup();
+  target.base = { journalId: 'j1', cursor: 3 };
+  target.pending = [mutation(4), mutation(5), mutation(6)];
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  expect(socket.sent[0]).toMatchObject({
+    type: 'hello',
+    docId: 'doc',
+    timelineId: 'me',
+    journalId: 'j1',
+    cursor: 3,
+    reducerHash: HASH,
+  });
+  socket.say({ type: 'welcome', journalId: 'j1', head: 3, reducerHash: HASH, appliedLsn: 4 });
+  await tick();
+  expect(client.state).toBe('live');
+  expect(socket.sent[1]).toMatchObject({ type: 'push', mutations: [{ lsn: 5 }, { lsn: 6 }] });
+  target.pending.push(mutation(7));
+  client.pendingChanged();
+  expect(socket.sent[2]).toMatchObject({ type: 'push', mutations: [{ lsn: 7 }] });
+  client.close();
+});
+
+test('frames reach the document one burst at a time, after more: false, and catch-up ends at the head', async () => {
+  const { sockets, target, client } = setup();
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 3, reducerHash: HASH, appliedLsn: -1 });
+  await tick();
+  expect(client.state).toBe('catching-up');
+  socket.say({ type: 'frames', frames: [frame(0), frame(1)], more: true });
+  await tick();
+  expect(target.bursts).toEqual([]);
+  socket.say({ type: 'frames', frames: [frame(2)], more: false });
+  await tick();
+  expect(target.bursts).toEqual([[0, 1, 2]]);
+  expect(client.state).toBe('live');
+  socket.say({ type: 'frames', frames: [frame(3)], more: false });
+  await tick();
+  expect(target.bursts).toEqual([[0, 1, 2], [3]]);
+  client.close();
+});
+
+test('a frame out of order drops the connection, and the next hello asks from the base cursor again', async () => {
+  const { sockets, target, client } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 5, reducerHash: HASH, appliedLsn: -1 });
+  sockets[0]!.say({ type: 'frames', frames: [frame(1)], more: false });
+  await tick();
+  expect(sockets[0]!.closedWith).toMatch(/frame 1 arrived where 0 was expected/);
+  expect(target.bursts).toEqual([]);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  sockets[1]!.open();
+  expect(sockets[1]!.sent[0]).toMatchObject({ type: 'hello', cursor: 0 });
+  client.close();
+});
+
+test('a gap refusal rewinds the push to the lsn the coordinator expects', async () => {
+  const { sockets, target, client } = setup();
+  target.pending = [mutation(0), mutation(1), mutation(2)];
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: 1 });
+  await tick();
+  expect(socket.sent[1]).toMatchObject({ type: 'push', mutations: [{ lsn: 2 }] });
+  socket.say({
+    type: 'push-result',
+    appliedLsn: -1,
+    frameLsn: null,
+    rejected: [],
+    refused: { kind: 'gap', message: 'continues at 0', expectedLsn: 0 },
+  });
+  await tick();
+  expect(socket.sent[2]).toMatchObject({ type: 'push', mutations: [{ lsn: 0 }, { lsn: 1 }, { lsn: 2 }] });
+  client.close();
+});
+
+test('malformed bytes from the coordinator drop the connection; nothing throws', async () => {
+  const { sockets, client } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.sayBytes(new Uint8Array([0xc1, 0xff, 0x00]));
+  await tick();
+  expect(sockets[0]!.closedWith).toMatch(/not a message/);
+  expect(client.state).toBe('offline');
+  client.close();
+  expect(client.state).toBe('closed');
+});
+
+test('rejections reported by push-result reach the document', async () => {
+  const { sockets, target, client } = setup();
+  target.pending = [mutation(0)];
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: -1 });
+  sockets[0]!.say({
+    type: 'push-result',
+    appliedLsn: 0,
+    frameLsn: 0,
+    rejected: [{ lsn: 0, reason: 'no' }],
+    refused: null,
+  });
+  await tick();
+  expect(target.pushes).toEqual([{ appliedLsn: 0, rejected: [{ lsn: 0, reason: 'no' }] }]);
+  client.close();
+});
