@@ -19,9 +19,9 @@
 //    mutations the marker covers, reduce the rest again.
 
 import { TandemError } from './errors.js';
+import type { Frame } from './frame.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import type { Replica } from './replica.js';
-import type { Frame } from './frame.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { PageImage } from './storage/page-image.js';
 import type { SyncClient, SyncState, SyncTarget } from './sync/sync-client.js';

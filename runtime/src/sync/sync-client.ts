@@ -188,7 +188,7 @@ export class SyncClient {
   async #receive(bytes: Uint8Array): Promise<void> {
     const message: ServerMessage = decodeServerMessage(bytes);
     switch (message.type) {
-      case 'welcome':
+      case 'welcome': {
         this.#journalId = message.journalId;
         this.#pushedLsn = message.appliedLsn;
         this.#attempt = 0;
@@ -204,6 +204,7 @@ export class SyncClient {
         if (message.head === this.#expectedLsn) this.#goLive();
         else this.#setState('catching-up');
         return;
+      }
       case 'snapshot': {
         const image = await decodePageImage(message.image);
         this.#snapshot = image;
