@@ -3,6 +3,7 @@
 
 import {
   type ByteStore,
+  ClientBase,
   DocumentJournal,
   type Frame,
   LocalDocument,
@@ -11,7 +12,6 @@ import {
   ReducerLoadError,
   type ReducerModule,
   Replica,
-  rebuildStore,
   TandemError,
 } from '@tandem/runtime';
 import { readAppliedMarkers } from './applied-marker.js';
@@ -40,10 +40,11 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       storage === undefined
         ? undefined
         : await DocumentJournal.open(storage, { timelineId: options.timelineId });
+    const kept = storage === undefined ? undefined : await ClientBase.open(storage);
     replica = await Replica.open({
       name: options.docId,
       reducer: options.reducer,
-      ...(opened && { store: rebuildStore(opened.recovered) }),
+      ...(kept && { store: kept.recovered.store }),
       ...(options.onFrame && { onFrame: options.onFrame }),
       ...(options.onLog && { onLog: options.onLog }),
     });
@@ -59,6 +60,9 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         ensureSchema(migrated);
       },
       ...(opened && { journal: opened.journal, pending: opened.recovered.pending }),
+      ...(kept && {
+        base: { keeper: kept.base, journalId: kept.recovered.journalId, cursor: kept.recovered.cursor },
+      }),
       ...(closeStorage && { onClose: closeStorage }),
     });
   } catch (error) {

@@ -54,6 +54,7 @@ export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
 export { type ByteStore, checkFileName } from './storage/byte-store.js';
+export { ClientBase, type RecoveredBase } from './storage/client-base.js';
 export {
   DocumentJournal,
   type ImageFile,

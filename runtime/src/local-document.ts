@@ -22,6 +22,7 @@ import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import type { Replica } from './replica.js';
+import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { PageImage } from './storage/page-image.js';
 import type { SyncClient, SyncState, SyncTarget } from './sync/sync-client.js';
@@ -72,6 +73,8 @@ export interface LocalDocumentParts {
   readonly readAppliedLsn?: () => number;
   /** Runs after a rebase, before the pending mutations: brings the overlay to the reducer's schema. */
   readonly prepareOverlay?: () => void;
+  /** Where the base is kept, and where it stood when the document was opened. */
+  readonly base?: { readonly keeper: ClientBase; readonly journalId: string | null; readonly cursor: number };
 }
 
 /** Replaying pending mutations in runs of this size bounds the work of one transaction. */
@@ -99,6 +102,9 @@ export class LocalDocument implements SyncTarget {
   private readonly prepareOverlay: (() => void) | undefined;
   private base: { journalId: string | null; cursor: number } = { journalId: null, cursor: 0 };
   private sync: SyncClient | undefined;
+  private readonly keeper: ClientBase | undefined;
+  /** Background storage work (base frames, timeline truncation), in order. */
+  private housekeeping: Promise<void> = Promise.resolve();
   private readonly fates = new Map<
     number,
     { promise: Promise<MutationFate>; resolve: (fate: MutationFate) => void }
@@ -117,6 +123,8 @@ export class LocalDocument implements SyncTarget {
     this.onClose = parts.onClose;
     this.readAppliedLsn = parts.readAppliedLsn;
     this.prepareOverlay = parts.prepareOverlay;
+    this.keeper = parts.base?.keeper;
+    if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
     const pending = parts.pending ?? [];
     this.pending = [...pending];
     for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
@@ -155,6 +163,8 @@ export class LocalDocument implements SyncTarget {
     await this.settled();
     this.closed = true;
     this.sync?.close();
+    await this.housekeeping;
+    await this.keeper?.flushed().catch(() => undefined);
     this.replica.close();
     await this.onClose?.();
   }
@@ -239,10 +249,31 @@ export class LocalDocument implements SyncTarget {
     this.replica.applyFrames(frames);
     const last = frames.at(-1);
     this.base = { journalId: update.journalId, cursor: last === undefined ? this.base.cursor : last.lsn + 1 };
+    this.keeper?.record({
+      journalId: update.journalId,
+      ...(snapshot && {
+        replaced: {
+          source: { pageCount: snapshot.pageCount, pages: () => snapshot.pages },
+          frameCount: snapshot.frameCount,
+        },
+      }),
+      frames,
+      base: this.replica.store.base(),
+      cursor: this.base.cursor,
+    });
     this.prepareOverlay?.();
     const applied = this.readAppliedLsn?.() ?? -1;
     const taken = this.pending.findIndex((m) => m.lsn > applied);
     this.pending = taken < 0 ? [] : this.pending.slice(taken);
+    const journal = this.journal;
+    if (journal !== undefined && applied >= 0) {
+      // Taken mutations live in the coordinator's frames now: the timeline no longer needs them.
+      this.housekeeping = this.housekeeping
+        .then(() => journal.truncateTimeline(applied + 1))
+        .catch((error: unknown) => {
+          this.fail(error);
+        });
+    }
     for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
       this.replica.applyBatch(this.pending.slice(i, i + REPLAY_BATCH));
     }

@@ -29,6 +29,8 @@ export const RecordType = {
   imageEnd: 5,
   /** Who this replica is: its timeline id (UTF-8), written once when the document is created. */
   identity: 6,
+  /** A client's current coordinator history: the journal id (UTF-8) its base comes from. */
+  history: 7,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];

@@ -1,0 +1,157 @@
+// A client's copy of the coordinator's pages (the base), kept beside its timeline so that a reopened
+// document shows what it had synced even offline, and asks the coordinator only for what is new.
+//
+// Each coordinator history (journalId) gets its own journal under the prefix `base-<hash of the id>.`;
+// a `history` file names the current one. Invariants:
+// 1. The history file is written (and synced) only after the new history's image is synced, so it
+//    never names a base that is not there; a crash in between leaves the old history current, and the
+//    next sync replaces it again.
+// 2. Files of other histories are garbage once the history file moved on; they are deleted, and a
+//    crash that brings them back is harmless (nothing names them).
+// 3. The base's frames need no sync of their own before use: the coordinator holds them durably, and
+//    a base that lost its tail in a crash just asks for it again (its cursor is lower).
+import type { Frame } from '../frame.js';
+import type { PageStore } from '../vfs/page-store.js';
+import type { ByteStore } from './byte-store.js';
+import { DocumentJournal, type RecoveredState, rebuildStore } from './document-journal.js';
+import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
+import type { PageSource } from './page-image.js';
+import { PrefixedByteStore } from './prefixed-byte-store.js';
+import { decodeRecords, encodeRecord, RecordType } from './record.js';
+
+const CHECKPOINT_EVERY = 1000;
+
+export interface RecoveredBase {
+  readonly journalId: string | null;
+  /** The lsn of the next base frame. */
+  readonly cursor: number;
+  readonly store: PageStore;
+}
+
+export class ClientBase {
+  readonly #root: ByteStore;
+  #journalId: string | null;
+  #journal: DocumentJournal | undefined;
+  #checkpointedAt: number;
+  #chain: Promise<void> = Promise.resolve();
+  /** The history file that names the current history (kept by garbage collection). */
+  #historyFile: string | undefined;
+
+  private constructor(
+    root: ByteStore,
+    history: { readonly journalId: string; readonly file: string } | undefined,
+    journal: DocumentJournal | undefined,
+  ) {
+    this.#root = root;
+    this.#historyFile = history?.file;
+    this.#journalId = history?.journalId ?? null;
+    this.#journal = journal;
+    this.#checkpointedAt = journal?.images[0]?.frameCount ?? 0;
+  }
+
+  static async open(root: ByteStore): Promise<{ base: ClientBase; recovered: RecoveredBase }> {
+    const files = await root.list();
+    const history = await readHistory(root, files);
+    let recovered: RecoveredState | undefined;
+    let journal: DocumentJournal | undefined;
+    if (history !== undefined) {
+      ({ journal, recovered } = await DocumentJournal.open(
+        new PrefixedByteStore(root, await prefixOf(history.journalId)),
+      ));
+    }
+    const store = rebuildStore(recovered ?? { image: undefined, frames: [] });
+    const cursor = (recovered?.image?.frameCount ?? 0) + (recovered?.frames.length ?? 0);
+    const base = new ClientBase(root, history, journal);
+    await base.#collect(files);
+    return { base, recovered: { journalId: history?.journalId ?? null, cursor, store } };
+  }
+
+  /**
+   * Records a burst the document applied to its base: frames continuing the current history, or a new
+   * history (`replaced`: the base after `frameCount` frames, then `frames`). Writes run in the background,
+   * in call order; `flushed` waits for them.
+   */
+  record(update: {
+    readonly journalId: string;
+    readonly replaced?: { readonly source: PageSource; readonly frameCount: number };
+    readonly frames: readonly Frame[];
+    /** The base after the burst, for checkpoints. */
+    readonly base: PageSource;
+    readonly cursor: number;
+  }): void {
+    const { journalId, replaced, frames, base, cursor } = update;
+    const changed = journalId !== this.#journalId || replaced !== undefined;
+    this.#chain = this.#chain.then(async () => {
+      if (changed) {
+        const files = await this.#root.list();
+        const history = new PrefixedByteStore(this.#root, await prefixOf(journalId));
+        const start = replaced ?? { source: emptySource, frameCount: 0 };
+        await (await DocumentJournal.open(history)).journal.checkpoint(start.source, start.frameCount);
+        // Opened again so that its frame log continues from the image.
+        const { journal } = await DocumentJournal.open(history);
+        const name = formatFileName({
+          kind: 'history',
+          lsn: 0,
+          generation: nextGeneration(files),
+          ext: 'meta',
+        });
+        await this.#root.append(name, encodeRecord(RecordType.history, utf8.encode(journalId)));
+        await this.#root.sync(name);
+        this.#journal = journal;
+        this.#journalId = journalId;
+        this.#checkpointedAt = start.frameCount;
+        this.#historyFile = name;
+        await this.#collect(await this.#root.list());
+      }
+      const journal = this.#journal!;
+      for (const frame of frames) journal.appendFrame(frame);
+      if (cursor - this.#checkpointedAt >= CHECKPOINT_EVERY) {
+        await journal.checkpoint(base, cursor);
+        this.#checkpointedAt = cursor;
+      }
+    });
+  }
+
+  /** Waits for the writes recorded so far (and rethrows their failure). */
+  async flushed(): Promise<void> {
+    await this.#chain;
+    await this.#journal?.sync();
+  }
+
+  /** Deletes the files of histories other than the current one, and stale history files. */
+  async #collect(files: readonly string[]): Promise<void> {
+    const keep = this.#journalId === null ? undefined : await prefixOf(this.#journalId);
+    const histories = files.filter((f) => parseFileName(f)?.kind === 'history');
+    const newest = histories.sort().at(-1);
+    for (const file of files) {
+      const stale =
+        (file.startsWith('base-') && (keep === undefined || !file.startsWith(keep))) ||
+        (histories.includes(file) && file !== newest);
+      if (stale) await this.#root.delete(file);
+    }
+  }
+}
+
+const utf8 = new TextEncoder();
+const emptySource: PageSource = { pageCount: 0, pages: () => [] };
+
+async function prefixOf(journalId: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(journalId)));
+  return `base-${Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('')}.`;
+}
+
+/** The journal id named by the newest whole history file, and that file. */
+async function readHistory(
+  root: ByteStore,
+  files: readonly string[],
+): Promise<{ journalId: string; file: string } | undefined> {
+  const histories = files
+    .filter((f) => parseFileName(f)?.kind === 'history')
+    .sort((a, b) => parseFileName(b)!.generation - parseFileName(a)!.generation);
+  for (const file of histories) {
+    const record = decodeRecords((await root.read(file)) ?? new Uint8Array(0)).records[0];
+    if (record?.type === RecordType.history)
+      return { journalId: new TextDecoder().decode(record.payload), file };
+  }
+  return undefined;
+}
