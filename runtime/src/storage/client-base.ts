@@ -121,13 +121,10 @@ export class ClientBase {
   /** Deletes the files of histories other than the current one, and stale history files. */
   async #collect(files: readonly string[]): Promise<void> {
     const keep = this.#journalId === null ? undefined : await prefixOf(this.#journalId);
-    const histories = files.filter((f) => parseFileName(f)?.kind === 'history');
-    const newest = histories.sort().at(-1);
     for (const file of files) {
-      const stale =
-        (file.startsWith('base-') && (keep === undefined || !file.startsWith(keep))) ||
-        (histories.includes(file) && file !== newest);
-      if (stale) await this.#root.delete(file);
+      const otherBase = file.startsWith('base-') && (keep === undefined || !file.startsWith(keep));
+      const otherHistory = parseFileName(file)?.kind === 'history' && file !== this.#historyFile;
+      if (otherBase || otherHistory) await this.#root.delete(file);
     }
   }
 }
