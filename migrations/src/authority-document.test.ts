@@ -1,5 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { FaultyByteStore, loadReducer, MemoryByteStore, type MutationEnvelope } from '@tandem/runtime';
+import {
+  decodePageImage,
+  FaultyByteStore,
+  type Frame,
+  loadReducer,
+  MemoryByteStore,
+  type MutationEnvelope,
+  rebuildStore,
+} from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { APPLIED_TABLE } from './applied-marker.js';
 import { AuthorityDocument } from './authority-document.js';
@@ -128,7 +136,8 @@ test('a reopened authority goes on from its journal: same pages, same markers, f
 });
 
 test('a push whose frame cannot be synced fails, and the document refuses everything after it', async () => {
-  const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 2 });
+  // Syncs: the journal's identity, the migration frame, then the push's frame.
+  const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 3 });
   const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer, storage });
   await expect(doc.push([{ timelineId: 'a', mutations: [create('a', 0, 'x')] }])).rejects.toMatchObject({
     kind: 'storage-failed',
@@ -136,4 +145,100 @@ test('a push whose frame cannot be synced fails, and the document refuses everyt
   await expect(doc.push([{ timelineId: 'a', mutations: [create('a', 0, 'x')] }])).rejects.toMatchObject({
     kind: 'storage-failed',
   });
+});
+
+test('a history keeps its journalId across reopens; a new history, or one in memory, gets a new one', async () => {
+  const storage = new MemoryByteStore();
+  const first = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer, storage });
+  const journalId = first.journalId;
+  await first.push([{ timelineId: 'a', mutations: [create('a', 0, 'x')] }]);
+  await first.close();
+  const again = await AuthorityDocument.open({ docId: `authority-${docs}`, reducer, storage });
+  expect(again.journalId).toBe(journalId);
+  await again.close();
+  const other = await AuthorityDocument.open({
+    docId: `authority-${++docs}`,
+    reducer,
+    storage: new MemoryByteStore(),
+  });
+  const inMemory = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer });
+  expect(new Set([journalId, other.journalId, inMemory.journalId]).size).toBe(3);
+  await other.close();
+  await inMemory.close();
+});
+
+test('a push report carries its durable frame, and the frames since a cursor rebuild the same pages', async () => {
+  const reported: Frame[] = [];
+  const doc = await AuthorityDocument.open({
+    docId: `authority-${++docs}`,
+    reducer,
+    onFrame: (f) => reported.push(f),
+  });
+  for (let lsn = 0; lsn < 5; lsn++) {
+    const report = await doc.push([{ timelineId: 'a', mutations: [create('a', lsn, `t${lsn}`)] }]);
+    expect(report.frame).toBe(reported.at(-1));
+    expect(report.frame?.lsn).toBe(report.frameLsn);
+  }
+  const duplicate = await doc.push([{ timelineId: 'a', mutations: [create('a', 4, 't4')] }]);
+  expect(duplicate.frame).toBeUndefined();
+
+  const all = doc.framesSince(0);
+  expect(all.status).toBe('frames');
+  const frames = all.status === 'frames' ? all.frames : [];
+  expect(frames.map((f) => f.lsn)).toEqual(reported.map((f) => f.lsn));
+  expect(await rebuildStore({ image: undefined, frames: [...frames] }).hash()).toBe(await doc.pageHash());
+  expect(doc.framesSince(doc.nextFrameLsn)).toEqual({ status: 'frames', frames: [] });
+  expect(doc.framesSince(doc.nextFrameLsn + 1)).toEqual({ status: 'behind' });
+  await doc.close();
+});
+
+test('after a checkpoint the frames before it are gone: an old cursor is behind, and a snapshot plus the kept frames rebuild the pages', async () => {
+  for (const storage of [new MemoryByteStore(), undefined]) {
+    const doc = await AuthorityDocument.open({
+      docId: `authority-${++docs}`,
+      reducer,
+      checkpointEvery: 4,
+      ...(storage && { storage }),
+    });
+    for (let lsn = 0; lsn < 10; lsn++)
+      await doc.push([{ timelineId: 'a', mutations: [create('a', lsn, `t${lsn}`)] }]);
+    expect(doc.framesSince(0)).toEqual({ status: 'behind' });
+    const snapshot = await doc.snapshot();
+    expect(snapshot.frameCount).toBeLessThanOrEqual(doc.nextFrameLsn);
+    const image = await decodePageImage(snapshot.bytes);
+    expect(image.frameCount).toBe(snapshot.frameCount);
+    const kept = doc.framesSince(image.frameCount);
+    expect(kept.status).toBe('frames');
+    const store = rebuildStore({ image, frames: kept.status === 'frames' ? [...kept.frames] : [] });
+    expect(await store.hash()).toBe(await doc.pageHash());
+    expect(await doc.snapshot()).toBe(snapshot);
+    await doc.close();
+  }
+});
+
+test('a snapshot taken while a push is being synced holds the pages of durable frames only', async () => {
+  const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer });
+  const hashBefore = await doc.pageHash();
+  const pushing = doc.push([{ timelineId: 'a', mutations: [create('a', 0, 'x')] }]);
+  const snapshot = doc.snapshot();
+  const report = await pushing;
+  const image = await decodePageImage((await snapshot).bytes);
+  expect(image.frameCount).toBe((report.frameLsn ?? -1) + 1);
+  expect(image.hash).toBe(await doc.pageHash());
+  expect(image.hash).not.toBe(hashBefore);
+  await doc.close();
+});
+
+test('a refused push reports the marker it left unchanged', async () => {
+  const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer });
+  await doc.push([{ timelineId: 'a', mutations: [create('a', 0, 'x'), create('a', 1, 'y')] }]);
+  const report = await doc.push([
+    { timelineId: 'a', mutations: [create('a', 7, 'z')] },
+    { timelineId: 'b', mutations: [create('a', 0, 'w')] },
+  ]);
+  expect(report.results).toMatchObject([
+    { status: 'refused', kind: 'gap', appliedLsn: 1, expectedLsn: 2 },
+    { status: 'refused', kind: 'invalid-mutation', appliedLsn: -1 },
+  ]);
+  await doc.close();
 });

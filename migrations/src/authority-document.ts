@@ -10,10 +10,18 @@
 // 3. `push` resolves only after the frame of its transaction is synced to the journal (when there is one).
 // 4. Pushes run one after another; the pushes of one call share one transaction and so one frame.
 // 5. After the journal fails, the document refuses everything (`storage-failed`) until reopened.
+// 6. `journalId` names this history: recorded in the journal when it is created, the same for every
+//    reopen of it; a client whose pages come from another journalId must start from a snapshot.
+// 7. The frames kept in memory are exactly the durable frames since the last checkpoint (every
+//    `checkpointEvery` frames; in memory too, where nothing is written), gap-free and in lsn order: a
+//    client whose cursor lies inside that window catches up with frames alone, any other takes a snapshot.
+// 8. A snapshot is taken between pushes, so its pages are the base after exactly `frameCount` durable
+//    frames, never the pages of a transaction whose frame is not yet synced.
 
 import {
   type ByteStore,
   DocumentJournal,
+  encodePageImage,
   type Frame,
   type MutationEnvelope,
   type ReducerModule,
@@ -62,6 +70,8 @@ export type PushResult =
       readonly timelineId: string;
       readonly kind: PushErrorKind;
       readonly message: string;
+      /** The timeline's marker, unchanged by the refused push (-1 for none). */
+      readonly appliedLsn: number;
       /** For `gap`: the lsn the timeline must continue with. */
       readonly expectedLsn?: number;
     };
@@ -69,11 +79,27 @@ export type PushResult =
 export interface PushReport {
   /** The frame the accepted mutations made (none when nothing was taken). */
   readonly frameLsn: number | undefined;
+  /** That frame, durable, for the caller to broadcast. */
+  readonly frame: Frame | undefined;
   readonly results: readonly PushResult[];
+}
+
+/** What a client at `cursor` needs to reach `nextFrameLsn`. */
+export type CatchUp =
+  | { readonly status: 'frames'; readonly frames: readonly Frame[] }
+  /** The cursor lies before the kept frames (or beyond the head): only a snapshot gets it there. */
+  | { readonly status: 'behind' };
+
+export interface DocumentSnapshot {
+  /** The frames folded into the image: frames from this lsn on follow it. */
+  readonly frameCount: number;
+  /** A deflated page image (`encodePageImage` records, concatenated); `decodePageImage` reads it. */
+  readonly bytes: Uint8Array;
 }
 
 export class AuthorityDocument {
   readonly docId: string;
+  readonly journalId: string;
   readonly #replica: Replica;
   readonly #journal: DocumentJournal | undefined;
   readonly #markers: Map<string, number>;
@@ -83,6 +109,10 @@ export class AuthorityDocument {
   readonly #captured: Frame[];
   #nextFrameLsn: number;
   #checkpointedAt: number;
+  /** The durable frames since the last checkpoint (invariant 7), the first of them at `#keptFrom`. */
+  #kept: Frame[];
+  #keptFrom: number;
+  #snapshot: DocumentSnapshot | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #failure: TandemError | undefined;
   #closed = false;
@@ -93,8 +123,12 @@ export class AuthorityDocument {
     journal: DocumentJournal | undefined,
     captured: Frame[],
     nextFrameLsn: number,
+    journalId: string,
+    kept: Frame[],
   ) {
     this.docId = options.docId;
+    this.journalId = journalId;
+    this.#kept = kept;
     this.#replica = replica;
     this.#journal = journal;
     this.#captured = captured;
@@ -102,11 +136,13 @@ export class AuthorityDocument {
     this.#markers = readAppliedMarkers(replica);
     this.#checkpointEvery = options.checkpointEvery ?? 1000;
     this.#onFrame = options.onFrame;
-    this.#checkpointedAt = journal?.images[0]?.frameCount ?? 0;
+    this.#keptFrom = nextFrameLsn - kept.length;
+    this.#checkpointedAt = this.#keptFrom;
   }
 
   static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
-    const opened = options.storage && (await DocumentJournal.open(options.storage));
+    const opened =
+      options.storage && (await DocumentJournal.open(options.storage, { timelineId: newJournalId() }));
     const captured: Frame[] = [];
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
     const replica = await Replica.open({
@@ -123,7 +159,15 @@ export class AuthorityDocument {
     });
     try {
       ensureSchema(replica);
-      const document = new AuthorityDocument(options, replica, opened?.journal, captured, firstFrameLsn);
+      const document = new AuthorityDocument(
+        options,
+        replica,
+        opened?.journal,
+        captured,
+        firstFrameLsn,
+        opened?.recovered.timelineId ?? newJournalId(),
+        opened?.recovered.frames ?? [],
+      );
       await document.#persist();
       return document;
     } catch (error) {
@@ -145,6 +189,31 @@ export class AuthorityDocument {
   /** Applies pushes that arrived together in one transaction; see the invariants above. */
   push(requests: readonly PushRequest[]): Promise<PushReport> {
     const run = this.#chain.then(() => this.#push(requests));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The durable frames from `cursor` to `nextFrameLsn` (none when the cursor is the head), or `behind`
+   * when frames before `cursor` were folded into a checkpoint or the cursor lies past the head.
+   */
+  framesSince(cursor: number): CatchUp {
+    this.#assertOpen();
+    if (cursor < this.#keptFrom || cursor > this.#keptFrom + this.#kept.length) return { status: 'behind' };
+    return { status: 'frames', frames: this.#kept.slice(cursor - this.#keptFrom) };
+  }
+
+  /** A compressed image of the document after its durable frames (invariant 8); reused until a frame lands. */
+  snapshot(): Promise<DocumentSnapshot> {
+    const run = this.#chain.then(async () => {
+      this.#assertOpen();
+      const frameCount = this.#nextFrameLsn;
+      if (this.#snapshot?.frameCount !== frameCount) {
+        const records = await encodePageImage(this.#replica.store.base(), frameCount, 'deflate');
+        this.#snapshot = { frameCount, bytes: concat(records) };
+      }
+      return this.#snapshot;
+    });
     this.#chain = run.catch(() => undefined);
     return run;
   }
@@ -173,7 +242,7 @@ export class AuthorityDocument {
     const taken: { request: PushRequest; from: number; count: number }[] = [];
     const results: (PushResult | undefined)[] = [];
     for (const request of requests) {
-      const refusal = checkRequest(request);
+      const refusal = checkRequest(request, (id) => updates.get(id) ?? this.#markers.get(id) ?? -1);
       if (refusal !== undefined) {
         results.push(refusal);
         continue;
@@ -185,6 +254,7 @@ export class AuthorityDocument {
         results.push({
           status: 'refused',
           timelineId: request.timelineId,
+          appliedLsn: last,
           kind: 'gap',
           message: `timeline ${request.timelineId} continues at lsn ${last + 1}, not ${first.lsn}`,
           expectedLsn: last + 1,
@@ -197,13 +267,12 @@ export class AuthorityDocument {
       results.push(undefined);
     }
 
-    const before = this.#nextFrameLsn;
     const outcomes =
       batch.length === 0
         ? []
         : this.#replica.applyBatch(batch, () => writeAppliedMarkers(this.#replica, updates));
     for (const [timelineId, lsn] of updates) this.#markers.set(timelineId, lsn);
-    await this.#persist();
+    const frame = (await this.#persist()).at(-1);
     let next = 0;
     const report: PushResult[] = results.map((result) => {
       if (result !== undefined) return result;
@@ -220,14 +289,17 @@ export class AuthorityDocument {
         }),
       };
     });
-    return { frameLsn: this.#nextFrameLsn > before ? before : undefined, results: report };
+    return { frameLsn: frame?.lsn, frame, results: report };
   }
 
-  /** Syncs the frames committed so far, reports them, and checkpoints when the frame log has grown. */
-  async #persist(): Promise<void> {
+  /**
+   * Syncs the frames committed so far, keeps and reports them, and checkpoints when the frame log has
+   * grown; returns them.
+   */
+  async #persist(): Promise<Frame[]> {
     const frames = this.#captured.splice(0);
     const last = frames.at(-1);
-    if (last === undefined) return;
+    if (last === undefined) return frames;
     this.#nextFrameLsn = last.lsn + 1;
     if (this.#journal !== undefined) {
       try {
@@ -242,12 +314,16 @@ export class AuthorityDocument {
         );
         throw this.#failure;
       }
-      if (this.#nextFrameLsn - this.#checkpointedAt >= this.#checkpointEvery) {
-        await this.#journal.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
-        this.#checkpointedAt = this.#nextFrameLsn;
-      }
+    }
+    this.#kept.push(...frames);
+    if (this.#nextFrameLsn - this.#checkpointedAt >= this.#checkpointEvery) {
+      await this.#journal?.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
+      this.#checkpointedAt = this.#nextFrameLsn;
+      this.#kept = [];
+      this.#keptFrom = this.#nextFrameLsn;
     }
     for (const frame of frames) this.#onFrame?.(frame);
+    return frames;
   }
 
   #assertOpen(): void {
@@ -260,10 +336,14 @@ const MAX_TIMELINE_ID = 256;
 const MAX_PAYLOAD = 1 << 20;
 
 /** A request that cannot be taken as it is, as a refusal; undefined when it is well formed. */
-function checkRequest(request: PushRequest): PushResult | undefined {
+function checkRequest(
+  request: PushRequest,
+  markerOf: (timelineId: string) => number,
+): PushResult | undefined {
   const refuse = (message: string): PushResult => ({
     status: 'refused',
     timelineId: String(request.timelineId),
+    appliedLsn: typeof request.timelineId === 'string' ? markerOf(request.timelineId) : -1,
     kind: 'invalid-mutation',
     message,
   });
@@ -286,4 +366,19 @@ function checkRequest(request: PushRequest): PushResult | undefined {
     previous = m.lsn;
   }
   return undefined;
+}
+
+/** A random id for a new history (invariant 6). */
+function newJournalId(): string {
+  return crypto.randomUUID();
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }

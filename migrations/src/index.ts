@@ -2,6 +2,8 @@ export { APPLIED_TABLE, readAppliedMarkers, writeAppliedMarkers } from './applie
 export {
   AuthorityDocument,
   type AuthorityOptions,
+  type CatchUp,
+  type DocumentSnapshot,
   type PushErrorKind,
   type PushOutcome,
   type PushReport,
