@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { PushReport, PushRequest } from '@tandem/migrations';
 import { TandemError } from '@tandem/runtime';
+import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { WorkerConfig } from './document-worker.js';
 import { RpcClient } from './rpc.js';
 
@@ -65,6 +66,16 @@ export class DocumentPool {
 
   pageHash(docId: string): Promise<string> {
     return this.#call(docId, 'pageHash');
+  }
+
+  /** Opens the document if needed and tells a client at `request.cursor` how to reach its head. */
+  catchUp(docId: string, request: CatchUpRequest): Promise<CatchUpReply> {
+    return this.#call(docId, 'catchUp', request);
+  }
+
+  /** Closes the document in its worker (files synced); the next call reopens it from its journal. */
+  release(docId: string): Promise<void> {
+    return this.#call(docId, 'close');
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
 import { loadReducer, type ReducerModule } from '@tandem/runtime';
+import { type CatchUpRequest, catchUp } from './catch-up.js';
 import { serve } from './rpc.js';
 
 export interface WorkerConfig {
@@ -55,6 +56,7 @@ serve(port, {
   query: async (docId: string, sql: string, params: (string | number | null)[]) =>
     (await document(docId)).query(sql, params),
   pageHash: async (docId: string): Promise<string> => (await document(docId)).pageHash(),
+  catchUp: async (docId: string, request: CatchUpRequest) => catchUp(await document(docId), request),
   close: async (docId: string): Promise<void> => {
     const opened = documents.get(docId);
     if (opened === undefined) return;

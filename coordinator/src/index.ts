@@ -1,1 +1,3 @@
+export type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 export { DocumentPool, type DocumentPoolOptions } from './document-pool.js';
+export { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';

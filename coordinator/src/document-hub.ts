@@ -1,0 +1,161 @@
+// One document's connections on the coordinator's main thread: it sends the document's work to the
+// pool one step at a time and fans each frame out to every connection.
+//
+// Invariants:
+// 1. One step at a time per document: a step is either the catch-ups of the connections that joined
+//    since the last step, or one pool push carrying every push queued since (pushes that arrive
+//    together share one transaction, and so one frame).
+// 2. A connection becomes a member in the step that computed its catch-up, before the next push step:
+//    the frames it gets are its catch-up, then every frame pushed after it, so each connection sees the
+//    document's frames in lsn order without a gap or a repeat.
+// 3. A push step hands its frame to every member before the pushers hear their `push-result`.
+// 4. When a step fails (the worker or the document's storage failed), every member is told and
+//    dropped, and the document is released so the next connection reopens it from its journal.
+import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
+import type { Frame } from '@tandem/runtime';
+import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
+import type { DocumentPool } from './document-pool.js';
+
+/** What the hub needs from a connection. */
+export interface HubMember {
+  /** The catch-up computed for the member; it is a member from now on. */
+  caughtUp(reply: CatchUpReply): void;
+  /** A frame made durable after the member's catch-up. */
+  frame(frame: Frame): void;
+  /** The fate of one of the member's pushes, after its frame went to every member. */
+  pushed(result: PushResult, frameLsn: number | undefined): void;
+  /** The document failed; the member is no longer one. */
+  failed(message: string): void;
+}
+
+interface Join {
+  readonly member: HubMember;
+  readonly request: CatchUpRequest;
+}
+
+interface QueuedPush {
+  readonly member: HubMember;
+  readonly request: PushRequest;
+}
+
+export class DocumentHub {
+  readonly docId: string;
+  readonly #pool: DocumentPool;
+  readonly #members = new Set<HubMember>();
+  /** Connections that left, perhaps while their catch-up was being computed: never added back. */
+  readonly #departed = new WeakSet<HubMember>();
+  #joins: Join[] = [];
+  #pushes: QueuedPush[] = [];
+  #running: Promise<void> | undefined;
+  readonly #onIdle: (hub: DocumentHub) => void;
+
+  constructor(docId: string, pool: DocumentPool, onIdle: (hub: DocumentHub) => void) {
+    this.docId = docId;
+    this.#pool = pool;
+    this.#onIdle = onIdle;
+  }
+
+  get members(): number {
+    return this.#members.size;
+  }
+
+  /** No members, nothing queued, nothing running: the hub may be dropped. */
+  get idle(): boolean {
+    return (
+      this.#members.size === 0 &&
+      this.#joins.length === 0 &&
+      this.#pushes.length === 0 &&
+      this.#running === undefined
+    );
+  }
+
+  /** Queues a catch-up for `member` (a re-join after falling behind is one too). */
+  join(member: HubMember, request: CatchUpRequest): void {
+    this.#joins.push({ member, request });
+    this.#run();
+  }
+
+  push(member: HubMember, request: PushRequest): void {
+    this.#pushes.push({ member, request });
+    this.#run();
+  }
+
+  /** Forgets `member` and anything it queued. */
+  leave(member: HubMember): void {
+    this.#departed.add(member);
+    this.#members.delete(member);
+    this.#joins = this.#joins.filter((j) => j.member !== member);
+    this.#pushes = this.#pushes.filter((p) => p.member !== member);
+    if (this.idle) this.#onIdle(this);
+  }
+
+  /** Resolves once the step in progress (if any) and those queued behind it are done. */
+  async settled(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  #run(): void {
+    if (this.#running !== undefined) return;
+    this.#running = this.#steps().finally(() => {
+      this.#running = undefined;
+      if (this.idle) this.#onIdle(this);
+    });
+  }
+
+  async #steps(): Promise<void> {
+    for (;;) {
+      const joins = this.#joins.splice(0);
+      for (const join of joins) await this.#catchUp(join);
+      const pushes = this.#pushes.splice(0);
+      if (pushes.length > 0) await this.#push(pushes);
+      if (joins.length === 0 && pushes.length === 0) return;
+    }
+  }
+
+  async #catchUp({ member, request }: Join): Promise<void> {
+    let reply: CatchUpReply;
+    try {
+      reply = await this.#pool.catchUp(this.docId, request);
+    } catch (error) {
+      await this.#fail(error);
+      member.failed(describe(error));
+      return;
+    }
+    if (this.#departed.has(member)) return;
+    this.#members.add(member);
+    member.caughtUp(reply);
+  }
+
+  async #push(pushes: readonly QueuedPush[]): Promise<void> {
+    let report: PushReport;
+    try {
+      report = await this.#pool.push(
+        this.docId,
+        pushes.map((p) => p.request),
+      );
+    } catch (error) {
+      await this.#fail(error);
+      return;
+    }
+    const { frame } = report;
+    if (frame !== undefined) for (const member of this.#members) member.frame(frame);
+    pushes.forEach((push, i) => {
+      const result = report.results[i];
+      if (result !== undefined && this.#members.has(push.member)) push.member.pushed(result, report.frameLsn);
+    });
+  }
+
+  async #fail(error: unknown): Promise<void> {
+    const message = describe(error);
+    const members = [...this.#members];
+    this.#members.clear();
+    this.#joins = [];
+    this.#pushes = [];
+    for (const member of members) member.failed(message);
+    await this.#pool.release(this.docId).catch(() => undefined);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

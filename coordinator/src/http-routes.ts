@@ -1,0 +1,122 @@
+// The coordinator's plain HTTP: health, the reducer component by hash, and an optional folder of
+// static files (the web app).
+//
+// Invariants:
+// 1. A static request is served only from a file whose real path (symlinks resolved) lies inside the
+//    static folder: `..`, encoded separators, NUL bytes and links pointing outside get a 404.
+// 2. The reducer is served only under its own SHA-256, so its URL names its bytes and may be cached
+//    forever.
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, sep } from 'node:path';
+
+export interface HttpContext {
+  readonly reducer: Uint8Array;
+  readonly reducerHash: string;
+  /** The static folder's real path, if any. */
+  readonly staticRoot: string | undefined;
+  readonly health: () => Record<string, unknown>;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+export async function handleHttp(
+  context: HttpContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return reply(response, 405, 'method not allowed', { allow: 'GET, HEAD' });
+  }
+  const pathname = new URL(request.url ?? '/', 'http://coordinator').pathname;
+  if (pathname === '/health') {
+    const body = JSON.stringify(context.health());
+    return reply(response, 200, body, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+  }
+  const reducer = /^\/reducers\/([0-9a-f]{64})\.wasm$/.exec(pathname);
+  if (reducer !== null) {
+    if (reducer[1] !== context.reducerHash) return reply(response, 404, 'no such reducer');
+    response.writeHead(200, {
+      'content-type': 'application/wasm',
+      'content-length': context.reducer.length,
+      'cache-control': 'public, max-age=31536000, immutable',
+      etag: `"${context.reducerHash}"`,
+    });
+    response.end(request.method === 'HEAD' ? undefined : context.reducer);
+    return;
+  }
+  if (context.staticRoot !== undefined) {
+    const file = await staticFile(context.staticRoot, pathname);
+    if (file !== undefined) {
+      response.writeHead(200, {
+        'content-type': CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
+        'content-length': file.size,
+        'cache-control': 'no-cache',
+      });
+      if (request.method === 'HEAD') response.end();
+      else createReadStream(file.path).pipe(response);
+      return;
+    }
+  }
+  return reply(response, 404, 'not found');
+}
+
+/** The file a request path names inside `root` (index.html for a folder), or undefined (invariant 1). */
+async function staticFile(
+  root: string,
+  pathname: string,
+): Promise<{ path: string; size: number } | undefined> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
+  const segments = decoded.split('/').filter((s) => s.length > 0);
+  if (segments.some((s) => s === '..' || s === '.')) return undefined;
+  let path = join(root, ...segments);
+  try {
+    path = await realpath(path);
+    if (path !== root && !path.startsWith(root + sep)) return undefined;
+    let info = await stat(path);
+    if (info.isDirectory()) {
+      path = await realpath(join(path, 'index.html'));
+      if (!path.startsWith(root + sep)) return undefined;
+      info = await stat(path);
+    }
+    return info.isFile() ? { path, size: info.size } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function reply(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  response.end(body);
+}

@@ -1,0 +1,184 @@
+// The coordinator's network front: one Node HTTP server on one port for health, the reducer by hash,
+// static files, and WebSocket upgrades on /sync (sync protocol v1; see sync-connection.ts).
+//
+// Invariants:
+// 1. One DocumentHub per document with connections (or work queued): all of a document's traffic
+//    goes through it, so its frames go out in lsn order (document-hub.ts).
+// 2. `close()` stops accepting first, then closes every socket, lets each document's queued steps
+//    finish, and closes the pool last: every frame acknowledged was synced, and no step is cut short.
+import { createHash } from 'node:crypto';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
+import { WebSocketServer } from 'ws';
+import { DocumentHub } from './document-hub.js';
+import { DocumentPool } from './document-pool.js';
+import { handleHttp } from './http-routes.js';
+import { CLOSE_CODES, SyncConnection } from './sync-connection.js';
+
+export interface CoordinatorOptions {
+  /** The reducer component: a path to the `.wasm` file, or its bytes. */
+  readonly reducer: string | Uint8Array;
+  /** Where documents persist; in memory only when absent. */
+  readonly dataDir?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** 127.0.0.1 by default. */
+  readonly host?: string;
+  /** Grants a token a document; asked on hello and on every push. Everything is granted without it. */
+  readonly authorize?: (docId: string, token: string | null) => boolean | Promise<boolean>;
+  /** Document worker threads; one per core by default. */
+  readonly workers?: number;
+  /** A folder served as static files (the web app). */
+  readonly staticDir?: string;
+  /** A connection silent this long is closed; 30 s by default. */
+  readonly silenceMs?: number;
+}
+
+export interface Coordinator {
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  readonly reducerHash: string;
+  /** The document's pages as the coordinator holds them (SHA-256 of the database file). */
+  pageHash(docId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const SYNC_PATH = '/sync';
+/** How long a closing coordinator waits for peers to answer its close frames. */
+const CLOSE_GRACE_MS = 1000;
+
+export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const reducer =
+    typeof options.reducer === 'string' ? new Uint8Array(await readFile(options.reducer)) : options.reducer;
+  // Refuse a broken reducer now, not at the first client.
+  await loadReducer(reducer);
+  const reducerHash = createHash('sha256').update(reducer).digest('hex');
+  const staticRoot = options.staticDir === undefined ? undefined : await realpath(options.staticDir);
+  if (staticRoot !== undefined && !(await stat(staticRoot)).isDirectory()) {
+    throw new Error(`--static ${options.staticDir} is not a folder`);
+  }
+  const authorize = options.authorize ?? (() => true);
+  const silenceMs = options.silenceMs ?? 30_000;
+
+  const pool = new DocumentPool({
+    reducer,
+    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+    ...(options.workers !== undefined && { workers: options.workers }),
+  });
+  const hubs = new Map<string, DocumentHub>();
+  const connections = new Set<SyncConnection>();
+  const hub = (docId: string): DocumentHub => {
+    let found = hubs.get(docId);
+    if (found === undefined) {
+      found = new DocumentHub(docId, pool, (idle) => {
+        if (hubs.get(idle.docId) === idle) hubs.delete(idle.docId);
+      });
+      hubs.set(docId, found);
+    }
+    return found;
+  };
+
+  const sockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: protocolLimits.MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
+  const server: Server = createServer((request, response) => {
+    handleHttp(
+      {
+        reducer,
+        reducerHash,
+        staticRoot,
+        health: () => ({
+          status: 'ok',
+          protocolVersion: PROTOCOL_VERSION,
+          reducerHash,
+          documents: hubs.size,
+          connections: connections.size,
+        }),
+      },
+      request,
+      response,
+    ).catch(() => {
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  });
+  server.on('upgrade', (request, socket, head) => {
+    const pathname = new URL(request.url ?? '/', 'http://coordinator').pathname;
+    if (pathname !== SYNC_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new SyncConnection(ws, {
+        hub,
+        authorize,
+        reducerHash,
+        silenceMs,
+        onClose: (closed) => connections.delete(closed),
+      });
+      connections.add(connection);
+    });
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const connection of [...connections])
+        connection.close(CLOSE_CODES.goingAway, 'coordinator closing');
+      await socketsClosed(sockets, CLOSE_GRACE_MS);
+      for (const client of sockets.clients) client.terminate();
+      server.closeAllConnections();
+      await Promise.all([...hubs.values()].map((h) => h.settled()));
+      await pool.close();
+      await stopped;
+    })();
+    return closing;
+  };
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    reducerHash,
+    pageHash: (docId) => pool.pageHash(docId),
+    close,
+  };
+}
+
+/** Resolves when every socket has closed, or after `ms`. */
+function socketsClosed(sockets: WebSocketServer, ms: number): Promise<void> {
+  const open = [...sockets.clients].filter((c) => c.readyState !== c.CLOSED);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    let left = open.length;
+    for (const client of open) {
+      client.once('close', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,364 @@
+// One client's WebSocket on the coordinator (sync protocol v1, runtime/README.md): hello, catch-up,
+// then live frames and pushes for one document.
+//
+// States: awaiting-hello → joining → live ⇄ lagging → closed (from any state).
+//
+// Invariants:
+// 1. Messages from the peer are handled one at a time in arrival order: a push pipelined behind a
+//    hello waits for the hello's authorization.
+// 2. Before hello only ping and pong are taken; hello is taken once. Any violation, and any message
+//    that does not decode (text, garbage, wrong direction), sends one `error` and closes the socket;
+//    nothing reaches the document, so it changes no state.
+// 3. `#nextLsn` is the lsn of the next frame the peer must receive: a frame is queued only when it is
+//    that one, so the peer sees welcome, snapshot (if any), then frames in lsn order without gaps.
+// 4. The outbox is bounded: when the queued bytes pass OUTBOX_LIMIT the connection stops taking live
+//    frames (lagging); once the outbox has drained it catches up again from `#nextLsn` (frames, or a
+//    snapshot if they are gone), so a slow peer costs bounded memory and still converges.
+// 5. A `push-result` reaches the peer after the frame it names: while lagging, results wait for the
+//    catch-up that carries their frames.
+// 6. A peer silent for `silenceMs` is closed.
+
+import type { PushResult } from '@tandem/migrations';
+import {
+  type ClientMessage,
+  decodeClientMessage,
+  type ErrorMessage,
+  encodeMessage,
+  type Frame,
+  type Frames,
+  type Hello,
+  MIN_PROTOCOL_VERSION,
+  PAGE_SIZE,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Push,
+  protocolLimits,
+  type ServerMessage,
+} from '@tandem/runtime';
+import type { RawData, WebSocket } from 'ws';
+import type { CatchUpReply } from './catch-up.js';
+import type { DocumentHub, HubMember } from './document-hub.js';
+
+export interface ConnectionOptions {
+  /** The hub of a document (created on first use). */
+  readonly hub: (docId: string) => DocumentHub;
+  readonly authorize: (docId: string, token: string | null) => boolean | Promise<boolean>;
+  /** The reducer every document of this coordinator runs. */
+  readonly reducerHash: string;
+  readonly silenceMs: number;
+  readonly onClose: (connection: SyncConnection) => void;
+}
+
+/** WebSocket close codes: the standard ones, plus one for silence. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  policyViolation: 1008,
+  internal: 1011,
+  silent: 4000,
+} as const;
+
+type State = 'awaiting-hello' | 'joining' | 'live' | 'lagging' | 'closed';
+type ErrorKind = ErrorMessage['kind'];
+
+/** Queued bytes past which live frames stop being queued (invariant 4). */
+const OUTBOX_LIMIT = 8 * 1024 * 1024;
+/** Bytes the socket may hold before the outbox stops handing it more. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
+/** Bytes of frames per `frames` message in a catch-up burst (well under MAX_MESSAGE_BYTES). */
+const BURST_BYTES = 8 * 1024 * 1024;
+/** Pushes a connection may have waiting for their result; more is a quota error. */
+const MAX_PUSHES_IN_FLIGHT = 64;
+const RETRY_AFTER_MS = 1000;
+
+export class SyncConnection implements HubMember {
+  readonly #socket: WebSocket;
+  readonly #options: ConnectionOptions;
+  #state: State = 'awaiting-hello';
+  #hello: Hello | undefined;
+  #hub: DocumentHub | undefined;
+  #journalId: string | undefined;
+  #nextLsn = 0;
+  #rejoining = false;
+  #inbox: Promise<void> = Promise.resolve();
+  #outbox: Uint8Array[] = [];
+  #outboxBytes = 0;
+  #held: Uint8Array[] = [];
+  #pushesInFlight = 0;
+  readonly #silence: NodeJS.Timeout;
+
+  constructor(socket: WebSocket, options: ConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    socket.on('message', (data, isBinary) => this.#receive(data, isBinary));
+    socket.on('close', () => this.#end());
+    // A socket error is followed by 'close'; listening keeps it from being thrown.
+    socket.on('error', () => undefined);
+    this.#silence = setTimeout(() => this.close(CLOSE_CODES.silent, 'silent too long'), options.silenceMs);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Closes the socket (the peer hears `code`); the connection leaves its document. */
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#end();
+    this.#socket.close(code, reason);
+  }
+
+  caughtUp(reply: CatchUpReply): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'joining') {
+      this.#enqueue({
+        type: 'welcome',
+        journalId: reply.journalId,
+        head: reply.head,
+        reducerHash: this.#options.reducerHash,
+        appliedLsn: reply.appliedLsn,
+      });
+    }
+    if (reply.snapshot !== undefined) this.#enqueue({ type: 'snapshot', image: reply.snapshot.bytes });
+    const messages = bursts(reply.frames);
+    messages.forEach((frames, i) => {
+      this.#enqueue({ type: 'frames', frames, more: i < messages.length - 1 });
+    });
+    this.#journalId = reply.journalId;
+    this.#nextLsn = reply.head;
+    this.#state = 'live';
+    this.#rejoining = false;
+    for (const bytes of this.#held.splice(0)) this.#enqueueBytes(bytes);
+  }
+
+  frame(frame: Frame): void {
+    if (this.#state !== 'live') return;
+    if (frame.lsn !== this.#nextLsn || this.#outboxBytes > OUTBOX_LIMIT) {
+      this.#state = 'lagging';
+      this.#flush();
+      return;
+    }
+    this.#enqueue({ type: 'frames', frames: [wireFrame(frame)], more: false });
+    this.#nextLsn = frame.lsn + 1;
+  }
+
+  pushed(result: PushResult, frameLsn: number | undefined): void {
+    if (this.#state === 'closed') return;
+    this.#pushesInFlight--;
+    const bytes = encodeMessage(pushResult(result, frameLsn));
+    if (this.#state === 'lagging') this.#held.push(bytes);
+    else this.#enqueueBytes(bytes);
+  }
+
+  failed(message: string): void {
+    this.#fail('internal', `the document failed: ${message}`, RETRY_AFTER_MS);
+  }
+
+  #receive(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    this.#silence.refresh();
+    if (!isBinary) {
+      this.#fail('malformed', 'messages are binary (msgpack), not text');
+      return;
+    }
+    let message: ClientMessage;
+    try {
+      message = decodeClientMessage(toBytes(data));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#fail('malformed', error.message);
+      return;
+    }
+    this.#inbox = this.#inbox
+      .then(() => this.#handle(message))
+      .catch((error: unknown) => this.#fail('internal', describe(error), RETRY_AFTER_MS));
+  }
+
+  async #handle(message: ClientMessage): Promise<void> {
+    if (this.#state === 'closed') return;
+    switch (message.type) {
+      case 'ping':
+        this.#enqueue({ type: 'pong', id: message.id });
+        return;
+      case 'pong':
+        return;
+      case 'hello':
+        return this.#onHello(message);
+      case 'push':
+        return this.#onPush(message);
+    }
+  }
+
+  async #onHello(hello: Hello): Promise<void> {
+    if (this.#state !== 'awaiting-hello') {
+      this.#fail('unexpected', 'hello was already received on this connection');
+      return;
+    }
+    if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
+      this.#fail(
+        'unsupported-version',
+        `protocol version ${hello.protocolVersion} is not in ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    if (!(await this.#authorized(hello.docId, hello.token))) return;
+    this.#hello = hello;
+    this.#state = 'joining';
+    this.#hub = this.#options.hub(hello.docId);
+    this.#hub.join(this, { timelineId: hello.timelineId, journalId: hello.journalId, cursor: hello.cursor });
+  }
+
+  async #onPush(push: Push): Promise<void> {
+    const hello = this.#hello;
+    if (hello === undefined || this.#hub === undefined) {
+      this.#fail('unexpected', 'a push before hello');
+      return;
+    }
+    if (!(await this.#authorized(hello.docId, hello.token))) return;
+    if (this.#pushesInFlight >= MAX_PUSHES_IN_FLIGHT) {
+      this.#fail('quota', `more than ${MAX_PUSHES_IN_FLIGHT} pushes awaiting their result`, RETRY_AFTER_MS);
+      return;
+    }
+    this.#pushesInFlight++;
+    const { timelineId } = hello;
+    this.#hub.push(this, {
+      timelineId,
+      mutations: push.mutations.map((m) => ({
+        timelineId,
+        lsn: m.lsn,
+        timestamp: m.timestamp,
+        payload: m.payload,
+      })),
+    });
+  }
+
+  /** Asks the authorize hook; a refusal closes the connection. */
+  async #authorized(docId: string, token: string | null): Promise<boolean> {
+    const granted = await this.#options.authorize(docId, token);
+    if (this.#state === 'closed') return false;
+    if (!granted) this.#fail('unauthorized', `the token does not grant document ${docId}`);
+    return granted;
+  }
+
+  #enqueue(message: ServerMessage): void {
+    this.#enqueueBytes(encodeMessage(message));
+  }
+
+  #enqueueBytes(bytes: Uint8Array): void {
+    this.#outbox.push(bytes);
+    this.#outboxBytes += bytes.length;
+    this.#flush();
+  }
+
+  /** Hands queued messages to the socket while it is not holding too much (invariant 4). */
+  #flush = (): void => {
+    if (this.#state === 'closed') return;
+    while (this.#outbox.length > 0 && this.#socket.bufferedAmount < SOCKET_HIGH_WATER) {
+      const bytes = this.#outbox.shift()!;
+      this.#outboxBytes -= bytes.length;
+      this.#socket.send(bytes, { binary: true }, (error) => {
+        if (error === undefined || error === null) this.#flush();
+      });
+    }
+    if (this.#outbox.length === 0 && this.#state === 'lagging' && !this.#rejoining && this.#hub) {
+      this.#rejoining = true;
+      this.#hub.join(this, {
+        timelineId: this.#hello?.timelineId ?? '',
+        journalId: this.#journalId ?? null,
+        cursor: this.#nextLsn,
+      });
+    }
+  };
+
+  /** Sends one error ahead of anything queued, and closes (invariant 2). */
+  #fail(kind: ErrorKind, message: string, retryAfterMs: number | null = null): void {
+    if (this.#state === 'closed') return;
+    const error: ErrorMessage = {
+      type: 'error',
+      kind,
+      message: message.slice(0, protocolLimits.MAX_REASON_LENGTH),
+      retryAfterMs,
+    };
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    this.#socket.send(encodeMessage(error), { binary: true });
+    this.close(kind === 'internal' ? CLOSE_CODES.internal : CLOSE_CODES.policyViolation, kind);
+  }
+
+  #end(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#silence);
+    this.#outbox = [];
+    this.#held = [];
+    this.#hub?.leave(this);
+    this.#options.onClose(this);
+  }
+}
+
+type WireFrame = Frames['frames'][number];
+
+function wireFrame(frame: Frame): WireFrame {
+  return {
+    lsn: frame.lsn,
+    pageCount: frame.pageCount,
+    pages: frame.pages.map((p) => ({ pgno: p.pgno, data: p.data })),
+  };
+}
+
+/** Catch-up frames as `frames` messages: at most MAX_FRAMES_PER_MESSAGE and about BURST_BYTES each. */
+function bursts(frames: readonly Frame[]): WireFrame[][] {
+  const result: WireFrame[][] = [];
+  let current: WireFrame[] = [];
+  let bytes = 0;
+  for (const frame of frames) {
+    const size = 32 + frame.pages.length * (PAGE_SIZE + 16);
+    if (
+      current.length > 0 &&
+      (current.length === protocolLimits.MAX_FRAMES_PER_MESSAGE || bytes + size > BURST_BYTES)
+    ) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(wireFrame(frame));
+    bytes += size;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}
+
+function pushResult(result: PushResult, frameLsn: number | undefined): ServerMessage {
+  const reason = (text: string) => text.slice(0, protocolLimits.MAX_REASON_LENGTH);
+  if (result.status === 'refused') {
+    return {
+      type: 'push-result',
+      appliedLsn: result.appliedLsn,
+      frameLsn: null,
+      rejected: [],
+      refused: {
+        kind: result.kind,
+        message: reason(result.message),
+        expectedLsn: result.expectedLsn ?? null,
+      },
+    };
+  }
+  const taken = result.outcomes.length > 0 && frameLsn !== undefined;
+  return {
+    type: 'push-result',
+    appliedLsn: result.appliedLsn,
+    frameLsn: taken ? frameLsn : null,
+    rejected: result.outcomes.flatMap((o) => (o.ok ? [] : [{ lsn: o.lsn, reason: reason(o.reason) }])),
+    refused: null,
+  };
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

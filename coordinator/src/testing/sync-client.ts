@@ -1,0 +1,167 @@
+// A minimal sync-protocol client for the coordinator's tests: it speaks v1 over `ws`, rebuilds the
+// document's pages from what it receives (snapshot, then frames), and records every message so a test
+// can make claims about order. Not a client library: no rebase, no retry.
+import {
+  type ClientMessage,
+  decodePageImage,
+  decodeServerMessage,
+  encodeMessage,
+  type Hello,
+  PageStore,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from '@tandem/runtime';
+import { WebSocket } from 'ws';
+
+export interface Closed {
+  readonly code: number;
+  readonly reason: string;
+}
+
+const WAIT_MS = 5000;
+
+export class TestSyncClient {
+  readonly socket: WebSocket;
+  /** Every message received, in order. */
+  readonly received: ServerMessage[] = [];
+  /** Lsns of the frames applied, in order. */
+  readonly frameLsns: number[] = [];
+  /** What broke the protocol's promises (gaps, frames before a base); a correct run leaves it empty. */
+  readonly violations: string[] = [];
+  readonly closed: Promise<Closed>;
+  store = new PageStore();
+  /** The next frame lsn the pages need. */
+  cursor = 0;
+  journalId: string | null = null;
+  snapshots = 0;
+  #applying: Promise<void> = Promise.resolve();
+  #waiters: (() => void)[] = [];
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    this.closed = new Promise((resolve) => {
+      socket.on('close', (code, reason) => {
+        // Messages received before the close are applied first.
+        void this.#applying.then(() => {
+          resolve({ code, reason: reason.toString() });
+          this.#wake();
+        });
+      });
+    });
+    socket.on('error', () => undefined);
+    socket.on('message', (data: Buffer) => {
+      let message: ServerMessage;
+      try {
+        message = decodeServerMessage(new Uint8Array(data));
+      } catch (error) {
+        this.violations.push(`undecodable message: ${String(error)}`);
+        return;
+      }
+      this.#applying = this.#applying.then(() => this.#apply(message));
+    });
+  }
+
+  /** Opens a socket to `url`'s /sync (no hello sent). */
+  static open(url: string): Promise<TestSyncClient> {
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/sync`);
+    const client = new TestSyncClient(socket);
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => resolve(client));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Opens a socket and says hello for `docId` (the rest defaults to a fresh client). */
+  static async connect(url: string, hello: Partial<Hello> & Pick<Hello, 'docId'>): Promise<TestSyncClient> {
+    const client = await TestSyncClient.open(url);
+    client.journalId = hello.journalId ?? null;
+    client.cursor = hello.cursor ?? 0;
+    client.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      timelineId: 'timeline',
+      journalId: null,
+      cursor: 0,
+      reducerHash: '0'.repeat(64),
+      token: null,
+      ...hello,
+    });
+    return client;
+  }
+
+  send(message: ClientMessage): void {
+    this.socket.send(encodeMessage(message));
+  }
+
+  /** The next received message (from `from` on) that `match` accepts, waiting for it if needed. */
+  async next<T extends ServerMessage['type']>(
+    type: T,
+    match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+    from = 0,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    const found = await this.#until(() =>
+      this.received
+        .slice(from)
+        .find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as never)),
+    );
+    if (found === undefined) throw new Error(`no ${type} message within ${WAIT_MS} ms`);
+    return found;
+  }
+
+  /** Resolves once the pages have reached `lsn` (frames before it applied). */
+  async reach(lsn: number): Promise<void> {
+    const reached = await this.#until(() => (this.cursor >= lsn ? true : undefined));
+    if (reached === undefined) throw new Error(`stuck at ${this.cursor}, waiting for ${lsn}`);
+  }
+
+  hash(): Promise<string> {
+    return this.store.hash();
+  }
+
+  close(): Promise<Closed> {
+    this.socket.close();
+    return this.closed;
+  }
+
+  async #apply(message: ServerMessage): Promise<void> {
+    if (message.type === 'welcome') this.journalId = message.journalId;
+    if (message.type === 'snapshot') {
+      const image = await decodePageImage(message.image);
+      this.store = new PageStore();
+      this.store.applyFrame(image);
+      this.cursor = image.frameCount;
+      this.snapshots++;
+    }
+    if (message.type === 'frames') {
+      for (const frame of message.frames) {
+        if (frame.lsn !== this.cursor) this.violations.push(`frame ${frame.lsn} while at ${this.cursor}`);
+        this.store.applyFrame(frame);
+        this.frameLsns.push(frame.lsn);
+        this.cursor = frame.lsn + 1;
+      }
+    }
+    this.received.push(message);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  async #until<T>(probe: () => T | undefined): Promise<T | undefined> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.socket.readyState === this.socket.CLOSED) return probe();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
