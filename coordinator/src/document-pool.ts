@@ -22,6 +22,8 @@ export interface DocumentPoolOptions {
   readonly dataDir?: string;
   /** Worker threads; one per core by default. */
   readonly workers?: number;
+  /** Frames between checkpoints of each document (AuthorityOptions). */
+  readonly checkpointEvery?: number;
 }
 
 interface Slot {
@@ -40,6 +42,7 @@ export class DocumentPool {
     const config: WorkerConfig = {
       reducer: options.reducer,
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+      ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
     };
     this.#slots = Array.from({ length: count }, () => {
       const worker = new Worker(workerUrl(), { workerData: config, execArgv: workerExecArgv() });

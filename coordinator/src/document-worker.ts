@@ -13,6 +13,7 @@ export interface WorkerConfig {
   readonly reducer: Uint8Array;
   /** Where documents persist (one folder each); in memory only when absent. */
   readonly dataDir?: string;
+  readonly checkpointEvery?: number;
 }
 
 const port = parentPort;
@@ -34,6 +35,7 @@ function open(docId: string): Promise<{ document: AuthorityDocument; files?: FsB
         docId,
         reducer: await reducer,
         ...(files && { storage: files }),
+        ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
       });
       return { document, ...(files && { files }) };
     })();

@@ -32,6 +32,8 @@ export interface CoordinatorOptions {
   readonly workers?: number;
   /** A folder served as static files (the web app). */
   readonly staticDir?: string;
+  /** Frames between checkpoints; a client further behind takes a snapshot. 1000 by default. */
+  readonly checkpointEvery?: number;
   /** A connection silent this long is closed; 30 s by default. */
   readonly silenceMs?: number;
 }
@@ -67,6 +69,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     reducer,
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.workers !== undefined && { workers: options.workers }),
+    ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
   });
   const hubs = new Map<string, DocumentHub>();
   const connections = new Set<SyncConnection>();
