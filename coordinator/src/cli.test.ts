@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+import { parseArguments } from './cli.js';
+import { TestSyncClient } from './testing/sync-client.js';
+
+const reducer = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/tandem-coordinator.js', import.meta.url));
+
+test('arguments default to ./data, port 8787 and 127.0.0.1', async () => {
+  expect(await parseArguments(['--reducer', reducer])).toEqual({
+    reducer,
+    dataDir: './data',
+    port: 8787,
+    host: '127.0.0.1',
+  });
+});
+
+test.each([
+  [[], /--reducer <file.wasm> is required/],
+  [['--reducer', '/no/such.wasm'], /--reducer \/no\/such.wasm: no such file/],
+  [['--reducer', reducer, '--port', 'http'], /--port http: expected an integer/],
+  [['--reducer', reducer, '--port', '70000'], /--port 70000/],
+  [['--reducer', reducer, '--port', '-1'], /--port/],
+  [['--reducer', reducer, '--static', '/no/such/folder'], /--static \/no\/such\/folder: no such folder/],
+  [['--reducer', reducer, '--colour'], /Unknown option '--colour'/],
+  [['--reducer', reducer, 'extra'], /extra/],
+])('bad arguments %j are refused with a message naming the flag', async (argv, message) => {
+  await expect(parseArguments(argv)).rejects.toThrow(message);
+});
+
+test('the bin prints its URL, serves sync, keeps its data on disk, and closes on SIGTERM', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'tandem-bin-'));
+  const child = spawn(process.execPath, [bin, '--reducer', reducer, '--data', data, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const found = /listening on (http:\/\/\S+)/.exec(output);
+        if (found?.[1] !== undefined) resolve(found[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
+    });
+    const client = await TestSyncClient.connect(url, { docId: 'from-the-bin' });
+    await client.next('welcome');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect((await client.closed).code).toBe(1001);
+    expect((await readdir(data)).length).toBeGreaterThan(0);
+  } finally {
+    child.kill('SIGKILL');
+    await rm(data, { recursive: true, force: true });
+  }
+});

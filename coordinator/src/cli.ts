@@ -1,0 +1,100 @@
+// `tandem-coordinator`: the coordinator as a process. Arguments are checked before anything starts,
+// each problem named with the flag it concerns; SIGINT/SIGTERM close it gracefully (sockets closed,
+// documents synced) before the process exits.
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
+
+export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./data] [--port 8787] [--host 127.0.0.1] [--static <dir>]
+
+  --reducer <file>  the reducer component (tandem build's reducer.wasm); required
+  --data <dir>      where documents are stored (created if missing); ./data by default
+  --port <n>        the port to listen on (0 picks a free one); 8787 by default
+  --host <name>     the interface to listen on; 127.0.0.1 by default (0.0.0.0 for every interface)
+  --static <dir>    a folder to serve as static files (the web app)
+`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The coordinator options the arguments ask for; a UsageError names what is wrong. */
+export async function parseArguments(
+  argv: readonly string[],
+): Promise<CoordinatorOptions & { readonly reducer: string; readonly dataDir: string }> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        reducer: { type: 'string' },
+        data: { type: 'string', default: './data' },
+        port: { type: 'string', default: '8787' },
+        host: { type: 'string', default: '127.0.0.1' },
+        static: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    if (value === '') throw new UsageError(`--${name} needs a value`);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const reducer = text('reducer');
+  if (reducer === undefined) throw new UsageError('--reducer <file.wasm> is required');
+  if (!(await isFile(reducer))) throw new UsageError(`--reducer ${reducer}: no such file`);
+  const portText = text('port') ?? '';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new UsageError(`--port ${portText}: expected an integer from 0 to 65535`);
+  }
+  const staticDir = text('static');
+  if (staticDir !== undefined && !(await isFolder(staticDir))) {
+    throw new UsageError(`--static ${staticDir}: no such folder`);
+  }
+  return {
+    reducer,
+    dataDir: text('data') ?? './data',
+    port,
+    host: text('host') ?? '127.0.0.1',
+    ...(staticDir !== undefined && { staticDir }),
+  };
+}
+
+/** Runs the coordinator until SIGINT or SIGTERM; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let coordinator: Coordinator;
+  try {
+    coordinator = await startCoordinator(await parseArguments(argv));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`tandem-coordinator: ${message}\n${error instanceof UsageError ? USAGE : ''}`);
+    return 2;
+  }
+  process.stdout.write(
+    `tandem-coordinator listening on ${coordinator.url} (sync at ${coordinator.url.replace(/^http/, 'ws')}/sync)\n`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stdout.write(`tandem-coordinator: ${signal}, closing\n`);
+  await coordinator.close();
+  return 0;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
