@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import type { Push } from '@tandem/runtime';
+import { expect, test } from 'vitest';
+import { startCoordinator } from './server.js';
+import { TestSyncClient } from './testing/sync-client.js';
+
+const reducer = new Uint8Array(
+  await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
+);
+
+/** `count` creates with 200-character ids and titles: frames of hundreds of KB. */
+function push(from: number, count: number): Push {
+  return {
+    type: 'push',
+    mutations: Array.from({ length: count }, (_, i) => ({
+      lsn: from + i,
+      timestamp: 1_700_000_000_000 + from + i,
+      payload: new TextEncoder().encode(
+        JSON.stringify({ type: 'create', id: `${from + i}`.padEnd(200, '.'), title: 'x'.repeat(200) }),
+      ),
+    })),
+  };
+}
+
+test('a client that stops reading is not buffered for without bound: it falls behind, then catches up in order', async () => {
+  // About 20 MB of frames: more than the socket, the kernel and the connection's outbox hold together.
+  const coordinator = await startCoordinator({ reducer, port: 0, workers: 1 });
+  const docId = 'slow';
+  const writer = await TestSyncClient.connect(coordinator.url, { docId, timelineId: 'w' });
+  const slow = await TestSyncClient.connect(coordinator.url, { docId, timelineId: 's' });
+  await writer.next('welcome');
+  await slow.next('welcome');
+  slow.socket.pause();
+  const batch = 500;
+  let last = -1;
+  for (let from = 0; from < 80 * batch; from += batch) {
+    writer.send(push(from, batch));
+    last = (await writer.next('push-result', (r) => r.appliedLsn === from + batch - 1)).frameLsn ?? -1;
+  }
+  slow.socket.resume();
+  await slow.reach(last + 1);
+  expect(slow.violations).toEqual([]);
+  const bursts = slow.received.filter((m) => m.type === 'frames' && m.frames.length > 1);
+  expect(bursts.length).toBeGreaterThan(0);
+  expect(await slow.hash()).toBe(await coordinator.pageHash(docId));
+  await Promise.all([writer.close(), slow.close()]);
+  await coordinator.close();
+});
