@@ -125,14 +125,16 @@ export class LocalDocument implements SyncTarget {
     this.prepareOverlay = parts.prepareOverlay;
     this.keeper = parts.base?.keeper;
     if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
-    const pending = parts.pending ?? [];
+    // The base may already hold some of the recovered mutations (taken by the coordinator before the
+    // timeline dropped them): only the ones above its applied marker are still pending.
+    const applied = this.readAppliedLsn?.() ?? -1;
+    const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
     this.pending = [...pending];
     for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
       this.replica.applyBatch(pending.slice(i, i + REPLAY_BATCH));
     }
     this.replayed = pending.length;
-    const last = pending.at(-1);
-    if (last !== undefined) this.nextLsn = last.lsn + 1;
+    this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
   }
 
   /** Queues one mutation; resolves once it has been applied (or rejected) locally. */
