@@ -29,7 +29,8 @@ test('two clients converge through the coordinator, byte for byte', async () => 
   const docId = `shared-${++docs}`;
   const url = `${coordinator.url.replace('http', 'ws')}/sync`;
   const a = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, sync: FAST });
-  const b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, sync: FAST });
+  const bDir = join(scratch, 'client2');
+  const b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, dataDir: bDir, sync: FAST });
   try {
     await a.mutate({ type: 'create', id: 'a', title: 'from a' });
     await b.mutate({ type: 'create', id: 'b', title: 'from b' });
@@ -64,7 +65,8 @@ test('edits made while the coordinator is down sync once it is back, and a confl
   await a.synced();
   await coordinator.close();
   // b has never seen the coordinator: its edits are made offline, on an empty document.
-  const b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, sync: FAST });
+  const bDir = join(scratch, 'client2');
+  let b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, dataDir: bDir, sync: FAST });
   try {
     const offline = await b.mutate({ type: 'create', id: 'x', title: 'made offline' });
     expect(offline.status).toBe('applied');
@@ -81,6 +83,17 @@ test('edits made while the coordinator is down sync once it is back, and a confl
       { id: 'x', title: 'shared' },
       { id: 'y', title: 'also offline' },
     ]);
+
+    // Reopened (no push-result to remember), b learns the fates from the pages it synced.
+    await b.close();
+    await coordinator.close();
+    b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, dataDir: bDir, sync: FAST });
+    expect(await b.fate(offline.lsn)).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringContaining('x'),
+    });
+    expect(await b.fate(kept.lsn)).toEqual({ lsn: kept.lsn, status: 'confirmed' });
+    coordinator = await startCoordinator({ reducer: await readFile(TODO), dataDir, port });
   } finally {
     await a.close();
     await b.close();

@@ -2,13 +2,20 @@
 // rejected). It lives in the database and is written in the transaction of the mutations it records,
 // so it travels with the pages: a client learns which of its mutations a frame holds by reading it.
 //
+// Beside it, the rejections: why the authority's reducer refused a mutation, so a client learns the
+// fate of each of its mutations from the pages alone, even when the push's answer never reached it.
+//
 // Invariants:
 // 1. A timeline's marker only grows, by exactly the mutations applied after it (no gaps).
-// 2. Reducers cannot write it (the guest SQL policy refuses `_tandem_*` tables).
+// 2. Reducers cannot write either table (the guest SQL policy refuses `_tandem_*` tables).
+// 3. A timeline keeps its last REJECTIONS_KEPT rejections: a client further behind than that learns
+//    only that its mutation was taken.
 
 import type { Replica } from '@tandem/runtime';
 
 export const APPLIED_TABLE = '_tandem_applied';
+export const REJECTED_TABLE = '_tandem_rejected';
+export const REJECTIONS_KEPT = 1000;
 
 const CREATE = `CREATE TABLE IF NOT EXISTS ${APPLIED_TABLE} (
   timeline_id TEXT PRIMARY KEY,
@@ -42,4 +49,54 @@ export function writeAppliedMarkers(replica: Replica, markers: ReadonlyMap<strin
       { tag: 'integer', val: BigInt(lsn) },
     ]),
   );
+}
+
+/** Records rejections inside the caller's transaction, dropping each timeline's oldest beyond the limit. */
+export function writeRejections(
+  replica: Replica,
+  rejections: readonly { readonly timelineId: string; readonly lsn: number; readonly reason: string }[],
+): void {
+  if (rejections.length === 0) return;
+  replica.connection.exec(`CREATE TABLE IF NOT EXISTS ${REJECTED_TABLE} (
+    timeline_id TEXT NOT NULL,
+    lsn INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (timeline_id, lsn)
+  ) STRICT, WITHOUT ROWID`);
+  replica.connection.executeBatch(
+    `INSERT OR REPLACE INTO ${REJECTED_TABLE} (timeline_id, lsn, reason) VALUES (?, ?, ?)`,
+    rejections.map((r) => [
+      { tag: 'text', val: r.timelineId },
+      { tag: 'integer', val: BigInt(r.lsn) },
+      { tag: 'text', val: r.reason },
+    ]),
+  );
+  for (const timelineId of new Set(rejections.map((r) => r.timelineId))) {
+    replica.connection.execute(
+      `DELETE FROM ${REJECTED_TABLE} WHERE timeline_id = ?1 AND lsn < (
+         SELECT lsn FROM ${REJECTED_TABLE} WHERE timeline_id = ?1 ORDER BY lsn DESC LIMIT 1 OFFSET ${REJECTIONS_KEPT - 1})`,
+      [{ tag: 'text', val: timelineId }],
+    );
+  }
+}
+
+/** The rejections recorded for a timeline with lsn in [from, to]. */
+export function readRejections(
+  replica: Replica,
+  timelineId: string,
+  from: number,
+  to: number,
+): Map<number, string> {
+  const reasons = new Map<number, string>();
+  const exists = replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [
+    REJECTED_TABLE,
+  ]);
+  if (exists.length === 0 || to < from) return reasons;
+  for (const row of replica.query(
+    `SELECT lsn, reason FROM ${REJECTED_TABLE} WHERE timeline_id = ? AND lsn BETWEEN ? AND ?`,
+    [timelineId, from, to],
+  )) {
+    if (typeof row.lsn === 'number' && typeof row.reason === 'string') reasons.set(row.lsn, row.reason);
+  }
+  return reasons;
 }

@@ -9,7 +9,7 @@ import {
   rebuildStore,
 } from '@tandem/runtime';
 import { expect, test } from 'vitest';
-import { APPLIED_TABLE } from './applied-marker.js';
+import { APPLIED_TABLE, REJECTED_TABLE, REJECTIONS_KEPT } from './applied-marker.js';
 import { AuthorityDocument } from './authority-document.js';
 
 const reducer = await loadReducer(
@@ -240,5 +240,20 @@ test('a refused push reports the marker it left unchanged', async () => {
     { status: 'refused', kind: 'gap', appliedLsn: 1, expectedLsn: 2 },
     { status: 'refused', kind: 'invalid-mutation', appliedLsn: -1 },
   ]);
+  await doc.close();
+});
+
+test('rejections are recorded in the pages with their reasons, the last REJECTIONS_KEPT per timeline', async () => {
+  const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer });
+  const ghosts = Array.from({ length: REJECTIONS_KEPT + 5 }, (_, lsn) =>
+    mutation('a', lsn, { type: 'toggle', id: 'ghost' }),
+  );
+  await doc.push([{ timelineId: 'a', mutations: [...ghosts, create('a', ghosts.length, 'real')] }]);
+  const rows = doc.query(
+    `SELECT count(*) AS n, min(lsn) AS first, max(lsn) AS last FROM ${REJECTED_TABLE} WHERE timeline_id = 'a'`,
+  );
+  expect(rows).toEqual([{ n: REJECTIONS_KEPT, first: 5, last: REJECTIONS_KEPT + 4 }]);
+  const [row] = doc.query(`SELECT reason FROM ${REJECTED_TABLE} WHERE lsn = 7`);
+  expect(String(row?.reason)).toMatch(/ghost/);
   await doc.close();
 });

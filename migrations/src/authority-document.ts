@@ -29,7 +29,7 @@ import {
   rebuildStore,
   TandemError,
 } from '@tandem/runtime';
-import { readAppliedMarkers, writeAppliedMarkers } from './applied-marker.js';
+import { readAppliedMarkers, writeAppliedMarkers, writeRejections } from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
 
 export interface AuthorityOptions {
@@ -270,7 +270,17 @@ export class AuthorityDocument {
     const outcomes =
       batch.length === 0
         ? []
-        : this.#replica.applyBatch(batch, () => writeAppliedMarkers(this.#replica, updates));
+        : this.#replica.applyBatch(batch, (outcomes) => {
+            writeAppliedMarkers(this.#replica, updates);
+            writeRejections(
+              this.#replica,
+              outcomes.flatMap((outcome, i) =>
+                outcome.ok
+                  ? []
+                  : [{ timelineId: batch[i]!.timelineId, lsn: batch[i]!.lsn, reason: outcome.reason }],
+              ),
+            );
+          });
     for (const [timelineId, lsn] of updates) this.#markers.set(timelineId, lsn);
     const frame = (await this.#persist()).at(-1);
     let next = 0;

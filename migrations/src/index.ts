@@ -1,4 +1,12 @@
-export { APPLIED_TABLE, readAppliedMarkers, writeAppliedMarkers } from './applied-marker.js';
+export {
+  APPLIED_TABLE,
+  REJECTED_TABLE,
+  REJECTIONS_KEPT,
+  readAppliedMarkers,
+  readRejections,
+  writeAppliedMarkers,
+  writeRejections,
+} from './applied-marker.js';
 export {
   AuthorityDocument,
   type AuthorityOptions,

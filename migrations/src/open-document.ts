@@ -14,7 +14,7 @@ import {
   Replica,
   TandemError,
 } from '@tandem/runtime';
-import { readAppliedMarkers } from './applied-marker.js';
+import { readAppliedMarkers, readRejections } from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
 
 export interface LocalDocumentOptions {
@@ -56,6 +56,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       replica,
       migration: ensureSchema(replica),
       readAppliedLsn: () => readAppliedMarkers(migrated).get(timelineId) ?? -1,
+      readRejections: (from, to) => readRejections(migrated, timelineId, from, to),
       prepareOverlay: () => {
         ensureSchema(migrated);
       },

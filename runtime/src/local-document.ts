@@ -71,6 +71,8 @@ export interface LocalDocumentParts {
   readonly onClose?: () => Promise<void>;
   /** This timeline's applied marker as the replica's pages record it (-1 for none). */
   readonly readAppliedLsn?: () => number;
+  /** The coordinator's reasons for this timeline's rejected mutations in [from, to], from the pages. */
+  readonly readRejections?: (from: number, to: number) => ReadonlyMap<number, string>;
   /** Runs after a rebase, before the pending mutations: brings the overlay to the reducer's schema. */
   readonly prepareOverlay?: () => void;
   /** Where the base is kept, and where it stood when the document was opened. */
@@ -99,6 +101,7 @@ export class LocalDocument implements SyncTarget {
   /** Reduced locally, not yet taken by the coordinator, in lsn order. */
   private pending: MutationEnvelope[] = [];
   private readonly readAppliedLsn: (() => number) | undefined;
+  private readonly readRejections: ((from: number, to: number) => ReadonlyMap<number, string>) | undefined;
   private readonly prepareOverlay: (() => void) | undefined;
   private base: { journalId: string | null; cursor: number } = { journalId: null, cursor: 0 };
   private sync: SyncClient | undefined;
@@ -122,12 +125,14 @@ export class LocalDocument implements SyncTarget {
     this.journal = parts.journal;
     this.onClose = parts.onClose;
     this.readAppliedLsn = parts.readAppliedLsn;
+    this.readRejections = parts.readRejections;
     this.prepareOverlay = parts.prepareOverlay;
     this.keeper = parts.base?.keeper;
     if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
     // timeline dropped them): only the ones above its applied marker are still pending.
     const applied = this.readAppliedLsn?.() ?? -1;
+    this.takenThrough = applied;
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
     this.pending = [...pending];
     for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
@@ -190,12 +195,11 @@ export class LocalDocument implements SyncTarget {
 
   /**
    * Resolves once the coordinator has taken mutation `lsn`: confirmed, or rejected with its reducer's
-   * reason. Known gap: a mutation taken while its push-result was lost (the connection dropped) stays
-   * unresolved until the coordinator records rejections in the pages.
+   * reason (from its push's answer, or from the rejections the coordinator records in the pages).
    */
   fate(lsn: number): Promise<MutationFate> {
     if (lsn <= this.takenThrough) {
-      const reason = this.rejections.get(lsn);
+      const reason = this.rejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn);
       return Promise.resolve(
         reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
       );
@@ -265,6 +269,13 @@ export class LocalDocument implements SyncTarget {
     });
     this.prepareOverlay?.();
     const applied = this.readAppliedLsn?.() ?? -1;
+    if (applied > this.takenThrough) {
+      const reasons = this.readRejections?.(this.takenThrough + 1, applied) ?? new Map<number, string>();
+      this.taken(
+        applied,
+        [...reasons].map(([lsn, reason]) => ({ lsn, reason })),
+      );
+    }
     const taken = this.pending.findIndex((m) => m.lsn > applied);
     this.pending = taken < 0 ? [] : this.pending.slice(taken);
     const journal = this.journal;
@@ -283,6 +294,14 @@ export class LocalDocument implements SyncTarget {
   }
 
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void {
+    this.taken(appliedLsn, rejected);
+  }
+
+  /** The coordinator took this timeline up to `appliedLsn`, rejecting `rejected`: settle those fates. */
+  private taken(
+    appliedLsn: number,
+    rejected: readonly { readonly lsn: number; readonly reason: string }[],
+  ): void {
     for (const { lsn, reason } of rejected) this.rejections.set(lsn, reason);
     this.takenThrough = Math.max(this.takenThrough, appliedLsn);
     for (const [lsn, entry] of this.fates) {
