@@ -18,7 +18,10 @@ export async function serveFixture(root: string): Promise<FixtureServer> {
     logLevel: 'warn',
     server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [REPO_ROOT] } },
     resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
-    optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
+    // No dependency pre-bundling: deps discovered late (a worker's imports) would make vite re-optimize
+    // and reload the page under the test ("execution context was destroyed"), and servers running at
+    // once would share its cache. Every dependency the pages load ships ES modules.
+    optimizeDeps: { noDiscovery: true, include: [] },
     worker: { format: 'es' },
   });
   await server.listen();
