@@ -29,16 +29,17 @@ test('two clients converge through the coordinator, byte for byte', async () => 
   const docId = `shared-${++docs}`;
   const url = `${coordinator.url.replace('http', 'ws')}/sync`;
   const a = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, sync: FAST });
-  const bDir = join(scratch, 'client2');
-  const b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, dataDir: bDir, sync: FAST });
+  const b = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, sync: FAST });
   try {
+    const heard: number[] = [];
+    a.subscribe('SELECT count(*) AS n FROM todos', [], (rows) => heard.push(Number(rows[0]?.n)));
     await a.mutate({ type: 'create', id: 'a', title: 'from a' });
     await b.mutate({ type: 'create', id: 'b', title: 'from b' });
     await a.mutate({ type: 'toggle', id: 'a' });
     await Promise.all([a.synced(), b.synced()]);
-    // Each has seen the other's frame once both are synced and idle.
-    while ((await a.query('SELECT count(*) AS n FROM todos'))[0]?.n !== 2)
-      await new Promise((r) => setTimeout(r, 10));
+    // a hears b's todo through its subscription once b's frame arrives.
+    while (!heard.includes(2)) await new Promise((r) => setTimeout(r, 10));
+    expect(heard[0]).toBe(0);
     while ((await b.query('SELECT count(*) AS n FROM todos'))[0]?.n !== 2)
       await new Promise((r) => setTimeout(r, 10));
     expect(await a.query('SELECT id, title, completed FROM todos ORDER BY id')).toEqual([

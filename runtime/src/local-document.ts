@@ -52,6 +52,27 @@ export type MutationFate =
   | { readonly lsn: number; readonly status: 'confirmed' }
   | { readonly lsn: number; readonly status: 'rejected'; readonly reason: string };
 
+interface Subscription {
+  readonly sql: string;
+  readonly params: readonly (PlainValue | boolean)[];
+  readonly listener: (rows: Row[]) => void;
+  readonly onError: ((error: unknown) => void) | undefined;
+  /** The rows last heard, as a comparable key. */
+  last: string | undefined;
+}
+
+/**
+ * Rows as a string that is equal exactly when the rows are. Cells are null, numbers, strings, bigints or
+ * blobs: the last two become objects, which no other cell can be, so nothing collides.
+ */
+function rowsKey(rows: readonly Row[]): string {
+  return JSON.stringify(rows, (_key, value: unknown) => {
+    if (value instanceof Uint8Array) return { blob: Array.from(value) };
+    if (typeof value === 'bigint') return { bigint: value.toString() };
+    return value;
+  });
+}
+
 interface Pending {
   readonly envelope: MutationEnvelope;
   readonly resolve: (result: MutationResult) => void;
@@ -113,6 +134,8 @@ export class LocalDocument implements SyncTarget {
     { promise: Promise<MutationFate>; resolve: (fate: MutationFate) => void }
   >();
   private readonly rebaseListeners = new Set<() => void>();
+  private readonly subscriptions = new Set<Subscription>();
+  private refreshScheduled = false;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
   private readonly rejections = new Map<number, string>();
@@ -181,6 +204,26 @@ export class LocalDocument implements SyncTarget {
     if (this.sync !== undefined) throw new TandemError('invalid-argument', 'the document already syncs');
     this.sync = client;
     client.start();
+  }
+
+  /**
+   * Runs `sql` now and again whenever the document changes (a local mutation, a rebase on the
+   * coordinator's frames); `listener` hears the rows first and then each time they differ. Returns the
+   * unsubscribe function. A failing query reaches `onError` (or is dropped) and the subscription stays.
+   */
+  subscribe(
+    sql: string,
+    params: readonly (PlainValue | boolean)[],
+    listener: (rows: Row[]) => void,
+    onError?: (error: unknown) => void,
+  ): () => void {
+    this.assertOpen();
+    const subscription: Subscription = { sql, params, listener, onError, last: undefined };
+    this.subscriptions.add(subscription);
+    queueMicrotask(() => this.refresh(subscription));
+    return () => {
+      this.subscriptions.delete(subscription);
+    };
   }
 
   /** `offline` for a document that does not sync. */
@@ -291,6 +334,7 @@ export class LocalDocument implements SyncTarget {
       this.replica.applyBatch(this.pending.slice(i, i + REPLAY_BATCH));
     }
     for (const listener of [...this.rebaseListeners]) listener();
+    this.changed();
   }
 
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void {
@@ -353,6 +397,7 @@ export class LocalDocument implements SyncTarget {
       }
       const envelopes = batch.map((p) => p.envelope);
       const outcomes = this.replica.applyBatch(envelopes);
+      this.changed();
       this.pending.push(...envelopes);
       results = batch.map((p, i) => {
         const outcome = outcomes[i];
@@ -377,6 +422,31 @@ export class LocalDocument implements SyncTarget {
       for (const p of batch) p.reject(failure);
     });
     this.syncing = Promise.all([this.syncing, synced]).then(() => undefined);
+  }
+
+  /** Re-runs the subscriptions once the current burst of changes is over (one microtask later). */
+  private changed(): void {
+    if (this.refreshScheduled || this.subscriptions.size === 0) return;
+    this.refreshScheduled = true;
+    queueMicrotask(() => {
+      this.refreshScheduled = false;
+      for (const subscription of [...this.subscriptions]) this.refresh(subscription);
+    });
+  }
+
+  private refresh(subscription: Subscription): void {
+    if (this.closed || !this.subscriptions.has(subscription)) return;
+    let rows: Row[];
+    try {
+      rows = this.replica.query(subscription.sql, subscription.params);
+    } catch (error) {
+      subscription.onError?.(error);
+      return;
+    }
+    const key = rowsKey(rows);
+    if (key === subscription.last) return;
+    subscription.last = key;
+    subscription.listener(rows);
   }
 
   private fail(error: unknown): TandemError {
