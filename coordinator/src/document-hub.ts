@@ -11,10 +11,12 @@
 // 3. A push step hands its frame to every member before the pushers hear their `push-result`.
 // 4. When a step fails (the worker or the document's storage failed), every member is told and
 //    dropped, and the document is released so the next connection reopens it from its journal.
+
 import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
 import type { Frame } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { DocumentPool } from './document-pool.js';
+import type { Metrics } from './metrics.js';
 
 /** What the hub needs from a connection. */
 export interface HubMember {
@@ -49,10 +51,13 @@ export class DocumentHub {
   #running: Promise<void> | undefined;
   readonly #onIdle: (hub: DocumentHub) => void;
 
-  constructor(docId: string, pool: DocumentPool, onIdle: (hub: DocumentHub) => void) {
+  readonly #metrics: Metrics | undefined;
+
+  constructor(docId: string, pool: DocumentPool, onIdle: (hub: DocumentHub) => void, metrics?: Metrics) {
     this.docId = docId;
     this.#pool = pool;
     this.#onIdle = onIdle;
+    this.#metrics = metrics;
   }
 
   get members(): number {
@@ -128,6 +133,7 @@ export class DocumentHub {
 
   async #push(pushes: readonly QueuedPush[]): Promise<void> {
     let report: PushReport;
+    const started = performance.now();
     try {
       report = await this.#pool.push(
         this.docId,
@@ -138,11 +144,37 @@ export class DocumentHub {
       return;
     }
     const { frame } = report;
+    this.#record(report, performance.now() - started);
     if (frame !== undefined) for (const member of this.#members) member.frame(frame);
     pushes.forEach((push, i) => {
       const result = report.results[i];
       if (result !== undefined && this.#members.has(push.member)) push.member.pushed(result, report.frameLsn);
     });
+  }
+
+  #record(report: PushReport, ms: number): void {
+    const metrics = this.#metrics;
+    if (metrics === undefined) return;
+    metrics.inc('tandem_push_seconds_sum', {}, ms / 1000);
+    metrics.inc('tandem_push_seconds_count');
+    for (const result of report.results) {
+      if (result.status === 'refused') {
+        metrics.inc('tandem_pushes_refused_total', { kind: result.kind });
+        continue;
+      }
+      metrics.inc('tandem_pushes_total');
+      const rejected = result.outcomes.filter((o) => !o.ok).length;
+      metrics.inc('tandem_mutations_total', { outcome: 'applied' }, result.outcomes.length - rejected);
+      metrics.inc('tandem_mutations_total', { outcome: 'rejected' }, rejected);
+    }
+    if (report.frame !== undefined) {
+      metrics.inc('tandem_frames_total');
+      metrics.inc(
+        'tandem_frame_bytes_total',
+        {},
+        report.frame.pages.reduce((n, p) => n + p.data.length, 0),
+      );
+    }
   }
 
   async #fail(error: unknown): Promise<void> {

@@ -17,6 +17,8 @@ export interface HttpContext {
   /** The static folder's real path, if any. */
   readonly staticRoot: string | undefined;
   readonly health: () => Record<string, unknown>;
+  /** The metrics in Prometheus' text format. */
+  readonly metrics: () => string;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -42,6 +44,12 @@ export async function handleHttp(
     return reply(response, 405, 'method not allowed', { allow: 'GET, HEAD' });
   }
   const pathname = new URL(request.url ?? '/', 'http://coordinator').pathname;
+  if (pathname === '/metrics') {
+    return reply(response, 200, context.metrics(), {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+  }
   if (pathname === '/health') {
     const body = JSON.stringify(context.health());
     return reply(response, 200, body, {

@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
+import { encodeMessage, loadReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
 import { DocumentHub } from './document-hub.js';
 import { DocumentPool } from './document-pool.js';
 import { handleHttp } from './http-routes.js';
+import { coordinatorMetrics } from './metrics.js';
 import { CLOSE_CODES, SyncConnection } from './sync-connection.js';
 
 export interface CoordinatorOptions {
@@ -36,6 +37,8 @@ export interface CoordinatorOptions {
   readonly checkpointEvery?: number;
   /** A connection silent this long is closed; 30 s by default. */
   readonly silenceMs?: number;
+  /** Open sync connections at most; one more is refused with a `quota` error. 10,000 by default. */
+  readonly maxConnections?: number;
 }
 
 export interface Coordinator {
@@ -73,12 +76,19 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   });
   const hubs = new Map<string, DocumentHub>();
   const connections = new Set<SyncConnection>();
+  const metrics = coordinatorMetrics({ connections: () => connections.size, documents: () => hubs.size });
+  const maxConnections = options.maxConnections ?? 10_000;
   const hub = (docId: string): DocumentHub => {
     let found = hubs.get(docId);
     if (found === undefined) {
-      found = new DocumentHub(docId, pool, (idle) => {
-        if (hubs.get(idle.docId) === idle) hubs.delete(idle.docId);
-      });
+      found = new DocumentHub(
+        docId,
+        pool,
+        (idle) => {
+          if (hubs.get(idle.docId) === idle) hubs.delete(idle.docId);
+        },
+        metrics,
+      );
       hubs.set(docId, found);
     }
     return found;
@@ -95,6 +105,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
         reducer,
         reducerHash,
         staticRoot,
+        metrics: () => metrics.render(),
         health: () => ({
           status: 'ok',
           protocolVersion: PROTOCOL_VERSION,
@@ -117,7 +128,22 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       return;
     }
     sockets.handleUpgrade(request, socket, head, (ws) => {
+      if (connections.size >= maxConnections) {
+        // Refused with a typed error the client can act on (retry later), not a bare close.
+        ws.send(
+          encodeMessage({
+            type: 'error',
+            kind: 'quota',
+            message: `the coordinator holds its maximum of ${maxConnections} connections`,
+            retryAfterMs: 5000,
+          }),
+        );
+        ws.close(CLOSE_CODES.policyViolation, 'too many connections');
+        metrics.inc('tandem_connection_errors_total', { kind: 'quota' });
+        return;
+      }
       const connection = new SyncConnection(ws, {
+        onError: (kind) => metrics.inc('tandem_connection_errors_total', { kind }),
         hub,
         authorize,
         reducerHash,

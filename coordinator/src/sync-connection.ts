@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   readonly reducerHash: string;
   readonly silenceMs: number;
   readonly onClose: (connection: SyncConnection) => void;
+  /** Told of every error sent before a close (metrics). */
+  readonly onError?: (kind: ErrorKind) => void;
 }
 
 /** WebSocket close codes: the standard ones, plus one for silence. */
@@ -60,7 +62,7 @@ export const CLOSE_CODES = {
 } as const;
 
 type State = 'awaiting-hello' | 'joining' | 'live' | 'lagging' | 'closed';
-type ErrorKind = ErrorMessage['kind'];
+export type ErrorKind = ErrorMessage['kind'];
 
 /** Queued bytes past which live frames stop being queued (invariant 4). */
 const OUTBOX_LIMIT = 8 * 1024 * 1024;
@@ -282,6 +284,7 @@ export class SyncConnection implements HubMember {
     };
     this.#outbox = [];
     this.#outboxBytes = 0;
+    this.#options.onError?.(kind);
     this.#socket.send(encodeMessage(error), { binary: true });
     this.close(kind === 'internal' ? CLOSE_CODES.internal : CLOSE_CODES.policyViolation, kind);
   }
