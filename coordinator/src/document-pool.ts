@@ -24,6 +24,8 @@ export interface DocumentPoolOptions {
   readonly workers?: number;
   /** Frames between checkpoints of each document (AuthorityOptions). */
   readonly checkpointEvery?: number;
+  /** A push growing a document past this many bytes is rejected (AuthorityOptions.maxDocumentBytes). */
+  readonly maxDocumentBytes?: number;
 }
 
 interface Slot {
@@ -43,6 +45,7 @@ export class DocumentPool {
       reducer: options.reducer,
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
+      ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
     };
     this.#slots = Array.from({ length: count }, () => {
       const worker = new Worker(workerUrl(), { workerData: config, execArgv: workerExecArgv() });

@@ -14,6 +14,7 @@ export interface WorkerConfig {
   /** Where documents persist (one folder each); in memory only when absent. */
   readonly dataDir?: string;
   readonly checkpointEvery?: number;
+  readonly maxDocumentBytes?: number;
 }
 
 const port = parentPort;
@@ -36,6 +37,7 @@ function open(docId: string): Promise<{ document: AuthorityDocument; files?: FsB
         reducer: await reducer,
         ...(files && { storage: files }),
         ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
+        ...(config.maxDocumentBytes !== undefined && { maxDocumentBytes: config.maxDocumentBytes }),
       });
       return { document, ...(files && { files }) };
     })();

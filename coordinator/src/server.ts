@@ -35,6 +35,8 @@ export interface CoordinatorOptions {
   readonly staticDir?: string;
   /** Frames between checkpoints; a client further behind takes a snapshot. 1000 by default. */
   readonly checkpointEvery?: number;
+  /** A push growing a document past this many bytes is rejected whole (quota). Unlimited by default. */
+  readonly maxDocumentBytes?: number;
   /** A connection silent this long is closed; 30 s by default. */
   readonly silenceMs?: number;
   /** Open sync connections at most; one more is refused with a `quota` error. 10,000 by default. */
@@ -73,6 +75,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
+    ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
   });
   const hubs = new Map<string, DocumentHub>();
   const connections = new Set<SyncConnection>();

@@ -10,7 +10,7 @@ import {
 } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { APPLIED_TABLE, REJECTED_TABLE, REJECTIONS_KEPT } from './applied-marker.js';
-import { AuthorityDocument } from './authority-document.js';
+import { AuthorityDocument, type PushResult } from './authority-document.js';
 
 const reducer = await loadReducer(
   await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
@@ -255,5 +255,34 @@ test('rejections are recorded in the pages with their reasons, the last REJECTIO
   expect(rows).toEqual([{ n: REJECTIONS_KEPT, first: 5, last: REJECTIONS_KEPT + 4 }]);
   const [row] = doc.query(`SELECT reason FROM ${REJECTED_TABLE} WHERE lsn = 7`);
   expect(String(row?.reason)).toMatch(/ghost/);
+  await doc.close();
+});
+
+test('a batch that would grow the document past its quota is rejected whole, its markers advance, and smaller work goes on', async () => {
+  const maxDocumentBytes = 64 * 1024;
+  const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer, maxDocumentBytes });
+  const big = (lsn: number) => create('a', lsn, `t${lsn}`, 'x'.repeat(200));
+  let lsn = 0;
+  let rejected: PushResult | undefined;
+  let before = 0;
+  while (rejected === undefined && lsn < 2000) {
+    before = Number(doc.query('SELECT count(*) AS n FROM todos')[0]?.n);
+    const report = await doc.push([
+      { timelineId: 'a', mutations: Array.from({ length: 50 }, (_, i) => big(lsn + i)) },
+    ]);
+    lsn += 50;
+    const result = report.results[0]!;
+    if (result.status === 'accepted' && result.outcomes.some((o) => !o.ok)) rejected = result;
+  }
+  expect(rejected).toMatchObject({ status: 'accepted', appliedLsn: lsn - 1 });
+  if (rejected?.status !== 'accepted') return;
+  const reason = `document size quota exceeded (${maxDocumentBytes} bytes)`;
+  expect(rejected.outcomes.every((o) => !o.ok && o.reason === reason)).toBe(true);
+  // Nothing of the batch stayed; only its markers and rejection reasons were recorded.
+  expect(Number(doc.query('SELECT count(*) AS n FROM todos')[0]?.n)).toBe(before);
+  const after = await doc.push([
+    { timelineId: 'a', mutations: [mutation('a', lsn, { type: 'toggle', id: 't0' })] },
+  ]);
+  expect(after.results[0]).toMatchObject({ status: 'accepted', outcomes: [{ lsn, ok: true }] });
   await doc.close();
 });

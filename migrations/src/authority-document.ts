@@ -24,6 +24,8 @@ import {
   encodePageImage,
   type Frame,
   type MutationEnvelope,
+  type Outcome,
+  PAGE_SIZE,
   type ReducerModule,
   Replica,
   rebuildStore,
@@ -39,6 +41,11 @@ export interface AuthorityOptions {
   readonly storage?: ByteStore;
   /** Frames between two checkpoints of the page file; 1000 by default. */
   readonly checkpointEvery?: number;
+  /**
+   * The largest the database may grow to (bytes): a batch that grows it past this is rejected whole
+   * (its markers and rejection reasons are still recorded). Unlimited by default.
+   */
+  readonly maxDocumentBytes?: number;
   /** Called with each frame once it is durable. */
   readonly onFrame?: (frame: Frame) => void;
   readonly onLog?: (level: string, message: string) => void;
@@ -103,6 +110,7 @@ export class AuthorityDocument {
   readonly #replica: Replica;
   readonly #journal: DocumentJournal | undefined;
   readonly #markers: Map<string, number>;
+  readonly #maxDocumentBytes: number | undefined;
   readonly #checkpointEvery: number;
   readonly #onFrame: ((frame: Frame) => void) | undefined;
   /** Frames committed and not yet reported durable (filled by the replica's commit callback). */
@@ -134,6 +142,7 @@ export class AuthorityDocument {
     this.#captured = captured;
     this.#nextFrameLsn = nextFrameLsn;
     this.#markers = readAppliedMarkers(replica);
+    this.#maxDocumentBytes = options.maxDocumentBytes;
     this.#checkpointEvery = options.checkpointEvery ?? 1000;
     this.#onFrame = options.onFrame;
     this.#keptFrom = nextFrameLsn - kept.length;
@@ -267,20 +276,7 @@ export class AuthorityDocument {
       results.push(undefined);
     }
 
-    const outcomes =
-      batch.length === 0
-        ? []
-        : this.#replica.applyBatch(batch, (outcomes) => {
-            writeAppliedMarkers(this.#replica, updates);
-            writeRejections(
-              this.#replica,
-              outcomes.flatMap((outcome, i) =>
-                outcome.ok
-                  ? []
-                  : [{ timelineId: batch[i]!.timelineId, lsn: batch[i]!.lsn, reason: outcome.reason }],
-              ),
-            );
-          });
+    const outcomes = batch.length === 0 ? [] : this.#apply(batch, updates);
     for (const [timelineId, lsn] of updates) this.#markers.set(timelineId, lsn);
     const frame = (await this.#persist()).at(-1);
     let next = 0;
@@ -300,6 +296,44 @@ export class AuthorityDocument {
       };
     });
     return { frameLsn: frame?.lsn, frame, results: report };
+  }
+
+  /**
+   * Reduces the batch with its markers and rejections in one transaction. A batch that would grow the
+   * document past its quota is rolled back and taken again as rejected: the markers still advance, so
+   * the mutations never block the ones behind them.
+   */
+  #apply(batch: readonly MutationEnvelope[], updates: ReadonlyMap<string, number>): Outcome[] {
+    const replica = this.#replica;
+    const record = (outcomes: readonly Outcome[]): void => {
+      writeAppliedMarkers(replica, updates);
+      writeRejections(
+        replica,
+        outcomes.flatMap((outcome, i) =>
+          outcome.ok
+            ? []
+            : [{ timelineId: batch[i]!.timelineId, lsn: batch[i]!.lsn, reason: outcome.reason }],
+        ),
+      );
+    };
+    const limit = this.#maxDocumentBytes;
+    // SQLite's own count: inside a transaction the file has not grown yet, its page cache has.
+    const pageCount = (): number => Number(replica.query('PRAGMA page_count')[0]?.page_count ?? 0);
+    const pagesBefore = pageCount();
+    try {
+      return replica.applyBatch(batch, (outcomes) => {
+        record(outcomes);
+        // Only growth past the limit is refused: work that frees or reuses pages still goes on.
+        const pages = pageCount();
+        if (limit !== undefined && pages * PAGE_SIZE > limit && pages > pagesBefore) throw new OverQuota();
+      });
+    } catch (error) {
+      if (!(error instanceof OverQuota)) throw error;
+      const reason = `document size quota exceeded (${limit} bytes)`;
+      const rejected: Outcome[] = batch.map(() => ({ ok: false, reason }));
+      replica.transaction(() => record(rejected));
+      return rejected;
+    }
   }
 
   /**
@@ -341,6 +375,8 @@ export class AuthorityDocument {
     if (this.#failure !== undefined) throw this.#failure;
   }
 }
+
+class OverQuota extends Error {}
 
 const MAX_TIMELINE_ID = 256;
 const MAX_PAYLOAD = 1 << 20;
