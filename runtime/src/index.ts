@@ -89,6 +89,7 @@ export {
 } from './storage/record.js';
 export {
   SyncClient,
+  SyncFailure,
   type SyncOptions,
   type SyncState,
   type SyncTarget,

@@ -226,6 +226,11 @@ export class LocalDocument implements SyncTarget {
     };
   }
 
+  /** Why syncing stopped for good (state `failed`): another reducer, unauthorized, a reset coordinator. */
+  get syncError(): Error | undefined {
+    return this.sync?.error;
+  }
+
   /** `offline` for a document that does not sync. */
   get syncState(): SyncState {
     return this.sync?.state ?? 'offline';

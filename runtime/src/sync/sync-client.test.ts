@@ -217,3 +217,52 @@ test('rejections reported by push-result reach the document', async () => {
   expect(target.pushes).toEqual([{ appliedLsn: 0, rejected: [{ lsn: 0, reason: 'no' }] }]);
   client.close();
 });
+
+test('a coordinator running another reducer fails the client for good, saying which reducer to load', async () => {
+  const { sockets, client } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({
+    type: 'welcome',
+    journalId: 'j1',
+    head: 0,
+    reducerHash: 'cd'.repeat(32),
+    appliedLsn: -1,
+  });
+  await tick();
+  expect(client.state).toBe('failed');
+  expect(client.error?.message).toMatch(/coordinator runs reducer cdcd/);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(sockets).toHaveLength(1);
+});
+
+test('a gap the client cannot fill (the coordinator lost what it took) fails the client instead of pushing in a loop', async () => {
+  const { sockets, target, client } = setup();
+  target.pending = [mutation(5), mutation(6)];
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: 4 });
+  await tick();
+  socket.say({
+    type: 'push-result',
+    appliedLsn: -1,
+    frameLsn: null,
+    rejected: [],
+    refused: { kind: 'gap', message: 'continues at 0', expectedLsn: 0 },
+  });
+  await tick();
+  expect(client.state).toBe('failed');
+  expect(socket.sent.filter((m) => m.type === 'push')).toHaveLength(1);
+});
+
+test('unauthorized is final: the client stops instead of retrying with the same token', async () => {
+  const { sockets, client } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'error', kind: 'unauthorized', message: 'no', retryAfterMs: null });
+  await tick();
+  expect(client.state).toBe('failed');
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(sockets).toHaveLength(1);
+});

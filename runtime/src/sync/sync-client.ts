@@ -4,7 +4,9 @@
 // (the browser's, or `ws` in Node).
 //
 // States: connecting → catching-up (welcome received, frames of the catch-up still coming) → live;
-// any close → offline → (after a backoff with jitter) connecting; `close()` → closed, for good.
+// any close → offline → (after a backoff with jitter) connecting; `close()` → closed, for good; an
+// error retrying cannot cure (unauthorized, another reducer, a protocol the coordinator does not speak,
+// a timeline the coordinator cannot continue) → failed, for good, with `error` saying why.
 //
 // Invariants:
 // 1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
@@ -32,7 +34,14 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
 
-export type SyncState = 'connecting' | 'catching-up' | 'live' | 'offline' | 'closed';
+export type SyncState = 'connecting' | 'catching-up' | 'live' | 'offline' | 'failed' | 'closed';
+
+/** A failure that retrying cannot cure: the client stops and reports it. */
+export class SyncFailure extends Error {
+  override readonly name = 'SyncFailure';
+}
+
+const TERMINAL_ERRORS = new Set(['unauthorized', 'unsupported-version', 'malformed']);
 
 /** What the client needs from the document it syncs. */
 export interface SyncTarget {
@@ -92,6 +101,8 @@ export class SyncClient {
   #pingId = 0;
   #decoding: Promise<void> = Promise.resolve();
   #waiters: (() => void)[] = [];
+  #failure: SyncFailure | undefined;
+  #handshake: ReturnType<typeof setTimeout> | undefined;
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
@@ -100,6 +111,11 @@ export class SyncClient {
 
   get state(): SyncState {
     return this.#state;
+  }
+
+  /** Why the client failed (state `failed`). */
+  get error(): SyncFailure | undefined {
+    return this.#failure;
   }
 
   start(): void {
@@ -120,7 +136,9 @@ export class SyncClient {
 
   close(): void {
     this.#setState('closed');
+    this.#state = 'closed';
     clearTimeout(this.#retry);
+    clearTimeout(this.#handshake);
     clearInterval(this.#heartbeat);
     this.#socket?.close(1000, 'closed');
     this.#socket = undefined;
@@ -153,6 +171,10 @@ export class SyncClient {
         token: this.#options.token ?? null,
       });
       const interval = this.#options.heartbeatMs ?? 10_000;
+      clearTimeout(this.#handshake);
+      this.#handshake = setTimeout(() => {
+        if (socket === this.#socket) this.#drop('no welcome in time');
+      }, 3 * interval);
       clearInterval(this.#heartbeat);
       this.#heartbeat = setInterval(() => {
         if (Date.now() - this.#lastHeard > 3 * interval) this.#drop('heartbeat timed out');
@@ -170,9 +192,13 @@ export class SyncClient {
           : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       // Snapshots decode asynchronously (decompression): messages are handled strictly in arrival order.
       this.#decoding = this.#decoding
-        .then(() => this.#receive(bytes))
+        .then(() => {
+          // A message of a socket dropped while earlier ones were decoding belongs to a dead session.
+          return socket === this.#socket ? this.#receive(bytes) : undefined;
+        })
         .catch((error: unknown) => {
-          this.#drop(error instanceof Error ? error.message : String(error));
+          if (error instanceof SyncFailure) this.#fail(error);
+          else this.#drop(error instanceof Error ? error.message : String(error));
         });
     });
     const closed = (): void => {
@@ -189,6 +215,12 @@ export class SyncClient {
     const message: ServerMessage = decodeServerMessage(bytes);
     switch (message.type) {
       case 'welcome': {
+        clearTimeout(this.#handshake);
+        if (message.reducerHash !== this.#options.reducerHash) {
+          throw new SyncFailure(
+            `the coordinator runs reducer ${message.reducerHash}, this client ${this.#options.reducerHash}: load the coordinator's reducer`,
+          );
+        }
         this.#journalId = message.journalId;
         this.#pushedLsn = message.appliedLsn;
         this.#attempt = 0;
@@ -235,14 +267,25 @@ export class SyncClient {
       case 'push-result':
         this.#target.pushed(message.appliedLsn, message.rejected);
         if (message.refused?.kind === 'gap' && message.refused.expectedLsn !== null) {
-          this.#pushedLsn = message.refused.expectedLsn - 1;
+          const expected = message.refused.expectedLsn;
+          const first = this.#target.pendingAfter(expected - 1)[0];
+          if (first === undefined || first.lsn !== expected) {
+            // The coordinator lost what it had taken from this timeline (its data was replaced under the
+            // same history): resending cannot fill the gap, and looping would only flood it.
+            throw new SyncFailure(
+              `the coordinator expects lsn ${expected} of this timeline, which it had already taken: its history was reset`,
+            );
+          }
+          this.#pushedLsn = expected - 1;
           this.#push();
         } else if (message.refused !== null) {
           throw new Error(`push refused: ${message.refused.message}`);
         }
         return;
-      case 'error':
-        throw new Error(`coordinator error (${message.kind}): ${message.message}`);
+      case 'error': {
+        const text = `coordinator error (${message.kind}): ${message.message}`;
+        throw TERMINAL_ERRORS.has(message.kind) ? new SyncFailure(text) : new Error(text);
+      }
       case 'ping':
         this.#send({ type: 'pong', id: message.id });
         return;
@@ -289,6 +332,17 @@ export class SyncClient {
     socket.send(encodeMessage(message));
   }
 
+  #fail(failure: SyncFailure): void {
+    this.#failure = failure;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#retry);
+    clearTimeout(this.#handshake);
+    socket?.close(1000, 'failed');
+    this.#setState('failed');
+  }
+
   #drop(reason: string): void {
     const socket = this.#socket;
     if (socket === undefined) return;
@@ -299,6 +353,7 @@ export class SyncClient {
   }
 
   #scheduleReconnect(): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return;
     this.#setState('offline');
     const base = this.#options.backoffMs ?? 250;
     const max = this.#options.maxBackoffMs ?? 30_000;
@@ -311,7 +366,7 @@ export class SyncClient {
   }
 
   #setState(state: SyncState): void {
-    if (this.#state === state || this.#state === 'closed') return;
+    if (this.#state === state || this.#state === 'closed' || this.#state === 'failed') return;
     this.#state = state;
     this.#options.onStateChange?.(state);
     if (state === 'live') for (const resolve of this.#waiters.splice(0)) resolve();
