@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
+import { MemoryByteStore } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT } from './support/vite-server.js';
 
@@ -151,6 +152,40 @@ test('a reopened client shows what it had synced even while the coordinator is d
   } finally {
     await offline.close();
     await other.close();
+    await coordinator.close();
+  }
+});
+
+test('after a power loss right after its mutations were taken, a client never reuses their lsns', async () => {
+  const coordinator = await startCoordinator({ reducer: await readFile(TODO), port: 0, workers: 1 });
+  const url = `ws://127.0.0.1:${coordinator.port}/sync`;
+  const docId = `power-${++docs}`;
+  const storage = new MemoryByteStore();
+  const offline = await openDocument({ docId, reducer: TODO, storage });
+  for (let i = 0; i < 3; i++) await offline.mutate({ type: 'create', id: `a${i}`, title: 'x' });
+  await offline.close();
+  const online = await openDocument({ docId, reducer: TODO, storage, coordinatorUrl: url, sync: FAST });
+  await online.synced();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const crashed = storage.crashImage({ keepUnsynced: false });
+  const reopened = await openDocument({
+    docId,
+    reducer: TODO,
+    storage: crashed,
+    coordinatorUrl: url,
+    sync: FAST,
+  });
+  try {
+    const next = await reopened.mutate({ type: 'create', id: 'after-crash', title: 'y' });
+    expect(next.lsn).toBe(3);
+    await reopened.synced();
+    expect(await reopened.fate(next.lsn)).toEqual({ lsn: 3, status: 'confirmed' });
+    while ((await reopened.query('SELECT count(*) AS n FROM todos'))[0]?.n !== 4)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(await reopened.pageHash()).toBe(await coordinator.pageHash(docId));
+  } finally {
+    await online.close();
+    await reopened.close();
     await coordinator.close();
   }
 });

@@ -138,6 +138,8 @@ export class LocalDocument implements SyncTarget {
   private refreshScheduled = false;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
+  /** The last lsn synced to the timeline (everything, without a journal). */
+  private durableThrough = -1;
   private readonly rejections = new Map<number, string>();
 
   constructor(parts: LocalDocumentParts) {
@@ -158,6 +160,7 @@ export class LocalDocument implements SyncTarget {
     this.takenThrough = applied;
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
     this.pending = [...pending];
+    this.durableThrough = pending.at(-1)?.lsn ?? applied;
     for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
       this.replica.applyBatch(pending.slice(i, i + REPLAY_BATCH));
     }
@@ -282,9 +285,12 @@ export class LocalDocument implements SyncTarget {
     return this.base;
   }
 
+  /** Pending mutations after `lsn` that are durable in the timeline: only those may be pushed. */
   pendingAfter(lsn: number): readonly MutationEnvelope[] {
     const first = this.pending.findIndex((m) => m.lsn > lsn);
-    return first < 0 ? [] : this.pending.slice(first);
+    if (first < 0) return [];
+    const end = this.pending.findIndex((m) => m.lsn > this.durableThrough);
+    return this.pending.slice(first, end < 0 ? undefined : Math.max(first, end));
   }
 
   rebase(update: {
@@ -330,6 +336,9 @@ export class LocalDocument implements SyncTarget {
     if (journal !== undefined && applied >= 0) {
       // Taken mutations live in the coordinator's frames now: the timeline no longer needs them.
       this.housekeeping = this.housekeeping
+        // Only once the base holding the marker is durable: a crash must never leave a base whose
+        // marker is older than the timeline's cut, or the next lsns would repeat taken ones.
+        .then(() => this.keeper?.flushed())
         .then(() => journal.truncateTimeline(applied + 1))
         .catch((error: unknown) => {
           this.fail(error);
@@ -415,6 +424,7 @@ export class LocalDocument implements SyncTarget {
       return;
     }
     const resolveAll = (): void => {
+      this.durableThrough = Math.max(this.durableThrough, batch.at(-1)!.envelope.lsn);
       for (const [i, p] of batch.entries()) p.resolve(results[i]!);
       this.sync?.pendingChanged();
     };
