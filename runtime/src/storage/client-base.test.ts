@@ -104,3 +104,22 @@ test('a crash anywhere in a switch of history leaves one whole history: the old 
   expect(seen.old).toBeGreaterThan(0);
   expect(seen.new).toBeGreaterThan(0);
 });
+
+test('a snapshot under the same journalId starts a fresh base: no frame of the old one is read after it', async () => {
+  const root = new MemoryByteStore();
+  const { base } = await ClientBase.open(root);
+  const before = history(1, 10);
+  base.record({ journalId: 'j', frames: before, base: storeAfter(before).base(), cursor: 10 });
+  const restored = history(2, 7);
+  base.record({
+    journalId: 'j',
+    replaced: { source: storeAfter(restored.slice(0, 5)).base(), frameCount: 5 },
+    frames: restored.slice(5),
+    base: storeAfter(restored).base(),
+    cursor: 7,
+  });
+  await base.flushed();
+  const { recovered } = await ClientBase.open(root);
+  expect(recovered).toMatchObject({ journalId: 'j', cursor: 7 });
+  expect(await recovered.store.hash()).toBe(await storeAfter(restored).hash());
+});

@@ -1,8 +1,10 @@
 // A client's copy of the coordinator's pages (the base), kept beside its timeline so that a reopened
 // document shows what it had synced even offline, and asks the coordinator only for what is new.
 //
-// Each coordinator history (journalId) gets its own journal under the prefix `base-<hash of the id>.`;
-// a `history` file names the current one. Invariants:
+// Each base the client starts over from (a new coordinator history, or a snapshot) gets its own journal
+// under a fresh prefix `base-<hash of a random id>.`; a `history` file names the current one (its
+// journalId and that id). A fresh prefix each time means no frame of an abandoned base can ever be read
+// as a continuation of the new one. Invariants:
 // 1. The history file is written (and synced) only after the new history's image is synced, so it
 //    never names a base that is not there; a crash in between leaves the old history current, and the
 //    next sync replaces it again.
@@ -31,20 +33,19 @@ export interface RecoveredBase {
 export class ClientBase {
   readonly #root: ByteStore;
   #journalId: string | null;
+  /** Names the current base's files (see the header). */
+  #baseId: string | undefined;
   #journal: DocumentJournal | undefined;
   #checkpointedAt: number;
   #chain: Promise<void> = Promise.resolve();
   /** The history file that names the current history (kept by garbage collection). */
   #historyFile: string | undefined;
 
-  private constructor(
-    root: ByteStore,
-    history: { readonly journalId: string; readonly file: string } | undefined,
-    journal: DocumentJournal | undefined,
-  ) {
+  private constructor(root: ByteStore, history: History | undefined, journal: DocumentJournal | undefined) {
     this.#root = root;
     this.#historyFile = history?.file;
     this.#journalId = history?.journalId ?? null;
+    this.#baseId = history?.baseId;
     this.#journal = journal;
     this.#checkpointedAt = journal?.images[0]?.frameCount ?? 0;
   }
@@ -56,7 +57,7 @@ export class ClientBase {
     let journal: DocumentJournal | undefined;
     if (history !== undefined) {
       ({ journal, recovered } = await DocumentJournal.open(
-        new PrefixedByteStore(root, await prefixOf(history.journalId)),
+        new PrefixedByteStore(root, await prefixOf(history.baseId)),
       ));
     }
     const store = rebuildStore(recovered ?? { image: undefined, frames: [] });
@@ -79,12 +80,17 @@ export class ClientBase {
     readonly base: PageSource;
     readonly cursor: number;
   }): void {
-    const { journalId, replaced, frames, base, cursor } = update;
-    const changed = journalId !== this.#journalId || replaced !== undefined;
+    const { journalId, replaced, frames, cursor } = update;
+    // The pages are taken now: by the time the chain runs, the document's base may have moved on.
+    const due = cursor - this.#checkpointedAt >= CHECKPOINT_EVERY;
+    const pages = due ? [...update.base.pages()] : [];
+    const base: PageSource = { pageCount: update.base.pageCount, pages: () => pages };
     this.#chain = this.#chain.then(async () => {
-      if (changed) {
+      // Decided in turn: the records queued before this one may have switched the history already.
+      if (journalId !== this.#journalId || replaced !== undefined) {
         const files = await this.#root.list();
-        const history = new PrefixedByteStore(this.#root, await prefixOf(journalId));
+        const baseId = crypto.randomUUID();
+        const history = new PrefixedByteStore(this.#root, await prefixOf(baseId));
         const start = replaced ?? { source: emptySource, frameCount: 0 };
         await (await DocumentJournal.open(history)).journal.checkpoint(start.source, start.frameCount);
         // Opened again so that its frame log continues from the image.
@@ -95,17 +101,22 @@ export class ClientBase {
           generation: nextGeneration(files),
           ext: 'meta',
         });
-        await this.#root.append(name, encodeRecord(RecordType.history, utf8.encode(journalId)));
+        const record: History = { journalId, baseId, file: name };
+        await this.#root.append(
+          name,
+          encodeRecord(RecordType.history, utf8.encode(JSON.stringify({ journalId, baseId }))),
+        );
         await this.#root.sync(name);
         this.#journal = journal;
-        this.#journalId = journalId;
+        this.#journalId = record.journalId;
+        this.#baseId = record.baseId;
         this.#checkpointedAt = start.frameCount;
         this.#historyFile = name;
         await this.#collect(await this.#root.list());
       }
       const journal = this.#journal!;
       for (const frame of frames) journal.appendFrame(frame);
-      if (cursor - this.#checkpointedAt >= CHECKPOINT_EVERY) {
+      if (due && cursor - this.#checkpointedAt >= CHECKPOINT_EVERY) {
         await journal.checkpoint(base, cursor);
         this.#checkpointedAt = cursor;
       }
@@ -120,7 +131,7 @@ export class ClientBase {
 
   /** Deletes the files of histories other than the current one, and stale history files. */
   async #collect(files: readonly string[]): Promise<void> {
-    const keep = this.#journalId === null ? undefined : await prefixOf(this.#journalId);
+    const keep = this.#baseId === undefined ? undefined : await prefixOf(this.#baseId);
     for (const file of files) {
       const otherBase = file.startsWith('base-') && (keep === undefined || !file.startsWith(keep));
       const otherHistory = parseFileName(file)?.kind === 'history' && file !== this.#historyFile;
@@ -132,23 +143,38 @@ export class ClientBase {
 const utf8 = new TextEncoder();
 const emptySource: PageSource = { pageCount: 0, pages: () => [] };
 
-async function prefixOf(journalId: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(journalId)));
+interface History {
+  readonly journalId: string;
+  readonly baseId: string;
+  readonly file: string;
+}
+
+async function prefixOf(baseId: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(baseId)));
   return `base-${Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('')}.`;
 }
 
-/** The journal id named by the newest whole history file, and that file. */
-async function readHistory(
-  root: ByteStore,
-  files: readonly string[],
-): Promise<{ journalId: string; file: string } | undefined> {
+/** What the newest whole history file names, and that file. */
+async function readHistory(root: ByteStore, files: readonly string[]): Promise<History | undefined> {
   const histories = files
     .filter((f) => parseFileName(f)?.kind === 'history')
     .sort((a, b) => parseFileName(b)!.generation - parseFileName(a)!.generation);
   for (const file of histories) {
     const record = decodeRecords((await root.read(file)) ?? new Uint8Array(0)).records[0];
-    if (record?.type === RecordType.history)
-      return { journalId: new TextDecoder().decode(record.payload), file };
+    if (record?.type !== RecordType.history) continue;
+    const named = parseHistory(new TextDecoder().decode(record.payload));
+    if (named !== undefined) return { ...named, file };
   }
   return undefined;
+}
+
+function parseHistory(json: string): { journalId: string; baseId: string } | undefined {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { journalId, baseId } = value as Record<string, unknown>;
+    return typeof journalId === 'string' && typeof baseId === 'string' ? { journalId, baseId } : undefined;
+  } catch {
+    return undefined;
+  }
 }
