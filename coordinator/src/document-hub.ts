@@ -40,6 +40,10 @@ interface QueuedPush {
   readonly request: PushRequest;
 }
 
+/** One transaction takes at most this many mutations / payload bytes; the rest wait for the next step. */
+const MAX_STEP_MUTATIONS = 5000;
+const MAX_STEP_BYTES = 8 * 1024 * 1024;
+
 export class DocumentHub {
   readonly docId: string;
   readonly #pool: DocumentPool;
@@ -111,7 +115,7 @@ export class DocumentHub {
     for (;;) {
       const joins = this.#joins.splice(0);
       for (const join of joins) await this.#catchUp(join);
-      const pushes = this.#pushes.splice(0);
+      const pushes = this.#takePushes();
       if (pushes.length > 0) await this.#push(pushes);
       if (joins.length === 0 && pushes.length === 0) return;
     }
@@ -129,6 +133,25 @@ export class DocumentHub {
     if (this.#departed.has(member)) return;
     this.#members.add(member);
     member.caughtUp(reply);
+  }
+
+  /** The queued pushes one transaction takes: all of them, up to a bound on mutations and bytes. */
+  #takePushes(): QueuedPush[] {
+    let mutations = 0;
+    let bytes = 0;
+    let count = 0;
+    for (const push of this.#pushes) {
+      const size = push.request.mutations.reduce((n, m) => n + m.payload.length, 0);
+      if (
+        count > 0 &&
+        (mutations + push.request.mutations.length > MAX_STEP_MUTATIONS || bytes + size > MAX_STEP_BYTES)
+      )
+        break;
+      mutations += push.request.mutations.length;
+      bytes += size;
+      count++;
+    }
+    return this.#pushes.splice(0, count);
   }
 
   async #push(pushes: readonly QueuedPush[]): Promise<void> {

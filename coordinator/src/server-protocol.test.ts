@@ -16,8 +16,10 @@ beforeAll(async () => {
     reducer,
     port: 0,
     workers: 1,
-    authorize: async (docId, token) =>
-      !revoked.has(docId) && (!docId.startsWith('private/') || token === 'secret'),
+    authorize: async (docId, token, timelineId) =>
+      !revoked.has(docId) &&
+      (!docId.startsWith('private/') || token === 'secret') &&
+      (!docId.startsWith('owned/') || timelineId === `timeline-of-${token}`),
   });
 });
 afterAll(() => coordinator.close());
@@ -156,4 +158,20 @@ test('a silent connection is closed, and one that pings is answered and kept', a
 test('the coordinator still serves after every kind of bad input', async () => {
   const response = await fetch(`${coordinator.url}/health`);
   expect(await response.json()).toMatchObject({ status: 'ok' });
+});
+
+test('the authorize hook sees the timeline: a token may be bound to its own timeline only', async () => {
+  const other = await TestSyncClient.connect(coordinator.url, {
+    docId: 'owned/a',
+    token: 'alice',
+    timelineId: 'timeline-of-bob',
+  });
+  expect(await refusal(other)).toMatchObject({ error: { kind: 'unauthorized' }, code: 1008 });
+  const own = await TestSyncClient.connect(coordinator.url, {
+    docId: 'owned/a',
+    token: 'alice',
+    timelineId: 'timeline-of-alice',
+  });
+  await own.next('welcome');
+  await own.close();
 });

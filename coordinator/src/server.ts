@@ -27,8 +27,17 @@ export interface CoordinatorOptions {
   readonly port: number;
   /** 127.0.0.1 by default. */
   readonly host?: string;
-  /** Grants a token a document; asked on hello and on every push. Everything is granted without it. */
-  readonly authorize?: (docId: string, token: string | null) => boolean | Promise<boolean>;
+  /**
+   * Grants a token a document and a timeline; asked on hello and on every push. Every timeline id is
+   * readable in the document's pages, so a deployment with untrusted clients binds each timeline to the
+   * identity its token proves (else one client could push on another's timeline and have that client's
+   * own mutations skipped as duplicates). Everything is granted without it.
+   */
+  readonly authorize?: (
+    docId: string,
+    token: string | null,
+    timelineId: string,
+  ) => boolean | Promise<boolean>;
   /** Document worker threads; one per core by default. */
   readonly workers?: number;
   /** A folder served as static files (the web app). */

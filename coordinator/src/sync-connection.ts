@@ -42,7 +42,7 @@ import type { DocumentHub, HubMember } from './document-hub.js';
 export interface ConnectionOptions {
   /** The hub of a document (created on first use). */
   readonly hub: (docId: string) => DocumentHub;
-  readonly authorize: (docId: string, token: string | null) => boolean | Promise<boolean>;
+  readonly authorize: (docId: string, token: string | null, timelineId: string) => boolean | Promise<boolean>;
   /** The reducer every document of this coordinator runs. */
   readonly reducerHash: string;
   readonly silenceMs: number;
@@ -70,6 +70,8 @@ const OUTBOX_LIMIT = 8 * 1024 * 1024;
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Bytes of frames per `frames` message in a catch-up burst (well under MAX_MESSAGE_BYTES). */
 const BURST_BYTES = 8 * 1024 * 1024;
+/** Payload bytes a connection may have waiting for their result; more is a quota error. */
+const MAX_PUSH_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Pushes a connection may have waiting for their result; more is a quota error. */
 const MAX_PUSHES_IN_FLIGHT = 64;
 const RETRY_AFTER_MS = 1000;
@@ -88,6 +90,9 @@ export class SyncConnection implements HubMember {
   #outboxBytes = 0;
   #held: Uint8Array[] = [];
   #pushesInFlight = 0;
+  /** Payload bytes of each push awaiting its result, oldest first (results come back in push order). */
+  readonly #inFlightBytes: number[] = [];
+  #inFlightTotal = 0;
   readonly #silence: NodeJS.Timeout;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
@@ -148,6 +153,7 @@ export class SyncConnection implements HubMember {
   pushed(result: PushResult, frameLsn: number | undefined): void {
     if (this.#state === 'closed') return;
     this.#pushesInFlight--;
+    this.#inFlightTotal -= this.#inFlightBytes.shift() ?? 0;
     const bytes = encodeMessage(pushResult(result, frameLsn));
     if (this.#state === 'lagging') this.#held.push(bytes);
     else this.#enqueueBytes(bytes);
@@ -204,7 +210,7 @@ export class SyncConnection implements HubMember {
       );
       return;
     }
-    if (!(await this.#authorized(hello.docId, hello.token))) return;
+    if (!(await this.#authorized(hello.docId, hello.token, hello.timelineId))) return;
     this.#hello = hello;
     this.#state = 'joining';
     this.#hub = this.#options.hub(hello.docId);
@@ -217,11 +223,22 @@ export class SyncConnection implements HubMember {
       this.#fail('unexpected', 'a push before hello');
       return;
     }
-    if (!(await this.#authorized(hello.docId, hello.token))) return;
+    if (!(await this.#authorized(hello.docId, hello.token, hello.timelineId))) return;
     if (this.#pushesInFlight >= MAX_PUSHES_IN_FLIGHT) {
       this.#fail('quota', `more than ${MAX_PUSHES_IN_FLIGHT} pushes awaiting their result`, RETRY_AFTER_MS);
       return;
     }
+    const size = push.mutations.reduce((n, m) => n + m.payload.length, 0);
+    if (this.#inFlightTotal + size > MAX_PUSH_BYTES_IN_FLIGHT) {
+      this.#fail(
+        'quota',
+        `more than ${MAX_PUSH_BYTES_IN_FLIGHT} bytes of pushes awaiting their result`,
+        RETRY_AFTER_MS,
+      );
+      return;
+    }
+    this.#inFlightBytes.push(size);
+    this.#inFlightTotal += size;
     this.#pushesInFlight++;
     const { timelineId } = hello;
     this.#hub.push(this, {
@@ -236,8 +253,8 @@ export class SyncConnection implements HubMember {
   }
 
   /** Asks the authorize hook; a refusal closes the connection. */
-  async #authorized(docId: string, token: string | null): Promise<boolean> {
-    const granted = await this.#options.authorize(docId, token);
+  async #authorized(docId: string, token: string | null, timelineId: string): Promise<boolean> {
+    const granted = await this.#options.authorize(docId, token, timelineId);
     if (this.#state === 'closed') return false;
     if (!granted) this.#fail('unauthorized', `the token does not grant document ${docId}`);
     return granted;
