@@ -21,7 +21,9 @@ export type ReducerLoadErrorKind =
   /** The module's memory starts larger than `limits.maxMemoryPages`. */
   | 'memory-too-large'
   /** The module uses an instruction or a structure the host does not run (atomics, several memories, …). */
-  | 'forbidden-instruction';
+  | 'forbidden-instruction'
+  /** Expressions nest deeper than the host instruments (meter.ts MAX_NESTING). */
+  | 'too-deep';
 
 export class ReducerLoadError extends Error {
   override readonly name = 'ReducerLoadError';

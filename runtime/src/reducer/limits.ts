@@ -18,8 +18,11 @@ export interface ReducerLimits {
   /** The guest's linear memory may not grow past this many 64 KiB pages. */
   readonly maxMemoryPages: number;
   /**
-   * The guest's call stack, in estimated bytes (meter.ts `frameBytes`): far below any engine's own
-   * stack, so deep recursion stops at the same depth everywhere.
+   * The guest's call stack, in estimated bytes (meter.ts `frameBytes`: locals and the operand stack's
+   * height, at twice what V8 spills per slot). The default, 256 KiB, stands for at most ~128 KiB of
+   * real stack, far below the stacks a reducer runs on (Node's main thread: 984 KiB; Node workers:
+   * 4 MiB; Chromium's workers), so deep recursion stops at the same depth everywhere
+   * (e2e/src/limits.test.ts runs it in each, and in Node down to `--stack-size=500`).
    */
   readonly maxStackBytes: number;
   /** Components larger than this are refused at load. */

@@ -9,6 +9,7 @@ import {
   ReducerTrap,
 } from './host.js';
 import { LIMIT_REASONS } from './limits.js';
+import { BULK_BYTES_PER_FUEL, frameBytes, MAX_NESTING } from './meter.js';
 
 /**
  * A guest for metering. For each mutation i it calls enter(i), then reads its 12-byte payload:
@@ -174,6 +175,58 @@ describe('fuel', () => {
   });
 });
 
+/**
+ * For one mutation: enter(0), then a bulk memory instruction of the payload's bytes 0–3 bytes, which
+ * one by byte 4 (0 memory.fill, 1 memory.copy, 2 memory.init from a 4-byte passive segment).
+ */
+const BULK_GUEST = `(module
+  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (memory (export "memory") 256)
+  (data $four "abcd")
+  ${REALLOC}
+  (func (export "schema-version") (result i32) (i32.const 1))
+  (func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))
+  (func (export "reduce") (param $list i32) (param $len i32) (result i32)
+    (local $p i32) (local $size i32) (local $op i32)
+    (call $enter (i32.const 0))
+    (local.set $p (i32.load (i32.add (local.get $list) (i32.const 24))))
+    (local.set $size (i32.load (local.get $p)))
+    (local.set $op (i32.load8_u (i32.add (local.get $p) (i32.const 4))))
+    (if (i32.eqz (local.get $op)) (then (memory.fill (i32.const 65536) (i32.const 7) (local.get $size))))
+    (if (i32.eq (local.get $op) (i32.const 1)) (then (memory.copy (i32.const 65536) (i32.const 0) (local.get $size))))
+    (if (i32.eq (local.get $op) (i32.const 2)) (then (memory.init $four (i32.const 65536) (i32.const 0) (local.get $size))))
+    (call $enter (i32.const 1))
+    (i32.store8 (i32.const 512) (i32.const 0))
+    (i32.store (i32.const 32) (i32.const 512))
+    (i32.store (i32.const 36) (local.get $len))
+    (i32.const 32))
+)`;
+const bulkGuest = await component(BULK_GUEST);
+
+function bulk(bytes: number, op: 0 | 1 | 2): MutationEnvelope {
+  const payload = new Uint8Array(5);
+  new DataView(payload.buffer).setUint32(0, bytes, true);
+  payload[4] = op;
+  return { timelineId: 't', lsn: 0, timestamp: 0, payload };
+}
+
+describe('bulk memory', () => {
+  test('memory.fill, memory.copy and memory.init pay fuel for every 64 bytes they move, before moving them', async () => {
+    const fuel = 100_000;
+    const reducer = await loadReducer(bulkGuest, { limits: { fuelPerMutation: fuel } });
+    const fits = BULK_BYTES_PER_FUEL * (fuel / 2);
+    const exceeds = BULK_BYTES_PER_FUEL * (fuel + 1);
+    for (const op of [0, 1] as const) {
+      expect(reducer.instantiate(host).reduce([bulk(fits, op)], { verdict: true })).toEqual([{ ok: true }]);
+      const trap = trapOf(() => reducer.instantiate(host).reduce([bulk(exceeds, op)], { verdict: true }));
+      expect(trap.limit).toBe<LimitKind>('fuel');
+    }
+    expect(reducer.instantiate(host).reduce([bulk(4, 2)], { verdict: true })).toEqual([{ ok: true }]);
+    // Charged before it runs: the fuel trap comes first, not the segment's bounds check.
+    expect(trapOf(() => reducer.instantiate(host).reduce([bulk(exceeds, 2)])).limit).toBe<LimitKind>('fuel');
+  });
+});
+
 describe('memory', () => {
   test('growing memory past the limit traps with the memory limit', async () => {
     const reducer = await loadReducer(meterGuest, { limits: { maxMemoryPages: 4 } });
@@ -221,9 +274,9 @@ describe('stack', () => {
       if (fits(mid)) lo = mid;
       else hi = mid - 1;
     }
-    // $down has one local: 112 bytes a frame.
-    expect(lo).toBeGreaterThan(500);
-    expect(lo).toBeLessThan((64 * 1024) / 112);
+    // $down has one local and holds at most 3 operands: 160 bytes a frame.
+    expect(lo).toBeGreaterThan(350);
+    expect(lo).toBeLessThan((64 * 1024) / frameBytes(1, 3));
     for (let run = 0; run < 3; run++) expect([fits(lo), fits(lo + 1)]).toEqual([true, false]);
   });
 
@@ -278,6 +331,19 @@ describe('what the meter refuses at load', () => {
     const error = await loadError(rawComponent([1, await coreModule(wat)]));
     expect(error.kind).toBe('forbidden-instruction');
     expect(error.message).toMatch(/`TableGrow`/);
+  });
+
+  test('expressions nested past the fixed depth are refused as too deep, and the host keeps loading others', async () => {
+    const nested = (depth: number) => `(func $f ${'(block '.repeat(depth)}${')'.repeat(depth)})`;
+    const error = await loadError(rawComponent([1, await coreModule(minimalGuest(nested(20_000)))]));
+    expect(error.kind).toBe('too-deep');
+    expect(error.message).toMatch(new RegExp(`more than ${MAX_NESTING} deep`));
+    expect(
+      (await loadError(rawComponent([1, await coreModule(minimalGuest(nested(MAX_NESTING + 1)))]))).kind,
+    ).toBe('too-deep');
+    await expect(
+      loadReducer(rawComponent([1, await coreModule(minimalGuest(nested(MAX_NESTING - 1)))])),
+    ).resolves.toBeDefined();
   });
 
   test('limits that are not positive integers are a RangeError', async () => {

@@ -5,18 +5,25 @@
 // 1. Every function entry and every loop iteration subtracts one from the imported mutable i64 global
 //    `tandem:meter.fuel`; when it goes below zero the guest traps at once. Straight-line code between
 //    two charges is bounded by the module's size, so fuel bounds execution. The host owns the global, so
-//    it can give the start function a budget before the instance exists.
+//    it can give the start function a budget before the instance exists. A bulk memory instruction
+//    (memory.copy, memory.fill, memory.init) moves up to 4 GiB in one instruction, so it first pays
+//    one more unit per BULK_BYTES_PER_FUEL bytes of its size operand, read at run time (the operand
+//    goes through a helper's parameter, so it is evaluated once, where it always was).
 // 2. Every memory.grow first checks the size it asks for against the memory limit: past it, the
 //    exported i32 global `tandem_memory_exceeded` becomes 1 and the guest traps. The memory's declared
 //    maximum is clamped to the limit as well.
 // 3. The walker knows every expression kind it lets through and refuses any other at load
 //    (`forbidden-instruction`), so nothing runs unmetered (no threads: atomics are refused here too).
 // 4. The call stack is metered in estimated bytes: each function adds its frame's estimate (from its
-//    locals) to an i32 global on entry and takes it back on every exit (its end, and each `return`,
+//    locals and a bound on its operand stack's height, both of which an engine may spill to its
+//    stack across a call) to an i32 global on entry and takes it back on every exit (its end, and each `return`,
 //    rewritten as a branch to the end). Past `maxStackBytes` the exported global
 //    `tandem_stack_exceeded` becomes 1 and the guest traps, long before any engine's own stack runs
 //    out, so the depth at which recursion stops is the same everywhere. Tail calls are refused.
-// 5. The output depends only on the input bytes, the memory and stack limits and METER_VERSION (the
+// 5. Expressions nest at most MAX_NESTING deep; a deeper module is refused at load (`too-deep`), before
+//    binaryen's recursive writer could overflow the thread's stack, so whether a module loads never
+//    depends on the host's stack size.
+// 6. The output depends only on the input bytes, the memory and stack limits and METER_VERSION (the
 //    cache key).
 
 import type binaryenNs from 'binaryen';
@@ -29,7 +36,7 @@ type Module = InstanceType<Binaryen['Module']>;
 type ExpressionRef = number;
 
 /** Bump when the instrumentation changes: cached instrumented modules are keyed by it. */
-export const METER_VERSION = 2;
+export const METER_VERSION = 3;
 export const METER_MODULE = 'tandem:meter';
 export const FUEL_IMPORT = 'fuel';
 export const MEMORY_EXCEEDED_EXPORT = 'tandem_memory_exceeded';
@@ -41,13 +48,25 @@ const GROW_CHECK = 'tandem_grow_check';
 const STACK = 'tandem_stack';
 const STACK_EXCEEDED = 'tandem_stack_exceeded';
 const EXIT = 'tandem_exit';
+const BULK_CHARGE = 'tandem_bulk_charge';
 
 /**
- * A frame's estimated size: twice what V8's baseline compiler spills per local (8 bytes), plus a
- * fixed part for the return address, frame pointer and a few operands.
+ * Bytes a bulk memory instruction moves per unit of fuel: about what a loop iteration costs on the
+ * engines we run on (a 64-byte copy and a short loop iteration both take a few nanoseconds).
  */
-export function frameBytes(locals: number): number {
-  return 96 + 16 * locals;
+export const BULK_BYTES_PER_FUEL = 64;
+const BULK_SHIFT = Math.log2(BULK_BYTES_PER_FUEL);
+
+/** The deepest expression nesting a module may have (invariant 5); compilers stay far below it. */
+export const MAX_NESTING = 1024;
+
+/**
+ * A frame's estimated size: twice what V8's baseline compiler spills per value slot (8 bytes) for
+ * each local and each operand the function may hold on its stack (`maxOperands`), plus a fixed part
+ * for the return address, frame pointer and the meter's own operands.
+ */
+export function frameBytes(locals: number, maxOperands = 0): number {
+  return 96 + 16 * (locals + maxOperands);
 }
 const WASM_PAGE = 65_536;
 
@@ -55,6 +74,9 @@ const WASM_PAGE = 65_536;
 interface ExpressionClasses {
   readonly Loop: { setBody(loop: ExpressionRef, body: ExpressionRef): void };
   readonly MemoryGrow: { setDelta(grow: ExpressionRef, delta: ExpressionRef): void };
+  readonly MemoryCopy: { setSize(copy: ExpressionRef, size: ExpressionRef): void };
+  readonly MemoryFill: { setSize(fill: ExpressionRef, size: ExpressionRef): void };
+  readonly MemoryInit: { setSize(init: ExpressionRef, size: ExpressionRef): void };
   readonly Function: { setBody(func: number, body: ExpressionRef): void };
 }
 
@@ -90,12 +112,21 @@ export async function meterCoreModule(
   } catch (error) {
     throw new ReducerLoadError(
       'malformed',
-      `the instrumenter cannot read the core module: ${error instanceof Error ? error.message : String(error)}`,
+      `the instrumenter cannot read the core module: ${messageOf(error)}`,
     );
   }
   try {
     module.setFeatures(binaryen.Features.All);
     return instrument(binaryen, module, maxMemoryPages, maxStackBytes);
+  } catch (error) {
+    if (error instanceof ReducerLoadError) throw error;
+    throw new ReducerLoadError(
+      'malformed',
+      `the instrumenter failed on the core module: ${messageOf(error)}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     module.dispose();
   }
@@ -141,11 +172,15 @@ function instrument(
     if (!binaryen.getFunctionInfo(func).module) functions.push(func);
   }
   let growsMemory = false;
+  const bulkTypes = new Set<number>();
   const fields = childFields(binaryen);
   for (const func of functions) {
     const info = binaryen.getFunctionInfo(func);
     const where = `function ${info.name}`;
-    const frame = frameBytes(binaryen.expandType(info.params).length + info.vars.length);
+    const frame = frameBytes(
+      binaryen.expandType(info.params).length + info.vars.length,
+      operandHeight(binaryen, fields, info.body, where),
+    );
     let body = info.body;
     for (const [expr, slot] of expressions(binaryen, fields, info.body, where)) {
       const id = binaryen.getExpressionId(expr);
@@ -162,6 +197,18 @@ function instrument(
         const delta = (binaryen.getExpressionInfo(expr) as binaryenNs.MemoryGrowInfo).delta;
         classes.MemoryGrow.setDelta(expr, module.call(GROW_CHECK, [delta], binaryen.i32));
         growsMemory = true;
+      } else if (
+        id === binaryen.MemoryCopyId ||
+        id === binaryen.MemoryFillId ||
+        id === binaryen.MemoryInitId
+      ) {
+        const size = (binaryen.getExpressionInfo(expr) as unknown as { size: ExpressionRef }).size;
+        const type = binaryen.getExpressionType(size);
+        const charged = module.call(`${BULK_CHARGE}_${type}`, [size], type);
+        if (id === binaryen.MemoryCopyId) classes.MemoryCopy.setSize(expr, charged);
+        else if (id === binaryen.MemoryFillId) classes.MemoryFill.setSize(expr, charged);
+        else classes.MemoryInit.setSize(expr, charged);
+        bulkTypes.add(type);
       }
     }
     const results = info.results;
@@ -181,6 +228,7 @@ function instrument(
     }
   }
   if (growsMemory) addGrowCheck(binaryen, module, maxMemoryPages);
+  for (const type of bulkTypes) addBulkCharge(binaryen, module, type);
   if (!module.validate()) {
     throw new ReducerLoadError('malformed', 'the metered core module does not validate');
   }
@@ -251,6 +299,89 @@ function addGrowCheck(binaryen: Binaryen, module: Module, maxMemoryPages: number
       binaryen.i32,
     ),
   );
+}
+
+/**
+ * `(param $size T) (result T)`: $size, after charging it to the fuel (invariant 1). Its own entry is
+ * not charged: it is added after the walk, and it neither loops nor calls.
+ */
+function addBulkCharge(binaryen: Binaryen, module: Module, type: number): void {
+  const size = module.local.get(0, type);
+  const bytes = type === binaryen.i64 ? size : module.i64.extend_u(size);
+  const fuel = (): ExpressionRef => module.global.get(FUEL, binaryen.i64);
+  module.addFunction(
+    `${BULK_CHARGE}_${type}`,
+    type,
+    type,
+    [],
+    module.block(
+      null,
+      [
+        module.global.set(
+          FUEL,
+          module.i64.sub(fuel(), module.i64.shr_u(bytes, i64Const(module, BigInt(BULK_SHIFT)))),
+        ),
+        module.if(module.i64.lt_s(fuel(), i64Const(module, 0n)), module.unreachable()),
+        module.local.get(0, type),
+      ],
+      type,
+    ),
+  );
+}
+
+/**
+ * A bound on how many values the function's body holds on the operand stack at once (invariant 4),
+ * without recursion. A node's operands are all live when its last one is computed, so it needs at
+ * most (operands - 1) + the tallest operand; a block, loop, if or try starts each child on an empty
+ * stack of its own. Fails on nesting past MAX_NESTING (invariant 5).
+ */
+function operandHeight(
+  binaryen: Binaryen,
+  fields: ReadonlyMap<number, readonly string[]>,
+  root: ExpressionRef,
+  where: string,
+): number {
+  const sequential = new Set([binaryen.BlockId, binaryen.LoopId, binaryen.IfId, binaryen.TryId]);
+  interface Pending {
+    readonly children: readonly ExpressionRef[];
+    readonly stacks: boolean;
+    next: number;
+    tallest: number;
+  }
+  const open = (expr: ExpressionRef): Pending => {
+    const id = binaryen.getExpressionId(expr);
+    const names = fields.get(id);
+    if (names === undefined) throw refusal(binaryen, id, where);
+    const info =
+      names.length === 0 ? {} : (binaryen.getExpressionInfo(expr) as unknown as Record<string, unknown>);
+    const children: ExpressionRef[] = [];
+    for (const field of names) {
+      const child = info[field];
+      if (Array.isArray(child)) children.push(...(child as ExpressionRef[]).filter((c) => c !== 0));
+      else if (typeof child === 'number' && child !== 0) children.push(child);
+    }
+    return { children, stacks: !sequential.has(id), next: 0, tallest: 0 };
+  };
+  const path: Pending[] = [open(root)];
+  for (;;) {
+    const top = path[path.length - 1]!;
+    const child = top.children[top.next++];
+    if (child !== undefined) {
+      if (path.length >= MAX_NESTING) {
+        throw new ReducerLoadError(
+          'too-deep',
+          `${where} nests expressions more than ${MAX_NESTING} deep, which is refused: the instrumenter's depth is bounded so every host loads the same modules`,
+        );
+      }
+      path.push(open(child));
+      continue;
+    }
+    path.pop();
+    const height = top.stacks ? Math.max(1, top.children.length - 1 + top.tallest) : top.tallest;
+    const parent = path[path.length - 1];
+    if (parent === undefined) return height;
+    parent.tallest = Math.max(parent.tallest, height);
+  }
 }
 
 /** The expression kinds let through, and the fields that hold their children (invariant 3). */
@@ -349,6 +480,10 @@ function* expressions(
       }
     }
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function refusal(binaryen: Binaryen, id: number, where: string): ReducerLoadError {
