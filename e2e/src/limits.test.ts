@@ -2,13 +2,14 @@
 // without end, recurses without end or runs a runaway recursive CTE is rejected with its limit's reason, after the same
 // work in Node and in Chromium (identical pages), and the mutations behind it still apply.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
 import { DEFAULT_LIMITS, LIMIT_REASONS } from '@tandem/runtime';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
 import type {} from './determinism/page-api.js';
 import { type RunResult, runInNode } from './determinism/run.js';
 import { toJson, type WorkloadBatch, type WorkloadMutation } from './determinism/workload.js';
@@ -35,14 +36,30 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function runInProcess(batches: readonly WorkloadBatch[]): Promise<RunResult> {
-  const file = join(scratch, `workload-${batches.length}-${Date.now()}.json`);
+let workloads = 0;
+
+/** Runs the workload in another Node process, started with `nodeOptions` (e.g. `--stack-size=500`). */
+async function runInProcess(
+  batches: readonly WorkloadBatch[],
+  reducer = REDUCER,
+  nodeOptions: readonly string[] = [],
+): Promise<RunResult> {
+  const file = join(scratch, `workload-${workloads++}.json`);
   await writeFile(file, JSON.stringify(toJson(batches)));
-  const { stdout } = await run(process.execPath, [NODE_RUN, REDUCER, file]);
+  const { stdout } = await run(process.execPath, [...nodeOptions, NODE_RUN, reducer, file]);
   return JSON.parse(stdout) as RunResult;
 }
 
-async function runInChromium(batches: readonly WorkloadBatch[]): Promise<RunResult> {
+/** Runs the workload in a Node worker thread with the default resource limits (as DocumentPool's). */
+async function runInNodeWorker(batches: readonly WorkloadBatch[], reducer: string): Promise<RunResult> {
+  const file = join(scratch, `workload-${workloads++}.json`);
+  await writeFile(file, JSON.stringify(toJson(batches)));
+  const script = `new (require('node:worker_threads').Worker)(${JSON.stringify(NODE_RUN)}, { argv: ${JSON.stringify([reducer, file])} })`;
+  const { stdout } = await run(process.execPath, ['-e', script]);
+  return JSON.parse(stdout) as RunResult;
+}
+
+async function runInChromium(batches: readonly WorkloadBatch[], reducer = REDUCER): Promise<RunResult> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -50,7 +67,7 @@ async function runInChromium(batches: readonly WorkloadBatch[]): Promise<RunResu
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runWorkload === 'function');
     const reply = await page.evaluate(([url, workload]) => window.runWorkload(url, workload), [
-      server.fileUrl(REDUCER),
+      server.fileUrl(reducer),
       toJson(batches),
     ] as const);
     if (reply.error !== undefined || reply.hash === undefined || reply.outcomes === undefined) {
@@ -151,3 +168,75 @@ test.each([
   },
   120_000,
 );
+
+/**
+ * Recursion whose frames hold many operands: `$wide` keeps WIDE values on the operand stack across its
+ * self-call, `$narrow` a few. A mutation's payload is the depth (u16, little-endian) then 0 for wide,
+ * 1 for narrow.
+ */
+const WIDE = 900;
+function deepStackReducer(): string {
+  let wide = '(call $wide (i32.sub (local.get $n) (i32.const 1)))';
+  for (let k = 0; k < WIDE; k++) wide = `(i32.add (i32.load offset=${4 * k} (i32.const 0)) ${wide})`;
+  return `(module
+  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 8192))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $bump) (i32.const 7)) (i32.const -8)))
+    (global.set $bump (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (func (export "schema-version") (result i32) (i32.const 1))
+  (func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))
+  (func $wide (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n)) (then (i32.const 0)) (else ${wide})))
+  (func $narrow (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n)) (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $narrow (i32.sub (local.get $n) (i32.const 1)))))))
+  (func (export "reduce") (param $list i32) (param $len i32) (result i32) (local $p i32) (local $depth i32)
+    (call $enter (i32.const 0))
+    (local.set $p (i32.load (i32.add (local.get $list) (i32.const 24))))
+    (local.set $depth (i32.load16_u (local.get $p)))
+    (if (i32.load8_u offset=2 (local.get $p))
+      (then (drop (call $narrow (local.get $depth))))
+      (else (drop (call $wide (local.get $depth)))))
+    (call $enter (local.get $len))
+    (i32.store8 (i32.const 4096) (i32.const 0))
+    (i32.store (i32.const 32) (i32.const 4096))
+    (i32.store (i32.const 36) (local.get $len))
+    (i32.const 32)))`;
+}
+
+test('deep recursion stops at the stack meter with the same verdicts whatever the thread stack: Node at several --stack-size values, a Node worker, Chromium', async () => {
+  const wit = await readFile(join(REPO_ROOT, 'reducer-sdk/wit/reducer.wit'), 'utf8');
+  const embedded = await componentEmbed({
+    binary: await parse(deepStackReducer()),
+    witSource: wit,
+    world: 'reducer',
+  });
+  // Inside the repository, where the page's dev server serves files from, and written before any page
+  // opens (the dev server reloads pages when files under it change).
+  const served = await mkdtemp(join(REPO_ROOT, 'e2e', '.limits-'));
+  const reducer = join(served, 'deep-stack.wasm');
+  await writeFile(reducer, await componentNew(embedded));
+  onTestFinished(() => rm(served, { recursive: true, force: true }));
+  const depth = (n: number, narrow: boolean) => new Uint8Array([n & 0xff, n >> 8, narrow ? 1 : 0]);
+  const wide = [1, 4, 8, 12, 14, 15, 16, 17, 20, 30, 50, 123, 500, 2_000].map((n) => depth(n, false));
+  const narrow = [100, 1_000, 1_600, 1_700, 1_800, 2_000, 3_000, 10_000, 65_535].map((n) => depth(n, true));
+  // One mutation a batch: each verdict run starts from the same host stack depth.
+  const batches = [...wide, ...narrow].map((m, i) => ({ timestamp: i, mutations: [m] }));
+  const runs = await Promise.all([
+    runInNode(reducer, batches),
+    ...[['--stack-size=500'], [], ['--stack-size=3900']].map((o) => runInProcess(batches, reducer, o)),
+    runInNodeWorker(batches, reducer),
+    runInChromium(batches, reducer),
+  ]);
+  const [here] = runs;
+  const verdicts = new Set(here!.outcomes);
+  expect(verdicts).toEqual(new Set(['ok', LIMIT_REASONS.stack]));
+  for (const kind of [wide, narrow]) {
+    const of = here!.outcomes.slice(kind === wide ? 0 : wide.length).slice(0, kind.length);
+    expect(of.indexOf(LIMIT_REASONS.stack), 'each kind gets deep enough to hit the meter').toBeGreaterThan(0);
+  }
+  for (const other of runs) expect(other).toEqual(here);
+}, 180_000);
