@@ -49,6 +49,7 @@ export {
   type ReducerModule,
   ReducerTrap,
 } from './reducer/host.js';
+export { SQL_LIMITS } from './reducer/limits.js';
 export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';

@@ -12,7 +12,8 @@
 //    (discard, apply, re-run the pending mutations). Neither may run inside a transaction (the store refuses).
 // 5. The reducer's SQL goes through `connection.guest` (checked by the guest policy, metered); its step
 //    budget is reset as the guest enters each mutation, like its fuel (limits.ts invariant 2). Running
-//    out of it traps the guest (host.ts invariant 3) even if the guest would swallow the SQL error.
+//    out of it, or hitting SQLite's size limits (connection.ts invariant 6), traps the guest (host.ts
+//    invariant 3) even if the guest would swallow the SQL error.
 // 6. A verdict run (apply.ts invariant 4) starts from a fresh instance and an empty guest statement
 //    cache, so nothing a host ran before can change its count.
 
@@ -256,6 +257,7 @@ export class Replica {
       return call();
     } catch (error) {
       if (this.connection.guestBudgetExhausted) throw limitTrap('sql-steps');
+      if (this.connection.guestSizeExceeded) throw limitTrap('sql-size');
       throw error;
     }
   }

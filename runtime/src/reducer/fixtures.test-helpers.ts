@@ -215,3 +215,37 @@ export function minimalGuest(extra = '', exportsPrefix = ''): string {
     (i32.const 32))
 )`;
 }
+
+/**
+ * A guest that runs each mutation's payload as SQL: enter(i), execute(payload) → ok, or err(the
+ * execute error); then enter(batch length).
+ */
+export const SQL_GUEST = `(module
+  (import "tandem:reducer/sql@0.1.0" "execute" (func $execute (param i32 i32 i32 i32 i32)))
+  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (memory (export "memory") 1)
+  ${REALLOC}
+  (func (export "schema-version") (result i32) (i32.const 1))
+  (func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))
+  (func (export "reduce") (param $list i32) (param $len i32) (result i32)
+    (local $i i32) (local $m i32) (local $out i32) (local $outs i32) (local $ret i32)
+    (local.set $outs (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.mul (local.get $len) (i32.const 12))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (call $enter (local.get $i))
+        (local.set $m (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 32))))
+        (local.set $ret (call $realloc (i32.const 0) (i32.const 0) (i32.const 8) (i32.const 16)))
+        (call $execute (i32.load offset=24 (local.get $m)) (i32.load offset=28 (local.get $m))
+          (i32.const 0) (i32.const 0) (local.get $ret))
+        (local.set $out (i32.add (local.get $outs) (i32.mul (local.get $i) (i32.const 12))))
+        (i32.store8 (local.get $out) (i32.load8_u (local.get $ret)))
+        (i32.store offset=4 (local.get $out) (i32.load offset=8 (local.get $ret)))
+        (i32.store offset=8 (local.get $out) (i32.load offset=12 (local.get $ret)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (call $enter (local.get $len))
+    (i32.store (i32.const 32) (local.get $outs))
+    (i32.store (i32.const 36) (local.get $len))
+    (i32.const 32))
+)`;

@@ -42,13 +42,37 @@ export const DEFAULT_LIMITS: ReducerLimits = {
   maxModuleBytes: 8 * 1024 * 1024,
 };
 
+/**
+ * SQLite's run-time limits (sqlite3_limit), set on every connection of every host, host statements
+ * included (they stay far below them). They bound what one VM step can cost: without LENGTH, a
+ * handful of steps builds a value of hundreds of megabytes (`randomblob(4e8)`), taking seconds and a
+ * heap the size some engines cannot grow to. A guest statement that hits LENGTH or SQL_LENGTH
+ * (SQLITE_TOOBIG), or runs SQLite out of memory (SQLITE_NOMEM), traps with the `sql-size` limit; the
+ * others fail while the statement is prepared, deterministically, and reach the guest as errors.
+ */
+export const SQL_LIMITS = {
+  /** Bytes in a string or blob, and in a row. */
+  LENGTH: 8 * 1024 * 1024,
+  /** Bytes of SQL text in one statement. */
+  SQL_LENGTH: 1024 * 1024,
+  COLUMN: 2_000,
+  EXPR_DEPTH: 100,
+  COMPOUND_SELECT: 64,
+  FUNCTION_ARG: 100,
+  LIKE_PATTERN_LENGTH: 1_000,
+  VARIABLE_NUMBER: 4_096,
+  TRIGGER_DEPTH: 16,
+  WORKER_THREADS: 0,
+} as const;
+
 /** A limit that rejects the mutation that exhausted it. */
-export type LimitKind = 'fuel' | 'sql-steps' | 'memory' | 'stack';
+export type LimitKind = 'fuel' | 'sql-steps' | 'sql-size' | 'memory' | 'stack';
 
 /** The rejection reason of each limit: exactly these strings, on every host. */
 export const LIMIT_REASONS: Readonly<Record<LimitKind, string>> = {
   fuel: 'fuel exhausted',
   'sql-steps': 'sql budget exhausted',
+  'sql-size': 'sql size limit exceeded',
   memory: 'memory limit exceeded',
   stack: 'stack limit exceeded',
 };

@@ -15,7 +15,12 @@
 //    so a mutation's count does not depend on what ran before it). A statement still running when the
 //    budget is spent is interrupted by the progress handler; either way the guest call fails and
 //    `guestBudgetExhausted` stays true until the next `meterGuest`.
+// 6. Every connection runs under SQL_LIMITS (limits.ts), checked when it opens. A guest statement that
+//    fails with SQLITE_TOOBIG or SQLITE_NOMEM sets `guestSizeExceeded` until the next `meterGuest`, so
+//    the host can reject the mutation rather than let the guest see the error: out of memory is not a
+//    verdict every engine reaches at the same point.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
+import { SQL_LIMITS } from '../reducer/limits.js';
 import type { RowSet, Value } from '../value.js';
 import { guestDenial } from './guest-policy.js';
 import { loadedSqlite, type Sqlite3 } from './sqlite.js';
@@ -105,6 +110,7 @@ export class Connection {
   /** Progress callbacks during the running guest statement: each one stands for PROGRESS_INTERVAL steps at least. */
   #progressCalls = 0;
   #exhausted = false;
+  #sizeExceeded = false;
 
   /** The reducer's view: metered and checked statements, cached apart from the host's. */
   readonly guest: GuestSql = {
@@ -133,6 +139,13 @@ export class Connection {
       0,
     );
     capi.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, () => this.#progress(), 0);
+    for (const [name, value] of Object.entries(SQL_LIMITS)) {
+      const id = capi[`SQLITE_LIMIT_${name as keyof typeof SQL_LIMITS}`];
+      capi.sqlite3_limit(this.#pDb, id, value);
+      if (capi.sqlite3_limit(this.#pDb, id, -1) !== value) {
+        throw new Error(`this SQLite build refuses SQLITE_LIMIT_${name} = ${value}`);
+      }
+    }
   }
 
   /** Gives the guest's statements `steps` VM steps from now on (invariant 5). */
@@ -140,6 +153,12 @@ export class Connection {
     this.#stepBudget = steps;
     this.#stepsUsed = 0;
     this.#exhausted = false;
+    this.#sizeExceeded = false;
+  }
+
+  /** True once a guest statement hit SQL_LIMITS.LENGTH or SQL_LENGTH, or ran out of memory (invariant 6). */
+  get guestSizeExceeded(): boolean {
+    return this.#sizeExceeded;
   }
 
   /** True once a guest statement ran past the budget given by the last `meterGuest`. */
@@ -419,6 +438,10 @@ export class Connection {
   #error(rc: number): SqlError {
     const { capi } = this.#sqlite3;
     if (this.#principal === 'guest' && this.#exhausted) return this.#budgetError();
+    const primary = rc & 0xff;
+    if (this.#principal === 'guest' && (primary === capi.SQLITE_TOOBIG || primary === capi.SQLITE_NOMEM)) {
+      this.#sizeExceeded = true;
+    }
     if (rc === capi.SQLITE_AUTH && this.#denial !== undefined) {
       return new SqlError(rc, `not authorized: ${this.#denial}`);
     }
