@@ -43,3 +43,25 @@ test('the structural limits are the same on every connection: an expression nest
   expect(outcome).toEqual({ ok: false, reason: expect.stringMatching(/too large \(maximum depth 100\)/) });
   replica.close();
 });
+
+test.each(['total_changes()', 'changes()', 'last_insert_rowid()', 'TOTAL_CHANGES()'])(
+  'a reducer cannot read the connection history through %s, so a batch writes what its mutations write alone',
+  async (call) => {
+    // The third mutation traps its run, which is rolled back and run again without it: the first run's
+    // writes are gone, but total_changes() and friends still count them.
+    const batch = [
+      sql('INSERT INTO t VALUES (10)', 0),
+      sql(`INSERT INTO t SELECT ${call}`, 1),
+      sql('INSERT INTO t SELECT randomblob(400000000)', 2),
+    ];
+    const batched = await replicaWithTable();
+    const outcomes = batched.applyBatch(batch);
+    expect(outcomes[1]).toEqual({ ok: false, reason: expect.stringMatching(/^not authorized: .*history/) });
+    const alone = await replicaWithTable();
+    for (const m of batch) alone.applyBatch([m]);
+    const rows = 'SELECT rowid, x FROM t ORDER BY rowid';
+    expect(batched.query(rows)).toEqual(alone.query(rows));
+    batched.close();
+    alone.close();
+  },
+);

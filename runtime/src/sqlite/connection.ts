@@ -359,6 +359,7 @@ export class Connection {
       stmt = this.#prepareOne(sql);
     } finally {
       this.#principal = 'host';
+      this.#denial = undefined;
     }
     if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
       const [oldestKey, oldest] = this.#statements.entries().next().value!;
@@ -442,7 +443,8 @@ export class Connection {
     if (this.#principal === 'guest' && (primary === capi.SQLITE_TOOBIG || primary === capi.SQLITE_NOMEM)) {
       this.#sizeExceeded = true;
     }
-    if (rc === capi.SQLITE_AUTH && this.#denial !== undefined) {
+    // A denied action fails with SQLITE_AUTH, a denied function with SQLITE_ERROR; both while preparing.
+    if ((rc === capi.SQLITE_AUTH || rc === capi.SQLITE_ERROR) && this.#denial !== undefined) {
       return new SqlError(rc, `not authorized: ${this.#denial}`);
     }
     return new SqlError(rc, capi.sqlite3_errmsg(this.#pDb));

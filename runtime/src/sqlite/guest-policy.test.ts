@@ -48,6 +48,9 @@ const REFUSED: readonly [string, RegExp][] = [
   ['CREATE TEMP TABLE scratch (x)', /temporary objects/],
   ['CREATE VIRTUAL TABLE pages USING sqlite_dbpage', /database pages/],
   ['UPDATE sqlite_dbpage SET data = zeroblob(4096) WHERE pgno = 1', /cannot write sqlite_dbpage/],
+  ['INSERT INTO items (v) SELECT total_changes()', /total_changes\(\): it reads the connection's history/],
+  ['INSERT INTO items (v) VALUES (changes())', /changes\(\)/],
+  ['UPDATE items SET v = Last_Insert_Rowid()', /last_insert_rowid\(\)/i],
 ];
 
 test.each(REFUSED)('a reducer is refused `%s`, with the reason in the error', (sql, reason) => {

@@ -8,6 +8,9 @@
 // 2. A reducer cannot write, alter or drop Tandem's internal tables (`_tandem_*`), nor reach the raw
 //    pages (`sqlite_dbpage`), nor hang triggers or indexes on internal tables. (SQLite itself keeps
 //    the schema table read-only while `writable_schema`, a PRAGMA, is off.)
+// 3. A reducer cannot call the functions that read the connection's history (`changes()`,
+//    `total_changes()`, `last_insert_rowid()`): they count the host's statements and rolled-back runs,
+//    so their values depend on how a host batched the mutations.
 // `migrate` runs under the same policy: it may create, alter and drop its own tables.
 
 /** SQLite's authorizer action codes (sqlite3.h). */
@@ -36,8 +39,12 @@ const A = {
   ALTER_TABLE: 26,
   CREATE_VTABLE: 29,
   DROP_VTABLE: 30,
+  FUNCTION: 31,
   SAVEPOINT: 32,
 } as const;
+
+/** Functions whose value depends on the connection's past (invariant 3); lower case, as SQLite passes them. */
+const HISTORY_FUNCTIONS = new Set(['changes', 'total_changes', 'last_insert_rowid']);
 
 /** PRAGMAs that only read the schema (or the user version, when not assigned). */
 const READ_ONLY_PRAGMAS = new Set([
@@ -98,6 +105,10 @@ export function guestDenial(action: number, arg1: Arg, arg2: Arg): string | unde
     case A.CREATE_TRIGGER:
     case A.DROP_TRIGGER:
       return isInternalTable(a2) ? `a reducer cannot change ${a2}: it belongs to Tandem` : undefined;
+    case A.FUNCTION:
+      return HISTORY_FUNCTIONS.has(a2.toLowerCase())
+        ? `a reducer cannot call ${a2}(): it reads the connection's history, which differs between hosts (use RETURNING)`
+        : undefined;
     case A.CREATE_VTABLE:
     case A.DROP_VTABLE:
       return a2.toLowerCase() === 'sqlite_dbpage' || isInternalTable(a1)
