@@ -109,8 +109,8 @@ export class Replica {
       log: (level, message) => onLog?.(level, message),
       enter: (index) => {
         if (index === this.batch.length) {
-          // The glue's bookkeeping after the last mutation: the allowance of the whole batch.
-          this.connection.meterGuest(this.sqlBudget * Math.max(1, index));
+          // The glue's bookkeeping after the last mutation: a fixed allowance (limits.ts invariant 2).
+          this.connection.meterGuest(this.sqlBudget);
           return;
         }
         const mutation = this.batch[index];
@@ -221,8 +221,8 @@ export class Replica {
       this.batch = batch;
       this.focus(batch[0]!);
       this.sqlBudget = budgetFor(this.reducer.limits.sqlStepsPerMutation, verdict);
-      // Before the first `enter`, the glue's work gets the allowance of the whole batch.
-      this.connection.meterGuest(this.sqlBudget * Math.max(1, batch.length));
+      // Before the first `enter`, the glue's work gets a fixed allowance (limits.ts invariant 2).
+      this.connection.meterGuest(this.sqlBudget);
       try {
         return { trapped: false, outcomes: this.instance.reduce(batch, { verdict }) };
       } catch (error) {

@@ -256,7 +256,8 @@ describe('calling a reducer', () => {
     );
     const instance = (await loadReducer(await component(wat))).instantiate(fakeHost().imports);
     expect(instance.schemaVersion()).toBe(42);
-    expect(instance.reduce([mutation('a'), mutation('c', 1)])).toEqual([{ ok: true }, { ok: true }]);
+    // The guest imports no `enter`, so only an empty batch is one it may return from.
+    expect(instance.reduce([])).toEqual([]);
   });
 
   test('a malformed envelope is refused before the guest runs, and the instance stays usable', () => {

@@ -62,7 +62,10 @@ export interface ReducerImports {
   query(sql: string, params: readonly Value[]): RowSet;
   /** A throw from these four traps the guest. */
   log(level: LogLevel, message: string): void;
-  /** Called with 0 … batch length - 1 as the guest enters each mutation, then with the batch length after the last one. */
+  /**
+   * Called with 0 … batch length - 1 as the guest enters each mutation (each one, in order: a guest
+   * that skips one traps), then with the batch length after the last one (optional).
+   */
   enter(index: number): void;
   now(): bigint;
   random(): bigint;
@@ -233,7 +236,7 @@ class BoundInstance implements ReducerInstance {
   /** The fuel of one mutation in the running call, and the length of its batch (1 outside reduce). */
   private budget: number;
   private batchLength = 1;
-  /** The last index the guest entered in the running call: indices only go up, so fuel is never reset twice. */
+  /** The last index the guest entered in the running call: each next one is this + 1, so fuel is reset once per mutation. */
   private entered = -1;
 
   constructor(module: WebAssembly.Module, core: ReducerCore, host: ReducerImports, limits: ReducerLimits) {
@@ -307,6 +310,11 @@ class BoundInstance implements ReducerInstance {
     return this.call('reduce', budget, batch.length, (heap) => {
       const ptr = lowerBatch(heap, batch);
       const ret = this.guest.reduce(ptr, batch.length);
+      if (this.entered < batch.length - 1) {
+        throw new ReducerTrap(
+          `reduce returned having entered ${this.entered + 1} of ${batch.length} mutations: each mutation is entered once, in order`,
+        );
+      }
       heap.refresh();
       const outcomes = liftOutcomes(heap, ret);
       this.guest.reducePost?.(ret);
@@ -319,7 +327,8 @@ class BoundInstance implements ReducerInstance {
 
   /**
    * Runs one call into the guest (invariant 1) with `budget` fuel per mutation; the glue's work
-   * outside the mutations gets `budget` per mutation of the batch (limits.ts invariant 2).
+   * before the first mutation and after the last gets `budget` each, whatever the batch's length
+   * (limits.ts invariant 2).
    */
   private call<T>(what: string, budget: number, batchLength: number, body: (heap: Heap) => T): T {
     if (this.trapped !== undefined) {
@@ -331,7 +340,7 @@ class BoundInstance implements ReducerInstance {
     this.budget = budget;
     this.batchLength = batchLength;
     this.entered = -1;
-    this.fuel.value = BigInt(budget * Math.max(1, batchLength));
+    this.fuel.value = BigInt(budget);
     try {
       const result = body(this.heap!);
       if (this.trapped !== undefined) throw new ReducerTrap(this.trapped);
@@ -454,14 +463,13 @@ class BoundInstance implements ReducerInstance {
         try {
           this.heapForImport();
           const i = index >>> 0;
-          if (i <= this.entered || i > this.batchLength) {
+          if (i !== this.entered + 1 || i > this.batchLength) {
             throw new ReducerTrap(
               `enter(${i}) after enter(${this.entered}) in a batch of ${this.batchLength}: each mutation is entered once, in order`,
             );
           }
           this.entered = i;
-          // After the last mutation, the glue's bookkeeping gets the allowance of the whole batch.
-          this.fuel.value = BigInt(i === this.batchLength ? this.budget * Math.max(1, i) : this.budget);
+          this.fuel.value = BigInt(this.budget);
           host.enter(i);
         } catch (error) {
           throw this.trap(error, 'enter');

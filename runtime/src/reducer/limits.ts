@@ -6,8 +6,13 @@
 //    mutation alone, in a fresh reducer instance, with the full budgets (`apply.ts`). Runs of several
 //    mutations, or in a used instance, get the tentative budgets: a mutation that comes near a limit
 //    there is retried alone, so how a host batched its mutations cannot change a verdict.
-// 2. The budgets are per mutation and reset when the guest enters it (`enter(i)`); the glue's work
-//    before the first mutation and after the last (`enter(batch length)`) has its own allowance.
+// 2. The budgets are per mutation and reset when the guest enters it (`enter(i)`). The guest must enter
+//    every mutation of the batch, once each, in order (enter(i) follows enter(i - 1)), or it traps; the
+//    glue's work before the first mutation and after the last (`enter(batch length)`) gets one
+//    mutation's budgets each, whatever the batch's length, so batching never buys a guest more work.
+//    What remains assumed: the guest does mutation i's work between enter(i) and enter(i + 1). A guest
+//    may still move work between its mutations (do some of i + 1's inside i); the tentative budgets'
+//    slack and the verdict run (alone, invariant 1) keep verdicts independent of batching even then.
 
 /** The budgets a reducer runs under. Every host must use the same values for a document. */
 export interface ReducerLimits {

@@ -89,6 +89,7 @@ async function loadError(bytes: Uint8Array, limits = {}): Promise<ReducerLoadErr
  * bytes 4–7 say to a function 9 deep whose frames exit through `return`s inside nested blocks.
  */
 const STACK_GUEST = `(module
+  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 1)
   ${REALLOC}
   (func (export "schema-version") (result i32) (i32.const 1))
@@ -104,6 +105,7 @@ const STACK_GUEST = `(module
     (local.set $outs (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.mul (local.get $len) (i32.const 12))))
     (memory.fill (local.get $outs) (i32.const 0) (i32.mul (local.get $len) (i32.const 12)))
     (if (local.get $len) (then
+      (call $enter (i32.const 0))
       (local.set $p (i32.load (i32.add (local.get $list) (i32.const 24))))
       (drop (call $down (i32.load (local.get $p))))
       (local.set $k (i32.load (i32.add (local.get $p) (i32.const 4))))
@@ -224,6 +226,85 @@ describe('bulk memory', () => {
     expect(reducer.instantiate(host).reduce([bulk(4, 2)], { verdict: true })).toEqual([{ ok: true }]);
     // Charged before it runs: the fuel trap comes first, not the segment's bounds check.
     expect(trapOf(() => reducer.instantiate(host).reduce([bulk(exceeds, 2)])).limit).toBe<LimitKind>('fuel');
+  });
+});
+
+/**
+ * Spins before entering the first mutation and after entering the batch length, as many loop
+ * iterations as the first mutation's payload says (bytes 0–3 before, 4–7 after); byte 8 non-zero
+ * skips entering the last mutation, byte 9 non-zero the first.
+ */
+const PHASE_GUEST = `(module
+  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (memory (export "memory") 1)
+  ${REALLOC}
+  (func (export "schema-version") (result i32) (i32.const 1))
+  (func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))
+  (func $spin (param $k i32)
+    (loop $again
+      (if (i32.gt_s (local.get $k) (i32.const 0))
+        (then (local.set $k (i32.sub (local.get $k) (i32.const 1))) (br $again)))))
+  (func (export "reduce") (param $list i32) (param $len i32) (result i32)
+    (local $i i32) (local $p i32) (local $entered i32) (local $outs i32)
+    (local.set $outs (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.mul (local.get $len) (i32.const 12))))
+    (memory.fill (local.get $outs) (i32.const 0) (i32.mul (local.get $len) (i32.const 12)))
+    (local.set $p (i32.load (i32.add (local.get $list) (i32.const 24))))
+    (call $spin (i32.load (local.get $p)))
+    (local.set $entered (i32.sub (local.get $len) (i32.load8_u offset=8 (local.get $p))))
+    (local.set $i (i32.load8_u offset=9 (local.get $p)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $entered)))
+        (call $enter (local.get $i))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (if (i32.eq (local.get $entered) (local.get $len)) (then (call $enter (local.get $len))))
+    (call $spin (i32.load offset=4 (local.get $p)))
+    (i32.store (i32.const 32) (local.get $outs))
+    (i32.store (i32.const 36) (local.get $len))
+    (i32.const 32))
+)`;
+const phaseGuest = await component(PHASE_GUEST);
+
+function phases(
+  before: number,
+  after: number,
+  skipLast = false,
+  length = 1,
+  skipFirst = false,
+): MutationEnvelope[] {
+  const payload = new Uint8Array(12);
+  const view = new DataView(payload.buffer);
+  view.setInt32(0, before, true);
+  view.setInt32(4, after, true);
+  payload[8] = skipLast ? 1 : 0;
+  payload[9] = skipFirst ? 1 : 0;
+  return Array.from({ length }, (_, lsn) => ({ timelineId: 't', lsn, timestamp: 0, payload }));
+}
+
+describe('the phases of a batch', () => {
+  test('the work before the first mutation and after the last gets one mutation’s fuel, however long the batch', async () => {
+    const reducer = await loadReducer(phaseGuest, { limits: { fuelPerMutation: 10_000 } });
+    for (const length of [1, 4, 32]) {
+      expect(reducer.instantiate(host).reduce(phases(5_000, 5_000, false, length))).toHaveLength(length);
+      const before = trapOf(() => reducer.instantiate(host).reduce(phases(15_000, 0, false, length)));
+      expect(before.limit).toBe<LimitKind>('fuel');
+      const after = trapOf(() => reducer.instantiate(host).reduce(phases(0, 15_000, false, length)));
+      expect(after.limit).toBe<LimitKind>('fuel');
+    }
+  });
+
+  test('a guest that returns without entering every mutation traps: it cannot spend the budgets of the ones it skipped', async () => {
+    const reducer = await loadReducer(phaseGuest);
+    const trap = trapOf(() => reducer.instantiate(host).reduce(phases(0, 0, true, 3)));
+    expect(trap.limit).toBeUndefined();
+    expect(trap.message).toMatch(/entered 2 of 3 mutations: each mutation is entered once, in order/);
+  });
+
+  test('entering a mutation past the next one traps', async () => {
+    const reducer = await loadReducer(phaseGuest);
+    const trap = trapOf(() => reducer.instantiate(host).reduce(phases(0, 0, false, 3, true)));
+    expect(trap.message).toMatch(/enter\(1\) after enter\(-1\) .*each mutation is entered once, in order/);
   });
 });
 
