@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
+import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { component, minimalGuest } from './reducer/fixtures.test-helpers.js';
 import { loadReducer } from './reducer/host.js';
@@ -350,4 +351,38 @@ test('a client rebasing through any interleaving of local mutations, authority c
   } catch (error) {
     throw new Error(`rebase property failed; replay with FC_SEED=${seed}`, { cause: error });
   }
+});
+
+test('a frame that onFrame fails to take poisons the replica: storage-failed for that call and every later one, and its lsn is not consumed', async () => {
+  const taken: number[] = [];
+  let failing = false;
+  const replica = await Replica.open({
+    name: 'poisoned',
+    reducer,
+    onFrame: (frame) => {
+      if (failing) throw new Error('disk full');
+      taken.push(frame.lsn);
+    },
+  });
+  replica.transaction(() => replica.connection.exec('CREATE TABLE t(x)'));
+  failing = true;
+  const insert = () => replica.transaction(() => replica.connection.execute('INSERT INTO t VALUES (1)', []));
+  const failure = (() => {
+    try {
+      insert();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  })();
+  expect(failure).toBeInstanceOf(TandemError);
+  expect(failure).toMatchObject({ kind: 'storage-failed', fields: { reason: 'disk full' } });
+  expect((failure as Error).message).toMatch(/frame 1 was committed but not recorded/);
+  failing = false;
+  expect(insert).toThrow(failure as Error);
+  expect(() => replica.applyBatch([])).toThrow(failure as Error);
+  expect(() => replica.query('SELECT 1')).toThrow(failure as Error);
+  expect(() => replica.migrate(0, 1)).toThrow(failure as Error);
+  expect(taken).toEqual([0]);
+  replica.close();
 });

@@ -16,8 +16,13 @@
 //    invariant 3) even if the guest would swallow the SQL error.
 // 6. A verdict run (apply.ts invariant 4) starts from a fresh instance and an empty guest statement
 //    cache, so nothing a host ran before can change its count.
+// 7. A frame's lsn is consumed only once `onFrame` has taken it. If `onFrame` throws, SQLite has
+//    already committed, but the frame was not recorded and its pages stay dirty in the store: the
+//    replica is poisoned, and every later call (but `close`) throws the same TandemError
+//    'storage-failed'. Nothing can be trusted to continue from there but a reopen.
 
 import { applySequentially, type ReduceResult } from './apply.js';
+import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { limitTrap } from './reducer/errors.js';
 import {
@@ -81,6 +86,8 @@ export class Replica {
   private savepointDepth = 0;
   private nextLsn = 0;
   private closed = false;
+  /** Set when a commit could not be recorded (invariant 7). */
+  private failure: TandemError | undefined;
 
   static async open(options: ReplicaOptions): Promise<Replica> {
     const sqlite3 = await loadSqlite();
@@ -94,8 +101,20 @@ export class Replica {
     this.nextLsn = options.firstFrameLsn ?? 0;
     const { onFrame, authoritative = false } = options;
     const db = vfs.open(`${options.name}#${++openCount}`, this.store, (commit) => {
-      const frame: Frame = { lsn: this.nextLsn++, pageCount: commit.pageCount, pages: commit.pages };
-      onFrame?.(frame);
+      const frame: Frame = { lsn: this.nextLsn, pageCount: commit.pageCount, pages: commit.pages };
+      try {
+        onFrame?.(frame);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.failure ??= new TandemError(
+          'storage-failed',
+          `frame ${frame.lsn} was committed but not recorded (${reason}); reopen the document`,
+          { reason },
+          { cause: error },
+        );
+        throw error;
+      }
+      this.nextLsn++;
       if (authoritative) this.store.foldOverlay();
     });
     this.connection = new Connection(db);
@@ -139,13 +158,15 @@ export class Replica {
       this.control('COMMIT');
       return result;
     } catch (error) {
-      this.control('ROLLBACK');
-      throw error;
+      // A COMMIT whose frame was not recorded has ended the transaction all the same (invariant 7).
+      if (this.connection.inTransaction) this.control('ROLLBACK');
+      throw this.failure ?? error;
     }
   }
 
   /** Calls the reducer's `migrate` under the migration envelope; the caller owns the transaction. */
   migrate(fromVersion: number, toVersion: number): Outcome {
+    this.assertOpen();
     this.batch = [migrationEnvelope(toVersion)];
     this.focus(this.batch[0]!);
     this.sqlBudget = this.reducer.limits.sqlStepsPerMutation;
@@ -271,5 +292,6 @@ export class Replica {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('replica is closed');
+    if (this.failure !== undefined) throw this.failure;
   }
 }

@@ -166,6 +166,11 @@ export class Connection {
     return this.#exhausted;
   }
 
+  /** True while a transaction is open (SQLite is out of autocommit mode). */
+  get inTransaction(): boolean {
+    return this.#sqlite3.capi.sqlite3_get_autocommit(this.#pDb) === 0;
+  }
+
   /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
   clearGuestStatements(): void {
     for (const [key, stmt] of this.#statements) {
