@@ -386,3 +386,31 @@ test('a frame that onFrame fails to take poisons the replica: storage-failed for
   expect(taken).toEqual([0]);
   replica.close();
 });
+
+test('a client refuses authority frames out of order, and takes them again from a snapshot of the authority', async () => {
+  const authority = await openAuthority('ordered-authority');
+  for (let k = 0; k < 3; k++) {
+    commitOnAuthority(authority, authority.models[0]!, () =>
+      authority.replica.connection.execute('INSERT INTO t(v) VALUES (?)', [text(`row ${k}`)]),
+    );
+  }
+  const client = await Replica.open({ name: 'ordered-client', reducer });
+  expect(() => client.applyFrames(authority.frames.slice(1))).toThrow(
+    expect.objectContaining({ kind: 'frame-out-of-order', expectedLsn: 0, lsn: 1 }),
+  );
+  client.applyFrames(authority.frames.slice(0, 2));
+  expect(() => client.applyFrames(authority.frames.slice(1))).toThrow(
+    expect.objectContaining({ kind: 'frame-out-of-order', expectedLsn: 2, lsn: 1 }),
+  );
+  const image = { frameCount: 3, pageCount: 0, pages: [] as { pgno: number; data: Uint8Array }[] };
+  const base = authority.bases[2]!;
+  image.pageCount = base.length / 4096;
+  for (let pgno = 1; pgno <= image.pageCount; pgno++) {
+    image.pages.push({ pgno, data: base.slice((pgno - 1) * 4096, pgno * 4096) });
+  }
+  client.resetBase(image);
+  client.applyFrames(authority.frames.slice(3));
+  expect(await client.pageHash()).toBe(await authority.replica.pageHash());
+  client.close();
+  authority.replica.close();
+});

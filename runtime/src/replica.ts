@@ -23,7 +23,7 @@
 
 import { applySequentially, type ReduceResult } from './apply.js';
 import { TandemError } from './errors.js';
-import type { Frame } from './frame.js';
+import type { Frame, FramePage } from './frame.js';
 import { limitTrap } from './reducer/errors.js';
 import {
   type MutationEnvelope,
@@ -45,7 +45,10 @@ export interface ReplicaOptions {
   /** Names the database file inside the VFS; unique among the replicas open in this process. */
   readonly name: string;
   readonly reducer: ReducerModule;
-  /** Pages to start from (a replica of an existing database); a new, empty store by default. */
+  /**
+   * Pages to start from (a replica of an existing database), which know the next authority frame they
+   * take (`new PageStore({ nextFrameLsn })`); a new, empty store by default.
+   */
   readonly store?: PageStore;
   /** Called after each commit that changed pages. */
   readonly onFrame?: (frame: Frame) => void;
@@ -115,7 +118,7 @@ export class Replica {
         throw error;
       }
       this.nextLsn++;
-      if (authoritative) this.store.foldOverlay();
+      if (authoritative) this.store.foldOverlay(frame.lsn);
     });
     this.connection = new Connection(db);
     this.sqlBudget = this.reducer.limits.sqlStepsPerMutation;
@@ -216,10 +219,28 @@ export class Replica {
     this.store.discardOverlay();
   }
 
-  /** Installs the authority's frames, in lsn order, in the base; the overlay must have been discarded. */
+  /**
+   * Installs the authority's frames in the base; the overlay must have been discarded. The first must
+   * be the frame the base takes next (`store.nextFrameLsn`), and the others follow it without gaps:
+   * otherwise PageStoreError 'frame-out-of-order', with the frames before it applied.
+   */
   applyFrames(frames: readonly Frame[]): void {
     this.assertOpen();
     for (const frame of frames) this.store.applyFrame(frame);
+  }
+
+  /**
+   * Replaces the base with an image of the authority's database after its first `frameCount` frames
+   * (a snapshot or checkpoint); the next frame `applyFrames` takes is `frameCount`. The overlay must
+   * have been discarded.
+   */
+  resetBase(image: {
+    readonly frameCount: number;
+    readonly pageCount: number;
+    readonly pages: readonly FramePage[];
+  }): void {
+    this.assertOpen();
+    this.store.resetBase(image);
   }
 
   /** Hex SHA-256 over the database file, page by page: equal hashes mean identical databases. */

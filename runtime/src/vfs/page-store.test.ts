@@ -192,3 +192,54 @@ test('a frame shrinking the base drops the pages past its page count', () => {
   store.applyFrame({ pageCount: 3, pages: [] });
   expect(firstBytes(store)).toEqual([1, 0, 0]);
 });
+
+function outOfOrder(fn: () => void): PageStoreError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof PageStoreError) return error;
+    throw error;
+  }
+  throw new Error('expected a PageStoreError');
+}
+
+test('frames are taken in lsn order: a gap or a duplicate is refused with the lsn expected, and the base stays as it was', () => {
+  const store = new PageStore();
+  const frame = (lsn: number) => ({ lsn, pageCount: 1, pages: [{ pgno: 1, data: page(lsn + 1) }] });
+  store.applyFrame(frame(0));
+  store.applyFrame(frame(1));
+  const gap = outOfOrder(() => store.applyFrame(frame(3)));
+  expect(gap).toMatchObject({ kind: 'frame-out-of-order', expectedLsn: 2, lsn: 3 });
+  const duplicate = outOfOrder(() => store.applyFrame(frame(1)));
+  expect(duplicate).toMatchObject({ kind: 'frame-out-of-order', expectedLsn: 2, lsn: 1 });
+  expect(store.read(1)?.[0]).toBe(2);
+  store.applyFrame(frame(2));
+  expect(store.nextFrameLsn).toBe(3);
+});
+
+test('a store starts at the frame it is told, an image or a reset base moves it, and folding a committed frame advances it', () => {
+  const frame = (lsn: number) => ({ lsn, pageCount: 1, pages: [{ pgno: 1, data: page(9) }] });
+  const resumed = new PageStore({ nextFrameLsn: 7 });
+  expect(outOfOrder(() => resumed.applyFrame(frame(0))).expectedLsn).toBe(7);
+  resumed.applyFrame(frame(7));
+
+  const store = new PageStore();
+  store.resetBase({ frameCount: 40, pageCount: 2, pages: [{ pgno: 2, data: page(4) }] });
+  expect(store.read(1)).toBeUndefined();
+  expect(store.nextFrameLsn).toBe(40);
+  expect(outOfOrder(() => store.applyFrame(frame(39))).expectedLsn).toBe(40);
+  store.applyFrame({ pageCount: 2, pages: [], frameCount: 45 });
+  expect(store.nextFrameLsn).toBe(45);
+
+  store.write(1, page(5));
+  store.foldOverlay(45);
+  expect(store.nextFrameLsn).toBe(46);
+});
+
+test('pages from elsewhere, without an lsn, leave the history unknown: the next frame is taken whatever its lsn', () => {
+  const store = new PageStore();
+  store.applyFrame({ pageCount: 0, pages: [] });
+  expect(store.nextFrameLsn).toBeUndefined();
+  store.applyFrame({ lsn: 12, pageCount: 1, pages: [{ pgno: 1, data: page(1) }] });
+  expect(store.nextFrameLsn).toBe(13);
+});

@@ -22,6 +22,12 @@
 //    SQLite re-validates its page cache only when a transaction starts.
 // 6. The dirty set holds the pages written through `write` since the last `clearDirty` or `discardOverlay`;
 //    it never holds a pgno beyond pageCount. `applyFrame` and `foldOverlay` do not touch it.
+// 7. The base knows the lsn of the next frame it may take (`nextFrameLsn`) when its history is known: 0
+//    for a new store, `frameCount` after `resetBase` or an image applied as a frame, lsn + 1 after the
+//    frame with that lsn (applied, or folded from the overlay). A frame whose lsn is not the next one is
+//    refused (`frame-out-of-order`): a gap or a duplicate would leave the base on no authority state.
+//    A frame with neither lsn nor frame count (pages from elsewhere, or emptying the base) leaves the
+//    history unknown, and the next frame with an lsn is taken whatever its lsn.
 import type { FramePage } from '../frame.js';
 
 export const PAGE_SIZE = 4096;
@@ -33,16 +39,31 @@ export type PageStoreErrorKind =
   /** The file's user holds a lock (a transaction is open): its pages must not change beneath it now. */
   | 'in-transaction'
   /** The base can change only under an empty overlay: discard (or fold) the overlay first. */
-  | 'overlay-not-empty';
+  | 'overlay-not-empty'
+  /** A frame's lsn is not the one the base takes next (`expectedLsn`): a gap or a duplicate. */
+  | 'frame-out-of-order';
 
 export class PageStoreError extends Error {
   override readonly name = 'PageStoreError';
   readonly kind: PageStoreErrorKind;
+  /** For `frame-out-of-order`: the lsn the base takes next, and the frame's. */
+  readonly expectedLsn: number | undefined;
+  readonly lsn: number | undefined;
 
-  constructor(kind: PageStoreErrorKind, message: string) {
+  constructor(kind: PageStoreErrorKind, message: string, lsns?: { expectedLsn: number; lsn: number }) {
     super(message);
     this.kind = kind;
+    this.expectedLsn = lsns?.expectedLsn;
+    this.lsn = lsns?.lsn;
   }
+}
+
+/** Committed pages to install in the base: a frame (with its lsn) or an image (with its frame count). */
+export interface BaseUpdate {
+  readonly pageCount: number;
+  readonly pages: readonly FramePage[];
+  readonly lsn?: number;
+  readonly frameCount?: number;
 }
 
 export class PageStore {
@@ -56,6 +77,18 @@ export class PageStore {
   readonly #dirty = new Set<number>();
   #generation = 0;
   #locked = false;
+  /** The lsn of the next frame the base takes; undefined when its history is unknown (invariant 7). */
+  #nextFrameLsn: number | undefined;
+
+  /** `nextFrameLsn`: how many authority frames the base already holds (0 for a new store). */
+  constructor(options: { readonly nextFrameLsn?: number } = {}) {
+    this.#nextFrameLsn = checkLsn(options.nextFrameLsn ?? 0);
+  }
+
+  /** The lsn of the next frame the base takes, or undefined when unknown (invariant 7). */
+  get nextFrameLsn(): number | undefined {
+    return this.#nextFrameLsn;
+  }
 
   get pageCount(): number {
     return this.#overlayPageCount ?? this.#basePageCount;
@@ -118,9 +151,13 @@ export class PageStore {
     return { pageCount: this.basePageCount, pages: () => this.pages('base') };
   }
 
-  /** Installs committed pages in the base (the file's user sees them at its next transaction). */
-  applyFrame(frame: { readonly pageCount: number; readonly pages: readonly FramePage[] }): void {
+  /**
+   * Installs committed pages in the base (the file's user sees them at its next transaction). A frame
+   * with an lsn must be the next one (invariant 7).
+   */
+  applyFrame(frame: BaseUpdate): void {
     checkCount(frame.pageCount);
+    if (frame.frameCount !== undefined) checkLsn(frame.frameCount);
     for (const page of frame.pages) {
       checkPage(page.pgno, page.data);
       if (page.pgno > frame.pageCount) {
@@ -131,10 +168,37 @@ export class PageStore {
     if (this.hasOverlay) {
       throw new PageStoreError('overlay-not-empty', 'cannot apply a frame beneath a non-empty overlay');
     }
+    if (frame.lsn !== undefined) {
+      checkLsn(frame.lsn);
+      const expectedLsn = this.#nextFrameLsn;
+      if (expectedLsn !== undefined && frame.lsn !== expectedLsn) {
+        throw new PageStoreError(
+          'frame-out-of-order',
+          `frame ${frame.lsn} cannot be applied: the base takes frame ${expectedLsn} next`,
+          { expectedLsn, lsn: frame.lsn },
+        );
+      }
+    }
     for (const pgno of this.#base.keys()) if (pgno > frame.pageCount) this.#base.delete(pgno);
     for (const page of frame.pages) this.#base.set(page.pgno, page.data.slice());
     this.#basePageCount = frame.pageCount;
     this.#generation++;
+    if (frame.lsn !== undefined) this.#nextFrameLsn = frame.lsn + 1;
+    else if (frame.frameCount !== undefined) this.#nextFrameLsn = frame.frameCount;
+    else this.#nextFrameLsn = undefined;
+  }
+
+  /**
+   * Replaces the base with `image`, the state after its first `frameCount` frames: the next frame
+   * the base takes is `frameCount` (invariant 7).
+   */
+  resetBase(image: {
+    readonly frameCount: number;
+    readonly pageCount: number;
+    readonly pages: readonly FramePage[];
+  }): void {
+    this.applyFrame({ pageCount: 0, pages: [] });
+    this.applyFrame({ pageCount: image.pageCount, pages: image.pages, frameCount: image.frameCount });
   }
 
   /** Drops every page written since the last discard or fold: the visible file is the base again. */
@@ -146,8 +210,13 @@ export class PageStore {
     this.#generation++;
   }
 
-  /** Makes the overlay part of the base; the visible file does not change. */
-  foldOverlay(): void {
+  /**
+   * Makes the overlay part of the base; the visible file does not change. `lsn` is the frame the
+   * overlay was committed as, when it is one (invariant 7); without it the base's history is unknown.
+   */
+  foldOverlay(lsn?: number): void {
+    if (lsn !== undefined) checkLsn(lsn);
+    this.#nextFrameLsn = lsn === undefined ? undefined : lsn + 1;
     const pageCount = this.pageCount;
     const keepBelow = Math.min(this.#cut ?? pageCount, pageCount);
     for (const pgno of this.#base.keys()) if (pgno > keepBelow) this.#base.delete(pgno);
@@ -204,6 +273,11 @@ function checkPage(pgno: number, bytes: Uint8Array): void {
   if (!Number.isSafeInteger(pgno) || pgno < 1) throw new RangeError(`invalid page number ${pgno}`);
   if (bytes.length !== PAGE_SIZE)
     throw new RangeError(`page ${pgno} has ${bytes.length} bytes, not ${PAGE_SIZE}`);
+}
+
+function checkLsn(lsn: number): number {
+  if (!Number.isSafeInteger(lsn) || lsn < 0) throw new RangeError(`invalid lsn ${lsn}`);
+  return lsn;
 }
 
 function checkCount(pageCount: number): void {
