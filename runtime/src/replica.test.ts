@@ -414,3 +414,24 @@ test('a client refuses authority frames out of order, and takes them again from 
   client.close();
   authority.replica.close();
 });
+
+test('a migration runs in a fresh instance: what the instance ran before cannot change its outcome', async () => {
+  const wat = minimalGuest('(global $used (mut i32) (i32.const 0)) (data (i32.const 256) "used")')
+    .replace(
+      '(func (export "schema-version") (result i32) (i32.const 1))',
+      '(func (export "schema-version") (result i32) (global.set $used (i32.const 1)) (i32.const 1))',
+    )
+    .replace(
+      '(func (export "migrate") (param i32) (result i32) (i32.store8 (i32.const 16) (i32.const 0)) (i32.const 16))',
+      `(func (export "migrate") (param i32) (result i32)
+        (i32.store8 (i32.const 16) (global.get $used))
+        (i32.store (i32.const 20) (i32.const 256))
+        (i32.store (i32.const 24) (i32.const 4))
+        (i32.const 16))`,
+    );
+  const stateful = await loadReducer(await component(wat));
+  const replica = await Replica.open({ name: 'fresh-migration', reducer: stateful });
+  expect(replica.reducerVersion).toBe(1);
+  expect(replica.transaction(() => replica.migrate(0, 1))).toEqual({ ok: true });
+  replica.close();
+});

@@ -14,8 +14,8 @@
 //    budget is reset as the guest enters each mutation, like its fuel (limits.ts invariant 2). Running
 //    out of it, or hitting SQLite's size limits (connection.ts invariant 6), traps the guest (host.ts
 //    invariant 3) even if the guest would swallow the SQL error.
-// 6. A verdict run (apply.ts invariant 4) starts from a fresh instance and an empty guest statement
-//    cache, so nothing a host ran before can change its count.
+// 6. A verdict run (apply.ts invariant 4) and a migration start from a fresh instance and an empty
+//    guest statement cache, so nothing a host ran before can change their outcome or their count.
 // 7. A frame's lsn is consumed only once `onFrame` has taken it. If `onFrame` throws, SQLite has
 //    already committed, but the frame was not recorded and its pages stay dirty in the store: the
 //    replica is poisoned, and every later call (but `close`) throws the same TandemError
@@ -167,9 +167,15 @@ export class Replica {
     }
   }
 
-  /** Calls the reducer's `migrate` under the migration envelope; the caller owns the transaction. */
+  /**
+   * Calls the reducer's `migrate` under the migration envelope; the caller owns the transaction. Like
+   * a verdict run, it starts from a fresh instance and an empty guest statement cache (invariant 6),
+   * so every replica migrates to the same pages whatever it ran before.
+   */
   migrate(fromVersion: number, toVersion: number): Outcome {
     this.assertOpen();
+    if (!this.instance.fresh) this.instance = this.reducer.instantiate(this.imports);
+    this.connection.clearGuestStatements();
     this.batch = [migrationEnvelope(toVersion)];
     this.focus(this.batch[0]!);
     this.sqlBudget = this.reducer.limits.sqlStepsPerMutation;
