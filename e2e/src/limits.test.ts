@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
 import { DEFAULT_LIMITS, LIMIT_REASONS } from '@tandem/runtime';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, onTestFinished, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import type {} from './determinism/page-api.js';
 import { type RunResult, runInNode } from './determinism/run.js';
 import { toJson, type WorkloadBatch, type WorkloadMutation } from './determinism/workload.js';
@@ -59,7 +59,8 @@ async function runInNodeWorker(batches: readonly WorkloadBatch[], reducer: strin
   return JSON.parse(stdout) as RunResult;
 }
 
-async function runInChromium(batches: readonly WorkloadBatch[], reducer = REDUCER): Promise<RunResult> {
+/** `reducerUrl`: the limits reducer, from the page's dev server, by default. */
+async function runInChromium(batches: readonly WorkloadBatch[], reducerUrl?: string): Promise<RunResult> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -67,7 +68,7 @@ async function runInChromium(batches: readonly WorkloadBatch[], reducer = REDUCE
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runWorkload === 'function');
     const reply = await page.evaluate(([url, workload]) => window.runWorkload(url, workload), [
-      server.fileUrl(reducer),
+      reducerUrl ?? server.fileUrl(REDUCER),
       toJson(batches),
     ] as const);
     if (reply.error !== undefined || reply.hash === undefined || reply.outcomes === undefined) {
@@ -214,23 +215,24 @@ test('deep recursion stops at the stack meter with the same verdicts whatever th
     witSource: wit,
     world: 'reducer',
   });
-  // Inside the repository, where the page's dev server serves files from, and written before any page
-  // opens (the dev server reloads pages when files under it change).
-  const served = await mkdtemp(join(REPO_ROOT, 'e2e', '.limits-'));
-  const reducer = join(served, 'deep-stack.wasm');
-  await writeFile(reducer, await componentNew(embedded));
-  onTestFinished(() => rm(served, { recursive: true, force: true }));
+  const bytes = await componentNew(embedded);
+  const reducer = join(scratch, 'deep-stack.wasm');
+  await writeFile(reducer, bytes);
+  // A data URL, not a file under the repository: the dev servers of the browser tests running beside
+  // this one reload their pages when a file there changes.
+  const reducerUrl = `data:application/wasm;base64,${Buffer.from(bytes).toString('base64')}`;
   const depth = (n: number, narrow: boolean) => new Uint8Array([n & 0xff, n >> 8, narrow ? 1 : 0]);
   const wide = [1, 4, 8, 12, 14, 15, 16, 17, 20, 30, 50, 123, 500, 2_000].map((n) => depth(n, false));
   const narrow = [100, 1_000, 1_600, 1_700, 1_800, 2_000, 3_000, 10_000, 65_535].map((n) => depth(n, true));
   // One mutation a batch: each verdict run starts from the same host stack depth.
   const batches = [...wide, ...narrow].map((m, i) => ({ timestamp: i, mutations: [m] }));
-  const runs = await Promise.all([
-    runInNode(reducer, batches),
-    ...[['--stack-size=500'], [], ['--stack-size=3900']].map((o) => runInProcess(batches, reducer, o)),
-    runInNodeWorker(batches, reducer),
-    runInChromium(batches, reducer),
-  ]);
+  // One after another: the suite runs on two cores beside other browser tests.
+  const runs: RunResult[] = [await runInNode(reducer, batches)];
+  for (const options of [['--stack-size=500'], [], ['--stack-size=3900']]) {
+    runs.push(await runInProcess(batches, reducer, options));
+  }
+  runs.push(await runInNodeWorker(batches, reducer));
+  runs.push(await runInChromium(batches, reducerUrl));
   const [here] = runs;
   const verdicts = new Set(here!.outcomes);
   expect(verdicts).toEqual(new Set(['ok', LIMIT_REASONS.stack]));
