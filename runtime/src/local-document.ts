@@ -302,8 +302,7 @@ export class LocalDocument implements SyncTarget {
     const { snapshot, frames } = update;
     this.replica.discardOverlay();
     if (snapshot !== undefined) {
-      this.replica.store.applyFrame({ pageCount: 0, pages: [] });
-      this.replica.store.applyFrame(snapshot);
+      this.replica.resetBase(snapshot);
       this.base = { journalId: update.journalId, cursor: snapshot.frameCount };
     }
     this.replica.applyFrames(frames);
