@@ -6,3 +6,4 @@ export {
   type Row,
 } from '@tandem/runtime';
 export { type OpenDocumentOptions, openDocument } from './open-document.js';
+export { OpfsByteStore } from './opfs-byte-store.js';

@@ -11,8 +11,10 @@ import {
   type SyncState,
   TandemError,
 } from '@tandem/runtime';
+import { OpfsByteStore } from './opfs-byte-store.js';
 
-export interface OpenDocumentOptions extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId'> {
+export interface OpenDocumentOptions
+  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'> {
   /** The URL of a built reducer component (served as is, e.g. by the coordinator), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
   /** This client's timeline; a new random id by default. */
@@ -22,6 +24,14 @@ export interface OpenDocumentOptions extends Omit<LocalDocumentOptions, 'reducer
    * Every host of a document must use the same ones. A loaded ReducerModule brings its own.
    */
   readonly limits?: Partial<ReducerLimits>;
+  /**
+   * Keep the document in the origin's private file system (OPFS, through synchronous access handles:
+   * run it in a dedicated worker). Where OPFS is unavailable (private mode, no worker) the document
+   * lives in memory and `onWarning` says so. In memory by default.
+   */
+  readonly persist?: boolean;
+  /** Told when the document cannot be kept as asked; `console.warn` by default. */
+  readonly onWarning?: (message: string) => void;
   /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
   readonly coordinatorUrl?: string;
   /** Sent with `hello`; the coordinator's auth hook checks it per document. */
@@ -35,12 +45,14 @@ export interface OpenDocumentOptions extends Omit<LocalDocumentOptions, 'reducer
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const { coordinatorUrl, token, sync, ...rest } = options;
+  const { coordinatorUrl, token, sync, persist, onWarning, ...rest } = options;
   const reducer = await resolveReducer(options.reducer, options.limits ?? {});
+  const files = persist === true ? await openFiles(options.docId, onWarning ?? console.warn) : undefined;
   const document = await openLocalDocument({
     ...rest,
     reducer,
     timelineId: options.timelineId ?? crypto.randomUUID(),
+    ...(files && { storage: files, closeStorage: () => files.close() }),
   });
   if (coordinatorUrl !== undefined) {
     document.attachSync(
@@ -56,6 +68,29 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     );
   }
   return document;
+}
+
+/** The document's OPFS folder, or undefined (with a warning) where OPFS cannot be used. */
+async function openFiles(docId: string, warn: (message: string) => void): Promise<OpfsByteStore | undefined> {
+  if (!OpfsByteStore.supported) {
+    warn(
+      `document ${docId} is kept in memory only: this context has no OPFS synchronous access (private mode, or not a dedicated worker)`,
+    );
+    return undefined;
+  }
+  try {
+    return await OpfsByteStore.open(['tandem', documentFolderName(docId)]);
+  } catch (error) {
+    warn(
+      `document ${docId} is kept in memory only: OPFS refused (${error instanceof Error ? error.message : String(error)})`,
+    );
+    return undefined;
+  }
+}
+
+/** A folder name for a document id: anything outside [A-Za-z0-9_-] percent-encoded, fixed width. */
+function documentFolderName(docId: string): string {
+  return docId.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
 
 async function resolveReducer(
