@@ -45,7 +45,7 @@ await authority.push([{ timelineId: 'seed', mutations: seed }]);
 const doc = await openDocument({ docId: 'rebase-bench', reducer });
 const catchUp = authority.framesSince(0);
 if (catchUp.status !== 'frames') throw new Error('the authority kept no frames to catch up from');
-doc.rebase({ journalId: 'bench', frames: catchUp.frames });
+doc.rebase({ journalId: 'bench', frames: catchUp.frames.map((kept) => kept.frame) });
 await doc.mutateBatch(Array.from({ length: 1001 }, (_, i) => put(i % 1000, `${i}${KB}`.slice(0, 1000))));
 const times: number[] = [];
 for (let run = 0; run < RUNS; run++) {

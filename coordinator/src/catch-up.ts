@@ -7,8 +7,8 @@
 //    and the frames are gap-free in lsn order from there.
 // 2. A snapshot is sent when the client's pages cannot be continued by frames: another history
 //    (journalId differs, or none with a cursor past 0), or a cursor outside the kept frames.
-import type { AuthorityDocument } from '@tandem/migrations';
-import type { Frame } from '@tandem/runtime';
+import type { AuthorityDocument, KeptFrame } from '@tandem/migrations';
+import type { WireFrame } from '@tandem/runtime';
 
 export interface CatchUpRequest {
   readonly timelineId: string;
@@ -26,7 +26,8 @@ export interface CatchUpReply {
   readonly appliedLsn: number;
   /** A deflated page image the client starts from, when frames alone cannot bring it up. */
   readonly snapshot: { readonly frameCount: number; readonly bytes: Uint8Array } | undefined;
-  readonly frames: readonly Frame[];
+  /** In their wire form: each page a delta against the client's previous version. */
+  readonly frames: readonly WireFrame[];
 }
 
 /**
@@ -41,13 +42,13 @@ export async function catchUp(document: AuthorityDocument, request: CatchUpReque
   const reply = (
     snapshot: CatchUpReply['snapshot'],
     from: number,
-    frames: readonly Frame[],
+    kept: readonly KeptFrame[],
   ): CatchUpReply => ({
     journalId: document.journalId,
-    head: from + frames.length,
+    head: from + kept.length,
     appliedLsn: document.appliedMarkers.get(request.timelineId) ?? -1,
     snapshot,
-    frames,
+    frames: kept.map((k) => k.wire),
   });
   if (sameHistory) {
     const since = document.framesSince(request.cursor);

@@ -13,7 +13,7 @@
 //    dropped, and the document is released so the next connection reopens it from its journal.
 
 import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
-import type { Frame } from '@tandem/runtime';
+import type { WireFrame } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { DocumentPool } from './document-pool.js';
 import type { Metrics } from './metrics.js';
@@ -23,7 +23,7 @@ export interface HubMember {
   /** The catch-up computed for the member; it is a member from now on. */
   caughtUp(reply: CatchUpReply): void;
   /** A frame made durable after the member's catch-up. */
-  frame(frame: Frame): void;
+  frame(frame: WireFrame): void;
   /** The fate of one of the member's pushes, after its frame went to every member. */
   pushed(result: PushResult, frameLsn: number | undefined): void;
   /** The document failed; the member is no longer one. */
@@ -195,7 +195,7 @@ export class DocumentHub {
       metrics.inc(
         'tandem_frame_bytes_total',
         {},
-        report.frame.pages.reduce((n, p) => n + p.data.length, 0),
+        report.frame.pages.reduce((n, p) => n + p.delta.length, 0),
       );
     }
   }

@@ -8,7 +8,19 @@ const reducer = new Uint8Array(
   await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 
-/** `count` creates with 200-character ids and titles: frames of hundreds of KB. */
+/** Seeded noise: titles that deflate hardly at all, so page deltas stay about as large as the pages. */
+let state = 0x2545f491;
+function noise(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let text = '';
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    text += alphabet[state >>> 26];
+  }
+  return text;
+}
+
+/** `count` creates with noisy 200-character ids and titles: frames of hundreds of KB, on the wire too. */
 function push(from: number, count: number): Push {
   return {
     type: 'push',
@@ -16,7 +28,7 @@ function push(from: number, count: number): Push {
       lsn: from + i,
       timestamp: 1_700_000_000_000 + from + i,
       payload: new TextEncoder().encode(
-        JSON.stringify({ type: 'create', id: `${from + i}`.padEnd(200, '.'), title: 'x'.repeat(200) }),
+        JSON.stringify({ type: 'create', id: `${from + i}-${noise(190)}`, title: noise(200) }),
       ),
     })),
   };

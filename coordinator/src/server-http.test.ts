@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { type Coordinator, startCoordinator } from './server.js';
@@ -51,7 +52,7 @@ test('/health answers JSON with the protocol version and the reducer hash', asyn
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(await response.json()).toMatchObject({
     status: 'ok',
-    protocolVersion: 1,
+    protocolVersion: PROTOCOL_VERSION,
     reducerHash: hash,
     connections: 0,
   });

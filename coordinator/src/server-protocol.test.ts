@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { encodeMessage, type Push, protocolLimits, type ServerMessage } from '@tandem/runtime';
+import {
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type Push,
+  protocolLimits,
+  type ServerMessage,
+} from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Coordinator, startCoordinator } from './server.js';
 import { TestSyncClient } from './testing/sync-client.js';
@@ -43,7 +49,7 @@ async function refusal(client: TestSyncClient): Promise<{ error: ServerMessage |
 
 const hello = encodeMessage({
   type: 'hello',
-  protocolVersion: 1,
+  protocolVersion: PROTOCOL_VERSION,
   docId: 'garbage-target',
   timelineId: 't',
   journalId: null,
@@ -105,10 +111,16 @@ test('a push before hello, and a second hello, are unexpected: an error and a cl
   expect(await refusal(twice)).toMatchObject({ error: { kind: 'unexpected' }, code: 1008 });
 });
 
-test('a protocol version outside the supported range is refused as unsupported-version', async () => {
-  const client = await TestSyncClient.connect(coordinator.url, { docId: 'v', protocolVersion: 99 });
-  expect(await refusal(client)).toMatchObject({ error: { kind: 'unsupported-version' }, code: 1008 });
-});
+test.each([
+  ['a version from the future', 99],
+  ['v1 (raw pages), which no coordinator speaks since deltas', 1],
+])(
+  'a protocol version outside the supported range (%s) is refused as unsupported-version',
+  async (_what, protocolVersion) => {
+    const client = await TestSyncClient.connect(coordinator.url, { docId: 'v', protocolVersion });
+    expect(await refusal(client)).toMatchObject({ error: { kind: 'unsupported-version' }, code: 1008 });
+  },
+);
 
 test('a message over the size limit closes the connection as too big (1009)', async () => {
   const client = await TestSyncClient.open(coordinator.url);

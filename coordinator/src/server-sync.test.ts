@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Push } from '@tandem/runtime';
+import { PAGE_SIZE, type Push } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Coordinator, startCoordinator } from './server.js';
 import { TestSyncClient } from './testing/sync-client.js';
@@ -60,6 +60,28 @@ test('a push by one client reaches the other as a frame, before the pusher’s p
   expect(frameAt).toBeGreaterThanOrEqual(0);
   expect(frameAt).toBeLessThan(a.received.indexOf(result));
   await b.reach(head + 1);
+  expect(await b.hash()).toBe(await coordinator.pageHash(docId));
+  expect([...a.violations, ...b.violations]).toEqual([]);
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('a small mutation costs the other client a frames message of under 1 KB, not whole pages', async () => {
+  const docId = `sync-${++docs}`;
+  const a = await TestSyncClient.connect(coordinator.url, { docId, timelineId: 'a' });
+  const b = await TestSyncClient.connect(coordinator.url, { docId, timelineId: 'b' });
+  await a.next('welcome');
+  await b.next('welcome');
+  a.send(push(0, 50));
+  await a.next('push-result', (r) => r.appliedLsn === 49);
+  const from = b.received.length;
+  a.send(push(50, 1));
+  const head = (await a.next('push-result', (r) => r.appliedLsn === 50)).frameLsn;
+  const message = await b.next('frames', (m) => m.frames[0]?.lsn === head, from);
+  const size = b.sizes[b.received.indexOf(message)] ?? Number.POSITIVE_INFINITY;
+  // The pages it changed, sent whole (protocol v1), would cost PAGE_SIZE each.
+  expect(message.frames[0]!.pages.length * PAGE_SIZE).toBeGreaterThan(8 * 1024);
+  expect(size).toBeLessThan(1024);
+  await b.reach((head ?? 0) + 1);
   expect(await b.hash()).toBe(await coordinator.pageHash(docId));
   expect([...a.violations, ...b.violations]).toEqual([]);
   await Promise.all([a.close(), b.close()]);

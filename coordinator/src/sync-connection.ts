@@ -1,4 +1,4 @@
-// One client's WebSocket on the coordinator (sync protocol v1, runtime/README.md): hello, catch-up,
+// One client's WebSocket on the coordinator (sync protocol v2, runtime/README.md): hello, catch-up,
 // then live frames and pushes for one document.
 //
 // States: awaiting-hello → joining → live ⇄ lagging → closed (from any state).
@@ -24,16 +24,14 @@ import {
   decodeClientMessage,
   type ErrorMessage,
   encodeMessage,
-  type Frame,
-  type Frames,
   type Hello,
   MIN_PROTOCOL_VERSION,
-  PAGE_SIZE,
   PROTOCOL_VERSION,
   ProtocolError,
   type Push,
   protocolLimits,
   type ServerMessage,
+  type WireFrame,
 } from '@tandem/runtime';
 import type { RawData, WebSocket } from 'ws';
 import type { CatchUpReply } from './catch-up.js';
@@ -139,14 +137,14 @@ export class SyncConnection implements HubMember {
     for (const bytes of this.#held.splice(0)) this.#enqueueBytes(bytes);
   }
 
-  frame(frame: Frame): void {
+  frame(frame: WireFrame): void {
     if (this.#state !== 'live') return;
     if (frame.lsn !== this.#nextLsn || this.#outboxBytes > OUTBOX_LIMIT) {
       this.#state = 'lagging';
       this.#flush();
       return;
     }
-    this.#enqueue({ type: 'frames', frames: [wireFrame(frame)], more: false });
+    this.#enqueue({ type: 'frames', frames: [frame], more: false });
     this.#nextLsn = frame.lsn + 1;
   }
 
@@ -317,23 +315,13 @@ export class SyncConnection implements HubMember {
   }
 }
 
-type WireFrame = Frames['frames'][number];
-
-function wireFrame(frame: Frame): WireFrame {
-  return {
-    lsn: frame.lsn,
-    pageCount: frame.pageCount,
-    pages: frame.pages.map((p) => ({ pgno: p.pgno, data: p.data })),
-  };
-}
-
 /** Catch-up frames as `frames` messages: at most MAX_FRAMES_PER_MESSAGE and about BURST_BYTES each. */
-function bursts(frames: readonly Frame[]): WireFrame[][] {
+function bursts(frames: readonly WireFrame[]): WireFrame[][] {
   const result: WireFrame[][] = [];
   let current: WireFrame[] = [];
   let bytes = 0;
   for (const frame of frames) {
-    const size = 32 + frame.pages.length * (PAGE_SIZE + 16);
+    const size = frame.pages.reduce((n, p) => n + p.delta.length + 16, 32);
     if (
       current.length > 0 &&
       (current.length === protocolLimits.MAX_FRAMES_PER_MESSAGE || bytes + size > BURST_BYTES)
@@ -342,7 +330,7 @@ function bursts(frames: readonly Frame[]): WireFrame[][] {
       current = [];
       bytes = 0;
     }
-    current.push(wireFrame(frame));
+    current.push(frame);
     bytes += size;
   }
   if (current.length > 0) result.push(current);

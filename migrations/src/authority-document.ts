@@ -17,19 +17,28 @@
 //    client whose cursor lies inside that window catches up with frames alone, any other takes a snapshot.
 // 8. A snapshot is taken between pushes, so its pages are the base after exactly `frameCount` durable
 //    frames, never the pages of a transaction whose frame is not yet synced.
+// 9. Each durable frame has its wire form (protocol/page-delta.ts), computed once: every page as a
+//    delta against its version in the base before the frame. A committed frame's previous pages are
+//    read in the commit callback, before the fold replaces them; frames recovered from the journal get
+//    theirs by replaying them over the checkpoint image.
 
 import {
   type ByteStore,
   DocumentJournal,
   encodePageImage,
+  encodeWireFrame,
   type Frame,
   type MutationEnvelope,
   type Outcome,
   PAGE_SIZE,
+  PageStore,
+  PageVersions,
+  type RecoveredState,
   type ReducerModule,
   Replica,
   rebuildStore,
   TandemError,
+  type WireFrame,
 } from '@tandem/runtime';
 import { readAppliedMarkers, writeAppliedMarkers, writeRejections } from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
@@ -86,16 +95,28 @@ export type PushResult =
 export interface PushReport {
   /** The frame the accepted mutations made (none when nothing was taken). */
   readonly frameLsn: number | undefined;
-  /** That frame, durable, for the caller to broadcast. */
-  readonly frame: Frame | undefined;
+  /** That frame, durable, in its wire form (invariant 9), for the caller to broadcast. */
+  readonly frame: WireFrame | undefined;
   readonly results: readonly PushResult[];
 }
 
 /** What a client at `cursor` needs to reach `nextFrameLsn`. */
 export type CatchUp =
-  | { readonly status: 'frames'; readonly frames: readonly Frame[] }
+  | { readonly status: 'frames'; readonly frames: readonly KeptFrame[] }
   /** The cursor lies before the kept frames (or beyond the head): only a snapshot gets it there. */
   | { readonly status: 'behind' };
+
+/** A durable frame, with its wire form (invariant 9). */
+export interface KeptFrame {
+  readonly frame: Frame;
+  readonly wire: WireFrame;
+}
+
+/** A committed frame, with the base's version of each of its pages before it. */
+interface Captured {
+  readonly frame: Frame;
+  readonly previous: readonly (Uint8Array | undefined)[];
+}
 
 export interface DocumentSnapshot {
   /** The frames folded into the image: frames from this lsn on follow it. */
@@ -114,11 +135,11 @@ export class AuthorityDocument {
   readonly #checkpointEvery: number;
   readonly #onFrame: ((frame: Frame) => void) | undefined;
   /** Frames committed and not yet reported durable (filled by the replica's commit callback). */
-  readonly #captured: Frame[];
+  readonly #captured: Captured[];
   #nextFrameLsn: number;
   #checkpointedAt: number;
   /** The durable frames since the last checkpoint (invariant 7), the first of them at `#keptFrom`. */
-  #kept: Frame[];
+  #kept: KeptFrame[];
   #keptFrom: number;
   #snapshot: DocumentSnapshot | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -129,10 +150,10 @@ export class AuthorityDocument {
     options: AuthorityOptions,
     replica: Replica,
     journal: DocumentJournal | undefined,
-    captured: Frame[],
+    captured: Captured[],
     nextFrameLsn: number,
     journalId: string,
-    kept: Frame[],
+    kept: KeptFrame[],
   ) {
     this.docId = options.docId;
     this.journalId = journalId;
@@ -152,16 +173,19 @@ export class AuthorityDocument {
   static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
     const opened =
       options.storage && (await DocumentJournal.open(options.storage, { timelineId: newJournalId() }));
-    const captured: Frame[] = [];
+    const captured: Captured[] = [];
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
+    const store = opened ? rebuildStore(opened.recovered) : new PageStore();
+    const kept = opened ? await wireForms(opened.recovered) : [];
     const replica = await Replica.open({
       name: `authority:${options.docId}`,
       reducer: options.reducer,
       authoritative: true,
-      ...(opened && { store: rebuildStore(opened.recovered) }),
+      store,
       firstFrameLsn,
       onFrame: (frame) => {
-        captured.push(frame);
+        // The fold follows this callback: the base still holds the pages the frame replaces.
+        captured.push({ frame, previous: frame.pages.map((page) => store.readBase(page.pgno)) });
         opened?.journal.appendFrame(frame);
       },
       ...(options.onLog && { onLog: options.onLog }),
@@ -175,7 +199,7 @@ export class AuthorityDocument {
         captured,
         firstFrameLsn,
         opened?.recovered.timelineId ?? newJournalId(),
-        opened?.recovered.frames ?? [],
+        kept,
       );
       await document.#persist();
       return document;
@@ -295,7 +319,7 @@ export class AuthorityDocument {
         }),
       };
     });
-    return { frameLsn: frame?.lsn, frame, results: report };
+    return { frameLsn: frame?.frame.lsn, frame: frame?.wire, results: report };
   }
 
   /**
@@ -340,10 +364,10 @@ export class AuthorityDocument {
    * Syncs the frames committed so far, keeps and reports them, and checkpoints when the frame log has
    * grown; returns them.
    */
-  async #persist(): Promise<Frame[]> {
-    const frames = this.#captured.splice(0);
-    const last = frames.at(-1);
-    if (last === undefined) return frames;
+  async #persist(): Promise<KeptFrame[]> {
+    const captured = this.#captured.splice(0);
+    const last = captured.at(-1)?.frame;
+    if (last === undefined) return [];
     this.#nextFrameLsn = last.lsn + 1;
     if (this.#journal !== undefined) {
       try {
@@ -359,6 +383,9 @@ export class AuthorityDocument {
         throw this.#failure;
       }
     }
+    const frames = await Promise.all(
+      captured.map(async ({ frame, previous }) => ({ frame, wire: await encodeWireFrame(frame, previous) })),
+    );
     this.#kept.push(...frames);
     if (this.#nextFrameLsn - this.#checkpointedAt >= this.#checkpointEvery) {
       await this.#journal?.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
@@ -366,7 +393,7 @@ export class AuthorityDocument {
       this.#kept = [];
       this.#keptFrom = this.#nextFrameLsn;
     }
-    for (const frame of frames) this.#onFrame?.(frame);
+    for (const { frame } of frames) this.#onFrame?.(frame);
     return frames;
   }
 
@@ -412,6 +439,15 @@ function checkRequest(
     previous = m.lsn;
   }
   return undefined;
+}
+
+/** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 9). */
+async function wireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): Promise<KeptFrame[]> {
+  const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
+  const versions = new PageVersions((pgno) => image.get(pgno));
+  const kept: KeptFrame[] = [];
+  for (const frame of recovered.frames) kept.push({ frame, wire: await versions.encode(frame) });
+  return kept;
 }
 
 /** A random id for a new history (invariant 6). */

@@ -12,6 +12,7 @@ export {
   type AuthorityOptions,
   type CatchUp,
   type DocumentSnapshot,
+  type KeptFrame,
   type PushErrorKind,
   type PushOutcome,
   type PushReport,

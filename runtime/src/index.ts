@@ -21,10 +21,18 @@ export {
   SERVER_MESSAGES,
   type ServerMessage,
 } from './protocol/codec.js';
+export { WireFrame } from './protocol/common.js';
 export { ERROR_KINDS, ErrorMessage } from './protocol/error.js';
 export { Frames } from './protocol/frames.js';
 export { Hello } from './protocol/hello.js';
 export * as protocolLimits from './protocol/limits.js';
+export {
+  decodePageDelta,
+  encodePageDelta,
+  encodeWireFrame,
+  type PageReader,
+  PageVersions,
+} from './protocol/page-delta.js';
 export { Ping, Pong } from './protocol/ping.js';
 export { Push } from './protocol/push.js';
 export { PushResult } from './protocol/push-result.js';

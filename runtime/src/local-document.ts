@@ -285,6 +285,10 @@ export class LocalDocument implements SyncTarget {
     return this.base;
   }
 
+  basePage(pgno: number): Uint8Array | undefined {
+    return this.replica.store.readBase(pgno);
+  }
+
   /** Pending mutations after `lsn` that are durable in the timeline: only those may be pushed. */
   pendingAfter(lsn: number): readonly MutationEnvelope[] {
     const first = this.pending.findIndex((m) => m.lsn > lsn);

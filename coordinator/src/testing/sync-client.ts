@@ -1,5 +1,6 @@
-// A minimal sync-protocol client for the coordinator's tests: it speaks v1 over `ws`, rebuilds the
-// document's pages from what it receives (snapshot, then frames), and records every message so a test
+// A minimal sync-protocol client for the coordinator's tests: it speaks v2 over `ws`, rebuilds the
+// document's pages from what it receives (snapshot, then frames, each page decoded against the one it
+// holds), and records every message so a test
 // can make claims about order. Not a client library: no rebase, no retry.
 import {
   type ClientMessage,
@@ -8,6 +9,7 @@ import {
   encodeMessage,
   type Hello,
   PageStore,
+  PageVersions,
   PROTOCOL_VERSION,
   type ServerMessage,
 } from '@tandem/runtime';
@@ -24,6 +26,8 @@ export class TestSyncClient {
   readonly socket: WebSocket;
   /** Every message received, in order. */
   readonly received: ServerMessage[] = [];
+  /** The encoded size of each message received, by the index in `received`. */
+  readonly sizes: number[] = [];
   /** Lsns of the frames applied, in order. */
   readonly frameLsns: number[] = [];
   /** What broke the protocol's promises (gaps, frames before a base); a correct run leaves it empty. */
@@ -57,7 +61,7 @@ export class TestSyncClient {
         this.violations.push(`undecodable message: ${String(error)}`);
         return;
       }
-      this.#applying = this.#applying.then(() => this.#apply(message));
+      this.#applying = this.#applying.then(() => this.#apply(message, data.length));
     });
   }
 
@@ -123,7 +127,7 @@ export class TestSyncClient {
     return this.closed;
   }
 
-  async #apply(message: ServerMessage): Promise<void> {
+  async #apply(message: ServerMessage, size: number): Promise<void> {
     if (message.type === 'welcome') this.journalId = message.journalId;
     if (message.type === 'snapshot') {
       const image = await decodePageImage(message.image);
@@ -135,12 +139,14 @@ export class TestSyncClient {
     if (message.type === 'frames') {
       for (const frame of message.frames) {
         if (frame.lsn !== this.cursor) this.violations.push(`frame ${frame.lsn} while at ${this.cursor}`);
-        this.store.applyFrame(frame);
+        const store = this.store;
+        this.store.applyFrame(await new PageVersions((pgno) => store.readBase(pgno)).decode(frame));
         this.frameLsns.push(frame.lsn);
         this.cursor = frame.lsn + 1;
       }
     }
     this.received.push(message);
+    this.sizes.push(size);
     this.#wake();
   }
 

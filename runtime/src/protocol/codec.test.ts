@@ -9,7 +9,7 @@ import {
   ProtocolError,
   type ServerMessage,
 } from './codec.js';
-import { MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES } from './limits.js';
+import { MAX_DELTA_BYTES, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES } from './limits.js';
 
 const SEED = Number(
   (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FC_SEED ?? 61,
@@ -22,7 +22,7 @@ const sha = fc
   .map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));
 const page = fc.record({
   pgno: fc.integer({ min: 1, max: 1000 }),
-  data: fc.uint8Array({ minLength: PAGE_SIZE, maxLength: PAGE_SIZE }),
+  delta: fc.uint8Array({ minLength: 1, maxLength: MAX_DELTA_BYTES }),
 });
 
 const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
@@ -106,8 +106,11 @@ describe(`wire codec (seed ${SEED})`, () => {
       fc.property(serverMessage, (m) => {
         const bytes = encodeMessage(m);
         if (m.type === 'frames') {
-          const pages = m.frames.reduce((n, f) => n + f.pages.length, 0);
-          expect(bytes.length).toBeLessThan(200 + pages * (PAGE_SIZE + 40) + m.frames.length * 40);
+          const deltas = m.frames.reduce(
+            (n, f) => n + f.pages.reduce((k, p) => k + p.delta.length + 40, 0),
+            0,
+          );
+          expect(bytes.length).toBeLessThan(200 + deltas + m.frames.length * 40);
         }
         expect(decodeServerMessage(bytes)).toEqual(m);
       }),
@@ -183,13 +186,13 @@ test.each([
   );
 });
 
-test('a page of the wrong size is refused as malformed', () => {
-  const frames = {
-    type: 'frames',
-    more: false,
-    frames: [{ lsn: 0, pageCount: 1, pages: [{ pgno: 1, data: new Uint8Array(100) }] }],
-  };
-  expect(() => decodeServerMessage(encodeMessage(frames as ServerMessage))).toThrow(
+test.each([
+  ['a raw page (protocol v1)', { pgno: 1, data: new Uint8Array(PAGE_SIZE) }],
+  ['an empty delta', { pgno: 1, delta: new Uint8Array(0) }],
+  ['a delta longer than any page compresses to', { pgno: 1, delta: new Uint8Array(MAX_DELTA_BYTES + 1) }],
+])('a frame page that is %s is refused as malformed', (_what, page) => {
+  const frames = { type: 'frames', more: false, frames: [{ lsn: 0, pageCount: 1, pages: [page] }] };
+  expect(() => decodeServerMessage(encodeMessage(frames as unknown as ServerMessage))).toThrow(
     expect.objectContaining({ kind: 'malformed' }),
   );
 });

@@ -1,7 +1,6 @@
 // Building blocks shared by the message schemas.
-import { Type } from '@sinclair/typebox';
-import { PAGE_SIZE } from '../vfs/page-store.js';
-import { MAX_ID_LENGTH, MAX_PAGES_PER_FRAME } from './limits.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { MAX_DELTA_BYTES, MAX_ID_LENGTH, MAX_PAGES_PER_FRAME } from './limits.js';
 
 export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
 export const Lsn = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
@@ -9,6 +8,7 @@ export const Lsn = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }
 export const LsnOrNone = Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER });
 export const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
+/** A frame as it travels: each page as a delta against the receiver's previous version (page-delta.ts). */
 export const WireFrame = Type.Object(
   {
     lsn: Lsn,
@@ -17,7 +17,7 @@ export const WireFrame = Type.Object(
       Type.Object(
         {
           pgno: Type.Integer({ minimum: 1, maximum: 2 ** 31 }),
-          data: Type.Uint8Array({ minByteLength: PAGE_SIZE, maxByteLength: PAGE_SIZE }),
+          delta: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_DELTA_BYTES }),
         },
         { additionalProperties: false },
       ),
@@ -26,3 +26,4 @@ export const WireFrame = Type.Object(
   },
   { additionalProperties: false },
 );
+export type WireFrame = Static<typeof WireFrame>;

@@ -1,5 +1,6 @@
 // Bounds on what travels on the wire: every decoded message is checked against them before anything
 // acts on it, so an oversized or hostile message costs a typed error, never an allocation.
+import { PAGE_SIZE } from '../vfs/page-store.js';
 
 export const MAX_ID_LENGTH = 256;
 export const MAX_PAYLOAD_BYTES = 1 << 20;
@@ -9,6 +10,8 @@ export const MAX_PUSH_MUTATIONS = 1000;
 export const MAX_FRAMES_PER_MESSAGE = 256;
 /** Pages in one frame (a 256 MiB transaction). */
 export const MAX_PAGES_PER_FRAME = 65_536;
+/** One page delta (page-delta.ts): deflate stores an incompressible page in PAGE_SIZE + 5 bytes. */
+export const MAX_DELTA_BYTES = PAGE_SIZE + 64;
 /** A whole encoded message. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const MAX_REASON_LENGTH = 4096;

@@ -1,4 +1,4 @@
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import type { Frame } from '../frame.js';
 import {
   type ClientMessage,
@@ -6,6 +6,7 @@ import {
   encodeMessage,
   type ServerMessage,
 } from '../protocol/codec.js';
+import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { SyncClient, type SyncTarget, type WebSocketLike } from './sync-client.js';
@@ -55,15 +56,21 @@ class RecordingTarget implements SyncTarget {
   base = { journalId: null as string | null, cursor: 0 };
   pending: MutationEnvelope[] = [];
   readonly bursts: number[][] = [];
+  readonly received: Frame[] = [];
+  readonly basePages = new Map<number, Uint8Array>();
   readonly pushes: { appliedLsn: number; rejected: readonly { lsn: number; reason: string }[] }[] = [];
   baseCursor() {
     return this.base;
+  }
+  basePage(pgno: number) {
+    return this.basePages.get(pgno);
   }
   pendingAfter(lsn: number) {
     return this.pending.filter((m) => m.lsn > lsn);
   }
   rebase(update: { journalId: string; frames: readonly Frame[] }) {
     this.bursts.push(update.frames.map((f) => f.lsn));
+    this.received.push(...update.frames);
     this.base = {
       journalId: update.journalId,
       cursor: (update.frames.at(-1)?.lsn ?? this.base.cursor - 1) + 1,
@@ -76,11 +83,9 @@ class RecordingTarget implements SyncTarget {
 
 const HASH = 'ab'.repeat(32);
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-const frame = (lsn: number) => ({
-  lsn,
-  pageCount: 1,
-  pages: [{ pgno: 1, data: new Uint8Array(PAGE_SIZE).fill(lsn) }],
-});
+/** A page's delta against zeros: the tests that only follow lsns do not look at the pages. */
+const DELTA = await encodePageDelta(undefined, new Uint8Array(PAGE_SIZE).fill(7));
+const frame = (lsn: number) => ({ lsn, pageCount: 1, pages: [{ pgno: 1, delta: DELTA }] });
 const mutation = (lsn: number): MutationEnvelope => ({
   timelineId: 'me',
   lsn,
@@ -143,12 +148,10 @@ test('frames reach the document one burst at a time, after more: false, and catc
   await tick();
   expect(target.bursts).toEqual([]);
   socket.say({ type: 'frames', frames: [frame(2)], more: false });
-  await tick();
-  expect(target.bursts).toEqual([[0, 1, 2]]);
+  await vi.waitFor(() => expect(target.bursts).toEqual([[0, 1, 2]]));
   expect(client.state).toBe('live');
   socket.say({ type: 'frames', frames: [frame(3)], more: false });
-  await tick();
-  expect(target.bursts).toEqual([[0, 1, 2], [3]]);
+  await vi.waitFor(() => expect(target.bursts).toEqual([[0, 1, 2], [3]]));
   client.close();
 });
 
@@ -265,4 +268,49 @@ test('unauthorized is final: the client stops instead of retrying with the same 
   expect(client.state).toBe('failed');
   await new Promise((resolve) => setTimeout(resolve, 10));
   expect(sockets).toHaveLength(1);
+});
+
+test('pages arrive as deltas against the base and the burst before them; the document gets full pages', async () => {
+  const { sockets, target, client } = setup();
+  const page = (fill: number, at = 0) => {
+    const data = new Uint8Array(PAGE_SIZE).fill(fill);
+    data[at] = 0xff;
+    return data;
+  };
+  target.basePages.set(1, page(1)).set(2, page(2));
+  target.base = { journalId: 'j1', cursor: 5 };
+  const frames: Frame[] = [
+    {
+      lsn: 5,
+      pageCount: 3,
+      pages: [
+        { pgno: 1, data: page(1, 9) },
+        { pgno: 3, data: page(3) },
+      ],
+    },
+    { lsn: 6, pageCount: 1, pages: [{ pgno: 1, data: page(1, 10) }] },
+    {
+      lsn: 7,
+      pageCount: 2,
+      pages: [
+        { pgno: 1, data: page(4) },
+        { pgno: 2, data: page(2, 1) },
+      ],
+    },
+  ];
+  const authority = new PageVersions((pgno) => target.basePages.get(pgno));
+  const wire = [];
+  for (const f of frames) wire.push(await authority.encode(f));
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 8, reducerHash: HASH, appliedLsn: -1 });
+  socket.say({ type: 'frames', frames: wire.slice(0, 2), more: true });
+  socket.say({ type: 'frames', frames: wire.slice(2), more: false });
+  await vi.waitFor(() => expect(target.bursts).toEqual([[5, 6, 7]]));
+  expect(target.received).toEqual(frames);
+  // Page 2 was cut by frame 6, so frame 7 carries it against zeros, not against the base's page 2.
+  const sizes = wire.map((f) => f.pages.map((p) => p.delta.length));
+  expect(Math.max(...sizes.flat())).toBeLessThan(100);
+  client.close();
 });

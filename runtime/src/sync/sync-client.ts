@@ -1,4 +1,4 @@
-// A client's connection to the coordinator for one document (protocol v1, runtime/README.md): it
+// A client's connection to the coordinator for one document (protocol v2, runtime/README.md): it
 // catches the base up, pushes the timeline's pending mutations and hands every burst of frames to the
 // document to rebase on. Transport-agnostic: it speaks to anything shaped like a WHATWG WebSocket
 // (the browser's, or `ws` in Node).
@@ -16,9 +16,13 @@
 //    `gap` refusal rewinds to the lsn the coordinator expects.
 // 3. Nothing the coordinator sends can throw out of a socket callback: a malformed message closes
 //    the connection.
+// 4. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
+//    burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
+//    Frames are decoded as they arrive; the document only ever sees full pages.
 import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
 import { MAX_PAYLOAD_BYTES, MAX_PUSH_MUTATIONS } from '../protocol/limits.js';
+import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { decodePageImage, type PageImage } from '../storage/page-image.js';
@@ -49,6 +53,8 @@ export interface SyncTarget {
   readonly timelineId: string;
   /** The history the base comes from (null before the first sync) and the lsn of the next base frame. */
   baseCursor(): { readonly journalId: string | null; readonly cursor: number };
+  /** The base's committed page at `pgno` (what the next frame's deltas are against), if it holds one. */
+  basePage(pgno: number): Uint8Array | undefined;
   /** Pending mutations with lsn > `lsn`, in lsn order. */
   pendingAfter(lsn: number): readonly MutationEnvelope[];
   /** A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay. */
@@ -89,6 +95,8 @@ export class SyncClient {
   #journalId: string | undefined;
   #snapshot: PageImage | undefined;
   #burst: Frame[] = [];
+  /** The pages the burst's next frame is encoded against (invariant 4); reset with the burst. */
+  #versions: PageVersions | undefined;
   #expectedLsn = 0;
   /** The coordinator's next frame lsn when it welcomed us: catch-up ends there. */
   #head = 0;
@@ -225,6 +233,7 @@ export class SyncClient {
         this.#pushedLsn = message.appliedLsn;
         this.#attempt = 0;
         this.#burst = [];
+        this.#versions = undefined;
         this.#snapshot = undefined;
         this.#head = message.head;
         // Pages from another history (or none we can place) are replaced by the snapshot that comes first;
@@ -241,6 +250,8 @@ export class SyncClient {
         const image = await decodePageImage(message.image);
         this.#snapshot = image;
         this.#burst = [];
+        const pages = new Map(image.pages.map((page) => [page.pgno, page.data]));
+        this.#versions = new PageVersions((pgno) => pages.get(pgno));
         this.#expectedLsn = image.frameCount;
         if (this.#expectedLsn >= this.#head) this.#goLive();
         return;
@@ -251,12 +262,14 @@ export class SyncClient {
           if (frame.lsn !== this.#expectedLsn) {
             throw new Error(`frame ${frame.lsn} arrived where ${this.#expectedLsn} was expected`);
           }
-          this.#burst.push(frame);
           this.#expectedLsn++;
         }
+        this.#versions ??= new PageVersions((pgno) => this.#target.basePage(pgno));
+        for (const frame of message.frames) this.#burst.push(await this.#versions.decode(frame));
         if (!message.more) {
           const burst = this.#burst;
           this.#burst = [];
+          this.#versions = undefined;
           const snapshot = this.#snapshot;
           this.#snapshot = undefined;
           this.#target.rebase({ journalId: this.#journalId, frames: burst, ...(snapshot && { snapshot }) });
@@ -299,6 +312,7 @@ export class SyncClient {
       // A snapshot without frames after it: the burst is the snapshot alone.
       const snapshot = this.#snapshot;
       this.#snapshot = undefined;
+      this.#versions = undefined;
       this.#target.rebase({ journalId: this.#journalId!, frames: [], snapshot });
     }
     this.#setState('live');

@@ -116,6 +116,11 @@ export class PageStore {
     );
   }
 
+  /** The committed page at `pgno` (the base alone), or undefined when the base holds none. */
+  readBase(pgno: number): Uint8Array | undefined {
+    return this.#base.get(pgno);
+  }
+
   write(pgno: number, bytes: Uint8Array): void {
     checkPage(pgno, bytes);
     this.#overlayPageCount = Math.max(this.pageCount, pgno);
