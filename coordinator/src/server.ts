@@ -1,5 +1,5 @@
 // The coordinator's network front: one Node HTTP server on one port for health, the reducer by hash,
-// static files, and WebSocket upgrades on /sync (sync protocol v1; see sync-connection.ts).
+// static files, and WebSocket upgrades on /sync (sync protocol v2; see sync-connection.ts).
 //
 // Invariants:
 // 1. One DocumentHub per document with connections (or work queued): all of a document's traffic
