@@ -53,3 +53,15 @@ test('a failing query reaches onError and the subscription stays', async () => {
   expect(String(errors[0])).toMatch(/no such table/);
   await doc.close();
 });
+
+test('a rebase that fails part-way keeps the unconfirmed writes visible', async () => {
+  const doc = await openDocument({ docId: 'rebase-fails', reducer: TODO_REDUCER });
+  await doc.mutate({ type: 'create', id: 'mine', title: 'not yet confirmed' });
+  const page = new Uint8Array(4096);
+  expect(() =>
+    doc.rebase({ journalId: 'j', frames: [{ lsn: 5, pageCount: 1, pages: [{ pgno: 1, data: page }] }] }),
+  ).toThrow(/5/);
+  expect(await doc.query('SELECT id FROM todos')).toEqual([{ id: 'mine' }]);
+  expect(doc.pendingCount).toBe(1);
+  await doc.close();
+});

@@ -305,26 +305,51 @@ export class LocalDocument implements SyncTarget {
     if (this.closed) return;
     const { snapshot, frames } = update;
     this.replica.discardOverlay();
-    if (snapshot !== undefined) {
-      this.replica.resetBase(snapshot);
-      this.base = { journalId: update.journalId, cursor: snapshot.frameCount };
+    let prepared = false;
+    try {
+      if (snapshot !== undefined) {
+        this.replica.resetBase(snapshot);
+        this.base = { journalId: update.journalId, cursor: snapshot.frameCount };
+      }
+      const applied: Frame[] = [];
+      try {
+        for (const frame of frames) {
+          this.replica.applyFrames([frame]);
+          applied.push(frame);
+          this.base = { journalId: update.journalId, cursor: frame.lsn + 1 };
+        }
+      } finally {
+        // What reached the base is kept, even when a later frame of the burst was refused.
+        this.keeper?.record({
+          journalId: update.journalId,
+          ...(snapshot && {
+            replaced: {
+              source: { pageCount: snapshot.pageCount, pages: () => snapshot.pages },
+              frameCount: snapshot.frameCount,
+            },
+          }),
+          frames: applied,
+          base: this.replica.store.base(),
+          cursor: this.base.cursor,
+        });
+      }
+      this.prepareOverlay?.();
+      prepared = true;
+      this.settleTaken();
+    } finally {
+      // The overlay is rebuilt (schema, then the pending mutations) whatever happened above: a rebase
+      // that fails part-way must not leave the document without its unconfirmed writes.
+      if (!prepared) this.prepareOverlay?.();
+      for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
+        this.replica.applyBatch(this.pending.slice(i, i + REPLAY_BATCH));
+      }
+      for (const listener of [...this.rebaseListeners]) listener();
+      this.changed();
     }
-    this.replica.applyFrames(frames);
-    const last = frames.at(-1);
-    this.base = { journalId: update.journalId, cursor: last === undefined ? this.base.cursor : last.lsn + 1 };
-    this.keeper?.record({
-      journalId: update.journalId,
-      ...(snapshot && {
-        replaced: {
-          source: { pageCount: snapshot.pageCount, pages: () => snapshot.pages },
-          frameCount: snapshot.frameCount,
-        },
-      }),
-      frames,
-      base: this.replica.store.base(),
-      cursor: this.base.cursor,
-    });
-    this.prepareOverlay?.();
+  }
+
+  /** Settles what the base's applied marker says the coordinator took, and lets the timeline drop it. */
+  private settleTaken(): void {
     const applied = this.readAppliedLsn?.() ?? -1;
     if (applied > this.takenThrough) {
       const reasons = this.readRejections?.(this.takenThrough + 1, applied) ?? new Map<number, string>();
@@ -347,11 +372,6 @@ export class LocalDocument implements SyncTarget {
           this.fail(error);
         });
     }
-    for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
-      this.replica.applyBatch(this.pending.slice(i, i + REPLAY_BATCH));
-    }
-    for (const listener of [...this.rebaseListeners]) listener();
-    this.changed();
   }
 
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void {
