@@ -1,5 +1,6 @@
-// `npm start`: builds the todo reducer and runs it in a local document, printing what was applied
-// and what was rejected (the coordinator and the demo app take over this command once they exist).
+// `npm start`: builds the todo reducer, runs it in a local document (printing what was applied and what
+// was rejected), then starts the coordinator serving it — data in ./data — and syncs a client through it.
+// The demo web app joins this command once it exists.
 import { build, ensureDependencies } from './ensure.mjs';
 
 ensureDependencies();
@@ -37,3 +38,30 @@ console.log('\ntodos:');
 console.table(todos);
 console.log(`page hash ${await doc.pageHash()}`);
 await doc.close();
+
+const { startCoordinator } = await import('@tandem/coordinator');
+const port = Number(process.env.PORT ?? 8787);
+const coordinator = await startCoordinator({
+  reducer: 'reducers/todo/dist/reducer.wasm',
+  dataDir: process.env.TANDEM_DATA ?? 'data',
+  port,
+});
+const syncUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+console.log(`\ncoordinator on ${coordinator.url} (sync at ${syncUrl}, /health, /metrics), documents in ./data`);
+
+const client = await openDocument({ docId: 'shared', reducer: 'reducers/todo/dist/reducer.wasm', coordinatorUrl: syncUrl });
+const id = `todo-${Date.now()}`;
+const made = await client.mutate({ type: 'create', id, title: 'Synced through the coordinator' });
+console.log(`client mutation lsn ${made.lsn}: ${made.status} locally, ${(await client.fate(made.lsn)).status} by the coordinator`);
+await client.synced();
+const count = (await client.query('SELECT count(*) AS n FROM todos'))[0]?.n;
+console.log(`document "shared" now holds ${count} todo(s), coordinator page hash ${await coordinator.pageHash('shared')}`);
+await client.close();
+console.log('\nthe coordinator keeps running (Ctrl-C stops it)');
+
+const stop = async () => {
+  await coordinator.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
