@@ -47,15 +47,25 @@ const coordinator = await startCoordinator({
   port,
 });
 const syncUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
-console.log(`\ncoordinator on ${coordinator.url} (sync at ${syncUrl}, /health, /metrics), documents in ./data`);
+console.log(
+  `\ncoordinator on ${coordinator.url} (sync at ${syncUrl}, /health, /metrics), documents in ./data`,
+);
 
-const client = await openDocument({ docId: 'shared', reducer: 'reducers/todo/dist/reducer.wasm', coordinatorUrl: syncUrl });
+const client = await openDocument({
+  docId: 'shared',
+  reducer: 'reducers/todo/dist/reducer.wasm',
+  coordinatorUrl: syncUrl,
+});
 const id = `todo-${Date.now()}`;
 const made = await client.mutate({ type: 'create', id, title: 'Synced through the coordinator' });
-console.log(`client mutation lsn ${made.lsn}: ${made.status} locally, ${(await client.fate(made.lsn)).status} by the coordinator`);
+console.log(
+  `client mutation lsn ${made.lsn}: ${made.status} locally, ${(await client.fate(made.lsn)).status} by the coordinator`,
+);
 await client.synced();
 const count = (await client.query('SELECT count(*) AS n FROM todos'))[0]?.n;
-console.log(`document "shared" now holds ${count} todo(s), coordinator page hash ${await coordinator.pageHash('shared')}`);
+console.log(
+  `document "shared" now holds ${count} todo(s), coordinator page hash ${await coordinator.pageHash('shared')}`,
+);
 await client.close();
 console.log('\nthe coordinator keeps running (Ctrl-C stops it)');
 
