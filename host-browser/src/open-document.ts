@@ -4,17 +4,19 @@
 
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
 import {
+  type CoordinatorOptions,
+  documentFolderName,
   type LocalDocument,
   type ReducerLimits,
   type ReducerModule,
-  SyncClient,
-  type SyncState,
+  syncWithCoordinator,
   TandemError,
 } from '@tandem/runtime';
 import { OpfsByteStore } from './opfs-byte-store.js';
 
 export interface OpenDocumentOptions
-  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'> {
+  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
+    CoordinatorOptions {
   /** The URL of a built reducer component (served as is, e.g. by the coordinator), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
   /** This client's timeline; a new random id by default. */
@@ -32,20 +34,10 @@ export interface OpenDocumentOptions
   readonly persist?: boolean;
   /** Told when the document cannot be kept as asked; `console.warn` by default. */
   readonly onWarning?: (message: string) => void;
-  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
-  readonly coordinatorUrl?: string;
-  /** Sent with `hello`; the coordinator's auth hook checks it per document. */
-  readonly token?: string;
-  /** Reconnect backoff and heartbeat (tests), and sync state changes. */
-  readonly sync?: {
-    readonly backoffMs?: number;
-    readonly heartbeatMs?: number;
-    readonly onStateChange?: (state: SyncState) => void;
-  };
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const { coordinatorUrl, token, sync, persist, onWarning, ...rest } = options;
+  const { coordinatorUrl: _url, token: _token, sync: _sync, persist, onWarning, ...rest } = options;
   const reducer = await resolveReducer(options.reducer, options.limits ?? {});
   const files = persist === true ? await openFiles(options.docId, onWarning ?? console.warn) : undefined;
   const document = await openLocalDocument({
@@ -54,19 +46,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     timelineId: options.timelineId ?? crypto.randomUUID(),
     ...(files && { storage: files, closeStorage: () => files.close() }),
   });
-  if (coordinatorUrl !== undefined) {
-    document.attachSync(
-      new SyncClient(document, {
-        url: coordinatorUrl,
-        connect: (url) => new WebSocket(url),
-        reducerHash: reducer.sha256,
-        ...(token !== undefined && { token }),
-        ...(sync?.backoffMs !== undefined && { backoffMs: sync.backoffMs }),
-        ...(sync?.heartbeatMs !== undefined && { heartbeatMs: sync.heartbeatMs }),
-        ...(sync?.onStateChange && { onStateChange: sync.onStateChange }),
-      }),
-    );
-  }
+  syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url));
   return document;
 }
 
@@ -86,11 +66,6 @@ async function openFiles(docId: string, warn: (message: string) => void): Promis
     );
     return undefined;
   }
-}
-
-/** A folder name for a document id: anything outside [A-Za-z0-9_-] percent-encoded, fixed width. */
-function documentFolderName(docId: string): string {
-  return docId.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
 
 async function resolveReducer(

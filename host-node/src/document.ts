@@ -5,19 +5,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
 import {
+  type CoordinatorOptions,
+  documentFolderName,
   type LocalDocument,
   protocolLimits,
   type ReducerLimits,
   type ReducerModule,
-  SyncClient,
-  type SyncState,
+  syncWithCoordinator,
   TandemError,
 } from '@tandem/runtime';
 import { WebSocket } from 'ws';
 import { FsByteStore } from './fs-byte-store.js';
 
 export interface OpenDocumentOptions
-  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'> {
+  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
+    CoordinatorOptions {
   /** A path to a built reducer component (`tandem build` output), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
   /** This client's timeline; a new random id by default (a reopened document keeps its own). */
@@ -34,20 +36,10 @@ export interface OpenDocumentOptions
    * Every host of a document must use the same ones. A loaded ReducerModule brings its own.
    */
   readonly limits?: Partial<ReducerLimits>;
-  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
-  readonly coordinatorUrl?: string;
-  /** Sent with `hello`; the coordinator's auth hook checks it per document. */
-  readonly token?: string;
-  /** Reconnect backoff and heartbeat (tests), and sync state changes. */
-  readonly sync?: {
-    readonly backoffMs?: number;
-    readonly heartbeatMs?: number;
-    readonly onStateChange?: (state: SyncState) => void;
-  };
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const { dataDir, storage, limits, coordinatorUrl, token, sync, ...rest } = options;
+  const { dataDir, storage, limits, coordinatorUrl: _url, token: _token, sync: _sync, ...rest } = options;
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   const files =
     dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(dataDir, options.docId));
@@ -59,27 +51,18 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     ...(chosen && { storage: chosen }),
     ...(files && { closeStorage: () => files.close() }),
   });
-  if (coordinatorUrl !== undefined) {
-    document.attachSync(
-      new SyncClient(document, {
-        url: coordinatorUrl,
-        connect: (url) => new WebSocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
-        reducerHash: reducer.sha256,
-        ...(token !== undefined && { token }),
-        ...(sync?.backoffMs !== undefined && { backoffMs: sync.backoffMs }),
-        ...(sync?.heartbeatMs !== undefined && { heartbeatMs: sync.heartbeatMs }),
-        ...(sync?.onStateChange && { onStateChange: sync.onStateChange }),
-      }),
-    );
-  }
+  syncWithCoordinator(
+    document,
+    reducer.sha256,
+    options,
+    (url) => new WebSocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
+  );
   return document;
 }
 
 /** A document's folder: its id, with anything a file system could misread percent-encoded. */
 export function documentFolder(dataDir: string, docId: string): string {
-  if (docId.length === 0) throw new TandemError('invalid-argument', 'a document id must not be empty');
-  const safe = docId.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
-  return join(dataDir, safe);
+  return join(dataDir, documentFolderName(docId));
 }
 
 async function resolveReducer(

@@ -24,17 +24,28 @@ const CREATE = `CREATE TABLE IF NOT EXISTS ${APPLIED_TABLE} (
 
 /** Every timeline's marker; empty when none was ever recorded. */
 export function readAppliedMarkers(replica: Replica): Map<string, number> {
-  const exists = replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [
-    APPLIED_TABLE,
-  ]);
   const markers = new Map<string, number>();
-  if (exists.length === 0) return markers;
+  if (!tableExists(replica, APPLIED_TABLE)) return markers;
   for (const row of replica.query(`SELECT timeline_id, applied_lsn FROM ${APPLIED_TABLE}`)) {
     if (typeof row.timeline_id === 'string' && typeof row.applied_lsn === 'number') {
       markers.set(row.timeline_id, row.applied_lsn);
     }
   }
   return markers;
+}
+
+/** One timeline's marker (-1 when it never pushed): a client asks this after every rebase. */
+export function readAppliedLsn(replica: Replica, timelineId: string): number {
+  if (!tableExists(replica, APPLIED_TABLE)) return -1;
+  const [row] = replica.query(`SELECT applied_lsn FROM ${APPLIED_TABLE} WHERE timeline_id = ?`, [timelineId]);
+  return typeof row?.applied_lsn === 'number' ? row.applied_lsn : -1;
+}
+
+function tableExists(replica: Replica, name: string): boolean {
+  return (
+    replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]).length >
+    0
+  );
 }
 
 /** Writes markers inside the caller's transaction. */
@@ -88,10 +99,7 @@ export function readRejections(
   to: number,
 ): Map<number, string> {
   const reasons = new Map<number, string>();
-  const exists = replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [
-    REJECTED_TABLE,
-  ]);
-  if (exists.length === 0 || to < from) return reasons;
+  if (to < from || !tableExists(replica, REJECTED_TABLE)) return reasons;
   for (const row of replica.query(
     `SELECT lsn, reason FROM ${REJECTED_TABLE} WHERE timeline_id = ? AND lsn BETWEEN ? AND ?`,
     [timelineId, from, to],

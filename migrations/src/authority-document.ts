@@ -24,6 +24,7 @@
 
 import {
   type ByteStore,
+  concatBytes,
   DocumentJournal,
   encodePageImage,
   encodeWireFrame,
@@ -243,7 +244,7 @@ export class AuthorityDocument {
       const frameCount = this.#nextFrameLsn;
       if (this.#snapshot?.frameCount !== frameCount) {
         const records = await encodePageImage(this.#replica.store.base(), frameCount, 'deflate');
-        this.#snapshot = { frameCount, bytes: concat(records) };
+        this.#snapshot = { frameCount, bytes: concatBytes(records) };
       }
       return this.#snapshot;
     });
@@ -453,14 +454,4 @@ async function wireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): P
 /** A random id for a new history (invariant 6). */
 function newJournalId(): string {
   return crypto.randomUUID();
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
 }

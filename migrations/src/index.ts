@@ -2,6 +2,7 @@ export {
   APPLIED_TABLE,
   REJECTED_TABLE,
   REJECTIONS_KEPT,
+  readAppliedLsn,
   readAppliedMarkers,
   readRejections,
   writeAppliedMarkers,

@@ -14,7 +14,7 @@ import {
   Replica,
   TandemError,
 } from '@tandem/runtime';
-import { readAppliedMarkers, readRejections } from './applied-marker.js';
+import { readAppliedLsn, readRejections } from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
 
 export interface LocalDocumentOptions {
@@ -55,7 +55,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       timelineId,
       replica,
       migration: ensureSchema(replica),
-      readAppliedLsn: () => readAppliedMarkers(migrated).get(timelineId) ?? -1,
+      readAppliedLsn: () => readAppliedLsn(migrated, timelineId),
       readRejections: (from, to) => readRejections(migrated, timelineId, from, to),
       prepareOverlay: () => {
         ensureSchema(migrated);

@@ -1,4 +1,5 @@
 export { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
+export { concatBytes, toHex } from './bytes.js';
 export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
 export {
@@ -71,6 +72,7 @@ export {
   type RecoveredState,
   rebuildStore,
 } from './storage/document-journal.js';
+export { documentFolderName } from './storage/file-names.js';
 export {
   type CrashOutcome,
   type Fault,
@@ -97,11 +99,13 @@ export {
   RecordType,
 } from './storage/record.js';
 export {
+  type CoordinatorOptions,
   SyncClient,
   SyncFailure,
   type SyncOptions,
   type SyncState,
   type SyncTarget,
+  syncWithCoordinator,
   type WebSocketLike,
 } from './sync/sync-client.js';
 export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';

@@ -8,6 +8,7 @@
 //    count seen since the base (the file was cut below it) has no previous version.
 // 2. A delta is at most MAX_DELTA_BYTES and inflates to exactly PAGE_SIZE: the decoder refuses
 //    anything else with a ProtocolError, and stops reading at the first output chunk past PAGE_SIZE.
+import { concatBytes } from '../bytes.js';
 import type { Frame, FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { ProtocolError } from './codec.js';
@@ -24,7 +25,9 @@ export async function encodePageDelta(
   if (next.length !== PAGE_SIZE) throw new RangeError(`a page is ${PAGE_SIZE} bytes, not ${next.length}`);
   const xored = next.slice();
   if (previous !== undefined) for (let i = 0; i < PAGE_SIZE; i++) xored[i]! ^= previous[i]!;
-  return concat(await drain(pipe(xored, new CompressionStream('deflate-raw')), Number.POSITIVE_INFINITY));
+  return concatBytes(
+    await drain(pipe(xored, new CompressionStream('deflate-raw')), Number.POSITIVE_INFINITY),
+  );
 }
 
 export async function decodePageDelta(
@@ -41,7 +44,7 @@ export async function decodePageDelta(
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError('malformed', 'a page delta is not deflate-raw');
   }
-  const page = concat(chunks);
+  const page = concatBytes(chunks);
   if (page.length !== PAGE_SIZE) {
     throw new ProtocolError('malformed', `a page delta inflates to ${page.length} bytes, not ${PAGE_SIZE}`);
   }
@@ -138,15 +141,4 @@ async function drain(readable: ReadableStream<Uint8Array>, limit: number): Promi
     void reader.cancel().catch(() => undefined);
     throw error;
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
 }

@@ -17,6 +17,7 @@
 //    and at each `enter` (limits.ts invariant 2), and a trap caused by running out of fuel or memory
 //    is a ReducerTrap whose `limit` says so, whatever the engine's message was.
 
+import { toHex } from '../bytes.js';
 import type { RowSet, Value } from '../value.js';
 import {
   type Guest,
@@ -133,7 +134,7 @@ export async function loadReducer(
   const bytes = source instanceof ArrayBuffer ? new Uint8Array(source.slice(0)) : new Uint8Array(source);
   const core = readReducerComponent(bytes);
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  const sha256 = toHex(digest);
   const unmetered = options.unmetered ?? false;
   const key = `${sha256}:${unmetered ? 'unmetered' : METER_VERSION}:${limits.maxMemoryPages}:${limits.maxStackBytes}`;
   let module = metered.get(key);

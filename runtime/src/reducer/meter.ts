@@ -27,6 +27,7 @@
 //    cache key).
 
 import type binaryenNs from 'binaryen';
+import { concatBytes } from '../bytes.js';
 import { BinaryReader } from './binary-reader.js';
 import { CORE_PREAMBLE } from './core-module.js';
 import { ReducerLoadError } from './errors.js';
@@ -511,7 +512,7 @@ function withoutCustomSections(core: Uint8Array): Uint8Array {
     r.section(r.u32(), `section ${id}`);
     if (id !== 0) parts.push(core.subarray(start, r.pos));
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** The module with its one memory's maximum at most `maxPages` (invariant 2). */
@@ -542,7 +543,7 @@ function clampMemory(core: Uint8Array, maxPages: number): Uint8Array {
     }
     const clamped = [0x01, ...leb(min), ...leb(Math.min(max ?? maxPages, maxPages))];
     const section = [5, ...leb(clamped.length + 1), 1, ...clamped];
-    return concat([core.subarray(0, start), new Uint8Array(section), core.subarray(r.pos)]);
+    return concatBytes([core.subarray(0, start), new Uint8Array(section), core.subarray(r.pos)]);
   }
   return core;
 }
@@ -555,15 +556,5 @@ function leb(n: number): number[] {
     if (n !== 0) byte |= 0x80;
     out.push(byte);
   } while (n !== 0);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }

@@ -4,6 +4,7 @@
 // store can crash on demand. No `node:` imports here: the browser's stores run the same suite.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { concatBytes } from '../bytes.js';
 import type { ByteStore } from './byte-store.js';
 
 export interface ContractOptions {
@@ -34,16 +35,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 /** Names a store must refuse, for every operation that takes one. */
 const INVALID_NAMES = ['', '.', '..', 'A', 'a/b', '../a', 'a b', 'é', 'a\u0000', 'log:1'];
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
-}
-
 /** The files a sequence of operations leaves, by name. */
 function model(ops: readonly Op[]): Map<string, Uint8Array[]> {
   const files = new Map<string, Uint8Array[]>();
@@ -58,7 +49,7 @@ async function expectFiles(store: ByteStore, files: Map<string, Uint8Array[]>): 
   expect((await store.list()).sort()).toEqual([...files.keys()].sort());
   for (const n of NAMES) {
     const chunks = files.get(n);
-    expect(await store.read(n)).toEqual(chunks === undefined ? undefined : concat(chunks));
+    expect(await store.read(n)).toEqual(chunks === undefined ? undefined : concatBytes(chunks));
   }
 }
 
@@ -80,7 +71,9 @@ export function describeByteStoreContract(
             else if (o.kind === 'delete') await store.delete(o.name);
             else {
               const chunks = model(ops.slice(0, i)).get(o.name);
-              expect(await store.read(o.name)).toEqual(chunks === undefined ? undefined : concat(chunks));
+              expect(await store.read(o.name)).toEqual(
+                chunks === undefined ? undefined : concatBytes(chunks),
+              );
             }
           }
           await expectFiles(store, model(ops));

@@ -12,14 +12,16 @@
 //    crash that brings them back is harmless (nothing names them).
 // 3. The base's frames need no sync of their own before use: the coordinator holds them durably, and
 //    a base that lost its tail in a crash just asks for it again (its cursor is lower).
+import { toHex } from '../bytes.js';
 import type { Frame } from '../frame.js';
 import type { PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { DocumentJournal, type RecoveredState, rebuildStore } from './document-journal.js';
-import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
+import { nextGeneration, parseFileName } from './file-names.js';
+import { readMetaFile, writeMetaFile } from './meta-file.js';
 import type { PageSource } from './page-image.js';
 import { PrefixedByteStore } from './prefixed-byte-store.js';
-import { decodeRecords, encodeRecord, RecordType } from './record.js';
+import { RecordType } from './record.js';
 
 const CHECKPOINT_EVERY = 1000;
 
@@ -52,7 +54,8 @@ export class ClientBase {
 
   static async open(root: ByteStore): Promise<{ base: ClientBase; recovered: RecoveredBase }> {
     const files = await root.list();
-    const history = await readHistory(root, files);
+    const named = await readMetaFile(root, files, 'history', RecordType.history, 'newest', parseHistory);
+    const history = named && { ...named.value, file: named.file };
     let recovered: RecoveredState | undefined;
     let journal: DocumentJournal | undefined;
     if (history !== undefined) {
@@ -95,21 +98,16 @@ export class ClientBase {
         await (await DocumentJournal.open(history)).journal.checkpoint(start.source, start.frameCount);
         // Opened again so that its frame log continues from the image.
         const { journal } = await DocumentJournal.open(history);
-        const name = formatFileName({
-          kind: 'history',
-          lsn: 0,
-          generation: nextGeneration(files),
-          ext: 'meta',
-        });
-        const record: History = { journalId, baseId, file: name };
-        await this.#root.append(
-          name,
-          encodeRecord(RecordType.history, utf8.encode(JSON.stringify({ journalId, baseId }))),
+        const name = await writeMetaFile(
+          this.#root,
+          'history',
+          nextGeneration(files),
+          RecordType.history,
+          JSON.stringify({ journalId, baseId }),
         );
-        await this.#root.sync(name);
         this.#journal = journal;
-        this.#journalId = record.journalId;
-        this.#baseId = record.baseId;
+        this.#journalId = journalId;
+        this.#baseId = baseId;
         this.#checkpointedAt = start.frameCount;
         this.#historyFile = name;
         await this.#collect(await this.#root.list());
@@ -151,21 +149,7 @@ interface History {
 
 async function prefixOf(baseId: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(baseId)));
-  return `base-${Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('')}.`;
-}
-
-/** What the newest whole history file names, and that file. */
-async function readHistory(root: ByteStore, files: readonly string[]): Promise<History | undefined> {
-  const histories = files
-    .filter((f) => parseFileName(f)?.kind === 'history')
-    .sort((a, b) => parseFileName(b)!.generation - parseFileName(a)!.generation);
-  for (const file of histories) {
-    const record = decodeRecords((await root.read(file)) ?? new Uint8Array(0)).records[0];
-    if (record?.type !== RecordType.history) continue;
-    const named = parseHistory(new TextDecoder().decode(record.payload));
-    if (named !== undefined) return { ...named, file };
-  }
-  return undefined;
+  return `base-${toHex(digest.subarray(0, 8))}.`;
 }
 
 function parseHistory(json: string): { journalId: string; baseId: string } | undefined {

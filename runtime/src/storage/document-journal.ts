@@ -10,14 +10,16 @@
 // 3. Only files of this open's generation are ever written (see file-names.ts), so a crash's leftovers
 //    (torn tails, incomplete images, files a crash brought back) are read, never appended to.
 // 4. After a failed write or sync, the journal refuses further work: reopen it to recover.
+
+import { concatBytes } from '../bytes.js';
 import type { Frame } from '../frame.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { decodeMutation, encodeMutation } from '../timeline-codec.js';
 import { PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
-import { concatBytes } from './bytes.js';
 import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
 import { decodeFrameRecord, encodeFrameRecord } from './frame-record.js';
+import { readMetaFile, writeMetaFile } from './meta-file.js';
 import {
   decodePageImage,
   encodePageImage,
@@ -26,7 +28,7 @@ import {
   PageImageError,
   type PageSource,
 } from './page-image.js';
-import { decodeRecords, encodeRecord, RecordType } from './record.js';
+import { RecordType } from './record.js';
 import { recoverEntries, SegmentLog } from './segment-log.js';
 
 export interface JournalOptions {
@@ -125,12 +127,12 @@ export class DocumentJournal {
       if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
     });
 
-    let timelineId = await readIdentity(store, files);
+    // The oldest whole identity file: later ones only exist if a crash tore the first.
+    const identity = await readMetaFile(store, files, 'identity', RecordType.identity, 'oldest', (t) => t);
+    let timelineId = identity?.value;
     if (timelineId === undefined && options.timelineId !== undefined) {
       timelineId = options.timelineId;
-      const name = formatFileName({ kind: 'identity', lsn: 0, generation, ext: 'meta' });
-      await store.append(name, encodeRecord(RecordType.identity, utf8.encode(timelineId)));
-      await store.sync(name);
+      await writeMetaFile(store, 'identity', generation, RecordType.identity, timelineId);
     }
 
     for (const name of garbage) await store.delete(name);
@@ -258,20 +260,6 @@ export class DocumentJournal {
       throw new Error('the journal failed and must be recovered', { cause: this.#failure });
     }
   }
-}
-
-const utf8 = new TextEncoder();
-
-/** The timeline id of the oldest whole identity file: later ones only exist if a crash tore it. */
-async function readIdentity(store: ByteStore, files: readonly string[]): Promise<string | undefined> {
-  const identities = files
-    .filter((file) => parseFileName(file)?.kind === 'identity')
-    .sort((a, b) => parseFileName(a)!.generation - parseFileName(b)!.generation);
-  for (const file of identities) {
-    const record = decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records[0];
-    if (record?.type === RecordType.identity) return new TextDecoder().decode(record.payload);
-  }
-  return undefined;
 }
 
 /** Rebuilds the database a recovery describes: the image, then the frames. */

@@ -3,6 +3,17 @@
 // generation, so a name is never reused: a writer never appends after a torn tail or into a file a
 // crash brought back.
 
+import { TandemError } from '../errors.js';
+
+/**
+ * The folder (or OPFS directory) a document's files live in: its id, with every character outside
+ * [A-Za-z0-9_-] percent-encoded at a fixed width, so distinct ids never share a folder.
+ */
+export function documentFolderName(docId: string): string {
+  if (docId.length === 0) throw new TandemError('invalid-argument', 'a document id must not be empty');
+  return docId.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
+
 export interface JournalFileName {
   readonly kind: string;
   readonly lsn: number;

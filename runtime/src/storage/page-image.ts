@@ -11,9 +11,10 @@
 // 1. An image counts only with its end record, and only if its pages reproduce the hash there: a torn
 //    or incomplete image is never loaded, and a writer needs no rename to publish one atomically.
 // 2. Pages appear in pgno order, each at most once, none beyond the page count.
+
+import { concatBytes, toHex } from '../bytes.js';
 import type { FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
-import { concatBytes } from './bytes.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
 
 const IMAGE_VERSION = 1;
@@ -122,8 +123,8 @@ export async function decodePageImage(bytes: Uint8Array): Promise<PageImage> {
           `image holds ${pages.length} pages, its end says ${endView.getUint32(4, true)}`,
         );
       }
-      const hash = hex(new Uint8Array(await crypto.subtle.digest('SHA-256', file)));
-      if (hash !== hex(record.payload.subarray(8)))
+      const hash = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', file)));
+      if (hash !== toHex(record.payload.subarray(8)))
         throw new PageImageError('image pages do not match its hash');
       return { frameCount, pageCount, pages, hash };
     }
@@ -192,8 +193,4 @@ function setU64(v: DataView, offset: number, value: number): void {
 
 function getU64(v: DataView, offset: number): number {
   return v.getUint32(offset, true) + v.getUint32(offset + 4, true) * 2 ** 32;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

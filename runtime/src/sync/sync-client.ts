@@ -386,3 +386,33 @@ export class SyncClient {
     if (state === 'live') for (const resolve of this.#waiters.splice(0)) resolve();
   }
 }
+
+/** What a host's `openDocument` takes to sync the document with a coordinator. */
+export interface CoordinatorOptions {
+  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
+  readonly coordinatorUrl?: string;
+  /** Sent with `hello`; the coordinator's auth hook checks it per document. */
+  readonly token?: string;
+  /** Reconnect backoff and heartbeat (tests), and sync state changes. */
+  readonly sync?: Pick<SyncOptions, 'backoffMs' | 'heartbeatMs' | 'onStateChange'>;
+}
+
+/** Starts syncing `document` when `options` name a coordinator, over the host's WebSocket (`connect`). */
+export function syncWithCoordinator(
+  document: SyncTarget & { attachSync(client: SyncClient): void },
+  reducerHash: string,
+  options: CoordinatorOptions,
+  connect: SyncOptions['connect'],
+): void {
+  const { coordinatorUrl, token, sync } = options;
+  if (coordinatorUrl === undefined) return;
+  document.attachSync(
+    new SyncClient(document, {
+      url: coordinatorUrl,
+      connect,
+      reducerHash,
+      ...(token !== undefined && { token }),
+      ...sync,
+    }),
+  );
+}

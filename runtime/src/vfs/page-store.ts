@@ -28,6 +28,7 @@
 //    refused (`frame-out-of-order`): a gap or a duplicate would leave the base on no authority state.
 //    A frame with neither lsn nor frame count (pages from elsewhere, or emptying the base) leaves the
 //    history unknown, and the next frame with an lsn is taken whatever its lsn.
+import { toHex } from '../bytes.js';
 import type { FramePage } from '../frame.js';
 
 export const PAGE_SIZE = 4096;
@@ -258,7 +259,7 @@ export class PageStore {
   /** Hex SHA-256 of the file's bytes (holes as zeros): equal hashes mean identical files. */
   async hash(layer: Layer = 'visible'): Promise<string> {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', this.snapshotBytes(layer)));
-    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    return toHex(digest);
   }
 
   #clearOverlay(): void {

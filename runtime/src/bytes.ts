@@ -1,3 +1,5 @@
+// Small byte helpers shared by the storage, protocol and reducer modules.
+
 /** One array holding `parts` back to back. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
@@ -9,4 +11,9 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/** Lower-case hex, two digits per byte (how hashes are shown and compared). */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
