@@ -13,7 +13,13 @@ export type TandemErrorKind =
   /** An argument the caller passed cannot be used (e.g. a mutation that is not serializable). */
   | 'invalid-argument'
   /** The document's storage failed a write or sync; reopen the document to recover. */
-  | 'storage-failed';
+  | 'storage-failed'
+  /**
+   * The document's files hold less than was acknowledged (damaged, truncated or deleted): `file`,
+   * `recordOffset`/`recordIndex` say where reading stopped, `framesExpected`/`framesReadable` how much
+   * is missing. Nothing was changed; an operator must recover it (see the coordinator's `recover`).
+   */
+  | 'storage-corrupt';
 
 export interface TandemErrorFields {
   readonly reason?: string;
@@ -21,6 +27,11 @@ export interface TandemErrorFields {
   readonly toVersion?: number;
   readonly documentVersion?: number;
   readonly reducerVersion?: number;
+  readonly file?: string;
+  readonly recordOffset?: number;
+  readonly recordIndex?: number;
+  readonly framesExpected?: number;
+  readonly framesReadable?: number;
 }
 
 export class TandemError extends Error {

@@ -31,6 +31,8 @@ export const RecordType = {
   identity: 6,
   /** A client's current coordinator history: the journal id (UTF-8) its base comes from. */
   history: 7,
+  /** The frame log's high-water mark: frames durable when it was written, and the journal's identity. */
+  syncMark: 8,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
