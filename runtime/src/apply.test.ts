@@ -4,22 +4,34 @@ import { applySequentially, type BatchTarget, type ReduceResult } from './apply.
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
 
 // A model replica: a set of keys. Mutations are "add k" (rejected if present), "del k" (rejected
-// if absent), "trap" (the reducer crashes) and "heavy" (adds its key, using `cost` eighths of the
-// fuel: a tentative run has 7, a verdict run 8). Savepoints are copies of the set.
+// if absent), "trap" (the reducer crashes), "heavy" (adds its key, using `cost` eighths of the
+// fuel: a tentative run has 7, a verdict run 8) and "abort" (adds its key, using `cost` eighths of
+// the SQL steps; past them SQLite ends the whole transaction, as an interrupted write does).
+// Savepoints are copies of the set; so is the transaction's start (`begin`).
 type Op =
   | { readonly kind: 'add' | 'del'; readonly key: number }
   | { readonly kind: 'trap' }
-  | { readonly kind: 'heavy'; readonly key: number; readonly cost: number };
+  | { readonly kind: 'heavy' | 'abort'; readonly key: number; readonly cost: number };
 
 class ModelTarget implements BatchTarget {
   state = new Set<number>();
   private readonly stack: Set<number>[] = [];
+  /** The state when the transaction began; `undefined` once SQLite ended it. */
+  private begun: Set<number> | undefined = new Set();
+  restarts = 0;
   reduceCalls = 0;
   reduced = 0;
   /** The batch length of each verdict run. */
   readonly verdictRuns: number[] = [];
 
+  /** Starts the transaction a batch runs in (the replica's BEGIN). */
+  begin(): void {
+    this.begun = new Set(this.state);
+    this.stack.length = 0;
+  }
+
   reduce(batch: readonly MutationEnvelope[], verdict: boolean): ReduceResult {
+    if (this.begun === undefined) throw new Error('reduce outside a transaction');
     this.reduceCalls++;
     this.reduced += batch.length;
     if (verdict) this.verdictRuns.push(batch.length);
@@ -33,6 +45,22 @@ class ModelTarget implements BatchTarget {
       if (op.kind === 'heavy') {
         this.state.add(op.key);
         if (op.cost > (verdict ? 8 : 7)) return { trapped: true, reason: 'fuel exhausted', limit: 'fuel' };
+        outcomes.push({ ok: true });
+        continue;
+      }
+      if (op.kind === 'abort') {
+        this.state.add(op.key);
+        if (op.cost > (verdict ? 8 : 7)) {
+          this.state = this.begun;
+          this.begun = undefined;
+          this.stack.length = 0;
+          return {
+            trapped: true,
+            reason: 'sql budget exhausted',
+            limit: 'sql-steps',
+            transactionLost: true,
+          };
+        }
         outcomes.push({ ok: true });
         continue;
       }
@@ -50,15 +78,21 @@ class ModelTarget implements BatchTarget {
     return { trapped: false, outcomes };
   }
   savepoint(): void {
+    if (this.begun === undefined) throw new Error('no such savepoint: the transaction has ended');
     this.stack.push(new Set(this.state));
   }
   release(): void {
-    this.stack.pop();
+    if (this.stack.pop() === undefined) throw new Error('release without savepoint');
   }
   rollback(): void {
     const saved = this.stack.pop();
     if (saved === undefined) throw new Error('rollback without savepoint');
     this.state = saved;
+  }
+  restart(): void {
+    if (this.begun !== undefined) throw new Error('restart while the transaction is open');
+    this.restarts++;
+    this.begin();
   }
 }
 
@@ -79,6 +113,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'trap' as const }) },
 );
+const withAbortsArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 8, arbitrary: opArb },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('heavy' as const, 'abort' as const),
+      key: fc.nat(6),
+      cost: fc.integer({ min: 6, max: 9 }),
+    }),
+  },
+);
 
 test('a batch gets the outcomes and state of applying its mutations one at a time', () => {
   fc.assert(
@@ -98,6 +143,46 @@ test('a batch gets the outcomes and state of applying its mutations one at a tim
     }),
     { seed: Number(process.env.FC_SEED ?? 20261122), numRuns: 300, verbose: true },
   );
+});
+
+test('a batch gets the outcomes and state of applying its mutations one at a time, also when SQLite ends the transaction mid-batch', () => {
+  fc.assert(
+    fc.property(fc.array(withAbortsArb, { maxLength: 40 }), (ops) => {
+      const batch = ops.map(envelope);
+      const batched = new ModelTarget();
+      const outcomes = applySequentially(batched, batch);
+      const oneByOne = new ModelTarget();
+      const expected = batch.flatMap((m) => {
+        oneByOne.begin();
+        return applySequentially(oneByOne, [m]);
+      });
+      expect(outcomes).toEqual(expected);
+      expect([...batched.state].sort()).toEqual([...oneByOne.state].sort());
+      expect([...batched.state].every((k) => k >= 0 && k < 1000)).toBe(true);
+      const lost = ops.filter((op) => op.kind === 'abort' && op.cost > 8).length;
+      if (lost > 0) expect(batched.restarts).toBeGreaterThanOrEqual(lost);
+    }),
+    { seed: Number(process.env.FC_SEED ?? 20261123), numRuns: 300, verbose: true },
+  );
+});
+
+test('a mutation that ends the transaction is rejected alone, after a verdict run, and the writes before and after it stay', () => {
+  const target = new ModelTarget();
+  const ops: Op[] = [
+    { kind: 'add', key: 1 },
+    { kind: 'abort', key: 2, cost: 9 },
+    { kind: 'abort', key: 3, cost: 8 },
+    { kind: 'add', key: 4 },
+  ];
+  const outcomes = applySequentially(target, ops.map(envelope));
+  expect(outcomes).toEqual([
+    { ok: true },
+    { ok: false, reason: 'sql budget exhausted' },
+    { ok: true },
+    { ok: true },
+  ]);
+  expect([...target.state].sort()).toEqual([1, 3, 4]);
+  expect(target.verdictRuns).toEqual([1, 1]);
 });
 
 test('a batch without rejections costs one reduce call', () => {

@@ -7,8 +7,14 @@
 //    mutations before it (sequential semantics), whatever the batch boundaries were.
 // 3. The procedure is a pure function of the batch and the reducer, so every replica (client or
 //    coordinator) that applies the same batch over the same pages rejects the same mutations.
-// 4. A mutation is rejected for a limit (fuel, SQL steps, memory) only by a verdict run: alone, in a
-//    fresh instance, with the full budgets (limits.ts invariant 1). Its reason is exactly the limit's.
+// 4. A mutation is rejected for a limit (fuel, SQL steps, memory), or for a statement SQLite aborted,
+//    only by a verdict run: alone, in a fresh instance, with the full budgets (limits.ts invariant 1).
+//    Its reason is exactly the limit's, or SQLite's (`transaction aborted by sqlite: …`).
+// 5. SQLite may end the whole transaction on its own (an interrupted or failed write, RAISE(ROLLBACK),
+//    ON CONFLICT ROLLBACK): every savepoint and every earlier write of the batch is gone. The target
+//    then begins the transaction again, the mutations accepted so far are applied again (by this same
+//    procedure), and the run that lost it is handled like a trap, so that only the mutation that
+//    did it is rejected, and every host rejects the same one whatever its batches were.
 //
 // Why: a reducer may turn a batch into multi-row statements, so the writes of different mutations
 // cannot be told apart after the fact. So a run of mutations goes to the reducer in one call inside
@@ -23,7 +29,15 @@ import { LIMIT_REASONS, type LimitKind } from './reducer/limits.js';
 
 export type ReduceResult =
   | { readonly trapped: false; readonly outcomes: readonly Outcome[] }
-  | { readonly trapped: true; readonly reason: string; readonly limit?: LimitKind | undefined };
+  | {
+      readonly trapped: true;
+      readonly reason: string;
+      readonly limit?: LimitKind | undefined;
+      /** SQLite aborted a statement of the run: `reason` is the rejection reason, decided like a limit's. */
+      readonly aborted?: boolean;
+      /** SQLite ended the transaction: no savepoint is left, and the batch's writes are gone. */
+      readonly transactionLost?: boolean;
+    };
 
 /** What the procedure needs from a replica: a reducer call and nestable savepoints. */
 export interface BatchTarget {
@@ -32,24 +46,35 @@ export interface BatchTarget {
   savepoint(): void;
   release(): void;
   rollback(): void;
+  /** Begins the batch's transaction again after SQLite ended it (`transactionLost`): no savepoint is open. */
+  restart(): void;
 }
 
 export function applySequentially(target: BatchTarget, batch: readonly MutationEnvelope[]): Outcome[] {
   const outcomes: Outcome[] = [];
+  /** Mutations whose run alone lost the transaction: they run next as a verdict run. */
+  const verdictAt = new Set<number>();
   let i = 0;
   let runLength = batch.length;
   let aloneAt = -1;
   while (i < batch.length) {
     const length = Math.min(runLength, batch.length - i);
-    if (i === aloneAt || length === 1) {
-      outcomes.push(applyOne(target, batch[i]!));
+    if (i === aloneAt || length === 1 || verdictAt.has(i)) {
+      const { outcome, lost } = applyOne(target, batch[i]!, verdictAt.has(i));
+      if (lost) restart(target, batch, outcomes);
+      if (outcome === undefined) {
+        verdictAt.add(i);
+        continue;
+      }
+      outcomes.push(outcome);
       i++;
       continue;
     }
     target.savepoint();
     const result = target.reduce(batch.slice(i, i + length), false);
     if (result.trapped) {
-      target.rollback();
+      if (result.transactionLost) restart(target, batch, outcomes);
+      else target.rollback();
       runLength = Math.ceil(length / 2);
       continue;
     }
@@ -68,23 +93,51 @@ export function applySequentially(target: BatchTarget, batch: readonly MutationE
   return outcomes;
 }
 
-function applyOne(target: BatchTarget, mutation: MutationEnvelope): Outcome {
+/**
+ * After SQLite ended the transaction: begins it again and applies again the mutations accepted so far
+ * (invariant 5). Their outcomes are taken from this run, as after any other re-run.
+ */
+function restart(target: BatchTarget, batch: readonly MutationEnvelope[], outcomes: Outcome[]): void {
+  target.restart();
+  const accepted = outcomes.flatMap((o, i) => (o.ok ? [i] : []));
+  const again = applySequentially(
+    target,
+    accepted.map((i) => batch[i]!),
+  );
+  again.forEach((outcome, k) => {
+    outcomes[accepted[k]!] = outcome;
+  });
+}
+
+/**
+ * Applies one mutation in its own savepoint. `lost`: SQLite ended the transaction (the caller
+ * restarts it); then `outcome` is undefined if only a verdict run can decide (invariant 4).
+ */
+function applyOne(
+  target: BatchTarget,
+  mutation: MutationEnvelope,
+  verdict: boolean,
+): { readonly outcome: Outcome | undefined; readonly lost: boolean } {
   target.savepoint();
-  let result = target.reduce([mutation], false);
-  if (result.trapped && result.limit !== undefined) {
+  let result = target.reduce([mutation], verdict);
+  if (!verdict && result.trapped && (result.limit !== undefined || result.aborted === true)) {
     // Reached outside a verdict run, a limit says only that this mutation comes near it (invariant 4).
+    if (result.transactionLost) return { outcome: undefined, lost: true };
     target.rollback();
     target.savepoint();
     result = target.reduce([mutation], true);
   }
   const outcome: Outcome = result.trapped
-    ? {
-        ok: false,
-        reason:
-          result.limit === undefined ? `reducer trapped: ${result.reason}` : LIMIT_REASONS[result.limit],
-      }
+    ? { ok: false, reason: trapReason(result) }
     : (result.outcomes[0] ?? { ok: false, reason: 'reducer returned no outcome' });
+  if (result.trapped && result.transactionLost) return { outcome, lost: true };
   if (outcome.ok) target.release();
   else target.rollback();
-  return outcome;
+  return { outcome, lost: false };
+}
+
+function trapReason(result: Extract<ReduceResult, { trapped: true }>): string {
+  if (result.limit !== undefined) return LIMIT_REASONS[result.limit];
+  if (result.aborted === true) return result.reason;
+  return `reducer trapped: ${result.reason}`;
 }

@@ -13,7 +13,10 @@
 // 5. The reducer's SQL goes through `connection.guest` (checked by the guest policy, metered); its step
 //    budget is reset as the guest enters each mutation, like its fuel (limits.ts invariant 2). Running
 //    out of it, or hitting SQLite's size limits (connection.ts invariant 6), traps the guest (host.ts
-//    invariant 3) even if the guest would swallow the SQL error.
+//    invariant 3) even if the guest would swallow the SQL error. So does a statement SQLite aborted
+//    (connection.ts invariant 7): the guest never runs another statement after SQLite ended the
+//    transaction (it would run outside any transaction), and `applyBatch` begins the transaction
+//    again and rejects only the mutation that did it (apply.ts invariant 5).
 // 6. A verdict run (apply.ts invariant 4) and a migration start from a fresh instance and an empty
 //    guest statement cache, so nothing a host ran before can change their outcome or their count.
 // 7. A frame's lsn is consumed only once `onFrame` has taken it. If `onFrame` throws, SQLite has
@@ -24,7 +27,7 @@
 import { applySequentially, type ReduceResult } from './apply.js';
 import { TandemError } from './errors.js';
 import type { Frame, FramePage } from './frame.js';
-import { limitTrap } from './reducer/errors.js';
+import { abortTrap, limitTrap } from './reducer/errors.js';
 import {
   type MutationEnvelope,
   type Outcome,
@@ -187,7 +190,8 @@ export class Replica {
       this.instance = this.reducer.instantiate(this.imports);
       return {
         ok: false,
-        reason: error.limit === undefined ? `reducer trapped: ${error.message}` : error.message,
+        reason:
+          error.limit === undefined && !error.aborted ? `reducer trapped: ${error.message}` : error.message,
       };
     } finally {
       this.batch = [];
@@ -276,7 +280,13 @@ export class Replica {
       } catch (error) {
         if (!(error instanceof ReducerTrap)) throw error;
         this.instance = this.reducer.instantiate(this.imports);
-        return { trapped: true, reason: error.message, limit: error.limit };
+        return {
+          trapped: true,
+          reason: error.message,
+          limit: error.limit,
+          aborted: error.aborted,
+          transactionLost: !this.connection.inTransaction,
+        };
       } finally {
         this.batch = [];
       }
@@ -292,6 +302,10 @@ export class Replica {
       this.control(`ROLLBACK TO ${name}`);
       this.control(`RELEASE ${name}`);
     },
+    restart: () => {
+      this.savepointDepth = 0;
+      this.control('BEGIN IMMEDIATE');
+    },
   };
 
   /** Transaction control through the statement cache: these run several times per batch. */
@@ -299,13 +313,18 @@ export class Replica {
     this.connection.execute(sql, NO_PARAMS);
   }
 
-  /** A guest SQL call; running out of SQL steps traps the guest instead of returning an error (invariant 5). */
+  /**
+   * A guest SQL call; running out of SQL steps, or a statement SQLite aborted, traps the guest instead
+   * of returning an error (invariant 5).
+   */
   private guestSql<T>(call: () => T): T {
     try {
       return call();
     } catch (error) {
       if (this.connection.guestBudgetExhausted) throw limitTrap('sql-steps');
       if (this.connection.guestSizeExceeded) throw limitTrap('sql-size');
+      const abort = this.connection.guestAbort;
+      if (abort !== undefined) throw abortTrap(abort);
       throw error;
     }
   }

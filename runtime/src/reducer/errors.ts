@@ -40,14 +40,35 @@ export class ReducerTrap extends Error {
   override readonly name = 'ReducerTrap';
   /** The deterministic limit the guest ran out of, when that is why it trapped. */
   readonly limit: LimitKind | undefined;
+  /**
+   * True when SQLite aborted one of the guest's statements (`abortTrap`): the message is then the
+   * mutation's rejection reason, decided like a limit's by a verdict run (apply.ts).
+   */
+  readonly aborted: boolean;
 
-  constructor(message: string, options?: ErrorOptions & { readonly limit?: LimitKind }) {
+  constructor(
+    message: string,
+    options?: ErrorOptions & { readonly limit?: LimitKind; readonly aborted?: boolean },
+  ) {
     super(message, options);
     this.limit = options?.limit;
+    this.aborted = options?.aborted ?? false;
   }
 }
 
 /** The trap of a guest that ran out of `limit`; its message is the limit's rejection reason. */
 export function limitTrap(limit: LimitKind): ReducerTrap {
   return new ReducerTrap(LIMIT_REASONS[limit], { limit });
+}
+
+/** The prefix of every rejection reason for a statement SQLite aborted (`abortTrap`). */
+export const ABORT_REASON_PREFIX = 'transaction aborted by sqlite: ';
+
+/**
+ * The trap of a guest whose statement SQLite aborted: it ended the transaction on its own (a
+ * RAISE(ROLLBACK), an ON CONFLICT ROLLBACK constraint, an interrupted or failed write), or failed
+ * for a reason of the host's, not the guest's (disk full, I/O error). `message` is SQLite's.
+ */
+export function abortTrap(message: string): ReducerTrap {
+  return new ReducerTrap(`${ABORT_REASON_PREFIX}${message}`, { aborted: true });
 }

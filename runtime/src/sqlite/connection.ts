@@ -19,6 +19,11 @@
 //    fails with SQLITE_TOOBIG or SQLITE_NOMEM sets `guestSizeExceeded` until the next `meterGuest`, so
 //    the host can reject the mutation rather than let the guest see the error: out of memory is not a
 //    verdict every engine reaches at the same point.
+// 7. A guest statement that fails and either ends the transaction it ran in (SQLite rolls a whole
+//    transaction back on its own: an interrupted or failed write, RAISE(ROLLBACK), a constraint ON
+//    CONFLICT ROLLBACK) or fails for a reason of the host's (SQLITE_FULL, IOERR, BUSY, CORRUPT, …)
+//    sets `guestAbort` (SQLite's message) until the next `meterGuest`: the guest must not go on as
+//    if it had only seen an error, and the host must not trust its savepoints any more.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import { SQL_LIMITS } from '../reducer/limits.js';
 import type { RowSet, Value } from '../value.js';
@@ -111,6 +116,9 @@ export class Connection {
   #progressCalls = 0;
   #exhausted = false;
   #sizeExceeded = false;
+  #abort: string | undefined;
+  /** Primary result codes that say something about the host (its disk, its state), not the guest's SQL. */
+  readonly #hostFailures: ReadonlySet<number>;
 
   /** The reducer's view: metered and checked statements, cached apart from the host's. */
   readonly guest: GuestSql = {
@@ -127,6 +135,15 @@ export class Connection {
     this.#free = capi.SQLITE_WASM_DEALLOC as WasmPointer;
     this.#db = db;
     this.#pDb = db.pointer as WasmPointer;
+    this.#hostFailures = new Set([
+      capi.SQLITE_INTERRUPT,
+      capi.SQLITE_FULL,
+      capi.SQLITE_IOERR,
+      capi.SQLITE_BUSY,
+      capi.SQLITE_CORRUPT,
+      capi.SQLITE_NOTADB,
+      capi.SQLITE_CANTOPEN,
+    ]);
     capi.sqlite3_set_authorizer(
       this.#pDb,
       (_: WasmPointer, action: number, arg1: string | 0, arg2: string | 0) => {
@@ -154,6 +171,12 @@ export class Connection {
     this.#stepsUsed = 0;
     this.#exhausted = false;
     this.#sizeExceeded = false;
+    this.#abort = undefined;
+  }
+
+  /** SQLite's message, once a guest statement was aborted since the last `meterGuest` (invariant 7). */
+  get guestAbort(): string | undefined {
+    return this.#abort;
   }
 
   /** True once a guest statement hit SQL_LIMITS.LENGTH or SQL_LENGTH, or ran out of memory (invariant 6). */
@@ -230,18 +253,35 @@ export class Connection {
     });
   }
 
-  /** Runs `body` over the cached statement for `sql`, as `principal`; a guest over budget fails (invariant 5). */
+  /**
+   * Runs `body` over the cached statement for `sql`, as `principal`; a guest over budget fails
+   * (invariant 5), and a guest statement SQLite aborted is noted (invariant 7).
+   */
   #withStatement<T>(principal: Principal, sql: string, body: (stmt: WasmPointer) => T): T {
-    const stmt = this.#statement(principal, sql);
-    this.#principal = principal;
+    const inTransaction = this.inTransaction;
     let result: T;
     try {
-      result = body(stmt);
-    } finally {
-      this.#release(principal, stmt);
+      const stmt = this.#statement(principal, sql);
+      this.#principal = principal;
+      try {
+        result = body(stmt);
+      } finally {
+        this.#release(principal, stmt);
+      }
+    } catch (error) {
+      if (principal === 'guest') this.#noteAbort(error, inTransaction);
+      throw error;
     }
     if (principal === 'guest' && this.#exhausted) throw this.#budgetError();
     return result;
+  }
+
+  #noteAbort(error: unknown, wasInTransaction: boolean): void {
+    if (this.#abort !== undefined) return;
+    const message = error instanceof Error ? error.message : String(error);
+    const primary = error instanceof SqlError ? error.code & 0xff : undefined;
+    const ended = wasInTransaction && !this.inTransaction;
+    if (ended || (primary !== undefined && this.#hostFailures.has(primary))) this.#abort = message;
   }
 
   /** Runs any number of statements without parameters (transaction control, schema scripts). */
