@@ -2,9 +2,11 @@
 // anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL).
 
 import {
+  auditTimeline,
   type ByteStore,
   ClientBase,
   DocumentJournal,
+  establishIdentity,
   type Frame,
   LocalDocument,
   loadReducer,
@@ -13,6 +15,8 @@ import {
   type ReducerModule,
   Replica,
   TandemError,
+  timelineLoss,
+  writeReach,
 } from '@tandem/runtime';
 import { readAppliedLsn, readRejections } from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
@@ -20,7 +24,12 @@ import { ensureSchema } from './schema-version.js';
 export interface LocalDocumentOptions {
   readonly docId: string;
   readonly reducer: ReducerModule;
-  /** This replica's timeline; a document reopened from `storage` keeps the one it recorded. */
+  /**
+   * This replica's timeline; a document reopened from `storage` keeps the one it recorded (established
+   * from the copies it keeps, runtime/src/storage/client-identity.ts). Opening refuses with
+   * `identity-lost` when those copies disagree, and with `timeline-damaged` (how many, which lsns) when
+   * the timeline lost mutations it had recorded: it never pushes twice nor drops them silently.
+   */
   readonly timelineId: string;
   /** Where the document persists (timeline, frames, checkpoints); in memory only without one. */
   readonly storage?: ByteStore;
@@ -36,11 +45,19 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
   const { storage, closeStorage } = options;
   let replica: Replica | undefined;
   try {
-    const opened =
-      storage === undefined
-        ? undefined
-        : await DocumentJournal.open(storage, { timelineId: options.timelineId });
-    const kept = storage === undefined ? undefined : await ClientBase.open(storage);
+    // Read before the journal recovers (recovery deletes what it cannot use): a refusal below must
+    // leave the files as they were.
+    const audit = storage && (await auditTimeline(storage, await storage.list()));
+    const kept = storage && (await ClientBase.open(storage));
+    const identity =
+      storage &&
+      (await establishIdentity(
+        storage,
+        { historyId: kept?.recovered.timelineId, timelineIds: audit?.timelineIds ?? new Set() },
+        options.timelineId,
+      ));
+    const timelineId = identity?.timelineId ?? options.timelineId;
+    if (kept) kept.base.timelineId = timelineId;
     replica = await Replica.open({
       name: options.docId,
       reducer: options.reducer,
@@ -48,7 +65,15 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(options.onFrame && { onFrame: options.onFrame }),
       ...(options.onLog && { onLog: options.onLog }),
     });
-    const timelineId = opened?.recovered.timelineId ?? options.timelineId;
+    const loss = audit && timelineLoss(audit, readAppliedLsn(replica, timelineId), identity?.reachedLsn ?? 0);
+    if (loss !== undefined) {
+      throw new TandemError(
+        'timeline-damaged',
+        `document ${options.docId}: its timeline lost ${loss.lost} mutation(s) it had recorded (lsns ${loss.fromLsn}..${loss.toLsn}), damaged or missing files`,
+        { ...loss },
+      );
+    }
+    const opened = storage && (await DocumentJournal.open(storage));
     const migrated = replica;
     return new LocalDocument({
       docId: options.docId,
@@ -64,6 +89,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(kept && {
         base: { keeper: kept.base, journalId: kept.recovered.journalId, cursor: kept.recovered.cursor },
       }),
+      ...(storage && { recordReach: (nextLsn: number) => writeReach(storage, timelineId, nextLsn) }),
       ...(closeStorage && { onClose: closeStorage }),
     });
   } catch (error) {

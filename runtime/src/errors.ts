@@ -19,7 +19,17 @@ export type TandemErrorKind =
    * `recordOffset`/`recordIndex` say where reading stopped, `framesExpected`/`framesReadable` how much
    * is missing. Nothing was changed; an operator must recover it (see the coordinator's `recover`).
    */
-  | 'storage-corrupt';
+  | 'storage-corrupt'
+  /**
+   * A client cannot establish its timeline id (its copies disagree): it refuses to open rather than
+   * push under another id mutations the coordinator may already have taken.
+   */
+  | 'identity-lost'
+  /**
+   * A client's timeline lost mutations it had recorded (damaged files): `lost` of them, lsns
+   * `fromLsn`..`toLsn`, none covered by the coordinator's marker in the base.
+   */
+  | 'timeline-damaged';
 
 export interface TandemErrorFields {
   readonly reason?: string;
@@ -32,6 +42,9 @@ export interface TandemErrorFields {
   readonly recordIndex?: number;
   readonly framesExpected?: number;
   readonly framesReadable?: number;
+  readonly lost?: number;
+  readonly fromLsn?: number;
+  readonly toLsn?: number;
 }
 
 export class TandemError extends Error {

@@ -66,6 +66,13 @@ export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
 export { type ByteStore, checkFileName } from './storage/byte-store.js';
 export { ClientBase, type RecoveredBase } from './storage/client-base.js';
 export {
+  type EstablishedIdentity,
+  establishIdentity,
+  type IdentityRecord,
+  parseIdentity,
+  writeReach,
+} from './storage/client-identity.js';
+export {
   DocumentJournal,
   type ImageFile,
   type JournalOptions,
@@ -98,6 +105,12 @@ export {
   RECORD_OVERHEAD,
   RecordType,
 } from './storage/record.js';
+export {
+  auditTimeline,
+  type TimelineAudit,
+  type TimelineLoss,
+  timelineLoss,
+} from './storage/timeline-audit.js';
 export {
   type CoordinatorOptions,
   SyncClient,

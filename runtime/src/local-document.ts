@@ -90,6 +90,11 @@ export interface LocalDocumentParts {
   readonly pending?: readonly MutationEnvelope[];
   /** Releases what the host opened for this document (files), after the replica closed. */
   readonly onClose?: () => Promise<void>;
+  /**
+   * Records at close how far the timeline went (the next lsn), so that a timeline found shorter at the
+   * next open is reported, not replayed silently shorter (storage/client-identity.ts).
+   */
+  readonly recordReach?: (nextLsn: number) => Promise<void>;
   /** This timeline's applied marker as the replica's pages record it (-1 for none). */
   readonly readAppliedLsn?: () => number;
   /** The coordinator's reasons for this timeline's rejected mutations in [from, to], from the pages. */
@@ -113,6 +118,7 @@ export class LocalDocument implements SyncTarget {
   private readonly replica: Replica;
   private readonly journal: DocumentJournal | undefined;
   private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly recordReach: ((nextLsn: number) => Promise<void>) | undefined;
   private nextLsn = 0;
   private queue: Pending[] = [];
   private flushScheduled = false;
@@ -149,6 +155,7 @@ export class LocalDocument implements SyncTarget {
     this.migration = parts.migration;
     this.journal = parts.journal;
     this.onClose = parts.onClose;
+    this.recordReach = parts.recordReach;
     this.readAppliedLsn = parts.readAppliedLsn;
     this.readRejections = parts.readRejections;
     this.prepareOverlay = parts.prepareOverlay;
@@ -198,6 +205,9 @@ export class LocalDocument implements SyncTarget {
     this.sync?.close();
     await this.housekeeping;
     await this.keeper?.flushed().catch(() => undefined);
+    // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
+    // disk is for the next recovery to decide.
+    if (this.failure === undefined) await this.recordReach?.(this.durableThrough + 1).catch(() => undefined);
     this.replica.close();
     await this.onClose?.();
   }

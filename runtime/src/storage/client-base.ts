@@ -3,7 +3,8 @@
 //
 // Each base the client starts over from (a new coordinator history, or a snapshot) gets its own journal
 // under a fresh prefix `base-<hash of a random id>.`; a `history` file names the current one (its
-// journalId and that id). A fresh prefix each time means no frame of an abandoned base can ever be read
+// journalId and that id, and this replica's timeline id: one of the copies client-identity.ts
+// establishes the id from). A fresh prefix each time means no frame of an abandoned base can ever be read
 // as a continuation of the new one. Invariants:
 // 1. The history file is written (and synced) only after the new history's image is synced, so it
 //    never names a base that is not there; a crash in between leaves the old history current, and the
@@ -27,6 +28,8 @@ const CHECKPOINT_EVERY = 1000;
 
 export interface RecoveredBase {
   readonly journalId: string | null;
+  /** The timeline id the history file names (undefined without one, or in the first format). */
+  readonly timelineId: string | undefined;
   /** The lsn of the next base frame. */
   readonly cursor: number;
   readonly store: PageStore;
@@ -42,6 +45,8 @@ export class ClientBase {
   #chain: Promise<void> = Promise.resolve();
   /** The history file that names the current history (kept by garbage collection). */
   #historyFile: string | undefined;
+  /** Written into each history file; set by the opener once the identity is established. */
+  timelineId: string | undefined;
 
   private constructor(root: ByteStore, history: History | undefined, journal: DocumentJournal | undefined) {
     this.#root = root;
@@ -67,7 +72,10 @@ export class ClientBase {
     const cursor = (recovered?.image?.frameCount ?? 0) + (recovered?.frames.length ?? 0);
     const base = new ClientBase(root, history, journal);
     await base.#collect(files);
-    return { base, recovered: { journalId: history?.journalId ?? null, cursor, store } };
+    return {
+      base,
+      recovered: { journalId: history?.journalId ?? null, timelineId: history?.timelineId, cursor, store },
+    };
   }
 
   /**
@@ -103,7 +111,7 @@ export class ClientBase {
           'history',
           nextGeneration(files),
           RecordType.history,
-          JSON.stringify({ journalId, baseId }),
+          JSON.stringify({ journalId, baseId, timelineId: this.timelineId }),
         );
         this.#journal = journal;
         this.#journalId = journalId;
@@ -144,6 +152,7 @@ const emptySource: PageSource = { pageCount: 0, pages: () => [] };
 interface History {
   readonly journalId: string;
   readonly baseId: string;
+  readonly timelineId: string | undefined;
   readonly file: string;
 }
 
@@ -152,12 +161,14 @@ async function prefixOf(baseId: string): Promise<string> {
   return `base-${toHex(digest.subarray(0, 8))}.`;
 }
 
-function parseHistory(json: string): { journalId: string; baseId: string } | undefined {
+function parseHistory(json: string): Omit<History, 'file'> | undefined {
   try {
     const value: unknown = JSON.parse(json);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { journalId, baseId } = value as Record<string, unknown>;
-    return typeof journalId === 'string' && typeof baseId === 'string' ? { journalId, baseId } : undefined;
+    const { journalId, baseId, timelineId } = value as Record<string, unknown>;
+    if (typeof journalId !== 'string' || typeof baseId !== 'string') return undefined;
+    if (timelineId !== undefined && typeof timelineId !== 'string') return undefined;
+    return { journalId, baseId, timelineId };
   } catch {
     return undefined;
   }
