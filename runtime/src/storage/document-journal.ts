@@ -12,6 +12,7 @@
 // 4. After a failed write or sync, the journal refuses further work: reopen it to recover.
 
 import { concatBytes } from '../bytes.js';
+import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { decodeMutation, encodeMutation } from '../timeline-codec.js';
@@ -28,14 +29,22 @@ import {
   PageImageError,
   type PageSource,
 } from './page-image.js';
-import { RecordType } from './record.js';
-import { recoverEntries, SegmentLog } from './segment-log.js';
+import { decodeRecords, RecordType } from './record.js';
+import { type RecoveredLog, recoverEntries, SegmentLog } from './segment-log.js';
+import { marksFiles, readSyncMarks, type SyncMark, SyncMarkWriter } from './sync-marks.js';
 
 export interface JournalOptions {
   /** Segment files of the frame log and timeline close at this size; 8 MiB by default. */
   readonly segmentBytes?: number;
   /** The timeline id to record when the store holds none yet (a new document on this replica). */
   readonly timelineId?: string;
+  /**
+   * Record after each sync how many frames are durable (sync-marks.ts), and refuse to open a journal
+   * whose frames fall short of that with a `storage-corrupt` TandemError: for a journal whose frames
+   * were acknowledged to others (the coordinator's), where a shorter history is a loss, not a cache
+   * miss. Off by default.
+   */
+  readonly syncMarks?: boolean;
 }
 
 export interface RecoveredState {
@@ -49,6 +58,17 @@ export interface RecoveredState {
   readonly pending: MutationEnvelope[];
 }
 
+/** What a store holds, read without changing it: the recovery, and whether it falls short. */
+export interface JournalInspection {
+  readonly recovered: RecoveredState;
+  /** Frames the highest sync mark says were durable (0 without marks). */
+  readonly framesExpected: number;
+  /** Frames the image and the frame log yield. */
+  readonly framesReadable: number;
+  /** A `storage-corrupt` TandemError when fewer frames are readable than expected. */
+  readonly damage: TandemError | undefined;
+}
+
 export interface ImageFile {
   readonly name: string;
   readonly kind: 'pages' | 'snapshot';
@@ -58,11 +78,33 @@ export interface ImageFile {
 const IMAGE_KINDS = ['pages', 'snapshot'] as const;
 const APPEND_CHUNK = 4 * 1024 * 1024;
 
+/** Everything recovery reads, before it writes or deletes anything. */
+interface JournalRead {
+  readonly image: PageImage | undefined;
+  readonly imageName: string | undefined;
+  readonly images: ImageFile[];
+  /** Images that are not whole, with where their records stop. */
+  readonly damagedImages: {
+    readonly file: ImageFile;
+    readonly records: number;
+    readonly stoppedAt: number;
+  }[];
+  readonly frameLog: RecoveredLog;
+  readonly timelineLog: RecoveredLog;
+  readonly frames: Frame[];
+  readonly pending: MutationEnvelope[];
+  /** The identity file's text, if one is whole. */
+  readonly identity: string | undefined;
+  readonly marks: SyncMark[];
+  readonly garbage: string[];
+}
+
 export class DocumentJournal {
   readonly #store: ByteStore;
   readonly #generation: number;
   readonly #frames: SegmentLog;
   readonly #timeline: SegmentLog;
+  readonly #marks: SyncMarkWriter | undefined;
   #images: ImageFile[];
   #failure: unknown;
 
@@ -72,14 +114,21 @@ export class DocumentJournal {
     frames: SegmentLog,
     timeline: SegmentLog,
     images: ImageFile[],
+    marks: SyncMarkWriter | undefined,
   ) {
     this.#store = store;
     this.#generation = generation;
     this.#frames = frames;
     this.#timeline = timeline;
     this.#images = images;
+    this.#marks = marks;
   }
 
+  /**
+   * Recovers the journal in `store` (see the invariants above). With `syncMarks`, a store holding fewer
+   * frames than its marks say were durable is refused with a `storage-corrupt` TandemError, and nothing
+   * in it is changed.
+   */
   static async open(
     store: ByteStore,
     options: JournalOptions = {},
@@ -87,55 +136,34 @@ export class DocumentJournal {
     const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
     const files = await store.list();
     const generation = nextGeneration(files);
-    const garbage: string[] = [];
-
-    const candidates: ImageFile[] = [];
-    for (const file of files) {
-      const name = parseFileName(file);
-      const kind = IMAGE_KINDS.find((k) => k === name?.kind);
-      if (name !== undefined && kind !== undefined && name.ext === 'img') {
-        candidates.push({ name: file, kind, frameCount: name.lsn });
-      }
-    }
-    candidates.sort((a, b) => b.frameCount - a.frameCount || (a.kind === 'pages' ? -1 : 1));
-    let image: PageImage | undefined;
-    const images: ImageFile[] = [];
-    for (const candidate of candidates) {
-      if (image !== undefined && candidate.frameCount <= image.frameCount) {
-        images.push(candidate);
-        continue;
-      }
-      try {
-        const decoded = await decodePageImage((await store.read(candidate.name)) ?? new Uint8Array(0));
-        if (decoded.frameCount !== candidate.frameCount)
-          throw new PageImageError('image lsn differs from its name');
-        image = decoded;
-        images.push(candidate);
-      } catch (error) {
-        if (!(error instanceof PageImageError)) throw error;
-        garbage.push(candidate.name);
-      }
-    }
-
+    const read = await readJournal(store, files);
+    const { image, frames, frameLog, timelineLog, pending } = read;
     const frameCount = image?.frameCount ?? 0;
-    const frameLog = await recoverEntries(store, files, 'frames', RecordType.frame, frameCount);
-    const timelineLog = await recoverEntries(store, files, 'timeline', RecordType.mutation);
-    garbage.push(...frameLog.garbage, ...timelineLog.garbage);
-    const frames = frameLog.entries.map((e) => decodeFrameRecord(e.lsn, e.payload));
-    const pending = timelineLog.entries.map((e) => decodeMutation(e.payload));
-    pending.forEach((m, i) => {
-      if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
-    });
-
-    // The oldest whole identity file: later ones only exist if a crash tore the first.
-    const identity = await readMetaFile(store, files, 'identity', RecordType.identity, 'oldest', (t) => t);
-    let timelineId = identity?.value;
-    if (timelineId === undefined && options.timelineId !== undefined) {
-      timelineId = options.timelineId;
+    const readable = frameCount + frames.length;
+    let timelineId = read.identity;
+    let marks: SyncMarkWriter | undefined;
+    if (options.syncMarks === true) {
+      const damage = checkFrames(read);
+      if (damage !== undefined) throw damage;
+      // A whole identity file wins; without one, the identity the marks carry (sync-marks.ts, 4).
+      timelineId ??= read.marks[0]?.identity;
+      const expected = expectedFrames(read, timelineId);
+      if (readable > expected) {
+        // Frames a crash kept without their sync: made durable before a mark counts them (invariant 1).
+        if (read.imageName !== undefined && frameCount > expected) await store.sync(read.imageName);
+        for (const segment of frameLog.segments)
+          if (segment.lastLsn >= expected) await store.sync(segment.name);
+      }
+    }
+    if (timelineId === undefined && options.timelineId !== undefined) timelineId = options.timelineId;
+    if (timelineId !== undefined && timelineId !== read.identity) {
       await writeMetaFile(store, 'identity', generation, RecordType.identity, timelineId);
     }
+    if (options.syncMarks === true) {
+      marks = await SyncMarkWriter.start(store, generation, timelineId ?? '', readable, marksFiles(files));
+    }
 
-    for (const name of garbage) await store.delete(name);
+    for (const name of read.garbage) await store.delete(name);
     const journal = new DocumentJournal(
       store,
       generation,
@@ -143,7 +171,7 @@ export class DocumentJournal {
         store,
         { kind: 'frames', type: RecordType.frame, generation, segmentBytes },
         frameLog,
-        frameCount + frames.length,
+        readable,
       ),
       new SegmentLog(
         store,
@@ -151,9 +179,26 @@ export class DocumentJournal {
         timelineLog,
         pending.length > 0 ? pending.at(-1)!.lsn + 1 : undefined,
       ),
-      images,
+      read.images,
+      marks,
     );
     return { journal, recovered: { timelineId, image, frames, pending } };
+  }
+
+  /**
+   * Reads what `store` holds as `open` would recover it, without writing or deleting anything, and says
+   * whether it falls short of its sync marks (for an operator's recovery).
+   */
+  static async inspect(store: ByteStore): Promise<JournalInspection> {
+    const read = await readJournal(store, await store.list());
+    const timelineId = read.identity ?? read.marks[0]?.identity;
+    const framesReadable = (read.image?.frameCount ?? 0) + read.frames.length;
+    return {
+      recovered: { timelineId, image: read.image, frames: read.frames, pending: read.pending },
+      framesExpected: expectedFrames(read, timelineId),
+      framesReadable,
+      damage: checkFrames(read),
+    };
   }
 
   /** The lsn the next frame must carry. */
@@ -178,10 +223,16 @@ export class DocumentJournal {
     this.#timeline.append(mutation.lsn, encodeMutation(mutation));
   }
 
-  /** Makes every frame and mutation appended so far durable (concurrent calls share syncs). */
+  /**
+   * Makes every frame and mutation appended so far durable (concurrent calls share syncs); with sync
+   * marks, then records the durable frame count (sync-marks.ts, invariant 1).
+   */
   async sync(): Promise<void> {
     this.#checkHealthy();
+    const frameCount = this.#frames.nextLsn ?? 0;
     await Promise.all([this.#frames.flush(), this.#timeline.flush()]);
+    const marks = this.#marks;
+    if (marks !== undefined && frameCount > marks.marked) await this.#guard(() => marks.record(frameCount));
   }
 
   /**
@@ -260,6 +311,122 @@ export class DocumentJournal {
       throw new Error('the journal failed and must be recovered', { cause: this.#failure });
     }
   }
+}
+
+async function readJournal(store: ByteStore, files: readonly string[]): Promise<JournalRead> {
+  const garbage: string[] = [];
+  const candidates: ImageFile[] = [];
+  for (const file of files) {
+    const name = parseFileName(file);
+    const kind = IMAGE_KINDS.find((k) => k === name?.kind);
+    if (name !== undefined && kind !== undefined && name.ext === 'img') {
+      candidates.push({ name: file, kind, frameCount: name.lsn });
+    }
+  }
+  candidates.sort((a, b) => b.frameCount - a.frameCount || (a.kind === 'pages' ? -1 : 1));
+  let image: PageImage | undefined;
+  let imageName: string | undefined;
+  const images: ImageFile[] = [];
+  const damagedImages: JournalRead['damagedImages'] = [];
+  for (const candidate of candidates) {
+    if (image !== undefined && candidate.frameCount <= image.frameCount) {
+      images.push(candidate);
+      continue;
+    }
+    const bytes = (await store.read(candidate.name)) ?? new Uint8Array(0);
+    try {
+      const decoded = await decodePageImage(bytes);
+      if (decoded.frameCount !== candidate.frameCount)
+        throw new PageImageError('image lsn differs from its name');
+      image = decoded;
+      imageName = candidate.name;
+      images.push(candidate);
+    } catch (error) {
+      if (!(error instanceof PageImageError)) throw error;
+      garbage.push(candidate.name);
+      const { records, validBytes } = decodeRecords(bytes);
+      damagedImages.push({ file: candidate, records: records.length, stoppedAt: validBytes });
+    }
+  }
+
+  const frameLog = await recoverEntries(store, files, 'frames', RecordType.frame, image?.frameCount ?? 0);
+  const timelineLog = await recoverEntries(store, files, 'timeline', RecordType.mutation);
+  garbage.push(...frameLog.garbage, ...timelineLog.garbage);
+  const frames = frameLog.entries.map((e) => decodeFrameRecord(e.lsn, e.payload));
+  const pending = timelineLog.entries.map((e) => decodeMutation(e.payload));
+  pending.forEach((m, i) => {
+    if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
+  });
+  // The oldest whole identity file: later ones only exist if a crash tore the first.
+  const identity = await readMetaFile(store, files, 'identity', RecordType.identity, 'oldest', (t) => t);
+  const marks = await readSyncMarks(store, files);
+  return {
+    image,
+    imageName,
+    images,
+    damagedImages,
+    frameLog,
+    timelineLog,
+    frames,
+    pending,
+    identity: identity?.value,
+    marks,
+    garbage,
+  };
+}
+
+/** The frames the marks of `identity` say were durable; marks of another history do not count. */
+function expectedFrames(read: JournalRead, identity: string | undefined): number {
+  return read.marks.find((m) => identity === undefined || m.identity === identity)?.frameCount ?? 0;
+}
+
+/** A `storage-corrupt` error saying where the frames stop, when fewer are readable than were synced. */
+function checkFrames(read: JournalRead): TandemError | undefined {
+  const framesExpected = expectedFrames(read, read.identity ?? read.marks[0]?.identity);
+  const framesReadable = (read.image?.frameCount ?? 0) + read.frames.length;
+  if (framesReadable >= framesExpected) return undefined;
+  const where = locateDamage(read, framesReadable);
+  const fields = { framesExpected, framesReadable, ...where.fields };
+  return new TandemError(
+    'storage-corrupt',
+    `the journal holds ${framesReadable} of the ${framesExpected} frames it synced (frames ${framesReadable}..${framesExpected - 1} unreadable): ${where.text}`,
+    fields,
+  );
+}
+
+/** Which file should have held frame `lsn`, and where reading it stopped. */
+function locateDamage(
+  read: JournalRead,
+  lsn: number,
+): { text: string; fields: { file: string; recordOffset?: number; recordIndex?: number } } {
+  const segment = read.frameLog.files
+    .filter((f) => f.firstLsn <= lsn)
+    .sort((a, b) => b.firstLsn - a.firstLsn || b.generation - a.generation)[0];
+  const reachesPast = segment !== undefined && segment.firstLsn + segment.records > lsn;
+  const image = read.damagedImages
+    .filter((d) => d.file.frameCount > lsn)
+    .sort((a, b) => b.file.frameCount - a.file.frameCount)[0];
+  if (image !== undefined && (segment === undefined || reachesPast || segment.stoppedAt === segment.length)) {
+    const { file, records, stoppedAt } = image;
+    return {
+      text: `image ${file.name} (frames before ${file.frameCount}) is damaged at byte ${stoppedAt} (record ${records})`,
+      fields: { file: file.name, recordOffset: stoppedAt, recordIndex: records },
+    };
+  }
+  if (segment === undefined || reachesPast) {
+    const file = formatFileName({ kind: 'frames', lsn, generation: 0, ext: 'log' }).replace(
+      '.00000000.',
+      '.*.',
+    );
+    return { text: `no file holds frame ${lsn} (${file}: a frame log segment is missing)`, fields: { file } };
+  }
+  const cut = segment.stoppedAt === segment.length;
+  return {
+    text: cut
+      ? `${segment.name} ends after ${segment.records} records (byte ${segment.stoppedAt}): truncated, or the next segment is missing`
+      : `${segment.name} is damaged at byte ${segment.stoppedAt} of ${segment.length} (record ${segment.records}, frame ${lsn})`,
+    fields: { file: segment.name, recordOffset: segment.stoppedAt, recordIndex: segment.records },
+  };
 }
 
 /** Rebuilds the database a recovery describes: the image, then the frames. */

@@ -41,6 +41,19 @@ export interface RecoveredLog {
   readonly segments: Segment[];
   /** Files of this kind that hold nothing recoverable (stale or torn), safe to delete. */
   readonly garbage: string[];
+  /** What reading each segment file found, to say where a log that is shorter than expected stops. */
+  readonly files: SegmentRead[];
+}
+
+export interface SegmentRead {
+  readonly name: string;
+  readonly firstLsn: number;
+  readonly generation: number;
+  /** Records read before the first one that is torn, damaged, stale or not an entry. */
+  readonly records: number;
+  /** The byte offset where reading stopped (the file's length when it read to the end). */
+  readonly stoppedAt: number;
+  readonly length: number;
 }
 
 /**
@@ -71,18 +84,31 @@ export async function recoverEntries(
   };
   const byLsn = new Map<number, { entry: LogEntry; segment: Segment }>();
   const segments: Segment[] = [];
+  const reads: SegmentRead[] = [];
   for (const f of parsed) {
     const bytes = (await store.read(f.file)) ?? new Uint8Array(0);
     const limit = staleFrom(f.generation);
     const segment: Segment = { name: f.file, firstLsn: f.firstLsn, lastLsn: -1, generation: f.generation };
+    let records = 0;
+    let stoppedAt = 0;
     for (const record of decodeRecords(bytes).records) {
       if (record.type !== type || record.payload.length < 8) break;
       const view = new DataView(record.payload.buffer, record.payload.byteOffset, 8);
       const lsn = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
       if (lsn >= limit) break;
       byLsn.set(lsn, { entry: { lsn, payload: record.payload.subarray(8) }, segment });
+      records++;
+      stoppedAt = record.payload.byteOffset - bytes.byteOffset + record.payload.length + 4;
     }
     segments.push(segment);
+    reads.push({
+      name: f.file,
+      firstLsn: f.firstLsn,
+      generation: f.generation,
+      records,
+      stoppedAt,
+      length: bytes.length,
+    });
   }
   let lsn = from ?? latestRunStart(byLsn.keys(), (key) => byLsn.has(key));
   const entries: LogEntry[] = [];
@@ -94,7 +120,7 @@ export async function recoverEntries(
   }
   const live = segments.filter((s) => used.has(s)).sort((a, b) => a.firstLsn - b.firstLsn);
   const garbage = segments.filter((s) => !used.has(s)).map((s) => s.name);
-  return { entries, segments: live, garbage };
+  return { entries, segments: live, garbage, files: reads };
 }
 
 function latestRunStart(keys: Iterable<number>, has: (lsn: number) => boolean): number {
