@@ -51,6 +51,8 @@ export interface AuthorityOptions {
   readonly storage?: ByteStore;
   /** Frames between two checkpoints of the page file; 1000 by default. */
   readonly checkpointEvery?: number;
+  /** Frame log segment files close at this size (JournalOptions); 8 MiB by default. */
+  readonly segmentBytes?: number;
   /**
    * The largest the database may grow to (bytes): a batch that grows it past this is rejected whole
    * (its markers and rejection reasons are still recorded). Unlimited by default.
@@ -173,7 +175,13 @@ export class AuthorityDocument {
 
   static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
     const opened =
-      options.storage && (await DocumentJournal.open(options.storage, { timelineId: newJournalId() }));
+      options.storage &&
+      (await DocumentJournal.open(options.storage, {
+        timelineId: newJournalId(),
+        // Its frames are acknowledged to clients: a journal holding fewer is refused, never served.
+        syncMarks: true,
+        ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
+      }));
     const captured: Captured[] = [];
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
     const store = opened ? rebuildStore(opened.recovered) : new PageStore();
