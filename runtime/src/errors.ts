@@ -15,6 +15,13 @@ export type TandemErrorKind =
   /** The document's storage failed a write or sync; reopen the document to recover. */
   | 'storage-failed'
   /**
+   * Syncing with the coordinator stopped for good (`reason`: `reducer-mismatch`, `history-reset`, or
+   * the coordinator's refusal: `unauthorized`, `timeline-taken`, `unsupported-version`, `malformed`;
+   * the SyncFailure is the `cause`). What was pending will not reach the coordinator: `fate` and
+   * `synced` reject with it.
+   */
+  | 'sync-failed'
+  /**
    * The document's files hold less than was acknowledged (damaged, truncated or deleted): `file`,
    * `recordOffset`/`recordIndex` say where reading stopped, `framesExpected`/`framesReadable` how much
    * is missing. Nothing was changed; an operator must recover it (see the coordinator's `recover`).
