@@ -1,0 +1,302 @@
+// The chaos run: a coordinator process and three client processes, each client behind its own TCP
+// proxy, while a seeded schedule SIGKILLs and restarts the coordinator and the clients (a client
+// restarts on its own data folder, so it continues its timeline) and cuts connections. Once the chaos
+// stops and everything settles, every client is live on an open connection with nothing pending, every
+// mutation whose `mutate` resolved has a fate and (confirmed) is in the coordinator's pages exactly once,
+// and every client holds the coordinator's pages. A failure lists every broken invariant, with the seed
+// and the log of events.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDocument } from '@tandem/host-node';
+import type { LocalDocument } from '@tandem/runtime';
+import { expect, test } from 'vitest';
+import { Child, type Exit } from './chaos/child.js';
+import { ClientLedger, checkClient, checkRows, type FinalState } from './chaos/ledger.js';
+import type {
+  ClientReport,
+  ClientRequest,
+  ClientStatus,
+  CoordinatorReport,
+  CoordinatorRequest,
+  TodoRow,
+} from './chaos/messages.js';
+import { type ChaosEvent, chaosSchedule, describeEvent } from './chaos/schedule.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import { REPO_ROOT } from './support/vite-server.js';
+
+const SEED = BigInt(process.env.CHAOS_SEED ?? process.env.FC_SEED ?? 20_260_805);
+const CLIENTS = 3;
+const CHAOS_MS = 18_000;
+const EVENTS = 8;
+const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
+const CLIENT_SCRIPT = join(REPO_ROOT, 'e2e/dist/chaos/client-process.js');
+const COORDINATOR_SCRIPT = join(REPO_ROOT, 'e2e/dist/chaos/coordinator-process.js');
+/** Starting a process loads sqlite-wasm and the reducer: slow on a loaded machine. */
+const START_MS = 60_000;
+
+type ClientChild = Child<ClientRequest, ClientReport>;
+type CoordinatorChild = Child<CoordinatorRequest, CoordinatorReport>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+/** Polls `check` until it holds or `ms` pass; returns whether it held. */
+async function until(check: () => Promise<boolean>, ms: number, every = 200): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(every);
+  }
+}
+
+const describeStatus = (status: ClientStatus | undefined, connections: number): string =>
+  status === undefined
+    ? `no status, ${connections} connections`
+    : `${status.syncState}, ${status.pendingCount} pending, ${connections} open connections` +
+      `${status.syncError === null ? '' : `, sync error: ${status.syncError}`}`;
+
+/** Live with a connection open through its proxy and nothing left to push. */
+const isSettled = (status: ClientStatus | undefined, connections: number): boolean =>
+  status?.syncState === 'live' && status.pendingCount === 0 && connections > 0;
+
+test(`through coordinator and client SIGKILLs and socket drops, every client ends live with every confirmed mutation applied exactly once (seed ${SEED}; CHAOS_SEED=${SEED} replays the schedule)`, async () => {
+  const schedule = chaosSchedule(SEED, { clients: CLIENTS, durationMs: CHAOS_MS, events: EVENTS });
+  console.log(`chaos seed ${SEED} (CHAOS_SEED=${SEED} replays the schedule)`);
+  const began = Date.now();
+  const log: string[] = [];
+  const note = (line: string): void => {
+    log.push(`+${((Date.now() - began) / 1000).toFixed(1)}s ${line}`);
+  };
+  const problems: string[] = [];
+  const scratch = await mkdtemp(join(tmpdir(), 'tandem-chaos-'));
+  const port = await freePort();
+  const docId = `chaos-${SEED}`;
+  const ledgers = Array.from({ length: CLIENTS }, (_, i) => new ClientLedger(i));
+  const clients: ClientChild[] = [];
+  const proxies: TcpProxy[] = [];
+  const probes = new Set<string>();
+  let coordinator: CoordinatorChild | undefined;
+  let observer: LocalDocument | undefined;
+
+  const watch = (child: { readonly exited: Promise<Exit>; readonly stderr: string }, name: string): void => {
+    void child.exited.then((exit) => {
+      if (exit.expected) return;
+      const stderr = child.stderr.trim();
+      problems.push(
+        `${name} exited on its own (code ${exit.code}, signal ${exit.signal})${stderr === '' ? '' : `: ${stderr}`}`,
+      );
+      note(`${name} exited on its own`);
+    });
+  };
+
+  async function startCoordinator(): Promise<void> {
+    const child: CoordinatorChild = new Child(
+      COORDINATOR_SCRIPT,
+      [TODO, join(scratch, 'coordinator'), String(port)],
+      (report) => {
+        if (report.type === 'start-failed' || report.type === 'crashed') {
+          note(`coordinator ${report.type}: ${report.error}`);
+        }
+      },
+    );
+    coordinator = child;
+    watch(child, `the coordinator (pid ${child.pid})`);
+    await child.next('listening', START_MS);
+  }
+
+  async function startClient(i: number): Promise<void> {
+    const ledger = ledgers[i]!;
+    const incarnation = ++ledger.incarnation;
+    const child: ClientChild = new Child(
+      CLIENT_SCRIPT,
+      [
+        TODO,
+        join(scratch, `client-${i}`),
+        docId,
+        `ws://127.0.0.1:${proxies[i]!.port}/sync`,
+        String(i),
+        String(incarnation),
+        String(SEED),
+      ],
+      (report) => ledger.record(report, incarnation),
+    );
+    clients[i] = child;
+    watch(child, `client ${i} (incarnation ${incarnation}, pid ${child.pid})`);
+    const opened = await child.next('opened', START_MS);
+    if (incarnation > 0) {
+      note(`client ${i} back: replayed ${opened.replayed}, ${opened.pending} pending`);
+    }
+  }
+
+  /** Restarts under way, by process: the schedule goes on while a killed process comes back. */
+  const restarts = new Map<string, Promise<void>>();
+  const restart = (key: string, after: number, start: () => Promise<void>): void => {
+    restarts.set(
+      key,
+      sleep(after)
+        .then(start)
+        .catch((error: unknown) => {
+          problems.push(`${key} did not restart: ${error instanceof Error ? error.message : String(error)}`);
+        }),
+    );
+  };
+
+  async function perform(event: ChaosEvent): Promise<void> {
+    switch (event.kind) {
+      case 'kill-coordinator':
+        await restarts.get('coordinator');
+        await coordinator?.kill();
+        restart('coordinator', event.downMs, async () => {
+          await startCoordinator();
+          note('coordinator back');
+        });
+        return;
+      case 'kill-client': {
+        const key = `client ${event.client}`;
+        await restarts.get(key);
+        await clients[event.client]!.kill();
+        restart(key, event.downMs, () => startClient(event.client));
+        return;
+      }
+      case 'drop': {
+        const cut = (event.client === null ? proxies : [proxies[event.client]!]).map((proxy) =>
+          proxy.drop(event.reset),
+        );
+        note(`cut ${cut.reduce((a, b) => a + b, 0)} connections`);
+        return;
+      }
+    }
+  }
+
+  const statuses = (pageHash: boolean): Promise<(ClientStatus | undefined)[]> =>
+    Promise.all(
+      clients.map((c) => c.ask({ type: 'status', pageHash }, 'status', 5000).catch(() => undefined)),
+    );
+  const noteStatuses = async (): Promise<void> => {
+    const all = await statuses(false);
+    note(
+      `  ${all.map((s, i) => `client ${i}: ${describeStatus(s, proxies[i]!.openConnections)}`).join('; ')}`,
+    );
+  };
+  const coordinatorHash = async (): Promise<string | null> =>
+    (await coordinator?.ask({ type: 'page-hash', docId }, 'page-hash', 10_000))?.hash ?? null;
+
+  try {
+    await startCoordinator();
+    for (let i = 0; i < CLIENTS; i++) proxies.push(await TcpProxy.start(port));
+    await Promise.all(proxies.map((_, i) => startClient(i)));
+    note(`coordinator on port ${port} and ${CLIENTS} clients up; chaos for ${CHAOS_MS} ms`);
+    const chaosStart = Date.now();
+    for (const event of schedule) {
+      const wait = chaosStart + event.at - Date.now();
+      if (wait > 0) await sleep(wait);
+      await noteStatuses();
+      note(describeEvent(event));
+      await perform(event);
+    }
+    await sleep(chaosStart + CHAOS_MS - Date.now());
+    await Promise.all(restarts.values());
+    note('chaos over: the clients stop writing');
+    await Promise.all(clients.map((c) => c.ask({ type: 'stop' }, 'stopped', 20_000)));
+
+    let last: (ClientStatus | undefined)[] = [];
+    const settled = await until(async () => {
+      last = await statuses(false);
+      return last.every((s, i) => isSettled(s, proxies[i]!.openConnections));
+    }, 20_000);
+    note(`settled: ${settled}`);
+    if (!settled) {
+      for (const [i, status] of last.entries()) {
+        const connections = proxies[i]!.openConnections;
+        if (isSettled(status, connections)) continue;
+        problems.push(
+          `client ${i} did not settle (live, a connection open, nothing pending) within 20 s: ${describeStatus(status, connections)}`,
+        );
+      }
+    } else {
+      const answers = await Promise.all(
+        clients.map((c, i) => {
+          const id = `probe-${i}`;
+          probes.add(id);
+          return c.ask({ type: 'probe', id, timeoutMs: 10_000 }, 'probe', 15_000);
+        }),
+      );
+      for (const [i, answer] of answers.entries()) {
+        if (answer.fate?.status !== 'confirmed') {
+          problems.push(
+            `client ${i}'s probe mutation was not confirmed within 10 s: ${answer.error ?? JSON.stringify(answer.fate)}`,
+          );
+        } else
+          ledgers[i]!.resolved.push({
+            id: `probe-${i}`,
+            kind: 'create',
+            lsn: answer.fate.lsn,
+            incarnation: -1,
+          });
+      }
+      note('probes answered');
+    }
+
+    let hashes: (string | null)[] = [];
+    const converged = await until(
+      async () => {
+        hashes = [await coordinatorHash(), ...(await statuses(true)).map((s) => s?.pageHash ?? null)];
+        return hashes[0] !== null && hashes.every((h) => h === hashes[0]);
+      },
+      settled ? 15_000 : 1000,
+    );
+    note(`page hashes equal: ${converged}`);
+    if (!converged) problems.push(`page hashes differ (coordinator, then each client): ${hashes.join(' ')}`);
+
+    observer = await openDocument({
+      docId,
+      reducer: TODO,
+      coordinatorUrl: `ws://127.0.0.1:${port}/sync`,
+      sync: { backoffMs: 25, heartbeatMs: 500 },
+    });
+    const coordinatorPages = await coordinatorHash();
+    const observed = await until(async () => (await observer!.pageHash()) === coordinatorPages, 15_000);
+    if (!observed) problems.push("a fresh replica never reached the coordinator's pages");
+    const authorityRows = (await observer.query('SELECT id, completed FROM todos')) as unknown as TodoRow[];
+    const authority = new Map(authorityRows.map((row) => [row.id, Number(row.completed)]));
+
+    const finals: FinalState[] = await Promise.all(
+      clients.map((c, i) =>
+        c.ask(
+          { type: 'final', lsns: ledgers[i]!.resolved.map((r) => r.lsn), timeoutMs: settled ? 5000 : 1000 },
+          'final',
+          30_000,
+        ),
+      ),
+    );
+    for (const [i, final] of finals.entries()) problems.push(...checkClient(ledgers[i]!, final, authority));
+    problems.push(...checkRows(ledgers, finals, authority, probes));
+    const resolved = ledgers.reduce((n, l) => n + l.resolved.length, 0);
+    note(`checked ${resolved} resolved mutations against ${authority.size} todos`);
+    if (resolved < 100)
+      problems.push(`only ${resolved} mutations resolved: too few for the run to mean anything`);
+  } catch (error) {
+    problems.push(`the run stopped: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await observer?.close();
+    await Promise.all([...clients.map((c) => c.kill()), coordinator?.kill()]);
+    for (const proxy of proxies) await proxy.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+  note('done');
+  expect(
+    problems,
+    `seed ${SEED} (CHAOS_SEED=${SEED} replays the schedule); events:\n${log.join('\n')}`,
+  ).toEqual([]);
+}, 240_000);
