@@ -34,6 +34,7 @@ import {
   PAGE_SIZE,
   PageStore,
   PageVersions,
+  pushProblem,
   type RecoveredState,
   type ReducerModule,
   Replica,
@@ -414,40 +415,25 @@ export class AuthorityDocument {
 
 class OverQuota extends Error {}
 
-const MAX_TIMELINE_ID = 256;
-const MAX_PAYLOAD = 1 << 20;
-
-/** A request that cannot be taken as it is, as a refusal; undefined when it is well formed. */
+/**
+ * A request that cannot be taken as it is, as a refusal; undefined when it is well formed. The domain is
+ * the protocol's (`pushProblem`), so nothing the coordinator takes can make the reducer host throw and
+ * fail the document.
+ */
 function checkRequest(
   request: PushRequest,
   markerOf: (timelineId: string) => number,
 ): PushResult | undefined {
-  const refuse = (message: string): PushResult => ({
+  const problem = pushProblem(request.timelineId, request.mutations);
+  if (problem === undefined) return undefined;
+  const { timelineId } = request;
+  return {
     status: 'refused',
-    timelineId: String(request.timelineId),
-    appliedLsn: typeof request.timelineId === 'string' ? markerOf(request.timelineId) : -1,
+    timelineId: String(timelineId),
+    appliedLsn: typeof timelineId === 'string' ? markerOf(timelineId) : -1,
     kind: 'invalid-mutation',
-    message,
-  });
-  const { timelineId, mutations } = request;
-  if (typeof timelineId !== 'string' || timelineId.length === 0 || timelineId.length > MAX_TIMELINE_ID) {
-    return refuse('a timeline id is a non-empty string of at most 256 characters');
-  }
-  if (!Array.isArray(mutations)) return refuse('mutations must be an array');
-  let previous: number | undefined;
-  for (const m of mutations as readonly MutationEnvelope[]) {
-    if (m.timelineId !== timelineId) return refuse(`mutation ${m.lsn} belongs to timeline ${m.timelineId}`);
-    if (!Number.isSafeInteger(m.lsn) || m.lsn < 0) return refuse(`invalid lsn ${m.lsn}`);
-    if (previous !== undefined && m.lsn !== previous + 1) {
-      return refuse(`mutations must be consecutive: ${m.lsn} follows ${previous}`);
-    }
-    if (!Number.isSafeInteger(m.timestamp)) return refuse(`mutation ${m.lsn}: invalid timestamp`);
-    if (!(m.payload instanceof Uint8Array) || m.payload.length > MAX_PAYLOAD) {
-      return refuse(`mutation ${m.lsn}: the payload must be at most ${MAX_PAYLOAD} bytes`);
-    }
-    previous = m.lsn;
-  }
-  return undefined;
+    message: problem,
+  };
 }
 
 /** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 9). */

@@ -34,6 +34,16 @@ export {
   type PageReader,
   PageVersions,
 } from './protocol/page-delta.js';
+export {
+  MUTATION_WIRE_OVERHEAD,
+  mutationProblem,
+  Payload,
+  PushMutations,
+  pushProblem,
+  Timestamp,
+  timestampProblem,
+  WireMutation,
+} from './protocol/mutation-bounds.js';
 export { Ping, Pong } from './protocol/ping.js';
 export { Push } from './protocol/push.js';
 export { PushResult } from './protocol/push-result.js';

@@ -17,9 +17,13 @@
 //    its overlay is exactly the pending mutations (lsn above this timeline's applied marker in the base)
 //    reduced in lsn order. A rebase keeps it so: drop the overlay, apply the burst to the base, drop the
 //    mutations the marker covers, reduce the rest again.
+// 7. A mutation outside the bounds the coordinator enforces (protocol/mutation-bounds.ts) is refused by
+//    `mutate` with `invalid-argument` before it takes an lsn or reaches the timeline: a bad argument
+//    never fails storage, and nothing accepted here is refused by the coordinator as malformed.
 
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
+import { mutationProblem } from './protocol/mutation-bounds.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
@@ -175,14 +179,29 @@ export class LocalDocument implements SyncTarget {
     this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
   }
 
-  /** Queues one mutation; resolves once it has been applied (or rejected) locally. */
+  /**
+   * Queues one mutation; resolves once it has been applied (or rejected) locally. A mutation the
+   * coordinator could not take (mutation-bounds.ts) rejects with `invalid-argument` and writes nothing.
+   */
   mutate(mutation: unknown, options: MutateOptions = {}): Promise<MutationResult> {
-    return this.enqueue(mutation, options);
+    return this.mutateBatch([mutation], options).then((results) => results[0]!);
   }
 
-  /** Queues several mutations to be reduced in one call; one result per mutation, in order. */
+  /**
+   * Queues several mutations to be reduced in one call; one result per mutation, in order. When one of
+   * them is outside the bounds, none is queued (`invalid-argument`).
+   */
   mutateBatch(mutations: readonly unknown[], options: MutateOptions = {}): Promise<MutationResult[]> {
-    return Promise.all(mutations.map((m) => this.enqueue(m, options)));
+    if (this.closed) return Promise.reject(closedError(this.docId));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    let envelopes: MutationEnvelope[];
+    try {
+      envelopes = checkedEnvelopes(this.timelineId, this.nextLsn, mutations, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.nextLsn += envelopes.length;
+    return Promise.all(envelopes.map((envelope) => this.enqueue(envelope)));
   }
 
   async query(sql: string, params: readonly (PlainValue | boolean)[] = []): Promise<Row[]> {
@@ -402,21 +421,7 @@ export class LocalDocument implements SyncTarget {
     }
   }
 
-  private enqueue(mutation: unknown, options: MutateOptions): Promise<MutationResult> {
-    if (this.closed) return Promise.reject(closedError(this.docId));
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    let payload: Uint8Array;
-    try {
-      payload = encodePayload(mutation);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const envelope: MutationEnvelope = {
-      timelineId: this.timelineId,
-      lsn: this.nextLsn++,
-      timestamp: options.timestamp ?? Date.now(),
-      payload,
-    };
+  private enqueue(envelope: MutationEnvelope): Promise<MutationResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ envelope, resolve, reject });
       if (!this.flushScheduled) {
@@ -523,9 +528,51 @@ export class LocalDocument implements SyncTarget {
   }
 }
 
+/**
+ * The envelopes of `mutations` from lsn `firstLsn` on, each inside the bounds the coordinator enforces
+ * (mutation-bounds.ts); a TandemError `invalid-argument` for the first that is not.
+ */
+function checkedEnvelopes(
+  timelineId: string,
+  firstLsn: number,
+  mutations: readonly unknown[],
+  options: MutateOptions,
+): MutationEnvelope[] {
+  if (!Array.isArray(mutations)) {
+    throw new TandemError('invalid-argument', 'mutateBatch takes an array of mutations');
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TandemError('invalid-argument', 'mutate options must be an object');
+  }
+  const timestamp = options.timestamp ?? Date.now();
+  return mutations.map((mutation, i) => {
+    const envelope = { timelineId, lsn: firstLsn + i, timestamp, payload: encodePayload(mutation) };
+    const problem = mutationProblem(envelope);
+    if (problem !== undefined) {
+      throw new TandemError('invalid-argument', `mutation ${i} cannot be synced: ${problem}`, {
+        reason: problem,
+      });
+    }
+    return envelope;
+  });
+}
+
+/** The payload of a mutation: its bytes (a copy, so later changes by the caller reach nothing), or its JSON. */
 function encodePayload(mutation: unknown): Uint8Array {
-  if (mutation instanceof Uint8Array) return mutation;
-  const json = JSON.stringify(mutation);
+  if (mutation instanceof Uint8Array) return mutation.slice();
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(mutation);
+  } catch (error) {
+    throw new TandemError(
+      'invalid-argument',
+      `a mutation must be JSON-serializable: ${String(error)}`,
+      {},
+      {
+        cause: error,
+      },
+    );
+  }
   if (json === undefined) {
     throw new TandemError('invalid-argument', 'a mutation must be JSON-serializable or a Uint8Array');
   }

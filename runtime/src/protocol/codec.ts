@@ -6,6 +6,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PAGE_SIZE } from '../vfs/page-store.js';
+import { docIdProblem } from './doc-id.js';
 import { ErrorMessage } from './error.js';
 import { Frames } from './frames.js';
 import { Hello } from './hello.js';
@@ -97,5 +98,7 @@ function decodeMessage(bytes: Uint8Array, schemas: Readonly<Record<string, TSche
       `invalid ${type} message: ${first?.path || '/'} ${first?.message ?? ''}`.trim(),
     );
   }
+  const problem = type === 'hello' ? docIdProblem((value as Hello).docId) : undefined;
+  if (problem !== undefined) throw new ProtocolError('malformed', `invalid hello message: ${problem}`);
   return value;
 }

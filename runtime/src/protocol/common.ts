@@ -2,7 +2,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MAX_DELTA_BYTES, MAX_ID_LENGTH, MAX_PAGES_PER_FRAME } from './limits.js';
 
-export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
+/**
+ * Well-formed UTF-16 (no lone surrogate): ids are stored as UTF-8 (applied markers, folder names), where
+ * two ids differing only in lone surrogates would become the same id.
+ */
+const WELL_FORMED = '^(?:[^\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$';
+export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: WELL_FORMED });
 export const Lsn = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 /** An lsn or -1 (nothing yet). */
 export const LsnOrNone = Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER });
