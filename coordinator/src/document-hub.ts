@@ -13,7 +13,7 @@
 //    dropped, and the document is released so the next connection reopens it from its journal.
 
 import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
-import type { WireFrame } from '@tandem/runtime';
+import { TandemError, type WireFrame } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { DocumentPool } from './document-pool.js';
 import type { Metrics } from './metrics.js';
@@ -26,8 +26,11 @@ export interface HubMember {
   frame(frame: WireFrame): void;
   /** The fate of one of the member's pushes, after its frame went to every member. */
   pushed(result: PushResult, frameLsn: number | undefined): void;
-  /** The document failed; the member is no longer one. */
-  failed(message: string): void;
+  /**
+   * The document failed; the member is no longer one. `kind` is the TandemError kind, if any
+   * (`storage-corrupt`: the document is refused until an operator recovers it).
+   */
+  failed(message: string, kind?: string): void;
 }
 
 interface Join {
@@ -127,7 +130,7 @@ export class DocumentHub {
       reply = await this.#pool.catchUp(this.docId, request);
     } catch (error) {
       await this.#fail(error);
-      member.failed(describe(error));
+      member.failed(describe(error), kindOf(error));
       return;
     }
     if (this.#departed.has(member)) return;
@@ -206,9 +209,13 @@ export class DocumentHub {
     this.#members.clear();
     this.#joins = [];
     this.#pushes = [];
-    for (const member of members) member.failed(message);
+    for (const member of members) member.failed(message, kindOf(error));
     await this.#pool.release(this.docId).catch(() => undefined);
   }
+}
+
+function kindOf(error: unknown): string | undefined {
+  return error instanceof TandemError ? error.kind : undefined;
 }
 
 function describe(error: unknown): string {

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
-import { loadReducer, type ReducerModule } from '@tandem/runtime';
+import { loadReducer, type ReducerModule, TandemError } from '@tandem/runtime';
 import { type CatchUpRequest, catchUp } from './catch-up.js';
 import { serve } from './rpc.js';
 
@@ -22,24 +22,41 @@ if (port === null) throw new Error('document-worker runs inside a worker thread'
 const config = workerData as WorkerConfig;
 let reducer: Promise<ReducerModule> | undefined;
 const documents = new Map<string, Promise<{ document: AuthorityDocument; files?: FsByteStore }>>();
+/**
+ * Documents refused for damaged storage (storage-corrupt), with the error: answered from here for a
+ * while, so clients retrying do not make the worker reread a damaged journal each time.
+ */
+const refused = new Map<string, { readonly error: TandemError; readonly until: number }>();
+const REFUSAL_MS = 5000;
 
 function open(docId: string): Promise<{ document: AuthorityDocument; files?: FsByteStore }> {
   let opened = documents.get(docId);
   if (opened === undefined) {
     opened = (async () => {
       reducer ??= loadReducer(config.reducer);
+      const refusal = refused.get(docId);
+      if (refusal !== undefined && Date.now() < refusal.until) throw refusal.error;
+      refused.delete(docId);
       const files =
         config.dataDir === undefined
           ? undefined
           : await FsByteStore.open(documentFolder(config.dataDir, docId));
-      const document = await AuthorityDocument.open({
-        docId,
-        reducer: await reducer,
-        ...(files && { storage: files }),
-        ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
-        ...(config.maxDocumentBytes !== undefined && { maxDocumentBytes: config.maxDocumentBytes }),
-      });
-      return { document, ...(files && { files }) };
+      try {
+        const document = await AuthorityDocument.open({
+          docId,
+          reducer: await reducer,
+          ...(files && { storage: files }),
+          ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
+          ...(config.maxDocumentBytes !== undefined && { maxDocumentBytes: config.maxDocumentBytes }),
+        });
+        return { document, ...(files && { files }) };
+      } catch (error) {
+        await files?.close();
+        if (error instanceof TandemError && error.kind === 'storage-corrupt') {
+          refused.set(docId, { error, until: Date.now() + REFUSAL_MS });
+        }
+        throw error;
+      }
     })();
     documents.set(docId, opened);
     opened.catch(() => documents.delete(docId));

@@ -73,6 +73,8 @@ const MAX_PUSH_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Pushes a connection may have waiting for their result; more is a quota error. */
 const MAX_PUSHES_IN_FLIGHT = 64;
 const RETRY_AFTER_MS = 1000;
+/** A refused document waits for an operator: clients need not come back often. */
+const UNAVAILABLE_RETRY_MS = 30_000;
 
 export class SyncConnection implements HubMember {
   readonly #socket: WebSocket;
@@ -157,7 +159,16 @@ export class SyncConnection implements HubMember {
     else this.#enqueueBytes(bytes);
   }
 
-  failed(message: string): void {
+  failed(message: string, kind?: string): void {
+    if (kind === 'storage-corrupt') {
+      const docId = this.#hello?.docId ?? '';
+      this.#fail(
+        'document-unavailable',
+        `document ${docId} is unavailable: ${message}`,
+        UNAVAILABLE_RETRY_MS,
+      );
+      return;
+    }
     this.#fail('internal', `the document failed: ${message}`, RETRY_AFTER_MS);
   }
 
@@ -301,7 +312,8 @@ export class SyncConnection implements HubMember {
     this.#outboxBytes = 0;
     this.#options.onError?.(kind);
     this.#socket.send(encodeMessage(error), { binary: true });
-    this.close(kind === 'internal' ? CLOSE_CODES.internal : CLOSE_CODES.policyViolation, kind);
+    const serverSide = kind === 'internal' || kind === 'document-unavailable';
+    this.close(serverSide ? CLOSE_CODES.internal : CLOSE_CODES.policyViolation, kind);
   }
 
   #end(): void {

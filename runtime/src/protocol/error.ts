@@ -15,6 +15,11 @@ export const ERROR_KINDS = [
   'unexpected',
   /** The coordinator failed; retry after `retryAfterMs`. */
   'internal',
+  /**
+   * The document's storage on the coordinator holds less than it acknowledged: it is refused to every
+   * client until an operator recovers it; retry after `retryAfterMs`. Other documents are served.
+   */
+  'document-unavailable',
 ] as const;
 
 export const ErrorMessage = Type.Object(
