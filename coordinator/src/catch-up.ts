@@ -16,6 +16,8 @@ export interface CatchUpRequest {
   readonly journalId: string | null;
   /** The lsn of the next frame the client needs. */
   readonly cursor: number;
+  /** SHA-256 (hex) of the client's timeline secret. */
+  readonly secretHash?: string;
 }
 
 export interface CatchUpReply {
@@ -24,6 +26,8 @@ export interface CatchUpReply {
   readonly head: number;
   /** The marker of the client's timeline; -1 for none. */
   readonly appliedLsn: number;
+  /** The timeline is bound to another secret: the client must be refused, not caught up. */
+  readonly timelineTaken: boolean;
   /** A deflated page image the client starts from, when frames alone cannot bring it up. */
   readonly snapshot: { readonly frameCount: number; readonly bytes: Uint8Array } | undefined;
   /** In their wire form: each page a delta against the client's previous version. */
@@ -47,6 +51,7 @@ export async function catchUp(document: AuthorityDocument, request: CatchUpReque
     journalId: document.journalId,
     head: from + kept.length,
     appliedLsn: document.appliedMarkers.get(request.timelineId) ?? -1,
+    timelineTaken: document.timelineTaken(request.timelineId, request.secretHash),
     snapshot,
     frames: kept.map((k) => k.wire),
   });

@@ -3,6 +3,7 @@
 // documents synced) before the process exits.
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { loadAuthorize } from './auth-module.js';
 import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
 
 export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./data] [--port 8787] [--host 127.0.0.1] [--static <dir>]
@@ -12,6 +13,8 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --port <n>        the port to listen on (0 picks a free one); 8787 by default
   --host <name>     the interface to listen on; 127.0.0.1 by default (0.0.0.0 for every interface)
   --static <dir>    a folder to serve as static files (the web app)
+  --auth <module>   a module whose default export (or \`authorize\`) is the authorize hook:
+                    (docId, token, timelineId) => boolean | Promise<boolean>, asked on hello and push
 `;
 
 export class UsageError extends Error {
@@ -32,6 +35,7 @@ export async function parseArguments(
         port: { type: 'string', default: '8787' },
         host: { type: 'string', default: '127.0.0.1' },
         static: { type: 'string' },
+        auth: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -56,12 +60,15 @@ export async function parseArguments(
   if (staticDir !== undefined && !(await isFolder(staticDir))) {
     throw new UsageError(`--static ${staticDir}: no such folder`);
   }
+  const auth = text('auth');
+  const authorize = auth === undefined ? undefined : await loadAuthorize(auth);
   return {
     reducer,
     dataDir: text('data') ?? './data',
     port,
     host: text('host') ?? '127.0.0.1',
     ...(staticDir !== undefined && { staticDir }),
+    ...(authorize !== undefined && { authorize }),
   };
 }
 

@@ -52,6 +52,7 @@ const hello = encodeMessage({
   protocolVersion: PROTOCOL_VERSION,
   docId: 'garbage-target',
   timelineId: 't',
+  timelineSecret: '5'.repeat(64),
   journalId: null,
   cursor: 0,
   reducerHash: '0'.repeat(64),

@@ -17,7 +17,11 @@
 // 5. A `push-result` reaches the peer after the frame it names: while lagging, results wait for the
 //    catch-up that carries their frames.
 // 6. A peer silent for `silenceMs` is closed.
+// 7. The peer writes only on a timeline bound to its hello's secret (or not bound yet): a hello or push
+//    on a timeline bound to another secret gets `timeline-taken` and a close, whatever the authorize hook
+//    granted; the binding itself is the document's (AuthorityDocument invariant 10).
 
+import { createHash } from 'node:crypto';
 import type { PushResult } from '@tandem/migrations';
 import {
   type ClientMessage,
@@ -81,6 +85,8 @@ export class SyncConnection implements HubMember {
   readonly #options: ConnectionOptions;
   #state: State = 'awaiting-hello';
   #hello: Hello | undefined;
+  /** SHA-256 (hex) of the hello's timeline secret: the secret itself goes no further than this class. */
+  #secretHash = '';
   #hub: DocumentHub | undefined;
   #journalId: string | undefined;
   #nextLsn = 0;
@@ -118,6 +124,10 @@ export class SyncConnection implements HubMember {
 
   caughtUp(reply: CatchUpReply): void {
     if (this.#state === 'closed') return;
+    if (reply.timelineTaken) {
+      this.#fail('timeline-taken', timelineTaken(this.#hello?.timelineId ?? ''));
+      return;
+    }
     if (this.#state === 'joining') {
       this.#enqueue({
         type: 'welcome',
@@ -154,7 +164,12 @@ export class SyncConnection implements HubMember {
     if (this.#state === 'closed') return;
     this.#pushesInFlight--;
     this.#inFlightTotal -= this.#inFlightBytes.shift() ?? 0;
-    const bytes = encodeMessage(pushResult(result, frameLsn));
+    const message = pushResult(result, frameLsn);
+    if (message.type === 'error') {
+      this.#fail(message.kind, message.message);
+      return;
+    }
+    const bytes = encodeMessage(message);
     if (this.#state === 'lagging') this.#held.push(bytes);
     else this.#enqueueBytes(bytes);
   }
@@ -221,9 +236,15 @@ export class SyncConnection implements HubMember {
     }
     if (!(await this.#authorized(hello.docId, hello.token, hello.timelineId))) return;
     this.#hello = hello;
+    this.#secretHash = createHash('sha256').update(hello.timelineSecret).digest('hex');
     this.#state = 'joining';
     this.#hub = this.#options.hub(hello.docId);
-    this.#hub.join(this, { timelineId: hello.timelineId, journalId: hello.journalId, cursor: hello.cursor });
+    this.#hub.join(this, {
+      timelineId: hello.timelineId,
+      journalId: hello.journalId,
+      cursor: hello.cursor,
+      secretHash: this.#secretHash,
+    });
   }
 
   async #onPush(push: Push): Promise<void> {
@@ -252,6 +273,7 @@ export class SyncConnection implements HubMember {
     const { timelineId } = hello;
     this.#hub.push(this, {
       timelineId,
+      secretHash: this.#secretHash,
       mutations: push.mutations.map((m) => ({
         timelineId,
         lsn: m.lsn,
@@ -295,6 +317,7 @@ export class SyncConnection implements HubMember {
         timelineId: this.#hello?.timelineId ?? '',
         journalId: this.#journalId ?? null,
         cursor: this.#nextLsn,
+        secretHash: this.#secretHash,
       });
     }
   };
@@ -349,16 +372,26 @@ function bursts(frames: readonly WireFrame[]): WireFrame[][] {
   return result;
 }
 
+/** The answer to a push: its push-result, or the error that ends the connection. */
 function pushResult(result: PushResult, frameLsn: number | undefined): ServerMessage {
   const reason = (text: string) => text.slice(0, protocolLimits.MAX_REASON_LENGTH);
   if (result.status === 'refused') {
+    const { kind } = result;
+    if (kind === 'timeline-taken') {
+      return {
+        type: 'error',
+        kind,
+        message: reason(timelineTaken(result.timelineId)),
+        retryAfterMs: null,
+      };
+    }
     return {
       type: 'push-result',
       appliedLsn: result.appliedLsn,
       frameLsn: null,
       rejected: [],
       refused: {
-        kind: result.kind,
+        kind,
         message: reason(result.message),
         expectedLsn: result.expectedLsn ?? null,
       },
@@ -372,6 +405,10 @@ function pushResult(result: PushResult, frameLsn: number | undefined): ServerMes
     rejected: result.outcomes.flatMap((o) => (o.ok ? [] : [{ lsn: o.lsn, reason: reason(o.reason) }])),
     refused: null,
   };
+}
+
+function timelineTaken(timelineId: string): string {
+  return `timeline ${timelineId} belongs to another client: this client's timeline secret differs, so it can never write on it`;
 }
 
 function toBytes(data: RawData): Uint8Array {

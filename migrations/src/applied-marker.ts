@@ -5,11 +5,18 @@
 // Beside it, the rejections: why the authority's reducer refused a mutation, so a client learns the
 // fate of each of its mutations from the pages alone, even when the push's answer never reached it.
 //
+// And each timeline's binding: the SHA-256 (hex) of the secret of the client that first wrote on it
+// (runtime storage/timeline-secret.ts). The hash of 256 random bits reveals nothing worth having, so it
+// travels with the pages like the markers.
+//
 // Invariants:
 // 1. A timeline's marker only grows, by exactly the mutations applied after it (no gaps).
 // 2. Reducers cannot write either table (the guest SQL policy refuses `_tandem_*` tables).
 // 3. A timeline keeps its last REJECTIONS_KEPT rejections: a client further behind than that learns
 //    only that its mutation was taken.
+// 4. A binding is written in the transaction of the first mutations taken under it (so a timeline id
+//    visible in the pages is always bound) and never changes. Markers written before bindings existed
+//    have none until their timeline's next push binds them.
 
 import type { Replica } from '@tandem/runtime';
 
@@ -19,7 +26,8 @@ export const REJECTIONS_KEPT = 1000;
 
 const CREATE = `CREATE TABLE IF NOT EXISTS ${APPLIED_TABLE} (
   timeline_id TEXT PRIMARY KEY,
-  applied_lsn INTEGER NOT NULL
+  applied_lsn INTEGER NOT NULL,
+  secret_hash TEXT
 ) STRICT`;
 
 /** Every timeline's marker; empty when none was ever recorded. */
@@ -48,17 +56,53 @@ function tableExists(replica: Replica, name: string): boolean {
   );
 }
 
-/** Writes markers inside the caller's transaction. */
-export function writeAppliedMarkers(replica: Replica, markers: ReadonlyMap<string, number>): void {
+/** Every bound timeline's secret hash (invariant 4). */
+export function readTimelineBindings(replica: Replica): Map<string, string> {
+  const bindings = new Map<string, string>();
+  if (!hasBindingColumn(replica)) return bindings;
+  for (const row of replica.query(
+    `SELECT timeline_id, secret_hash FROM ${APPLIED_TABLE} WHERE secret_hash IS NOT NULL`,
+  )) {
+    if (typeof row.timeline_id === 'string' && typeof row.secret_hash === 'string') {
+      bindings.set(row.timeline_id, row.secret_hash);
+    }
+  }
+  return bindings;
+}
+
+function hasBindingColumn(replica: Replica): boolean {
+  return (
+    replica.query(`SELECT 1 AS present FROM pragma_table_info('${APPLIED_TABLE}') WHERE name = 'secret_hash'`)
+      .length > 0
+  );
+}
+
+/**
+ * Writes markers inside the caller's transaction, and binds the timelines of `bindings` that have no
+ * binding yet (a binding never changes: invariant 4).
+ */
+export function writeAppliedMarkers(
+  replica: Replica,
+  markers: ReadonlyMap<string, number>,
+  bindings: ReadonlyMap<string, string> = new Map(),
+): void {
   if (markers.size === 0) return;
   replica.connection.exec(CREATE);
+  // A table from before bindings (invariant 4) gains the column in this transaction.
+  if (!hasBindingColumn(replica))
+    replica.connection.exec(`ALTER TABLE ${APPLIED_TABLE} ADD COLUMN secret_hash TEXT`);
   replica.connection.executeBatch(
-    `INSERT INTO ${APPLIED_TABLE} (timeline_id, applied_lsn) VALUES (?, ?)
-       ON CONFLICT (timeline_id) DO UPDATE SET applied_lsn = excluded.applied_lsn`,
-    [...markers].map(([timelineId, lsn]) => [
-      { tag: 'text', val: timelineId },
-      { tag: 'integer', val: BigInt(lsn) },
-    ]),
+    `INSERT INTO ${APPLIED_TABLE} (timeline_id, applied_lsn, secret_hash) VALUES (?, ?, ?)
+       ON CONFLICT (timeline_id) DO UPDATE SET applied_lsn = excluded.applied_lsn,
+         secret_hash = coalesce(secret_hash, excluded.secret_hash)`,
+    [...markers].map(([timelineId, lsn]) => {
+      const hash = bindings.get(timelineId);
+      return [
+        { tag: 'text', val: timelineId },
+        { tag: 'integer', val: BigInt(lsn) },
+        hash === undefined ? { tag: 'null' } : { tag: 'text', val: hash },
+      ];
+    }),
   );
 }
 

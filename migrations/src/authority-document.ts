@@ -21,6 +21,9 @@
 //    delta against its version in the base before the frame. A committed frame's previous pages are
 //    read in the commit callback, before the fold replaces them; frames recovered from the journal get
 //    theirs by replaying them over the checkpoint image.
+// 10. A timeline bound to a secret (applied-marker.ts invariant 4) takes pushes only under that secret's
+//    hash; any other push on it is refused (`timeline-taken`) and changes nothing. A push with a hash
+//    binds an unbound timeline in the transaction of the first mutations it takes on it.
 
 import {
   type ByteStore,
@@ -42,7 +45,12 @@ import {
   TandemError,
   type WireFrame,
 } from '@tandem/runtime';
-import { readAppliedMarkers, writeAppliedMarkers, writeRejections } from './applied-marker.js';
+import {
+  readAppliedMarkers,
+  readTimelineBindings,
+  writeAppliedMarkers,
+  writeRejections,
+} from './applied-marker.js';
 import { ensureSchema } from './schema-version.js';
 
 export interface AuthorityOptions {
@@ -66,6 +74,8 @@ export interface AuthorityOptions {
 
 export interface PushRequest {
   readonly timelineId: string;
+  /** SHA-256 (hex) of the pusher's timeline secret (invariant 10); without one, only unbound timelines. */
+  readonly secretHash?: string;
   /** Consecutive mutations of that timeline, in lsn order. */
   readonly mutations: readonly MutationEnvelope[];
 }
@@ -74,7 +84,7 @@ export type PushOutcome =
   | { readonly lsn: number; readonly ok: true }
   | { readonly lsn: number; readonly ok: false; readonly reason: string };
 
-export type PushErrorKind = 'gap' | 'invalid-mutation';
+export type PushErrorKind = 'gap' | 'invalid-mutation' | 'timeline-taken';
 
 export type PushResult =
   | {
@@ -135,6 +145,8 @@ export class AuthorityDocument {
   readonly #replica: Replica;
   readonly #journal: DocumentJournal | undefined;
   readonly #markers: Map<string, number>;
+  /** Each bound timeline's secret hash (invariant 10). */
+  readonly #bindings: Map<string, string>;
   readonly #maxDocumentBytes: number | undefined;
   readonly #checkpointEvery: number;
   readonly #onFrame: ((frame: Frame) => void) | undefined;
@@ -167,6 +179,7 @@ export class AuthorityDocument {
     this.#captured = captured;
     this.#nextFrameLsn = nextFrameLsn;
     this.#markers = readAppliedMarkers(replica);
+    this.#bindings = readTimelineBindings(replica);
     this.#maxDocumentBytes = options.maxDocumentBytes;
     this.#checkpointEvery = options.checkpointEvery ?? 1000;
     this.#onFrame = options.onFrame;
@@ -229,6 +242,12 @@ export class AuthorityDocument {
     return this.#markers;
   }
 
+  /** Whether a push under `secretHash` would be refused as `timeline-taken` (invariant 10). */
+  timelineTaken(timelineId: string, secretHash: string | undefined): boolean {
+    const bound = this.#bindings.get(timelineId);
+    return bound !== undefined && bound !== secretHash;
+  }
+
   /** Applies pushes that arrived together in one transaction; see the invariants above. */
   push(requests: readonly PushRequest[]): Promise<PushReport> {
     const run = this.#chain.then(() => this.#push(requests));
@@ -282,6 +301,7 @@ export class AuthorityDocument {
     this.#assertOpen();
     const batch: MutationEnvelope[] = [];
     const updates = new Map<string, number>();
+    const bindings = new Map<string, string>();
     const taken: { request: PushRequest; from: number; count: number }[] = [];
     const results: (PushResult | undefined)[] = [];
     for (const request of requests) {
@@ -291,6 +311,17 @@ export class AuthorityDocument {
         continue;
       }
       const last = updates.get(request.timelineId) ?? this.#markers.get(request.timelineId) ?? -1;
+      const bound = bindings.get(request.timelineId) ?? this.#bindings.get(request.timelineId);
+      if (bound !== undefined && bound !== request.secretHash) {
+        results.push({
+          status: 'refused',
+          timelineId: request.timelineId,
+          appliedLsn: last,
+          kind: 'timeline-taken',
+          message: `timeline ${request.timelineId} belongs to another client (its secret differs)`,
+        });
+        continue;
+      }
       const fresh = request.mutations.filter((m) => m.lsn > last);
       const first = fresh[0];
       if (first !== undefined && first.lsn !== last + 1) {
@@ -304,14 +335,20 @@ export class AuthorityDocument {
         });
         continue;
       }
-      if (first !== undefined) updates.set(request.timelineId, fresh.at(-1)!.lsn);
+      if (first !== undefined) {
+        updates.set(request.timelineId, fresh.at(-1)!.lsn);
+        if (bound === undefined && request.secretHash !== undefined) {
+          bindings.set(request.timelineId, request.secretHash);
+        }
+      }
       taken.push({ request, from: batch.length, count: fresh.length });
       batch.push(...fresh);
       results.push(undefined);
     }
 
-    const outcomes = batch.length === 0 ? [] : this.#apply(batch, updates);
+    const outcomes = batch.length === 0 ? [] : this.#apply(batch, updates, bindings);
     for (const [timelineId, lsn] of updates) this.#markers.set(timelineId, lsn);
+    for (const [timelineId, hash] of bindings) this.#bindings.set(timelineId, hash);
     const frame = (await this.#persist()).at(-1);
     let next = 0;
     const report: PushResult[] = results.map((result) => {
@@ -337,10 +374,14 @@ export class AuthorityDocument {
    * document past its quota is rolled back and taken again as rejected: the markers still advance, so
    * the mutations never block the ones behind them.
    */
-  #apply(batch: readonly MutationEnvelope[], updates: ReadonlyMap<string, number>): Outcome[] {
+  #apply(
+    batch: readonly MutationEnvelope[],
+    updates: ReadonlyMap<string, number>,
+    bindings: ReadonlyMap<string, string>,
+  ): Outcome[] {
     const replica = this.#replica;
     const record = (outcomes: readonly Outcome[]): void => {
-      writeAppliedMarkers(replica, updates);
+      writeAppliedMarkers(replica, updates, bindings);
       writeRejections(
         replica,
         outcomes.flatMap((outcome, i) =>

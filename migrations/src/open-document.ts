@@ -10,6 +10,8 @@ import {
   type Frame,
   LocalDocument,
   loadReducer,
+  newTimelineSecret,
+  openTimelineSecret,
   type ReducerLimits,
   ReducerLoadError,
   type ReducerModule,
@@ -74,10 +76,12 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       );
     }
     const opened = storage && (await DocumentJournal.open(storage));
+    const timelineSecret = storage ? await openTimelineSecret(storage) : newTimelineSecret();
     const migrated = replica;
     return new LocalDocument({
       docId: options.docId,
       timelineId,
+      timelineSecret,
       replica,
       migration: ensureSchema(replica),
       readAppliedLsn: () => readAppliedLsn(migrated, timelineId),

@@ -90,6 +90,7 @@ export {
   rebuildStore,
 } from './storage/document-journal.js';
 export { documentFolderName } from './storage/file-names.js';
+export { newTimelineSecret, openTimelineSecret } from './storage/timeline-secret.js';
 export {
   type CrashOutcome,
   type Fault,

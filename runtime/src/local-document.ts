@@ -86,6 +86,8 @@ interface Pending {
 export interface LocalDocumentParts {
   readonly docId: string;
   readonly timelineId: string;
+  /** Proves the timeline is this replica's to the coordinator (storage/timeline-secret.ts). */
+  readonly timelineSecret: string;
   readonly replica: Replica;
   readonly migration: MigrationReport;
   /** Where the timeline is kept; without one the document lives in memory only. */
@@ -115,6 +117,7 @@ const REPLAY_BATCH = 1000;
 export class LocalDocument implements SyncTarget {
   readonly docId: string;
   readonly timelineId: string;
+  readonly timelineSecret: string;
   /** What opening did to the schema: the versions before and after `migrate`. */
   readonly migration: MigrationReport;
   /** How many pending mutations opening replayed from the journal. */
@@ -155,6 +158,7 @@ export class LocalDocument implements SyncTarget {
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
     this.timelineId = parts.timelineId;
+    this.timelineSecret = parts.timelineSecret;
     this.replica = parts.replica;
     this.migration = parts.migration;
     this.journal = parts.journal;

@@ -84,6 +84,9 @@ export class TestSyncClient {
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
       timelineId: 'timeline',
+      // One secret for every test client unless a test picks its own: clients sharing a timeline id
+      // then share it too (a test of the binding gives each client its own).
+      timelineSecret: '5'.repeat(64),
       journalId: null,
       cursor: 0,
       reducerHash: '0'.repeat(64),

@@ -9,6 +9,8 @@ export const ERROR_KINDS = [
   'unsupported-version',
   /** The token does not grant this document. */
   'unauthorized',
+  /** The timeline is bound to another client's secret: this client can never write on it. */
+  'timeline-taken',
   /** A message, rate or size quota was exceeded; retry after `retryAfterMs`. */
   'quota',
   /** A message that makes no sense now (e.g. a push before hello). */

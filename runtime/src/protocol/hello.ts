@@ -2,12 +2,20 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Id, Lsn, Sha256 } from './common.js';
 
+/** A timeline secret: 128 to 512 random bits as lowercase hex (storage/timeline-secret.ts makes them). */
+export const TIMELINE_SECRET_PATTERN = '^[0-9a-f]{32,128}$';
+
 export const Hello = Type.Object(
   {
     type: Type.Literal('hello'),
     protocolVersion: Type.Integer({ minimum: 0 }),
     docId: Id,
     timelineId: Id,
+    /**
+     * Proves the timeline is this client's: the coordinator binds a timeline to the SHA-256 of the
+     * first secret that writes on it and refuses any other (`timeline-taken`).
+     */
+    timelineSecret: Type.String({ pattern: TIMELINE_SECRET_PATTERN }),
     /** The coordinator history the client's pages come from; null for a client with none. */
     journalId: Type.Union([Id, Type.Null()]),
     /** The lsn of the next frame the client needs (0 for none yet). */

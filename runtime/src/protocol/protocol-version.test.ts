@@ -11,7 +11,7 @@ async function schemaHash(): Promise<string> {
 
 test('the wire format changes only together with PROTOCOL_VERSION (update both, and version.ts history)', async () => {
   expect({ version: PROTOCOL_VERSION, schemas: await schemaHash() }).toEqual({
-    version: 2,
-    schemas: '1ec3ff71862a666ea91723bc607236ae6722ffbb47702cd25c579a7e6c2b1646',
+    version: 3,
+    schemas: '2f4f77ac9a636f4c20afe938294ce946047c85ea639d718c939a1b9839682164',
   });
 });

@@ -33,6 +33,8 @@ export const RecordType = {
   history: 7,
   /** The frame log's high-water mark: frames durable when it was written, and the journal's identity. */
   syncMark: 8,
+  /** A client's timeline secret (hex), written once beside its identity (storage/timeline-secret.ts). */
+  timelineSecret: 9,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];

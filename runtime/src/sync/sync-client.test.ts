@@ -53,6 +53,7 @@ class ScriptedSocket implements WebSocketLike {
 class RecordingTarget implements SyncTarget {
   readonly docId = 'doc';
   readonly timelineId = 'me';
+  readonly timelineSecret = 'c'.repeat(64);
   base = { journalId: null as string | null, cursor: 0 };
   pending: MutationEnvelope[] = [];
   readonly bursts: number[][] = [];
@@ -122,6 +123,7 @@ test('hello carries the base cursor, and once live the mutations after the coord
     type: 'hello',
     docId: 'doc',
     timelineId: 'me',
+    timelineSecret: 'c'.repeat(64),
     journalId: 'j1',
     cursor: 3,
     reducerHash: HASH,

@@ -5,8 +5,9 @@
 //
 // States: connecting → catching-up (welcome received, frames of the catch-up still coming) → live;
 // any close → offline → (after a backoff with jitter) connecting; `close()` → closed, for good; an
-// error retrying cannot cure (unauthorized, another reducer, a protocol the coordinator does not speak,
-// a timeline the coordinator cannot continue) → failed, for good, with `error` saying why.
+// error retrying cannot cure (unauthorized, a timeline bound to another client's secret, another
+// reducer, a protocol the coordinator does not speak, a timeline the coordinator cannot continue) →
+// failed, for good, with `error` saying why.
 //
 // Invariants:
 // 1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
@@ -45,12 +46,14 @@ export class SyncFailure extends Error {
   override readonly name = 'SyncFailure';
 }
 
-const TERMINAL_ERRORS = new Set(['unauthorized', 'unsupported-version', 'malformed']);
+const TERMINAL_ERRORS = new Set(['unauthorized', 'timeline-taken', 'unsupported-version', 'malformed']);
 
 /** What the client needs from the document it syncs. */
 export interface SyncTarget {
   readonly docId: string;
   readonly timelineId: string;
+  /** Proves the timeline is this client's (storage/timeline-secret.ts); sent with every hello. */
+  readonly timelineSecret: string;
   /** The history the base comes from (null before the first sync) and the lsn of the next base frame. */
   baseCursor(): { readonly journalId: string | null; readonly cursor: number };
   /** The base's committed page at `pgno` (what the next frame's deltas are against), if it holds one. */
@@ -173,6 +176,7 @@ export class SyncClient {
         protocolVersion: PROTOCOL_VERSION,
         docId: this.#target.docId,
         timelineId: this.#target.timelineId,
+        timelineSecret: this.#target.timelineSecret,
         journalId,
         cursor,
         reducerHash: this.#options.reducerHash,
