@@ -65,13 +65,12 @@ function toFate(
   return fate.status === 'rejected' ? { lsn: fate.lsn, status: 'rejected', reason: fate.reason } : fate;
 }
 
-const doc = await openDocument({
-  docId,
-  reducer,
-  dataDir,
-  coordinatorUrl,
-  sync: { backoffMs: 25, heartbeatMs: 500 },
-});
+// A coordinator restart can take many seconds on a loaded machine: with the default 30 s cap on the
+// reconnect backoff, a client would still be waiting long after the chaos ends. `maxBackoffMs` is a
+// SyncOptions field that `CoordinatorOptions.sync` passes through but does not list, hence the variable
+// (an object literal would be refused for the extra field).
+const sync = { backoffMs: 25, maxBackoffMs: 1000, heartbeatMs: 500 };
+const doc = await openDocument({ docId, reducer, dataDir, coordinatorUrl, sync });
 report({ type: 'opened', timelineId: doc.timelineId, replayed: doc.replayed, pending: doc.pendingCount });
 
 /** Todos this incarnation created (their `mutate` resolved): the only ones it toggles. */
