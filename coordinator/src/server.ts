@@ -1,5 +1,5 @@
 // The coordinator's network front: one Node HTTP server on one port for health, the reducer by hash,
-// static files, and WebSocket upgrades on /sync (sync protocol v2; see sync-connection.ts).
+// static files, and WebSocket upgrades on /sync (sync protocol v3; see sync-connection.ts).
 //
 // Invariants:
 // 1. One DocumentHub per document with connections (or work queued): all of a document's traffic
@@ -28,10 +28,9 @@ export interface CoordinatorOptions {
   /** 127.0.0.1 by default. */
   readonly host?: string;
   /**
-   * Grants a token a document and a timeline; asked on hello and on every push. Every timeline id is
-   * readable in the document's pages, so a deployment with untrusted clients binds each timeline to the
-   * identity its token proves (else one client could push on another's timeline and have that client's
-   * own mutations skipped as duplicates). Everything is granted without it.
+   * Grants a token a document and a timeline; asked on hello and on every push. Everything is granted
+   * without it. Either way a timeline takes writes only from the client whose secret first wrote on it
+   * (sync-connection.ts invariant 7): timeline ids are readable in the pages, secrets are not.
    */
   readonly authorize?: (
     docId: string,

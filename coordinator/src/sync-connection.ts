@@ -1,4 +1,4 @@
-// One client's WebSocket on the coordinator (sync protocol v2, runtime/README.md): hello, catch-up,
+// One client's WebSocket on the coordinator (sync protocol v3, runtime/README.md): hello, catch-up,
 // then live frames and pushes for one document.
 //
 // States: awaiting-hello → joining → live ⇄ lagging → closed (from any state).

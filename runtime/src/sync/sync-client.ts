@@ -1,4 +1,4 @@
-// A client's connection to the coordinator for one document (protocol v2, runtime/README.md): it
+// A client's connection to the coordinator for one document (protocol v3, runtime/README.md): it
 // catches the base up, pushes the timeline's pending mutations and hands every burst of frames to the
 // document to rebase on. Transport-agnostic: it speaks to anything shaped like a WHATWG WebSocket
 // (the browser's, or `ws` in Node).
