@@ -40,7 +40,7 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({
     type: fc.constant('push' as const),
     mutations: fc.array(
-      fc.record({ lsn, timestamp: fc.maxSafeInteger(), payload: fc.uint8Array({ maxLength: 200 }) }),
+      fc.record({ lsn, timestamp: fc.maxSafeNat(), payload: fc.uint8Array({ maxLength: 200 }) }),
       { minLength: 1, maxLength: 5 },
     ),
   }),
@@ -183,6 +183,13 @@ test.each([
     { type: 'push', mutations: [{ lsn: 0, timestamp: 0, payload: new Uint8Array(MAX_PAYLOAD_BYTES + 1) }] },
   ],
   ['a payload as a string', { type: 'push', mutations: [{ lsn: 0, timestamp: 0, payload: 'AAAA' }] }],
+  ...[-5, -1, 1.5, Number.MAX_SAFE_INTEGER + 1].map((timestamp) => [
+    `a timestamp of ${timestamp} (the reducer takes a u64)`,
+    { type: 'push', mutations: [{ lsn: 0, timestamp, payload: new Uint8Array(1) }] },
+  ]),
+  ['a timeline id with a lone surrogate', { ...hello, timelineId: 'a\uD800' }],
+  ['a document id with a lone surrogate', { ...hello, docId: '\uDC00' }],
+  ['a document id whose folder name exceeds a file name', { ...hello, docId: '\u00e9'.repeat(52) }],
   ['an array instead of a message', [1, 2, 3]],
   ['null', null],
 ])('%s is refused as malformed', (_what, value) => {
