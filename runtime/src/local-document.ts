@@ -20,6 +20,9 @@
 // 7. A mutation outside the bounds the coordinator enforces (protocol/mutation-bounds.ts) is refused by
 //    `mutate` with `invalid-argument` before it takes an lsn or reaches the timeline: a bad argument
 //    never fails storage, and nothing accepted here is refused by the coordinator as malformed.
+// 8. Nothing waits forever: `fate` and `synced` settle once the coordinator took what they wait for, or
+//    reject — with `sync-failed` once syncing stopped for good (the SyncClient's `syncFailed`), with
+//    `closed` once the document closed, with `invalid-argument` for a document that does not sync.
 
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
@@ -29,7 +32,7 @@ import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { PageImage } from './storage/page-image.js';
-import type { SyncClient, SyncState, SyncTarget } from './sync/sync-client.js';
+import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import type { PlainValue } from './value.js';
 
 /** What opening did to the schema: the versions before and after `migrate`. */
@@ -144,8 +147,14 @@ export class LocalDocument implements SyncTarget {
   private housekeeping: Promise<void> = Promise.resolve();
   private readonly fates = new Map<
     number,
-    { promise: Promise<MutationFate>; resolve: (fate: MutationFate) => void }
+    {
+      promise: Promise<MutationFate>;
+      resolve: (fate: MutationFate) => void;
+      reject: (error: TandemError) => void;
+    }
   >();
+  /** Why syncing stopped for good: what waits on the coordinator rejects with it (invariant 8). */
+  private syncFailure: TandemError | undefined;
   private readonly rebaseListeners = new Set<() => void>();
   private readonly subscriptions = new Set<Subscription>();
   private refreshScheduled = false;
@@ -226,6 +235,7 @@ export class LocalDocument implements SyncTarget {
     await this.settled();
     this.closed = true;
     this.sync?.close();
+    this.stopWaiting(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.flushed().catch(() => undefined);
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
@@ -262,9 +272,12 @@ export class LocalDocument implements SyncTarget {
     };
   }
 
-  /** Why syncing stopped for good (state `failed`): another reducer, unauthorized, a reset coordinator. */
-  get syncError(): Error | undefined {
-    return this.sync?.error;
+  /**
+   * Why syncing stopped for good (state `failed`): another reducer, unauthorized, a reset coordinator —
+   * a `sync-failed` TandemError whose `cause` is the SyncFailure.
+   */
+  get syncError(): TandemError | undefined {
+    return this.syncFailure;
   }
 
   /** `offline` for a document that does not sync. */
@@ -280,30 +293,49 @@ export class LocalDocument implements SyncTarget {
   /**
    * Resolves once the coordinator has taken mutation `lsn`: confirmed, or rejected with its reducer's
    * reason (from its push's answer, or from the rejections the coordinator records in the pages).
+   * Rejects when it never will be (invariant 8): `sync-failed`, `closed`, or `invalid-argument` (a
+   * document that does not sync, or an lsn no mutation has).
    */
   fate(lsn: number): Promise<MutationFate> {
+    if (this.closed) return Promise.reject(closedError(this.docId));
+    if (!Number.isSafeInteger(lsn) || lsn < 0 || lsn >= this.nextLsn) {
+      return Promise.reject(
+        new TandemError('invalid-argument', `no mutation of document ${this.docId} has lsn ${lsn}`),
+      );
+    }
     if (lsn <= this.takenThrough) {
       const reason = this.rejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn);
       return Promise.resolve(
         reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
       );
     }
+    const never = this.neverSynced();
+    if (never !== undefined) return Promise.reject(never);
     let entry = this.fates.get(lsn);
     if (entry === undefined) {
       let resolve!: (fate: MutationFate) => void;
-      const promise = new Promise<MutationFate>((r) => {
-        resolve = r;
+      let reject!: (error: TandemError) => void;
+      const promise = new Promise<MutationFate>((ok, fail) => {
+        resolve = ok;
+        reject = fail;
       });
-      entry = { promise, resolve };
+      entry = { promise, resolve, reject };
       this.fates.set(lsn, entry);
     }
     return entry.promise;
   }
 
-  /** Resolves once every mutation made so far has been taken by the coordinator and rebased on. */
+  /**
+   * Resolves once every mutation made so far has been taken by the coordinator and rebased on; rejects
+   * once that cannot happen (invariant 8), as `fate` does.
+   */
   async synced(): Promise<void> {
     await this.settled();
-    while (this.pending.length > 0 || this.queue.length > 0) {
+    for (;;) {
+      if (this.closed) throw closedError(this.docId);
+      const never = this.neverSynced();
+      if (never !== undefined) throw never;
+      if (this.pending.length === 0 && this.queue.length === 0) return;
       await new Promise<void>((resolve) => {
         const done = (): void => {
           this.rebaseListeners.delete(done);
@@ -421,8 +453,37 @@ export class LocalDocument implements SyncTarget {
     for (const [lsn, entry] of this.fates) {
       if (lsn > appliedLsn) continue;
       this.fates.delete(lsn);
-      void this.fate(lsn).then(entry.resolve);
+      this.fate(lsn).then(entry.resolve, entry.reject);
     }
+  }
+
+  /** The SyncClient stopped for good: what waits on the coordinator stops waiting (invariant 8). */
+  syncFailed(failure: SyncFailure): void {
+    this.syncFailure ??= new TandemError(
+      'sync-failed',
+      `document ${this.docId} stopped syncing: ${failure.message}`,
+      { reason: failure.reason },
+      { cause: failure },
+    );
+    this.stopWaiting(this.syncFailure);
+  }
+
+  /** Why what waits on the coordinator would wait forever, if it would. */
+  private neverSynced(): TandemError | undefined {
+    if (this.syncFailure !== undefined) return this.syncFailure;
+    if (this.sync === undefined) {
+      return new TandemError('invalid-argument', `document ${this.docId} does not sync with a coordinator`);
+    }
+    return undefined;
+  }
+
+  /** Rejects every pending `fate` with `error` and wakes `synced`, which then rejects too. */
+  private stopWaiting(error: TandemError): void {
+    for (const [lsn, entry] of this.fates) {
+      this.fates.delete(lsn);
+      entry.reject(error);
+    }
+    for (const listener of [...this.rebaseListeners]) listener();
   }
 
   private enqueue(envelope: MutationEnvelope): Promise<MutationResult> {

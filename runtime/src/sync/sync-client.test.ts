@@ -9,7 +9,7 @@ import {
 import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
-import { SyncClient, type SyncTarget, type WebSocketLike } from './sync-client.js';
+import { SyncClient, type SyncFailure, type SyncTarget, type WebSocketLike } from './sync-client.js';
 
 /** A socket whose far end is the test: it sees what the client sends and says what the coordinator says. */
 class ScriptedSocket implements WebSocketLike {
@@ -79,6 +79,10 @@ class RecordingTarget implements SyncTarget {
   }
   pushed(appliedLsn: number, rejected: readonly { lsn: number; reason: string }[]) {
     this.pushes.push({ appliedLsn, rejected });
+  }
+  readonly failures: SyncFailure[] = [];
+  syncFailed(failure: SyncFailure) {
+    this.failures.push(failure);
   }
 }
 

@@ -9,19 +9,37 @@
 // reducer, a protocol the coordinator does not speak, a timeline the coordinator cannot continue) →
 // failed, for good, with `error` saying why.
 //
-// Invariants:
-// 1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
-//    one); a message out of order makes the client drop the connection and catch up again.
-// 2. Every pending mutation is pushed once per connection, in lsn order, starting after the
-//    coordinator's marker for this timeline (so nothing is skipped and a gap is never created); a
-//    `gap` refusal rewinds to the lsn the coordinator expects.
-// 3. Nothing the coordinator sends can throw out of a socket callback: a malformed message closes
-//    the connection.
-// 4. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
-//    burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
-//    Frames are decoded as they arrive; the document only ever sees full pages.
+// Connection invariants (sync-client.model.test.ts closes or fails the socket at every point):
+// C1. One socket's life is one Session; `#session` is the current one, or none. Every socket callback,
+//     timer and continuation after an await first checks that its session is still current: a message,
+//     decode, close or timer of an ended session has no effect.
+// C2. The state is derived, never stored apart: `closed`/`failed` once final, else the current
+//     session's phase (connecting, catching-up, live), else offline. So `catching-up` and `live` always
+//     have a current socket, and it is open: a session ends the moment its socket reports close or
+//     error, or a send on it fails or finds it not open.
+// C3. Offline after `start()` always has a retry armed (`#retry`), and the retry connects; a failing
+//     `connect` just arms the next one.
+// C4. Anything thrown while handling a session's event — by the codec, the socket, or the document
+//     (`rebase`, `pushed`, `pendingAfter`, `baseCursor`) — ends that session (offline, retry with
+//     backoff), except a SyncFailure, which fails the client for good. Nothing escapes into a socket
+//     callback.
+// C5. `failed` and `closed` are final: no socket, no timer; `whenLive()` rejects; a failure is told to
+//     the document once (`syncFailed`), so what waits on the coordinator can stop waiting.
+//
+// Sync invariants:
+// S1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
+//     one); a message out of order makes the client drop the connection and catch up again.
+// S2. Every pending mutation is pushed once per session, in lsn order, starting after the
+//     coordinator's marker for this timeline (so nothing is skipped and a gap is never created); a
+//     `gap` refusal rewinds to the lsn the coordinator expects.
+// S3. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
+//     burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
+//     Frames are decoded as they arrive; the document only ever sees full pages.
+import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
+import type { WireFrame } from '../protocol/common.js';
+import type { ErrorMessage } from '../protocol/error.js';
 import { MAX_PAYLOAD_BYTES, MAX_PUSH_MUTATIONS } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -41,12 +59,26 @@ export interface WebSocketLike {
 
 export type SyncState = 'connecting' | 'catching-up' | 'live' | 'offline' | 'failed' | 'closed';
 
+/** The coordinator's refusals that retrying cannot cure. */
+const TERMINAL_ERRORS = ['unauthorized', 'timeline-taken', 'unsupported-version', 'malformed'] as const;
+type TerminalError = (typeof TERMINAL_ERRORS)[number] & ErrorMessage['kind'];
+
+/**
+ * Why syncing stopped for good: the coordinator runs another reducer, refused this client with one of
+ * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset).
+ */
+export type SyncFailureReason = 'reducer-mismatch' | 'history-reset' | TerminalError;
+
 /** A failure that retrying cannot cure: the client stops and reports it. */
 export class SyncFailure extends Error {
   override readonly name = 'SyncFailure';
-}
+  readonly reason: SyncFailureReason;
 
-const TERMINAL_ERRORS = new Set(['unauthorized', 'timeline-taken', 'unsupported-version', 'malformed']);
+  constructor(reason: SyncFailureReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
 
 /** What the client needs from the document it syncs. */
 export interface SyncTarget {
@@ -68,6 +100,8 @@ export interface SyncTarget {
   }): void;
   /** The coordinator took this timeline's mutations up to `appliedLsn`, rejecting `rejected`. */
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void;
+  /** Syncing stopped for good (state `failed`): nothing pending will reach the coordinator. */
+  syncFailed(failure: SyncFailure): void;
 }
 
 export interface SyncOptions {
@@ -84,44 +118,80 @@ export interface SyncOptions {
   readonly onStateChange?: (state: SyncState) => void;
   /** Seeds the jitter (tests); Math.random by default. */
   readonly random?: () => number;
+  /** How snapshots and frames are decoded (tests wrap it to act mid-decode); DECODER by default. */
+  readonly decoder?: MessageDecoder;
 }
+
+/** The client's two asynchronous steps: a snapshot's image, and one frame against its pages' versions. */
+export interface MessageDecoder {
+  image(bytes: Uint8Array): Promise<PageImage>;
+  frame(versions: PageVersions, wire: WireFrame): Promise<Frame>;
+}
+
+export const DECODER: MessageDecoder = {
+  image: decodePageImage,
+  frame: (versions, wire) => versions.decode(wire),
+};
 
 const OPEN = 1;
 /** Pushes stop filling a message past this many payload bytes. */
 const PUSH_BYTES = Math.min(MAX_PAYLOAD_BYTES, 512 * 1024);
+/** A WebSocket close reason is at most 123 bytes of UTF-8 (a longer one makes `close` throw). */
+const CLOSE_REASON_BYTES = 123;
+
+/** Ends a session's continuation quietly: its session is no longer current (C1). */
+class StaleSession extends Error {}
+
+/** One socket's life (C1): everything learnt on a connection dies with it. */
+class Session {
+  phase: 'connecting' | 'catching-up' | 'live' = 'connecting';
+  journalId: string | undefined;
+  snapshot: PageImage | undefined;
+  burst: Frame[] = [];
+  /** The pages the burst's next frame is encoded against (S3); reset with the burst. */
+  versions: PageVersions | undefined;
+  expectedLsn = 0;
+  /** The coordinator's next frame lsn when it welcomed us: catch-up ends there. */
+  head = 0;
+  /** The last lsn pushed on this connection (or known taken by the coordinator). */
+  pushedLsn = -1;
+  lastHeard = 0;
+  pingId = 0;
+  /** Messages are handled strictly in arrival order, each after the previous one's awaits. */
+  inbox: Promise<void> = Promise.resolve();
+  handshake: ReturnType<typeof setTimeout> | undefined;
+  heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly socket: WebSocketLike) {}
+
+  stopTimers(): void {
+    clearTimeout(this.handshake);
+    clearInterval(this.heartbeat);
+  }
+}
 
 export class SyncClient {
   readonly #target: SyncTarget;
   readonly #options: SyncOptions;
-  #state: SyncState = 'offline';
-  #socket: WebSocketLike | undefined;
-  #journalId: string | undefined;
-  #snapshot: PageImage | undefined;
-  #burst: Frame[] = [];
-  /** The pages the burst's next frame is encoded against (invariant 4); reset with the burst. */
-  #versions: PageVersions | undefined;
-  #expectedLsn = 0;
-  /** The coordinator's next frame lsn when it welcomed us: catch-up ends there. */
-  #head = 0;
-  /** The last lsn pushed on this connection (or known taken by the coordinator). */
-  #pushedLsn = -1;
-  #attempt = 0;
+  readonly #decoder: MessageDecoder;
+  #session: Session | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #lastHeard = 0;
-  #pingId = 0;
-  #decoding: Promise<void> = Promise.resolve();
-  #waiters: (() => void)[] = [];
+  #final: 'failed' | 'closed' | undefined;
   #failure: SyncFailure | undefined;
-  #handshake: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  /** The state last told to `onStateChange` and the waiters. */
+  #told: SyncState = 'offline';
+  #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
     this.#options = options;
+    this.#decoder = options.decoder ?? DECODER;
   }
 
+  /** Derived, never stored apart (C2). */
   get state(): SyncState {
-    return this.#state;
+    return this.#final ?? this.#session?.phase ?? 'offline';
   }
 
   /** Why the client failed (state `failed`). */
@@ -130,154 +200,172 @@ export class SyncClient {
   }
 
   start(): void {
-    if (this.#state === 'closed' || this.#socket !== undefined) return;
+    if (this.#final !== undefined || this.#session !== undefined || this.#retry !== undefined) return;
     this.#connect();
   }
 
   /** New pending mutations exist: push them if the connection is live. */
   pendingChanged(): void {
-    if (this.#state === 'live') this.#push();
+    const session = this.#session;
+    if (session?.phase === 'live') this.#guard(session, () => this.#push(session));
   }
 
-  /** Resolves the next time the state changes to `live` (at once if it is). */
+  /**
+   * Resolves the next time the state changes to `live` (at once if it is); rejects once the client
+   * failed (with its SyncFailure) or was closed.
+   */
   whenLive(): Promise<void> {
-    if (this.#state === 'live') return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    const state = this.state;
+    if (state === 'live') return Promise.resolve();
+    if (this.#final !== undefined) return Promise.reject(this.#finalError());
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   close(): void {
-    this.#setState('closed');
-    this.#state = 'closed';
-    clearTimeout(this.#retry);
-    clearTimeout(this.#handshake);
-    clearInterval(this.#heartbeat);
-    this.#socket?.close(1000, 'closed');
-    this.#socket = undefined;
+    if (this.#final === 'closed') return;
+    this.#final = 'closed';
+    this.#end(1000, 'closed');
+    this.#tell();
   }
 
   #connect(): void {
-    this.#setState('connecting');
+    this.#retry = undefined;
     let socket: WebSocketLike;
     try {
       socket = this.#options.connect(this.#options.url);
+      socket.binaryType = 'arraybuffer';
     } catch {
-      this.#scheduleReconnect();
+      this.#scheduleReconnect(0);
+      this.#tell();
       return;
     }
-    this.#socket = socket;
-    socket.binaryType = 'arraybuffer';
-    socket.addEventListener('open', () => {
-      if (socket !== this.#socket) return;
-      this.#lastHeard = Date.now();
-      const { journalId, cursor } = this.#target.baseCursor();
-      this.#expectedLsn = cursor;
-      this.#send({
-        type: 'hello',
-        protocolVersion: PROTOCOL_VERSION,
-        docId: this.#target.docId,
-        timelineId: this.#target.timelineId,
-        timelineSecret: this.#target.timelineSecret,
-        journalId,
-        cursor,
-        reducerHash: this.#options.reducerHash,
-        token: this.#options.token ?? null,
-      });
-      const interval = this.#options.heartbeatMs ?? 10_000;
-      clearTimeout(this.#handshake);
-      this.#handshake = setTimeout(() => {
-        if (socket === this.#socket) this.#drop('no welcome in time');
-      }, 3 * interval);
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = setInterval(() => {
-        if (Date.now() - this.#lastHeard > 3 * interval) this.#drop('heartbeat timed out');
-        else this.#send({ type: 'ping', id: this.#pingId++ % 2 ** 31 });
-      }, interval);
-    });
+    const session = new Session(socket);
+    this.#session = session;
+    socket.addEventListener('open', () => this.#guard(session, () => this.#opened(session)));
     socket.addEventListener('message', (event) => {
-      if (socket !== this.#socket) return;
-      this.#lastHeard = Date.now();
+      if (session !== this.#session) return;
+      session.lastHeard = Date.now();
       const data = event.data;
-      if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return this.#drop('a text message');
-      const bytes =
-        data instanceof ArrayBuffer
-          ? new Uint8Array(data)
-          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      // Snapshots decode asynchronously (decompression): messages are handled strictly in arrival order.
-      this.#decoding = this.#decoding
-        .then(() => {
-          // A message of a socket dropped while earlier ones were decoding belongs to a dead session.
-          return socket === this.#socket ? this.#receive(bytes) : undefined;
-        })
-        .catch((error: unknown) => {
-          if (error instanceof SyncFailure) this.#fail(error);
-          else this.#drop(error instanceof Error ? error.message : String(error));
-        });
+      session.inbox = session.inbox
+        .then(() => this.#receive(session, data))
+        .catch((error: unknown) => this.#abort(session, error));
     });
-    const closed = (): void => {
-      if (socket !== this.#socket) return;
-      this.#socket = undefined;
-      clearInterval(this.#heartbeat);
-      if (this.#state !== 'closed') this.#scheduleReconnect();
-    };
+    const closed = (): void => this.#drop(session, 'the socket closed');
     socket.addEventListener('close', closed);
     socket.addEventListener('error', closed);
+    this.#tell();
   }
 
-  async #receive(bytes: Uint8Array): Promise<void> {
+  #opened(session: Session): void {
+    session.lastHeard = Date.now();
+    const { journalId, cursor } = this.#target.baseCursor();
+    session.expectedLsn = cursor;
+    this.#send(session, {
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      docId: this.#target.docId,
+      timelineId: this.#target.timelineId,
+      timelineSecret: this.#target.timelineSecret,
+      journalId,
+      cursor,
+      reducerHash: this.#options.reducerHash,
+      token: this.#options.token ?? null,
+    });
+    const interval = this.#options.heartbeatMs ?? 10_000;
+    session.handshake = setTimeout(() => this.#drop(session, 'no welcome in time'), 3 * interval);
+    session.heartbeat = setInterval(() => {
+      this.#guard(session, () => {
+        if (Date.now() - session.lastHeard > 3 * interval) this.#drop(session, 'heartbeat timed out');
+        else this.#send(session, { type: 'ping', id: session.pingId++ % 2 ** 31 });
+      });
+    }, interval);
+  }
+
+  /** Runs `act` for `session` if it is current; what it throws ends the session (C4). */
+  #guard(session: Session, act: () => void): void {
+    if (session !== this.#session) return;
+    try {
+      act();
+    } catch (error) {
+      this.#abort(session, error);
+    }
+  }
+
+  /** Awaits `work` for `session`, then throws StaleSession if the session ended meanwhile (C1). */
+  async #await<T>(session: Session, work: Promise<T>): Promise<T> {
+    const value = await work;
+    if (session !== this.#session) throw new StaleSession();
+    return value;
+  }
+
+  #abort(session: Session, error: unknown): void {
+    if (session !== this.#session || error instanceof StaleSession) return;
+    if (error instanceof SyncFailure) this.#fail(error);
+    else this.#drop(session, error instanceof Error ? error.message : String(error));
+  }
+
+  async #receive(session: Session, data: unknown): Promise<void> {
+    if (session !== this.#session) return;
+    if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) throw new Error('a text message');
+    const bytes =
+      data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const message: ServerMessage = decodeServerMessage(bytes);
     switch (message.type) {
       case 'welcome': {
-        clearTimeout(this.#handshake);
+        clearTimeout(session.handshake);
         if (message.reducerHash !== this.#options.reducerHash) {
           throw new SyncFailure(
+            'reducer-mismatch',
             `the coordinator runs reducer ${message.reducerHash}, this client ${this.#options.reducerHash}: load the coordinator's reducer`,
           );
         }
-        this.#journalId = message.journalId;
-        this.#pushedLsn = message.appliedLsn;
-        this.#attempt = 0;
-        this.#burst = [];
-        this.#versions = undefined;
-        this.#snapshot = undefined;
-        this.#head = message.head;
+        session.journalId = message.journalId;
+        session.pushedLsn = message.appliedLsn;
+        session.head = message.head;
         // Pages from another history (or none we can place) are replaced by the snapshot that comes first;
         // a client with no pages at all takes the frames from 0.
         const ours = this.#target.baseCursor();
         if (ours.journalId !== message.journalId && (ours.journalId !== null || ours.cursor > 0)) {
-          this.#expectedLsn = -1;
+          session.expectedLsn = -1;
         }
-        if (message.head === this.#expectedLsn) this.#goLive();
-        else this.#setState('catching-up');
+        if (message.head === session.expectedLsn) this.#goLive(session);
+        else this.#setPhase(session, 'catching-up');
         return;
       }
       case 'snapshot': {
-        const image = await decodePageImage(message.image);
-        this.#snapshot = image;
-        this.#burst = [];
+        if (session.journalId === undefined) throw new Error('a snapshot before welcome');
+        const image = await this.#await(session, this.#decoder.image(message.image));
+        session.snapshot = image;
+        session.burst = [];
         const pages = new Map(image.pages.map((page) => [page.pgno, page.data]));
-        this.#versions = new PageVersions((pgno) => pages.get(pgno));
-        this.#expectedLsn = image.frameCount;
-        if (this.#expectedLsn >= this.#head) this.#goLive();
+        session.versions = new PageVersions((pgno) => pages.get(pgno));
+        session.expectedLsn = image.frameCount;
+        if (session.expectedLsn >= session.head) {
+          // A snapshot without frames after it: the burst is the snapshot alone.
+          this.#endBurst(session);
+          if (session.phase !== 'live') this.#goLive(session);
+        }
         return;
       }
       case 'frames': {
-        if (this.#journalId === undefined) throw new Error('frames before welcome');
+        const journalId = session.journalId;
+        if (journalId === undefined) throw new Error('frames before welcome');
         for (const frame of message.frames) {
-          if (frame.lsn !== this.#expectedLsn) {
-            throw new Error(`frame ${frame.lsn} arrived where ${this.#expectedLsn} was expected`);
+          if (frame.lsn !== session.expectedLsn) {
+            throw new Error(`frame ${frame.lsn} arrived where ${session.expectedLsn} was expected`);
           }
-          this.#expectedLsn++;
+          session.expectedLsn++;
         }
-        this.#versions ??= new PageVersions((pgno) => this.#target.basePage(pgno));
-        for (const frame of message.frames) this.#burst.push(await this.#versions.decode(frame));
+        session.versions ??= new PageVersions((pgno) => this.#target.basePage(pgno));
+        const versions = session.versions;
+        for (const frame of message.frames) {
+          session.burst.push(await this.#await(session, this.#decoder.frame(versions, frame)));
+        }
         if (!message.more) {
-          const burst = this.#burst;
-          this.#burst = [];
-          this.#versions = undefined;
-          const snapshot = this.#snapshot;
-          this.#snapshot = undefined;
-          this.#target.rebase({ journalId: this.#journalId, frames: burst, ...(snapshot && { snapshot }) });
-          if (this.#state !== 'live' && this.#expectedLsn >= this.#head) this.#goLive();
+          this.#endBurst(session);
+          if (session.phase !== 'live' && session.expectedLsn >= session.head) this.#goLive(session);
         }
         return;
       }
@@ -290,41 +378,49 @@ export class SyncClient {
             // The coordinator lost what it had taken from this timeline (its data was replaced under the
             // same history): resending cannot fill the gap, and looping would only flood it.
             throw new SyncFailure(
+              'history-reset',
               `the coordinator expects lsn ${expected} of this timeline, which it had already taken: its history was reset`,
             );
           }
-          this.#pushedLsn = expected - 1;
-          this.#push();
+          session.pushedLsn = expected - 1;
+          this.#push(session);
         } else if (message.refused !== null) {
           throw new Error(`push refused: ${message.refused.message}`);
         }
         return;
       case 'error': {
         const text = `coordinator error (${message.kind}): ${message.message}`;
-        throw TERMINAL_ERRORS.has(message.kind) ? new SyncFailure(text) : new Error(text);
+        const terminal = TERMINAL_ERRORS.find((kind) => kind === message.kind);
+        if (terminal !== undefined) throw new SyncFailure(terminal, text);
+        // The coordinator asked for a pause (quota, internal): the next attempt waits at least that long.
+        this.#drop(session, text, message.retryAfterMs ?? 0);
+        return;
       }
       case 'ping':
-        this.#send({ type: 'pong', id: message.id });
+        this.#send(session, { type: 'pong', id: message.id });
         return;
       case 'pong':
         return;
     }
   }
 
-  #goLive(): void {
-    if (this.#snapshot !== undefined) {
-      // A snapshot without frames after it: the burst is the snapshot alone.
-      const snapshot = this.#snapshot;
-      this.#snapshot = undefined;
-      this.#versions = undefined;
-      this.#target.rebase({ journalId: this.#journalId!, frames: [], snapshot });
-    }
-    this.#setState('live');
-    this.#push();
+  /** Hands the burst (and the snapshot it starts from, if any) to the document. */
+  #endBurst(session: Session): void {
+    const { snapshot, burst, journalId } = session;
+    session.snapshot = undefined;
+    session.burst = [];
+    session.versions = undefined;
+    this.#target.rebase({ journalId: journalId!, frames: burst, ...(snapshot && { snapshot }) });
   }
 
-  #push(): void {
-    const pending = this.#target.pendingAfter(this.#pushedLsn);
+  #goLive(session: Session): void {
+    this.#attempt = 0;
+    this.#setPhase(session, 'live');
+    if (session === this.#session) this.#push(session);
+  }
+
+  #push(session: Session): void {
+    const pending = this.#target.pendingAfter(session.pushedLsn);
     let start = 0;
     while (start < pending.length) {
       let bytes = 0;
@@ -335,60 +431,113 @@ export class SyncClient {
         end++;
       }
       const batch = pending.slice(start, end);
-      this.#send({
+      this.#send(session, {
         type: 'push',
         mutations: batch.map((m) => ({ lsn: m.lsn, timestamp: m.timestamp, payload: m.payload })),
       });
-      this.#pushedLsn = batch.at(-1)!.lsn;
+      session.pushedLsn = batch.at(-1)!.lsn;
       start = end;
     }
   }
 
-  #send(message: Parameters<typeof encodeMessage>[0]): void {
-    const socket = this.#socket;
-    if (socket === undefined || socket.readyState !== OPEN) return;
-    socket.send(encodeMessage(message));
+  /** Sends on `session`'s socket; a socket that is not open, or a send that throws, ends it (C2). */
+  #send(session: Session, message: Parameters<typeof encodeMessage>[0]): void {
+    if (session.socket.readyState !== OPEN) throw new Error('the socket is not open');
+    session.socket.send(encodeMessage(message));
+  }
+
+  /** Ends the current session (if any) and closes its socket; arms nothing. */
+  #end(code: number, reason: string): void {
+    const session = this.#session;
+    this.#session = undefined;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    if (session === undefined) return;
+    session.stopTimers();
+    try {
+      session.socket.close(code, closeReason(reason));
+    } catch {
+      // A socket that cannot even close is gone already; the session is over either way.
+    }
   }
 
   #fail(failure: SyncFailure): void {
+    if (this.#final !== undefined) return;
     this.#failure = failure;
-    const socket = this.#socket;
-    this.#socket = undefined;
-    clearInterval(this.#heartbeat);
-    clearTimeout(this.#retry);
-    clearTimeout(this.#handshake);
-    socket?.close(1000, 'failed');
-    this.#setState('failed');
+    this.#final = 'failed';
+    this.#end(1000, 'failed');
+    this.#tell();
+    try {
+      this.#target.syncFailed(failure);
+    } catch (error) {
+      reportLater(error);
+    }
   }
 
-  #drop(reason: string): void {
-    const socket = this.#socket;
-    if (socket === undefined) return;
-    this.#socket = undefined;
-    clearInterval(this.#heartbeat);
-    socket.close(4000, reason.slice(0, 120));
-    if (this.#state !== 'closed') this.#scheduleReconnect();
+  /** Ends `session` if it is current and arms the retry (C3). */
+  #drop(session: Session, reason: string, minDelayMs = 0): void {
+    if (session !== this.#session) return;
+    this.#end(4000, reason);
+    this.#scheduleReconnect(minDelayMs);
+    this.#tell();
   }
 
-  #scheduleReconnect(): void {
-    if (this.#state === 'failed' || this.#state === 'closed') return;
-    this.#setState('offline');
+  #scheduleReconnect(minDelayMs: number): void {
+    if (this.#final !== undefined) return;
     const base = this.#options.backoffMs ?? 250;
     const max = this.#options.maxBackoffMs ?? 30_000;
-    const delay =
-      Math.min(max, base * 2 ** this.#attempt++) * (0.5 + (this.#options.random ?? Math.random)() / 2);
+    const jitter = 0.5 + (this.#options.random ?? Math.random)() / 2;
+    const delay = Math.max(minDelayMs, Math.min(max, base * 2 ** this.#attempt) * jitter);
+    this.#attempt = Math.min(this.#attempt + 1, 30);
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
-      if (this.#state === 'offline') this.#connect();
+      this.#retry = undefined;
+      if (this.#final === undefined && this.#session === undefined) this.#connect();
     }, delay);
   }
 
-  #setState(state: SyncState): void {
-    if (this.#state === state || this.#state === 'closed' || this.#state === 'failed') return;
-    this.#state = state;
-    this.#options.onStateChange?.(state);
-    if (state === 'live') for (const resolve of this.#waiters.splice(0)) resolve();
+  #setPhase(session: Session, phase: Session['phase']): void {
+    if (session !== this.#session) return;
+    session.phase = phase;
+    this.#tell();
   }
+
+  /** Tells a changed state to `onStateChange` and to the waiters. */
+  #tell(): void {
+    const state = this.state;
+    if (state === this.#told) return;
+    this.#told = state;
+    if (state === 'live') for (const { resolve } of this.#waiters.splice(0)) resolve();
+    if (this.#final !== undefined) {
+      const error = this.#finalError();
+      for (const { reject } of this.#waiters.splice(0)) reject(error);
+    }
+    try {
+      this.#options.onStateChange?.(state);
+    } catch (error) {
+      reportLater(error);
+    }
+  }
+
+  #finalError(): Error {
+    return this.#final === 'failed' && this.#failure !== undefined
+      ? this.#failure
+      : new TandemError('closed', 'the sync client was closed');
+  }
+}
+
+/** A listener's own bug must not wedge the state machine, nor vanish: it surfaces as uncaught. */
+function reportLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
+function closeReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= CLOSE_REASON_BYTES) return reason;
+  // Cut on a character boundary: decoding a cut sequence would add a replacement character.
+  return new TextDecoder().decode(bytes.subarray(0, CLOSE_REASON_BYTES - 3)).replace(/\uFFFD$/, '');
 }
 
 /** What a host's `openDocument` takes to sync the document with a coordinator. */
