@@ -20,7 +20,8 @@ export interface Closed {
   readonly reason: string;
 }
 
-const WAIT_MS = 5000;
+/** Generous: a document's first open instantiates its reducer, seconds on a loaded machine. */
+const WAIT_MS = 20_000;
 
 export class TestSyncClient {
   readonly socket: WebSocket;
