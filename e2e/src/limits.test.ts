@@ -1,6 +1,7 @@
 // The deterministic limits of DESIGN.md §4 across hosts: a mutation that runs forever, allocates
 // without end, recurses without end or runs a runaway recursive CTE is rejected with its limit's reason, after the same
-// work in Node and in Chromium (identical pages), and the mutations behind it still apply.
+// work in Node and in Chromium (identical pages), and the mutations behind it still apply. So is one
+// whose write SQLite aborts by rolling back the whole transaction.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -116,6 +117,51 @@ test('an endless loop, endless allocation, a runaway CTE and endless recursion a
   expect(other).toEqual(here);
   expect(chromium).toEqual(here);
 }, 120_000);
+
+// Statements SQLite answers by rolling back the whole transaction: a write interrupted by the step
+// budget (the recursive CTE below needs ~30,000,000 steps), RAISE(ROLLBACK) in a trigger, and a
+// conflict under OR ROLLBACK (lsn 0 is taken by the first write). Each must reject only its mutation.
+const runawayInsert = {
+  op: 'sql',
+  q: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<3000000) INSERT INTO applied SELECT x + 1000000, 0 FROM c',
+};
+const aborting: readonly WorkloadBatch[] = [
+  {
+    timestamp: 1_000,
+    mutations: [
+      write,
+      {
+        op: 'sql',
+        q: "CREATE TRIGGER no_big BEFORE INSERT ON applied WHEN NEW.result > 100 BEGIN SELECT RAISE(ROLLBACK, 'too big'); END",
+      },
+      write,
+      { op: 'sql', q: 'INSERT INTO applied VALUES (999, 101)' },
+      write,
+      { op: 'sql', q: 'INSERT OR ROLLBACK INTO applied VALUES (0, 0)' },
+      write,
+    ],
+  },
+  // Each run holding the runaway write costs a whole step budget: few mutations keep the test short.
+  { timestamp: 2_000, mutations: [write, runawayInsert, write] },
+  { timestamp: 3_000, mutations: [write] },
+];
+
+test('a write SQLite aborts (past the step budget, RAISE(ROLLBACK), OR ROLLBACK) rejects only its mutation, with the same reasons and pages in two Node processes and in Chromium', async () => {
+  const [here, other, chromium] = await Promise.all([
+    runInNode(REDUCER, aborting),
+    runInProcess(aborting),
+    runInChromium(aborting),
+  ]);
+  const sql = LIMIT_REASONS['sql-steps'];
+  expect(here.outcomes).toEqual([
+    ...['ok', 'ok', 'ok', 'transaction aborted by sqlite: too big', 'ok'],
+    ...['transaction aborted by sqlite: UNIQUE constraint failed: applied.lsn', 'ok'],
+    ...['ok', sql, 'ok'],
+    'ok',
+  ]);
+  expect(other).toEqual(here);
+  expect(chromium).toEqual(here);
+}, 300_000);
 
 test('the limits in force are the defaults every host shares', () => {
   expect(DEFAULT_LIMITS).toEqual({
