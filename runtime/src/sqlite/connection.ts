@@ -277,7 +277,8 @@ export class Connection {
   }
 
   #noteAbort(error: unknown, wasInTransaction: boolean): void {
-    if (this.#abort !== undefined) return;
+    // Running out of steps or size has its own verdict (invariants 5 and 6).
+    if (this.#abort !== undefined || this.#exhausted || this.#sizeExceeded) return;
     const message = error instanceof Error ? error.message : String(error);
     const primary = error instanceof SqlError ? error.code & 0xff : undefined;
     const ended = wasInTransaction && !this.inTransaction;
