@@ -183,7 +183,7 @@ test.each([
     { type: 'push', mutations: [{ lsn: 0, timestamp: 0, payload: new Uint8Array(MAX_PAYLOAD_BYTES + 1) }] },
   ],
   ['a payload as a string', { type: 'push', mutations: [{ lsn: 0, timestamp: 0, payload: 'AAAA' }] }],
-  ...[-5, -1, 1.5, Number.MAX_SAFE_INTEGER + 1].map((timestamp) => [
+  ...[-5, -1, 1.5, Number.MAX_SAFE_INTEGER + 1].map((timestamp): [string, unknown] => [
     `a timestamp of ${timestamp} (the reducer takes a u64)`,
     { type: 'push', mutations: [{ lsn: 0, timestamp, payload: new Uint8Array(1) }] },
   ]),
