@@ -4,6 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadAuthorize } from './auth-module.js';
+import { isRecoverCommand, recoverMain } from './recover.js';
 import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
 
 export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./data] [--port 8787] [--host 127.0.0.1] [--static <dir>]
@@ -74,6 +75,7 @@ export async function parseArguments(
 
 /** Runs the coordinator until SIGINT or SIGTERM; resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (isRecoverCommand(argv)) return recoverMain(argv);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;
