@@ -5,9 +5,10 @@ import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { documentFolder, openDocument } from '@tandem/host-node';
-import type { LocalDocument } from '@tandem/runtime';
+import type { LocalDocument, Push } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Coordinator, startCoordinator } from './server.js';
+import { TestSyncClient } from './testing/sync-client.js';
 
 const TODO = new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url);
 const FAST = { backoffMs: 20, maxBackoffMs: 200, heartbeatMs: 2000 };
@@ -169,6 +170,38 @@ test('a client that lost its timeline secret stops loudly instead of writing on 
     expect(client.pendingCount).toBe(1);
   } finally {
     await client.close();
+    await coordinator.close();
+  }
+});
+
+test('of two clients that said hello on the same unbound timeline, the second to push is refused', async () => {
+  const coordinator = await start(join(scratch, 'race'));
+  const docId = `race-${++docs}`;
+  const push = (lsn: number, id: string): Push => ({
+    type: 'push',
+    mutations: [
+      {
+        lsn,
+        timestamp: 1_700_000_000_000,
+        payload: new TextEncoder().encode(JSON.stringify({ type: 'create', id, title: id })),
+      },
+    ],
+  });
+  const hello = { docId, timelineId: 'shared' };
+  const first = await TestSyncClient.connect(coordinator.url, { ...hello, timelineSecret: 'a'.repeat(64) });
+  const second = await TestSyncClient.connect(coordinator.url, { ...hello, timelineSecret: 'b'.repeat(64) });
+  try {
+    await first.next('welcome');
+    await second.next('welcome');
+    first.send(push(0, 'first'));
+    expect(await first.next('push-result')).toMatchObject({ appliedLsn: 0, refused: null });
+    second.send(push(1, 'second'));
+    expect((await second.closed).code).toBe(1008);
+    expect(second.received.at(-1)).toMatchObject({ type: 'error', kind: 'timeline-taken' });
+    first.send(push(1, 'first-again'));
+    expect(await first.next('push-result', (r) => r.appliedLsn === 1)).toMatchObject({ refused: null });
+  } finally {
+    await first.close();
     await coordinator.close();
   }
 });
