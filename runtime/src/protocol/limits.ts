@@ -6,6 +6,10 @@ export const MAX_ID_LENGTH = 256;
 export const MAX_PAYLOAD_BYTES = 1 << 20;
 /** Mutations in one push. */
 export const MAX_PUSH_MUTATIONS = 1000;
+/** Pushes one connection may have awaiting their `push-result`; more is a `quota` error. */
+export const MAX_PUSHES_IN_FLIGHT = 64;
+/** Payload bytes one connection may have awaiting their `push-result`; more is a `quota` error. */
+export const MAX_PUSH_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Frames in one `frames` message; a burst continues with `more`. */
 export const MAX_FRAMES_PER_MESSAGE = 256;
 /** Pages in one frame (a 256 MiB transaction). */

@@ -377,16 +377,8 @@ async function check(run: Run): Promise<void> {
       while (answered < pushes.length) {
         const push = pushes[answered++]!;
         if (push.type !== 'push') continue;
-        if (lostPush) {
-          lostPush = false;
-          lost = true;
-          continue;
-        }
-        const fresh = push.mutations.filter((m) => m.lsn > coordinator.applied);
-        if (fresh.length === 0) continue;
-        if (fresh[0]!.lsn !== coordinator.applied + 1) {
-          claim(lost, `the client skipped lsn ${coordinator.applied + 1}`);
-          await say({
+        const gap = () =>
+          say({
             type: 'push-result',
             appliedLsn: coordinator.applied,
             frameLsn: null,
@@ -397,6 +389,27 @@ async function check(run: Run): Promise<void> {
               expectedLsn: coordinator.applied + 1,
             },
           });
+        if (lostPush) {
+          // Refused as if it came after a push the coordinator lost: the client must send it again.
+          lostPush = false;
+          lost = true;
+          await gap();
+          continue;
+        }
+        const fresh = push.mutations.filter((m) => m.lsn > coordinator.applied);
+        if (fresh.length === 0) {
+          await say({
+            type: 'push-result',
+            appliedLsn: coordinator.applied,
+            frameLsn: null,
+            rejected: [],
+            refused: null,
+          });
+          continue;
+        }
+        if (fresh[0]!.lsn !== coordinator.applied + 1) {
+          claim(lost, `the client skipped lsn ${coordinator.applied + 1}`);
+          await gap();
           continue;
         }
         coordinator.applied = fresh.at(-1)!.lsn;

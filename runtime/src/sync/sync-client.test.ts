@@ -6,6 +6,7 @@ import {
   encodeMessage,
   type ServerMessage,
 } from '../protocol/codec.js';
+import { MAX_PUSH_MUTATIONS, MAX_PUSHES_IN_FLIGHT } from '../protocol/limits.js';
 import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
@@ -318,5 +319,37 @@ test('pages arrive as deltas against the base and the burst before them; the doc
   // Page 2 was cut by frame 6, so frame 7 carries it against zeros, not against the base's page 2.
   const sizes = wire.map((f) => f.pages.map((p) => p.delta.length));
   expect(Math.max(...sizes.flat())).toBeLessThan(100);
+  client.close();
+});
+
+test('a backlog larger than the coordinator’s push window goes out as results come back, never over the window', async () => {
+  const { sockets, target, client } = setup();
+  const total = MAX_PUSH_MUTATIONS * (MAX_PUSHES_IN_FLIGHT + 6);
+  target.pending = Array.from({ length: total }, (_, lsn) => mutation(lsn));
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: -1 });
+  await tick();
+  const pushes = () => socket.sent.filter((m) => m.type === 'push');
+  expect(pushes()).toHaveLength(MAX_PUSHES_IN_FLIGHT);
+  let answered = 0;
+  while (answered < pushes().length) {
+    const push = pushes()[answered++]!;
+    if (push.type !== 'push') continue;
+    socket.say({
+      type: 'push-result',
+      appliedLsn: push.mutations.at(-1)!.lsn,
+      frameLsn: null,
+      rejected: [],
+      refused: null,
+    });
+    await tick();
+    expect(pushes().length - answered).toBeLessThanOrEqual(MAX_PUSHES_IN_FLIGHT);
+  }
+  expect(pushes().flatMap((m) => (m.type === 'push' ? m.mutations.map((x) => x.lsn) : []))).toEqual(
+    target.pending.map((m) => m.lsn),
+  );
+  expect(client.state).toBe('live');
   client.close();
 });

@@ -31,8 +31,12 @@
 //     one); a message out of order makes the client drop the connection and catch up again.
 // S2. Every pending mutation is pushed once per session, in lsn order, starting after the
 //     coordinator's marker for this timeline (so nothing is skipped and a gap is never created); a
-//     `gap` refusal rewinds to the lsn the coordinator expects.
-// S3. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
+//     `gap` refusal rewinds to the lsn the coordinator expects — once: the refusals of the pushes sent
+//     before that rewind are its echo, not new gaps.
+// S3. Pushes awaiting their result stay within the coordinator's window (MAX_PUSHES_IN_FLIGHT,
+//     MAX_PUSH_BYTES_IN_FLIGHT): the rest go out as results come back, so a long offline backlog never
+//     trips its quota (which would drop the connection again and again).
+// S4. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
 //     burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
 //     Frames are decoded as they arrive; the document only ever sees full pages.
 import { TandemError } from '../errors.js';
@@ -40,7 +44,12 @@ import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
 import type { WireFrame } from '../protocol/common.js';
 import type { ErrorMessage } from '../protocol/error.js';
-import { MAX_PAYLOAD_BYTES, MAX_PUSH_MUTATIONS } from '../protocol/limits.js';
+import {
+  MAX_PAYLOAD_BYTES,
+  MAX_PUSH_BYTES_IN_FLIGHT,
+  MAX_PUSH_MUTATIONS,
+  MAX_PUSHES_IN_FLIGHT,
+} from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { MutationEnvelope } from '../reducer/host.js';
@@ -148,13 +157,21 @@ class Session {
   journalId: string | undefined;
   snapshot: PageImage | undefined;
   burst: Frame[] = [];
-  /** The pages the burst's next frame is encoded against (S3); reset with the burst. */
+  /** The pages the burst's next frame is encoded against (S4); reset with the burst. */
   versions: PageVersions | undefined;
   expectedLsn = 0;
   /** The coordinator's next frame lsn when it welcomed us: catch-up ends there. */
   head = 0;
   /** The last lsn pushed on this connection (or known taken by the coordinator). */
   pushedLsn = -1;
+  /** Payload bytes of each push awaiting its result, oldest first (S3): results come in push order. */
+  readonly inFlight: number[] = [];
+  inFlightBytes = 0;
+  /** Pushes sent, and results heard: the result heard next is for push number `answered`. */
+  sent = 0;
+  answered = 0;
+  /** A gap refusal of a push numbered below this was sent before the last rewind (S2). */
+  rewoundBefore = 0;
   lastHeard = 0;
   pingId = 0;
   /** Messages are handled strictly in arrival order, each after the previous one's awaits. */
@@ -369,9 +386,14 @@ export class SyncClient {
         }
         return;
       }
-      case 'push-result':
+      case 'push-result': {
+        const index = session.answered++;
+        session.inFlightBytes -= session.inFlight.shift() ?? 0;
         this.#target.pushed(message.appliedLsn, message.rejected);
-        if (message.refused?.kind === 'gap' && message.refused.expectedLsn !== null) {
+        if (message.refused?.kind === 'gap' && index < session.rewoundBefore) {
+          // Sent before the last rewind, behind the gap: what it held is being pushed again.
+          this.#push(session);
+        } else if (message.refused?.kind === 'gap' && message.refused.expectedLsn !== null) {
           const expected = message.refused.expectedLsn;
           const first = this.#target.pendingAfter(expected - 1)[0];
           if (first === undefined || first.lsn !== expected) {
@@ -383,11 +405,15 @@ export class SyncClient {
             );
           }
           session.pushedLsn = expected - 1;
+          session.rewoundBefore = session.sent;
           this.#push(session);
         } else if (message.refused !== null) {
           throw new Error(`push refused: ${message.refused.message}`);
+        } else {
+          this.#push(session);
         }
         return;
+      }
       case 'error': {
         const text = `coordinator error (${message.kind}): ${message.message}`;
         const terminal = TERMINAL_ERRORS.find((kind) => kind === message.kind);
@@ -422,19 +448,24 @@ export class SyncClient {
   #push(session: Session): void {
     const pending = this.#target.pendingAfter(session.pushedLsn);
     let start = 0;
-    while (start < pending.length) {
+    while (start < pending.length && session.inFlight.length < MAX_PUSHES_IN_FLIGHT) {
       let bytes = 0;
       let end = start;
       while (end < pending.length && end - start < MAX_PUSH_MUTATIONS) {
-        bytes += pending[end]!.payload.length;
-        if (end > start && bytes > PUSH_BYTES) break;
+        const next = pending[end]!.payload.length;
+        if (end > start && bytes + next > PUSH_BYTES) break;
+        bytes += next;
         end++;
       }
+      if (session.inFlight.length > 0 && session.inFlightBytes + bytes > MAX_PUSH_BYTES_IN_FLIGHT) break;
       const batch = pending.slice(start, end);
       this.#send(session, {
         type: 'push',
         mutations: batch.map((m) => ({ lsn: m.lsn, timestamp: m.timestamp, payload: m.payload })),
       });
+      session.sent++;
+      session.inFlight.push(bytes);
+      session.inFlightBytes += bytes;
       session.pushedLsn = batch.at(-1)!.lsn;
       start = end;
     }
