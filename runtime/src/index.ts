@@ -124,8 +124,10 @@ export {
 } from './storage/timeline-audit.js';
 export {
   type CoordinatorOptions,
+  type MessageDecoder,
   SyncClient,
   SyncFailure,
+  type SyncFailureReason,
   type SyncOptions,
   type SyncState,
   type SyncTarget,
