@@ -92,6 +92,7 @@ interface SqliteExports {
   sqlite3_changes64(db: WasmPointer): bigint;
   sqlite3_total_changes64(db: WasmPointer): bigint;
   sqlite3_stmt_status(stmt: WasmPointer, op: number, reset: number): number;
+  sqlite3_get_autocommit(db: WasmPointer): number;
 }
 
 interface ErrorWithResultCode {
@@ -191,7 +192,7 @@ export class Connection {
 
   /** True while a transaction is open (SQLite is out of autocommit mode). */
   get inTransaction(): boolean {
-    return this.#sqlite3.capi.sqlite3_get_autocommit(this.#pDb) === 0;
+    return this.#c.sqlite3_get_autocommit(this.#pDb) === 0;
   }
 
   /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
