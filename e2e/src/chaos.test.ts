@@ -5,12 +5,12 @@
 // mutation whose `mutate` resolved has a fate and (confirmed) is in the coordinator's pages exactly once,
 // and every client holds the coordinator's pages. A failure lists every broken invariant, with the seed
 // and the log of events.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDocument } from '@tandem/host-node';
-import type { LocalDocument } from '@tandem/runtime';
+import { type LocalDocument, loadReducer } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { Child, type Exit } from './chaos/child.js';
 import { ClientLedger, checkClient, checkRows, type FinalState } from './chaos/ledger.js';
@@ -22,6 +22,7 @@ import type {
   CoordinatorRequest,
   TodoRow,
 } from './chaos/messages.js';
+import { Restartable } from './chaos/restartable.js';
 import { type ChaosEvent, chaosSchedule, describeEvent } from './chaos/schedule.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { REPO_ROOT } from './support/vite-server.js';
@@ -40,6 +41,7 @@ type ClientChild = Child<ClientRequest, ClientReport>;
 type CoordinatorChild = Child<CoordinatorRequest, CoordinatorReport>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -83,10 +85,8 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
   const port = await freePort();
   const docId = `chaos-${SEED}`;
   const ledgers = Array.from({ length: CLIENTS }, (_, i) => new ClientLedger(i));
-  const clients: ClientChild[] = [];
   const proxies: TcpProxy[] = [];
   const probes = new Set<string>();
-  let coordinator: CoordinatorChild | undefined;
   let observer: LocalDocument | undefined;
 
   const watch = (child: { readonly exited: Promise<Exit>; readonly stderr: string }, name: string): void => {
@@ -100,7 +100,7 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
     });
   };
 
-  async function startCoordinator(): Promise<void> {
+  const coordinator = new Restartable<CoordinatorChild>('the coordinator', () => {
     const child: CoordinatorChild = new Child(
       COORDINATOR_SCRIPT,
       [TODO, join(scratch, 'coordinator'), String(port)],
@@ -110,94 +110,84 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
         }
       },
     );
-    coordinator = child;
     watch(child, `the coordinator (pid ${child.pid})`);
-    await child.next('listening', START_MS);
-  }
+    return { process: child, ready: child.next('listening', START_MS) };
+  });
 
-  async function startClient(i: number): Promise<void> {
-    const ledger = ledgers[i]!;
-    const incarnation = ++ledger.incarnation;
-    const child: ClientChild = new Child(
-      CLIENT_SCRIPT,
-      [
-        TODO,
-        join(scratch, `client-${i}`),
-        docId,
-        `ws://127.0.0.1:${proxies[i]!.port}/sync`,
-        String(i),
-        String(incarnation),
-        String(SEED),
-      ],
-      (report) => ledger.record(report, incarnation),
-    );
-    clients[i] = child;
-    watch(child, `client ${i} (incarnation ${incarnation}, pid ${child.pid})`);
-    const opened = await child.next('opened', START_MS);
-    if (incarnation > 0) {
-      note(`client ${i} back: replayed ${opened.replayed}, ${opened.pending} pending`);
-    }
-  }
-
-  /** Restarts under way, by process: the schedule goes on while a killed process comes back. */
-  const restarts = new Map<string, Promise<void>>();
-  const restart = (key: string, after: number, start: () => Promise<void>): void => {
-    restarts.set(
-      key,
-      sleep(after)
-        .then(start)
-        .catch((error: unknown) => {
-          problems.push(`${key} did not restart: ${error instanceof Error ? error.message : String(error)}`);
-        }),
-    );
-  };
+  const clients = ledgers.map(
+    (ledger, i) =>
+      new Restartable<ClientChild>(`client ${i}`, () => {
+        const incarnation = ++ledger.incarnation;
+        const child: ClientChild = new Child(
+          CLIENT_SCRIPT,
+          [
+            TODO,
+            join(scratch, `client-${i}`),
+            docId,
+            `ws://127.0.0.1:${proxies[i]!.port}/sync`,
+            String(i),
+            String(incarnation),
+            String(SEED),
+          ],
+          (report) => {
+            ledger.record(report, incarnation);
+            if (report.type === 'opened' && incarnation > 0) {
+              note(`client ${i} back: replayed ${report.replayed}, ${report.pending} pending`);
+            }
+          },
+        );
+        watch(child, `client ${i} (incarnation ${incarnation}, pid ${child.pid})`);
+        return { process: child, ready: child.next('opened', START_MS) };
+      }),
+  );
 
   async function perform(event: ChaosEvent): Promise<void> {
-    switch (event.kind) {
-      case 'kill-coordinator':
-        await restarts.get('coordinator');
-        await coordinator?.kill();
-        restart('coordinator', event.downMs, async () => {
-          await startCoordinator();
-          note('coordinator back');
-        });
-        return;
-      case 'kill-client': {
-        const key = `client ${event.client}`;
-        await restarts.get(key);
-        await clients[event.client]!.kill();
-        restart(key, event.downMs, () => startClient(event.client));
-        return;
-      }
-      case 'drop': {
-        const cut = (event.client === null ? proxies : [proxies[event.client]!]).map((proxy) =>
-          proxy.drop(event.reset),
-        );
-        note(`cut ${cut.reduce((a, b) => a + b, 0)} connections`);
-        return;
-      }
+    if (event.kind === 'drop') {
+      const cut = (event.client === null ? proxies : [proxies[event.client]!]).map((proxy) =>
+        proxy.drop(event.reset),
+      );
+      note(`cut ${cut.reduce((a, b) => a + b, 0)} connections`);
+      return;
     }
+    const slot = event.kind === 'kill-coordinator' ? coordinator : clients[event.client]!;
+    const killed = await slot.kill(
+      event.downMs,
+      // A client notes its return itself, with what it replayed.
+      () => slot === coordinator && note('the coordinator is back'),
+      (error) => problems.push(`${slot.name} did not restart: ${describe(error)}`),
+    );
+    if (!killed) note(`${slot.name} is down already`);
   }
 
   const statuses = (pageHash: boolean): Promise<(ClientStatus | undefined)[]> =>
     Promise.all(
-      clients.map((c) => c.ask({ type: 'status', pageHash }, 'status', 5000).catch(() => undefined)),
+      clients.map((c) => c.process.ask({ type: 'status', pageHash }, 'status', 5000).catch(() => undefined)),
     );
   const noteStatuses = async (): Promise<void> => {
-    const all = await statuses(false);
-    note(
-      `  ${all.map((s, i) => `client ${i}: ${describeStatus(s, proxies[i]!.openConnections)}`).join('; ')}`,
+    const all = await Promise.all(
+      clients.map(async (c, i) => {
+        if (!c.ready) return `client ${i}: down or starting`;
+        const status = await c.process
+          .ask({ type: 'status', pageHash: false }, 'status', 2000)
+          .catch(() => undefined);
+        return `client ${i}: ${describeStatus(status, proxies[i]!.openConnections)}`;
+      }),
     );
+    note(`  ${all.join('; ')}`);
   };
   const coordinatorHash = async (): Promise<string | null> =>
-    (await coordinator?.ask({ type: 'page-hash', docId }, 'page-hash', 10_000))?.hash ?? null;
+    (await coordinator.process.ask({ type: 'page-hash', docId }, 'page-hash', 10_000)).hash;
 
   try {
-    await startCoordinator();
+    await coordinator.start();
     for (let i = 0; i < CLIENTS; i++) proxies.push(await TcpProxy.start(port));
-    await Promise.all(proxies.map((_, i) => startClient(i)));
+    await Promise.all(clients.map((client) => client.start()));
     note(`coordinator on port ${port} and ${CLIENTS} clients up; chaos for ${CHAOS_MS} ms`);
     const chaosStart = Date.now();
+    // The fresh replica that reads the coordinator's pages at the end needs the reducer loaded
+    // (instrumented): done now, while this process has nothing else to do.
+    const observerReducer = readFile(TODO).then((bytes) => loadReducer(bytes));
+    observerReducer.catch(() => undefined);
     for (const event of schedule) {
       const wait = chaosStart + event.at - Date.now();
       if (wait > 0) await sleep(wait);
@@ -206,9 +196,9 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
       await perform(event);
     }
     await sleep(chaosStart + CHAOS_MS - Date.now());
-    await Promise.all(restarts.values());
+    await Promise.all([coordinator, ...clients].map((slot) => slot.restarted()));
     note('chaos over: the clients stop writing');
-    await Promise.all(clients.map((c) => c.ask({ type: 'stop' }, 'stopped', 20_000)));
+    await Promise.all(clients.map((c) => c.process.ask({ type: 'stop' }, 'stopped', 20_000)));
 
     let last: (ClientStatus | undefined)[] = [];
     const settled = await until(async () => {
@@ -229,7 +219,7 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
         clients.map((c, i) => {
           const id = `probe-${i}`;
           probes.add(id);
-          return c.ask({ type: 'probe', id, timeoutMs: 10_000 }, 'probe', 15_000);
+          return c.process.ask({ type: 'probe', id, timeoutMs: 10_000 }, 'probe', 15_000);
         }),
       );
       for (const [i, answer] of answers.entries()) {
@@ -261,7 +251,7 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
 
     observer = await openDocument({
       docId,
-      reducer: TODO,
+      reducer: await observerReducer,
       coordinatorUrl: `ws://127.0.0.1:${port}/sync`,
       sync: { backoffMs: 25, heartbeatMs: 500 },
     });
@@ -273,7 +263,7 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
 
     const finals: FinalState[] = await Promise.all(
       clients.map((c, i) =>
-        c.ask(
+        c.process.ask(
           { type: 'final', lsns: ledgers[i]!.resolved.map((r) => r.lsn), timeoutMs: settled ? 5000 : 1000 },
           'final',
           30_000,
@@ -287,10 +277,10 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
     if (resolved < 100)
       problems.push(`only ${resolved} mutations resolved: too few for the run to mean anything`);
   } catch (error) {
-    problems.push(`the run stopped: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`the run stopped: ${describe(error)}`);
   } finally {
     await observer?.close();
-    await Promise.all([...clients.map((c) => c.kill()), coordinator?.kill()]);
+    await Promise.all([coordinator, ...clients].map((slot) => slot.stop()));
     for (const proxy of proxies) await proxy.close();
     await rm(scratch, { recursive: true, force: true });
   }

@@ -91,7 +91,8 @@ export function checkClient(
 ): string[] {
   const problems: string[] = [];
   const who = `client ${ledger.client}`;
-  const timelines = new Set(ledger.timelines);
+  // An incarnation killed while opening has no timeline (a hole in the array, skipped by filter).
+  const timelines = new Set(ledger.timelines.filter((timeline) => timeline !== undefined));
   if (timelines.size !== 1) {
     problems.push(
       `${who} changed timeline across restarts (${[...timelines].join(' → ')}): its pushes are not deduplicated`,
