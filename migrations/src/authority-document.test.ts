@@ -150,8 +150,8 @@ test('a reopened authority goes on from its journal: same pages, same markers, f
 });
 
 test('a push whose frame cannot be synced fails, and the document refuses everything after it', async () => {
-  // Syncs: the journal's identity, the migration frame, then the push's frame.
-  const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 3 });
+  // Syncs: the journal's identity, its sync marks, the migration frame and its mark, then the push's frame.
+  const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 5 });
   const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer, storage });
   await expect(doc.push([{ timelineId: 'a', mutations: [create('a', 0, 'x')] }])).rejects.toMatchObject({
     kind: 'storage-failed',
