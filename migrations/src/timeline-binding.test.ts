@@ -2,10 +2,15 @@
 // pushes, their grouping into one transaction, and reopens of the document, a timeline takes mutations
 // only from the client whose secret first wrote on it.
 import { readFile } from 'node:fs/promises';
-import { loadReducer, MemoryByteStore, type MutationEnvelope } from '@tandem/runtime';
+import { loadReducer, MemoryByteStore, type MutationEnvelope, Replica } from '@tandem/runtime';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { APPLIED_TABLE } from './applied-marker.js';
+import {
+  APPLIED_TABLE,
+  readAppliedMarkers,
+  readTimelineBindings,
+  writeAppliedMarkers,
+} from './applied-marker.js';
 import { AuthorityDocument, type PushRequest } from './authority-document.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_204);
@@ -124,4 +129,35 @@ test('a push without a secret is refused on a bound timeline, and binds no unbou
   expect(after.results[0]).toMatchObject({ status: 'refused', kind: 'timeline-taken', appliedLsn: 1 });
   expect(after.frameLsn).toBeUndefined();
   await doc.close();
+});
+
+test('a marker table from before bindings gains the column, and its timelines are bound by their next push', async () => {
+  const replica = await Replica.open({ name: `binding-legacy-${++docs}`, reducer, authoritative: true });
+  try {
+    // The table as coordinators wrote it before protocol v3, with a marker and no binding.
+    replica.transaction(() => {
+      replica.connection.exec(
+        `CREATE TABLE ${APPLIED_TABLE} (timeline_id TEXT PRIMARY KEY, applied_lsn INTEGER NOT NULL) STRICT`,
+      );
+      replica.connection.exec(`INSERT INTO ${APPLIED_TABLE} VALUES ('old', 4), ('idle', 2)`);
+    });
+    expect(readTimelineBindings(replica)).toEqual(new Map());
+    replica.transaction(() => {
+      writeAppliedMarkers(replica, new Map([['old', 5]]), new Map([['old', HASHES[0]!]]));
+    });
+    expect(readTimelineBindings(replica)).toEqual(new Map([['old', HASHES[0]]]));
+    // A binding never changes, whatever a later write asks.
+    replica.transaction(() => {
+      writeAppliedMarkers(replica, new Map([['old', 6]]), new Map([['old', HASHES[1]!]]));
+    });
+    expect(readTimelineBindings(replica)).toEqual(new Map([['old', HASHES[0]]]));
+    expect(readAppliedMarkers(replica)).toEqual(
+      new Map([
+        ['idle', 2],
+        ['old', 6],
+      ]),
+    );
+  } finally {
+    replica.close();
+  }
 });
