@@ -286,7 +286,8 @@ test('rejections are recorded in the pages with their reasons, the last REJECTIO
   // A push holds at most MAX_PUSH_MUTATIONS: the ghosts go in pushes of 500, taken in one transaction.
   const all = [...ghosts, create('a', ghosts.length, 'real')];
   const requests = [];
-  for (let i = 0; i < all.length; i += 500) requests.push({ timelineId: 'a', mutations: all.slice(i, i + 500) });
+  for (let i = 0; i < all.length; i += 500)
+    requests.push({ timelineId: 'a', mutations: all.slice(i, i + 500) });
   await doc.push(requests);
   const rows = doc.query(
     `SELECT count(*) AS n, min(lsn) AS first, max(lsn) AS last FROM ${REJECTED_TABLE} WHERE timeline_id = 'a'`,
