@@ -15,8 +15,8 @@ export type TandemErrorKind =
   /** The document's storage failed a write or sync; reopen the document to recover. */
   | 'storage-failed'
   /**
-   * Syncing with the coordinator stopped for good (`reason`: `reducer-mismatch`, `history-reset`, or
-   * the coordinator's refusal: `unauthorized`, `timeline-taken`, `unsupported-version`, `malformed`;
+   * Syncing with the coordinator stopped for good (`reason`: `reducer-mismatch`, `history-reset`,
+   * `document-failed` (the document's own storage failed while taking frames), or the coordinator's refusal: `unauthorized`, `timeline-taken`, `unsupported-version`, `malformed`;
    * the SyncFailure is the `cause`). What was pending will not reach the coordinator: `fate` and
    * `synced` reject with it.
    */

@@ -285,6 +285,11 @@ export class LocalDocument implements SyncTarget {
     return this.sync?.state ?? 'offline';
   }
 
+  /** Why the last connection to the coordinator ended while it retries (a visible reason, not a silent loop). */
+  get lastSyncDrop(): string | undefined {
+    return this.sync?.lastDrop;
+  }
+
   /** How many mutations the coordinator has not taken yet. */
   get pendingCount(): number {
     return this.pending.length + this.queue.length;

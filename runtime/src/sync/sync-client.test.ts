@@ -6,6 +6,7 @@ import {
   encodeMessage,
   type ServerMessage,
 } from '../protocol/codec.js';
+import { TandemError } from '../errors.js';
 import { MAX_PUSH_MUTATIONS, MAX_PUSHES_IN_FLIGHT } from '../protocol/limits.js';
 import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
@@ -351,5 +352,37 @@ test('a backlog larger than the coordinator’s push window goes out as results 
     target.pending.map((m) => m.lsn),
   );
   expect(client.state).toBe('live');
+  client.close();
+});
+
+test('a document whose storage failed while taking frames stops the client for good, instead of a retry loop', async () => {
+  const { sockets, target, client } = setup();
+  target.rebase = () => {
+    throw new TandemError('storage-failed', 'the base could not be written');
+  };
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 1, reducerHash: HASH, appliedLsn: -1 });
+  socket.say({ type: 'frames', frames: [frame(0)], more: false });
+  await vi.waitFor(() => expect(client.state).toBe('failed'));
+  expect(client.error?.reason).toBe('document-failed');
+  expect(target.failures.map((f) => f.reason)).toEqual(['document-failed']);
+  await tick();
+  expect(sockets).toHaveLength(1);
+});
+
+test('a connection that ends says why while the client retries, and the reason clears once live again', async () => {
+  const { sockets, client } = setup();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 5, reducerHash: HASH, appliedLsn: -1 });
+  sockets[0]!.say({ type: 'frames', frames: [frame(3)], more: false });
+  await vi.waitFor(() => expect(client.lastDrop).toBe('frame 3 arrived where 0 was expected'));
+  await vi.waitFor(() => expect(sockets).toHaveLength(2));
+  sockets[1]!.open();
+  sockets[1]!.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: -1 });
+  await vi.waitFor(() => expect(client.state).toBe('live'));
+  expect(client.lastDrop).toBeUndefined();
   client.close();
 });

@@ -21,8 +21,9 @@
 //     `connect` just arms the next one.
 // C4. Anything thrown while handling a session's event — by the codec, the socket, or the document
 //     (`rebase`, `pushed`, `pendingAfter`, `baseCursor`) — ends that session (offline, retry with
-//     backoff), except a SyncFailure, which fails the client for good. Nothing escapes into a socket
-//     callback.
+//     backoff; `lastDrop` says why), except a SyncFailure, or the document saying it can no longer take
+//     anything (TandemError `storage-failed` or `closed`): those fail the client for good, since no retry
+//     could deliver its pending mutations. Nothing escapes into a socket callback.
 // C5. `failed` and `closed` are final: no socket, no timer; `whenLive()` rejects; a failure is told to
 //     the document once (`syncFailed`), so what waits on the coordinator can stop waiting.
 //
@@ -74,9 +75,10 @@ type TerminalError = (typeof TERMINAL_ERRORS)[number] & ErrorMessage['kind'];
 
 /**
  * Why syncing stopped for good: the coordinator runs another reducer, refused this client with one of
- * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset).
+ * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset); or the
+ * document itself failed (its storage, or it was closed) while taking what the coordinator sent.
  */
-export type SyncFailureReason = 'reducer-mismatch' | 'history-reset' | TerminalError;
+export type SyncFailureReason = 'reducer-mismatch' | 'history-reset' | 'document-failed' | TerminalError;
 
 /** A failure that retrying cannot cure: the client stops and reports it. */
 export class SyncFailure extends Error {
@@ -195,6 +197,7 @@ export class SyncClient {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #final: 'failed' | 'closed' | undefined;
   #failure: SyncFailure | undefined;
+  #lastDrop: string | undefined;
   #attempt = 0;
   /** The state last told to `onStateChange` and the waiters. */
   #told: SyncState = 'offline';
@@ -214,6 +217,11 @@ export class SyncClient {
   /** Why the client failed (state `failed`). */
   get error(): SyncFailure | undefined {
     return this.#failure;
+  }
+
+  /** Why the last connection ended, while retrying (undefined once a session has gone live again). */
+  get lastDrop(): string | undefined {
+    return this.#lastDrop;
   }
 
   start(): void {
@@ -318,7 +326,14 @@ export class SyncClient {
   #abort(session: Session, error: unknown): void {
     if (session !== this.#session || error instanceof StaleSession) return;
     if (error instanceof SyncFailure) this.#fail(error);
-    else this.#drop(session, error instanceof Error ? error.message : String(error));
+    else if (error instanceof TandemError && (error.kind === 'storage-failed' || error.kind === 'closed')) {
+      this.#fail(
+        new SyncFailure(
+          'document-failed',
+          `the document cannot take the coordinator's frames: ${error.message}`,
+        ),
+      );
+    } else this.#drop(session, error instanceof Error ? error.message : String(error));
   }
 
   async #receive(session: Session, data: unknown): Promise<void> {
@@ -441,6 +456,7 @@ export class SyncClient {
 
   #goLive(session: Session): void {
     this.#attempt = 0;
+    this.#lastDrop = undefined;
     this.#setPhase(session, 'live');
     if (session === this.#session) this.#push(session);
   }
@@ -508,6 +524,7 @@ export class SyncClient {
   /** Ends `session` if it is current and arms the retry (C3). */
   #drop(session: Session, reason: string, minDelayMs = 0): void {
     if (session !== this.#session) return;
+    this.#lastDrop = reason;
     this.#end(4000, reason);
     this.#scheduleReconnect(minDelayMs);
     this.#tell();
