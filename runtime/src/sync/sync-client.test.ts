@@ -1,4 +1,5 @@
 import { expect, test, vi } from 'vitest';
+import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import {
   type ClientMessage,
@@ -6,7 +7,6 @@ import {
   encodeMessage,
   type ServerMessage,
 } from '../protocol/codec.js';
-import { TandemError } from '../errors.js';
 import { MAX_PUSH_MUTATIONS, MAX_PUSHES_IN_FLIGHT } from '../protocol/limits.js';
 import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
