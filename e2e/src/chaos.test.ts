@@ -30,7 +30,12 @@ import { REPO_ROOT } from './support/vite-server.js';
 const SEED = BigInt(process.env.CHAOS_SEED ?? process.env.FC_SEED ?? 20_260_805);
 const CLIENTS = 3;
 const CHAOS_MS = 18_000;
-const EVENTS = 8;
+const KILLS = 5;
+const DROP_EVERY_MS = 1500;
+/** A client live with no connection for this long is stuck (it sees a close within milliseconds). */
+const STUCK_MS = 3000;
+/** How long a cut after the next message waits for one. */
+const ARMED_CUT_MS = 3000;
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 const CLIENT_SCRIPT = join(REPO_ROOT, 'e2e/dist/chaos/client-process.js');
 const COORDINATOR_SCRIPT = join(REPO_ROOT, 'e2e/dist/chaos/coordinator-process.js');
@@ -73,7 +78,12 @@ const isSettled = (status: ClientStatus | undefined, connections: number): boole
   status?.syncState === 'live' && status.pendingCount === 0 && connections > 0;
 
 test(`through coordinator and client SIGKILLs and socket drops, every client ends live with every confirmed mutation applied exactly once (seed ${SEED}; CHAOS_SEED=${SEED} replays the schedule)`, async () => {
-  const schedule = chaosSchedule(SEED, { clients: CLIENTS, durationMs: CHAOS_MS, events: EVENTS });
+  const schedule = chaosSchedule(SEED, {
+    clients: CLIENTS,
+    durationMs: CHAOS_MS,
+    kills: KILLS,
+    dropEveryMs: DROP_EVERY_MS,
+  });
   console.log(`chaos seed ${SEED} (CHAOS_SEED=${SEED} replays the schedule)`);
   const began = Date.now();
   const log: string[] = [];
@@ -143,10 +153,17 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
 
   async function perform(event: ChaosEvent): Promise<void> {
     if (event.kind === 'drop') {
-      const cut = (event.client === null ? proxies : [proxies[event.client]!]).map((proxy) =>
-        proxy.drop(event.reset),
-      );
-      note(`cut ${cut.reduce((a, b) => a + b, 0)} connections`);
+      const targets =
+        event.client === null ? proxies.entries() : [[event.client, proxies[event.client]!] as const];
+      for (const [i, proxy] of targets) {
+        if (event.mode === 'after-message') {
+          void proxy
+            .cutAfterMessage(ARMED_CUT_MS)
+            .then((cut) =>
+              note(cut ? `cut client ${i} right after a message` : `no message for client ${i} to cut after`),
+            );
+        } else note(`cut ${proxy.drop(event.mode === 'rst')} connections of client ${i}`);
+      }
       return;
     }
     const slot = event.kind === 'kill-coordinator' ? coordinator : clients[event.client]!;
@@ -156,7 +173,7 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
       () => slot === coordinator && note('the coordinator is back'),
       (error) => problems.push(`${slot.name} did not restart: ${describe(error)}`),
     );
-    if (!killed) note(`${slot.name} is down already`);
+    if (!killed) note(`${slot.name} is not up yet: no kill`);
   }
 
   const statuses = (pageHash: boolean): Promise<(ClientStatus | undefined)[]> =>
@@ -175,6 +192,42 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
     );
     note(`  ${all.join('; ')}`);
   };
+  /**
+   * Samples every client twice a second: one seen live with no connection through its proxy, and still
+   * so STUCK_MS later in the same process, is stuck (a close it missed); a later restart would hide it.
+   */
+  const liveWithoutConnection = new Map<number, { readonly since: number; readonly incarnation: number }>();
+  /** Client and incarnation (`1/2`) of each stuck client reported. */
+  const stuck = new Set<string>();
+  let monitoring = true;
+  const monitor = (async () => {
+    while (monitoring) {
+      await Promise.all(
+        clients.map(async (c, i) => {
+          if (!c.ready) return;
+          const incarnation = ledgers[i]!.incarnation;
+          const status = await c.process
+            .ask({ type: 'status', pageHash: false }, 'status', 2000)
+            .catch(() => undefined);
+          const seen = liveWithoutConnection.get(i);
+          if (status?.syncState !== 'live' || proxies[i]!.openConnections > 0 || !c.ready) {
+            liveWithoutConnection.delete(i);
+          } else if (seen === undefined || seen.incarnation !== incarnation) {
+            liveWithoutConnection.set(i, { since: Date.now(), incarnation });
+          } else if (Date.now() - seen.since >= STUCK_MS && !stuck.has(`${i}/${incarnation}`)) {
+            stuck.add(`${i}/${incarnation}`);
+            const since = ((seen.since - began) / 1000).toFixed(1);
+            problems.push(
+              `client ${i} (incarnation ${incarnation}) stayed live with no connection from +${since}s for ${STUCK_MS} ms (${status.pendingCount} pending): it never reconnects`,
+            );
+            note(`client ${i} is stuck live with no connection`);
+          }
+        }),
+      );
+      await sleep(500);
+    }
+  })();
+
   const coordinatorHash = async (): Promise<string | null> =>
     (await coordinator.process.ask({ type: 'page-hash', docId }, 'page-hash', 10_000)).hash;
 
@@ -205,6 +258,8 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
       last = await statuses(false);
       return last.every((s, i) => isSettled(s, proxies[i]!.openConnections));
     }, 20_000);
+    monitoring = false;
+    await monitor;
     note(`settled: ${settled}`);
     if (!settled) {
       for (const [i, status] of last.entries()) {
@@ -279,6 +334,8 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
   } catch (error) {
     problems.push(`the run stopped: ${describe(error)}`);
   } finally {
+    monitoring = false;
+    await monitor;
     await observer?.close();
     await Promise.all([coordinator, ...clients].map((slot) => slot.stop()));
     for (const proxy of proxies) await proxy.close();

@@ -1,11 +1,13 @@
 // One process the chaos schedule kills and restarts (the coordinator, or one client on its data folder).
 //
 // Invariants:
-// 1. At most one process of a slot is alive at a time: a kill waits for the process to be gone, and a
-//    restart only starts if no later kill overtook it (generations), so two processes never share files.
-// 2. A kill while the process is still starting is a crash during its recovery, not a failure of the
-//    run: the start it interrupted ends quietly, and the restart after it brings the slot back.
-// 3. A kill while the slot is down (between a kill and its restart) does nothing: there is nothing to kill.
+// 1. At most one process of a slot is alive at a time, so two processes never share files: a kill
+//    waits for the process to be gone, and only a ready process is killed, so no restart is pending then.
+// 2. The schedule kills only a process that is ready: a kill while the slot is down or still starting
+//    does nothing (on a loaded machine a coordinator takes seconds to start, and killing it again and
+//    again would leave the clients nothing to talk to for the whole run).
+// 3. `stop` ends the run: it kills whatever runs, even a process still starting, and cancels any
+//    restart still to come; the start it interrupted ends quietly.
 import type { Exit } from './child.js';
 
 export interface Started<P> {
@@ -23,9 +25,8 @@ export class Restartable<P extends Killable> {
   readonly name: string;
   readonly #start: () => Started<P>;
   #process: P | undefined;
-  #generation = 0;
-  #down = false;
   #ready = false;
+  #stopped = false;
   #restart: Promise<void> = Promise.resolve();
 
   constructor(name: string, start: () => Started<P>) {
@@ -44,13 +45,13 @@ export class Restartable<P extends Killable> {
     return this.#ready;
   }
 
-  /** Starts a process and waits until it is ready, unless a kill interrupts it (invariant 2). */
+  /** Starts a process and waits until it is ready, unless `stop` interrupts it (invariant 3). */
   async start(): Promise<void> {
     const started = this.#start();
     this.#process = started.process;
     try {
       await started.ready;
-      this.#ready = this.#process === started.process && !this.#down;
+      this.#ready = !this.#stopped;
     } catch (error) {
       if (!(await isKilled(started.process))) throw error;
     }
@@ -58,21 +59,17 @@ export class Restartable<P extends Killable> {
 
   /**
    * Kills the process, and starts a new one `downMs` later; `onBack` runs once it is ready. Returns
-   * false when the slot was down already (invariant 3).
+   * false when the process was not ready (invariant 2).
    */
   async kill(downMs: number, onBack: () => void, onError: (error: unknown) => void): Promise<boolean> {
-    if (this.#down) return false;
-    this.#down = true;
+    if (!this.#ready) return false;
     this.#ready = false;
-    const generation = ++this.#generation;
     await this.#process?.kill();
-    const sleep = new Promise((resolve) => setTimeout(resolve, downMs));
-    this.#restart = sleep.then(async () => {
-      if (generation !== this.#generation) return;
-      this.#down = false;
+    this.#restart = new Promise((resolve) => setTimeout(resolve, downMs)).then(async () => {
+      if (this.#stopped) return;
       try {
         await this.start();
-        if (generation === this.#generation && !(await isKilled(this.process))) onBack();
+        if (this.#ready) onBack();
       } catch (error) {
         onError(error);
       }
@@ -82,8 +79,7 @@ export class Restartable<P extends Killable> {
 
   /** The end of the run: kills the process for good (a restart still sleeping will not start). */
   async stop(): Promise<void> {
-    this.#generation++;
-    this.#down = true;
+    this.#stopped = true;
     this.#ready = false;
     await this.#process?.kill();
   }

@@ -5,42 +5,62 @@ import { SeededRandom } from '@tandem/runtime';
 export type ChaosEvent =
   | { readonly at: number; readonly kind: 'kill-coordinator'; readonly downMs: number }
   | { readonly at: number; readonly kind: 'kill-client'; readonly client: number; readonly downMs: number }
-  /** Cut the TCP connections of one client, or of every client (`client` null), with RST or FIN. */
-  | { readonly at: number; readonly kind: 'drop'; readonly client: number | null; readonly reset: boolean };
+  /**
+   * Cut the TCP connections of one client, or of every client (`client` null): at once with a RST or a
+   * FIN, or right after the next message the coordinator sends it (`after-message`, a FIN).
+   */
+  | { readonly at: number; readonly kind: 'drop'; readonly client: number | null; readonly mode: DropMode };
+
+export type DropMode = 'rst' | 'fin' | 'after-message';
+const DROP_MODES: readonly DropMode[] = ['rst', 'fin', 'after-message', 'after-message'];
 
 export interface ScheduleOptions {
   readonly clients: number;
   /** Events happen between 1 s in and 1 s before the end. */
   readonly durationMs: number;
-  /** At least 6: two of each kind, then any. */
-  readonly events: number;
+  /** Kills, at least 4: two of each process kind, then any. */
+  readonly kills: number;
+  /** Mean time between connection cuts (they cost nothing to recover from, so there are many). */
+  readonly dropEveryMs: number;
 }
 
+/**
+ * Kills at random times, and connection cuts all along: half of them land right after a message from
+ * the coordinator (frames being decoded and applied when the close arrives, the moment a close is
+ * hardest to handle), and half of the cuts are followed by a second one of the same connections
+ * 100–700 ms later, when the client is likely catching up.
+ */
 export function chaosSchedule(seed: bigint, options: ScheduleOptions): ChaosEvent[] {
   const random = new SeededRandom(seed);
   const pick = (n: number): number => Number(random.nextU64() % BigInt(n));
-  const kinds: ChaosEvent['kind'][] = [
-    'kill-coordinator',
-    'kill-coordinator',
-    'kill-client',
-    'kill-client',
-    'drop',
-    'drop',
-  ];
-  const all: ChaosEvent['kind'][] = ['kill-coordinator', 'kill-client', 'kill-client', 'drop', 'drop'];
-  while (kinds.length < options.events) kinds.push(all[pick(all.length)]!);
-  for (let i = kinds.length - 1; i > 0; i--) {
-    const j = pick(i + 1);
-    [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
-  }
   const span = options.durationMs - 2000;
-  const times = kinds.map(() => 1000 + pick(span)).sort((a, b) => a - b);
-  return kinds.map((kind, i): ChaosEvent => {
-    const at = times[i]!;
-    if (kind === 'kill-coordinator') return { at, kind, downMs: 100 + pick(900) };
-    if (kind === 'kill-client') return { at, kind, client: pick(options.clients), downMs: 100 + pick(900) };
-    return { at, kind, client: pick(4) === 0 ? null : pick(options.clients), reset: pick(2) === 0 };
+  const kinds: ('kill-coordinator' | 'kill-client')[] = [
+    'kill-coordinator',
+    'kill-coordinator',
+    'kill-client',
+    'kill-client',
+  ];
+  while (kinds.length < options.kills) kinds.push(pick(3) === 0 ? 'kill-coordinator' : 'kill-client');
+  const events: ChaosEvent[] = kinds.map((kind) => {
+    const at = 1000 + pick(span);
+    const downMs = 100 + pick(900);
+    return kind === 'kill-coordinator'
+      ? { at, kind, downMs }
+      : { at, kind, client: pick(options.clients), downMs };
   });
+  for (let at = 1000 + pick(options.dropEveryMs); at < 1000 + span; at += 1 + pick(2 * options.dropEveryMs)) {
+    const client = pick(4) === 0 ? null : pick(options.clients);
+    events.push({ at, kind: 'drop', client, mode: DROP_MODES[pick(DROP_MODES.length)]! });
+    if (pick(2) === 0) {
+      events.push({
+        at: at + 100 + pick(600),
+        kind: 'drop',
+        client,
+        mode: DROP_MODES[pick(DROP_MODES.length)]!,
+      });
+    }
+  }
+  return events.sort((a, b) => a.at - b.at);
 }
 
 export function describeEvent(event: ChaosEvent): string {
@@ -50,6 +70,8 @@ export function describeEvent(event: ChaosEvent): string {
     case 'kill-client':
       return `SIGKILL client ${event.client}, restart it after ${event.downMs} ms`;
     case 'drop':
-      return `cut the connections of ${event.client === null ? 'every client' : `client ${event.client}`} (${event.reset ? 'RST' : 'FIN'})`;
+      return event.mode === 'after-message'
+        ? `cut the connection of ${event.client === null ? 'every client' : `client ${event.client}`} after its next message`
+        : `cut the connections of ${event.client === null ? 'every client' : `client ${event.client}`} (${event.mode.toUpperCase()})`;
   }
 }

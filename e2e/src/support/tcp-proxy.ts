@@ -1,9 +1,13 @@
 // A TCP proxy on loopback that can cut its connections: the chaos test puts one between each client
 // process and the coordinator, so a socket drop is a real one (both peers see their connection end).
 //
-// Invariant: a connection is counted open only while both of its sockets are; when either side ends or
-// fails, the other is destroyed too, so no half-open pair outlives a drop or a dead upstream.
+// Invariants:
+// 1. A connection is counted open only while both of its sockets are; when either side ends or fails,
+//    the other is destroyed too, so no half-open pair outlives a drop or a dead upstream.
+// 2. An armed cut (`cutAfterMessage`) lets the client receive one whole WebSocket message from the
+//    server, then closes its side at once: the close reaches the client while it handles that message.
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { WsFrameScanner } from './ws-frame-scanner.js';
 
 interface Pair {
   readonly downstream: Socket;
@@ -11,46 +15,32 @@ interface Pair {
   upstreamConnected: boolean;
 }
 
+/** Smaller server messages are pings and pongs; the cut waits for one with content. */
+const MIN_MESSAGE_BYTES = 64;
+
 export class TcpProxy {
   readonly #server: Server;
-  readonly #pairs: Set<Pair>;
-  readonly port: number;
+  readonly #pairs = new Set<Pair>();
+  #armed: { readonly until: number; readonly fired: (cut: boolean) => void } | undefined;
+  port = 0;
 
-  private constructor(server: Server, pairs: Set<Pair>, port: number) {
+  private constructor(server: Server) {
     this.#server = server;
-    this.#pairs = pairs;
-    this.port = port;
   }
 
   /** Listens on a free loopback port and forwards every connection to `127.0.0.1:targetPort`. */
   static async start(targetPort: number): Promise<TcpProxy> {
-    const pairs = new Set<Pair>();
-    const server = createServer({ noDelay: true }, (downstream) => {
-      const upstream = connect({ port: targetPort, host: '127.0.0.1', noDelay: true });
-      const pair: Pair = { downstream, upstream, upstreamConnected: false };
-      pairs.add(pair);
-      upstream.once('connect', () => {
-        pair.upstreamConnected = true;
-      });
-      const end = (): void => {
-        pairs.delete(pair);
-        downstream.destroy();
-        upstream.destroy();
-      };
-      for (const socket of [downstream, upstream]) {
-        socket.once('close', end);
-        socket.once('error', end);
-      }
-      downstream.pipe(upstream);
-      upstream.pipe(downstream);
-    });
+    const server = createServer({ noDelay: true });
+    const proxy = new TcpProxy(server);
+    server.on('connection', (downstream) => proxy.#forward(downstream, targetPort));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
-    return new TcpProxy(server, pairs, address.port);
+    proxy.port = address.port;
+    return proxy;
   }
 
   /** Connections whose two sockets are both open (the upstream one connected). */
@@ -77,8 +67,66 @@ export class TcpProxy {
     return pairs.length;
   }
 
+  /**
+   * Cuts the next connection that carries a server message (of content) within `withinMs`, right
+   * after that message (invariant 2). Resolves whether it cut one.
+   */
+  cutAfterMessage(withinMs: number): Promise<boolean> {
+    this.#armed?.fired(false);
+    return new Promise((resolve) => {
+      const armed = {
+        until: Date.now() + withinMs,
+        fired: (cut: boolean) => {
+          if (this.#armed === armed) this.#armed = undefined;
+          clearTimeout(timer);
+          resolve(cut);
+        },
+      };
+      const timer = setTimeout(() => armed.fired(false), withinMs);
+      this.#armed = armed;
+    });
+  }
+
   async close(): Promise<void> {
+    this.#armed?.fired(false);
     this.drop(false);
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #forward(downstream: Socket, targetPort: number): void {
+    const upstream = connect({ port: targetPort, host: '127.0.0.1', noDelay: true });
+    const pair: Pair = { downstream, upstream, upstreamConnected: false };
+    this.#pairs.add(pair);
+    upstream.once('connect', () => {
+      pair.upstreamConnected = true;
+    });
+    const end = (): void => {
+      this.#pairs.delete(pair);
+      downstream.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [downstream, upstream]) {
+      socket.once('close', end);
+      socket.once('error', end);
+    }
+    downstream.pipe(upstream);
+    const frames = new WsFrameScanner();
+    let cut = false;
+    upstream.on('data', (chunk: Buffer) => {
+      if (cut) return;
+      const cutAt = frames.scan(chunk, MIN_MESSAGE_BYTES)[0];
+      const armed = this.#armed;
+      if (cutAt !== undefined && armed !== undefined && Date.now() <= armed.until) {
+        cut = true;
+        armed.fired(true);
+        // The message and a FIN go out first; only then does the pair end (its end would discard them).
+        downstream.end(chunk.subarray(0, cutAt), () => upstream.destroy());
+        return;
+      }
+      if (!downstream.write(chunk)) {
+        upstream.pause();
+        downstream.once('drain', () => upstream.resume());
+      }
+    });
   }
 }
