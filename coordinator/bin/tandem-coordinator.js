@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli.js';
 
-process.exitCode = await main(process.argv.slice(2));
+// Exits even if something (a hung worker) would keep the event loop alive.
+process.exit(await main(process.argv.slice(2)));

@@ -1,9 +1,10 @@
 // `tandem-coordinator`: the coordinator as a process. Arguments are checked before anything starts,
 // each problem named with the flag it concerns; SIGINT/SIGTERM close it gracefully (sockets closed,
-// documents synced) before the process exits.
+// documents synced) before the process exits, and a close that fails or hangs still ends it.
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadAuthorize } from './auth-module.js';
+import { createLog, isLogLevel, LOG_LEVELS } from './log.js';
 import { isRecoverCommand, recoverMain } from './recover.js';
 import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
 
@@ -16,6 +17,10 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --static <dir>    a folder to serve as static files (the web app)
   --auth <module>   a module whose default export (or \`authorize\`) is the authorize hook:
                     (docId, token, timelineId) => boolean | Promise<boolean>, asked on hello and push
+  --max-open-documents <n>  documents kept open at most (idle ones close first); 1000 by default
+  --idle-document-ms <ms>   a document without connections this long closes; 60000 by default
+  --log-level <level>       fatal, error, warn, info, debug, trace or silent (JSON lines on stderr);
+                            TANDEM_LOG_LEVEL or info by default
 `;
 
 export class UsageError extends Error {
@@ -37,6 +42,9 @@ export async function parseArguments(
         host: { type: 'string', default: '127.0.0.1' },
         static: { type: 'string' },
         auth: { type: 'string' },
+        'max-open-documents': { type: 'string' },
+        'idle-document-ms': { type: 'string' },
+        'log-level': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -61,6 +69,12 @@ export async function parseArguments(
   if (staticDir !== undefined && !(await isFolder(staticDir))) {
     throw new UsageError(`--static ${staticDir}: no such folder`);
   }
+  const maxOpenDocuments = count('max-open-documents', text('max-open-documents'), 1);
+  const idleDocumentMs = count('idle-document-ms', text('idle-document-ms'), 0);
+  const logLevel = text('log-level');
+  if (logLevel !== undefined && !isLogLevel(logLevel)) {
+    throw new UsageError(`--log-level ${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
   const auth = text('auth');
   const authorize = auth === undefined ? undefined : await loadAuthorize(auth);
   return {
@@ -70,6 +84,9 @@ export async function parseArguments(
     host: text('host') ?? '127.0.0.1',
     ...(staticDir !== undefined && { staticDir }),
     ...(authorize !== undefined && { authorize }),
+    ...(maxOpenDocuments !== undefined && { maxOpenDocuments }),
+    ...(idleDocumentMs !== undefined && { idleDocumentMs }),
+    ...(logLevel !== undefined && { log: createLog({ level: logLevel }) }),
   };
 }
 
@@ -96,8 +113,38 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.stdout.write(`tandem-coordinator: ${signal}, closing\n`);
-  await coordinator.close();
-  return 0;
+  // A close that fails or hangs, or a second signal, still ends the process (with a non-zero code).
+  const forced = new Promise<number>((resolve) => {
+    process.once('SIGINT', () => resolve(1));
+    process.once('SIGTERM', () => resolve(1));
+    setTimeout(() => {
+      process.stderr.write(`tandem-coordinator: not closed after ${CLOSE_TIMEOUT_MS} ms, exiting\n`);
+      resolve(1);
+    }, CLOSE_TIMEOUT_MS).unref();
+  });
+  const closed = coordinator.close().then(
+    () => 0,
+    (error: unknown) => {
+      process.stderr.write(
+        `tandem-coordinator: close failed: ${error instanceof Error ? error.message : error}\n`,
+      );
+      return 1;
+    },
+  );
+  return Promise.race([closed, forced]);
+}
+
+/** How long a signalled coordinator may take to close before the process exits anyway. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/** A flag's whole number, at least `min`; undefined when the flag is absent. */
+function count(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${flag} ${value}: expected a whole number of at least ${min}`);
+  }
+  return n;
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -10,12 +10,16 @@
 //    document's frames in lsn order without a gap or a repeat.
 // 3. A push step hands its frame to every member before the pushers hear their `push-result`.
 // 4. When a step fails (the worker or the document's storage failed), every member is told and
-//    dropped, and the document is released so the next connection reopens it from its journal.
+//    dropped, the failure is logged and counted, and the document is released so the next connection
+//    reopens it from its journal.
+// 5. While the hub is not idle it holds its document open in the pool; once idle it lets go, and the
+//    pool may close the document (document-pool.ts).
 
 import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
 import { TandemError, type WireFrame } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { DocumentPool } from './document-pool.js';
+import { errorFields, type Log } from './log.js';
 import type { Metrics } from './metrics.js';
 
 /** What the hub needs from a connection. */
@@ -59,12 +63,22 @@ export class DocumentHub {
   readonly #onIdle: (hub: DocumentHub) => void;
 
   readonly #metrics: Metrics | undefined;
+  readonly #log: Log | undefined;
+  /** Lets go of the document in the pool; set while the hub is not idle (invariant 5). */
+  #release: (() => void) | undefined;
 
-  constructor(docId: string, pool: DocumentPool, onIdle: (hub: DocumentHub) => void, metrics?: Metrics) {
+  constructor(
+    docId: string,
+    pool: DocumentPool,
+    onIdle: (hub: DocumentHub) => void,
+    metrics?: Metrics,
+    log?: Log,
+  ) {
     this.docId = docId;
     this.#pool = pool;
     this.#onIdle = onIdle;
     this.#metrics = metrics;
+    this.#log = log;
   }
 
   get members(): number {
@@ -83,11 +97,13 @@ export class DocumentHub {
 
   /** Queues a catch-up for `member` (a re-join after falling behind is one too). */
   join(member: HubMember, request: CatchUpRequest): void {
+    this.#release ??= this.#pool.hold(this.docId);
     this.#joins.push({ member, request });
     this.#run();
   }
 
   push(member: HubMember, request: PushRequest): void {
+    this.#release ??= this.#pool.hold(this.docId);
     this.#pushes.push({ member, request });
     this.#run();
   }
@@ -98,7 +114,7 @@ export class DocumentHub {
     this.#members.delete(member);
     this.#joins = this.#joins.filter((j) => j.member !== member);
     this.#pushes = this.#pushes.filter((p) => p.member !== member);
-    if (this.idle) this.#onIdle(this);
+    if (this.idle) this.#becameIdle();
   }
 
   /** Resolves once the step in progress (if any) and those queued behind it are done. */
@@ -110,8 +126,14 @@ export class DocumentHub {
     if (this.#running !== undefined) return;
     this.#running = this.#steps().finally(() => {
       this.#running = undefined;
-      if (this.idle) this.#onIdle(this);
+      if (this.idle) this.#becameIdle();
     });
+  }
+
+  #becameIdle(): void {
+    this.#release?.();
+    this.#release = undefined;
+    this.#onIdle(this);
   }
 
   async #steps(): Promise<void> {
@@ -205,6 +227,11 @@ export class DocumentHub {
 
   async #fail(error: unknown): Promise<void> {
     const message = describe(error);
+    const fields = errorFields(error);
+    this.#log?.error({ docId: this.docId, members: this.#members.size, ...fields }, 'document failed');
+    this.#metrics?.inc('tandem_document_failures_total', {
+      kind: typeof fields.kind === 'string' ? fields.kind : 'error',
+    });
     const members = [...this.#members];
     this.#members.clear();
     this.#joins = [];

@@ -1,11 +1,18 @@
-// The coordinator's documents, spread over worker threads. A document lives in one worker for as long
-// as the pool runs; a new document goes to the worker holding the fewest, so with as many workers as
-// cores a document burning its reducer's whole budget delays only the documents sharing its worker.
+// The coordinator's documents, spread over worker threads. A document is open in one worker while it
+// is in use, and closes when it has been idle for a while, so memory follows the documents in use,
+// not every document ever touched. A new or reopened document goes to the worker holding the fewest,
+// so with as many workers as cores a document burning its reducer's whole budget delays only the
+// documents sharing its worker.
 //
 // Invariants:
-// 1. All calls for one document go to the same worker, in call order (the worker's AuthorityDocument
-//    serializes pushes).
-// 2. After `close`, every call rejects with a `closed` error; the workers have closed their documents
+// 1. All calls for one document go to the same worker, in call order, while it is open there. A call
+//    made while the document closes waits for the close, then reopens it: no call meets a closing
+//    document, and no two workers ever hold the same document's files.
+// 2. A document with a hold (a hub with connections) or a call in flight is never closed by the pool.
+//    An idle one (neither) closes `idleDocumentMs` after it became idle, or at once, least recently
+//    used first, while more than `maxOpenDocuments` are open. Documents kept only in memory (no
+//    `dataDir`) would be lost by a close: they are never closed as idle.
+// 3. After `close`, every call rejects with a `closed` error; the workers have closed their documents
 //    (files synced and released) and exited.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -26,36 +33,102 @@ export interface DocumentPoolOptions {
   readonly checkpointEvery?: number;
   /** A push growing a document past this many bytes is rejected (AuthorityOptions.maxDocumentBytes). */
   readonly maxDocumentBytes?: number;
+  /** Idle documents beyond this many open ones close, least recently used first. 1,000 by default. */
+  readonly maxOpenDocuments?: number;
+  /** A document idle (no hold, no call) this long closes. 60 s by default. */
+  readonly idleDocumentMs?: number;
+  /** Told of each document the pool closed, and of each close that failed (logs and metrics). */
+  readonly onDocumentClosed?: (docId: string, reason: CloseReason, error?: unknown) => void;
 }
+
+export type CloseReason = 'idle' | 'capacity';
+
+const DEFAULT_MAX_OPEN_DOCUMENTS = 1000;
+const DEFAULT_IDLE_DOCUMENT_MS = 60_000;
 
 interface Slot {
   readonly worker: Worker;
   readonly rpc: RpcClient;
+  /** Documents placed on this worker (open, or closing). */
   documents: number;
 }
 
+interface Placed {
+  readonly slot: Slot;
+  holds: number;
+  calls: number;
+  /** Set from the moment the pool decides to close the document until the worker has closed it. */
+  closing: Promise<void> | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
 export class DocumentPool {
+  readonly #options: DocumentPoolOptions;
+  readonly #config: WorkerConfig;
   readonly #slots: Slot[];
-  readonly #placement = new Map<string, Slot>();
+  /** Placed documents, least recently used first (each use moves a document to the end). */
+  readonly #placed = new Map<string, Placed>();
+  readonly #maxOpen: number;
+  readonly #idleMs: number;
+  readonly #closesIdle: boolean;
+  /** How many placed documents are closing. */
+  #closing = 0;
   #closed = false;
 
   constructor(options: DocumentPoolOptions) {
+    this.#options = options;
     const count = Math.max(1, options.workers ?? availableParallelism());
-    const config: WorkerConfig = {
+    this.#config = {
       reducer: options.reducer,
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
       ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
     };
-    this.#slots = Array.from({ length: count }, () => {
-      const worker = new Worker(workerUrl(), { workerData: config, execArgv: workerExecArgv() });
-      return { worker, rpc: new RpcClient(worker), documents: 0 };
-    });
+    this.#maxOpen = options.maxOpenDocuments ?? DEFAULT_MAX_OPEN_DOCUMENTS;
+    this.#idleMs = options.idleDocumentMs ?? DEFAULT_IDLE_DOCUMENT_MS;
+    if (!(this.#maxOpen >= 1) || !(this.#idleMs >= 0)) {
+      throw new TandemError(
+        'invalid-argument',
+        'maxOpenDocuments must be at least 1 and idleDocumentMs at least 0',
+      );
+    }
+    this.#closesIdle = options.dataDir !== undefined;
+    this.#slots = Array.from({ length: count }, () => this.#startWorker());
+  }
+
+  /** Resolves once every worker has loaded SQLite and the reducer; rejects if one cannot. */
+  async ready(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => slot.rpc.call('ready')));
+  }
+
+  /** Documents open (or opening, or closing) in the workers. */
+  get openDocuments(): number {
+    return this.#placed.size;
   }
 
   /** Which worker (0-based) holds the document; placing it if it has none yet. */
   workerOf(docId: string): number {
-    return this.#slots.indexOf(this.#slot(docId));
+    const placed = this.#place(docId);
+    const index = this.#slots.indexOf(placed.slot);
+    this.#settle(docId, placed);
+    return index;
+  }
+
+  /**
+   * Keeps the document open until the returned function is called (a hub holds its document while
+   * it has connections). Holding does not open it: the first call does.
+   */
+  hold(docId: string): () => void {
+    const placed = this.#place(docId);
+    placed.holds++;
+    this.#touch(docId, placed);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      placed.holds--;
+      this.#settle(docId, placed);
+    };
   }
 
   push(docId: string, requests: readonly PushRequest[]): Promise<PushReport> {
@@ -81,12 +154,16 @@ export class DocumentPool {
 
   /** Closes the document in its worker (files synced); the next call reopens it from its journal. */
   release(docId: string): Promise<void> {
-    return this.#call(docId, 'close');
+    if (this.#closed) return Promise.reject(new TandemError('closed', 'the document pool is closed'));
+    const placed = this.#placed.get(docId);
+    if (placed === undefined) return Promise.resolve();
+    return placed.closing ?? this.#close(docId, placed);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const placed of this.#placed.values()) clearTimeout(placed.idleTimer);
     await Promise.all(
       this.#slots.map(async (slot) => {
         await slot.rpc.call('closeAll').catch(() => undefined);
@@ -100,18 +177,92 @@ export class DocumentPool {
     if (typeof docId !== 'string' || docId.length === 0) {
       return Promise.reject(new TandemError('invalid-argument', 'a document id must be a non-empty string'));
     }
-    return this.#slot(docId).rpc.call<T>(method, docId, ...args);
+    const closing = this.#placed.get(docId)?.closing;
+    if (closing !== undefined) return closing.then(() => this.#call<T>(docId, method, ...args));
+    const placed = this.#place(docId);
+    placed.calls++;
+    this.#touch(docId, placed);
+    this.#shed();
+    return placed.slot.rpc.call<T>(method, docId, ...args).finally(() => {
+      placed.calls--;
+      this.#settle(docId, placed);
+    });
   }
 
-  #slot(docId: string): Slot {
-    let slot = this.#placement.get(docId);
-    if (slot === undefined) {
-      slot = this.#slots.reduce((least, s) => (s.documents < least.documents ? s : least));
+  /** The document's placement, placing it on the least loaded worker if it has none. */
+  #place(docId: string): Placed {
+    let placed = this.#placed.get(docId);
+    if (placed === undefined) {
+      const slot = this.#slots.reduce((least, s) => (s.documents < least.documents ? s : least));
       slot.documents++;
-      this.#placement.set(docId, slot);
+      placed = { slot, holds: 0, calls: 0, closing: undefined, idleTimer: undefined };
+      this.#placed.set(docId, placed);
     }
-    return slot;
+    return placed;
   }
+
+  /** The document is in use: it becomes the most recently used and its idle clock stops. */
+  #touch(docId: string, placed: Placed): void {
+    clearTimeout(placed.idleTimer);
+    placed.idleTimer = undefined;
+    this.#placed.delete(docId);
+    this.#placed.set(docId, placed);
+  }
+
+  /** After a use ends: an idle document starts its idle clock, and the pool sheds idle documents past its bound. */
+  #settle(docId: string, placed: Placed): void {
+    if (this.#closed || !this.#closesIdle || !isIdle(placed)) return;
+    clearTimeout(placed.idleTimer);
+    placed.idleTimer = setTimeout(() => {
+      placed.idleTimer = undefined;
+      if (this.#placed.get(docId) === placed && isIdle(placed)) void this.#close(docId, placed, 'idle');
+    }, this.#idleMs);
+    placed.idleTimer.unref();
+    this.#shed();
+  }
+
+  /** Closes idle documents, least recently used first, while more than the bound are open. */
+  #shed(): void {
+    if (!this.#closesIdle) return;
+    for (const [docId, placed] of this.#placed) {
+      if (this.#placed.size - this.#closing <= this.#maxOpen) return;
+      if (isIdle(placed)) void this.#close(docId, placed, 'capacity');
+    }
+  }
+
+  #close(docId: string, placed: Placed, reason?: CloseReason): Promise<void> {
+    clearTimeout(placed.idleTimer);
+    placed.idleTimer = undefined;
+    const { slot } = placed;
+    this.#closing++;
+    placed.closing = slot.rpc
+      .call<void>('close', docId)
+      .then(
+        () => {
+          if (reason !== undefined) this.#options.onDocumentClosed?.(docId, reason);
+        },
+        (error: unknown) => {
+          // The document stays closed in the worker either way (the worker forgets it first); the
+          // failure is reported, and the next call reopens it from its journal.
+          if (reason !== undefined) this.#options.onDocumentClosed?.(docId, reason, error);
+        },
+      )
+      .finally(() => {
+        this.#closing--;
+        this.#placed.delete(docId);
+        slot.documents--;
+      });
+    return placed.closing;
+  }
+
+  #startWorker(): Slot {
+    const worker = new Worker(workerUrl(), { workerData: this.#config, execArgv: workerExecArgv() });
+    return { worker, rpc: new RpcClient(worker), documents: 0 };
+  }
+}
+
+function isIdle(placed: Placed): boolean {
+  return placed.holds === 0 && placed.calls === 0 && placed.closing === undefined;
 }
 
 /**

@@ -1,10 +1,13 @@
 // A document worker: a thread that runs the authoritative copy of some documents. Each worker has its
 // own event loop, so a document whose reducer burns its whole budget only delays the documents that
 // share its worker, never the coordinator's main thread or the other workers.
+//
+// Invariant: a document is open at most once here. Opening it while its close is in progress waits
+// for that close (files synced and released) first, so two AuthorityDocuments never share its files.
 import { parentPort, workerData } from 'node:worker_threads';
 import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
-import { loadReducer, type ReducerModule, TandemError } from '@tandem/runtime';
+import { loadReducer, loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
 import { type CatchUpRequest, catchUp } from './catch-up.js';
 import { serve } from './rpc.js';
 
@@ -20,8 +23,15 @@ export interface WorkerConfig {
 const port = parentPort;
 if (port === null) throw new Error('document-worker runs inside a worker thread');
 const config = workerData as WorkerConfig;
-let reducer: Promise<ReducerModule> | undefined;
+// Loaded at start, not at the first document: the pool's `ready()` waits for it, so a coordinator
+// listens with its workers able to open documents (and a failing load stops it before it listens).
+const reducer: Promise<ReducerModule> = loadReducer(config.reducer);
+// A reducer that fails to load fails each open that awaits it; unawaited, it must not end the worker.
+reducer.catch(() => undefined);
+const sqlite = loadSqlite();
+sqlite.catch(() => undefined);
 const documents = new Map<string, Promise<{ document: AuthorityDocument; files?: FsByteStore }>>();
+const closing = new Map<string, Promise<void>>();
 /**
  * Documents refused for damaged storage (storage-corrupt), with the error: answered from here for a
  * while, so clients retrying do not make the worker reread a damaged journal each time.
@@ -33,7 +43,7 @@ function open(docId: string): Promise<{ document: AuthorityDocument; files?: FsB
   let opened = documents.get(docId);
   if (opened === undefined) {
     opened = (async () => {
-      reducer ??= loadReducer(config.reducer);
+      await closing.get(docId);
       const refusal = refused.get(docId);
       if (refusal !== undefined && Date.now() < refusal.until) throw refusal.error;
       refused.delete(docId);
@@ -82,9 +92,20 @@ serve(port, {
     const opened = documents.get(docId);
     if (opened === undefined) return;
     documents.delete(docId);
-    const { document: closing, files } = await opened;
-    await closing.close();
-    await files?.close();
+    const done = (async () => {
+      const { document, files } = await opened;
+      try {
+        await document.close();
+      } finally {
+        await files?.close();
+      }
+    })();
+    const settled = done.catch(() => undefined);
+    closing.set(docId, settled);
+    void settled.then(() => {
+      if (closing.get(docId) === settled) closing.delete(docId);
+    });
+    await done;
   },
   closeAll: async (): Promise<void> => {
     for (const [docId, opened] of documents) {
@@ -98,4 +119,7 @@ serve(port, {
     }
   },
   ping: (): number => Date.now(),
+  ready: async (): Promise<void> => {
+    await Promise.all([reducer, sqlite]);
+  },
 });

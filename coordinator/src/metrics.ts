@@ -48,11 +48,27 @@ function formatLabels(labels: Labels): string {
   return `{${escaped.join(',')}}`;
 }
 
-/** The coordinator's metrics, registered once. */
-export function coordinatorMetrics(gauges: { connections: () => number; documents: () => number }): Metrics {
+export interface CoordinatorGauges {
+  readonly connections: () => number;
+  readonly documents: () => number;
+  /** Documents open in the workers (connected or not yet closed as idle). */
+  readonly openDocuments: () => number;
+  /** The process's resident memory in bytes. */
+  readonly residentBytes: () => number;
+}
+
+/**
+ * The coordinator's metrics, registered once. Each event the log reports at warn or error has a
+ * counter here (log.ts): an operator alerting on counters and one reading the log see the same events.
+ */
+export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
   const metrics = new Metrics();
+  const started = Math.floor(Date.now() / 1000);
   metrics.gauge('tandem_connections', 'Open sync connections.', gauges.connections);
   metrics.gauge('tandem_documents', 'Documents with a connection or a step in progress.', gauges.documents);
+  metrics.gauge('tandem_open_documents', 'Documents open in the document workers.', gauges.openDocuments);
+  metrics.gauge('tandem_resident_bytes', 'Resident memory of the coordinator process.', gauges.residentBytes);
+  metrics.gauge('tandem_start_time_seconds', 'When the coordinator started (Unix time).', () => started);
   metrics.counter('tandem_pushes_total', 'Pushes taken into a transaction.');
   metrics.counter('tandem_mutations_total', 'Mutations taken, by outcome (applied, rejected).');
   metrics.counter('tandem_pushes_refused_total', 'Pushes refused whole, by kind.');
@@ -61,5 +77,13 @@ export function coordinatorMetrics(gauges: { connections: () => number; document
   metrics.counter('tandem_push_seconds_sum', 'Time from a push step starting to its frame being durable.');
   metrics.counter('tandem_push_seconds_count', 'Push steps timed.');
   metrics.counter('tandem_connection_errors_total', 'Connections closed with an error, by kind.');
+  metrics.counter('tandem_connections_closed_total', 'Connections closed, by close code.');
+  metrics.counter('tandem_document_failures_total', 'Document steps that failed (members dropped), by kind.');
+  metrics.counter(
+    'tandem_documents_closed_total',
+    'Documents closed in their worker, by reason (idle, capacity).',
+  );
+  metrics.counter('tandem_document_close_failures_total', 'Documents whose close failed in their worker.');
+  metrics.counter('tandem_http_errors_total', 'HTTP requests that failed inside the coordinator.');
   return metrics;
 }

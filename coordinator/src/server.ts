@@ -6,17 +6,25 @@
 //    goes through it, so its frames go out in lsn order (document-hub.ts).
 // 2. `close()` stops accepting first, then closes every socket, lets each document's queued steps
 //    finish, and closes the pool last: every frame acknowledged was synced, and no step is cut short.
+// 3. Until its welcome a connection may send at most PRE_WELCOME_BYTES, counted on the raw socket as
+//    they arrive (ws has one message size limit per server): past that it gets a `quota` error and is
+//    dropped at once, so a socket that has not been admitted costs a bounded amount of memory.
+// 4. The data folder is checked (created, written, synced) before the coordinator listens.
+// 5. Every refusal, failure and close is logged (log.ts) and counted (metrics.ts).
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { encodeMessage, loadReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
+import { checkDataFolder } from './data-folder.js';
 import { DocumentHub } from './document-hub.js';
 import { DocumentPool } from './document-pool.js';
 import { handleHttp } from './http-routes.js';
+import { createLog, errorFields, type Log } from './log.js';
 import { coordinatorMetrics } from './metrics.js';
-import { CLOSE_CODES, SyncConnection } from './sync-connection.js';
+import { CLOSE_CODES, type ErrorKind, SyncConnection } from './sync-connection.js';
 
 export interface CoordinatorOptions {
   /** The reducer component: a path to the `.wasm` file, or its bytes. */
@@ -49,6 +57,15 @@ export interface CoordinatorOptions {
   readonly silenceMs?: number;
   /** Open sync connections at most; one more is refused with a `quota` error. 10,000 by default. */
   readonly maxConnections?: number;
+  /**
+   * Documents open in the workers at most: past it, the least recently used document without
+   * connections closes. 1,000 by default. Only with `dataDir` (an in-memory document is never closed).
+   */
+  readonly maxOpenDocuments?: number;
+  /** A document without connections this long closes (it reopens from disk). 60 s by default; only with `dataDir`. */
+  readonly idleDocumentMs?: number;
+  /** Where events go (log.ts); a JSON-lines logger on standard error at TANDEM_LOG_LEVEL (or info) by default. */
+  readonly log?: Log;
 }
 
 export interface Coordinator {
@@ -62,10 +79,23 @@ export interface Coordinator {
 }
 
 const SYNC_PATH = '/sync';
+/** Bytes a connection may send before its welcome: a hello and a few pings need a few KiB. */
+export const PRE_WELCOME_BYTES = 64 * 1024;
 /** How long a closing coordinator waits for peers to answer its close frames. */
 const CLOSE_GRACE_MS = 1000;
 
 export async function startCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const log = options.log ?? createLog();
+  try {
+    return await start(options, log);
+  } catch (error) {
+    log.error(errorFields(error), 'start refused');
+    throw error;
+  }
+}
+
+async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator> {
+  if (options.dataDir !== undefined) await checkDataFolder(options.dataDir);
   const reducer =
     typeof options.reducer === 'string' ? new Uint8Array(await readFile(options.reducer)) : options.reducer;
   // Refuse a broken reducer now, not at the first client.
@@ -84,10 +114,26 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
     ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
+    ...(options.maxOpenDocuments !== undefined && { maxOpenDocuments: options.maxOpenDocuments }),
+    ...(options.idleDocumentMs !== undefined && { idleDocumentMs: options.idleDocumentMs }),
+    onDocumentClosed: (docId, reason, error) => {
+      if (error === undefined) {
+        log.debug({ docId, reason }, 'document closed');
+        metrics.inc('tandem_documents_closed_total', { reason });
+      } else {
+        log.error({ docId, reason, ...errorFields(error) }, 'document close failed');
+        metrics.inc('tandem_document_close_failures_total');
+      }
+    },
   });
   const hubs = new Map<string, DocumentHub>();
   const connections = new Set<SyncConnection>();
-  const metrics = coordinatorMetrics({ connections: () => connections.size, documents: () => hubs.size });
+  const metrics = coordinatorMetrics({
+    connections: () => connections.size,
+    documents: () => hubs.size,
+    openDocuments: () => pool.openDocuments,
+    residentBytes: () => process.memoryUsage.rss(),
+  });
   const maxConnections = options.maxConnections ?? 10_000;
   const hub = (docId: string): DocumentHub => {
     let found = hubs.get(docId);
@@ -99,6 +145,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           if (hubs.get(idle.docId) === idle) hubs.delete(idle.docId);
         },
         metrics,
+        log,
       );
       hubs.set(docId, found);
     }
@@ -127,7 +174,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       },
       request,
       response,
-    ).catch(() => {
+    ).catch((error: unknown) => {
+      log.error({ url: request.url, ...errorFields(error) }, 'http request failed');
+      metrics.inc('tandem_http_errors_total');
       if (!response.headersSent) response.writeHead(500);
       response.end();
     });
@@ -150,22 +199,42 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           }),
         );
         ws.close(CLOSE_CODES.policyViolation, 'too many connections');
+        log.warn({ kind: 'quota', maxConnections }, 'quota close');
         metrics.inc('tandem_connection_errors_total', { kind: 'quota' });
         return;
       }
-      const connection = new SyncConnection(ws, {
-        onError: (kind) => metrics.inc('tandem_connection_errors_total', { kind }),
+      const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      const connection: SyncConnection = new SyncConnection(ws, {
+        onError: (kind, message) => {
+          log.warn({ kind, docId: connection.docId, remote, error: message }, errorEvent(kind));
+          metrics.inc('tandem_connection_errors_total', { kind });
+        },
         hub,
         authorize,
         reducerHash,
         silenceMs,
-        onClose: (closed) => connections.delete(closed),
+        onWelcome: () => welcomed(),
+        onClose: (closed, code, reason) => {
+          welcomed();
+          connections.delete(closed);
+          log.info({ docId: closed.docId, remote, code, reason }, 'connection closed');
+          metrics.inc('tandem_connections_closed_total', { code: String(code) });
+        },
+      });
+      const welcomed = limitBytes(socket, PRE_WELCOME_BYTES, head.length, (received) => {
+        // Stop feeding ws's reader: the rest of the message is never buffered.
+        socket.pause();
+        connection.abort(
+          'quota',
+          `${received} bytes before the welcome: at most ${PRE_WELCOME_BYTES} are taken until the hello is answered`,
+        );
       });
       connections.add(connection);
     });
   });
 
   try {
+    await pool.ready();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host ?? '127.0.0.1', () => {
@@ -179,10 +248,22 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info(
+    {
+      url,
+      dataDir: options.dataDir ?? null,
+      reducerHash,
+      maxConnections,
+      ...(options.workers !== undefined && { workers: options.workers }),
+    },
+    'coordinator started',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      log.info({ connections: connections.size, documents: hubs.size }, 'coordinator closing');
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const connection of [...connections])
         connection.close(CLOSE_CODES.goingAway, 'coordinator closing');
@@ -192,17 +273,57 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       await Promise.all([...hubs.values()].map((h) => h.settled()));
       await pool.close();
       await stopped;
+      log.info('coordinator closed');
     })();
     return closing;
   };
 
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     port: address.port,
     reducerHash,
     pageHash: (docId) => pool.pageHash(docId),
     close,
   };
+}
+
+/** The log message of an error a connection is closed with. */
+function errorEvent(kind: ErrorKind): string {
+  switch (kind) {
+    case 'malformed':
+    case 'unsupported-version':
+    case 'unexpected':
+      return 'protocol error';
+    case 'unauthorized':
+      return 'auth refused';
+    case 'quota':
+      return 'quota close';
+    case 'internal':
+      return 'connection failed';
+    default:
+      return 'connection refused';
+  }
+}
+
+/**
+ * Counts the bytes arriving on `socket` (`already` of them arrived with the upgrade): past `limit`,
+ * `exceeded` is told once. The returned function stops the count.
+ */
+function limitBytes(
+  socket: Duplex,
+  limit: number,
+  already: number,
+  exceeded: (received: number) => void,
+): () => void {
+  let received = already;
+  const count = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received <= limit) return;
+    socket.off('data', count);
+    exceeded(received);
+  };
+  socket.on('data', count);
+  return () => socket.off('data', count);
 }
 
 /** Resolves when every socket has closed, or after `ms`. */
