@@ -48,9 +48,12 @@ export interface ConnectionOptions {
   /** The reducer every document of this coordinator runs. */
   readonly reducerHash: string;
   readonly silenceMs: number;
-  readonly onClose: (connection: SyncConnection) => void;
-  /** Told of every error sent before a close (metrics). */
-  readonly onError?: (kind: ErrorKind) => void;
+  /** Told once, when the socket closes: the close code and reason (sent or received). */
+  readonly onClose: (connection: SyncConnection, code: number, reason: string) => void;
+  /** Told of every error sent before a close (logs and metrics). */
+  readonly onError?: (kind: ErrorKind, message: string) => void;
+  /** Told when the welcome is queued (the coordinator lifts its pre-welcome byte budget). */
+  readonly onWelcome?: () => void;
 }
 
 /** WebSocket close codes: the standard ones, plus one for silence. */
@@ -105,7 +108,7 @@ export class SyncConnection implements HubMember {
     this.#socket = socket;
     this.#options = options;
     socket.on('message', (data, isBinary) => this.#receive(data, isBinary));
-    socket.on('close', () => this.#end());
+    socket.on('close', (code, reason) => this.#end(code, reason.toString()));
     // A socket error is followed by 'close'; listening keeps it from being thrown.
     socket.on('error', () => undefined);
     this.#silence = setTimeout(() => this.close(CLOSE_CODES.silent, 'silent too long'), options.silenceMs);
@@ -115,11 +118,26 @@ export class SyncConnection implements HubMember {
     return this.#state;
   }
 
+  /** The document named by the hello, once one was taken. */
+  get docId(): string | undefined {
+    return this.#hello?.docId;
+  }
+
   /** Closes the socket (the peer hears `code`); the connection leaves its document. */
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
-    this.#end();
+    this.#end(code, reason);
     this.#socket.close(code, reason);
+  }
+
+  /**
+   * Sends one error and drops the socket at once, without the closing handshake: for a peer that
+   * is still sending what must not be read (an oversized message before its welcome).
+   */
+  abort(kind: ErrorKind, message: string): void {
+    if (this.#state === 'closed') return;
+    this.#fail(kind, message);
+    this.#socket.terminate();
   }
 
   caughtUp(reply: CatchUpReply): void {
@@ -129,6 +147,7 @@ export class SyncConnection implements HubMember {
       return;
     }
     if (this.#state === 'joining') {
+      this.#options.onWelcome?.();
       this.#enqueue({
         type: 'welcome',
         journalId: reply.journalId,
@@ -333,20 +352,20 @@ export class SyncConnection implements HubMember {
     };
     this.#outbox = [];
     this.#outboxBytes = 0;
-    this.#options.onError?.(kind);
+    this.#options.onError?.(kind, error.message);
     this.#socket.send(encodeMessage(error), { binary: true });
     const serverSide = kind === 'internal' || kind === 'document-unavailable';
     this.close(serverSide ? CLOSE_CODES.internal : CLOSE_CODES.policyViolation, kind);
   }
 
-  #end(): void {
+  #end(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#silence);
     this.#outbox = [];
     this.#held = [];
     this.#hub?.leave(this);
-    this.#options.onClose(this);
+    this.#options.onClose(this, code, reason);
   }
 }
 
