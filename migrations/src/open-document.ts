@@ -11,7 +11,6 @@ import {
   LocalDocument,
   loadReducer,
   newTimelineSecret,
-  openTimelineSecret,
   type ReducerLimits,
   ReducerLoadError,
   type ReducerModule,
@@ -29,8 +28,9 @@ export interface LocalDocumentOptions {
   /**
    * This replica's timeline; a document reopened from `storage` keeps the one it recorded (established
    * from the copies it keeps, runtime/src/storage/client-identity.ts). Opening refuses with
-   * `identity-lost` when those copies disagree, and with `timeline-damaged` (how many, which lsns) when
-   * the timeline lost mutations it had recorded: it never pushes twice nor drops them silently.
+   * `identity-lost` when those copies disagree (of the id or of the timeline secret, or when every copy
+   * of the secret is unreadable), and with `timeline-damaged` (how many, which lsns) when the timeline
+   * lost mutations it had recorded: it never pushes twice nor drops them silently.
    */
   readonly timelineId: string;
   /** Where the document persists (timeline, frames, checkpoints); in memory only without one. */
@@ -55,11 +55,19 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       storage &&
       (await establishIdentity(
         storage,
-        { historyId: kept?.recovered.timelineId, timelineIds: audit?.timelineIds ?? new Set() },
+        {
+          historyId: kept?.recovered.timelineId,
+          historySecret: kept?.recovered.timelineSecret,
+          timelineIds: audit?.timelineIds ?? new Set(),
+        },
         options.timelineId,
       ));
     const timelineId = identity?.timelineId ?? options.timelineId;
-    if (kept) kept.base.timelineId = timelineId;
+    const timelineSecret = identity?.timelineSecret ?? newTimelineSecret();
+    if (kept) {
+      kept.base.timelineId = timelineId;
+      kept.base.timelineSecret = timelineSecret;
+    }
     replica = await Replica.open({
       name: options.docId,
       reducer: options.reducer,
@@ -75,8 +83,9 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         { ...loss },
       );
     }
+    // Only now that the document may open: a refusal above leaves the files as they were.
+    await identity?.restore();
     const opened = storage && (await DocumentJournal.open(storage));
-    const timelineSecret = storage ? await openTimelineSecret(storage) : newTimelineSecret();
     const migrated = replica;
     return new LocalDocument({
       docId: options.docId,
@@ -93,7 +102,9 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(kept && {
         base: { keeper: kept.base, journalId: kept.recovered.journalId, cursor: kept.recovered.cursor },
       }),
-      ...(storage && { recordReach: (nextLsn: number) => writeReach(storage, timelineId, nextLsn) }),
+      ...(storage && {
+        recordReach: (nextLsn: number) => writeReach(storage, { timelineId, timelineSecret }, nextLsn),
+      }),
       ...(closeStorage && { onClose: closeStorage }),
     });
   } catch (error) {

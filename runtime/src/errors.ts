@@ -29,7 +29,8 @@ export type TandemErrorKind =
   | 'storage-corrupt'
   /**
    * A client cannot establish its timeline id (its copies disagree): it refuses to open rather than
-   * push under another id mutations the coordinator may already have taken.
+   * push under another id mutations the coordinator may already have taken. Likewise its timeline
+   * secret (`reason`: `secret-copies-disagree`, or `secret-lost` when every copy is unreadable).
    */
   | 'identity-lost'
   /**

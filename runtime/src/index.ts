@@ -28,13 +28,6 @@ export { Frames } from './protocol/frames.js';
 export { Hello } from './protocol/hello.js';
 export * as protocolLimits from './protocol/limits.js';
 export {
-  decodePageDelta,
-  encodePageDelta,
-  encodeWireFrame,
-  type PageReader,
-  PageVersions,
-} from './protocol/page-delta.js';
-export {
   MUTATION_WIRE_OVERHEAD,
   mutationProblem,
   Payload,
@@ -44,6 +37,13 @@ export {
   timestampProblem,
   WireMutation,
 } from './protocol/mutation-bounds.js';
+export {
+  decodePageDelta,
+  encodePageDelta,
+  encodeWireFrame,
+  type PageReader,
+  PageVersions,
+} from './protocol/page-delta.js';
 export { Ping, Pong } from './protocol/ping.js';
 export { Push } from './protocol/push.js';
 export { PushResult } from './protocol/push-result.js';
@@ -90,7 +90,6 @@ export {
   rebuildStore,
 } from './storage/document-journal.js';
 export { documentFolderName } from './storage/file-names.js';
-export { newTimelineSecret, openTimelineSecret } from './storage/timeline-secret.js';
 export {
   type CrashOutcome,
   type Fault,
@@ -122,8 +121,10 @@ export {
   type TimelineLoss,
   timelineLoss,
 } from './storage/timeline-audit.js';
+export { newTimelineSecret } from './storage/timeline-secret.js';
 export {
   type CoordinatorOptions,
+  checkCoordinatorOptions,
   type MessageDecoder,
   SyncClient,
   SyncFailure,

@@ -3,8 +3,8 @@
 //
 // Each base the client starts over from (a new coordinator history, or a snapshot) gets its own journal
 // under a fresh prefix `base-<hash of a random id>.`; a `history` file names the current one (its
-// journalId and that id, and this replica's timeline id: one of the copies client-identity.ts
-// establishes the id from). A fresh prefix each time means no frame of an abandoned base can ever be read
+// journalId and that id, and this replica's timeline id and secret: one of the copies client-identity.ts
+// establishes them from; the history file is local, never sent). A fresh prefix each time means no frame of an abandoned base can ever be read
 // as a continuation of the new one. Invariants:
 // 1. The history file is written (and synced) only after the new history's image is synced, so it
 //    never names a base that is not there; a crash in between leaves the old history current, and the
@@ -23,6 +23,7 @@ import { readMetaFile, writeMetaFile } from './meta-file.js';
 import type { PageSource } from './page-image.js';
 import { PrefixedByteStore } from './prefixed-byte-store.js';
 import { RecordType } from './record.js';
+import { isTimelineSecret } from './timeline-secret.js';
 
 const CHECKPOINT_EVERY = 1000;
 
@@ -30,6 +31,8 @@ export interface RecoveredBase {
   readonly journalId: string | null;
   /** The timeline id the history file names (undefined without one, or in the first format). */
   readonly timelineId: string | undefined;
+  /** The timeline secret the history file holds (undefined without one, or in an older format). */
+  readonly timelineSecret: string | undefined;
   /** The lsn of the next base frame. */
   readonly cursor: number;
   readonly store: PageStore;
@@ -47,6 +50,8 @@ export class ClientBase {
   #historyFile: string | undefined;
   /** Written into each history file; set by the opener once the identity is established. */
   timelineId: string | undefined;
+  /** Written into each history file beside the id (client-identity.ts). */
+  timelineSecret: string | undefined;
 
   private constructor(root: ByteStore, history: History | undefined, journal: DocumentJournal | undefined) {
     this.#root = root;
@@ -74,7 +79,13 @@ export class ClientBase {
     await base.#collect(files);
     return {
       base,
-      recovered: { journalId: history?.journalId ?? null, timelineId: history?.timelineId, cursor, store },
+      recovered: {
+        journalId: history?.journalId ?? null,
+        timelineId: history?.timelineId,
+        timelineSecret: history?.timelineSecret,
+        cursor,
+        store,
+      },
     };
   }
 
@@ -111,7 +122,12 @@ export class ClientBase {
           'history',
           nextGeneration(files),
           RecordType.history,
-          JSON.stringify({ journalId, baseId, timelineId: this.timelineId }),
+          JSON.stringify({
+            journalId,
+            baseId,
+            timelineId: this.timelineId,
+            timelineSecret: this.timelineSecret,
+          }),
         );
         this.#journal = journal;
         this.#journalId = journalId;
@@ -153,6 +169,7 @@ interface History {
   readonly journalId: string;
   readonly baseId: string;
   readonly timelineId: string | undefined;
+  readonly timelineSecret: string | undefined;
   readonly file: string;
 }
 
@@ -165,10 +182,11 @@ function parseHistory(json: string): Omit<History, 'file'> | undefined {
   try {
     const value: unknown = JSON.parse(json);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { journalId, baseId, timelineId } = value as Record<string, unknown>;
+    const { journalId, baseId, timelineId, timelineSecret } = value as Record<string, unknown>;
     if (typeof journalId !== 'string' || typeof baseId !== 'string') return undefined;
     if (timelineId !== undefined && typeof timelineId !== 'string') return undefined;
-    return { journalId, baseId, timelineId };
+    if (timelineSecret !== undefined && !isTimelineSecret(timelineSecret)) return undefined;
+    return { journalId, baseId, timelineId, timelineSecret };
   } catch {
     return undefined;
   }

@@ -1,34 +1,49 @@
-// A client's identity: the timeline id the coordinator dedupes its pushes by. Losing it must never make
-// a client push again, under a new id, mutations the coordinator already took (a second apply), so it
-// is kept in several places and established from whichever survive:
-// - `identity.…meta`, written once when the document is created;
-// - `reach.…meta`, written at each close: the id again, and the lsn the timeline had reached;
-// - the history file (client-base.ts), which names the id beside the base it describes;
-// - every timeline record (each mutation's envelope carries its timeline id).
+// A client's identity: the timeline id the coordinator dedupes its pushes by, and the timeline secret
+// that proves the timeline is this client's (timeline-secret.ts). Losing the id must never make a client
+// push again, under a new id, mutations the coordinator already took (a second apply); losing the secret
+// would lock it out of its own timeline. So both are kept in several places and established from
+// whichever survive:
+// - `identity.….meta`, written when the document is created: the id and the secret;
+// - `secret.….meta`, the secret alone (the one copy of the format before copies);
+// - `reach.….meta`, written at each close: the id and the secret again, and the lsn the timeline had
+//   reached;
+// - the history file (client-base.ts), which names the id and the secret beside the base it describes;
+// - every timeline record (each mutation's envelope carries its timeline id; never the secret).
 //
 // Invariants:
 // 1. Every surviving copy must name the same id; copies that disagree make `establishIdentity` throw
 //    `identity-lost`, and the document does not open (it cannot know under which id its past was taken).
+//    The same holds for the secret (timeline-secret.ts, 1).
 // 2. A new id is minted only when no copy survives. Then no pending mutation survives either (each
 //    carries the id), so nothing can be pushed twice; a lost timeline is reported on its own
-//    (timeline-audit.ts).
-// 3. A missing or damaged identity file is written again from the surviving copies.
+//    (timeline-audit.ts). When and only when a secret is minted: timeline-secret.ts, 2.
+// 3. `establishIdentity` reads and changes nothing; `restore` then writes again (synced) an identity
+//    file holding both when none whole does, and a secret file when none is whole, and deletes the
+//    unreadable ones: any one more lost file is then survived again.
 // 4. Reach records only ever claim lsns the timeline held, so the highest whole one is a lower bound of
 //    how far the timeline went: a shorter timeline lost mutations (timeline-audit.ts counts them).
 //
-// Records are versioned JSON ({"version":1,"timelineId":…,"nextLsn"?:…}; fields may be added). An
-// identity file of the first format (the id as plain text) is still read.
+// Records are versioned JSON ({"version":1,"timelineId":…,"timelineSecret"?:…,"nextLsn"?:…}; fields may
+// be added). An identity file of the first format (the id as plain text) is still read.
 import { TandemError } from '../errors.js';
 import type { ByteStore } from './byte-store.js';
 import { nextGeneration, parseFileName } from './file-names.js';
-import { readMetaFile, writeMetaFile } from './meta-file.js';
+import { writeMetaFile } from './meta-file.js';
 import { decodeRecords, RecordType } from './record.js';
+import {
+  isTimelineSecret,
+  readSecretFiles,
+  type SecretSource,
+  settleTimelineSecret,
+} from './timeline-secret.js';
 
 export const IDENTITY_VERSION = 1;
 
 export interface IdentityRecord {
   readonly version: number;
   readonly timelineId: string;
+  /** Absent in records written before the secret had copies. */
+  readonly timelineSecret?: string;
   /** In reach records: the lsn the timeline's next mutation would have taken. */
   readonly nextLsn?: number;
 }
@@ -38,10 +53,13 @@ export type IdentitySource = 'identity' | 'reach' | 'history' | 'timeline';
 
 export interface EstablishedIdentity {
   readonly timelineId: string;
-  /** False when no copy survived and `fresh` was taken. */
+  readonly timelineSecret: string;
+  /** False when no copy of the id survived and `fresh` was taken. */
   readonly recovered: boolean;
   /** The highest `nextLsn` a whole reach record claims (0 without any). */
   readonly reachedLsn: number;
+  /** Writes the copies that are missing or damaged (invariant 3); call it once the document may open. */
+  restore(): Promise<void>;
 }
 
 export function encodeIdentity(record: IdentityRecord): string {
@@ -56,77 +74,119 @@ export function parseIdentity(text: string): IdentityRecord | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { version, timelineId, nextLsn } = value as Record<string, unknown>;
+    const { version, timelineId, timelineSecret, nextLsn } = value as Record<string, unknown>;
     if (typeof version !== 'number' || version < 1 || typeof timelineId !== 'string' || timelineId === '') {
       return undefined;
     }
     if (nextLsn !== undefined && !(Number.isSafeInteger(nextLsn) && (nextLsn as number) >= 0))
       return undefined;
-    return { version, timelineId, ...(nextLsn !== undefined && { nextLsn: nextLsn as number }) };
+    if (timelineSecret !== undefined && !isTimelineSecret(timelineSecret)) return undefined;
+    return {
+      version,
+      timelineId,
+      ...(timelineSecret !== undefined && { timelineSecret }),
+      ...(nextLsn !== undefined && { nextLsn: nextLsn as number }),
+    };
   } catch {
     return undefined;
   }
 }
 
 /**
- * The timeline id of the store (invariants 1–3): from the copies found in `store`, the history's
- * (`historyId`) and the timeline's records (`timelineIds`), or `fresh` when none survives.
+ * The timeline id and secret of the store (invariants 1–3): from the copies found in `store`, the
+ * history's (`historyId`, `historySecret`) and the timeline's records (`timelineIds`), or `fresh` (and a
+ * new secret) when no copy of the id survives. Reads only; `restore` writes.
  */
 export async function establishIdentity(
   store: ByteStore,
-  copies: { readonly historyId: string | undefined; readonly timelineIds: ReadonlySet<string> },
+  copies: {
+    readonly historyId: string | undefined;
+    readonly historySecret: string | undefined;
+    readonly timelineIds: ReadonlySet<string>;
+  },
   fresh: string,
 ): Promise<EstablishedIdentity> {
   const files = await store.list();
-  const found = new Map<string, Set<IdentitySource>>();
-  const note = (id: string, source: IdentitySource): void => {
-    found.set(id, (found.get(id) ?? new Set()).add(source));
+  const ids = new Map<string, Set<IdentitySource>>();
+  const secrets = new Map<string, Set<SecretSource>>();
+  const note = <S>(found: Map<string, Set<S>>, value: string, source: S): void => {
+    found.set(value, (found.get(value) ?? new Set()).add(source));
   };
-  const identity = await readMetaFile(store, files, 'identity', RecordType.identity, 'oldest', parseIdentity);
-  if (identity !== undefined) note(identity.value.timelineId, 'identity');
+  const identities: IdentityRecord[] = [];
+  const unreadableIdentities: string[] = [];
+  for (const file of files.filter((f) => parseFileName(f)?.kind === 'identity')) {
+    const identity = await readIdentityRecord(store, file);
+    if (identity === undefined) {
+      unreadableIdentities.push(file);
+      continue;
+    }
+    identities.push(identity);
+    note(ids, identity.timelineId, 'identity');
+    if (identity.timelineSecret !== undefined) note(secrets, identity.timelineSecret, 'identity');
+  }
   let reachedLsn = 0;
   for (const file of files.filter((f) => parseFileName(f)?.kind === 'reach')) {
-    const record = decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records[0];
-    if (record?.type !== RecordType.identity) continue;
-    const reach = parseIdentity(new TextDecoder().decode(record.payload));
+    const reach = await readIdentityRecord(store, file);
     if (reach === undefined) continue;
-    note(reach.timelineId, 'reach');
+    note(ids, reach.timelineId, 'reach');
+    if (reach.timelineSecret !== undefined) note(secrets, reach.timelineSecret, 'reach');
     reachedLsn = Math.max(reachedLsn, reach.nextLsn ?? 0);
   }
-  if (copies.historyId !== undefined) note(copies.historyId, 'history');
-  for (const id of copies.timelineIds) note(id, 'timeline');
+  if (copies.historyId !== undefined) note(ids, copies.historyId, 'history');
+  if (copies.historySecret !== undefined) note(secrets, copies.historySecret, 'history');
+  for (const id of copies.timelineIds) note(ids, id, 'timeline');
+  const secretFiles = await readSecretFiles(store, files);
+  for (const secret of secretFiles.secrets) note(secrets, secret, 'secret');
 
-  if (found.size > 1) {
-    const seen = [...found].map(([id, sources]) => `${id} (${[...sources].join(', ')})`).join('; ');
+  if (ids.size > 1) {
+    const seen = [...ids].map(([id, sources]) => `${id} (${[...sources].join(', ')})`).join('; ');
     throw new TandemError(
       'identity-lost',
       `this replica's copies of its timeline id disagree: ${seen}; it cannot tell under which id the coordinator took its mutations, so it refuses to push rather than push twice`,
       { reason: 'copies-disagree' },
     );
   }
-  const [only] = found.keys();
+  const [only] = ids.keys();
   const timelineId = only ?? fresh;
-  if (identity === undefined) {
-    await writeMetaFile(
-      store,
-      'identity',
-      nextGeneration(files),
-      RecordType.identity,
-      encodeIdentity({ version: IDENTITY_VERSION, timelineId }),
-    );
-  }
-  return { timelineId, recovered: only !== undefined, reachedLsn };
+  const hasSecretFiles = secretFiles.secrets.length + secretFiles.unreadable.length > 0;
+  const timelineSecret = settleTimelineSecret(secrets, only !== undefined, hasSecretFiles);
+  const restore = async (): Promise<void> => {
+    const generation = nextGeneration(await store.list());
+    if (!identities.some((i) => i.timelineId === timelineId && i.timelineSecret === timelineSecret)) {
+      const record = encodeIdentity({ version: IDENTITY_VERSION, timelineId, timelineSecret });
+      await writeMetaFile(store, 'identity', generation, RecordType.identity, record);
+      for (const file of unreadableIdentities) await store.delete(file);
+    }
+    if (secretFiles.secrets.length === 0) {
+      await writeMetaFile(store, 'secret', generation, RecordType.timelineSecret, timelineSecret);
+      for (const file of secretFiles.unreadable) await store.delete(file);
+    }
+  };
+  return { timelineId, timelineSecret, recovered: only !== undefined, reachedLsn, restore };
 }
 
-/** Records at close that the timeline `timelineId` reached `nextLsn` (invariant 4); replaces older ones. */
-export async function writeReach(store: ByteStore, timelineId: string, nextLsn: number): Promise<void> {
+async function readIdentityRecord(store: ByteStore, file: string): Promise<IdentityRecord | undefined> {
+  const record = decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records[0];
+  if (record?.type !== RecordType.identity) return undefined;
+  return parseIdentity(new TextDecoder().decode(record.payload));
+}
+
+/**
+ * Records at close that the timeline `timelineId` reached `nextLsn` (invariant 4), with its secret (a
+ * copy of it); replaces older ones.
+ */
+export async function writeReach(
+  store: ByteStore,
+  identity: { readonly timelineId: string; readonly timelineSecret: string },
+  nextLsn: number,
+): Promise<void> {
   const files = await store.list();
   const name = await writeMetaFile(
     store,
     'reach',
     nextGeneration(files),
     RecordType.identity,
-    encodeIdentity({ version: IDENTITY_VERSION, timelineId, nextLsn }),
+    encodeIdentity({ version: IDENTITY_VERSION, ...identity, nextLsn }),
   );
   for (const file of files) {
     if (file !== name && parseFileName(file)?.kind === 'reach') await store.delete(file);
