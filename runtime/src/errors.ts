@@ -37,7 +37,13 @@ export type TandemErrorKind =
    * A client's timeline lost mutations it had recorded (damaged files): `lost` of them, lsns
    * `fromLsn`..`toLsn`, none covered by the coordinator's marker in the base.
    */
-  | 'timeline-damaged';
+  | 'timeline-damaged'
+  /**
+   * The document's folder is already open for writing (in this process, another thread or another
+   * process: `holderPid` when known; `file` is the lock): two writers would give the same lsn to
+   * different mutations and one would be lost while reported confirmed. Close the other first.
+   */
+  | 'document-locked';
 
 export interface TandemErrorFields {
   readonly reason?: string;
@@ -53,6 +59,7 @@ export interface TandemErrorFields {
   readonly lost?: number;
   readonly fromLsn?: number;
   readonly toLsn?: number;
+  readonly holderPid?: number;
 }
 
 export class TandemError extends Error {
