@@ -145,6 +145,86 @@ test('a coordinator whose history was reset under the client: pending and later 
   }
 });
 
+test('a client with nothing pending whose coordinator lost writes it confirmed fails (history-reset) and keeps its rows, never taking the shorter history', async () => {
+  const dataDir = join(scratch, 'reset-idle');
+  let coordinator = await startCoordinator({ reducer: await readFile(TODO), dataDir, port: 0, workers: 1 });
+  const port = coordinator.port;
+  const doc = await openDocument({
+    docId: `reset-idle-${++docs}`,
+    reducer: TODO,
+    coordinatorUrl: `ws://127.0.0.1:${port}/sync`,
+    sync: FAST,
+  });
+  try {
+    for (const id of ['a', 'b', 'c']) await doc.mutate({ type: 'create', id, title: id });
+    await doc.synced();
+    expect(doc.pendingCount).toBe(0);
+    await coordinator.close();
+    await rm(dataDir, { recursive: true, force: true });
+    coordinator = await startCoordinator({ reducer: await readFile(TODO), dataDir, port, workers: 1 });
+    await expect.poll(() => doc.syncState, { timeout: 20_000 }).toBe('failed');
+    expect(doc.syncError?.fields.reason).toBe('history-reset');
+    expect(await doc.query('SELECT id FROM todos ORDER BY id')).toEqual([
+      { id: 'a' },
+      { id: 'b' },
+      { id: 'c' },
+    ]);
+  } finally {
+    await doc.close();
+    await coordinator.close();
+  }
+});
+
+/** A store whose timeline files stop taking syncs once `broken` is set. */
+class TimelineSyncFails extends MemoryByteStore {
+  broken = false;
+  override async sync(name: string): Promise<void> {
+    if (this.broken && name.startsWith('timeline'))
+      throw new Error('injected: the timeline cannot be synced');
+    return super.sync(name);
+  }
+}
+
+test('once its timeline cannot be written, a syncing document rejects waiting and later synced() and fate() with storage-failed', async () => {
+  const coordinator = await startCoordinator({ reducer: await readFile(TODO), port: 0, workers: 1 });
+  const storage = new TimelineSyncFails();
+  const doc = await openDocument({
+    docId: `timeline-fails-${++docs}`,
+    reducer: TODO,
+    storage,
+    coordinatorUrl: `ws://127.0.0.1:${coordinator.port}/sync`,
+    sync: FAST,
+  });
+  try {
+    const first = await doc.mutate({ type: 'create', id: 'a', title: 'a' });
+    await doc.synced();
+    expect(await doc.fate(first.lsn)).toEqual({ lsn: first.lsn, status: 'confirmed' });
+    storage.broken = true;
+    const lost = outcome(doc.mutate({ type: 'create', id: 'b', title: 'b' }));
+    const waiting = outcome(doc.synced());
+    const storageFailed = { error: expect.objectContaining({ kind: 'storage-failed' }) };
+    expect(await lost).toEqual(storageFailed);
+    expect(await waiting).toEqual(storageFailed);
+    expect(await outcome(doc.synced())).toEqual(storageFailed);
+    expect(await outcome(doc.fate(first.lsn + 1))).toEqual(storageFailed);
+  } finally {
+    await doc.close();
+    await coordinator.close();
+  }
+});
+
+test('a coordinatorUrl no socket can open is refused at open with invalid-argument, instead of retrying forever', async () => {
+  for (const coordinatorUrl of [
+    'localhost:8787/sync',
+    'http://localhost:8787/sync',
+    'ws://local host/sync',
+  ]) {
+    expect(
+      await outcome(openDocument({ docId: `bad-url-${++docs}`, reducer: TODO, coordinatorUrl })),
+    ).toEqual({ error: expect.objectContaining({ kind: 'invalid-argument' }) });
+  }
+});
+
 /** A coordinator's end of a socket, answering each client message with the script's messages. */
 class ScriptedSocket implements WebSocketLike {
   binaryType = 'blob';

@@ -5,6 +5,7 @@
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
 import {
   type CoordinatorOptions,
+  checkCoordinatorOptions,
   documentFolderName,
   type LocalDocument,
   type ReducerLimits,
@@ -38,6 +39,7 @@ export interface OpenDocumentOptions
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
   const { coordinatorUrl: _url, token: _token, sync: _sync, persist, onWarning, ...rest } = options;
+  checkCoordinatorOptions(options);
   const reducer = await resolveReducer(options.reducer, options.limits ?? {});
   const files = persist === true ? await openFiles(options.docId, onWarning ?? console.warn) : undefined;
   const document = await openLocalDocument({

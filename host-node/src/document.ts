@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
 import {
   type CoordinatorOptions,
+  checkCoordinatorOptions,
   documentFolderName,
   type LocalDocument,
   protocolLimits,
@@ -40,6 +41,7 @@ export interface OpenDocumentOptions
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
   const { dataDir, storage, limits, coordinatorUrl: _url, token: _token, sync: _sync, ...rest } = options;
+  checkCoordinatorOptions(options);
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   const files =
     dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(dataDir, options.docId));

@@ -290,6 +290,10 @@ export class LocalDocument implements SyncTarget {
     return this.sync?.lastDrop;
   }
 
+  takenLsn(): number {
+    return this.takenThrough;
+  }
+
   /** How many mutations the coordinator has not taken yet. */
   get pendingCount(): number {
     return this.pending.length + this.queue.length;
@@ -476,6 +480,8 @@ export class LocalDocument implements SyncTarget {
   /** Why what waits on the coordinator would wait forever, if it would. */
   private neverSynced(): TandemError | undefined {
     if (this.syncFailure !== undefined) return this.syncFailure;
+    // A failed timeline pushes nothing more: what is not taken yet never will be from this open.
+    if (this.failure !== undefined) return this.failure;
     if (this.sync === undefined) {
       return new TandemError('invalid-argument', `document ${this.docId} does not sync with a coordinator`);
     }
@@ -573,12 +579,15 @@ export class LocalDocument implements SyncTarget {
   }
 
   private fail(error: unknown): TandemError {
-    this.failure ??= new TandemError(
-      'storage-failed',
-      `document ${this.docId} could not write its timeline; reopen it to recover`,
-      {},
-      { cause: error },
-    );
+    if (this.failure === undefined) {
+      this.failure = new TandemError(
+        'storage-failed',
+        `document ${this.docId} could not write its timeline; reopen it to recover`,
+        {},
+        { cause: error },
+      );
+      this.stopWaiting(this.failure);
+    }
     return this.failure;
   }
 

@@ -174,6 +174,10 @@ class ModelTarget implements SyncTarget {
   pendingAfter(lsn: number) {
     return this.pending.filter((m) => m.lsn > lsn);
   }
+  taken = -1;
+  takenLsn() {
+    return this.taken;
+  }
   rebase(update: { journalId: string; snapshot?: PageImage; frames: readonly Frame[] }) {
     if (this.throwOnRebase) {
       this.throwOnRebase = false;
@@ -201,6 +205,7 @@ class ModelTarget implements SyncTarget {
       throw new Error('pushed failed');
     }
     this.pending = this.pending.filter((m) => m.lsn > appliedLsn);
+    this.taken = Math.max(this.taken, appliedLsn);
   }
   syncFailed(): void {
     this.failures++;

@@ -71,6 +71,10 @@ class RecordingTarget implements SyncTarget {
   pendingAfter(lsn: number) {
     return this.pending.filter((m) => m.lsn > lsn);
   }
+  taken = -1;
+  takenLsn() {
+    return this.taken;
+  }
   rebase(update: { journalId: string; frames: readonly Frame[] }) {
     this.bursts.push(update.frames.map((f) => f.lsn));
     this.received.push(...update.frames);

@@ -40,6 +40,9 @@
 // S4. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
 //     burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
 //     Frames are decoded as they arrive; the document only ever sees full pages.
+// S5. A welcome whose marker for this timeline is below what the coordinator is known to have taken
+//     (the client's base, or an earlier answer) means its history lost writes it confirmed: the client
+//     fails (`history-reset`) rather than take the shorter history, pending mutations or not.
 import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
@@ -103,6 +106,8 @@ export interface SyncTarget {
   basePage(pgno: number): Uint8Array | undefined;
   /** Pending mutations with lsn > `lsn`, in lsn order. */
   pendingAfter(lsn: number): readonly MutationEnvelope[];
+  /** The last lsn of this timeline the coordinator is known to have taken (its base's marker, its answers); -1 for none. */
+  takenLsn(): number;
   /** A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay. */
   rebase(update: {
     readonly journalId: string;
@@ -259,7 +264,8 @@ export class SyncClient {
     try {
       socket = this.#options.connect(this.#options.url);
       socket.binaryType = 'arraybuffer';
-    } catch {
+    } catch (error) {
+      this.#lastDrop = `could not connect: ${error instanceof Error ? error.message : String(error)}`;
       this.#scheduleReconnect(0);
       this.#tell();
       return;
@@ -351,6 +357,15 @@ export class SyncClient {
           throw new SyncFailure(
             'reducer-mismatch',
             `the coordinator runs reducer ${message.reducerHash}, this client ${this.#options.reducerHash}: load the coordinator's reducer`,
+          );
+        }
+        const taken = this.#target.takenLsn();
+        if (message.appliedLsn < taken) {
+          // The coordinator no longer has writes it confirmed to us: its history was replaced. Taking it
+          // would silently shorten ours (S5).
+          throw new SyncFailure(
+            'history-reset',
+            `the coordinator's history holds this timeline up to lsn ${message.appliedLsn}, but it had taken up to ${taken}: its history was reset`,
           );
         }
         session.journalId = message.journalId;
@@ -598,6 +613,30 @@ export interface CoordinatorOptions {
   readonly sync?: Pick<SyncOptions, 'backoffMs' | 'heartbeatMs' | 'onStateChange'>;
 }
 
+/**
+ * Throws `invalid-argument` unless `coordinatorUrl` (when given) is a `ws:` or `wss:` URL: a URL no
+ * socket can ever open would otherwise retry forever. Hosts call it before opening anything.
+ */
+export function checkCoordinatorOptions(options: CoordinatorOptions): void {
+  const { coordinatorUrl } = options;
+  if (coordinatorUrl === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(coordinatorUrl);
+  } catch {
+    throw new TandemError(
+      'invalid-argument',
+      `coordinatorUrl ${JSON.stringify(coordinatorUrl)} is not a URL`,
+    );
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new TandemError(
+      'invalid-argument',
+      `coordinatorUrl ${JSON.stringify(coordinatorUrl)} must be a ws: or wss: URL (e.g. ws://localhost:8787/sync)`,
+    );
+  }
+}
+
 /** Starts syncing `document` when `options` name a coordinator, over the host's WebSocket (`connect`). */
 export function syncWithCoordinator(
   document: SyncTarget & { attachSync(client: SyncClient): void },
@@ -607,6 +646,7 @@ export function syncWithCoordinator(
 ): void {
   const { coordinatorUrl, token, sync } = options;
   if (coordinatorUrl === undefined) return;
+  checkCoordinatorOptions(options);
   document.attachSync(
     new SyncClient(document, {
       url: coordinatorUrl,
