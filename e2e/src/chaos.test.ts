@@ -34,6 +34,8 @@ const KILLS = 5;
 const DROP_EVERY_MS = 1500;
 /** A client live with no connection for this long is stuck (it sees a close within milliseconds). */
 const STUCK_MS = 3000;
+/** The coordinator's log lines (warn and above) copied into the event log, at most. */
+const MAX_COORDINATOR_LINES = 40;
 /** How long a cut after the next message waits for one. */
 const ARMED_CUT_MS = 3000;
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
@@ -110,6 +112,7 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
     });
   };
 
+  let coordinatorLines = 0;
   const coordinator = new Restartable<CoordinatorChild>('the coordinator', () => {
     const child: CoordinatorChild = new Child(
       COORDINATOR_SCRIPT,
@@ -118,6 +121,13 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
         if (report.type === 'start-failed' || report.type === 'crashed') {
           note(`coordinator ${report.type}: ${report.error}`);
         }
+      },
+      {
+        // Its warnings and errors (JSON lines on stderr) go into the event log: what an operator would see.
+        env: { TANDEM_LOG_LEVEL: 'warn' },
+        onStderrLine: (line) => {
+          if (coordinatorLines++ < MAX_COORDINATOR_LINES) note(`coordinator says: ${line.slice(0, 300)}`);
+        },
       },
     );
     watch(child, `the coordinator (pid ${child.pid})`);

@@ -19,11 +19,25 @@ export class Child<Request, Report extends { readonly type: string }> {
   #stderr = '';
   readonly exited: Promise<Exit>;
 
-  constructor(script: string, args: readonly string[], onReport: (report: Report) => void) {
-    this.#process = fork(script, [...args], { execArgv: [], silent: true });
+  constructor(
+    script: string,
+    args: readonly string[],
+    onReport: (report: Report) => void,
+    options: { readonly env?: Record<string, string>; readonly onStderrLine?: (line: string) => void } = {},
+  ) {
+    this.#process = fork(script, [...args], {
+      execArgv: [],
+      silent: true,
+      env: { ...process.env, ...options.env },
+    });
     this.#process.stdout?.resume();
+    let partial = '';
     this.#process.stderr?.on('data', (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString()).slice(-STDERR_KEPT);
+      const text = chunk.toString();
+      this.#stderr = (this.#stderr + text).slice(-STDERR_KEPT);
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line !== '') options.onStderrLine?.(line);
     });
     // Sending to a child that just died fails here, not in the sender: its exit is what gets reported.
     this.#process.on('error', (error) => {

@@ -19,6 +19,8 @@ process.on('unhandledRejection', (error) => {
   report({ type: 'crashed', error: describeError(error) });
   process.exit(1);
 });
+// The test owns this process: should it die without killing it, the port must not stay taken.
+process.on('disconnect', () => process.exit(0));
 
 let coordinator: Coordinator;
 try {
