@@ -15,6 +15,7 @@ export interface Exit {
 export class Child<Request, Report extends { readonly type: string }> {
   readonly #process: ChildProcess;
   readonly #waiters = new Map<string, ((report: Report) => void)[]>();
+  readonly #asking = new Map<string, Promise<void>>();
   #expectExit = false;
   #stderr = '';
   readonly exited: Promise<Exit>;
@@ -90,18 +91,29 @@ export class Child<Request, Report extends { readonly type: string }> {
   }
 
   /** Sends `request` and waits for the report of type `answer`. */
+  /**
+   * Sends `request` and waits for the report of type `answer`. Asks awaiting the same answer go one at a
+   * time: the child may answer concurrent requests out of order, and replies are matched by type.
+   */
   ask<T extends Report['type']>(
     request: Request,
     answer: T,
     ms: number,
   ): Promise<Extract<Report, { type: T }>> {
-    const reply = this.next(answer, ms);
-    this.#process.send(request as object);
+    const previous = this.#asking.get(answer) ?? Promise.resolve();
+    const reply = previous.then(() => {
+      const next = this.next(answer, ms);
+      this.#process.send(request as object);
+      return next;
+    });
+    this.#asking.set(
+      answer,
+      reply.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     return reply;
-  }
-
-  send(request: Request): void {
-    this.#process.send(request as object);
   }
 
   async kill(): Promise<Exit> {
