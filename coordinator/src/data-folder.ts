@@ -38,7 +38,5 @@ function refused(path: string, why: string): TandemError {
 }
 
 function cause(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  const message = error instanceof Error ? error.message : String(error);
-  return code === undefined ? message : `${code}: ${message}`;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -80,6 +80,8 @@ const MAX_PUSH_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Pushes a connection may have waiting for their result; more is a quota error. */
 const MAX_PUSHES_IN_FLIGHT = 64;
 const RETRY_AFTER_MS = 1000;
+/** How long an aborted socket stays open for its error to reach the peer. */
+const ABORT_GRACE_MS = 500;
 /** A refused document waits for an operator: clients need not come back often. */
 const UNAVAILABLE_RETRY_MS = 30_000;
 
@@ -131,13 +133,14 @@ export class SyncConnection implements HubMember {
   }
 
   /**
-   * Sends one error and drops the socket at once, without the closing handshake: for a peer that
-   * is still sending what must not be read (an oversized message before its welcome).
+   * Sends one error and drops the socket shortly after, without waiting for the closing handshake:
+   * for a peer still sending what must not be read (an oversized message before its welcome), whose
+   * socket the caller has stopped reading. The grace lets the error reach the peer before the drop.
    */
   abort(kind: ErrorKind, message: string): void {
     if (this.#state === 'closed') return;
     this.#fail(kind, message);
-    this.#socket.terminate();
+    setTimeout(() => this.#socket.terminate(), ABORT_GRACE_MS).unref();
   }
 
   caughtUp(reply: CatchUpReply): void {
