@@ -59,3 +59,27 @@ test('a call that fails in a worker rejects with its error, a bad document id is
   expect(closed).toBeInstanceOf(TandemError);
   expect((closed as TandemError).kind).toBe('closed');
 });
+
+test('a document closed as idle between calls reopens from disk for the next one: every call in a race with its closes sees the whole document', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tandem-pool-'));
+  const pool = new DocumentPool({ reducer, dataDir, workers: 2, idleDocumentMs: 0, maxOpenDocuments: 1 });
+  try {
+    // Two documents, one open at most, closing as soon as idle: nearly every call meets a close in progress.
+    for (let lsn = 0; lsn < 20; lsn++) {
+      const pushed = await Promise.all(
+        ['x', 'y'].map((docId) =>
+          pool.push(docId, [{ timelineId: 't', mutations: [create(lsn, `${docId}${lsn}`)] }]),
+        ),
+      );
+      for (const report of pushed)
+        expect(report.results[0]).toMatchObject({ status: 'accepted', appliedLsn: lsn });
+      const [count] = await pool.query('x', 'SELECT count(*) AS n FROM todos');
+      expect(count).toEqual({ n: lsn + 1 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pool.openDocuments).toBe(0);
+  } finally {
+    await pool.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);
