@@ -16,7 +16,7 @@ const DROP_MODES: readonly DropMode[] = ['rst', 'fin', 'after-message', 'after-m
 
 export interface ScheduleOptions {
   readonly clients: number;
-  /** Events happen between 1 s in and 1 s before the end. */
+  /** Events happen between 1 s in and 1 s before the end (kills in the first two thirds). */
   readonly durationMs: number;
   /** Kills, at least 4: two of each process kind, then any. */
   readonly kills: number;
@@ -41,8 +41,9 @@ export function chaosSchedule(seed: bigint, options: ScheduleOptions): ChaosEven
     'kill-client',
   ];
   while (kinds.length < options.kills) kinds.push(pick(3) === 0 ? 'kill-coordinator' : 'kill-client');
+  // Kills fall in the first two thirds, so that their restarts end within the run, not after it.
   const events: ChaosEvent[] = kinds.map((kind) => {
-    const at = 1000 + pick(span);
+    const at = 1000 + pick(Math.round((span * 2) / 3));
     const downMs = 100 + pick(900);
     return kind === 'kill-coordinator'
       ? { at, kind, downMs }
