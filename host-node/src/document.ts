@@ -1,4 +1,6 @@
-// Opens local documents in Node: the reducer comes from a file path (or its bytes).
+// Opens local documents in Node: the reducer comes from a file path (or its bytes). A document kept in
+// `dataDir` has one writer: its folder is locked from before the first read until it closes, and a
+// second open is refused with `document-locked` (folder-lock.ts).
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -43,8 +45,11 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   const { dataDir, storage, limits, coordinatorUrl: _url, token: _token, sync: _sync, ...rest } = options;
   checkCoordinatorOptions(options);
   const reducer = await resolveReducer(options.reducer, limits ?? {});
+  // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
   const files =
-    dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(dataDir, options.docId));
+    dataDir === undefined
+      ? undefined
+      : await FsByteStore.open(documentFolder(dataDir, options.docId), { lock: true });
   const chosen = storage ?? files;
   const document = await openLocalDocument({
     ...rest,

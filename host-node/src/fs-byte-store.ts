@@ -12,10 +12,13 @@
 // 5. The first sync of a file in this store also fsyncs the directory, so the file's entry survives a
 //    crash (contract point 2). Done once per file and store: the file may have been created here, or by
 //    a process that crashed before syncing it.
+// 6. A store opened with `lock` is the folder's only writer until it closes (folder-lock.ts): the lock is
+//    taken before anything is read, and released by `close`, after the last handle.
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ByteStore, checkFileName } from '@tandem/runtime';
+import { type FolderLock, lockFolder } from './folder-lock.js';
 
 /** Opens an existing file for appending, without creating it. */
 const APPEND_EXISTING = constants.O_WRONLY | constants.O_APPEND;
@@ -42,21 +45,27 @@ interface Joinable {
 export class FsByteStore implements ByteStore {
   readonly directory: string;
   private readonly files = new Map<string, FileState>();
+  private readonly lock: FolderLock | undefined;
   private closed = false;
 
-  private constructor(directory: string) {
+  private constructor(directory: string, lock: FolderLock | undefined) {
     this.directory = directory;
+    this.lock = lock;
   }
 
-  /** A store over `directory`, created (with its parents) when missing. */
-  static async open(directory: string): Promise<FsByteStore> {
+  /**
+   * A store over `directory`, created (with its parents) when missing. With `lock`, the store is the
+   * folder's only writer until it closes: an open while another (in any thread or process) holds it
+   * throws a TandemError `document-locked`.
+   */
+  static async open(directory: string, options: { readonly lock?: boolean } = {}): Promise<FsByteStore> {
     const path = resolve(directory);
     const created = await mkdir(path, { recursive: true });
     if (created !== undefined) {
       // Each new directory's entry lives in its parent: sync the parents, innermost first.
       for (let dir = path; dir !== dirname(created); dir = dirname(dir)) await syncDirectory(dirname(dir));
     }
-    return new FsByteStore(path);
+    return new FsByteStore(path, options.lock === true ? await lockFolder(path) : undefined);
   }
 
   async list(): Promise<string[]> {
@@ -120,14 +129,21 @@ export class FsByteStore implements ByteStore {
     });
   }
 
-  /** Waits for the queued operations, then closes every handle; the store refuses operations after. */
+  /**
+   * Waits for the queued operations, then closes every handle and releases the folder's lock; the store
+   * refuses operations after.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const files = [...this.files.values()];
     this.files.clear();
-    await Promise.all(files.map((file) => file.tail));
-    await Promise.all(files.map((file) => file.handle?.close()));
+    try {
+      await Promise.all(files.map((file) => file.tail));
+      await Promise.all(files.map((file) => file.handle?.close()));
+    } finally {
+      await this.lock?.release();
+    }
   }
 
   private checkOpen(): void {
