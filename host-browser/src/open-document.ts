@@ -52,7 +52,10 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   return document;
 }
 
-/** The document's OPFS folder, or undefined (with a warning) where OPFS cannot be used. */
+/**
+ * The document's OPFS folder, locked for this open (a second open is refused with `document-locked`),
+ * or undefined (with a warning) where OPFS cannot be used.
+ */
 async function openFiles(docId: string, warn: (message: string) => void): Promise<OpfsByteStore | undefined> {
   if (!OpfsByteStore.supported) {
     warn(
@@ -61,8 +64,10 @@ async function openFiles(docId: string, warn: (message: string) => void): Promis
     return undefined;
   }
   try {
-    return await OpfsByteStore.open(['tandem', documentFolderName(docId)]);
+    return await OpfsByteStore.open(['tandem', documentFolderName(docId)], { lock: true });
   } catch (error) {
+    // Another open holds the document: a second writer (or a silent in-memory copy) is no way out.
+    if (error instanceof TandemError && error.kind === 'document-locked') throw error;
     warn(
       `document ${docId} is kept in memory only: OPFS refused (${error instanceof Error ? error.message : String(error)})`,
     );

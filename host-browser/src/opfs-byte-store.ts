@@ -7,23 +7,38 @@
 //    kept open until `delete` or `close`, so a document's files belong to the one worker that opened them.
 // 2. `append` writes at the handle's size and `sync` flushes: the ByteStore contract's durability.
 // 3. Operations on one file run in call order (a queue per file), as the contract requires.
-import { type ByteStore, checkFileName } from '@tandem/runtime';
+// 4. A store opened with `lock` is the folder's only writer until it closes: it holds an access handle
+//    on `LOCK` (not a ByteStore name, never listed) from before anything is read, so a second open —
+//    another worker or tab of the origin, or this one — is refused with `document-locked`. The browser
+//    drops the handle when the worker ends, so a crashed holder blocks nothing.
+import { type ByteStore, checkFileName, TandemError } from '@tandem/runtime';
+
+const LOCK_FILE = 'LOCK';
 
 export class OpfsByteStore implements ByteStore {
   readonly #directory: FileSystemDirectoryHandle;
+  readonly #lock: FileSystemSyncAccessHandle | undefined;
   readonly #handles = new Map<string, Promise<FileSystemSyncAccessHandle>>();
   readonly #queues = new Map<string, Promise<unknown>>();
   #closed = false;
 
-  private constructor(directory: FileSystemDirectoryHandle) {
+  private constructor(directory: FileSystemDirectoryHandle, lock: FileSystemSyncAccessHandle | undefined) {
     this.#directory = directory;
+    this.#lock = lock;
   }
 
-  /** The store of `path` (folder names, created when missing) under the origin's OPFS root. */
-  static async open(path: readonly string[]): Promise<OpfsByteStore> {
+  /**
+   * The store of `path` (folder names, created when missing) under the origin's OPFS root. With `lock`,
+   * the store is the folder's only writer until it closes: an open while another holds it throws a
+   * TandemError `document-locked`.
+   */
+  static async open(
+    path: readonly string[],
+    options: { readonly lock?: boolean } = {},
+  ): Promise<OpfsByteStore> {
     let directory = await navigator.storage.getDirectory();
     for (const name of path) directory = await directory.getDirectoryHandle(name, { create: true });
-    return new OpfsByteStore(directory);
+    return new OpfsByteStore(directory, options.lock === true ? await lock(directory, path) : undefined);
   }
 
   /** Whether this context can use the store: OPFS with synchronous access handles (a dedicated worker). */
@@ -85,17 +100,21 @@ export class OpfsByteStore implements ByteStore {
     });
   }
 
-  /** Flushes and closes every handle; the store refuses operations afterwards. */
+  /** Flushes and closes every handle, then releases the lock; the store refuses operations afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#queues.values()]);
-    for (const open of this.#handles.values()) {
-      const handle = await open;
-      handle.flush();
-      handle.close();
+    try {
+      await Promise.allSettled([...this.#queues.values()]);
+      for (const open of this.#handles.values()) {
+        const handle = await open;
+        handle.flush();
+        handle.close();
+      }
+      this.#handles.clear();
+    } finally {
+      this.#lock?.close();
     }
-    this.#handles.clear();
   }
 
   #handle(name: string): Promise<FileSystemSyncAccessHandle> {
@@ -138,5 +157,26 @@ export class OpfsByteStore implements ByteStore {
 
   #assertOpen(): void {
     if (this.#closed) throw new Error('the OPFS store is closed');
+  }
+}
+
+/** Holds the folder's `LOCK` file open: OPFS lets one access handle at a time have it. */
+async function lock(
+  directory: FileSystemDirectoryHandle,
+  path: readonly string[],
+): Promise<FileSystemSyncAccessHandle> {
+  const file = await directory.getFileHandle(LOCK_FILE, { create: true });
+  try {
+    return await file.createSyncAccessHandle();
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'NoModificationAllowedError') {
+      throw new TandemError(
+        'document-locked',
+        `the document folder ${path.join('/')} is already open (in another worker or tab of this origin, or in this one)`,
+        { file: [...path, LOCK_FILE].join('/') },
+        { cause: error },
+      );
+    }
+    throw error;
   }
 }
