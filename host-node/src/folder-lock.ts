@@ -24,7 +24,7 @@ import { link, readdir, readFile, realpath, rename, unlink, writeFile } from 'no
 import { join } from 'node:path';
 import { TandemError } from '@tandem/runtime';
 
-export const LOCK_FILE = 'LOCK';
+const LOCK_FILE = 'LOCK';
 /** Files beside the lock while it is written or removed (neither a ByteStore name). */
 const ASIDE_PREFIX = `${LOCK_FILE}.`;
 const STALE_SUFFIX = '.stale';
