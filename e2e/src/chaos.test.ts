@@ -36,8 +36,8 @@ const DROP_EVERY_MS = 1500;
 const STUCK_MS = 3000;
 /** The coordinator's log lines (warn and above) copied into the event log, at most. */
 const MAX_COORDINATOR_LINES = 40;
-/** How long a cut after the next message waits for one. */
-const ARMED_CUT_MS = 3000;
+/** How long a cut after the next message waits for one (across a coordinator restart: it then hits the catch-up). */
+const ARMED_CUT_MS = 8000;
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 const CLIENT_SCRIPT = join(REPO_ROOT, 'e2e/dist/chaos/client-process.js');
 const COORDINATOR_SCRIPT = join(REPO_ROOT, 'e2e/dist/chaos/coordinator-process.js');

@@ -5,7 +5,8 @@
 // 1. A connection is counted open only while both of its sockets are; when either side ends or fails,
 //    the other is destroyed too, so no half-open pair outlives a drop or a dead upstream.
 // 2. An armed cut (`cutAfterMessage`) lets the client receive one whole WebSocket message from the
-//    server, then closes its side at once: the close reaches the client while it handles that message.
+//    server (not the first of its connection: the greeting), then closes its side at once: the close
+//    reaches the client while it handles that message.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { WsFrameScanner } from './ws-frame-scanner.js';
 
@@ -15,7 +16,7 @@ interface Pair {
   upstreamConnected: boolean;
 }
 
-/** Smaller server messages are pings and pongs; the cut waits for one with content. */
+/** Smaller server messages are pings, pongs and push results; the cut waits for one with content. */
 const MIN_MESSAGE_BYTES = 64;
 
 export class TcpProxy {
@@ -112,9 +113,13 @@ export class TcpProxy {
     downstream.pipe(upstream);
     const frames = new WsFrameScanner();
     let cut = false;
+    let contentMessages = 0;
     upstream.on('data', (chunk: Buffer) => {
       if (cut) return;
-      const cutAt = frames.scan(chunk, MIN_MESSAGE_BYTES)[0];
+      const ends = frames.scan(chunk, MIN_MESSAGE_BYTES);
+      // The first message of a connection is its greeting: the cut aims at what follows (frames).
+      const cutAt = ends[contentMessages === 0 ? 1 : 0];
+      contentMessages += ends.length;
       const armed = this.#armed;
       if (cutAt !== undefined && armed !== undefined && Date.now() <= armed.until) {
         cut = true;
