@@ -352,7 +352,6 @@ test(`through coordinator and client SIGKILLs and socket drops, every client end
     await rm(scratch, { recursive: true, force: true });
   }
   note('done');
-  console.log(log.join('\n'));
   expect(
     problems,
     `seed ${SEED} (CHAOS_SEED=${SEED} replays the schedule); events:\n${log.join('\n')}`,
