@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { ClientBase, DocumentJournal, type PageSource, rebuildStore } from '@tandem/runtime';
+import { lockDataFolder } from './data-folder.js';
 
 export const RECOVER_USAGE = `usage: tandem-coordinator --data <dir> recover <docId> [--accept-loss] [--from-client <dir>]
 
@@ -56,6 +57,16 @@ export class RecoverError extends Error {
 }
 
 export async function recoverDocument(options: RecoverOptions): Promise<RecoverReport> {
+  // A coordinator serving the folder would go on writing the journal being replaced.
+  const lock = await lockDataFolder(options.dataDir);
+  try {
+    return await recoverUnlocked(options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function recoverUnlocked(options: RecoverOptions): Promise<RecoverReport> {
   const folder = documentFolder(options.dataDir, options.docId);
   if (!(await stat(folder).catch(() => undefined))?.isDirectory()) {
     throw new RecoverError(`no document ${options.docId} in ${options.dataDir} (${folder} is missing)`);

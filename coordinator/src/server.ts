@@ -9,16 +9,18 @@
 // 3. Until its welcome a connection may send at most PRE_WELCOME_BYTES, counted on the raw socket as
 //    they arrive (ws has one message size limit per server): past that it gets a `quota` error and is
 //    dropped at once, so a socket that has not been admitted costs a bounded amount of memory.
-// 4. The data folder is checked (created, written, synced) before the coordinator listens.
+// 4. The data folder is checked (created, written, synced) and locked before the coordinator listens,
+//    and unlocked only after the pool closed: one coordinator writes a data folder at a time.
 // 5. Every refusal, failure and close is logged (log.ts) and counted (metrics.ts).
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { FolderLock } from '@tandem/host-node';
 import { encodeMessage, loadReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
-import { checkDataFolder } from './data-folder.js';
+import { checkDataFolder, lockDataFolder } from './data-folder.js';
 import { DocumentHub } from './document-hub.js';
 import { DocumentPool } from './document-pool.js';
 import { handleHttp } from './http-routes.js';
@@ -95,7 +97,22 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 }
 
 async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator> {
-  if (options.dataDir !== undefined) await checkDataFolder(options.dataDir);
+  if (options.dataDir === undefined) return serve(options, log, undefined);
+  await checkDataFolder(options.dataDir);
+  const lock = await lockDataFolder(options.dataDir);
+  try {
+    return await serve(options, log, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function serve(
+  options: CoordinatorOptions,
+  log: Log,
+  lock: FolderLock | undefined,
+): Promise<Coordinator> {
   const reducer =
     typeof options.reducer === 'string' ? new Uint8Array(await readFile(options.reducer)) : options.reducer;
   // Refuse a broken reducer now, not at the first client.
@@ -273,6 +290,7 @@ async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator
       await Promise.all([...hubs.values()].map((h) => h.settled()));
       await pool.close();
       await stopped;
+      await lock?.release();
       log.info('coordinator closed');
     })();
     return closing;

@@ -6,4 +6,5 @@ export {
   type Row,
 } from '@tandem/runtime';
 export { documentFolder, type OpenDocumentOptions, openDocument } from './document.js';
+export { type FolderLock, lockFolder } from './folder-lock.js';
 export { FsByteStore } from './fs-byte-store.js';
