@@ -66,11 +66,14 @@ function toFate(
 }
 
 // A coordinator restart can take many seconds on a loaded machine: with the default 30 s cap on the
-// reconnect backoff, a client would still be waiting long after the chaos ends. `maxBackoffMs` is a
-// SyncOptions field that `CoordinatorOptions.sync` passes through but does not list, hence the variable
-// (an object literal would be refused for the extra field).
-const sync = { backoffMs: 25, maxBackoffMs: 1000, heartbeatMs: 500 };
-const doc = await openDocument({ docId, reducer, dataDir, coordinatorUrl, sync });
+// reconnect backoff, a client would still be waiting long after the chaos ends.
+const doc = await openDocument({
+  docId,
+  reducer,
+  dataDir,
+  coordinatorUrl,
+  sync: { backoffMs: 25, maxBackoffMs: 1000, heartbeatMs: 500 },
+});
 report({ type: 'opened', timelineId: doc.timelineId, replayed: doc.replayed, pending: doc.pendingCount });
 
 /** Todos this incarnation created (their `mutate` resolved): the only ones it toggles. */

@@ -610,7 +610,7 @@ export interface CoordinatorOptions {
   /** Sent with `hello`; the coordinator's auth hook checks it per document. */
   readonly token?: string;
   /** Reconnect backoff and heartbeat (tests), and sync state changes. */
-  readonly sync?: Pick<SyncOptions, 'backoffMs' | 'heartbeatMs' | 'onStateChange'>;
+  readonly sync?: Pick<SyncOptions, 'backoffMs' | 'maxBackoffMs' | 'heartbeatMs' | 'onStateChange'>;
 }
 
 /**
