@@ -17,7 +17,7 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --static <dir>    a folder to serve as static files (the web app)
   --auth <module>   a module whose default export (or \`authorize\`) is the authorize hook:
                     (docId, token, timelineId) => boolean | Promise<boolean>, asked on hello and push
-  --max-open-documents <n>  documents kept open at most (idle ones close first); 1000 by default
+  --max-open-documents <n>  documents kept open at most (idle ones close first); 256 by default
   --idle-document-ms <ms>   a document without connections this long closes; 60000 by default
   --log-level <level>       fatal, error, warn, info, debug, trace or silent (JSON lines on stderr);
                             TANDEM_LOG_LEVEL or info by default

@@ -43,7 +43,9 @@ export interface DocumentPoolOptions {
 
 export type CloseReason = 'idle' | 'capacity';
 
-const DEFAULT_MAX_OPEN_DOCUMENTS = 1000;
+// An open document holds about 0.75 MiB of its worker's SQLite heap, and a WebAssembly memory never
+// shrinks: this bound is what a burst of documents can raise the coordinator's memory to for good.
+const DEFAULT_MAX_OPEN_DOCUMENTS = 256;
 const DEFAULT_IDLE_DOCUMENT_MS = 60_000;
 
 interface Slot {
