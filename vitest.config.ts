@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Coordinators started by tests log warnings and errors only (tests that check logs inject their own).
+    env: { TANDEM_LOG_LEVEL: 'warn' },
   },
 });

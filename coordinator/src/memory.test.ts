@@ -124,7 +124,9 @@ test('2,000 documents touched once and then idle: the coordinator closes them an
   const lane = async (): Promise<void> => {
     while (next < 2000) await touch(coordinator.url, `doc-${next++}`);
   };
-  await Promise.all(Array.from({ length: 32 }, lane));
+  // Eight clients at a time: each holds its document open while connected, so the peak is the lanes
+  // plus the bound, whatever the machine's speed.
+  await Promise.all(Array.from({ length: 8 }, lane));
 
   expect(await until(async () => (await coordinator.metric('tandem_open_documents')) === 0, 10_000)).toBe(
     true,
@@ -133,8 +135,9 @@ test('2,000 documents touched once and then idle: the coordinator closes them an
   await until(async () => {
     end = await coordinator.rss();
     return end <= start * 1.2;
-  }, 5_000);
+  }, 10_000);
   const report = `RSS ${(start / MiB).toFixed(0)} MiB at start, ${(end / MiB).toFixed(0)} MiB after 2,000 idle documents`;
+  console.log(report);
   expect(end, report).toBeLessThanOrEqual(start * 1.2);
 }, 120_000);
 
