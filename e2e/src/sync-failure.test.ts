@@ -175,6 +175,33 @@ test('a client with nothing pending whose coordinator lost writes it confirmed f
   }
 });
 
+test('a client whose timeline lost records the coordinator took fails (timeline-damaged) instead of having its new mutations skipped as duplicates and reported confirmed', async () => {
+  const coordinator = await startCoordinator({ reducer: await readFile(TODO), port: 0, workers: 1 });
+  const coordinatorUrl = `ws://127.0.0.1:${coordinator.port}/sync`;
+  const docId = `rolled-back-${++docs}`;
+  const storage = new MemoryByteStore();
+  const offline = await openDocument({ docId, reducer: TODO, storage });
+  await offline.mutate({ type: 'create', id: 'a', title: 'a' });
+  await offline.close();
+  // An older copy of the folder: its timeline ends at lsn 0, as if the records after it were lost.
+  const older = storage.crashImage({ keepUnsynced: true });
+  const online = await openDocument({ docId, reducer: TODO, storage, coordinatorUrl, sync: FAST });
+  await online.mutate({ type: 'create', id: 'b', title: 'b' });
+  await online.mutate({ type: 'create', id: 'c', title: 'c' });
+  await online.synced();
+  await online.close();
+  const doc = await openDocument({ docId, reducer: TODO, storage: older, coordinatorUrl, sync: FAST });
+  try {
+    const reused = await doc.mutate({ type: 'create', id: 'x', title: 'made after the loss' });
+    expect(reused.lsn).toBe(1);
+    const waiting = [outcome(doc.fate(reused.lsn)), outcome(doc.synced())];
+    await expectFailedFor(doc, [reused.lsn], waiting, 'timeline-damaged');
+  } finally {
+    await doc.close();
+    await coordinator.close();
+  }
+});
+
 /** A store whose timeline files stop taking syncs once `broken` is set. */
 class TimelineSyncFails extends MemoryByteStore {
   broken = false;

@@ -130,6 +130,8 @@ export class LocalDocument implements SyncTarget {
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly recordReach: ((nextLsn: number) => Promise<void>) | undefined;
   private nextLsn = 0;
+  /** The last lsn the document held when it opened (its recovered timeline, or its base's marker). */
+  private readonly openedAt: number;
   private queue: Pending[] = [];
   private flushScheduled = false;
   private syncing: Promise<void> = Promise.resolve();
@@ -190,6 +192,7 @@ export class LocalDocument implements SyncTarget {
     }
     this.replayed = pending.length;
     this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
+    this.openedAt = this.nextLsn - 1;
   }
 
   /**
@@ -292,6 +295,10 @@ export class LocalDocument implements SyncTarget {
 
   takenLsn(): number {
     return this.takenThrough;
+  }
+
+  openedThrough(): number {
+    return this.openedAt;
   }
 
   /** How many mutations the coordinator has not taken yet. */

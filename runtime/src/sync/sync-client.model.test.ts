@@ -178,6 +178,10 @@ class ModelTarget implements SyncTarget {
   takenLsn() {
     return this.taken;
   }
+  opened = -1;
+  openedThrough() {
+    return this.opened;
+  }
   rebase(update: { journalId: string; snapshot?: PageImage; frames: readonly Frame[] }) {
     if (this.throwOnRebase) {
       this.throwOnRebase = false;
@@ -248,6 +252,7 @@ async function check(run: Run): Promise<void> {
   const cursor = journal === null ? 0 : run.cursor;
   const target = new ModelTarget(journal, cursor);
   for (let i = 0; i < run.pending; i++) target.mutate();
+  target.opened = target.nextLsn - 1;
   // The coordinator's model: its frame log's head and this timeline's applied marker.
   const coordinator = { head: cursor + run.ahead, applied: Math.min(run.taken, run.pending) - 1 };
   const sockets: FakeSocket[] = [];

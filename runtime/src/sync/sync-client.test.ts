@@ -75,6 +75,10 @@ class RecordingTarget implements SyncTarget {
   takenLsn() {
     return this.taken;
   }
+  opened = Number.MAX_SAFE_INTEGER;
+  openedThrough() {
+    return this.opened;
+  }
   rebase(update: { journalId: string; frames: readonly Frame[] }) {
     this.bursts.push(update.frames.map((f) => f.lsn));
     this.received.push(...update.frames);

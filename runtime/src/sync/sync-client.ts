@@ -43,6 +43,10 @@
 // S5. A welcome whose marker for this timeline is below what the coordinator is known to have taken
 //     (the client's base, or an earlier answer) means its history lost writes it confirmed: the client
 //     fails (`history-reset`) rather than take the shorter history, pending mutations or not.
+// S6. A welcome whose marker is above every lsn the document held when it opened and every lsn this
+//     client pushed means the coordinator took lsns this client's timeline lost (a damaged file): the
+//     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
+//     reported confirmed. The client fails (`timeline-damaged`) instead.
 import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
@@ -78,10 +82,16 @@ type TerminalError = (typeof TERMINAL_ERRORS)[number] & ErrorMessage['kind'];
 
 /**
  * Why syncing stopped for good: the coordinator runs another reducer, refused this client with one of
- * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset); or the
+ * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset), or has
+ * taken lsns of this timeline this client's files no longer hold (its timeline lost records); or the
  * document itself failed (its storage, or it was closed) while taking what the coordinator sent.
  */
-export type SyncFailureReason = 'reducer-mismatch' | 'history-reset' | 'document-failed' | TerminalError;
+export type SyncFailureReason =
+  | 'reducer-mismatch'
+  | 'history-reset'
+  | 'timeline-damaged'
+  | 'document-failed'
+  | TerminalError;
 
 /** A failure that retrying cannot cure: the client stops and reports it. */
 export class SyncFailure extends Error {
@@ -108,6 +118,8 @@ export interface SyncTarget {
   pendingAfter(lsn: number): readonly MutationEnvelope[];
   /** The last lsn of this timeline the coordinator is known to have taken (its base's marker, its answers); -1 for none. */
   takenLsn(): number;
+  /** The last lsn of this timeline the document held when it opened (its timeline, or its base's marker); -1 for none. */
+  openedThrough(): number;
   /** A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay. */
   rebase(update: {
     readonly journalId: string;
@@ -203,6 +215,8 @@ export class SyncClient {
   #final: 'failed' | 'closed' | undefined;
   #failure: SyncFailure | undefined;
   #lastDrop: string | undefined;
+  /** The last lsn this client has sent in a push (S6). */
+  #sentThrough = -1;
   #attempt = 0;
   /** The state last told to `onStateChange` and the waiters. */
   #told: SyncState = 'offline';
@@ -368,6 +382,14 @@ export class SyncClient {
             `the coordinator's history holds this timeline up to lsn ${message.appliedLsn}, but it had taken up to ${taken}: its history was reset`,
           );
         }
+        const known = Math.max(this.#target.openedThrough(), this.#sentThrough);
+        if (message.appliedLsn > known) {
+          // Lsns above `known` were given out again by this open: the coordinator's would hide them (S6).
+          throw new SyncFailure(
+            'timeline-damaged',
+            `the coordinator has taken this timeline up to lsn ${message.appliedLsn}, but this client's files held it only up to ${known}: records of its timeline were lost, and the mutations made since it opened reuse lsns the coordinator took`,
+          );
+        }
         session.journalId = message.journalId;
         session.pushedLsn = message.appliedLsn;
         session.head = message.head;
@@ -498,6 +520,7 @@ export class SyncClient {
       session.inFlight.push(bytes);
       session.inFlightBytes += bytes;
       session.pushedLsn = batch.at(-1)!.lsn;
+      this.#sentThrough = Math.max(this.#sentThrough, session.pushedLsn);
       start = end;
     }
   }
