@@ -2,7 +2,7 @@
 // Sync with a coordinator goes through the browser's WebSocket. Persistence (OPFS), the SharedWorker and
 // the tab-facing API come with the browser host issue.
 
-import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
+import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations';
 import {
   type CoordinatorOptions,
   checkCoordinatorOptions,
@@ -14,6 +14,7 @@ import {
   TandemError,
 } from '@tandem/runtime';
 import { OpfsByteStore } from './opfs-byte-store.js';
+import { resolveReducer } from './reducer-source.js';
 
 export interface OpenDocumentOptions
   extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
@@ -73,21 +74,4 @@ async function openFiles(docId: string, warn: (message: string) => void): Promis
     );
     return undefined;
   }
-}
-
-async function resolveReducer(
-  source: OpenDocumentOptions['reducer'],
-  limits: Partial<ReducerLimits>,
-): Promise<ReducerModule> {
-  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer', limits);
-  if (typeof source !== 'string' && !(source instanceof URL)) return source;
-  const unreadable = (why: string) =>
-    new TandemError('invalid-reducer', `cannot fetch the reducer at ${String(source)}: ${why}`, {
-      reason: 'unreadable',
-    });
-  const response = await fetch(source).catch((error: unknown) => {
-    throw unreadable(String(error));
-  });
-  if (!response.ok) throw unreadable(`HTTP ${response.status}`);
-  return loadReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source), limits);
 }
