@@ -1,9 +1,19 @@
-export {
-  LocalDocument,
-  type MigrationReport,
-  type MutateOptions,
-  type MutationResult,
-  type Row,
+// In a tab: openDocument gives a TandemDocument whose document lives in the origin's one owner.
+// Inside a worker, `@tandem/host-browser/worker` opens a LocalDocument in that worker itself.
+export type {
+  MutateOptions,
+  MutationFate,
+  MutationResult,
+  PlainValue,
+  Row,
+  SyncState,
 } from '@tandem/runtime';
-export { type OpenDocumentOptions, openDocument } from './open-document.js';
-export { OpfsByteStore } from './opfs-byte-store.js';
+export { TandemError, type TandemErrorKind } from '@tandem/runtime';
+export type {
+  DocumentStatus,
+  OpenDocumentOptions,
+  QueryParams,
+  Rejection,
+  TandemDocument,
+} from './tab-api.js';
+export { openDocument } from './tab-document.js';

@@ -12,6 +12,7 @@
 //    another worker or tab of the origin, or this one — is refused with `document-locked`. The browser
 //    drops the handle when the worker ends, so a crashed holder blocks nothing.
 import { type ByteStore, checkFileName, TandemError } from '@tandem/runtime';
+import type {} from './opfs-sync-access.js';
 
 const LOCK_FILE = 'LOCK';
 
