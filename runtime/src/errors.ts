@@ -44,7 +44,13 @@ export type TandemErrorKind =
    * process: `holderPid` when known; `file` is the lock): two writers would give the same lsn to
    * different mutations and one would be lost while reported confirmed. Close the other first.
    */
-  | 'document-locked';
+  | 'document-locked'
+  /**
+   * Browser: the tab that hosted the document (its owner) went away while this mutation was on its way,
+   * so whether it was recorded is unknown (query to see). Another tab takes over and later calls go
+   * there; reads are retried for you. Safe to retry a mutation the reducer treats as idempotent.
+   */
+  | 'owner-lost';
 
 export interface TandemErrorFields {
   readonly reason?: string;
