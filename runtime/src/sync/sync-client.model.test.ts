@@ -4,7 +4,10 @@
 // throwing from `rebase` or `pushed` — lands before, while (each decode held open) or after any message
 // of any type. Whatever happens, the client must end live on an open socket with every pending mutation
 // pushed, or offline with a retry that reconnects; it must never claim `live` without a socket, lose or
-// reorder a frame, or skip a pending mutation.
+// reorder a frame, skip a pending mutation, or push one twice in a session but after a rewind. The app
+// takes the client offline (`goOffline`, alone or followed at once by `goOnline`) at those same points
+// and between them: taken offline it holds no socket and never reconnects, whatever time passes, while
+// mutations keep coming; `goOnline` connects at once; `whenLive` never rejects for it.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Frame } from '../frame.js';
@@ -40,7 +43,16 @@ const BACKOFF = 5;
 const MAX_BACKOFF = 40;
 const TERMINAL = new Set<string>(['unauthorized', 'timeline-taken', 'unsupported-version', 'malformed']);
 
-const FAULTS = ['close', 'error', 'send-throws', 'connect-throws', 'rebase-throws', 'pushed-throws'] as const;
+const FAULTS = [
+  'close',
+  'error',
+  'send-throws',
+  'connect-throws',
+  'rebase-throws',
+  'pushed-throws',
+  'go-offline',
+  'offline-blip',
+] as const;
 type FaultKind = (typeof FAULTS)[number];
 const PHASES = ['before', 'queued', 'during-0', 'during-1', 'during-2', 'after'] as const;
 type Phase = (typeof PHASES)[number];
@@ -56,6 +68,8 @@ type Step =
   | { readonly kind: 'take' }
   | { readonly kind: 'lose-push' }
   | { readonly kind: 'mutate' }
+  | { readonly kind: 'go-offline' }
+  | { readonly kind: 'go-online' }
   | { readonly kind: 'ping' }
   | { readonly kind: 'pong' }
   | { readonly kind: 'error'; readonly error: (typeof ERROR_KINDS)[number] };
@@ -260,6 +274,10 @@ async function check(run: Run): Promise<void> {
   let connects = 0;
   const held: Held[] = [];
   const work: Promise<unknown>[] = [];
+  /** The app took the client offline and has not brought it back. */
+  let paused = false;
+  /** What `whenLive` did for the waits begun right after each `goOffline`. */
+  const offlineWaits: ('waiting' | 'live' | Error)[] = [];
   const client = new SyncClient(target, {
     url: 'ws://coordinator/sync',
     connect: () => {
@@ -288,6 +306,32 @@ async function check(run: Run): Promise<void> {
     } while (work.length > 0);
   };
   const current = (): FakeSocket | undefined => sockets.at(-1);
+  const goOffline = (): void => {
+    client.goOffline();
+    client.goOffline();
+    paused = true;
+    const at = offlineWaits.push('waiting') - 1;
+    client.whenLive().then(
+      () => {
+        offlineWaits[at] = 'live';
+      },
+      (error: Error) => {
+        offlineWaits[at] = error;
+      },
+    );
+  };
+  /** `goOnline` (twice): connects at once, unless the client is not taken offline. */
+  const goOnline = (): void => {
+    const connects0 = connects;
+    const wasPaused = paused && stateOf(client) === 'offline';
+    client.goOnline();
+    client.goOnline();
+    paused = false;
+    claim(
+      connects === connects0 + (wasPaused ? 1 : 0),
+      `goOnline made ${connects - connects0} connects (taken offline: ${wasPaused})`,
+    );
+  };
   /** The claims that hold between any two events. */
   const invariant = (): void => {
     claim(target.violations.length === 0, target.violations.join('; '));
@@ -296,6 +340,15 @@ async function check(run: Run): Promise<void> {
       claim(current()?.open === true, `${state} without an open socket`);
     }
     if (state === 'connecting') claim(current()?.readyState !== 3, 'connecting on a closed socket');
+    claim(client.paused === paused, `paused is ${client.paused}, the app said ${paused}`);
+    if (paused) {
+      claim(state === 'offline' || state === 'failed', `${state} while taken offline`);
+      claim(current() === undefined || current()!.readyState === 3, 'a socket while taken offline');
+    }
+    for (const wait of offlineWaits) {
+      if (wait instanceof Error)
+        claim(state === 'failed', `whenLive rejected while ${state}: ${wait.message}`);
+    }
   };
 
   /** Runs one connection's life; true if the client failed for good (a terminal error). */
@@ -326,6 +379,13 @@ async function check(run: Run): Promise<void> {
           return;
         case 'pushed-throws':
           target.throwOnPushed = true;
+          return;
+        case 'go-offline':
+          goOffline();
+          return;
+        case 'offline-blip':
+          goOffline();
+          goOnline();
           return;
       }
     };
@@ -381,14 +441,34 @@ async function check(run: Run): Promise<void> {
       for (let i = lsn; i < Math.min(head, lsn + plan.chunk); i++) frames.push(wireFrame(i));
       await say({ type: 'frames', frames, more: lsn + plan.chunk < head });
     }
+    /** How many messages the client had sent when each gap refusal was answered: pushes after it may repeat. */
+    const rewinds: number[] = [];
+    let pushedThrough = -1;
+    let checked = 0;
+    /** S2: a session pushes each mutation once, in lsn order, but after a gap refusal rewinds it. */
+    const pushedOnce = (): void => {
+      for (; checked < socket.sent.length; checked++) {
+        const message = socket.sent[checked]!;
+        if (message.type !== 'push' || message.mutations.length === 0) continue;
+        const first = message.mutations[0]!.lsn;
+        claim(
+          first > pushedThrough || rewinds.some((at) => at <= checked),
+          `lsn ${first} pushed again in one session (already through ${pushedThrough}), without a rewind`,
+        );
+        pushedThrough = Math.max(pushedThrough, message.mutations.at(-1)!.lsn);
+      }
+    };
     /** The coordinator answers the pushes it has not answered yet, taking what continues its marker. */
     const take = async (): Promise<void> => {
+      pushedOnce();
       const pushes = socket.sent.filter((m) => m.type === 'push');
       while (answered < pushes.length) {
         const push = pushes[answered++]!;
         if (push.type !== 'push') continue;
-        const gap = () =>
-          say({
+        const gap = () => {
+          pushedOnce();
+          rewinds.push(socket.sent.length);
+          return say({
             type: 'push-result',
             appliedLsn: coordinator.applied,
             frameLsn: null,
@@ -399,6 +479,7 @@ async function check(run: Run): Promise<void> {
               expectedLsn: coordinator.applied + 1,
             },
           });
+        };
         if (lostPush) {
           // Refused as if it came after a push the coordinator lost: the client must send it again.
           lostPush = false;
@@ -453,6 +534,12 @@ async function check(run: Run): Promise<void> {
             client.pendingChanged();
           }, false);
           break;
+        case 'go-offline':
+          await at(goOffline, false);
+          break;
+        case 'go-online':
+          await at(goOnline, false);
+          break;
         case 'ping': {
           const before = socket.sent.length;
           await say({ type: 'ping', id: 7 });
@@ -490,6 +577,21 @@ async function check(run: Run): Promise<void> {
     return false;
   };
 
+  /**
+   * Taken offline, the client stays so (no connect, whatever time passes) until `goOnline`, which
+   * connects at once: to a socket, or (a failing connect) to a retry.
+   */
+  const resume = async (): Promise<void> => {
+    if (!paused) return;
+    const connects0 = connects;
+    vi.advanceTimersByTime(10 * MAX_BACKOFF);
+    await settle();
+    claim(connects === connects0, 'a client taken offline reconnected');
+    invariant();
+    goOnline();
+    await settle();
+    invariant();
+  };
   /** After a session: the client is offline with a retry armed, and the retry connects again. */
   const reconnect = async (): Promise<void> => {
     claim(client.state === 'offline', `${client.state} after its socket closed`);
@@ -510,6 +612,7 @@ async function check(run: Run): Promise<void> {
   client.start();
   await settle();
   for (const plan of run.sessions) {
+    await resume();
     if (current() === undefined || !current()!.open) {
       if (current()?.readyState !== 0) await reconnect();
     }
@@ -529,7 +632,8 @@ async function check(run: Run): Promise<void> {
   }
   target.throwOnRebase = false;
   target.throwOnPushed = false;
-  await reconnect();
+  await resume();
+  if (current()?.readyState !== 0) await reconnect();
   await session({ snapshot: false, chunk: 3, steps: [], fault: undefined }, true);
   await settle();
   // Connected and syncing: live on the current open socket, caught up, every pending mutation taken.
@@ -539,6 +643,7 @@ async function check(run: Run): Promise<void> {
   if (coordinator.head > 0 || run.journal === 'other') expect(target.journalId).toBe(JOURNAL);
   expect(target.cursor).toBe(coordinator.head);
   expect(coordinator.applied).toBe(target.nextLsn - 1);
+  expect(offlineWaits.every((wait) => wait === 'live')).toBe(true);
   client.close();
   expect(client.state).toBe('closed');
 }
@@ -548,6 +653,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'take' as const }), weight: 4 },
   { arbitrary: fc.constant({ kind: 'lose-push' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'mutate' as const }), weight: 3 },
+  { arbitrary: fc.constant({ kind: 'go-offline' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'go-online' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'ping' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'pong' as const }), weight: 1 },
   {

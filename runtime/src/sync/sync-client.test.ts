@@ -53,6 +53,7 @@ class ScriptedSocket implements WebSocketLike {
 }
 
 class RecordingTarget implements SyncTarget {
+  syncChanged: (() => void) | undefined;
   readonly docId = 'doc';
   readonly timelineId = 'me';
   readonly timelineSecret = 'c'.repeat(64);
@@ -392,5 +393,74 @@ test('a connection that ends says why while the client retries, and the reason c
   sockets[1]!.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: -1 });
   await vi.waitFor(() => expect(client.state).toBe('live'));
   expect(client.lastDrop).toBeUndefined();
+  client.close();
+});
+
+test('taken offline mid-push, the client closes its socket and stays offline; back online it connects at once and pushes what is pending after the marker, once', async () => {
+  const { sockets, target, client } = setup();
+  const states: string[] = [];
+  let changes = 0;
+  target.syncChanged = () => {
+    changes++;
+    states.push(client.state);
+  };
+  target.pending = [mutation(0), mutation(1)];
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: -1 });
+  await tick();
+  expect(sockets[0]!.sent[1]).toMatchObject({ type: 'push', mutations: [{ lsn: 0 }, { lsn: 1 }] });
+  client.goOffline();
+  client.goOffline();
+  let live: string | undefined;
+  client.whenLive().then(
+    () => {
+      live = 'live';
+    },
+    (error: Error) => {
+      live = error.message;
+    },
+  );
+  expect(client.state).toBe('offline');
+  expect(client.paused).toBe(true);
+  expect(sockets[0]!.closedWith).toBe('offline');
+  // Whatever time passes, and whatever the old socket says, nothing reconnects.
+  sockets[0]!.drop();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(sockets).toHaveLength(1);
+  expect(live).toBeUndefined();
+  target.pending.push(mutation(2));
+  client.pendingChanged();
+  const before = changes;
+  client.goOnline();
+  client.goOnline();
+  expect(sockets).toHaveLength(2);
+  expect(client.state).toBe('connecting');
+  expect(client.paused).toBe(false);
+  expect(changes).toBe(before + 1);
+  sockets[1]!.open();
+  // The coordinator had taken the push that was in flight: only lsn 2 goes out.
+  sockets[1]!.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: 1 });
+  await tick();
+  expect(live).toBe('live');
+  expect(sockets[1]!.sent.filter((m) => m.type === 'push')).toEqual([
+    expect.objectContaining({ mutations: [expect.objectContaining({ lsn: 2 })] }),
+  ]);
+  expect(states).toEqual(['connecting', 'live', 'offline', 'connecting', 'live']);
+  client.close();
+  client.goOnline();
+  client.goOffline();
+  expect(client.state).toBe('closed');
+  expect(sockets).toHaveLength(2);
+});
+
+test('a client taken offline before it starts connects only once back online', async () => {
+  const { sockets, client } = setup();
+  client.goOffline();
+  client.start();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(sockets).toHaveLength(0);
+  client.goOnline();
+  expect(sockets).toHaveLength(1);
   client.close();
 });

@@ -7,7 +7,9 @@
 // any close → offline → (after a backoff with jitter) connecting; `close()` → closed, for good; an
 // error retrying cannot cure (unauthorized, a timeline bound to another client's secret, another
 // reducer, a protocol the coordinator does not speak, a timeline the coordinator cannot continue) →
-// failed, for good, with `error` saying why.
+// failed, for good, with `error` saying why. The app may take the client offline (`goOffline()`: the
+// socket closes, nothing reconnects) until `goOnline()`, which connects at once. Offline is not failure:
+// `whenLive()` keeps waiting through it.
 //
 // Connection invariants (sync-client.model.test.ts closes or fails the socket at every point):
 // C1. One socket's life is one Session; `#session` is the current one, or none. Every socket callback,
@@ -18,7 +20,8 @@
 //     have a current socket, and it is open: a session ends the moment its socket reports close or
 //     error, or a send on it fails or finds it not open.
 // C3. Offline after `start()` always has a retry armed (`#retry`), and the retry connects; a failing
-//     `connect` just arms the next one.
+//     `connect` just arms the next one. Except when the app took it offline (`#paused`): then there is
+//     no socket and no retry, until `goOnline()` connects (at once, the backoff forgotten).
 // C4. Anything thrown while handling a session's event — by the codec, the socket, or the document
 //     (`rebase`, `pushed`, `pendingAfter`, `baseCursor`) — ends that session (offline, retry with
 //     backoff; `lastDrop` says why), except a SyncFailure, or the document saying it can no longer take
@@ -130,6 +133,8 @@ export interface SyncTarget {
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void;
   /** Syncing stopped for good (state `failed`): nothing pending will reach the coordinator. */
   syncFailed(failure: SyncFailure): void;
+  /** The client's `state`, `lastDrop`, `error` or `paused` may have changed (a document's status). */
+  syncChanged?(): void;
 }
 
 export interface SyncOptions {
@@ -213,6 +218,9 @@ export class SyncClient {
   #session: Session | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #final: 'failed' | 'closed' | undefined;
+  #started = false;
+  /** The app took the client offline (C3): no socket, no retry, until `goOnline()`. */
+  #paused = false;
   #failure: SyncFailure | undefined;
   #lastDrop: string | undefined;
   /** The last lsn this client has sent in a push (S6). */
@@ -243,9 +251,36 @@ export class SyncClient {
     return this.#lastDrop;
   }
 
+  /** True from `goOffline()` until `goOnline()`. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   start(): void {
-    if (this.#final !== undefined || this.#session !== undefined || this.#retry !== undefined) return;
+    this.#started = true;
+    if (this.#final !== undefined || this.#paused) return;
+    if (this.#session !== undefined || this.#retry !== undefined) return;
     this.#connect();
+  }
+
+  /**
+   * Closes the connection and stays offline until `goOnline()`. What is pending stays pending (the next
+   * session pushes it after the coordinator's marker, S2), and `whenLive()` keeps waiting.
+   */
+  goOffline(): void {
+    if (this.#final !== undefined || this.#paused) return;
+    this.#paused = true;
+    this.#end(1000, 'offline');
+    this.#tell();
+  }
+
+  /** Connects at once after `goOffline()` (the backoff forgotten); does nothing otherwise. */
+  goOnline(): void {
+    if (this.#final !== undefined || !this.#paused) return;
+    this.#paused = false;
+    this.#attempt = 0;
+    if (this.#started) this.#connect();
+    else this.#tell();
   }
 
   /** New pending mutations exist: push them if the connection is live. */
@@ -588,18 +623,24 @@ export class SyncClient {
     this.#tell();
   }
 
-  /** Tells a changed state to `onStateChange` and to the waiters. */
+  /** Tells a changed state to `onStateChange` and to the waiters, and the target that something may have changed. */
   #tell(): void {
     const state = this.state;
-    if (state === this.#told) return;
-    this.#told = state;
-    if (state === 'live') for (const { resolve } of this.#waiters.splice(0)) resolve();
-    if (this.#final !== undefined) {
-      const error = this.#finalError();
-      for (const { reject } of this.#waiters.splice(0)) reject(error);
+    if (state !== this.#told) {
+      this.#told = state;
+      if (state === 'live') for (const { resolve } of this.#waiters.splice(0)) resolve();
+      if (this.#final !== undefined) {
+        const error = this.#finalError();
+        for (const { reject } of this.#waiters.splice(0)) reject(error);
+      }
+      try {
+        this.#options.onStateChange?.(state);
+      } catch (error) {
+        reportLater(error);
+      }
     }
     try {
-      this.#options.onStateChange?.(state);
+      this.#target.syncChanged?.();
     } catch (error) {
       reportLater(error);
     }
