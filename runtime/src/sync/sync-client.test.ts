@@ -53,7 +53,7 @@ class ScriptedSocket implements WebSocketLike {
 }
 
 class RecordingTarget implements SyncTarget {
-  syncChanged: (() => void) | undefined;
+  syncChanged: () => void = () => undefined;
   readonly docId = 'doc';
   readonly timelineId = 'me';
   readonly timelineSecret = 'c'.repeat(64);
