@@ -38,7 +38,20 @@ export function ensureChromium() {
   });
 }
 
-export function build() {
-  console.log('• building TypeScript and reducers…');
-  run('npm', ['run', 'build', '--silent']);
+/**
+ * `npm run build`: TypeScript, the reducers and the todo app. `quiet` keeps its output unless it fails
+ * (`npm start` wants the app's URL to be what it prints first).
+ */
+export function build({ quiet = false } = {}) {
+  if (!quiet) {
+    console.log('• building TypeScript, the reducers and the todo app…');
+    run('npm', ['run', 'build', '--silent']);
+    return;
+  }
+  const result = spawnSync('npm', ['run', 'build', '--silent'], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    process.stderr.write(`${result.stdout}${result.stderr}`);
+    console.error(`\n✗ npm run build failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
 }

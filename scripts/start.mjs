@@ -1,17 +1,35 @@
-// `npm start`: builds the todo reducer, runs it in a local document (printing what was applied and what
-// was rejected), then starts the coordinator serving it — data in ./data — and syncs a client through it.
-// The demo web app joins this command once it exists.
+// `npm start`: builds the todo reducer and its app, starts the coordinator serving the app at
+// http://localhost:8787/ (PORT to change it; documents in ./data, or TANDEM_DATA) and prints that URL
+// first. Then a scripted run in the console: the reducer in a local document (what was applied and what
+// rejected) and a client syncing through the coordinator. Serves until Ctrl-C.
 import { build, ensureDependencies } from './ensure.mjs';
+import { closeOnSignals, DEFAULT_PORT, REDUCER, serveApp } from './serve-app.mjs';
 
 ensureDependencies();
-build();
+console.error('• building the todo reducer and app…');
+build({ quiet: true });
 
-const { openDocument } = await import('@tandem/host-node');
-const doc = await openDocument({ docId: 'demo', reducer: 'reducers/todo/dist/reducer.wasm' });
+// The coordinator's JSON log lines would bury the URL; TANDEM_LOG_LEVEL=info brings them back.
+process.env.TANDEM_LOG_LEVEL ??= 'warn';
+const port = Number(process.env.PORT ?? DEFAULT_PORT);
+const dataDir = process.env.TANDEM_DATA ?? 'data';
+let coordinator;
+try {
+  coordinator = await serveApp({ port, dataDir });
+} catch (error) {
+  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+closeOnSignals(coordinator);
+console.log(`\nTodo demo: http://localhost:${coordinator.port}/   (Ctrl-C stops it)\n`);
+const syncUrl = `ws://localhost:${coordinator.port}/sync`;
 console.log(
-  `\nopened document "demo" (schema ${doc.migration.fromVersion} → ${doc.migration.toVersion}), timeline ${doc.timelineId}\n`,
+  `coordinator: sync at ${syncUrl}, /health, /metrics; documents in ./${dataDir}; open another list with /?doc=NAME\n`,
 );
 
+const { openDocument } = await import('@tandem/host-node');
+console.log('A scripted run of the todo reducer in a local document (in memory):');
+const doc = await openDocument({ docId: 'demo', reducer: REDUCER });
 const script = [
   { type: 'create', id: 'milk', title: 'Buy milk' },
   { type: 'create', id: 'docs', title: 'Write the reducer guide' },
@@ -32,46 +50,25 @@ results.forEach((result, i) => {
   const verdict = result.status === 'applied' ? 'applied ' : `rejected (${result.reason})`;
   console.log(`  lsn ${String(result.lsn).padStart(2)}  ${verdict.padEnd(40)} ${shown}`);
 });
-
-const todos = await doc.query('SELECT id, title, completed, created_at FROM todos ORDER BY created_at, id');
-console.log('\ntodos:');
+const todos = await doc.query(
+  'SELECT id, title, completed, created_at FROM todos ORDER BY created_at, rowid',
+);
 console.table(todos);
-console.log(`page hash ${await doc.pageHash()}`);
 await doc.close();
 
-const { startCoordinator } = await import('@tandem/coordinator');
-const port = Number(process.env.PORT ?? 8787);
-const coordinator = await startCoordinator({
-  reducer: 'reducers/todo/dist/reducer.wasm',
-  dataDir: process.env.TANDEM_DATA ?? 'data',
-  port,
+const client = await openDocument({ docId: 'shared', reducer: REDUCER, coordinatorUrl: syncUrl });
+const made = await client.mutate({
+  type: 'create',
+  id: `todo-${Date.now()}`,
+  title: 'Synced through the coordinator',
 });
-const syncUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
 console.log(
-  `\ncoordinator on ${coordinator.url} (sync at ${syncUrl}, /health, /metrics), documents in ./data`,
-);
-
-const client = await openDocument({
-  docId: 'shared',
-  reducer: 'reducers/todo/dist/reducer.wasm',
-  coordinatorUrl: syncUrl,
-});
-const id = `todo-${Date.now()}`;
-const made = await client.mutate({ type: 'create', id, title: 'Synced through the coordinator' });
-console.log(
-  `client mutation lsn ${made.lsn}: ${made.status} locally, ${(await client.fate(made.lsn)).status} by the coordinator`,
+  `\nA client of document "shared": mutation lsn ${made.lsn} ${made.status} locally, ${(await client.fate(made.lsn)).status} by the coordinator`,
 );
 await client.synced();
 const count = (await client.query('SELECT count(*) AS n FROM todos'))[0]?.n;
 console.log(
-  `document "shared" now holds ${count} todo(s), coordinator page hash ${await coordinator.pageHash('shared')}`,
+  `document "shared" holds ${count} todo(s), coordinator page hash ${await coordinator.pageHash('shared')}`,
 );
 await client.close();
-console.log('\nthe coordinator keeps running (Ctrl-C stops it)');
-
-const stop = async () => {
-  await coordinator.close();
-  process.exit(0);
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+console.log(`\nServing the todo demo at http://localhost:${coordinator.port}/ until Ctrl-C`);
