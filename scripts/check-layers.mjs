@@ -30,6 +30,28 @@ const ALLOWED = {
 };
 
 const root = JSON.parse(readFileSync('package.json', 'utf8'));
+const manifests = new Map(
+  root.workspaces.map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return [pkg.name, pkg];
+  }),
+);
+
+/** The keys of a workspace package's `exports` (none for a package outside the workspace). */
+function exportsOf(name) {
+  return Object.keys(manifests.get(name)?.exports ?? {});
+}
+
+/**
+ * Whether an exports key (`./x` or a `./x/*` pattern) covers `path`. A `./x/*` pattern covers the folder
+ * `./x` too: asc resolves `@tandem/reducer-sdk/assembly` to that folder's index.
+ */
+function matches(key, path) {
+  const star = key.indexOf('*');
+  if (star < 0) return key === path;
+  if (key.endsWith('/*') && path === key.slice(0, -2)) return true;
+  return path.startsWith(key.slice(0, star)) && path.endsWith(key.slice(star + 1));
+}
 const problems = [];
 
 function sources(dir) {
@@ -60,9 +82,9 @@ for (const dir of root.workspaces) {
       const [, name, subpath] = /^(@tandem\/[^/]+)(\/.*)?$/.exec(spec) ?? [];
       if (name !== pkg.name && !allowed.includes(name))
         problems.push(`${file} imports ${spec}: not a dependency it may have`);
-      // `/assembly` and `/wit` are read by asc and jco; `/testing` holds suites for other packages' tests.
-      const published = ['/assembly', '/wit', '/testing'].some((prefix) => subpath?.startsWith(prefix));
-      if (subpath !== undefined && !published) {
+      // A subpath is public when the package exports it (`./prepare`, or a pattern like `./wit/*`).
+      const published = subpath === undefined || exportsOf(name).some((key) => matches(key, `.${subpath}`));
+      if (!published) {
         problems.push(`${file} imports ${spec}: a deep import (use the package's exports)`);
       }
     }

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { openDocument } from '@tandem/host-node';
-import { DEFAULT_LIMITS, loadReducer, type ReducerModule } from '@tandem/runtime';
+import { DEFAULT_LIMITS, type ReducerModule } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { medianMs, report } from './report.js';
 
 const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDocument } from '@tandem/host-node';
 import { AuthorityDocument } from '@tandem/migrations';
-import { loadReducer, type MutationEnvelope } from '@tandem/runtime';
+import type { MutationEnvelope } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { report } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

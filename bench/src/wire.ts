@@ -3,7 +3,8 @@
 // of 1000 todos. Both sizes are msgpack of the same frame; only the page encoding differs.
 import { readFile } from 'node:fs/promises';
 import { AuthorityDocument } from '@tandem/migrations';
-import { encodeMessage, loadReducer, type MutationEnvelope, type ServerMessage } from '@tandem/runtime';
+import { encodeMessage, type MutationEnvelope, type ServerMessage } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { report } from './report.js';
 
 const TODO = new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url);

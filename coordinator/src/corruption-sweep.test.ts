@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument } from '@tandem/migrations';
-import { loadReducer, type MutationEnvelope, TandemError } from '@tandem/runtime';
+import { type MutationEnvelope, TandemError } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { afterAll, expect, test } from 'vitest';
 
 const reducer = await loadReducer(

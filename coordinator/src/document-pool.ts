@@ -23,7 +23,7 @@ import type { WorkerConfig } from './document-worker.js';
 import { RpcClient } from './rpc.js';
 
 export interface DocumentPoolOptions {
-  /** The reducer component's bytes (`tandem build` output). */
+  /** The prepared reducer (`prepareReducer`), or a component (`tandem build` output) each worker prepares. */
   readonly reducer: Uint8Array;
   /** Where documents persist; in memory only when absent. */
   readonly dataDir?: string;

@@ -7,12 +7,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
-import { loadReducer, loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
+import { loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { type CatchUpRequest, catchUp } from './catch-up.js';
 import { serve } from './rpc.js';
 
 export interface WorkerConfig {
-  /** The reducer component's bytes: every document of this coordinator runs it. */
+  /**
+   * The prepared reducer every document of this coordinator runs (the server prepares it once, so the
+   * workers load no instrumenter); a component is prepared here.
+   */
   readonly reducer: Uint8Array;
   /** Where documents persist (one folder each); in memory only when absent. */
   readonly dataDir?: string;

@@ -1,17 +1,21 @@
-// The coordinator's plain HTTP: health, the reducer component by hash, and an optional folder of
-// static files (the web app).
+// The coordinator's plain HTTP: health, the prepared reducer by hash (and where to find it), and an
+// optional folder of static files (the web app).
 //
 // Invariants:
 // 1. A static request is served only from a file whose real path (symlinks resolved) lies inside the
 //    static folder: `..`, encoded separators, NUL bytes and links pointing outside get a 404.
 // 2. The reducer is served only under its own SHA-256, so its URL names its bytes and may be cached
-//    forever.
+//    forever. What is served is the prepared reducer (metered once at start): the bytes the
+//    coordinator's workers run, so a browser runs the same code without an instrumenter of its own.
+// 3. `/reducers/current` names that URL and is never cached: an app asks it first, so after the
+//    coordinator moves to another reducer (or another meter version) it loads the new one.
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
 
 export interface HttpContext {
+  /** The prepared reducer's bytes and their SHA-256. */
   readonly reducer: Uint8Array;
   readonly reducerHash: string;
   /** The static folder's real path, if any. */
@@ -19,6 +23,22 @@ export interface HttpContext {
   readonly health: () => Record<string, unknown>;
   /** The metrics in Prometheus' text format. */
   readonly metrics: () => string;
+}
+
+/** Where an app finds the reducer to load (invariant 3). */
+export const CURRENT_REDUCER_PATH = '/reducers/current';
+
+/** The body of `GET /reducers/current`. */
+export interface CurrentReducer {
+  /** The prepared reducer's SHA-256: the identity clients say in hello. */
+  readonly sha256: string;
+  /** Where it is served (absolute path on the coordinator's origin). */
+  readonly url: string;
+}
+
+/** The path the prepared reducer with this SHA-256 is served at (invariant 2). */
+export function reducerPath(sha256: string): string {
+  return `/reducers/${sha256}.wasm`;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -53,6 +73,13 @@ export async function handleHttp(
   if (pathname === '/health') {
     const body = JSON.stringify(context.health());
     return reply(response, 200, body, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+  }
+  if (pathname === CURRENT_REDUCER_PATH) {
+    const current: CurrentReducer = { sha256: context.reducerHash, url: reducerPath(context.reducerHash) };
+    return reply(response, 200, JSON.stringify(current), {
       'content-type': 'application/json; charset=utf-8',
       'cache-control': 'no-store',
     });

@@ -3,15 +3,18 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROTOCOL_VERSION } from '@tandem/runtime';
+import { loadPreparedReducer, PROTOCOL_VERSION, readPrepared } from '@tandem/runtime';
+import { prepareReducer } from '@tandem/runtime/prepare';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { type Coordinator, startCoordinator } from './server.js';
 
-const reducer = new Uint8Array(
+const component = new Uint8Array(
   await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
-const hash = createHash('sha256').update(reducer).digest('hex');
+/** What the coordinator serves and runs: the component prepared (metered) once. */
+const prepared = await prepareReducer(component);
+const hash = createHash('sha256').update(prepared).digest('hex');
 let coordinator: Coordinator;
 let root: string;
 
@@ -22,7 +25,12 @@ beforeAll(async () => {
   await writeFile(join(root, 'app', 'assets', 'main.js'), 'export {}');
   await writeFile(join(root, 'secret.txt'), 'do not serve');
   await symlink(join(root, 'secret.txt'), join(root, 'app', 'link.txt'));
-  coordinator = await startCoordinator({ reducer, port: 0, workers: 1, staticDir: join(root, 'app') });
+  coordinator = await startCoordinator({
+    reducer: component,
+    port: 0,
+    workers: 1,
+    staticDir: join(root, 'app'),
+  });
 });
 afterAll(async () => {
   await coordinator.close();
@@ -47,7 +55,7 @@ function raw(path: string): Promise<{ status: number; body: string; headers: Rec
   });
 }
 
-test('/health answers JSON with the protocol version and the reducer hash', async () => {
+test('/health answers JSON with the protocol version and the prepared reducer hash', async () => {
   const response = await fetch(`${coordinator.url}/health`);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(await response.json()).toMatchObject({
@@ -59,14 +67,54 @@ test('/health answers JSON with the protocol version and the reducer hash', asyn
   expect(coordinator.reducerHash).toBe(hash);
 });
 
-test('the reducer is served by its SHA-256 with immutable caching, and any other hash is a 404', async () => {
+test('the prepared reducer is served by its SHA-256 with immutable caching, and any other hash is a 404', async () => {
   const response = await fetch(`${coordinator.url}/reducers/${hash}.wasm`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe('application/wasm');
   expect(response.headers.get('cache-control')).toContain('immutable');
-  expect(new Uint8Array(await response.arrayBuffer())).toEqual(reducer);
+  expect(response.headers.get('etag')).toBe(`"${hash}"`);
+  const served = new Uint8Array(await response.arrayBuffer());
+  expect(served).toEqual(prepared);
+  // Already metered: the loader without an instrumenter takes it, under the same identity.
+  expect((await loadPreparedReducer(served)).sha256).toBe(hash);
+  expect(readPrepared(served).header.component.sha256).toBe(
+    createHash('sha256').update(component).digest('hex'),
+  );
+  expect(
+    (await fetch(`${coordinator.url}/reducers/${createHash('sha256').update(component).digest('hex')}.wasm`))
+      .status,
+  ).toBe(404);
   expect((await fetch(`${coordinator.url}/reducers/${'0'.repeat(64)}.wasm`)).status).toBe(404);
   expect((await fetch(`${coordinator.url}/reducers/${hash}.js`)).status).toBe(404);
+});
+
+test('/reducers/current names the prepared reducer and its URL, never cached', async () => {
+  const response = await fetch(`${coordinator.url}/reducers/current`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  const current: unknown = await response.json();
+  expect(current).toEqual({ sha256: hash, url: `/reducers/${hash}.wasm` });
+  const head = await fetch(`${coordinator.url}/reducers/current`, { method: 'HEAD' });
+  expect(head.status).toBe(200);
+  expect(await head.text()).toBe('');
+  const followed = await fetch(new URL((current as { url: string }).url, coordinator.url));
+  expect(
+    createHash('sha256')
+      .update(new Uint8Array(await followed.arrayBuffer()))
+      .digest('hex'),
+  ).toBe(hash);
+});
+
+test('a coordinator given the prepared reducer instead of the component serves the same bytes under the same hash', async () => {
+  const other = await startCoordinator({ reducer: prepared, port: 0, workers: 1 });
+  try {
+    expect(other.reducerHash).toBe(hash);
+    const served = await fetch(`${other.url}/reducers/${hash}.wasm`);
+    expect(new Uint8Array(await served.arrayBuffer())).toEqual(prepared);
+  } finally {
+    await other.close();
+  }
 });
 
 test('static files are served from the static folder, index.html for a folder', async () => {

@@ -1,5 +1,5 @@
-// The coordinator's network front: one Node HTTP server on one port for health, the reducer by hash,
-// static files, and WebSocket upgrades on /sync (sync protocol v3; see sync-connection.ts).
+// The coordinator's network front: one Node HTTP server on one port for health, the prepared reducer
+// by hash, static files, and WebSocket upgrades on /sync (sync protocol v3; see sync-connection.ts).
 //
 // Invariants:
 // 1. One DocumentHub per document with connections (or work queued): all of a document's traffic
@@ -12,13 +12,13 @@
 // 4. The data folder is checked (created, written, synced) and locked before the coordinator listens,
 //    and unlocked only after the pool closed: one coordinator writes a data folder at a time.
 // 5. Every refusal, failure and close is logged (log.ts) and counted (metrics.ts).
-import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FolderLock } from '@tandem/host-node';
-import { encodeMessage, loadReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
+import { encodeMessage, loadPreparedReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
+import { prepareReducer } from '@tandem/runtime/prepare';
 import { WebSocketServer } from 'ws';
 import { checkDataFolder, lockDataFolder } from './data-folder.js';
 import { DocumentHub } from './document-hub.js';
@@ -29,7 +29,10 @@ import { coordinatorMetrics } from './metrics.js';
 import { CLOSE_CODES, type ErrorKind, SyncConnection } from './sync-connection.js';
 
 export interface CoordinatorOptions {
-  /** The reducer component: a path to the `.wasm` file, or its bytes. */
+  /**
+   * The reducer component (`tandem build` output): a path to the `.wasm` file, or its bytes. A prepared
+   * reducer is taken too, if this runtime's meter version and limits made it.
+   */
   readonly reducer: string | Uint8Array;
   /** Where documents persist; in memory only when absent. */
   readonly dataDir?: string;
@@ -74,6 +77,7 @@ export interface Coordinator {
   /** `http://host:port` */
   readonly url: string;
   readonly port: number;
+  /** The prepared reducer's SHA-256: its identity, and its URL `/reducers/<reducerHash>.wasm`. */
   readonly reducerHash: string;
   /** The document's pages as the coordinator holds them (SHA-256 of the database file). */
   pageHash(docId: string): Promise<string>;
@@ -113,11 +117,12 @@ async function serve(
   log: Log,
   lock: FolderLock | undefined,
 ): Promise<Coordinator> {
-  const reducer =
+  const source =
     typeof options.reducer === 'string' ? new Uint8Array(await readFile(options.reducer)) : options.reducer;
-  // Refuse a broken reducer now, not at the first client.
-  await loadReducer(reducer);
-  const reducerHash = createHash('sha256').update(reducer).digest('hex');
+  // Metered once, here: the workers run these very bytes and browsers fetch them by hash, so every
+  // host runs the same code under one identity. A broken reducer is refused now, not at the first client.
+  const reducer = await prepareReducer(source);
+  const reducerHash = (await loadPreparedReducer(reducer)).sha256;
   const staticRoot = options.staticDir === undefined ? undefined : await realpath(options.staticDir);
   if (staticRoot !== undefined && !(await stat(staticRoot)).isDirectory()) {
     throw new Error(`--static ${options.staticDir} is not a folder`);

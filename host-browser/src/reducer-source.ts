@@ -1,15 +1,19 @@
-// Where a browser document's reducer comes from: a URL the coordinator serves, its bytes, or a loaded module.
-import { loadReducerFrom } from '@tandem/migrations';
+// Where a browser document's reducer comes from: the URL of a prepared reducer (the coordinator serves
+// its own at `/reducers/<sha256>.wasm`, named by `GET /reducers/current`), its bytes, or a loaded module.
+// A browser never meters: it runs the bytes the coordinator prepared, through a loader that imports no
+// instrumenter (so no binaryen in the bundle), and a component or a reducer prepared by another
+// version of Tandem is refused with `invalid-reducer` (`not-prepared`, `meter-mismatch`).
+import { loadPreparedReducerFrom } from '@tandem/migrations';
 import { type ReducerLimits, type ReducerModule, TandemError } from '@tandem/runtime';
 
-/** A built reducer: its URL, its bytes, or a loaded module. */
+/** A prepared reducer: its URL, its bytes, or a loaded module. */
 export type ReducerSource = string | URL | Uint8Array | ReducerModule;
 
 export async function resolveReducer(
   source: ReducerSource,
   limits: Partial<ReducerLimits>,
 ): Promise<ReducerModule> {
-  if (source instanceof Uint8Array) return loadReducerFrom(source, 'reducer', limits);
+  if (source instanceof Uint8Array) return loadPreparedReducerFrom(source, 'reducer', limits);
   if (typeof source !== 'string' && !(source instanceof URL)) return source;
   const unreadable = (why: string) =>
     new TandemError('invalid-reducer', `cannot fetch the reducer at ${String(source)}: ${why}`, {
@@ -19,5 +23,5 @@ export async function resolveReducer(
     throw unreadable(String(error));
   });
   if (!response.ok) throw unreadable(`HTTP ${response.status}`);
-  return loadReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source), limits);
+  return loadPreparedReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source), limits);
 }

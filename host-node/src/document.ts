@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from '@tandem/migrations';
+import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations';
+import { loadReducerFrom } from '@tandem/migrations/prepare';
 import {
   type CoordinatorOptions,
   checkCoordinatorOptions,

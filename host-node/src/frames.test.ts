@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { type Frame, loadReducer, PageStore, Replica } from '@tandem/runtime';
+import { type Frame, PageStore, Replica } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { openDocument } from './document.js';

@@ -3,13 +3,13 @@ import {
   decodePageImage,
   FaultyByteStore,
   type Frame,
-  loadReducer,
   MemoryByteStore,
   type MutationEnvelope,
   type PageImage,
   PageStore,
   PageVersions,
 } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { APPLIED_TABLE, REJECTED_TABLE, REJECTIONS_KEPT } from './applied-marker.js';
 import { AuthorityDocument, type KeptFrame, type PushResult } from './authority-document.js';

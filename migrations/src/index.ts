@@ -20,5 +20,6 @@ export {
   type PushRequest,
   type PushResult,
 } from './authority-document.js';
-export { type LocalDocumentOptions, loadReducerFrom, openLocalDocument } from './open-document.js';
+export { loadPreparedReducerFrom } from './load-reducer.js';
+export { type LocalDocumentOptions, openLocalDocument } from './open-document.js';
 export { ensureSchema, META_TABLE, readSchemaVersion } from './schema-version.js';

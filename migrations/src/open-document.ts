@@ -1,5 +1,5 @@
 // Opening a local document: a replica in memory, brought to its reducer's schema version before
-// anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL).
+// anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL; load-reducer.ts).
 
 import {
   auditTimeline,
@@ -9,10 +9,7 @@ import {
   establishIdentity,
   type Frame,
   LocalDocument,
-  loadReducer,
   newTimelineSecret,
-  type ReducerLimits,
-  ReducerLoadError,
   type ReducerModule,
   Replica,
   TandemError,
@@ -110,25 +107,6 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
   } catch (error) {
     replica?.close();
     await closeStorage?.();
-    throw error;
-  }
-}
-
-/**
- * Loads reducer bytes under `limits` (DEFAULT_LIMITS for those left out), turning a refusal into an
- * `invalid-reducer` error that says where they came from.
- */
-export async function loadReducerFrom(
-  bytes: Uint8Array,
-  where: string,
-  limits: Partial<ReducerLimits> = {},
-): Promise<ReducerModule> {
-  try {
-    return await loadReducer(bytes, { limits });
-  } catch (error) {
-    if (error instanceof ReducerLoadError) {
-      throw new TandemError('invalid-reducer', `${where}: ${error.message}`, { reason: error.kind });
-    }
     throw error;
   }
 }

@@ -2,7 +2,8 @@
 // rejection on the client and on the authority alike, and nothing around it is lost: not the rest of
 // its batch, not the document, not a persisted document's next open.
 import { readFile } from 'node:fs/promises';
-import { LIMIT_REASONS, loadReducer, MemoryByteStore, type MutationEnvelope } from '@tandem/runtime';
+import { LIMIT_REASONS, MemoryByteStore, type MutationEnvelope } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
 import { openLocalDocument } from './open-document.js';

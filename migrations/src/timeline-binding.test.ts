@@ -2,7 +2,8 @@
 // pushes, their grouping into one transaction, and reopens of the document, a timeline takes mutations
 // only from the client whose secret first wrote on it.
 import { readFile } from 'node:fs/promises';
-import { loadReducer, MemoryByteStore, type MutationEnvelope, Replica } from '@tandem/runtime';
+import { MemoryByteStore, type MutationEnvelope, Replica } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import {

@@ -1,9 +1,18 @@
 // `tandem build <dir>`: AssemblyScript → core module → checks → WebAssembly component + manifest.
+//
+// The component is the build's one artifact. What hosts run is its *prepared* form (runtime
+// prepared.ts: the main core module metered with binaryen), made from it on the Node side: the
+// coordinator prepares it once at start and serves those bytes to browsers by hash, host-node prepares
+// it itself and gets the same bytes. The build does not write the prepared form: it depends on the
+// runtime's meter version, so a file written now would go stale with the next runtime while the
+// component stays valid for every runtime of its world. The manifest names the prepared hash this
+// runtime gives, for reference (what `GET /reducers/current` answers with a coordinator of this version).
 
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import { METER_VERSION, type ReducerModule } from '@tandem/runtime';
 import { compileCore } from './compile.js';
 import { checkImports, readSchemaVersion } from './core-check.js';
 import { SdkError } from './errors.js';
@@ -19,6 +28,11 @@ export interface Manifest {
   readonly schemaVersion: number;
   /** Size of `reducer.wasm` in bytes. */
   readonly bytes: number;
+  /**
+   * Its prepared form under DEFAULT_LIMITS and this runtime's meter version: the identity hosts of
+   * this version say in hello, and the bytes a coordinator of this version serves.
+   */
+  readonly prepared: { readonly sha256: string; readonly bytes: number; readonly meterVersion: number };
 }
 
 export interface BuildResult {
@@ -77,7 +91,7 @@ async function validate(dir: string, core: Uint8Array<ArrayBuffer>): Promise<num
 }
 
 /** Embeds the WIT, makes the component, and loads it as the runtime does (so every host accepts it). */
-async function componentize(core: Uint8Array): Promise<Uint8Array> {
+async function componentize(core: Uint8Array): Promise<{ component: Uint8Array; module: ReducerModule }> {
   let component: Uint8Array;
   try {
     const embedded = await componentEmbed({ binary: core, witSource: readWit(), world: 'reducer' });
@@ -85,10 +99,10 @@ async function componentize(core: Uint8Array): Promise<Uint8Array> {
   } catch (e) {
     throw new SdkError('world-mismatch', `the module does not fit ${WORLD}: ${String(e)}`, { cause: e });
   }
-  await loadAsRuntime(component).catch((e: unknown) => {
+  const module = await loadAsRuntime(component).catch((e: unknown) => {
     throw new SdkError('world-mismatch', `the runtime refuses the component: ${String(e)}`, { cause: e });
   });
-  return component;
+  return { component, module };
 }
 
 /** Builds `<dir>/assembly/index.ts` into `<dir>/dist/reducer.wasm` and `<dir>/dist/manifest.json`. */
@@ -100,13 +114,14 @@ export async function buildReducer(dir: string): Promise<BuildResult> {
   });
   const core = await compileCore(dir);
   const schemaVersion = await validate(dir, core);
-  const component = await componentize(core);
+  const { component, module } = await componentize(core);
   const manifest: Manifest = {
     name: await packageName(dir),
     world: WORLD,
     sha256: createHash('sha256').update(component).digest('hex'),
     schemaVersion,
     bytes: component.byteLength,
+    prepared: { sha256: module.sha256, bytes: module.bytes, meterVersion: METER_VERSION },
   };
   const out = join(dir, 'dist');
   await mkdir(out, { recursive: true });

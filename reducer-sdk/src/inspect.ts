@@ -1,11 +1,12 @@
 // `tandem inspect <file.wasm>`: says whether the bytes are a Tandem reducer, and what it is.
 // Two independent checks: the world read back from the component itself (jco's `componentWit`),
 // compared with the world `reducer.wit` defines (same exports and records, imports a subset of the
-// world's); then the runtime's own loader (`loadReducer`), so a reducer inspect accepts is one every
-// host accepts. The schema version comes from running `schema-version` with imports that refuse.
+// world's); then the runtime's own loader (`loadReducer`, which prepares it as the coordinator does),
+// so a reducer inspect accepts is one every host accepts. The schema version comes from running `schema-version` with imports that refuse.
 
 import { componentEmbed, componentNew, componentWit } from '@bytecodealliance/jco';
-import { loadReducer, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
+import { METER_VERSION, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
 import { SdkError } from './errors.js';
 import { readWit, WORLD } from './world.js';
 
@@ -16,8 +17,11 @@ export interface Inspection {
   /** The world functions it imports, e.g. `tandem:reducer/sql@0.1.0#execute`. */
   readonly imports: readonly string[];
   readonly schemaVersion: number;
+  /** The component's size and SHA-256. */
   readonly bytes: number;
   readonly sha256: string;
+  /** Its prepared form (the identity hosts of this runtime say in hello), under DEFAULT_LIMITS. */
+  readonly prepared: { readonly sha256: string; readonly bytes: number; readonly meterVersion: number };
 }
 
 const CORE_VERSION = [0x01, 0x00, 0x00, 0x00];
@@ -97,8 +101,9 @@ export async function inspectReducer(bytes: Uint8Array): Promise<Inspection> {
     exports: actual.rest.filter((l) => l.startsWith('export ')),
     imports: module.imports,
     schemaVersion: readSchemaVersion(module),
-    bytes: module.bytes,
-    sha256: module.sha256,
+    bytes: module.component.bytes,
+    sha256: module.component.sha256,
+    prepared: { sha256: module.sha256, bytes: module.bytes, meterVersion: METER_VERSION },
   };
 }
 

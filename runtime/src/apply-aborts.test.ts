@@ -3,8 +3,9 @@
 // applies exactly as if it had never been sent.
 import { expect, test } from 'vitest';
 import { component, SQL_GUEST } from './reducer/fixtures.test-helpers.js';
-import { loadReducer, type MutationEnvelope } from './reducer/host.js';
+import type { MutationEnvelope } from './reducer/host.js';
 import { LIMIT_REASONS } from './reducer/limits.js';
+import { loadReducer } from './reducer/prepare.js';
 import { Replica } from './replica.js';
 import { PageStore } from './vfs/page-store.js';
 

@@ -1,5 +1,6 @@
 export { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
 export { concatBytes, toHex } from './bytes.js';
+export { MAX_REJECTIONS_LISTED, type Rejection, type SyncStatus } from './document-status.js';
 export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
 export {
@@ -56,7 +57,7 @@ export {
   type LimitKind,
   type LoadOptions,
   type LogLevel,
-  loadReducer,
+  loadPreparedReducer,
   type MutationEnvelope,
   type Outcome,
   type ReduceOptions,
@@ -69,6 +70,8 @@ export {
   ReducerTrap,
 } from './reducer/host.js';
 export { SQL_LIMITS } from './reducer/limits.js';
+export { METER_VERSION } from './reducer/meter-abi.js';
+export { isPrepared, type PreparedHeader, readPrepared } from './reducer/prepared.js';
 export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';

@@ -1,7 +1,8 @@
 import { expect, test } from 'vitest';
 import { component, SQL_GUEST } from './reducer/fixtures.test-helpers.js';
-import { loadReducer, type MutationEnvelope } from './reducer/host.js';
+import type { MutationEnvelope } from './reducer/host.js';
 import { LIMIT_REASONS } from './reducer/limits.js';
+import { loadReducer } from './reducer/prepare.js';
 import { Replica } from './replica.js';
 
 const sqlReducer = await loadReducer(await component(SQL_GUEST));

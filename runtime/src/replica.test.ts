@@ -3,7 +3,7 @@ import { expect, test } from 'vitest';
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { component, minimalGuest } from './reducer/fixtures.test-helpers.js';
-import { loadReducer } from './reducer/host.js';
+import { loadReducer } from './reducer/prepare.js';
 import { Replica } from './replica.js';
 import type { PlainValue, Value } from './value.js';
 

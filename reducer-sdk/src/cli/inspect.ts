@@ -15,6 +15,7 @@ export async function inspectCommand(path: string): Promise<void> {
     `schema version ${r.schemaVersion}`,
     `size           ${r.bytes} bytes`,
     `sha256         ${r.sha256}`,
+    `prepared       ${r.prepared.sha256} (${r.prepared.bytes} bytes, meter version ${r.prepared.meterVersion})`,
     'imports',
     ...r.imports.map((i) => `  ${i}`),
     'exports',

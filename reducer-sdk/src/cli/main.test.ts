@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import { METER_VERSION } from '@tandem/runtime';
+import { prepareReducer } from '@tandem/runtime/prepare';
 import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { reducerDir, TODO_DIR } from '../guest.test-helpers.js';
 import { main } from './main.js';
@@ -44,7 +47,7 @@ describe('tandem build', () => {
     built = await tandem('build', todo);
   });
 
-  test('builds the todo reducer into a component and a manifest, with a one-line summary', async () => {
+  test('builds the todo reducer into a component and a manifest naming its prepared hash, with a one-line summary', async () => {
     expect(built.code).toBe(0);
     expect(built.stdout).toMatch(
       /^built @tandem\/reducer-todo → .*reducer\.wasm \(\d+\.\d KB, schema 1, sha256 [0-9a-f]{12}…\) in \d+\.\d s\n$/,
@@ -57,6 +60,17 @@ describe('tandem build', () => {
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       schemaVersion: 1,
       bytes: wasm.byteLength,
+      prepared: {
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        bytes: expect.any(Number),
+        meterVersion: METER_VERSION,
+      },
+    });
+    // The prepared hash is what a coordinator of this runtime serves the component under.
+    const prepared = await prepareReducer(wasm);
+    expect((manifest as { prepared: unknown }).prepared).toMatchObject({
+      sha256: createHash('sha256').update(prepared).digest('hex'),
+      bytes: prepared.byteLength,
     });
   });
 
@@ -89,6 +103,9 @@ describe('tandem build', () => {
     expect(r.stdout).toMatch(/schema version +1\n/);
     expect(r.stdout).toContain('reduce: func(batch: list<mutation>) -> list<result<_, string>>;');
     expect(r.stdout).toContain('tandem:reducer/sql@0.1.0');
+    expect(r.stdout).toMatch(
+      new RegExp(`prepared +[0-9a-f]{64} \\(\\d+ bytes, meter version ${METER_VERSION}\\)\n`),
+    );
   });
 
   test('a type error exits non-zero with asc’s message and its location', async () => {

@@ -20,6 +20,7 @@ import {
   sameFuncType,
 } from './core-module.js';
 import { ReducerLoadError } from './errors.js';
+import { FUEL_IMPORT, MEMORY_EXCEEDED_EXPORT, METER_MODULE, STACK_EXCEEDED_EXPORT } from './meter-abi.js';
 import {
   MEMORY_EXPORT_NAMES,
   WORLD_EXPORTS,
@@ -79,7 +80,7 @@ export function readReducerComponent(bytes: Uint8Array): ReducerCore {
       `no core module of the component exports \`reduce\` (${modules.length} core modules): it does not implement ${WORLD_PACKAGE}`,
     );
   }
-  return { module: main.bytes, ...validate(main.info) };
+  return { module: main.bytes, ...validateMainModule(main.info, false) };
 }
 
 function collectCoreModules(r: BinaryReader, depth: number, out: Uint8Array[]): void {
@@ -105,10 +106,19 @@ function collectCoreModules(r: BinaryReader, depth: number, out: Uint8Array[]): 
   }
 }
 
-function validate(info: CoreModuleInfo): Omit<ReducerCore, 'module'> {
+/**
+ * Checks a main core module against the world (invariants 2 and 3). A `metered` one (prepared.ts) must
+ * also import the fuel global and export the meter's flags (meter-abi.ts), which are not world items.
+ */
+export function validateMainModule(info: CoreModuleInfo, metered: boolean): Omit<ReducerCore, 'module'> {
   const imports: BoundImport[] = [];
+  let fuel = false;
   for (const imp of info.imports) {
     const label = `${imp.module}.${imp.name}`;
+    if (metered && imp.module === METER_MODULE && imp.name === FUEL_IMPORT && imp.kind === 'global') {
+      fuel = true;
+      continue;
+    }
     const func = worldImportOf(imp.module, imp.name);
     if (func === undefined) {
       throw new ReducerLoadError(
@@ -130,6 +140,16 @@ function validate(info: CoreModuleInfo): Omit<ReducerCore, 'module'> {
       );
     }
     imports.push({ module: imp.module, name: imp.name, func });
+  }
+
+  if (metered) {
+    const flags = [MEMORY_EXCEEDED_EXPORT, STACK_EXCEEDED_EXPORT];
+    if (!fuel || flags.some((name) => info.exports.get(name)?.kind !== 'global')) {
+      throw new ReducerLoadError(
+        'malformed',
+        `the prepared module is not metered: it must import the global \`${METER_MODULE}.${FUEL_IMPORT}\` and export the globals ${flags.join(', ')}`,
+      );
+    }
   }
 
   const shared = info.memories.findIndex((m) => m.shared);

@@ -23,7 +23,17 @@ export type ReducerLoadErrorKind =
   /** The module uses an instruction or a structure the host does not run (atomics, several memories, …). */
   | 'forbidden-instruction'
   /** Expressions nest deeper than the host instruments (meter.ts MAX_NESTING). */
-  | 'too-deep';
+  | 'too-deep'
+  /**
+   * Not a prepared reducer (prepared.ts): a host without the instrumenter (a browser) was given a
+   * component, or a core module that is neither.
+   */
+  | 'not-prepared'
+  /**
+   * A prepared reducer metered by another meter version or under other memory or stack limits than
+   * this host's: running it would run other code than the hosts it syncs with.
+   */
+  | 'meter-mismatch';
 
 export class ReducerLoadError extends Error {
   override readonly name = 'ReducerLoadError';

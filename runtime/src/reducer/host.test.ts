@@ -4,13 +4,13 @@ import type { RowSet, Value } from '../value.js';
 import { component, coreModule, FULL_GUEST, minimalGuest, rawComponent } from './fixtures.test-helpers.js';
 import {
   type LogLevel,
-  loadReducer,
   type MutationEnvelope,
   type ReducerImports,
   type ReducerInstance,
   ReducerLoadError,
   ReducerTrap,
 } from './host.js';
+import { loadReducer, prepareReducer } from './prepare.js';
 
 type Call =
   | { readonly fn: 'execute' | 'query'; readonly sql: string; readonly params: readonly Value[] }
@@ -57,9 +57,14 @@ const fullBytes = await component(FULL_GUEST);
 const full = await loadReducer(fullBytes);
 
 describe('loading', () => {
-  test('a loaded reducer reports its hash, size, imports and exports', () => {
-    expect(full.sha256).toBe(createHash('sha256').update(fullBytes).digest('hex'));
-    expect(full.bytes).toBe(fullBytes.length);
+  test('a loaded reducer reports its prepared hash and size, its component, imports and exports', async () => {
+    const prepared = await prepareReducer(fullBytes);
+    expect(full.sha256).toBe(createHash('sha256').update(prepared).digest('hex'));
+    expect(full.bytes).toBe(prepared.length);
+    expect(full.component).toEqual({
+      sha256: createHash('sha256').update(fullBytes).digest('hex'),
+      bytes: fullBytes.length,
+    });
     expect(full.imports).toEqual([
       'tandem:reducer/sql@0.1.0#execute',
       'tandem:reducer/sql@0.1.0#execute-batch',

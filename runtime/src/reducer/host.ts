@@ -1,5 +1,6 @@
-// The reducer host: loads a reducer component once (parse, validate against the world, compile) and
-// instantiates its main core module with a hand-written canonical-ABI binding of the world, so a
+// The reducer host: loads a prepared reducer once (prepared.ts: a component's main core module, metered
+// on the Node side; here it is read, validated against the world and compiled, never instrumented, so
+// this module needs no binaryen) and instantiates it with a hand-written canonical-ABI binding of the world, so a
 // guest's SQL call costs what the plain core ABI costs (no jco at run time).
 //
 // Invariants:
@@ -13,7 +14,7 @@
 //    A throw from `log`, `enter`, `now` or `random` traps.
 // 4. Host-side argument errors (a malformed envelope) are thrown before the guest runs and leave the
 //    instance usable.
-// 5. Every host runs the metered module (`meter.ts`), never the original: fuel is set before each call
+// 5. Every host runs the prepared, metered module (prepared.ts), never the original: fuel is set before each call
 //    and at each `enter` (limits.ts invariant 2), and a trap caused by running out of fuel or memory
 //    is a ReducerTrap whose `limit` says so, whatever the engine's message was.
 
@@ -36,7 +37,8 @@ import {
   storeOkU64,
   U64_RESULT,
 } from './abi.js';
-import { type ReducerCore, readReducerComponent } from './component.js';
+import { type ReducerCore, validateMainModule } from './component.js';
+import { readCoreModule } from './core-module.js';
 import { limitTrap, ReducerLoadError, ReducerTrap } from './errors.js';
 import { budgetFor, type ReducerLimits, resolveLimits } from './limits.js';
 import {
@@ -44,9 +46,9 @@ import {
   MEMORY_EXCEEDED_EXPORT,
   METER_MODULE,
   METER_VERSION,
-  meterCoreModule,
   STACK_EXCEEDED_EXPORT,
-} from './meter.js';
+} from './meter-abi.js';
+import { type PreparedHeader, readPrepared } from './prepared.js';
 import { qualifiedImport, WORLD_FUNCTIONS, type WorldImport } from './world.js';
 
 export type { MutationEnvelope, Outcome } from './abi.js';
@@ -73,10 +75,15 @@ export interface ReducerImports {
 }
 
 export interface ReducerModule {
-  /** Hex SHA-256 of the component's bytes: the reducer's identity. */
+  /**
+   * Hex SHA-256 of the prepared reducer's bytes, the very bytes compiled (prepared.ts invariant 1): the
+   * reducer's identity, the same on every host that runs the same code.
+   */
   readonly sha256: string;
-  /** The component's size in bytes. */
+  /** The prepared reducer's size in bytes. */
   readonly bytes: number;
+  /** The component it was prepared from (`tandem build` output). */
+  readonly component: { readonly sha256: string; readonly bytes: number };
   /** The world functions the reducer imports, e.g. `tandem:reducer/sql@0.1.0#execute`. */
   readonly imports: readonly string[];
   /** The world functions it exports: `schema-version`, `migrate`, `reduce`. */
@@ -114,67 +121,72 @@ export interface LoadOptions {
   readonly unmetered?: boolean;
 }
 
-/** Metered modules, compiled, by component hash + meter version + memory limit; failures are not kept. */
-const metered = new Map<string, Promise<WebAssembly.Module>>();
-const METERED_CACHE_SIZE = 16;
+/** Compiled prepared reducers by their hash; failures are not kept. */
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+const COMPILED_CACHE_SIZE = 16;
 
-/** Parses, validates, meters and compiles a reducer component; throws ReducerLoadError if it is not one. */
-export async function loadReducer(
+/**
+ * Loads a prepared reducer (prepared.ts: a component metered once on the Node side, as the coordinator
+ * serves it): reads its header, validates its module against the world and compiles it. No
+ * instrumenter is involved, so this is the loader a browser uses. Throws ReducerLoadError: a component
+ * is `not-prepared` (prepare.ts's `loadReducer` takes components), a module metered by another meter
+ * version or under other memory or stack limits is `meter-mismatch`.
+ */
+export async function loadPreparedReducer(
   source: Uint8Array | ArrayBuffer,
   options: LoadOptions = {},
 ): Promise<ReducerModule> {
   const limits = resolveLimits(options.limits);
-  if (source.byteLength > limits.maxModuleBytes) {
-    throw new ReducerLoadError(
-      'too-large',
-      `the reducer is ${source.byteLength} bytes; the limit is ${limits.maxModuleBytes}`,
-    );
-  }
   // A copy: the caller may reuse its buffer while we compile.
   const bytes = source instanceof ArrayBuffer ? new Uint8Array(source.slice(0)) : new Uint8Array(source);
-  const core = readReducerComponent(bytes);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  const sha256 = toHex(digest);
+  const { header } = readPrepared(bytes);
   const unmetered = options.unmetered ?? false;
-  const key = `${sha256}:${unmetered ? 'unmetered' : METER_VERSION}:${limits.maxMemoryPages}:${limits.maxStackBytes}`;
-  let module = metered.get(key);
+  checkHeader(header, limits, unmetered);
+  const core = validateMainModule(readCoreModule(bytes, 'prepared module'), !unmetered);
+  const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  let module = compiled.get(sha256);
   if (module === undefined) {
-    module = compileMetered(core.module, unmetered ? undefined : limits);
-    metered.set(key, module);
-    if (metered.size > METERED_CACHE_SIZE) metered.delete(metered.keys().next().value!);
+    module = compile(bytes);
+    compiled.set(sha256, module);
+    if (compiled.size > COMPILED_CACHE_SIZE) compiled.delete(compiled.keys().next().value!);
   }
   try {
-    return new CompiledReducer(sha256, bytes.length, await module, core, limits);
+    return new CompiledReducer(sha256, bytes.length, header.component, await module, core, limits);
   } catch (error) {
-    metered.delete(key);
+    compiled.delete(sha256);
     throw error;
   }
 }
 
-/** Compiles the metered module (the original when `limits` is undefined: LoadOptions.unmetered). */
-async function compileMetered(
-  core: Uint8Array,
-  limits: ReducerLimits | undefined,
-): Promise<WebAssembly.Module> {
-  // The original first: its refusal names the author's code, and the meter only reads valid modules.
-  let original: WebAssembly.Module;
-  try {
-    original = await WebAssembly.compile(core.slice());
-  } catch (error) {
+/** Refuses a prepared reducer made under other rules than this host's (prepared.ts invariant 3). */
+function checkHeader(header: PreparedHeader, limits: ReducerLimits, unmetered: boolean): void {
+  if (header.component.bytes > limits.maxModuleBytes) {
     throw new ReducerLoadError(
-      'malformed',
-      `the reducer's core module does not compile: ${messageOf(error)}`,
-      {
-        cause: error,
-      },
+      'too-large',
+      `the reducer was prepared from a component of ${header.component.bytes} bytes; the limit is ${limits.maxModuleBytes}`,
     );
   }
-  if (limits === undefined) return original;
-  const bytes = await meterCoreModule(core, limits.maxMemoryPages, limits.maxStackBytes);
+  const expected = unmetered ? 0 : METER_VERSION;
+  const sameLimits =
+    unmetered ||
+    (header.maxMemoryPages === limits.maxMemoryPages && header.maxStackBytes === limits.maxStackBytes);
+  if (header.meterVersion !== expected || !sameLimits) {
+    const made = `meter version ${header.meterVersion}, maxMemoryPages ${header.maxMemoryPages}, maxStackBytes ${header.maxStackBytes}`;
+    const here = unmetered
+      ? 'this host asked for an unmetered one'
+      : `this host meters with version ${METER_VERSION}, maxMemoryPages ${limits.maxMemoryPages}, maxStackBytes ${limits.maxStackBytes}`;
+    throw new ReducerLoadError(
+      'meter-mismatch',
+      `the reducer was prepared under ${made}; ${here}: take it again from a coordinator running this version of Tandem`,
+    );
+  }
+}
+
+async function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
   try {
     return await WebAssembly.compile(bytes.slice());
   } catch (error) {
-    throw new ReducerLoadError('malformed', `the metered core module does not compile: ${messageOf(error)}`, {
+    throw new ReducerLoadError('malformed', `the prepared module does not compile: ${messageOf(error)}`, {
       cause: error,
     });
   }
@@ -183,21 +195,24 @@ async function compileMetered(
 class CompiledReducer implements ReducerModule {
   readonly sha256: string;
   readonly bytes: number;
+  readonly component: ReducerModule['component'];
   readonly imports: readonly string[];
   readonly exports: readonly string[] = WORLD_FUNCTIONS;
   readonly limits: ReducerLimits;
   private readonly module: WebAssembly.Module;
-  private readonly core: ReducerCore;
+  private readonly core: Omit<ReducerCore, 'module'>;
 
   constructor(
     sha256: string,
     bytes: number,
+    component: ReducerModule['component'],
     module: WebAssembly.Module,
-    core: ReducerCore,
+    core: Omit<ReducerCore, 'module'>,
     limits: ReducerLimits,
   ) {
     this.sha256 = sha256;
     this.bytes = bytes;
+    this.component = component;
     this.module = module;
     this.core = core;
     this.limits = limits;
@@ -240,7 +255,12 @@ class BoundInstance implements ReducerInstance {
   /** The last index the guest entered in the running call: each next one is this + 1, so fuel is reset once per mutation. */
   private entered = -1;
 
-  constructor(module: WebAssembly.Module, core: ReducerCore, host: ReducerImports, limits: ReducerLimits) {
+  constructor(
+    module: WebAssembly.Module,
+    core: Omit<ReducerCore, 'module'>,
+    host: ReducerImports,
+    limits: ReducerLimits,
+  ) {
     this.limits = limits;
     this.budget = limits.fuelPerMutation;
     this.fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(this.budget));

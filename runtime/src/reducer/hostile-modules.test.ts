@@ -10,7 +10,8 @@ import {
   minimalGuest,
   rawComponent,
 } from './fixtures.test-helpers.js';
-import { loadReducer, type ReducerImports, ReducerLoadError, ReducerTrap } from './host.js';
+import { type ReducerImports, ReducerLoadError, ReducerTrap } from './host.js';
+import { loadReducer } from './prepare.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const RUNS = 1000;

@@ -2,7 +2,6 @@ import { describe, expect, test } from 'vitest';
 import { component, coreModule, minimalGuest, REALLOC, rawComponent } from './fixtures.test-helpers.js';
 import {
   type LimitKind,
-  loadReducer,
   type MutationEnvelope,
   type ReducerImports,
   ReducerLoadError,
@@ -10,6 +9,7 @@ import {
 } from './host.js';
 import { LIMIT_REASONS } from './limits.js';
 import { BULK_BYTES_PER_FUEL, frameBytes, MAX_NESTING } from './meter.js';
+import { loadReducer } from './prepare.js';
 
 /**
  * A guest for metering. For each mutation i it calls enter(i), then reads its 12-byte payload:

@@ -1,5 +1,7 @@
-// Fuel and memory metering, added to a reducer's main core module when it is loaded (binaryen.js), so
-// that a runaway guest stops after the same amount of work on every host.
+// Fuel and memory metering, added to a reducer's main core module once, when it is prepared
+// (prepare.ts, binaryen.js), so that a runaway guest stops after the same amount of work on every host.
+// Only Node-side code imports this module (the coordinator, host-node, the CLI): browsers run the
+// prepared module the coordinator serves and never load binaryen.
 //
 // Invariants:
 // 1. Every function entry and every loop iteration subtracts one from the imported mutable i64 global
@@ -23,25 +25,20 @@
 // 5. Expressions nest at most MAX_NESTING deep; a deeper module is refused at load (`too-deep`), before
 //    binaryen's recursive writer could overflow the thread's stack, so whether a module loads never
 //    depends on the host's stack size.
-// 6. The output depends only on the input bytes, the memory and stack limits and METER_VERSION (the
-//    cache key).
+// 6. The output depends only on the input bytes, the memory and stack limits and METER_VERSION
+//    (meter-abi.ts), all recorded in the prepared reducer (prepared.ts), so every host that prepares
+//    the same component gets the same bytes.
 
 import type binaryenNs from 'binaryen';
 import { concatBytes } from '../bytes.js';
 import { BinaryReader } from './binary-reader.js';
 import { CORE_PREAMBLE } from './core-module.js';
 import { ReducerLoadError } from './errors.js';
+import { FUEL_IMPORT, MEMORY_EXCEEDED_EXPORT, METER_MODULE, STACK_EXCEEDED_EXPORT } from './meter-abi.js';
 
 type Binaryen = typeof binaryenNs;
 type Module = InstanceType<Binaryen['Module']>;
 type ExpressionRef = number;
-
-/** Bump when the instrumentation changes: cached instrumented modules are keyed by it. */
-export const METER_VERSION = 3;
-export const METER_MODULE = 'tandem:meter';
-export const FUEL_IMPORT = 'fuel';
-export const MEMORY_EXCEEDED_EXPORT = 'tandem_memory_exceeded';
-export const STACK_EXCEEDED_EXPORT = 'tandem_stack_exceeded';
 
 const FUEL = 'tandem_fuel';
 const MEMORY_EXCEEDED = 'tandem_memory_exceeded';

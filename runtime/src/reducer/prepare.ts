@@ -1,0 +1,95 @@
+// Preparing a reducer: a component's main core module, taken out, metered with binaryen (meter.ts) and
+// wrapped with the header that says how (prepared.ts). This is the one place that instruments, and it
+// runs on the Node side only: the coordinator prepares its reducer once at start, runs those bytes in
+// its workers and serves them to browsers by hash; host-node and the CLI prepare components they load
+// themselves and, binaryen being pinned, get the same bytes (prepared.ts invariant 2). Reached through
+// `@tandem/runtime/prepare`, never through the package's main entry, so a browser bundle holds no
+// instrumenter.
+
+import { toHex } from '../bytes.js';
+import { readReducerComponent } from './component.js';
+import { ReducerLoadError } from './errors.js';
+import { type LoadOptions, loadPreparedReducer, type ReducerModule } from './host.js';
+import { resolveLimits } from './limits.js';
+import { meterCoreModule } from './meter.js';
+import { METER_VERSION } from './meter-abi.js';
+import { encodePrepared, isPrepared } from './prepared.js';
+
+/** Prepared reducers by component hash and the inputs of the instrumentation; failures are not kept. */
+const prepared = new Map<string, Promise<Uint8Array>>();
+const PREPARED_CACHE_SIZE = 16;
+
+/**
+ * The prepared reducer of a component, under `options.limits` (DEFAULT_LIMITS for those left out).
+ * Bytes that already are a prepared reducer come back as they are, once loadable here. Throws
+ * ReducerLoadError if the component cannot be run.
+ */
+export async function prepareReducer(
+  source: Uint8Array | ArrayBuffer,
+  options: LoadOptions = {},
+): Promise<Uint8Array> {
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source.slice(0)) : new Uint8Array(source);
+  if (isPrepared(bytes)) {
+    await loadPreparedReducer(bytes, options);
+    return bytes;
+  }
+  const limits = resolveLimits(options.limits);
+  if (bytes.byteLength > limits.maxModuleBytes) {
+    throw new ReducerLoadError(
+      'too-large',
+      `the reducer is ${bytes.byteLength} bytes; the limit is ${limits.maxModuleBytes}`,
+    );
+  }
+  const core = readReducerComponent(bytes);
+  const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  const unmetered = options.unmetered ?? false;
+  const meterVersion = unmetered ? 0 : METER_VERSION;
+  const key = `${sha256}:${meterVersion}:${limits.maxMemoryPages}:${limits.maxStackBytes}`;
+  let made = prepared.get(key);
+  if (made === undefined) {
+    made = (async () => {
+      await compileOriginal(core.module);
+      const module = unmetered
+        ? core.module
+        : await meterCoreModule(core.module, limits.maxMemoryPages, limits.maxStackBytes);
+      return encodePrepared(module, {
+        meterVersion,
+        maxMemoryPages: limits.maxMemoryPages,
+        maxStackBytes: limits.maxStackBytes,
+        component: { sha256, bytes: bytes.byteLength },
+      });
+    })();
+    prepared.set(key, made);
+    if (prepared.size > PREPARED_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
+  }
+  try {
+    return (await made).slice();
+  } catch (error) {
+    prepared.delete(key);
+    throw error;
+  }
+}
+
+/**
+ * Loads a reducer component (preparing it) or a prepared reducer; throws ReducerLoadError if it is
+ * neither or cannot be run.
+ */
+export async function loadReducer(
+  source: Uint8Array | ArrayBuffer,
+  options: LoadOptions = {},
+): Promise<ReducerModule> {
+  return loadPreparedReducer(await prepareReducer(source, options), options);
+}
+
+/** The original first: its refusal names the author's code, and the meter only reads valid modules. */
+async function compileOriginal(core: Uint8Array): Promise<void> {
+  try {
+    await WebAssembly.compile(core.slice());
+  } catch (error) {
+    throw new ReducerLoadError(
+      'malformed',
+      `the reducer's core module does not compile: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}
