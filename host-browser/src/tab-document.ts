@@ -1,7 +1,305 @@
-// openDocument in a tab: the document lives in its owner (see README); this tab holds a TandemDocument.
-import { TandemError } from '@tandem/runtime';
-import type { OpenDocumentOptions, TandemDocument } from './tab-api.js';
+// openDocument in a tab: the document lives in its owner (owner-link.ts); this tab holds a
+// TandemDocument that forwards each call and hears its subscriptions and the status.
+//
+// Invariants:
+// 1. Across a change of owner the tab's subscriptions and status listener carry on: the new owner is
+//    subscribed again, and a listener hears rows only when they differ from the last it heard.
+// 2. No call waits on a dead owner: a call in flight when the owner went away is sent again to the
+//    next owner when it only reads; a mutation rejects with `owner-lost` (it may have been recorded).
+// 3. After `close` every call rejects with `closed`; mutations already sent are answered first.
+import {
+  checkCoordinatorOptions,
+  type MutateOptions,
+  type MutationFate,
+  type MutationResult,
+  type Row,
+  TandemError,
+} from '@tandem/runtime';
+import type { Remote } from 'comlink';
+import { type Connection, type OwnerLink, openOwnerLink } from './owner-link.js';
+import type { ClientSink, DocumentService, OwnerConfig, OwnerStatus } from './owner-protocol.js';
+import type { DocumentStatus, OpenDocumentOptions, QueryParams, TandemDocument } from './tab-api.js';
+import { valuesKey } from './values-key.js';
+import './wire-errors.js';
 
+/**
+ * Opens `options.docId` for this tab. All tabs of the origin that open it share one owner (one SQLite,
+ * one WebSocket, the OPFS files): the first tab hosts it, and another takes over when that tab closes.
+ */
 export async function openDocument(options: OpenDocumentOptions): Promise<TandemDocument> {
-  throw new TandemError('invalid-argument', `openDocument(${options.docId}) in a tab is being built`);
+  const config = ownerConfig(options);
+  const document = new RemoteDocument(config.docId, openOwnerLink(config));
+  await document.ready();
+  return document;
+}
+
+function ownerConfig(options: OpenDocumentOptions): OwnerConfig {
+  if (typeof options.docId !== 'string' || options.docId === '') {
+    throw new TandemError('invalid-argument', 'docId must be a non-empty string');
+  }
+  if (typeof options.reducer !== 'string' && !(options.reducer instanceof URL)) {
+    throw new TandemError('invalid-argument', 'reducer must be the URL of a built reducer');
+  }
+  checkCoordinatorOptions(options);
+  return {
+    docId: options.docId,
+    reducer: new URL(options.reducer, globalThis.location?.href).href,
+    persist: options.persist ?? true,
+    ...(options.coordinatorUrl !== undefined && { coordinatorUrl: options.coordinatorUrl }),
+    ...(options.token !== undefined && { token: options.token }),
+  };
+}
+
+interface Subscription {
+  readonly sql: string;
+  readonly params: QueryParams;
+  readonly listener: (rows: Row[]) => void;
+  readonly onError: ((error: unknown) => void) | undefined;
+  /** The rows the listener heard last (invariant 1). */
+  heard: string | undefined;
+}
+
+interface Waiter<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function waiter<T>(): Waiter<T> {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (error: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+const LOST = Symbol('lost');
+
+const INITIAL: OwnerStatus = {
+  syncState: 'connecting',
+  pendingCount: 0,
+  online: true,
+  rejections: [],
+  persisted: false,
+};
+
+class RemoteDocument implements TandemDocument {
+  readonly docId: string;
+  readonly #link: OwnerLink;
+  #connection: Connection | undefined;
+  #next = waiter<Connection>();
+  #failure: unknown;
+  #closed = false;
+  readonly #closing = waiter<never>();
+  readonly #subscriptions = new Map<number, Subscription>();
+  #nextSubscription = 0;
+  #ownerStatus: OwnerStatus = INITIAL;
+  #status: DocumentStatus = { ...INITIAL, isOwner: false };
+  readonly #statusListeners = new Set<(status: DocumentStatus) => void>();
+  readonly #mutating = new Set<Promise<unknown>>();
+
+  constructor(docId: string, link: OwnerLink) {
+    this.docId = docId;
+    this.#link = link;
+    void this.#run();
+  }
+
+  /** Resolves once the first owner answered; rejects (closing the link) when none could open. */
+  async ready(): Promise<void> {
+    try {
+      await this.#next.promise;
+    } catch (error) {
+      await this.#link.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  get status(): DocumentStatus {
+    return this.#status;
+  }
+
+  onStatus(listener: (status: DocumentStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => {
+      this.#statusListeners.delete(listener);
+    };
+  }
+
+  mutate(mutation: unknown, options?: MutateOptions): Promise<MutationResult> {
+    return this.#mutation<MutationResult>((service) => service.mutate(mutation, options));
+  }
+
+  mutateBatch(mutations: readonly unknown[], options?: MutateOptions): Promise<MutationResult[]> {
+    return this.#mutation<MutationResult[]>((service) => service.mutateBatch(mutations, options));
+  }
+
+  query(sql: string, params?: QueryParams): Promise<Row[]> {
+    return this.#call((service) => service.query(sql, params), true);
+  }
+
+  fate(lsn: number): Promise<MutationFate> {
+    return this.#call<MutationFate>((service) => service.fate(lsn), true);
+  }
+
+  synced(): Promise<void> {
+    return this.#call((service) => service.synced(), true);
+  }
+
+  pageHash(): Promise<string> {
+    return this.#call((service) => service.pageHash(), true);
+  }
+
+  goOffline(): Promise<void> {
+    return this.#call((service) => service.goOffline(), true);
+  }
+
+  goOnline(): Promise<void> {
+    return this.#call((service) => service.goOnline(), true);
+  }
+
+  subscribe(
+    sql: string,
+    params: QueryParams,
+    listener: (rows: Row[]) => void,
+    onError?: (error: unknown) => void,
+  ): () => void {
+    this.#assertUsable();
+    const id = this.#nextSubscription++;
+    this.#subscriptions.set(id, { sql, params, listener, onError, heard: undefined });
+    if (this.#connection !== undefined) this.#subscribeAt(this.#connection, id);
+    return () => {
+      if (!this.#subscriptions.delete(id)) return;
+      this.#connection?.service.unsubscribe(id).catch(() => undefined);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.allSettled([...this.#mutating]);
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = closedError(this.docId);
+    this.#next.reject(closed);
+    this.#closing.reject(closed);
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#subscriptions.clear();
+    if (connection !== undefined) {
+      await Promise.race([connection.service.detach(), connection.lost]).catch(() => undefined);
+    }
+    await this.#link.close();
+    this.#setStatus({ ...this.#ownerStatus, syncState: 'closed' }, false);
+  }
+
+  /** Connects to each owner in turn, until closed or no owner could open. */
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      const heard = { gone: false };
+      let connection: Connection;
+      try {
+        connection = await this.#link.connect(this.#sink(heard));
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+      if (this.#closed) {
+        await Promise.race([connection.service.detach(), connection.lost]).catch(() => undefined);
+        return;
+      }
+      this.#connection = connection;
+      this.#setStatus(connection.status, connection.isOwner);
+      for (const id of this.#subscriptions.keys()) this.#subscribeAt(connection, id);
+      this.#next.resolve(connection);
+      await Promise.race([connection.lost, this.#closing.promise.catch(() => undefined)]);
+      heard.gone = true;
+      if (this.#closed) return;
+      this.#connection = undefined;
+      this.#next = waiter();
+      this.#setStatus({ ...this.#ownerStatus, syncState: 'connecting' }, false);
+    }
+  }
+
+  /** What one connection's owner pushes; ignored once that owner is gone. */
+  #sink(heard: { gone: boolean }): ClientSink {
+    return {
+      rows: (id, rows) => {
+        const subscription = this.#subscriptions.get(id);
+        if (heard.gone || subscription === undefined) return;
+        const key = valuesKey(rows);
+        if (key === subscription.heard) return;
+        subscription.heard = key;
+        subscription.listener(rows);
+      },
+      error: (id, error) => {
+        if (!heard.gone) this.#subscriptions.get(id)?.onError?.(error);
+      },
+      status: (status) => {
+        if (!heard.gone && !this.#closed) this.#setStatus(status, this.#status.isOwner);
+      },
+    };
+  }
+
+  #subscribeAt(connection: Connection, id: number): void {
+    const subscription = this.#subscriptions.get(id);
+    if (subscription === undefined) return;
+    connection.service
+      .subscribe(id, subscription.sql, subscription.params)
+      .catch((error: unknown) => subscription.onError?.(error));
+  }
+
+  #setStatus(owner: OwnerStatus, isOwner: boolean): void {
+    this.#ownerStatus = owner;
+    this.#status = { ...owner, isOwner };
+    for (const listener of [...this.#statusListeners]) listener(this.#status);
+  }
+
+  #fail(error: unknown): void {
+    this.#failure = error;
+    this.#next.reject(error);
+    const syncError =
+      error instanceof TandemError
+        ? { kind: error.kind, message: error.message }
+        : { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
+    this.#setStatus({ ...this.#ownerStatus, syncState: 'failed', syncError }, false);
+  }
+
+  #assertUsable(): void {
+    if (this.#closed) throw closedError(this.docId);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #mutation<T>(send: (service: Remote<DocumentService>) => Promise<T>): Promise<T> {
+    const call = this.#call(send, false);
+    this.#mutating.add(call);
+    const done = () => this.#mutating.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /** Sends to the current owner (waiting for one); invariant 2 when it goes away meanwhile. */
+  async #call<T>(send: (service: Remote<DocumentService>) => Promise<T>, reads: boolean): Promise<T> {
+    for (;;) {
+      this.#assertUsable();
+      const connection = this.#connection ?? (await this.#next.promise);
+      const outcome = await Promise.race([
+        send(connection.service).then((value) => ({ value })),
+        connection.lost.then((): typeof LOST => LOST),
+        this.#closing.promise,
+      ]);
+      if (outcome !== LOST) return outcome.value;
+      if (!reads) {
+        throw new TandemError(
+          'owner-lost',
+          `the tab hosting document ${this.docId} went away before the mutation was answered: it may or may not have been recorded`,
+        );
+      }
+    }
+  }
+}
+
+function closedError(docId: string): TandemError {
+  return new TandemError('closed', `document ${docId} is closed`);
 }

@@ -1,0 +1,45 @@
+// What the owner fixture page (e2e/fixtures/owner-page) exposes to the tests on `window.owner`: one
+// document opened with host-browser's tab API, its todos subscribed to as soon as it opens.
+
+export interface OwnerPageOpen {
+  readonly docId: string;
+  /** The prepared reducer's bytes (base64): the page serves them to itself from a blob URL. */
+  readonly reducer: string;
+  readonly coordinatorUrl?: string;
+  readonly persist?: boolean;
+}
+
+/** A call's outcome: its value, or the error it threw (name, TandemError kind, message). */
+export type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly name: string; readonly kind?: string; readonly message: string };
+
+export interface OwnerPageStatus {
+  readonly syncState: string;
+  readonly pendingCount: number;
+  readonly online: boolean;
+  readonly isOwner: boolean;
+  readonly persisted: boolean;
+  readonly warning?: string;
+  readonly rejections: readonly { readonly lsn: number; readonly reason: string; readonly final: boolean }[];
+}
+
+export interface OwnerPage {
+  open(options: OwnerPageOpen): Promise<Outcome<OwnerPageStatus>>;
+  mutate(mutation: unknown): Promise<Outcome<unknown>>;
+  query(sql: string): Promise<Outcome<readonly Record<string, unknown>[]>>;
+  /** The ids of the todos, as the subscription last heard them (undefined before the first answer). */
+  ids(): readonly string[] | undefined;
+  /** How many times the subscription's listener was called. */
+  heard(): number;
+  status(): OwnerPageStatus;
+  goOffline(): Promise<void>;
+  goOnline(): Promise<void>;
+  close(): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    owner: OwnerPage;
+  }
+}
