@@ -13,8 +13,17 @@ export function SyncPanel(): ReactNode {
           {status.warning}
         </p>
       )}
-      <p className={`sync-status sync-${syncLabel(status)}`} data-testid="sync-status" aria-live="polite">
+      <p
+        className={`sync-status sync-${syncLabel(status)}`}
+        data-testid="sync-status"
+        data-owner={status.isOwner}
+        aria-live="polite"
+      >
         {syncText(status)}
+      </p>
+      <p className="sync-owner">
+        {status.isOwner ? 'This tab holds the document for all tabs' : 'Another tab holds the document'}
+        {status.persisted ? ', kept in this browser' : ''}
       </p>
       <section className="rejections" hidden={status.rejections.length === 0}>
         <h2>Rejected changes</h2>
