@@ -12,7 +12,14 @@ export interface OwnerPageOpen {
 /** A call's outcome: its value, or the error it threw (name, TandemError kind, message). */
 export type Outcome<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly name: string; readonly kind?: string; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly name: string;
+      readonly kind?: string;
+      readonly message: string;
+      /** Whether the error is a TandemError of the tab's realm. */
+      readonly tandem: boolean;
+    };
 
 export interface OwnerPageStatus {
   readonly syncState: string;
@@ -28,6 +35,9 @@ export interface OwnerPage {
   open(options: OwnerPageOpen): Promise<Outcome<OwnerPageStatus>>;
   mutate(mutation: unknown): Promise<Outcome<unknown>>;
   query(sql: string): Promise<Outcome<readonly Record<string, unknown>[]>>;
+  fate(lsn: number): Promise<Outcome<unknown>>;
+  synced(): Promise<Outcome<void>>;
+  pageHash(): Promise<Outcome<string>>;
   /** The ids of the todos, as the subscription last heard them (undefined before the first answer). */
   ids(): readonly string[] | undefined;
   /** How many times the subscription's listener was called. */

@@ -57,21 +57,137 @@ async function idsOf(page: Page, expected: readonly string[]): Promise<void> {
   });
 }
 
-test('two tabs of one context share one document: an edit in one reaches the other tab’s subscription', async () => {
+/** A gauge or counter from the coordinator's /metrics (0 when absent). */
+async function metric(on: Coordinator, name: string): Promise<number> {
+  const text = await (await fetch(`${on.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(name.length + 1));
+}
+
+async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not so after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function statusOf(page: Page, check: string): Promise<void> {
+  await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
+    timeout: 10_000,
+  });
+}
+
+const syncUrl = (on: Coordinator) => `${on.url.replace('http', 'ws')}/sync`;
+
+test('two tabs of one context share one document and one WebSocket; with the coordinator stopped, an edit in one still reaches the other', async () => {
+  const own = await startCoordinator({ reducer: await readFile(TODO), port: 0 });
   const context = await browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);
     const b = await tab(context, errors);
-    const first = await open(a, { docId: 'shared' });
-    const second = await open(b, { docId: 'shared' });
+    const options = { docId: 'shared', coordinatorUrl: syncUrl(own) };
+    const first = await open(a, options);
+    const second = await open(b, options);
     expect([first.isOwner, second.isOwner]).toEqual([true, false]);
     await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'a1', title: 'from a' }));
     await idsOf(b, ['a1']);
+    await statusOf(b, "s.syncState === 'live' && s.pendingCount === 0");
+    expect(await metric(own, 'tandem_connections')).toBe(1);
+
+    await own.close();
+    await statusOf(a, "s.syncState !== 'live'");
     await b.evaluate(() => window.owner.mutate({ type: 'create', id: 'b1', title: 'from b' }));
     await idsOf(a, ['a1', 'b1']);
+    await a.evaluate(() => window.owner.mutate({ type: 'delete', id: 'a1' }));
+    await idsOf(b, ['b1']);
+    await statusOf(b, 's.pendingCount === 2');
     expect(errors).toEqual([]);
   } finally {
     await context.close();
+    await own.close();
+  }
+});
+
+test('closing the owner tab with edits made offline: the other tab takes over from the persisted document and the edits reach the coordinator exactly once', async () => {
+  const docId = 'taken-over';
+  const context = await browser.newContext();
+  const errors: string[] = [];
+  try {
+    const a = await tab(context, errors);
+    const b = await tab(context, errors);
+    const options = { docId, coordinatorUrl: syncUrl(coordinator) };
+    expect((await open(a, options)).isOwner).toBe(true);
+    expect((await open(b, options)).isOwner).toBe(false);
+    await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'x', title: 'first' }));
+    expect(await a.evaluate(() => window.owner.synced())).toEqual({ ok: true });
+
+    // Offline, toggle and rename from both tabs: a toggle applied twice (or never) would show.
+    await b.evaluate(() => window.owner.goOffline());
+    await statusOf(a, "s.syncState === 'offline' && !s.online");
+    await a.evaluate(() => window.owner.mutate({ type: 'toggle', id: 'x' }));
+    await b.evaluate(() => window.owner.mutate({ type: 'rename', id: 'x', title: 'renamed in b' }));
+    await b.evaluate(() => window.owner.mutate({ type: 'create', id: 'y', title: 'made in b' }));
+    await statusOf(b, 's.pendingCount === 3');
+
+    await a.close();
+    await statusOf(b, 's.isOwner');
+    expect(await b.evaluate(() => window.owner.synced())).toEqual({ ok: true });
+    await statusOf(b, "s.syncState === 'live' && s.pendingCount === 0 && s.rejections.length === 0");
+    expect(
+      await b.evaluate(() => window.owner.query('SELECT id, title, completed FROM todos ORDER BY id')),
+    ).toEqual({
+      ok: true,
+      value: [
+        { id: 'x', title: 'renamed in b', completed: 1 },
+        { id: 'y', title: 'made in b', completed: 0 },
+      ],
+    });
+    const hash = await b.evaluate(() => window.owner.pageHash());
+    expect(hash).toEqual({ ok: true, value: await coordinator.pageHash(docId) });
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a TandemError thrown in the owner reaches the tab as a TandemError with its kind', async () => {
+  const context = await browser.newContext();
+  const errors: string[] = [];
+  try {
+    const a = await tab(context, errors);
+    const b = await tab(context, errors);
+    await open(a, { docId: 'errors' });
+    await open(b, { docId: 'errors' });
+    for (const page of [a, b]) {
+      expect(await page.evaluate(() => window.owner.fate(7))).toMatchObject({
+        ok: false,
+        tandem: true,
+        name: 'TandemError',
+        kind: 'invalid-argument',
+        message: 'no mutation of document errors has lsn 7',
+      });
+    }
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('where OPFS cannot be used, the document runs in memory and the status says so', async () => {
+  const noOpfs = await launchChromium(['--disable-blink-features=FileSystemAccessOriginPrivate']);
+  const errors: string[] = [];
+  try {
+    const context = await noOpfs.newContext();
+    const a = await tab(context, errors);
+    const opened = await open(a, { docId: 'in-memory', persist: true });
+    expect(opened).toMatchObject({ persisted: false, isOwner: true });
+    expect(opened.warning).toMatch(/kept in memory only/);
+    await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'm', title: 'in memory' }));
+    await idsOf(a, ['m']);
+    expect(errors).toEqual([]);
+  } finally {
+    await noOpfs.close();
   }
 });
