@@ -64,14 +64,6 @@ async function metric(on: Coordinator, name: string): Promise<number> {
   return line === undefined ? 0 : Number(line.slice(name.length + 1));
 }
 
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not so after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function statusOf(page: Page, check: string): Promise<void> {
   await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
     timeout: 10_000,
@@ -146,6 +138,36 @@ test('closing the owner tab with edits made offline: the other tab takes over fr
     });
     const hash = await b.evaluate(() => window.owner.pageHash());
     expect(hash).toEqual({ ok: true, value: await coordinator.pageHash(docId) });
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the owner follows the network: offline, edits wait; back online, they reach the coordinator at once', async () => {
+  const docId = 'network';
+  const context = await browser.newContext();
+  const errors: string[] = [];
+  try {
+    const a = await tab(context, errors);
+    const b = await tab(context, errors);
+    const options = { docId, coordinatorUrl: syncUrl(coordinator) };
+    await open(a, options);
+    await open(b, options);
+    await statusOf(b, "s.syncState === 'live'");
+    await context.setOffline(true);
+    await statusOf(b, "s.syncState === 'offline' && s.online");
+    await b.evaluate(() => window.owner.mutate({ type: 'create', id: 'n', title: 'made offline' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await statusOf(a, 's.pendingCount === 1');
+    const before = Date.now();
+    await context.setOffline(false);
+    await statusOf(a, "s.syncState === 'live' && s.pendingCount === 0");
+    expect(Date.now() - before).toBeLessThan(2_000);
+    expect(await a.evaluate(() => window.owner.pageHash())).toEqual({
+      ok: true,
+      value: await coordinator.pageHash(docId),
+    });
     expect(errors).toEqual([]);
   } finally {
     await context.close();
