@@ -3,7 +3,9 @@ export {
   type MigrationReport,
   type MutateOptions,
   type MutationResult,
+  type Rejection,
   type Row,
+  type SyncStatus,
 } from '@tandem/runtime';
 export { documentFolder, type OpenDocumentOptions, openDocument } from './document.js';
 export { type FolderLock, lockFolder } from './folder-lock.js';

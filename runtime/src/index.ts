@@ -1,5 +1,6 @@
 export { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
 export { concatBytes, toHex } from './bytes.js';
+export { MAX_REJECTIONS_LISTED, type Rejection, type SyncStatus } from './document-status.js';
 export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
 export {

@@ -23,7 +23,12 @@
 // 8. Nothing waits forever: `fate` and `synced` settle once the coordinator took what they wait for, or
 //    reject — with `sync-failed` once syncing stopped for good (the SyncClient's `syncFailed`), with
 //    `closed` once the document closed, with `invalid-argument` for a document that does not sync.
+//    Taken offline by the app (`goOffline`), they keep waiting: offline is not failure.
+// 9. `status` (document-status.ts) is read from the document's state, never kept apart; whatever may
+//    change it (a mutation queued or dropped, a rebase, a push's answer, the SyncClient, a failure,
+//    `goOffline`/`goOnline`, `close`) tells the feed, which coalesces it into one event per turn.
 
+import { RejectionList, StatusFeed, type SyncStatus } from './document-status.js';
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { mutationProblem } from './protocol/mutation-bounds.js';
@@ -165,6 +170,10 @@ export class LocalDocument implements SyncTarget {
   /** The last lsn synced to the timeline (everything, without a journal). */
   private durableThrough = -1;
   private readonly rejections = new Map<number, string>();
+  /** False from `goOffline()` until `goOnline()`. */
+  private online = true;
+  private readonly rejected = new RejectionList();
+  private readonly statusFeed = new StatusFeed(() => this.readStatus());
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -188,7 +197,7 @@ export class LocalDocument implements SyncTarget {
     this.pending = [...pending];
     this.durableThrough = pending.at(-1)?.lsn ?? applied;
     for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
-      this.replica.applyBatch(pending.slice(i, i + REPLAY_BATCH));
+      this.ranAgain(pending.slice(i, i + REPLAY_BATCH));
     }
     this.replayed = pending.length;
     this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
@@ -238,6 +247,7 @@ export class LocalDocument implements SyncTarget {
     await this.settled();
     this.closed = true;
     this.sync?.close();
+    this.statusFeed.changed();
     this.stopWaiting(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.flushed().catch(() => undefined);
@@ -283,9 +293,67 @@ export class LocalDocument implements SyncTarget {
     return this.syncFailure;
   }
 
-  /** `offline` for a document that does not sync. */
+  /** `offline` for a document that does not sync (`closed` once closed). */
   get syncState(): SyncState {
+    if (this.closed) return 'closed';
     return this.sync?.state ?? 'offline';
+  }
+
+  /**
+   * Closes the connection to the coordinator and keeps it closed until `goOnline()`. Mutations are
+   * still accepted and wait, pending; `fate` and `synced` keep waiting. Does nothing if already offline.
+   */
+  async goOffline(): Promise<void> {
+    this.assertOpen();
+    this.online = false;
+    this.sync?.goOffline();
+    this.statusFeed.changed();
+  }
+
+  /** Connects again at once after `goOffline()`, and pushes everything pending. */
+  async goOnline(): Promise<void> {
+    this.assertOpen();
+    this.online = true;
+    this.sync?.goOnline();
+    this.statusFeed.changed();
+  }
+
+  /** Where syncing stands: the same object until a field changes (document-status.ts). */
+  get status(): SyncStatus {
+    return this.statusFeed.status;
+  }
+
+  /**
+   * `listener` hears the status each time it changed (at most once per microtask turn); read `status`
+   * for the one now. Returns the unsubscribe function.
+   */
+  onStatus(listener: (status: SyncStatus) => void): () => void {
+    this.assertOpen();
+    return this.statusFeed.listen(listener);
+  }
+
+  /** The SyncClient's state, lastDrop or error may have changed. */
+  syncChanged(): void {
+    this.statusFeed.changed();
+  }
+
+  private readStatus(): SyncStatus {
+    const error = this.syncFailure ?? this.failure;
+    const lastDrop = this.sync?.lastDrop;
+    return {
+      syncState: this.syncState,
+      pendingCount: this.pendingCount,
+      online: this.online,
+      ...(lastDrop !== undefined && { lastDrop }),
+      ...(error !== undefined && {
+        syncError: {
+          kind: error.kind,
+          message: error.message,
+          ...(error.fields.reason !== undefined && { reason: error.fields.reason }),
+        },
+      }),
+      rejections: this.rejected.list,
+    };
   }
 
   /** Why the last connection to the coordinator ended while it retries (a visible reason, not a silent loop). */
@@ -422,8 +490,9 @@ export class LocalDocument implements SyncTarget {
       // that fails part-way must not leave the document without its unconfirmed writes.
       if (!prepared) this.prepareOverlay?.();
       for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
-        this.replica.applyBatch(this.pending.slice(i, i + REPLAY_BATCH));
+        this.ranAgain(this.pending.slice(i, i + REPLAY_BATCH));
       }
+      this.statusFeed.changed();
       for (const listener of [...this.rebaseListeners]) listener();
       this.changed();
     }
@@ -459,6 +528,12 @@ export class LocalDocument implements SyncTarget {
     this.taken(appliedLsn, rejected);
   }
 
+  /** Applies pending mutations again (opening, rebasing): the local verdicts may have changed. */
+  private ranAgain(batch: readonly MutationEnvelope[]): void {
+    const outcomes = this.replica.applyBatch(batch);
+    for (const [i, envelope] of batch.entries()) this.rejected.ran(envelope.lsn, outcomes[i]);
+  }
+
   /** The coordinator took this timeline up to `appliedLsn`, rejecting `rejected`: settle those fates. */
   private taken(
     appliedLsn: number,
@@ -466,6 +541,12 @@ export class LocalDocument implements SyncTarget {
   ): void {
     for (const { lsn, reason } of rejected) this.rejections.set(lsn, reason);
     this.takenThrough = Math.max(this.takenThrough, appliedLsn);
+    this.rejected.taken(
+      appliedLsn,
+      rejected,
+      (lsn) => this.rejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn),
+    );
+    this.statusFeed.changed();
     for (const [lsn, entry] of this.fates) {
       if (lsn > appliedLsn) continue;
       this.fates.delete(lsn);
@@ -481,6 +562,7 @@ export class LocalDocument implements SyncTarget {
       { reason: failure.reason },
       { cause: failure },
     );
+    this.statusFeed.changed();
     this.stopWaiting(this.syncFailure);
   }
 
@@ -511,6 +593,8 @@ export class LocalDocument implements SyncTarget {
         this.flushScheduled = true;
         queueMicrotask(() => this.flush());
       }
+      // After the flush: its local verdicts go out with the new pending count.
+      this.statusFeed.changed();
     });
   }
 
@@ -537,11 +621,14 @@ export class LocalDocument implements SyncTarget {
       results = batch.map((p, i) => {
         const outcome = outcomes[i];
         const lsn = p.envelope.lsn;
+        this.rejected.ran(lsn, outcome);
         if (outcome?.ok) return { lsn, status: 'applied' };
         return { lsn, status: 'rejected', reason: outcome?.reason ?? 'no outcome' };
       });
+      this.statusFeed.changed();
     } catch (error) {
       for (const p of batch) p.reject(error);
+      this.statusFeed.changed();
       return;
     }
     const resolveAll = (): void => {
@@ -593,6 +680,7 @@ export class LocalDocument implements SyncTarget {
         {},
         { cause: error },
       );
+      this.statusFeed.changed();
       this.stopWaiting(this.failure);
     }
     return this.failure;
