@@ -8,7 +8,9 @@
 //    forever. What is served is the prepared reducer (metered once at start): the bytes the
 //    coordinator's workers run, so a browser runs the same code without an instrumenter of its own.
 // 3. `/reducers/current` names that URL and is never cached: an app asks it first, so after the
-//    coordinator moves to another reducer (or another meter version) it loads the new one.
+//    coordinator moves to another reducer (or another meter version) it loads the new one. Both are
+//    readable from any origin (CORS `*`, no credentials): an app served elsewhere (a dev server, a
+//    CDN) loads the reducer of the coordinator it syncs with, and nothing there is secret.
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -82,6 +84,7 @@ export async function handleHttp(
     return reply(response, 200, JSON.stringify(current), {
       'content-type': 'application/json; charset=utf-8',
       'cache-control': 'no-store',
+      'access-control-allow-origin': '*',
     });
   }
   const reducer = /^\/reducers\/([0-9a-f]{64})\.wasm$/.exec(pathname);
@@ -91,6 +94,7 @@ export async function handleHttp(
       'content-type': 'application/wasm',
       'content-length': context.reducer.length,
       'cache-control': 'public, max-age=31536000, immutable',
+      'access-control-allow-origin': '*',
       etag: `"${context.reducerHash}"`,
     });
     response.end(request.method === 'HEAD' ? undefined : context.reducer);

@@ -73,6 +73,7 @@ test('the prepared reducer is served by its SHA-256 with immutable caching, and 
   expect(response.headers.get('content-type')).toBe('application/wasm');
   expect(response.headers.get('cache-control')).toContain('immutable');
   expect(response.headers.get('etag')).toBe(`"${hash}"`);
+  expect(response.headers.get('access-control-allow-origin')).toBe('*');
   const served = new Uint8Array(await response.arrayBuffer());
   expect(served).toEqual(prepared);
   // Already metered: the loader without an instrumenter takes it, under the same identity.
@@ -93,6 +94,7 @@ test('/reducers/current names the prepared reducer and its URL, never cached', a
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('access-control-allow-origin')).toBe('*');
   const current: unknown = await response.json();
   expect(current).toEqual({ sha256: hash, url: `/reducers/${hash}.wasm` });
   const head = await fetch(`${coordinator.url}/reducers/current`, { method: 'HEAD' });

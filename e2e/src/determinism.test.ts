@@ -9,6 +9,7 @@ import type {} from './determinism/page-api.js';
 import { type RunResult, runInNode } from './determinism/run.js';
 import { entropyWorkload, todoWorkload, toJson, type WorkloadBatch } from './determinism/workload.js';
 import { launchChromium } from './support/chromium.js';
+import { preparedReducerUrl } from './support/prepared-reducer.js';
 import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
 
 const run = promisify(execFile);
@@ -45,8 +46,9 @@ async function runInChromium(reducer: string, batches: readonly WorkloadBatch[])
   try {
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runWorkload === 'function');
+    // The component prepared as a coordinator would: Chromium runs no instrumenter.
     const reply = await page.evaluate(([url, workload]) => window.runWorkload(url, workload), [
-      server.fileUrl(reducer),
+      await preparedReducerUrl(reducer),
       toJson(batches),
     ] as const);
     if (reply.error !== undefined || reply.hash === undefined || reply.outcomes === undefined) {

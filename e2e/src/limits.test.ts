@@ -15,6 +15,7 @@ import type {} from './determinism/page-api.js';
 import { type RunResult, runInNode } from './determinism/run.js';
 import { toJson, type WorkloadBatch, type WorkloadMutation } from './determinism/workload.js';
 import { launchChromium } from './support/chromium.js';
+import { preparedReducerUrl } from './support/prepared-reducer.js';
 import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
 
 const run = promisify(execFile);
@@ -60,7 +61,7 @@ async function runInNodeWorker(batches: readonly WorkloadBatch[], reducer: strin
   return JSON.parse(stdout) as RunResult;
 }
 
-/** `reducerUrl`: the limits reducer, from the page's dev server, by default. */
+/** `reducerUrl`: a prepared reducer; the limits reducer, prepared, by default. */
 async function runInChromium(batches: readonly WorkloadBatch[], reducerUrl?: string): Promise<RunResult> {
   const page = await browser.newPage();
   const errors: string[] = [];
@@ -69,7 +70,7 @@ async function runInChromium(batches: readonly WorkloadBatch[], reducerUrl?: str
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.runWorkload === 'function');
     const reply = await page.evaluate(([url, workload]) => window.runWorkload(url, workload), [
-      reducerUrl ?? server.fileUrl(REDUCER),
+      reducerUrl ?? (await preparedReducerUrl(REDUCER)),
       toJson(batches),
     ] as const);
     if (reply.error !== undefined || reply.hash === undefined || reply.outcomes === undefined) {
@@ -264,9 +265,7 @@ test('deep recursion stops at the stack meter with the same verdicts whatever th
   const bytes = await componentNew(embedded);
   const reducer = join(scratch, 'deep-stack.wasm');
   await writeFile(reducer, bytes);
-  // A data URL, not a file under the repository: the dev servers of the browser tests running beside
-  // this one reload their pages when a file there changes.
-  const reducerUrl = `data:application/wasm;base64,${Buffer.from(bytes).toString('base64')}`;
+  const reducerUrl = await preparedReducerUrl(bytes);
   const depth = (n: number, narrow: boolean) => new Uint8Array([n & 0xff, n >> 8, narrow ? 1 : 0]);
   const wide = [1, 4, 8, 12, 14, 15, 16, 17, 20, 30, 50, 123, 500, 2_000].map((n) => depth(n, false));
   const narrow = [100, 1_000, 1_600, 1_700, 1_800, 2_000, 3_000, 10_000, 65_535].map((n) => depth(n, true));

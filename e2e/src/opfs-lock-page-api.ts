@@ -2,7 +2,7 @@
 // dedicated workers, each named by the test, that open documents kept in OPFS and keep them open.
 
 export type OpfsLockRequest =
-  | { readonly op: 'open'; readonly componentUrl: string; readonly docId: string }
+  | { readonly op: 'open'; readonly reducerUrl: string; readonly docId: string }
   | { readonly op: 'mutate'; readonly mutation: unknown }
   | { readonly op: 'rows' }
   | { readonly op: 'close' };

@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { OpfsLockReply, OpfsLockRequest } from './opfs-lock-page-api.js';
 import { launchChromium } from './support/chromium.js';
+import { preparedReducerUrl } from './support/prepared-reducer.js';
 import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
 
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
@@ -30,7 +31,7 @@ async function ask(page: Page, worker: string, request: OpfsLockRequest): Promis
 test('a second open of an OPFS document is refused with document-locked, from another worker and from the same one, until the holder closes or dies', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const open: OpfsLockRequest = { op: 'open', componentUrl: server.fileUrl(TODO), docId: 'held' };
+  const open: OpfsLockRequest = { op: 'open', reducerUrl: await preparedReducerUrl(TODO), docId: 'held' };
   const refused = { outcome: 'refused', kind: 'document-locked' };
   try {
     await page.goto(server.url);

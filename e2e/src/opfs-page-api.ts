@@ -4,7 +4,7 @@ export type OpfsRequest =
   | { readonly action: 'store' }
   | {
       readonly action: 'document';
-      readonly componentUrl: string;
+      readonly reducerUrl: string;
       readonly docId: string;
       readonly mutations: readonly unknown[];
     };

@@ -5,13 +5,16 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { OpfsReply, OpfsRequest } from './opfs-page-api.js';
 import { launchChromium } from './support/chromium.js';
+import { preparedReducerUrl } from './support/prepared-reducer.js';
 import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
 
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 let browser: Browser;
 let server: FixtureServer;
+let reducerUrl: string;
 
 beforeAll(async () => {
+  reducerUrl = await preparedReducerUrl(TODO);
   server = await serveFixture(join(REPO_ROOT, 'e2e/fixtures/opfs-page'));
   browser = await launchChromium();
 });
@@ -45,7 +48,7 @@ test('a document kept in OPFS is all there after a reload: its pages and its pen
   const page = await context.newPage();
   const request = (mutations: readonly unknown[]): OpfsRequest => ({
     action: 'document',
-    componentUrl: server.fileUrl(TODO),
+    reducerUrl,
     docId: 'kept in OPFS',
     mutations,
   });

@@ -1,5 +1,7 @@
 // Sync with Chromium in the loop: a browser worker (host-browser, the browser's WebSocket) and a Node
-// client (host-node) edit one document through a real coordinator and end on the same pages.
+// client (host-node) edit one document through a real coordinator and end on the same pages. The
+// browser runs the prepared reducer the coordinator serves (found through `/reducers/current`), the
+// Node client prepares the component itself: a welcome checks that both hash the same bytes.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Coordinator, startCoordinator } from '@tandem/coordinator';
@@ -34,6 +36,7 @@ test('a Chromium worker and a Node client converge through the coordinator on th
   await node.mutate({ type: 'create', id: 'n', title: 'from node' });
   await node.synced();
 
+  const current = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as { url: string };
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -41,7 +44,7 @@ test('a Chromium worker and a Node client converge through the coordinator on th
     await page.goto(server.url);
     await page.waitForFunction(() => typeof window.syncInWorker === 'function');
     const reply = await page.evaluate((request) => window.syncInWorker(request), {
-      componentUrl: server.fileUrl(TODO),
+      reducerUrl: new URL(current.url, coordinator.url).href,
       coordinatorUrl: url,
       docId,
       mutations: [

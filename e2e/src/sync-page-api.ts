@@ -1,7 +1,7 @@
 // What the sync fixture page (e2e/fixtures/sync-page) exposes to the test on `window`.
 
 export interface SyncRequest {
-  readonly componentUrl: string;
+  readonly reducerUrl: string;
   readonly coordinatorUrl: string;
   readonly docId: string;
   readonly mutations: readonly unknown[];

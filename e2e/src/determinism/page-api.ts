@@ -9,6 +9,6 @@ export interface WorkerReply {
 
 declare global {
   interface Window {
-    runWorkload(componentUrl: string, workload: JsonWorkload): Promise<WorkerReply>;
+    runWorkload(reducerUrl: string, workload: JsonWorkload): Promise<WorkerReply>;
   }
 }
