@@ -1,4 +1,5 @@
 // Serves a fixture page with vite, resolving workspace packages to their TypeScript sources.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type ViteDevServer } from 'vite';
 
@@ -11,7 +12,16 @@ export interface FixtureServer {
   close(): Promise<void>;
 }
 
-export async function serveFixture(root: string): Promise<FixtureServer> {
+export interface FixtureOptions {
+  /**
+   * CommonJS dependencies the page imports (e.g. `react`, `react-dom/client`): pre-bundled into ES
+   * modules before the server starts (nothing is discovered later), in a cache of this fixture's own.
+   */
+  readonly prebundle?: readonly string[];
+}
+
+export async function serveFixture(root: string, options: FixtureOptions = {}): Promise<FixtureServer> {
+  const prebundle = options.prebundle ?? [];
   const server: ViteDevServer = await createServer({
     root,
     configFile: false,
@@ -21,7 +31,8 @@ export async function serveFixture(root: string): Promise<FixtureServer> {
     // No dependency pre-bundling: deps discovered late (a worker's imports) would make vite re-optimize
     // and reload the page under the test ("execution context was destroyed"), and servers running at
     // once would share its cache. Every dependency the pages load ships ES modules.
-    optimizeDeps: { noDiscovery: true, include: [] },
+    optimizeDeps: { noDiscovery: true, include: [...prebundle] },
+    ...(prebundle.length > 0 && { cacheDir: join(root, 'node_modules/.vite') }),
     worker: { format: 'es' },
   });
   await server.listen();
