@@ -8,7 +8,7 @@ export type {
   Row,
   SyncState,
 } from '@tandem/runtime';
-export { TandemError, type TandemErrorKind } from '@tandem/runtime';
+export { TandemError, type TandemErrorKind } from '@tandem/runtime/errors';
 export type {
   DocumentStatus,
   OpenDocumentOptions,

@@ -7,14 +7,8 @@
 // 2. No call waits on a dead owner: a call in flight when the owner went away is sent again to the
 //    next owner when it only reads; a mutation rejects with `owner-lost` (it may have been recorded).
 // 3. After `close` every call rejects with `closed`; mutations already sent are answered first.
-import {
-  checkCoordinatorOptions,
-  type MutateOptions,
-  type MutationFate,
-  type MutationResult,
-  type Row,
-  TandemError,
-} from '@tandem/runtime';
+import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
+import { TandemError } from '@tandem/runtime/errors';
 import type { Remote } from 'comlink';
 import { type Connection, type OwnerLink, openOwnerLink } from './owner-link.js';
 import type { ClientSink, DocumentService, OwnerConfig, OwnerStatus } from './owner-protocol.js';
@@ -25,6 +19,9 @@ import './wire-errors.js';
 /**
  * Opens `options.docId` for this tab. All tabs of the origin that open it share one owner (one SQLite,
  * one WebSocket, the OPFS files): the first tab hosts it, and another takes over when that tab closes.
+ * The owner opens the document with its own tab's options (it checks `coordinatorUrl`): tabs of an
+ * origin open a document alike. This module imports nothing of the runtime but its errors, so a tab's
+ * bundle holds no SQLite.
  */
 export async function openDocument(options: OpenDocumentOptions): Promise<TandemDocument> {
   const config = ownerConfig(options);
@@ -40,7 +37,6 @@ function ownerConfig(options: OpenDocumentOptions): OwnerConfig {
   if (typeof options.reducer !== 'string' && !(options.reducer instanceof URL)) {
     throw new TandemError('invalid-argument', 'reducer must be the URL of a built reducer');
   }
-  checkCoordinatorOptions(options);
   return {
     docId: options.docId,
     reducer: new URL(options.reducer, globalThis.location?.href).href,

@@ -2,7 +2,7 @@
 // its message, name and stack only, so its `throw` handler is wrapped (both sides import this module):
 // a TandemError travels as { kind, message, fields } and is thrown again as a TandemError. A TandemError
 // passed as an argument (a subscription's error) travels the same way through the `tandem-error` handler.
-import { TandemError, type TandemErrorFields, type TandemErrorKind } from '@tandem/runtime';
+import { TandemError, type TandemErrorFields, type TandemErrorKind } from '@tandem/runtime/errors';
 import { type TransferHandler, transferHandlers } from 'comlink';
 
 export interface WireError {

@@ -26,7 +26,15 @@ export async function serveFixture(root: string, options: FixtureOptions = {}): 
     root,
     configFile: false,
     logLevel: 'warn',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, fs: { allow: [REPO_ROOT] } },
+    // No watching: a page is served as the sources were at start, never reloaded under a test by an edit.
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      strictPort: false,
+      fs: { allow: [REPO_ROOT] },
+      hmr: false,
+      watch: null,
+    },
     resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
     // No dependency pre-bundling: deps discovered late (a worker's imports) would make vite re-optimize
     // and reload the page under the test ("execution context was destroyed"), and servers running at

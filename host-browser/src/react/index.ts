@@ -2,7 +2,7 @@
 // re-render only when what they show changed — `useQuery` keeps the same rows array until the rows differ,
 // `useSyncState` the same object until the status changes.
 import type { MutationResult, Row } from '@tandem/runtime';
-import { TandemError } from '@tandem/runtime';
+import { TandemError } from '@tandem/runtime/errors';
 import {
   createContext,
   createElement,
