@@ -309,7 +309,8 @@ async function check(run: Run): Promise<void> {
   const goOffline = (): void => {
     client.goOffline();
     client.goOffline();
-    paused = true;
+    // A client that failed for good stays as it is.
+    if (stateOf(client) !== 'failed') paused = true;
     const at = offlineWaits.push('waiting') - 1;
     client.whenLive().then(
       () => {
