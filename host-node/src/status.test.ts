@@ -1,4 +1,4 @@
-import { type SyncStatus, TandemError } from '@tandem/runtime';
+import { SyncFailure, type SyncStatus, TandemError } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { openDocument } from './document.js';
 import { TODO_REDUCER } from './testing/paths.js';
@@ -39,4 +39,27 @@ test('a document tells its status as it changes: pending count, the local reduce
   expect(doc.status.syncState).toBe('closed');
   await expect(doc.goOffline()).rejects.toThrow(TandemError);
   await expect(doc.goOnline()).rejects.toMatchObject({ kind: 'closed' });
+});
+
+test('once syncing stopped for good, the status says why, as plain data', async () => {
+  const doc = await openDocument({ docId: 'status-failed', reducer: TODO_REDUCER });
+  const heard: SyncStatus[] = [];
+  doc.onStatus((status) => heard.push(status));
+  doc.syncFailed(new SyncFailure('unauthorized', 'the coordinator refused the token'));
+  await turn();
+  expect(heard).toEqual([
+    {
+      syncState: 'offline',
+      pendingCount: 0,
+      online: true,
+      syncError: {
+        kind: 'sync-failed',
+        message: 'document status-failed stopped syncing: the coordinator refused the token',
+        reason: 'unauthorized',
+      },
+      rejections: [],
+    },
+  ]);
+  expect(JSON.parse(JSON.stringify(doc.status))).toEqual(doc.status);
+  await doc.close();
 });
