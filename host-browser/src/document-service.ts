@@ -68,11 +68,11 @@ export class DocumentService {
   }
 
   async goOffline(): Promise<void> {
-    (await this.#owned).goOffline();
+    return (await this.#owned).goOffline();
   }
 
   async goOnline(): Promise<void> {
-    (await this.#owned).goOnline();
+    return (await this.#owned).goOnline();
   }
 
   async subscribe(subscription: number, sql: string, params: QueryParams): Promise<void> {

@@ -5,15 +5,16 @@ export type {
   MutationFate,
   MutationResult,
   PlainValue,
+  Rejection,
   Row,
   SyncState,
+  SyncStatus,
 } from '@tandem/runtime';
 export { TandemError, type TandemErrorKind } from '@tandem/runtime/errors';
 export type {
   DocumentStatus,
   OpenDocumentOptions,
   QueryParams,
-  Rejection,
   TandemDocument,
 } from './tab-api.js';
 export { openDocument } from './tab-document.js';

@@ -1,46 +1,36 @@
 // The document as its owner (a dedicated worker) holds it: the LocalDocument, and the status every tab
 // sees. Invariants: the connection to the coordinator is wanted exactly while the app wants it
-// (goOnline/goOffline) and the network is up; listeners hear the status only when it changed.
-import { type LocalDocument, type MutateOptions, type MutationResult, TandemError } from '@tandem/runtime';
+// (goOnline/goOffline) and the network is up; the status is the same object until a field changes, and
+// listeners hear it only then.
+import type { LocalDocument, MutateOptions, MutationResult, SyncStatus } from '@tandem/runtime';
+import { TandemError } from '@tandem/runtime';
 import { openDocument } from './open-document.js';
 import type { OwnerConfig, OwnerStatus } from './owner-protocol.js';
-import type { Rejection } from './tab-api.js';
-import { valuesKey } from './values-key.js';
 
-/** The newest rejections kept in the status. */
-const REJECTIONS_KEPT = 50;
 /** How long an open waits for the previous owner's worker to let go of the files (its tab just closed). */
 const TAKEOVER_MS = 10_000;
 
-interface Pausable {
-  goOffline(): unknown;
-  goOnline(): unknown;
-}
-
 export class OwnedDocument {
   readonly document: LocalDocument;
-  readonly #syncs: boolean;
-  readonly #warning: string | undefined;
-  readonly #persisted: boolean;
+  readonly #where: Pick<OwnerStatus, 'warning' | 'persisted'>;
   #appOnline = true;
   #networkOnline: boolean;
-  #rejections: readonly Rejection[] = [];
   #status: OwnerStatus;
-  #statusKey: string;
-  #changeScheduled = false;
+  /** What `#status` was made of. */
+  #from: { readonly sync: SyncStatus; readonly appOnline: boolean };
   readonly #listeners = new Set<(status: OwnerStatus) => void>();
-  readonly #poll: ReturnType<typeof setInterval>;
 
   private constructor(document: LocalDocument, config: OwnerConfig, warning: string | undefined) {
     this.document = document;
-    this.#syncs = config.coordinatorUrl !== undefined;
-    this.#warning = warning;
-    this.#persisted = config.persist && warning === undefined;
+    this.#where = {
+      persisted: config.persist && warning === undefined,
+      ...(warning !== undefined && { warning }),
+    };
     this.#networkOnline = typeof navigator === 'undefined' || navigator.onLine !== false;
-    this.#status = this.#compute();
-    this.#statusKey = valuesKey([this.#status]);
-    this.#applyOnline();
-    this.#poll = setInterval(() => this.changed(), 250);
+    this.#from = { sync: document.status, appOnline: this.#appOnline };
+    this.#status = this.#compose();
+    document.onStatus(() => this.#changed());
+    if (!this.#networkOnline) this.#applyOnline().catch(() => undefined);
   }
 
   /**
@@ -48,10 +38,9 @@ export class OwnedDocument {
    * after its tab closed (`document-locked`): the open is retried until TAKEOVER_MS, never forced.
    */
   static async open(config: OwnerConfig): Promise<OwnedDocument> {
-    let warning: string | undefined;
-    let owned: OwnedDocument | undefined;
     const deadline = Date.now() + TAKEOVER_MS;
     for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
+      let warning: string | undefined;
       try {
         const document = await openDocument({
           docId: config.docId,
@@ -62,10 +51,8 @@ export class OwnedDocument {
           },
           ...(config.coordinatorUrl !== undefined && { coordinatorUrl: config.coordinatorUrl }),
           ...(config.token !== undefined && { token: config.token }),
-          sync: { onStateChange: () => owned?.changed() },
         });
-        owned = new OwnedDocument(document, config, warning);
-        return owned;
+        return new OwnedDocument(document, config, warning);
       } catch (error) {
         const locked = error instanceof TandemError && error.kind === 'document-locked';
         if (!locked || Date.now() + wait > deadline) throw error;
@@ -83,94 +70,47 @@ export class OwnedDocument {
     return () => this.#listeners.delete(listener);
   }
 
-  async mutateBatch(mutations: readonly unknown[], options?: MutateOptions): Promise<MutationResult[]> {
-    const results = await this.document.mutateBatch(mutations, options);
-    this.#track(results);
-    return results;
+  mutateBatch(mutations: readonly unknown[], options?: MutateOptions): Promise<MutationResult[]> {
+    return this.document.mutateBatch(mutations, options);
   }
 
-  goOffline(): void {
+  goOffline(): Promise<void> {
     this.#appOnline = false;
-    this.#applyOnline();
+    return this.#applyOnline();
   }
 
-  goOnline(): void {
+  goOnline(): Promise<void> {
     this.#appOnline = true;
-    this.#applyOnline();
+    return this.#applyOnline();
   }
 
   /** The network went down or came back (the worker's or the tab's `offline`/`online` event). */
   network(online: boolean): void {
     if (this.#networkOnline === online) return;
     this.#networkOnline = online;
-    this.#applyOnline();
+    this.#applyOnline().catch(() => undefined);
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#poll);
-    await this.document.close();
-    this.changed();
+  close(): Promise<void> {
+    return this.document.close();
   }
 
-  /** Something the status shows may have changed: tell the listeners once this turn is over, if it did. */
-  changed(): void {
-    if (this.#changeScheduled) return;
-    this.#changeScheduled = true;
-    queueMicrotask(() => {
-      this.#changeScheduled = false;
-      const status = this.#compute();
-      const key = valuesKey([status]);
-      if (key === this.#statusKey) return;
-      this.#status = status;
-      this.#statusKey = key;
-      for (const listener of [...this.#listeners]) listener(status);
-    });
+  async #applyOnline(): Promise<void> {
+    this.#changed();
+    if (this.#appOnline && this.#networkOnline) await this.document.goOnline();
+    else await this.document.goOffline();
   }
 
-  #applyOnline(): void {
-    const pausable = this.document as unknown as Partial<Pausable>;
-    if (this.#appOnline && this.#networkOnline) pausable.goOnline?.();
-    else pausable.goOffline?.();
-    this.changed();
+  /** The runtime's status with `online` as the app set it (the network's drops show as `offline`). */
+  #compose(): OwnerStatus {
+    return { ...this.#from.sync, online: this.#from.appOnline, ...this.#where };
   }
 
-  /** Local rejections are shown at once; the coordinator's verdict on each mutation replaces them. */
-  #track(results: readonly MutationResult[]): void {
-    for (const result of results) {
-      if (result.status === 'rejected') {
-        this.#reject({ lsn: result.lsn, reason: result.reason, final: false });
-      }
-      if (!this.#syncs) continue;
-      this.document.fate(result.lsn).then(
-        (fate) => {
-          if (fate.status === 'rejected') this.#reject({ lsn: fate.lsn, reason: fate.reason, final: true });
-          else this.#rejections = this.#rejections.filter((r) => r.lsn !== fate.lsn);
-          this.changed();
-        },
-        () => undefined,
-      );
-    }
-    this.changed();
-  }
-
-  #reject(rejection: Rejection): void {
-    this.#rejections = [...this.#rejections.filter((r) => r.lsn !== rejection.lsn), rejection]
-      .sort((a, b) => a.lsn - b.lsn)
-      .slice(-REJECTIONS_KEPT);
-  }
-
-  #compute(): OwnerStatus {
-    const document = this.document;
-    const syncError = document.syncError;
-    return {
-      syncState: document.syncState,
-      pendingCount: document.pendingCount,
-      online: this.#appOnline,
-      ...(document.lastSyncDrop !== undefined && { lastDrop: document.lastSyncDrop }),
-      ...(syncError !== undefined && { syncError: { kind: syncError.kind, message: syncError.message } }),
-      rejections: this.#rejections,
-      ...(this.#warning !== undefined && { warning: this.#warning }),
-      persisted: this.#persisted,
-    };
+  #changed(): void {
+    const from = { sync: this.document.status, appOnline: this.#appOnline };
+    if (from.sync === this.#from.sync && from.appOnline === this.#from.appOnline) return;
+    this.#from = from;
+    this.#status = this.#compose();
+    for (const listener of [...this.#listeners]) listener(this.#status);
   }
 }

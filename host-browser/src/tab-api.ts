@@ -6,7 +6,7 @@ import type {
   MutationResult,
   PlainValue,
   Row,
-  SyncState,
+  SyncStatus,
 } from '@tandem/runtime';
 
 export interface OpenDocumentOptions {
@@ -27,26 +27,12 @@ export interface OpenDocumentOptions {
   readonly persist?: boolean;
 }
 
-/** A mutation the reducer refused: locally (`final: false`) or by the coordinator (`final: true`). */
-export interface Rejection {
-  readonly lsn: number;
-  readonly reason: string;
-  /** True once the coordinator decided. */
-  readonly final: boolean;
-}
-
-export interface DocumentStatus {
-  readonly syncState: SyncState;
-  /** Mutations the coordinator has not taken yet. */
-  readonly pendingCount: number;
-  /** False after `goOffline()` (the app's choice; the network's own state shows in `syncState`). */
-  readonly online: boolean;
-  /** Why the last connection to the coordinator ended while it retries. */
-  readonly lastDrop?: string;
-  /** Why syncing stopped for good (`syncState` is `failed`). */
-  readonly syncError?: { readonly kind: string; readonly message: string };
-  /** Newest last, bounded. */
-  readonly rejections: readonly Rejection[];
+/**
+ * The document's sync status (the runtime's SyncStatus: syncState, pendingCount, `online` — false after
+ * `goOffline()`, the app's choice; the network's own state shows in `syncState` —, lastDrop, syncError,
+ * rejections newest last), and where it lives.
+ */
+export interface DocumentStatus extends SyncStatus {
   /** Set when the document cannot be kept as asked, e.g. "kept in memory only: …". */
   readonly warning?: string;
   /** Whether the document is kept in OPFS. */

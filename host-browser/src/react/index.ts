@@ -1,7 +1,7 @@
 // React bindings for a TandemDocument opened in the tab (`openDocument`): a provider, and hooks that
 // re-render only when what they show changed — `useQuery` keeps the same rows array until the rows differ,
 // `useSyncState` the same object until the status changes.
-import type { MutationResult, Row } from '@tandem/runtime';
+import type { MutationResult, Rejection, Row } from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime/errors';
 import {
   createContext,
@@ -12,7 +12,7 @@ import {
   useMemo,
   useSyncExternalStore,
 } from 'react';
-import type { DocumentStatus, QueryParams, Rejection, TandemDocument } from '../tab-api.js';
+import type { DocumentStatus, QueryParams, TandemDocument } from '../tab-api.js';
 import { valuesKey } from '../values-key.js';
 
 const DocumentContext = createContext<TandemDocument | undefined>(undefined);
