@@ -19,7 +19,10 @@ import { resolveReducer } from './reducer-source.js';
 export interface OpenDocumentOptions
   extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
     CoordinatorOptions {
-  /** The URL of a built reducer component (served as is, e.g. by the coordinator), its bytes, or a loaded module. */
+  /**
+   * The URL of a prepared reducer (the coordinator's `/reducers/<sha256>.wasm`, named by
+   * `GET /reducers/current`), its bytes, or a loaded module. A component is refused (`not-prepared`).
+   */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
   /** This client's timeline; a new random id by default. */
   readonly timelineId?: string;
