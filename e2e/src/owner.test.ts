@@ -34,13 +34,13 @@ afterAll(async () => {
   await coordinator?.close();
 });
 
-async function tab(context: BrowserContext, errors: string[]): Promise<Page> {
+async function tab(context: BrowserContext, errors: string[], query = ''): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
-  await page.goto(server.url);
+  await page.goto(`${server.url}${query}`);
   await page.waitForFunction(() => window.owner !== undefined);
   return page;
 }
@@ -138,6 +138,48 @@ test('closing the owner tab with edits made offline: the other tab takes over fr
     });
     const hash = await b.evaluate(() => window.owner.pageHash());
     expect(hash).toEqual({ ok: true, value: await coordinator.pageHash(docId) });
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('closing the document in the owner tab hands it to another tab, which carries on from the persisted document', async () => {
+  const context = await browser.newContext();
+  const errors: string[] = [];
+  try {
+    const a = await tab(context, errors);
+    const b = await tab(context, errors);
+    await open(a, { docId: 'handed-over' });
+    await open(b, { docId: 'handed-over' });
+    await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'h1', title: 'before' }));
+    await idsOf(b, ['h1']);
+    await a.evaluate(() => window.owner.close());
+    expect(await a.evaluate(() => window.owner.mutate({ type: 'delete', id: 'h1' }))).toMatchObject({
+      ok: false,
+      kind: 'closed',
+    });
+    await statusOf(b, 's.isOwner && s.persisted');
+    await b.evaluate(() => window.owner.mutate({ type: 'create', id: 'h2', title: 'after' }));
+    await idsOf(b, ['h1', 'h2']);
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('without SharedWorker each tab runs its own owner: the second keeps the document in memory and says so', async () => {
+  const context = await browser.newContext();
+  const errors: string[] = [];
+  try {
+    const a = await tab(context, errors, '?solo');
+    const b = await tab(context, errors, '?solo');
+    expect(await open(a, { docId: 'solo' })).toMatchObject({ isOwner: true, persisted: true });
+    const second = await open(b, { docId: 'solo' });
+    expect(second).toMatchObject({ isOwner: true, persisted: false });
+    expect(second.warning).toMatch(/kept in memory only: another tab holds it/);
+    await b.evaluate(() => window.owner.mutate({ type: 'create', id: 's', title: 'in b' }));
+    await idsOf(b, ['s']);
     expect(errors).toEqual([]);
   } finally {
     await context.close();

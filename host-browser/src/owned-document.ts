@@ -34,31 +34,43 @@ export class OwnedDocument {
   }
 
   /**
-   * Opens the document for its owner. The previous owner's worker may still hold the files for a moment
-   * after its tab closed (`document-locked`): the open is retried until TAKEOVER_MS, never forced.
+   * Opens the document for its owner. Shared, the previous owner's worker may still hold the files for a
+   * moment after its tab closed (`document-locked`): the open is retried until TAKEOVER_MS, never forced.
+   * Each tab on its own, another tab holds them for good: this one keeps the document in memory.
    */
   static async open(config: OwnerConfig): Promise<OwnedDocument> {
     const deadline = Date.now() + TAKEOVER_MS;
     for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
-      let warning: string | undefined;
       try {
-        const document = await openDocument({
-          docId: config.docId,
-          reducer: config.reducer,
-          persist: config.persist,
-          onWarning: (message) => {
-            warning = message;
-          },
-          ...(config.coordinatorUrl !== undefined && { coordinatorUrl: config.coordinatorUrl }),
-          ...(config.token !== undefined && { token: config.token }),
-        });
-        return new OwnedDocument(document, config, warning);
+        return await OwnedDocument.#open(config, config.persist);
       } catch (error) {
-        const locked = error instanceof TandemError && error.kind === 'document-locked';
-        if (!locked || Date.now() + wait > deadline) throw error;
+        if (!(error instanceof TandemError && error.kind === 'document-locked')) throw error;
+        if (!config.shared) {
+          return await OwnedDocument.#open(
+            config,
+            false,
+            `document ${config.docId} is kept in memory only: another tab holds it, and this browser cannot share it between tabs (no SharedWorker or Web Locks)`,
+          );
+        }
+        if (Date.now() + wait > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
+  }
+
+  static async #open(config: OwnerConfig, persist: boolean, warned?: string): Promise<OwnedDocument> {
+    let warning = warned;
+    const document = await openDocument({
+      docId: config.docId,
+      reducer: config.reducer,
+      persist,
+      onWarning: (message) => {
+        warning = message;
+      },
+      ...(config.coordinatorUrl !== undefined && { coordinatorUrl: config.coordinatorUrl }),
+      ...(config.token !== undefined && { token: config.token }),
+    });
+    return new OwnedDocument(document, { ...config, persist }, warning);
   }
 
   get status(): OwnerStatus {

@@ -48,7 +48,7 @@ export function sharedOwnersAvailable(): boolean {
 }
 
 export function openOwnerLink(config: OwnerConfig): OwnerLink {
-  return sharedOwnersAvailable() ? new SharedLink(config) : new SoloLink(config);
+  return config.shared ? new SharedLink(config) : new SoloLink(config);
 }
 
 const never = new Promise<never>(() => undefined);
@@ -308,7 +308,7 @@ class SharedLink implements OwnerLink {
   }
 }
 
-/** The owner in this tab alone (no SharedWorker or Web Locks): a second tab's persisted open is refused. */
+/** The owner in this tab alone (no SharedWorker or Web Locks): a second tab keeps the document in memory. */
 class SoloLink implements OwnerLink {
   readonly #worker: Worker;
   readonly #generation = crypto.randomUUID();

@@ -13,6 +13,11 @@ export interface OwnerConfig {
   readonly coordinatorUrl?: string;
   readonly token?: string;
   readonly persist: boolean;
+  /**
+   * Whether tabs share this owner (SharedWorker and Web Locks). Without them each tab has its own, and
+   * a tab that finds the files held by another keeps the document in memory (with a warning).
+   */
+  readonly shared: boolean;
 }
 
 export type DescribedError = WireError | { readonly message: string };

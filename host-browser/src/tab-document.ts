@@ -10,7 +10,7 @@
 import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime/errors';
 import type { Remote } from 'comlink';
-import { type Connection, type OwnerLink, openOwnerLink } from './owner-link.js';
+import { type Connection, type OwnerLink, openOwnerLink, sharedOwnersAvailable } from './owner-link.js';
 import type { ClientSink, DocumentService, OwnerConfig, OwnerStatus } from './owner-protocol.js';
 import type { DocumentStatus, OpenDocumentOptions, QueryParams, TandemDocument } from './tab-api.js';
 import { valuesKey } from './values-key.js';
@@ -24,13 +24,13 @@ import './wire-errors.js';
  * bundle holds no SQLite.
  */
 export async function openDocument(options: OpenDocumentOptions): Promise<TandemDocument> {
-  const config = ownerConfig(options);
+  const config = ownerConfig(options, sharedOwnersAvailable());
   const document = new RemoteDocument(config.docId, openOwnerLink(config));
   await document.ready();
   return document;
 }
 
-function ownerConfig(options: OpenDocumentOptions): OwnerConfig {
+function ownerConfig(options: OpenDocumentOptions, shared: boolean): OwnerConfig {
   if (typeof options.docId !== 'string' || options.docId === '') {
     throw new TandemError('invalid-argument', 'docId must be a non-empty string');
   }
@@ -41,6 +41,7 @@ function ownerConfig(options: OpenDocumentOptions): OwnerConfig {
     docId: options.docId,
     reducer: new URL(options.reducer, globalThis.location?.href).href,
     persist: options.persist ?? true,
+    shared,
     ...(options.coordinatorUrl !== undefined && { coordinatorUrl: options.coordinatorUrl }),
     ...(options.token !== undefined && { token: options.token }),
   };
