@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { readReducerComponent } from './component.js';
 import { CORE_PREAMBLE } from './core-module.js';
@@ -137,6 +138,39 @@ describe('loading a prepared reducer', () => {
     expect((error as ReducerLoadError).kind).toBe('meter-mismatch');
   });
 });
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261205);
+
+test(`a prepared reducer truncated or with bytes changed (a damaged download) is refused with a ReducerLoadError or loads, nothing else (seed ${SEED})`, async () => {
+  const damaged = fc.oneof(
+    fc.nat(prepared.length - 1).map((n) => prepared.slice(0, n)),
+    fc
+      .array(fc.tuple(fc.nat(prepared.length - 1), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((changes) => {
+        const bytes = prepared.slice();
+        for (const [at, value] of changes) bytes[at] = value;
+        return bytes;
+      }),
+  );
+  const kinds = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(damaged, async (bytes) => {
+      const error = await loadPreparedReducer(bytes).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error === undefined) return;
+      expect(error).toBeInstanceOf(ReducerLoadError);
+      const { kind } = error as ReducerLoadError;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }),
+    { seed: SEED, numRuns: 300 },
+  );
+  expect(kinds.get('malformed'), JSON.stringify([...kinds])).toBeGreaterThan(0);
+}, 60_000);
 
 /** Every module a runtime source reaches through static and dynamic imports, and its bare imports. */
 async function importGraph(entry: string): Promise<{ files: Set<string>; bare: Set<string> }> {
