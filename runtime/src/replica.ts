@@ -23,6 +23,8 @@
 //    already committed, but the frame was not recorded and its pages stay dirty in the store: the
 //    replica is poisoned, and every later call (but `close`) throws the same TandemError
 //    'storage-failed'. Nothing can be trusted to continue from there but a reopen.
+// 8. After the pages change beneath SQLite (`discardOverlay`, `applyFrames`, `resetBase`), the next
+//    statement reads the schema from the pages: none runs under the schema SQLite held before.
 
 import { applySequentially, type ReduceResult } from './apply.js';
 import { TandemError } from './errors.js';
@@ -226,7 +228,12 @@ export class Replica {
   /** Drops this replica's unconfirmed pages: the next statement sees the base (the authority's pages). */
   discardOverlay(): void {
     this.assertOpen();
-    this.store.discardOverlay();
+    const generation = this.store.generation;
+    try {
+      this.store.discardOverlay();
+    } finally {
+      this.forgetSchema(generation);
+    }
   }
 
   /**
@@ -236,7 +243,12 @@ export class Replica {
    */
   applyFrames(frames: readonly Frame[]): void {
     this.assertOpen();
-    for (const frame of frames) this.store.applyFrame(frame);
+    const generation = this.store.generation;
+    try {
+      for (const frame of frames) this.store.applyFrame(frame);
+    } finally {
+      this.forgetSchema(generation);
+    }
   }
 
   /**
@@ -250,7 +262,12 @@ export class Replica {
     readonly pages: readonly FramePage[];
   }): void {
     this.assertOpen();
-    this.store.resetBase(image);
+    const generation = this.store.generation;
+    try {
+      this.store.resetBase(image);
+    } finally {
+      this.forgetSchema(generation);
+    }
   }
 
   /** Hex SHA-256 over the database file, page by page: equal hashes mean identical databases. */
@@ -307,6 +324,16 @@ export class Replica {
       this.control('BEGIN IMMEDIATE');
     },
   };
+
+  /**
+   * Makes SQLite read the schema again once the pages changed beneath it since `generation`
+   * (invariant 8): it trusts the schema it holds while the schema cookie matches the one its statements
+   * were prepared under, and cookies repeat here (a schema change dropped with the overlay and made
+   * again, or another made by the authority, moves the cookie to the same number).
+   */
+  private forgetSchema(generation: number): void {
+    if (this.store.generation !== generation) this.connection.exec('PRAGMA writable_schema = RESET');
+  }
 
   /** Transaction control through the statement cache: these run several times per batch. */
   private control(sql: string): void {
