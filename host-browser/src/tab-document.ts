@@ -83,7 +83,8 @@ const INITIAL: OwnerStatus = {
   persisted: false,
 };
 
-class RemoteDocument implements TandemDocument {
+/** A TandemDocument over the owners its link connects to in turn (exported for its tests). */
+export class RemoteDocument implements TandemDocument {
   readonly docId: string;
   readonly #link: OwnerLink;
   #connection: Connection | undefined;
