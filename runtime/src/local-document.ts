@@ -32,6 +32,7 @@ import { RejectionList, StatusFeed, type SyncStatus } from './document-status.js
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { mutationProblem } from './protocol/mutation-bounds.js';
+import { Subscriptions } from './reactive/subscriptions.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
@@ -63,27 +64,6 @@ export type Row = Record<string, PlainValue>;
 export type MutationFate =
   | { readonly lsn: number; readonly status: 'confirmed' }
   | { readonly lsn: number; readonly status: 'rejected'; readonly reason: string };
-
-interface Subscription {
-  readonly sql: string;
-  readonly params: readonly (PlainValue | boolean)[];
-  readonly listener: (rows: Row[]) => void;
-  readonly onError: ((error: unknown) => void) | undefined;
-  /** The rows last heard, as a comparable key. */
-  last: string | undefined;
-}
-
-/**
- * Rows as a string that is equal exactly when the rows are. Cells are null, numbers, strings, bigints or
- * blobs: the last two become objects, which no other cell can be, so nothing collides.
- */
-function rowsKey(rows: readonly Row[]): string {
-  return JSON.stringify(rows, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return { blob: Array.from(value) };
-    if (typeof value === 'bigint') return { bigint: value.toString() };
-    return value;
-  });
-}
 
 interface Pending {
   readonly envelope: MutationEnvelope;
@@ -163,8 +143,7 @@ export class LocalDocument implements SyncTarget {
   /** Why syncing stopped for good: what waits on the coordinator rejects with it (invariant 8). */
   private syncFailure: TandemError | undefined;
   private readonly rebaseListeners = new Set<() => void>();
-  private readonly subscriptions = new Set<Subscription>();
-  private refreshScheduled = false;
+  private readonly subscriptions: Subscriptions;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
   /** The last lsn synced to the timeline (everything, without a journal). */
@@ -180,6 +159,13 @@ export class LocalDocument implements SyncTarget {
     this.timelineId = parts.timelineId;
     this.timelineSecret = parts.timelineSecret;
     this.replica = parts.replica;
+    const replica = parts.replica;
+    this.subscriptions = new Subscriptions({
+      query: (sql, params) => replica.query(sql, params),
+      authorizations: (sql) => replica.connection.authorizations(sql),
+      readPage: (pgno) => replica.store.read(pgno),
+      isOpen: () => !this.closed,
+    });
     this.migration = parts.migration;
     this.journal = parts.journal;
     this.onClose = parts.onClose;
@@ -266,9 +252,10 @@ export class LocalDocument implements SyncTarget {
   }
 
   /**
-   * Runs `sql` now and again whenever the document changes (a local mutation, a rebase on the
-   * coordinator's frames); `listener` hears the rows first and then each time they differ. Returns the
-   * unsubscribe function. A failing query reaches `onError` (or is dropped) and the subscription stays.
+   * Runs `sql` now and again whenever a table it reads, or the schema, changed (a local mutation, a
+   * rebase on the coordinator's frames; reactive/subscriptions.ts); `listener` hears the rows first and
+   * then each time they differ. Returns the unsubscribe function. A failing query reaches `onError` (or
+   * is dropped) and the subscription stays.
    */
   subscribe(
     sql: string,
@@ -277,12 +264,12 @@ export class LocalDocument implements SyncTarget {
     onError?: (error: unknown) => void,
   ): () => void {
     this.assertOpen();
-    const subscription: Subscription = { sql, params, listener, onError, last: undefined };
-    this.subscriptions.add(subscription);
-    queueMicrotask(() => this.refresh(subscription));
-    return () => {
-      this.subscriptions.delete(subscription);
-    };
+    return this.subscriptions.add(sql, params, listener, onError);
+  }
+
+  /** How many times subscriptions' queries ran, all subscriptions together (tests and benchmarks read it). */
+  get subscriptionRuns(): number {
+    return this.subscriptions.runs;
   }
 
   /**
@@ -647,29 +634,9 @@ export class LocalDocument implements SyncTarget {
     this.syncing = Promise.all([this.syncing, synced]).then(() => undefined);
   }
 
-  /** Re-runs the subscriptions once the current burst of changes is over (one microtask later). */
+  /** Re-runs the subscriptions whose tables changed, once the current burst of changes is over. */
   private changed(): void {
-    if (this.refreshScheduled || this.subscriptions.size === 0) return;
-    this.refreshScheduled = true;
-    queueMicrotask(() => {
-      this.refreshScheduled = false;
-      for (const subscription of [...this.subscriptions]) this.refresh(subscription);
-    });
-  }
-
-  private refresh(subscription: Subscription): void {
-    if (this.closed || !this.subscriptions.has(subscription)) return;
-    let rows: Row[];
-    try {
-      rows = this.replica.query(subscription.sql, subscription.params);
-    } catch (error) {
-      subscription.onError?.(error);
-      return;
-    }
-    const key = rowsKey(rows);
-    if (key === subscription.last) return;
-    subscription.last = key;
-    subscription.listener(rows);
+    this.subscriptions.changed();
   }
 
   private fail(error: unknown): TandemError {

@@ -44,6 +44,17 @@ const STATEMENT_CACHE_SIZE = 64;
 /** The progress handler runs every this many VM steps: rare enough to cost nothing measurable. */
 const PROGRESS_INTERVAL = 1000;
 
+/**
+ * One question SQLite put to the authorizer: its action code (SQLITE_READ, SQLITE_FUNCTION, …) and
+ * arguments, as sqlite3_set_authorizer documents them; `database` is null where SQLite gives none.
+ */
+export interface Authorization {
+  readonly action: number;
+  readonly arg1: string | null;
+  readonly arg2: string | null;
+  readonly database: string | null;
+}
+
 /** Who a statement runs for (invariant 4). */
 type Principal = 'host' | 'guest';
 
@@ -118,6 +129,8 @@ export class Connection {
   #exhausted = false;
   #sizeExceeded = false;
   #abort: string | undefined;
+  /** Where `authorizations` collects what the authorizer is asked, while it prepares. */
+  #asked: Authorization[] | undefined;
   /** Primary result codes that say something about the host (its disk, its state), not the guest's SQL. */
   readonly #hostFailures: ReadonlySet<number>;
 
@@ -147,7 +160,8 @@ export class Connection {
     ]);
     capi.sqlite3_set_authorizer(
       this.#pDb,
-      (_: WasmPointer, action: number, arg1: string | 0, arg2: string | 0) => {
+      (_: WasmPointer, action: number, arg1: string | 0, arg2: string | 0, database: string | 0) => {
+        this.#asked?.push({ action, arg1: arg1 || null, arg2: arg2 || null, database: database || null });
         if (this.#principal === 'host') return capi.SQLITE_OK;
         const denial = guestDenial(action, arg1, arg2);
         if (denial === undefined) return capi.SQLITE_OK;
@@ -202,6 +216,22 @@ export class Connection {
       this.#statements.delete(key);
       this.#sqlite3.capi.sqlite3_finalize(stmt);
     }
+  }
+
+  /**
+   * What SQLite asks the authorizer while it prepares `sql` as a host statement, in order: the tables
+   * and columns it reads (SQLITE_READ; a view is expanded into the tables beneath it), the functions it
+   * calls, and any other action. The statement is prepared apart from the cache and never run.
+   */
+  authorizations(sql: string): Authorization[] {
+    const asked: Authorization[] = [];
+    this.#asked = asked;
+    try {
+      this.#sqlite3.capi.sqlite3_finalize(this.#prepareOne(sql));
+    } finally {
+      this.#asked = undefined;
+    }
+    return asked;
   }
 
   /** Runs one statement to completion and returns the rows it changed (triggers excluded). */
