@@ -4,6 +4,7 @@
 import { useDocument, useMutate, useQuery } from '@tandem/host-browser/react';
 import { type KeyboardEvent, type ReactNode, useState } from 'react';
 import { applyFilter, FILTERS, useFilter } from './filter.js';
+import { useOptimisticFlag } from './optimistic-flag.js';
 import { SyncPanel } from './sync-panel.js';
 import { TodoItem } from './todo-item.js';
 import { ALL_TODOS, clearCompleted, create, remove, rename, type Todo, toggle, toggleAll } from './todos.js';
@@ -27,6 +28,7 @@ export function TodoApp(): ReactNode {
   const activeCount = all.filter((todo) => todo.completed === 0).length;
   const completedCount = all.length - activeCount;
   const shown = applyFilter(all, filter);
+  const [allCompleted, wantAllCompleted] = useOptimisticFlag(all.length > 0 && activeCount === 0);
 
   return (
     <>
@@ -50,8 +52,10 @@ export function TodoApp(): ReactNode {
                 id="toggle-all"
                 className="toggle-all"
                 type="checkbox"
-                checked={activeCount === 0}
-                onChange={(event) => void document.mutateBatch(toggleAll(all, event.target.checked))}
+                checked={allCompleted}
+                onChange={() =>
+                  wantAllCompleted(!allCompleted, document.mutateBatch(toggleAll(all, !allCompleted)))
+                }
               />
               <label htmlFor="toggle-all">Mark all as complete</label>
               <ul className="todo-list">
@@ -59,7 +63,7 @@ export function TodoApp(): ReactNode {
                   <TodoItem
                     key={todo.id}
                     todo={todo}
-                    onToggle={(t) => void mutate(toggle(t.id))}
+                    onToggle={(t) => mutate(toggle(t.id))}
                     onDelete={(t) => void mutate(remove(t.id))}
                     onRename={(t, title) => void mutate(rename(t.id, title))}
                   />

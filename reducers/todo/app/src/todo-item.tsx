@@ -2,11 +2,12 @@
 // cancels, an empty title deletes the todo. An edit ends once: the blur that follows Enter, Escape or
 // the field's removal must not save a second time.
 import { type KeyboardEvent, type ReactNode, useRef, useState } from 'react';
+import { useOptimisticFlag } from './optimistic-flag.js';
 import type { Todo } from './todos.js';
 
 export interface TodoItemProps {
   readonly todo: Todo;
-  readonly onToggle: (todo: Todo) => void;
+  readonly onToggle: (todo: Todo) => Promise<unknown>;
   readonly onDelete: (todo: Todo) => void;
   readonly onRename: (todo: Todo, title: string) => void;
 }
@@ -14,7 +15,7 @@ export interface TodoItemProps {
 export function TodoItem({ todo, onToggle, onDelete, onRename }: TodoItemProps): ReactNode {
   const [editText, setEditText] = useState<string | undefined>(undefined);
   const editing = useRef(false);
-  const completed = todo.completed === 1;
+  const [completed, wantCompleted] = useOptimisticFlag(todo.completed === 1);
 
   const startEditing = () => {
     editing.current = true;
@@ -44,7 +45,7 @@ export function TodoItem({ todo, onToggle, onDelete, onRename }: TodoItemProps):
           type="checkbox"
           aria-label="Toggle Todo"
           checked={completed}
-          onChange={() => onToggle(todo)}
+          onChange={() => wantCompleted(!completed, onToggle(todo))}
         />
         {/* biome-ignore lint/a11y/noLabelWithoutControl: TodoMVC's title label; tied to the checkbox, a double-click would toggle it twice */}
         <label data-testid="todo-title" onDoubleClick={startEditing}>
