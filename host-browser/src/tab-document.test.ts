@@ -18,7 +18,12 @@ const STATUS: OwnerStatus = {
 
 /** An owner whose answers the test gives: each call waits until `answer` or the owner dies. */
 class FakeOwner {
-  readonly calls: { method: string; args: unknown[]; answer: (value: unknown) => void }[] = [];
+  readonly calls: {
+    method: string;
+    args: unknown[];
+    answer: (value: unknown) => void;
+    refuse: (error: unknown) => void;
+  }[] = [];
   readonly subscribed = new Map<number, string>();
   sink: ClientSink | undefined;
   detached = false;
@@ -41,7 +46,7 @@ class FakeOwner {
     const call =
       (method: string) =>
       (...args: unknown[]) =>
-        new Promise((answer) => this.calls.push({ method, args, answer }));
+        new Promise((answer, refuse) => this.calls.push({ method, args, answer, refuse }));
     const service = {
       mutate: call('mutate'),
       mutateBatch: call('mutateBatch'),
@@ -72,10 +77,18 @@ class FakeOwner {
 
   /** Answers the oldest call of `method` still waiting. */
   answer(method: string, value: unknown): void {
+    this.#take(method).answer(value);
+  }
+
+  refuse(method: string, error: unknown): void {
+    this.#take(method).refuse(error);
+  }
+
+  #take(method: string) {
     const index = this.calls.findIndex((c) => c.method === method);
-    const [call] = this.calls.splice(index, 1);
+    const [call] = index === -1 ? [] : this.calls.splice(index, 1);
     if (call === undefined) throw new Error(`no ${method} call waits`);
-    call.answer(value);
+    return call;
   }
 }
 
@@ -139,6 +152,22 @@ test('a mutation in flight when the owner goes away rejects with owner-lost; a r
   second.answer('query', [{ 1: 1 }]);
   expect(await query).toEqual([{ 1: 1 }]);
   expect(document.status).toMatchObject({ syncState: 'live', isOwner: true });
+});
+
+test('a mutation the owner refused as closed (it was handing the document over) goes to the next owner', async () => {
+  const first = new FakeOwner('g1', false);
+  const { document, link } = await opened(first);
+  const mutation = document.mutate({ type: 'create' });
+  await tick();
+  first.refuse('mutate', new TandemError('closed', 'document doc is closed'));
+  await tick();
+  first.die();
+  const second = new FakeOwner('g2', true);
+  link.offer(second);
+  await tick();
+  expect(second.calls.map((c) => c.method)).toEqual(['mutate']);
+  second.answer('mutate', { lsn: 3, status: 'applied' });
+  expect(await mutation).toEqual({ lsn: 3, status: 'applied' });
 });
 
 test('after a change of owner the subscriptions carry on, and a listener hears rows only when they differ', async () => {

@@ -6,6 +6,8 @@
 //    subscribed again, and a listener hears rows only when they differ from the last it heard.
 // 2. No call waits on a dead owner: a call in flight when the owner went away is sent again to the
 //    next owner when it only reads; a mutation rejects with `owner-lost` (it may have been recorded).
+//    A call the owner refused as `closed` (it was handing the document over) recorded nothing: it goes
+//    to the next owner, mutation or not.
 // 3. After `close` every call rejects with `closed`; mutations already sent are answered first.
 import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime/errors';
@@ -74,6 +76,12 @@ function waiter<T>(): Waiter<T> {
 }
 
 const LOST = Symbol('lost');
+const never = new Promise<never>(() => undefined);
+
+/** A `closed` refusal from the owner (this tab's document is open: it checks before sending). */
+function ownerClosed(error: unknown): boolean {
+  return error instanceof TandemError && error.kind === 'closed';
+}
 
 const INITIAL: OwnerStatus = {
   syncState: 'connecting',
@@ -243,9 +251,10 @@ export class RemoteDocument implements TandemDocument {
   #subscribeAt(connection: Connection, id: number): void {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
-    connection.service
-      .subscribe(id, subscription.sql, subscription.params)
-      .catch((error: unknown) => subscription.onError?.(error));
+    connection.service.subscribe(id, subscription.sql, subscription.params).catch((error: unknown) => {
+      // An owner closing (handing over) subscribes nothing: the next owner is subscribed again.
+      if (!ownerClosed(error)) subscription.onError?.(error);
+    });
   }
 
   #setStatus(owner: OwnerStatus, isOwner: boolean): void {
@@ -282,13 +291,23 @@ export class RemoteDocument implements TandemDocument {
     for (;;) {
       this.#assertUsable();
       const connection = this.#connection ?? (await this.#next.promise);
+      let refused = false;
       const outcome = await Promise.race([
-        send(connection.service).then((value) => ({ value })),
+        send(connection.service).then(
+          (value) => ({ value }),
+          (error: unknown) => {
+            if (!ownerClosed(error)) throw error;
+            // The owner closed its document (handing it over) before taking the call: nothing was
+            // recorded, so the call goes to the next owner, once this one is gone.
+            refused = true;
+            return never;
+          },
+        ),
         connection.lost.then((): typeof LOST => LOST),
         this.#closing.promise,
       ]);
       if (outcome !== LOST) return outcome.value;
-      if (!reads) {
+      if (!reads && !refused) {
         throw new TandemError(
           'owner-lost',
           `the tab hosting document ${this.docId} went away before the mutation was answered: it may or may not have been recorded`,
