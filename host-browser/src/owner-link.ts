@@ -138,7 +138,12 @@ class Broker {
   static #instance: Broker | undefined;
   readonly #port: MessagePort;
   #nextRequest = 0;
-  readonly #routed = new Map<number, (generation: string) => void>();
+  readonly #routed = new Map<
+    number,
+    { readonly resolve: (generation: string) => void; readonly reject: (error: Error) => void }
+  >();
+  /** Set when the broker's script could not run: no connection will ever be routed. */
+  #broken: Error | undefined;
 
   static get(): Broker {
     Broker.#instance ??= new Broker();
@@ -150,10 +155,15 @@ class Broker {
       type: 'module',
       name: 'tandem broker',
     });
+    worker.addEventListener('error', () => {
+      this.#broken = new Error('the Tandem broker (a SharedWorker) could not start');
+      for (const { reject } of this.#routed.values()) reject(this.#broken);
+      this.#routed.clear();
+    });
     this.#port = worker.port;
     this.#port.addEventListener('message', ({ data }: MessageEvent<FromBroker>) => {
       if (data.type === 'routed') {
-        this.#routed.get(data.request)?.(data.generation);
+        this.#routed.get(data.request)?.resolve(data.generation);
         this.#routed.delete(data.request);
       } else {
         const owner = hosted.get(data.generation);
@@ -172,8 +182,15 @@ class Broker {
   connect(docId: string): Promise<{ readonly port: MessagePort; readonly generation: string }> {
     const channel = new MessageChannel();
     const request = this.#nextRequest++;
-    return new Promise((resolve) => {
-      this.#routed.set(request, (generation) => resolve({ port: channel.port1, generation }));
+    return new Promise((resolve, reject) => {
+      if (this.#broken !== undefined) {
+        reject(this.#broken);
+        return;
+      }
+      this.#routed.set(request, {
+        resolve: (generation) => resolve({ port: channel.port1, generation }),
+        reject,
+      });
       this.send({ type: 'connect', docId, request, port: channel.port2 }, [channel.port2]);
     });
   }
