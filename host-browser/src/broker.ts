@@ -66,4 +66,5 @@ interface SharedWorkerScope {
   if (tab === undefined) return;
   tab.addEventListener('message', (message: MessageEvent<ToBroker>) => handle(tab, message.data));
   tab.start();
+  send(tab, { type: 'hello', broker: (globalThis as unknown as { location: Location }).location.href });
 });

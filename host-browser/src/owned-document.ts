@@ -36,7 +36,8 @@ export class OwnedDocument {
   /**
    * Opens the document for its owner. Shared, the previous owner's worker may still hold the files for a
    * moment after its tab closed (`document-locked`): the open is retried until TAKEOVER_MS, never forced.
-   * Each tab on its own, another tab holds them for good: this one keeps the document in memory.
+   * Files still held then, or held by another tab when tabs cannot share (each runs its own owner), are
+   * another writer's: this owner keeps the document in memory, with a warning.
    */
   static async open(config: OwnerConfig): Promise<OwnedDocument> {
     const deadline = Date.now() + TAKEOVER_MS;
@@ -45,15 +46,18 @@ export class OwnedDocument {
         return await OwnedDocument.#open(config, config.persist);
       } catch (error) {
         if (!(error instanceof TandemError && error.kind === 'document-locked')) throw error;
-        if (!config.shared) {
-          return await OwnedDocument.#open(
-            config,
-            false,
-            `document ${config.docId} is kept in memory only: another tab holds it, and this browser cannot share it between tabs (no SharedWorker or Web Locks)`,
-          );
+        if (config.shared && Date.now() + wait <= deadline) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
         }
-        if (Date.now() + wait > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        const why = config.shared
+          ? 'another tab holds its files (one running another version of this app?); reload this tab once that one is closed'
+          : 'another tab holds it, and this browser cannot share it between tabs (no SharedWorker or Web Locks)';
+        return await OwnedDocument.#open(
+          config,
+          false,
+          `document ${config.docId} is kept in memory only: ${why}`,
+        );
       }
     }
   }

@@ -144,6 +144,13 @@ class Broker {
   >();
   /** Set when the broker's script could not run: no connection will ever be routed. */
   #broken: Error | undefined;
+  #hello: (broker: string) => void = () => undefined;
+  #failed: (error: Error) => void = () => undefined;
+  /** Which broker this is (its script's URL): the scope of the elections among its tabs. */
+  readonly identity = new Promise<string>((resolve, reject) => {
+    this.#hello = resolve;
+    this.#failed = reject;
+  });
 
   static get(): Broker {
     Broker.#instance ??= new Broker();
@@ -155,14 +162,18 @@ class Broker {
       type: 'module',
       name: 'tandem broker',
     });
+    this.identity.catch(() => undefined);
     worker.addEventListener('error', () => {
       this.#broken = new Error('the Tandem broker (a SharedWorker) could not start');
+      this.#failed(this.#broken);
       for (const { reject } of this.#routed.values()) reject(this.#broken);
       this.#routed.clear();
     });
     this.#port = worker.port;
     this.#port.addEventListener('message', ({ data }: MessageEvent<FromBroker>) => {
-      if (data.type === 'routed') {
+      if (data.type === 'hello') {
+        this.#hello(data.broker);
+      } else if (data.type === 'routed') {
         this.#routed.get(data.request)?.resolve(data.generation);
         this.#routed.delete(data.request);
       } else {
@@ -213,7 +224,7 @@ class Candidacy {
   /** Rejects when this tab was elected and could not open the document. */
   readonly failed: Promise<never>;
 
-  constructor(config: OwnerConfig, broker: Broker) {
+  constructor(config: OwnerConfig, broker: Broker, scope: string) {
     this.#config = config;
     this.#broker = broker;
     let fail: (error: unknown) => void = () => undefined;
@@ -222,7 +233,7 @@ class Candidacy {
     });
     this.failed.catch(() => undefined);
     navigator.locks
-      .request(ownerLockName(config.docId), { signal: this.#abort.signal }, () => {
+      .request(ownerLockName(config.docId, scope), { signal: this.#abort.signal }, () => {
         this.#serving = this.#serve(fail);
         return this.#serving;
       })
@@ -290,25 +301,27 @@ function generationLost(docId: string, generation: string, signal: AbortSignal):
 class SharedLink implements OwnerLink {
   readonly #docId: string;
   readonly #broker = Broker.get();
-  readonly #candidacy: Candidacy;
+  readonly #candidacy: Promise<Candidacy>;
   readonly #closing = new AbortController();
 
   constructor(config: OwnerConfig) {
     this.#docId = config.docId;
-    this.#candidacy = new Candidacy(config, this.#broker);
+    this.#candidacy = this.#broker.identity.then((scope) => new Candidacy(config, this.#broker, scope));
+    this.#candidacy.catch(() => undefined);
   }
 
   async connect(sink: ClientSink): Promise<Connection> {
     const id = await clientId();
+    const candidacy = await this.#candidacy;
     for (;;) {
-      const routed = await Promise.race([this.#broker.connect(this.#docId), this.#candidacy.failed]);
+      const routed = await Promise.race([this.#broker.connect(this.#docId), candidacy.failed]);
       const { generation } = routed;
       const lost = generationLost(this.#docId, generation, this.#closing.signal);
       const service = wrap<DocumentService>(routed.port);
       const attached = await Promise.race([
         service.attach(id, proxy(sink)),
         lost.then(() => undefined),
-        this.#candidacy.failed,
+        candidacy.failed,
       ]);
       if (attached !== undefined) {
         return { service, generation, status: attached.status, isOwner: hosted.has(generation), lost };
@@ -321,7 +334,7 @@ class SharedLink implements OwnerLink {
 
   async close(): Promise<void> {
     this.#closing.abort();
-    await this.#candidacy.close();
+    await (await this.#candidacy.catch(() => undefined))?.close();
   }
 }
 

@@ -48,6 +48,8 @@ export type ToBroker =
 
 /** Broker → tab. */
 export type FromBroker =
+  /** First, on every tab's port: which broker this is (its script's URL, so its build). */
+  | { readonly type: 'hello'; readonly broker: string }
   | { readonly type: 'routed'; readonly request: number; readonly generation: string }
   /** For an owner this tab hosts: hand `port` to its worker. */
   | { readonly type: 'connect'; readonly generation: string; readonly port: MessagePort };
@@ -83,8 +85,12 @@ export interface DocumentService {
   detach(): void;
 }
 
-/** Held by the tab elected to host the document's owner. */
-export const ownerLockName = (docId: string): string => `tandem:owner:${docId}`;
+/**
+ * Held by the tab elected to host the document's owner among the tabs of one broker: tabs running
+ * another build of this package have another broker, which could never route to this owner, so they
+ * hold their own election (and their owner finds the files held: owned-document.ts).
+ */
+export const ownerLockName = (docId: string, broker: string): string => `tandem:owner:${broker}:${docId}`;
 /** Held by the owner's tab while that owner serves: released when it closes or its tab dies. */
 export const generationLockName = (docId: string, generation: string): string =>
   `tandem:generation:${docId}:${generation}`;
