@@ -8,8 +8,9 @@ import { APP_PORT, CHROMIUM_ARGS, CHROMIUM_PATH } from './playwright/support/set
 export default defineConfig({
   testDir: './playwright',
   outputDir: './test-results/playwright',
-  timeout: 30_000,
-  expect: { timeout: 5_000 },
+  // Generous for a loaded two-core machine; a passing run takes a fraction of these.
+  timeout: 45_000,
+  expect: { timeout: 10_000 },
   fullyParallel: true,
   // The machine has two cores: the coordinator and the browsers share them.
   workers: 2,

@@ -2,6 +2,7 @@
 // http://localhost:8787/ (PORT to change it; documents in ./data, or TANDEM_DATA) and prints that URL
 // first. Then a scripted run in the console: the reducer in a local document (what was applied and what
 // rejected) and a client syncing through the coordinator. Serves until Ctrl-C.
+import { isAbsolute } from 'node:path';
 import { build, ensureDependencies } from './ensure.mjs';
 import { closeOnSignals, DEFAULT_PORT, REDUCER, serveApp } from './serve-app.mjs';
 
@@ -21,10 +22,11 @@ try {
   process.exit(1);
 }
 closeOnSignals(coordinator);
-console.log(`\nTodo demo: http://localhost:${coordinator.port}/   (Ctrl-C stops it)\n`);
+console.log(`Todo demo: http://localhost:${coordinator.port}/   (Ctrl-C stops it)\n`);
 const syncUrl = `ws://localhost:${coordinator.port}/sync`;
+const shownDataDir = isAbsolute(dataDir) ? dataDir : `./${dataDir}`;
 console.log(
-  `coordinator: sync at ${syncUrl}, /health, /metrics; documents in ./${dataDir}; open another list with /?doc=NAME\n`,
+  `coordinator: sync at ${syncUrl}, /health, /metrics; documents in ${shownDataDir}; another list: /?doc=NAME\n`,
 );
 
 const { openDocument } = await import('@tandem/host-node');

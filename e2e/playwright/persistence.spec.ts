@@ -17,6 +17,7 @@ import {
 } from './support/todo-app.js';
 
 test.describe('persistence', () => {
+  test.describe.configure({ timeout: 90_000 });
   test('a reload keeps every todo, edits not yet synced included, which sync afterwards', async ({
     page,
     browser,

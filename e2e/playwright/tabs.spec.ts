@@ -15,6 +15,8 @@ import {
 } from './support/todo-app.js';
 
 test.describe('tabs of one browser', () => {
+  // The coordinator stops and starts again; sync comes back after its reconnect backoff.
+  test.describe.configure({ timeout: 120_000 });
   let server: AppServer;
   let gate: SyncGate;
   test.beforeEach(async () => {
