@@ -15,6 +15,7 @@ test('a screenshot of the demo with several todos and the sync status', async ({
   await expectSynced(page);
   await expect(page.getByTestId('rejections').getByRole('listitem')).toHaveCount(1);
   await page.getByPlaceholder('What needs to be done?').blur();
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   await test.info().attach('todo demo', { path: SCREENSHOT, contentType: 'image/png' });
 });

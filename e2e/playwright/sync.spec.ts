@@ -53,8 +53,8 @@ test.describe('two browsers on one document', () => {
 
     const seen = await statusTexts(offline);
     await test.info().attach('status texts seen offline → online', { body: seen.join('\n') });
-    console.log(`status texts seen (seed ${random.seed}):\n  ${seen.join('\n  ')}`);
     const labels = seen.map((text) => text.split(/[ ·(]/)[0]);
+    console.log(`offline side's status: ${labels.filter((label, i) => label !== labels[i - 1]).join(' → ')}`);
     const wentOffline = labels.indexOf('offline');
     const thenSyncing = labels.indexOf('syncing', wentOffline);
     const thenSynced = labels.indexOf('synced', thenSyncing);
