@@ -11,6 +11,10 @@
 //    coordinator moves to another reducer (or another meter version) it loads the new one. Both are
 //    readable from any origin (CORS `*`, no credentials): an app served elsewhere (a dev server, a
 //    CDN) loads the reducer of the coordinator it syncs with, and nothing there is secret.
+// 4. Static files under `/assets/` are the build's content-hashed files (vite names them so) and are
+//    cached immutably; everything else (index.html) is revalidated. A tab that takes over a document
+//    while the network is down starts its owner worker from the browser's cache: with `no-cache` that
+//    load needs the server and the takeover failed offline.
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -106,7 +110,7 @@ export async function handleHttp(
       response.writeHead(200, {
         'content-type': CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream',
         'content-length': file.size,
-        'cache-control': 'no-cache',
+        'cache-control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
       });
       if (request.method === 'HEAD') response.end();
       else createReadStream(file.path).pipe(response);

@@ -119,11 +119,14 @@ test('a coordinator given the prepared reducer instead of the component serves t
   }
 });
 
-test('static files are served from the static folder, index.html for a folder', async () => {
-  expect(await raw('/')).toMatchObject({ status: 200, body: '<h1>app</h1>' });
+test('static files are served from the static folder, index.html for a folder; the hashed /assets/ immutable, the rest revalidated', async () => {
+  const index = await raw('/');
+  expect(index).toMatchObject({ status: 200, body: '<h1>app</h1>' });
+  expect(index.headers['cache-control']).toBe('no-cache');
   const script = await raw('/assets/main.js');
   expect(script).toMatchObject({ status: 200, body: 'export {}' });
   expect(script.headers['content-type']).toMatch(/^text\/javascript/);
+  expect(script.headers['cache-control']).toContain('immutable');
   expect((await raw('/missing.js')).status).toBe(404);
 });
 

@@ -106,10 +106,6 @@ test.describe('tabs of one browser, offline', () => {
     context,
     doc,
   }) => {
-    test.fail(
-      true,
-      'known gap: the new owner loads its worker script from the network (served no-cache), so with the browser offline the takeover fails and the tab stays failed: "the owner worker failed: undefined"',
-    );
     const first = await context.newPage();
     await openTodos(first, doc);
     await expectSynced(first);

@@ -79,7 +79,12 @@ function answer(worker: Worker, type: 'opened' | 'closed'): Promise<void> {
     worker.addEventListener('message', onMessage);
     worker.addEventListener(
       'error',
-      (event) => reject(new Error(`the owner worker failed: ${event.message}`)),
+      (event) =>
+        reject(
+          new Error(
+            `the owner worker failed: ${event.message || 'its script could not be loaded (offline, or the server is down)'}`,
+          ),
+        ),
       {
         once: true,
       },
