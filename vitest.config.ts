@@ -11,6 +11,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // A folder where the run's processes share prepared reducers (TANDEM_PREPARED_CACHE).
+    globalSetup: ['scripts/vitest-global-setup.ts'],
     // Coordinators started by tests log warnings and errors only (tests that check logs inject their own).
     env: { TANDEM_LOG_LEVEL: 'warn' },
   },

@@ -14,6 +14,7 @@ import { resolveLimits } from './limits.js';
 import { meterCoreModule } from './meter.js';
 import { METER_VERSION } from './meter-abi.js';
 import { encodePrepared, isPrepared } from './prepared.js';
+import { readSharedPrepared, writeSharedPrepared } from './shared-prepared.js';
 
 /** Prepared reducers by component hash and the inputs of the instrumentation; failures are not kept. */
 const prepared = new Map<string, Promise<Uint8Array>>();
@@ -48,16 +49,20 @@ export async function prepareReducer(
   let made = prepared.get(key);
   if (made === undefined) {
     made = (async () => {
+      const shared = await readSharedPrepared(key);
+      if (shared !== undefined && isPrepared(shared)) return shared;
       await compileOriginal(core.module);
       const module = unmetered
         ? core.module
         : await meterCoreModule(core.module, limits.maxMemoryPages, limits.maxStackBytes);
-      return encodePrepared(module, {
+      const result = encodePrepared(module, {
         meterVersion,
         maxMemoryPages: limits.maxMemoryPages,
         maxStackBytes: limits.maxStackBytes,
         component: { sha256, bytes: bytes.byteLength },
       });
+      await writeSharedPrepared(key, result);
+      return result;
     })();
     prepared.set(key, made);
     if (prepared.size > PREPARED_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
