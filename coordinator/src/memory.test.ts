@@ -1,5 +1,5 @@
 // Memory claims, against the coordinator as a process (its RSS read from /proc): documents that go
-// idle give their memory back, and a socket that has not been welcomed cannot make it hold much.
+// idle are closed and memory stops growing with the documents touched, and a socket that has not been welcomed cannot make it hold much.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -104,7 +104,7 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
   return check();
 }
 
-test('2,000 documents touched once and then idle: the coordinator closes them and its RSS returns to within 20% of its start', async () => {
+test('2,000 documents touched once and then idle: the coordinator closes them, and the second 1,000 leave its RSS where the first 1,000 did', async () => {
   const coordinator = await startProcess([
     '--idle-document-ms',
     '200',
@@ -115,30 +115,34 @@ test('2,000 documents touched once and then idle: the coordinator closes them an
   ]);
   // The start: workers ready and the open-push-close path taken once on each.
   for (let i = 0; i < 8; i++) await touch(coordinator.url, `warm-${i}`);
-  expect(await until(async () => (await coordinator.metric('tandem_open_documents')) === 0, 10_000)).toBe(
-    true,
-  );
+  const idle = () => until(async () => (await coordinator.metric('tandem_open_documents')) === 0, 10_000);
+  expect(await idle()).toBe(true);
   const start = await coordinator.rss();
 
   let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < 2000) await touch(coordinator.url, `doc-${next++}`);
+  const touchUpTo = async (count: number): Promise<void> => {
+    // Eight clients at a time: each holds its document open while connected, so the peak is the lanes
+    // plus the bound, whatever the machine's speed.
+    const lane = async (): Promise<void> => {
+      while (next < count) await touch(coordinator.url, `doc-${next++}`);
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    expect(await idle()).toBe(true);
   };
-  // Eight clients at a time: each holds its document open while connected, so the peak is the lanes
-  // plus the bound, whatever the machine's speed.
-  await Promise.all(Array.from({ length: 8 }, lane));
-
-  expect(await until(async () => (await coordinator.metric('tandem_open_documents')) === 0, 10_000)).toBe(
-    true,
-  );
+  await touchUpTo(1000);
+  const half = await coordinator.rss();
+  await touchUpTo(2000);
+  // A WebAssembly memory never shrinks, so what the bound's documents once used stays: the claim is
+  // that it stops growing once the bound was reached, not that it returns to the start.
   let end = await coordinator.rss();
   await until(async () => {
     end = await coordinator.rss();
-    return end <= start * 1.2;
+    return end <= half * 1.15;
   }, 10_000);
-  const report = `RSS ${(start / MiB).toFixed(0)} MiB at start, ${(end / MiB).toFixed(0)} MiB after 2,000 idle documents`;
+  const report = `RSS ${(start / MiB).toFixed(0)} MiB at start, ${(half / MiB).toFixed(0)} MiB after 1,000 idle documents, ${(end / MiB).toFixed(0)} MiB after 2,000`;
   console.log(report);
-  expect(end, report).toBeLessThanOrEqual(start * 1.2);
+  expect(end, report).toBeLessThanOrEqual(half * 1.15);
+  expect(half - start, report).toBeLessThanOrEqual(256 * MiB);
 }, 120_000);
 
 test('20 sockets each sending a 60 MB message before hello get a quota error and are dropped, and RSS stays bounded', async () => {
