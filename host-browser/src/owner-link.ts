@@ -5,23 +5,24 @@
 // (which reopens the persisted document), and every tab, watching the owner's generation lock, connects
 // again. Elsewhere each tab runs its own owner worker (`SoloLink`).
 //
-// Invariant: at most one owner worker per document serves at a time, and it holds the document's OPFS
+// Invariants: at most one owner worker per document serves at a time, and it holds the document's OPFS
 // lock (open-document.ts) — a new owner only opens once the old one's worker has let go of the files.
+// An elected tab whose owner could not start for a reason retrying may cure (owner-start.ts) lets go of
+// the election (another tab may try) and stands again after a backoff; only a final refusal fails the
+// tab's connection.
 import { proxy, type Remote, wrap } from 'comlink';
 import {
   type ClientSink,
   clientLockName,
   type DocumentService,
   type FromBroker,
-  type FromOwnerWorker,
   generationLockName,
   type OwnerConfig,
   type OwnerStatus,
   ownerLockName,
   type ToBroker,
-  type ToOwnerWorker,
 } from './owner-protocol.js';
-import { reviveError } from './wire-errors.js';
+import { answer, post, StartBackoff, startFailureReason, startOwner, startRetryable } from './owner-start.js';
 
 /** One tab's connection to one owner. */
 export interface Connection {
@@ -35,8 +36,12 @@ export interface Connection {
 }
 
 export interface OwnerLink {
-  /** A connection to the current owner (waiting for one); rejects when this tab was elected and could not open. */
-  connect(sink: ClientSink): Promise<Connection>;
+  /**
+   * A connection to the current owner, waiting for one: meanwhile `waiting` hears why, each time this
+   * tab was elected and could not start the owner but will try again. Rejects when this tab could not
+   * start it for good (a final refusal, owner-start.ts).
+   */
+  connect(sink: ClientSink, waiting?: (reason: string) => void): Promise<Connection>;
   close(): Promise<void>;
 }
 
@@ -55,48 +60,6 @@ const never = new Promise<never>(() => undefined);
 
 /** Owner workers this tab hosts, by generation. */
 const hosted = new Map<string, Worker>();
-
-function startOwnerWorker(docId: string): Worker {
-  return new Worker(new URL('./owner-worker.js', import.meta.url), {
-    type: 'module',
-    name: `tandem owner: ${docId}`,
-  });
-}
-
-function post(worker: Worker, message: ToOwnerWorker, transfer: Transferable[] = []): void {
-  worker.postMessage(message, transfer);
-}
-
-/** Resolves with the worker's next answer of `type` (or its failure to open). */
-function answer(worker: Worker, type: 'opened' | 'closed'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onMessage = ({ data }: MessageEvent<FromOwnerWorker>) => {
-      if (data.type === type) resolve();
-      else if (data.type === 'failed') reject(reviveError(data.error));
-      else return;
-      worker.removeEventListener('message', onMessage);
-    };
-    worker.addEventListener('message', onMessage);
-    worker.addEventListener(
-      'error',
-      (event) =>
-        reject(
-          new Error(
-            `the owner worker failed: ${event.message || 'its script could not be loaded (offline, or the server is down)'}`,
-          ),
-        ),
-      {
-        once: true,
-      },
-    );
-  });
-}
-
-async function openOwner(worker: Worker, config: OwnerConfig, generation: string): Promise<void> {
-  const opened = answer(worker, 'opened');
-  post(worker, { type: 'open', config, generation });
-  await opened;
-}
 
 /** Lets the worker close the document (flushing its files), then ends it; a stuck close is cut short. */
 async function closeOwner(worker: Worker): Promise<void> {
@@ -214,38 +177,58 @@ class Broker {
 
 /**
  * This tab's candidacy for hosting `config.docId`'s owner: waits for the owner lock; once elected, holds
- * the generation lock, runs the owner worker and registers it, until `close` (or the tab's end).
+ * the generation lock, runs the owner worker and registers it, until `close` (or the tab's end). A start
+ * that failed for a reason retrying may cure lets go of the owner lock and stands again after a backoff.
  */
 class Candidacy {
   readonly #config: OwnerConfig;
   readonly #broker: Broker;
+  readonly #scope: string;
+  readonly #retrying: (error: unknown) => void;
   readonly #abort = new AbortController();
   #release: () => void = () => undefined;
   readonly #released = new Promise<void>((resolve) => {
     this.#release = resolve;
   });
-  #serving: Promise<void> | undefined;
+  readonly #standing: Promise<void>;
   #closed = false;
-  /** Rejects when this tab was elected and could not open the document. */
-  readonly failed: Promise<never>;
+  #fail: (error: unknown) => void = () => undefined;
+  /** Rejects when this tab was elected and could not start the owner for good. */
+  readonly failed = new Promise<never>((_resolve, reject) => {
+    this.#fail = reject;
+  });
 
-  constructor(config: OwnerConfig, broker: Broker, scope: string) {
+  /** `retrying` hears each start that failed and will be tried again. */
+  constructor(config: OwnerConfig, broker: Broker, scope: string, retrying: (error: unknown) => void) {
     this.#config = config;
     this.#broker = broker;
-    let fail: (error: unknown) => void = () => undefined;
-    this.failed = new Promise<never>((_resolve, reject) => {
-      fail = reject;
-    });
+    this.#scope = scope;
+    this.#retrying = retrying;
     this.failed.catch(() => undefined);
-    navigator.locks
-      .request(ownerLockName(config.docId, scope), { signal: this.#abort.signal }, () => {
-        this.#serving = this.#serve(fail);
-        return this.#serving;
-      })
-      .catch(() => undefined);
+    this.#standing = this.#stand();
   }
 
-  async #serve(fail: (error: unknown) => void): Promise<void> {
+  async #stand(): Promise<void> {
+    const backoff = new StartBackoff();
+    while (!this.#closed) {
+      const failure = await navigator.locks
+        .request(ownerLockName(this.#config.docId, this.#scope), { signal: this.#abort.signal }, () =>
+          this.#serve(),
+        )
+        .catch(() => undefined);
+      if (failure === undefined || this.#closed) return;
+      // The owner lock is released: another tab may start the owner meanwhile.
+      if (!startRetryable(failure.error)) {
+        this.#fail(failure.error);
+        return;
+      }
+      this.#retrying(failure.error);
+      await backoff.wait(this.#abort.signal);
+    }
+  }
+
+  /** Hosts the owner until `close`; says why when it could not start. */
+  async #serve(): Promise<{ readonly error: unknown } | undefined> {
     const { docId } = this.#config;
     const generation = crypto.randomUUID();
     let releaseGeneration: () => void = () => undefined;
@@ -259,19 +242,17 @@ class Candidacy {
         })
         .catch(() => undefined);
     });
-    const worker = startOwnerWorker(docId);
+    let worker: Worker;
     try {
-      await Promise.race([openOwner(worker, this.#config, generation), this.#released]);
+      worker = await startOwner(this.#config, generation, this.#released);
     } catch (error) {
-      worker.terminate();
       releaseGeneration();
-      fail(error);
-      return;
+      return { error };
     }
     if (this.#closed) {
       await closeOwner(worker);
       releaseGeneration();
-      return;
+      return undefined;
     }
     const unfollow = followNetwork(worker);
     hosted.set(generation, worker);
@@ -282,6 +263,7 @@ class Candidacy {
     unfollow();
     await closeOwner(worker);
     releaseGeneration();
+    return undefined;
   }
 
   /** Leaves the election; an owner hosted here closes first (another tab takes over). */
@@ -289,7 +271,7 @@ class Candidacy {
     this.#closed = true;
     this.#release();
     this.#abort.abort();
-    await this.#serving;
+    await this.#standing;
   }
 }
 
@@ -308,14 +290,28 @@ class SharedLink implements OwnerLink {
   readonly #broker = Broker.get();
   readonly #candidacy: Promise<Candidacy>;
   readonly #closing = new AbortController();
+  /** Hears this tab's failed starts while a connect waits. */
+  #waiting: ((reason: string) => void) | undefined;
 
   constructor(config: OwnerConfig) {
     this.#docId = config.docId;
-    this.#candidacy = this.#broker.identity.then((scope) => new Candidacy(config, this.#broker, scope));
+    this.#candidacy = this.#broker.identity.then(
+      (scope) =>
+        new Candidacy(config, this.#broker, scope, (error) => this.#waiting?.(startFailureReason(error))),
+    );
     this.#candidacy.catch(() => undefined);
   }
 
-  async connect(sink: ClientSink): Promise<Connection> {
+  async connect(sink: ClientSink, waiting?: (reason: string) => void): Promise<Connection> {
+    this.#waiting = waiting;
+    try {
+      return await this.#connect(sink);
+    } finally {
+      if (this.#waiting === waiting) this.#waiting = undefined;
+    }
+  }
+
+  async #connect(sink: ClientSink): Promise<Connection> {
     const id = await clientId();
     const candidacy = await this.#candidacy;
     for (;;) {
@@ -343,31 +339,61 @@ class SharedLink implements OwnerLink {
   }
 }
 
-/** The owner in this tab alone (no SharedWorker or Web Locks): a second tab keeps the document in memory. */
+/**
+ * The owner in this tab alone (no SharedWorker or Web Locks): a second tab keeps the document in memory.
+ * A start that failed for a reason retrying may cure is tried again after a backoff.
+ */
 class SoloLink implements OwnerLink {
-  readonly #worker: Worker;
+  readonly #config: OwnerConfig;
   readonly #generation = crypto.randomUUID();
-  readonly #opened: Promise<void>;
-  readonly #unfollow: () => void;
+  readonly #closing = new AbortController();
+  #close: () => void = () => undefined;
+  readonly #closed = new Promise<void>((resolve) => {
+    this.#close = resolve;
+  });
+  readonly #worker: Promise<Worker>;
+  #unfollow: () => void = () => undefined;
+  #waiting: ((reason: string) => void) | undefined;
 
   constructor(config: OwnerConfig) {
-    this.#worker = startOwnerWorker(config.docId);
-    this.#opened = openOwner(this.#worker, config, this.#generation);
-    this.#opened.catch(() => undefined);
-    this.#unfollow = followNetwork(this.#worker);
+    this.#config = config;
+    this.#worker = this.#start();
+    this.#worker.catch(() => undefined);
   }
 
-  async connect(sink: ClientSink): Promise<Connection> {
-    await this.#opened;
+  async #start(): Promise<Worker> {
+    const backoff = new StartBackoff();
+    for (;;) {
+      try {
+        const worker = await startOwner(this.#config, this.#generation, this.#closed);
+        this.#unfollow = followNetwork(worker);
+        return worker;
+      } catch (error) {
+        if (!startRetryable(error) || this.#closing.signal.aborted) throw error;
+        this.#waiting?.(startFailureReason(error));
+        await backoff.wait(this.#closing.signal);
+        if (this.#closing.signal.aborted) throw error;
+      }
+    }
+  }
+
+  async connect(sink: ClientSink, waiting?: (reason: string) => void): Promise<Connection> {
+    this.#waiting = waiting;
+    const worker = await this.#worker.finally(() => {
+      if (this.#waiting === waiting) this.#waiting = undefined;
+    });
     const channel = new MessageChannel();
-    post(this.#worker, { type: 'connect', port: channel.port2 }, [channel.port2]);
+    post(worker, { type: 'connect', port: channel.port2 }, [channel.port2]);
     const service = wrap<DocumentService>(channel.port1);
     const { generation, status } = await service.attach(await clientId(), proxy(sink));
     return { service, generation, status, isOwner: true, lost: never };
   }
 
   async close(): Promise<void> {
+    this.#closing.abort();
+    this.#close();
+    const worker = await this.#worker.catch(() => undefined);
     this.#unfollow();
-    await closeOwner(this.#worker);
+    if (worker !== undefined) await closeOwner(worker);
   }
 }

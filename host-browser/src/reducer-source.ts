@@ -15,13 +15,15 @@ export async function resolveReducer(
 ): Promise<ReducerModule> {
   if (source instanceof Uint8Array) return loadPreparedReducerFrom(source, 'reducer', limits);
   if (typeof source !== 'string' && !(source instanceof URL)) return source;
-  const unreadable = (why: string) =>
-    new TandemError('invalid-reducer', `cannot fetch the reducer at ${String(source)}: ${why}`, {
-      reason: 'unreadable',
-    });
+  // `unreachable` (the network, or the server for now: a retry may succeed) or `unreadable` (no such reducer).
+  const unfetched = (why: string, reason: 'unreachable' | 'unreadable') =>
+    new TandemError('invalid-reducer', `cannot fetch the reducer at ${String(source)}: ${why}`, { reason });
   const response = await fetch(source).catch((error: unknown) => {
-    throw unreadable(String(error));
+    throw unfetched(String(error), 'unreachable');
   });
-  if (!response.ok) throw unreadable(`HTTP ${response.status}`);
+  if (!response.ok) {
+    const transient = response.status >= 500 || response.status === 408 || response.status === 429;
+    throw unfetched(`HTTP ${response.status}`, transient ? 'unreachable' : 'unreadable');
+  }
   return loadPreparedReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source), limits);
 }

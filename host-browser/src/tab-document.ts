@@ -9,6 +9,10 @@
 //    A call the owner refused as `closed` (it was handing the document over) recorded nothing: it goes
 //    to the next owner, mutation or not.
 // 3. After `close` every call rejects with `closed`; mutations already sent are answered first.
+// 4. While no owner runs because starting one failed for a reason retrying may cure (offline with the
+//    worker's script not cached, the server down), the document is not failed: calls wait for whichever
+//    owner starts next, and the status says `offline` with `lastDrop` saying why. Only a final refusal
+//    (owner-start.ts) fails it for good.
 import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime/errors';
 import type { Remote } from 'comlink';
@@ -97,6 +101,8 @@ export class RemoteDocument implements TandemDocument {
   readonly #link: OwnerLink;
   #connection: Connection | undefined;
   #next = waiter<Connection>();
+  /** Settles once the document is usable: an owner answered, or is being waited for (invariant 4). */
+  readonly #started = waiter<void>();
   #failure: unknown;
   #closed = false;
   readonly #closing = waiter<never>();
@@ -113,10 +119,13 @@ export class RemoteDocument implements TandemDocument {
     void this.#run();
   }
 
-  /** Resolves once the first owner answered; rejects (closing the link) when none could open. */
+  /**
+   * Resolves once the first owner answered, or once its start failed and is being retried (the status
+   * says so); rejects (closing the link) when none could open for good.
+   */
   async ready(): Promise<void> {
     try {
-      await this.#next.promise;
+      await this.#started.promise;
     } catch (error) {
       await this.#link.close().catch(() => undefined);
       throw error;
@@ -189,6 +198,7 @@ export class RemoteDocument implements TandemDocument {
     this.#closed = true;
     const closed = closedError(this.docId);
     this.#next.reject(closed);
+    this.#started.reject(closed);
     this.#closing.reject(closed);
     const connection = this.#connection;
     this.#connection = undefined;
@@ -206,7 +216,7 @@ export class RemoteDocument implements TandemDocument {
       const heard = { gone: false };
       let connection: Connection;
       try {
-        connection = await this.#link.connect(this.#sink(heard));
+        connection = await this.#link.connect(this.#sink(heard), (reason) => this.#startFailed(reason));
       } catch (error) {
         this.#fail(error);
         return;
@@ -219,6 +229,7 @@ export class RemoteDocument implements TandemDocument {
       this.#setStatus(connection.status, connection.isOwner);
       for (const id of this.#subscriptions.keys()) this.#subscribeAt(connection, id);
       this.#next.resolve(connection);
+      this.#started.resolve();
       await Promise.race([connection.lost, this.#closing.promise.catch(() => undefined)]);
       heard.gone = true;
       if (this.#closed) return;
@@ -263,9 +274,17 @@ export class RemoteDocument implements TandemDocument {
     for (const listener of [...this.#statusListeners]) listener(this.#status);
   }
 
+  /** This tab could not start the owner and will try again (invariant 4). */
+  #startFailed(reason: string): void {
+    if (this.#closed || this.#connection !== undefined) return;
+    this.#setStatus({ ...this.#ownerStatus, syncState: 'offline', lastDrop: reason }, false);
+    this.#started.resolve();
+  }
+
   #fail(error: unknown): void {
     this.#failure = error;
     this.#next.reject(error);
+    this.#started.reject(error);
     const syncError =
       error instanceof TandemError
         ? { kind: error.kind, message: error.message }

@@ -1,0 +1,131 @@
+// A tab elected owner whose owner worker cannot start (its script unreachable: offline with nothing
+// cached, the server down) is a transient fault: the tab lets go of the election, another tab may try,
+// and each retries until an owner starts. Calls made meanwhile wait for it; nothing is lost or doubled.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Coordinator, startCoordinator } from '@tandem/coordinator';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { OwnerPageOpen } from './owner-page-api.js';
+import { launchChromium } from './support/chromium.js';
+import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
+
+const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
+/** The owner worker's script as vite serves it (`new Worker(new URL('./owner-worker.js', …))`). */
+const OWNER_WORKER = /\/owner-worker\.[jt]s\?worker_file/;
+let browser: Browser;
+let server: FixtureServer;
+let coordinator: Coordinator;
+let reducer: string;
+
+beforeAll(async () => {
+  [server, browser, coordinator] = await Promise.all([
+    serveFixture(join(REPO_ROOT, 'e2e/fixtures/owner-page')),
+    launchChromium(),
+    startCoordinator({ reducer: await readFile(TODO), port: 0 }),
+  ]);
+  const current = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as { url: string };
+  const bytes = await (await fetch(new URL(current.url, coordinator.url))).arrayBuffer();
+  reducer = Buffer.from(bytes).toString('base64');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await coordinator?.close();
+});
+
+async function tab(context: BrowserContext, errors: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.owner !== undefined);
+  return page;
+}
+
+async function open(page: Page, options: Partial<OwnerPageOpen> & { docId: string }) {
+  const opened = await page.evaluate((o) => window.owner.open(o), { reducer, ...options });
+  if (!opened.ok) throw new Error(`open failed: ${opened.name} ${opened.kind ?? ''} ${opened.message}`);
+  return opened.value;
+}
+
+/** Waits until the tab's status passes `check`; on a timeout, says what the status was. */
+async function statusOf(page: Page, check: string): Promise<void> {
+  try {
+    await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
+      timeout: 10_000,
+    });
+  } catch (error) {
+    const status = await page.evaluate(() => window.owner.status()).catch(() => 'unknown');
+    throw new Error(`status never passed ${check}: ${JSON.stringify(status)}`, { cause: error });
+  }
+}
+
+test("the owner's tab closes while the owner worker's script cannot be fetched: the other tabs wait, saying why, and once it can, one takes over and the edits made meanwhile reach the coordinator exactly once", async () => {
+  const docId = 'unstartable';
+  const context = await browser.newContext();
+  const errors: string[] = [];
+  try {
+    const a = await tab(context, errors);
+    const b = await tab(context, errors);
+    const c = await tab(context, errors);
+    const options = { docId, coordinatorUrl: `${coordinator.url.replace('http', 'ws')}/sync` };
+    expect((await open(a, options)).isOwner).toBe(true);
+    await open(b, options);
+    await open(c, options);
+    await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'x', title: 'first' }));
+    await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'y', title: 'second' }));
+    expect(await a.evaluate(() => window.owner.synced())).toEqual({ ok: true });
+    // A toggle pending in the owner when its tab closes: replayed by the next owner, once.
+    await a.evaluate(() => window.owner.goOffline());
+    await a.evaluate(() => window.owner.mutate({ type: 'toggle', id: 'x' }));
+    await statusOf(c, 's.pendingCount === 1');
+
+    let refused = 0;
+    await context.route(OWNER_WORKER, (route) => {
+      refused++;
+      return route.abort('internetdisconnected');
+    });
+    await a.close();
+    // Both remaining tabs are elected in turn and fail to start the worker; neither fails for good.
+    await statusOf(b, "s.syncState === 'offline' && /owner worker/.test(s.lastDrop ?? '')");
+    await statusOf(c, "s.syncState === 'offline' && /owner worker/.test(s.lastDrop ?? '')");
+    // Edits made while no owner runs wait for the next one.
+    const fromB = b.evaluate(() => window.owner.mutate({ type: 'toggle', id: 'y' }));
+    const fromC = c.evaluate(() => window.owner.mutate({ type: 'rename', id: 'x', title: 'renamed in c' }));
+    const read = b.evaluate(() => window.owner.query('SELECT count(*) AS n FROM todos'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(await b.evaluate(() => window.owner.status().syncState)).toBe('offline');
+
+    await context.unroute(OWNER_WORKER);
+    // The network's `online` event: a waiting tab retries at once.
+    await b.evaluate(() => window.dispatchEvent(new Event('online')));
+    expect(await fromB).toMatchObject({ ok: true, value: { status: 'applied' } });
+    expect(await fromC).toMatchObject({ ok: true, value: { status: 'applied' } });
+    expect(await read).toEqual({ ok: true, value: [{ n: 2 }] });
+    const owners = await Promise.all(
+      [b, c].map((page) => page.evaluate(() => window.owner.status().isOwner)),
+    );
+    expect(owners.filter(Boolean)).toHaveLength(1);
+    expect(await c.evaluate(() => window.owner.synced())).toEqual({ ok: true });
+    await statusOf(b, "s.syncState === 'live' && s.pendingCount === 0 && s.rejections.length === 0");
+    await statusOf(c, "s.syncState === 'live' && s.lastDrop === undefined");
+    expect(
+      await c.evaluate(() => window.owner.query('SELECT id, title, completed FROM todos ORDER BY id')),
+    ).toEqual({
+      ok: true,
+      value: [
+        { id: 'x', title: 'renamed in c', completed: 1 },
+        { id: 'y', title: 'second', completed: 1 },
+      ],
+    });
+    expect(await b.evaluate(() => window.owner.pageHash())).toEqual({
+      ok: true,
+      value: await coordinator.pageHash(docId),
+    });
+    expect(errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
