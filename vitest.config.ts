@@ -1,19 +1,46 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 // One config for the whole repo: packages resolve each other through the `source` export
 // condition, so tests run against TypeScript sources without a build of their dependencies.
+
+/**
+ * Files whose claims measure the machine (a process's RSS, how long a client may go without a
+ * connection under SIGKILLs): they run last, one at a time, with no other test file beside them.
+ */
+const ALONE = ['coordinator/src/memory.test.ts', 'e2e/src/chaos.test.ts'];
+
+function project(name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration {
+  return {
+    extends: false,
+    resolve: { conditions: ['source'] },
+    ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
+    test: {
+      name,
+      include: ['**/src/**/*.test.ts'],
+      exclude: ['**/node_modules/**', '**/dist/**'],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+      pool: 'forks',
+      // Coordinators started by tests log warnings and errors only (tests that check logs inject their own).
+      env: { TANDEM_LOG_LEVEL: 'warn' },
+      ...test,
+    },
+  };
+}
+
 export default defineConfig({
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
-    include: ['**/src/**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
     // A folder where the run's processes share prepared reducers (TANDEM_PREPARED_CACHE).
     globalSetup: ['scripts/vitest-global-setup.ts'],
-    // Coordinators started by tests log warnings and errors only (tests that check logs inject their own).
-    env: { TANDEM_LOG_LEVEL: 'warn' },
+    projects: [
+      // Two files at a time on this 2-core machine: much of a file's time is spent waiting (for a
+      // browser, a child process, a socket), and the other file uses it.
+      project('tests', {
+        exclude: ['**/node_modules/**', '**/dist/**', ...ALONE],
+        maxWorkers: 2,
+        sequence: { groupOrder: 0 },
+      }),
+      project('alone', { include: ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } }),
+    ],
   },
 });
