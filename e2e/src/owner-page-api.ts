@@ -28,6 +28,7 @@ export interface OwnerPageStatus {
   readonly isOwner: boolean;
   readonly persisted: boolean;
   readonly warning?: string;
+  readonly lastDrop?: string;
   readonly rejections: readonly { readonly lsn: number; readonly reason: string; readonly final: boolean }[];
 }
 

@@ -35,10 +35,10 @@ afterAll(async () => {
   await coordinator?.close();
 });
 
-async function tab(context: BrowserContext, errors: string[]): Promise<Page> {
+async function tab(context: BrowserContext, errors: string[], query = ''): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.url);
+  await page.goto(`${server.url}${query}`);
   await page.waitForFunction(() => window.owner !== undefined);
   return page;
 }
@@ -129,3 +129,35 @@ test("the owner's tab closes while the owner worker's script cannot be fetched: 
     await context.close();
   }
 });
+
+test.each([
+  ['shared between tabs', ''],
+  ['each tab its own (no SharedWorker)', '?solo'],
+])(
+  "a document opened while the owner worker's script cannot be fetched opens offline, saying why, and heals once it can (%s)",
+  async (_, query) => {
+    const docId = `first-open${query.replace('?', '-')}`;
+    const context = await browser.newContext();
+    const errors: string[] = [];
+    try {
+      await context.route(OWNER_WORKER, (route) => route.abort('internetdisconnected'));
+      const a = await tab(context, errors, query);
+      const options = { docId, coordinatorUrl: `${coordinator.url.replace('http', 'ws')}/sync` };
+      const opened = await open(a, options);
+      expect(opened).toMatchObject({ syncState: 'offline', isOwner: false });
+      expect(opened.lastDrop).toMatch(
+        /the owner could not start \(the owner worker failed: .*\); trying again/,
+      );
+      const made = a.evaluate(() => window.owner.mutate({ type: 'create', id: 'f', title: 'made before' }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await context.unroute(OWNER_WORKER);
+      expect(await made).toMatchObject({ ok: true, value: { status: 'applied' } });
+      expect(await a.evaluate(() => window.owner.synced())).toEqual({ ok: true });
+      await statusOf(a, "s.isOwner && s.syncState === 'live' && s.pendingCount === 0");
+      expect(await a.evaluate(() => window.owner.ids())).toEqual(['f']);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  },
+);

@@ -96,7 +96,13 @@ class FakeOwner {
 class FakeLink implements OwnerLink {
   readonly #owners: FakeOwner[] = [];
   #waiting: ((owner: FakeOwner) => void) | undefined;
+  #startFailed: ((reason: string) => void) | undefined;
   closed = false;
+
+  /** This tab was elected and could not start the owner; it will try again. */
+  startFailed(reason: string): void {
+    this.#startFailed?.(reason);
+  }
 
   offer(owner: FakeOwner): void {
     const waiting = this.#waiting;
@@ -105,7 +111,8 @@ class FakeLink implements OwnerLink {
     else this.#owners.push(owner);
   }
 
-  async connect(sink: ClientSink): Promise<Connection> {
+  async connect(sink: ClientSink, waiting?: (reason: string) => void): Promise<Connection> {
+    this.#startFailed = waiting;
     const owner =
       this.#owners.shift() ??
       (await new Promise<FakeOwner>((resolve) => {
@@ -207,4 +214,29 @@ test('after close every call rejects with closed, the owner is left and the stat
   await expect(synced).rejects.toMatchObject({ kind: 'closed' });
   await expect(document.query('SELECT 1')).rejects.toMatchObject({ kind: 'closed' });
   expect(() => document.subscribe('SELECT 1', [], () => undefined)).toThrow(TandemError);
+});
+
+test('while the owner cannot start (a retry may cure it) the document opens offline and says why; a mutation made meanwhile goes to the owner that starts, once', async () => {
+  const link = new FakeLink();
+  const document = new RemoteDocument('doc', link);
+  await tick();
+  link.startFailed('the owner could not start (offline); trying again');
+  await document.ready();
+  expect(document.status).toMatchObject({
+    syncState: 'offline',
+    lastDrop: 'the owner could not start (offline); trying again',
+    isOwner: false,
+  });
+  const mutation = document.mutate({ type: 'create' });
+  link.startFailed('the owner could not start (still offline); trying again');
+  expect(document.status.lastDrop).toBe('the owner could not start (still offline); trying again');
+
+  const owner = new FakeOwner('g1', true);
+  link.offer(owner);
+  await tick();
+  expect(owner.calls.map((c) => c.method)).toEqual(['mutate']);
+  owner.answer('mutate', { lsn: 1, status: 'applied' });
+  expect(await mutation).toEqual({ lsn: 1, status: 'applied' });
+  expect(document.status).toMatchObject({ syncState: 'live', isOwner: true });
+  expect(document.status.lastDrop).toBeUndefined();
 });
