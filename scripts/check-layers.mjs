@@ -59,7 +59,8 @@ function sources(dir) {
     const path = join(dir, name);
     if (['node_modules', 'dist', 'build'].includes(name)) return [];
     if (statSync(path).isDirectory()) return sources(path);
-    return /\.(ts|mjs|js)$/.test(name) ? [path] : [];
+    // .tsx too: the app's components and the React hooks import packages like any module.
+    return /\.(ts|tsx|mts|cts|mjs|cjs|js|jsx)$/.test(name) ? [path] : [];
   });
 }
 
@@ -78,7 +79,10 @@ for (const dir of root.workspaces) {
       problems.push(`${pkg.name} depends on ${dep}, against the layering of DESIGN.md §2`);
   }
   for (const file of sources(dir)) {
-    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/from\s+['"](@tandem\/[^'"]+)['"]/g)) {
+    // `from '…'`, a side-effect `import '…'` and a dynamic `import('…')`.
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(
+      /(?:from|import)\s*\(?\s*['"](@tandem\/[^'"]+)['"]/g,
+    )) {
       const [, name, subpath] = /^(@tandem\/[^/]+)(\/.*)?$/.exec(spec) ?? [];
       if (name !== pkg.name && !allowed.includes(name))
         problems.push(`${file} imports ${spec}: not a dependency it may have`);
