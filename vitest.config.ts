@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 // One config for the whole repo: packages resolve each other through the `source` export
@@ -7,7 +8,11 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * Files whose claims measure the machine (a process's RSS, how long a client may go without a
  * connection under SIGKILLs): they run last, one at a time, with no other test file beside them.
  */
-const ALONE = ['coordinator/src/memory.test.ts', 'e2e/src/chaos.test.ts'];
+const ALONE = ['coordinator/src/memory.test.ts', 'e2e/src/chaos.test.ts'].flatMap((path) => [
+  path,
+  // The same file seen from its package's folder, where the package's `npm test` runs.
+  path.slice(path.indexOf('/') + 1),
+]);
 
 function project(name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration {
   return {
@@ -31,7 +36,7 @@ function project(name: string, test: TestProjectInlineConfiguration['test']): Te
 export default defineConfig({
   test: {
     // A folder where the run's processes share prepared reducers (TANDEM_PREPARED_CACHE).
-    globalSetup: ['scripts/vitest-global-setup.ts'],
+    globalSetup: [fileURLToPath(new URL('scripts/vitest-global-setup.ts', import.meta.url))],
     projects: [
       // Two files at a time on this 2-core machine: much of a file's time is spent waiting (for a
       // browser, a child process, a socket), and the other file uses it.
