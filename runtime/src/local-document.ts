@@ -499,12 +499,15 @@ export class LocalDocument implements SyncTarget {
     this.pending = taken < 0 ? [] : this.pending.slice(taken);
     const journal = this.journal;
     if (journal !== undefined && applied >= 0) {
-      // Taken mutations live in the coordinator's frames now: the timeline no longer needs them.
+      // Taken mutations live in the coordinator's frames now: the timeline no longer needs them, and a
+      // reopen should not read them (even after an unclean exit, which writes no reach at close).
+      const recordReach = this.recordReach;
       this.housekeeping = this.housekeeping
         // Only once the base holding the marker is durable: a crash must never leave a base whose
         // marker is older than the timeline's cut, or the next lsns would repeat taken ones.
         .then(() => this.keeper?.flushed())
-        .then(() => journal.truncateTimeline(applied + 1))
+        // Emptied only with the base in place and a reach record saying how far the timeline went.
+        .then(() => journal.truncateTimeline(applied + 1, this.keeper && recordReach))
         .catch((error: unknown) => {
           this.fail(error);
         });

@@ -123,3 +123,26 @@ test('a snapshot under the same journalId starts a fresh base: no frame of the o
   expect(recovered).toMatchObject({ journalId: 'j', cursor: 7 });
   expect(await recovered.store.hash()).toBe(await storeAfter(restored).hash());
 });
+
+test('a base whose frames since its last checkpoint outweigh it is checkpointed, and reopens from the image with few frames', async () => {
+  const root = new MemoryByteStore();
+  const { base } = await ClientBase.open(root);
+  // 300 frames of one 4 KiB page each over a 5-page base: 1.2 MB of frames, far fewer than 1000.
+  const frames = history(3, 300);
+  const live = new PageStore();
+  for (let i = 0; i < frames.length; i += 10) {
+    const burst = frames.slice(i, i + 10);
+    for (const frame of burst) live.applyFrame(frame);
+    base.record({ journalId: 'j1', frames: burst, base: live.base(), cursor: burst.at(-1)!.lsn + 1 });
+  }
+  await base.flushed();
+  const files = await root.list();
+  let frameBytes = 0;
+  for (const file of files.filter((f) => /^base-[0-9a-f]+\.frames\./.test(f)))
+    frameBytes += (await root.read(file))?.length ?? 0;
+  expect(files.some((f) => /^base-[0-9a-f]+\.pages\.0+[1-9]/.test(f))).toBe(true);
+  expect(frameBytes).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024);
+  const { recovered } = await ClientBase.open(root);
+  expect(recovered.cursor).toBe(300);
+  expect(await recovered.store.hash()).toBe(await live.hash());
+});

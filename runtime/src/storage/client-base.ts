@@ -15,7 +15,7 @@
 //    a base that lost its tail in a crash just asks for it again (its cursor is lower).
 import { toHex } from '../bytes.js';
 import type { Frame } from '../frame.js';
-import type { PageStore } from '../vfs/page-store.js';
+import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { DocumentJournal, type RecoveredState, rebuildStore } from './document-journal.js';
 import { nextGeneration, parseFileName } from './file-names.js';
@@ -26,6 +26,12 @@ import { RecordType } from './record.js';
 import { isTimelineSecret } from './timeline-secret.js';
 
 const CHECKPOINT_EVERY = 1000;
+/**
+ * A checkpoint is also due once the frames since the last one outweigh the base (and this floor): a
+ * reopen then reads at most about twice the base, and each byte of base is rewritten at most once per
+ * byte of frames.
+ */
+const CHECKPOINT_BYTES = 1024 * 1024;
 
 export interface RecoveredBase {
   readonly journalId: string | null;
@@ -45,6 +51,8 @@ export class ClientBase {
   #baseId: string | undefined;
   #journal: DocumentJournal | undefined;
   #checkpointedAt: number;
+  /** Page bytes of the frames recorded since the last checkpoint. */
+  #bytesSince: number;
   #chain: Promise<void> = Promise.resolve();
   /** The history file that names the current history (kept by garbage collection). */
   #historyFile: string | undefined;
@@ -53,13 +61,19 @@ export class ClientBase {
   /** Written into each history file beside the id (client-identity.ts). */
   timelineSecret: string | undefined;
 
-  private constructor(root: ByteStore, history: History | undefined, journal: DocumentJournal | undefined) {
+  private constructor(
+    root: ByteStore,
+    history: History | undefined,
+    journal: DocumentJournal | undefined,
+    bytesSince: number,
+  ) {
     this.#root = root;
     this.#historyFile = history?.file;
     this.#journalId = history?.journalId ?? null;
     this.#baseId = history?.baseId;
     this.#journal = journal;
     this.#checkpointedAt = journal?.images[0]?.frameCount ?? 0;
+    this.#bytesSince = bytesSince;
   }
 
   static async open(root: ByteStore): Promise<{ base: ClientBase; recovered: RecoveredBase }> {
@@ -75,7 +89,7 @@ export class ClientBase {
     }
     const store = rebuildStore(recovered ?? { image: undefined, frames: [] });
     const cursor = (recovered?.image?.frameCount ?? 0) + (recovered?.frames.length ?? 0);
-    const base = new ClientBase(root, history, journal);
+    const base = new ClientBase(root, history, journal, frameBytes(recovered?.frames ?? []));
     await base.#collect(files);
     return {
       base,
@@ -103,8 +117,13 @@ export class ClientBase {
     readonly cursor: number;
   }): void {
     const { journalId, replaced, frames, cursor } = update;
+    const bytes = (replaced === undefined ? this.#bytesSince : 0) + frameBytes(frames);
+    const due =
+      cursor - this.#checkpointedAt >= CHECKPOINT_EVERY ||
+      bytes >= Math.max(CHECKPOINT_BYTES, update.base.pageCount * PAGE_SIZE);
+    // Counted as the calls come: the checkpoint below folds in every frame recorded before it.
+    this.#bytesSince = due ? 0 : bytes;
     // The pages are taken now: by the time the chain runs, the document's base may have moved on.
-    const due = cursor - this.#checkpointedAt >= CHECKPOINT_EVERY;
     const pages = due ? [...update.base.pages()] : [];
     const base: PageSource = { pageCount: update.base.pageCount, pages: () => pages };
     this.#chain = this.#chain.then(async () => {
@@ -138,8 +157,9 @@ export class ClientBase {
       }
       const journal = this.#journal!;
       for (const frame of frames) journal.appendFrame(frame);
-      if (due && cursor - this.#checkpointedAt >= CHECKPOINT_EVERY) {
-        await journal.checkpoint(base, cursor);
+      if (due && cursor > this.#checkpointedAt) {
+        // The image holds every frame: the log goes whole, the segment being written too.
+        await journal.checkpoint(base, cursor, cursor, { dropWritten: true });
         this.#checkpointedAt = cursor;
       }
     });
@@ -163,6 +183,12 @@ export class ClientBase {
 }
 
 const utf8 = new TextEncoder();
+
+function frameBytes(frames: readonly Frame[]): number {
+  let bytes = 0;
+  for (const frame of frames) for (const page of frame.pages) bytes += page.data.length;
+  return bytes;
+}
 const emptySource: PageSource = { pageCount: 0, pages: () => [] };
 
 interface History {

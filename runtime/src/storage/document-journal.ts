@@ -77,6 +77,8 @@ export interface ImageFile {
 
 const IMAGE_KINDS = ['pages', 'snapshot'] as const;
 const APPEND_CHUNK = 4 * 1024 * 1024;
+/** A confirmed timeline smaller than this stays until its segment closes: emptying it costs a synced write. */
+const TIMELINE_KEEP_BYTES = 64 * 1024;
 
 /** Everything recovery reads, before it writes or deletes anything. */
 interface JournalRead {
@@ -239,12 +241,18 @@ export class DocumentJournal {
    * Writes `source` — the database after `frameCount` frames — as the new page file, then deletes the
    * frames before `retainFrom` (default: all it folds in) and the older page files. The source is the
    * base (`pageStore.base()`): a client's overlay holds unconfirmed pages, which its timeline rebuilds.
+   * With `dropWritten`, the segment still being written goes too when the image holds all its frames.
    */
-  async checkpoint(source: PageSource, frameCount: number, retainFrom = frameCount): Promise<void> {
+  async checkpoint(
+    source: PageSource,
+    frameCount: number,
+    retainFrom = frameCount,
+    options: { readonly dropWritten?: boolean } = {},
+  ): Promise<void> {
     if (retainFrom > frameCount)
       throw new RangeError(`cannot drop frames past the checkpoint (${frameCount})`);
     const written = await this.#writeImage('pages', source, frameCount, 'raw');
-    await this.#guard(() => this.#frames.dropBefore(retainFrom));
+    await this.#guard(() => this.#frames.dropBefore(retainFrom, options.dropWritten === true));
     for (const old of this.#images.filter((i) => i.kind === 'pages' && i !== written)) {
       await this.#guard(() => this.#store.delete(old.name));
       this.#images = this.#images.filter((i) => i !== old);
@@ -271,9 +279,21 @@ export class DocumentJournal {
     await this.#guard(() => this.#frames.dropBefore(lsn));
   }
 
-  /** Deletes timeline segments whose mutations all lie before `lsn` (they are confirmed). */
-  async truncateTimeline(lsn: number): Promise<void> {
-    await this.#guard(() => this.#timeline.dropBefore(lsn));
+  /**
+   * Deletes timeline segments whose mutations all lie before `lsn` (they are confirmed). With `emptied`,
+   * also the segment still being written once every mutation in it is confirmed and it holds at least
+   * `TIMELINE_KEEP_BYTES` (a reopen would read them all for nothing); `emptied` runs first, with the
+   * next lsn, to record how far the timeline went, which its files then no longer say.
+   */
+  async truncateTimeline(lsn: number, emptied?: (nextLsn: number) => Promise<void>): Promise<void> {
+    const next = this.#timeline.nextLsn;
+    const whole =
+      emptied !== undefined &&
+      next !== undefined &&
+      next <= lsn &&
+      this.#timeline.currentBytes >= TIMELINE_KEEP_BYTES;
+    if (whole) await this.#guard(() => emptied(next));
+    await this.#guard(() => this.#timeline.dropBefore(lsn, whole));
   }
 
   async #writeImage(

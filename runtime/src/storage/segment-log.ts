@@ -224,13 +224,30 @@ export class SegmentLog {
     this.#checkHealthy();
   }
 
-  /** Deletes the closed segments whose entries all lie below `lsn`. */
-  async dropBefore(lsn: number): Promise<void> {
+  /**
+   * Deletes the closed segments whose entries all lie below `lsn`; with `current`, also the segment
+   * being written when every entry appended so far lies below `lsn` (the next append starts a new one).
+   */
+  async dropBefore(lsn: number, current = false): Promise<void> {
     const doomed = this.#segments.filter((s) => s.lastLsn < lsn && s !== this.#current?.segment);
     for (const segment of doomed) this.#segments.splice(this.#segments.indexOf(segment), 1);
+    // Decided now: appends queued before this call run before the step below, and all lie below `lsn`;
+    // later ones run after it, into a new segment.
+    const whole = current && this.#nextLsn !== undefined && this.#nextLsn <= lsn;
     await this.#run(async () => {
       for (const segment of doomed) await this.#store.delete(segment.name);
+      const open = this.#current;
+      if (whole && open !== undefined) {
+        this.#current = undefined;
+        this.#segments.splice(this.#segments.indexOf(open.segment), 1);
+        await this.#store.delete(open.segment.name);
+      }
     });
+  }
+
+  /** Bytes in the segment being written (as far as the appends queued have reached it). */
+  get currentBytes(): number {
+    return this.#current?.bytes ?? 0;
   }
 
   /** Waits for queued appends (not syncs) to reach the store. */
