@@ -29,6 +29,8 @@ test.describe('persistence', () => {
     try {
       await openTodos(page, doc, gate.url);
       await addTodos(page, 'synced before', 'toggled while unsynced', 'renamed while unsynced');
+      // Shown first: before its mutations reach the status, the page still says "synced" from before.
+      await expect(page.getByTestId('todo-item')).toHaveCount(3);
       await expectSynced(page);
 
       gate.block();
@@ -81,6 +83,8 @@ test.describe('persistence', () => {
       let page = context.pages()[0] ?? (await context.newPage());
       await openTodos(page, doc);
       await addTodos(page, 'synced before', 'toggled offline');
+      // Shown first: before its mutations reach the status, the page still says "synced" from before.
+      await expect(page.getByTestId('todo-item')).toHaveCount(2);
       await expectSynced(page);
 
       await context.setOffline(true);
