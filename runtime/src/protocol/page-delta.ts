@@ -7,8 +7,9 @@
 //    is the base page overlaid with the earlier frames of the burst; a page beyond the smallest page
 //    count seen since the base (the file was cut below it) has no previous version.
 // 2. A delta is at most MAX_DELTA_BYTES and inflates to exactly PAGE_SIZE: the decoder refuses
-//    anything else with a ProtocolError, and stops reading at the first output chunk past PAGE_SIZE.
-import { concatBytes } from '../bytes.js';
+//    anything else with a ProtocolError, and never holds more than PAGE_SIZE + 1 bytes of output.
+// 3. Synchronous on every host (deflate.ts): a frame decodes in one call, not one stream per page.
+import { InflateError, rawDeflate } from '../deflate.js';
 import type { Frame, FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { ProtocolError } from './codec.js';
@@ -18,33 +19,26 @@ import { MAX_DELTA_BYTES } from './limits.js';
 /** The page a receiver holds at `pgno`, or undefined when it holds none. */
 export type PageReader = (pgno: number) => Uint8Array | undefined;
 
-export async function encodePageDelta(
-  previous: Uint8Array | undefined,
-  next: Uint8Array,
-): Promise<Uint8Array> {
+export function encodePageDelta(previous: Uint8Array | undefined, next: Uint8Array): Uint8Array {
   if (next.length !== PAGE_SIZE) throw new RangeError(`a page is ${PAGE_SIZE} bytes, not ${next.length}`);
   const xored = next.slice();
   if (previous !== undefined) for (let i = 0; i < PAGE_SIZE; i++) xored[i]! ^= previous[i]!;
-  return concatBytes(
-    await drain(pipe(xored, new CompressionStream('deflate-raw')), Number.POSITIVE_INFINITY),
-  );
+  return rawDeflate.deflate(xored);
 }
 
-export async function decodePageDelta(
-  previous: Uint8Array | undefined,
-  delta: Uint8Array,
-): Promise<Uint8Array> {
+export function decodePageDelta(previous: Uint8Array | undefined, delta: Uint8Array): Uint8Array {
   if (delta.length > MAX_DELTA_BYTES) {
     throw new ProtocolError('oversized', `a page delta of ${delta.length} bytes exceeds ${MAX_DELTA_BYTES}`);
   }
-  let chunks: Uint8Array[];
+  let page: Uint8Array;
   try {
-    chunks = await drain(pipe(delta, new DecompressionStream('deflate-raw')), PAGE_SIZE);
+    page = rawDeflate.inflate(delta, PAGE_SIZE);
   } catch (error) {
-    if (error instanceof ProtocolError) throw error;
+    if (!(error instanceof InflateError)) throw error;
+    if (error.kind === 'too-large')
+      throw new ProtocolError('oversized', `a page delta inflates past ${PAGE_SIZE} bytes`);
     throw new ProtocolError('malformed', 'a page delta is not deflate-raw');
   }
-  const page = concatBytes(chunks);
   if (page.length !== PAGE_SIZE) {
     throw new ProtocolError('malformed', `a page delta inflates to ${page.length} bytes, not ${PAGE_SIZE}`);
   }
@@ -53,16 +47,11 @@ export async function decodePageDelta(
 }
 
 /** `frame` as it travels: `previous` holds the receiver's version of each of its pages, in order. */
-export async function encodeWireFrame(
-  frame: Frame,
-  previous: readonly (Uint8Array | undefined)[],
-): Promise<WireFrame> {
-  const pages = await Promise.all(
-    frame.pages.map(async (page, i) => ({
-      pgno: page.pgno,
-      delta: await encodePageDelta(previous[i], page.data),
-    })),
-  );
+export function encodeWireFrame(frame: Frame, previous: readonly (Uint8Array | undefined)[]): WireFrame {
+  const pages = frame.pages.map((page, i) => ({
+    pgno: page.pgno,
+    delta: encodePageDelta(previous[i], page.data),
+  }));
   return { lsn: frame.lsn, pageCount: frame.pageCount, pages };
 }
 
@@ -92,53 +81,20 @@ export class PageVersions {
   }
 
   /** Decodes `wire` against the versions held, and applies it. */
-  async decode(wire: WireFrame): Promise<Frame> {
-    const pages = await Promise.all(
-      wire.pages.map(async (page) => ({
-        pgno: page.pgno,
-        data: await decodePageDelta(this.previous(page.pgno), page.delta),
-      })),
-    );
+  decode(wire: WireFrame): Frame {
+    const pages = wire.pages.map((page) => ({
+      pgno: page.pgno,
+      data: decodePageDelta(this.previous(page.pgno), page.delta),
+    }));
     const frame: Frame = { lsn: wire.lsn, pageCount: wire.pageCount, pages };
     this.apply(frame);
     return frame;
   }
 
   /** Encodes `frame` against the versions held, and applies it. */
-  async encode(frame: Frame): Promise<WireFrame> {
+  encode(frame: Frame): WireFrame {
     const previous = frame.pages.map((page) => this.previous(page.pgno));
     this.apply(frame);
     return encodeWireFrame(frame, previous);
-  }
-}
-
-function pipe(
-  bytes: Uint8Array,
-  stream: CompressionStream | DecompressionStream,
-): ReadableStream<Uint8Array> {
-  const writer = stream.writable.getWriter();
-  void writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => undefined);
-  void writer.close().catch(() => undefined);
-  return stream.readable;
-}
-
-/** Reads the stream to its end; more than `limit` bytes is refused before they are kept. */
-async function drain(readable: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array[]> {
-  const reader = readable.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return chunks;
-      length += value.length;
-      if (length > limit) {
-        throw new ProtocolError('oversized', `a page delta inflates past ${limit} bytes`);
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    void reader.cancel().catch(() => undefined);
-    throw error;
   }
 }

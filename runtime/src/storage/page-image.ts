@@ -12,7 +12,8 @@
 //    or incomplete image is never loaded, and a writer needs no rename to publish one atomically.
 // 2. Pages appear in pgno order, each at most once, none beyond the page count.
 
-import { concatBytes, toHex } from '../bytes.js';
+import { toHex } from '../bytes.js';
+import { InflateError, rawDeflate } from '../deflate.js';
 import type { FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
@@ -56,12 +57,12 @@ export async function encodePageImage(
   setU64(headerView, 2, frameCount);
   headerView.setUint32(10, pageCount, true);
   const records = [encodeRecord(RecordType.imageHeader, header)];
-  // Taken at once: the source may change while compression yields, its page arrays never do.
+  // Taken at once: the source may change while the hash is computed, its page arrays never do.
   const pages = [...source.pages()];
   const file = new Uint8Array(pageCount * PAGE_SIZE);
   let batch: FramePage[] = [];
   let stored = 0;
-  const flush = async (): Promise<void> => {
+  const flush = (): void => {
     if (batch.length === 0) return;
     const body = new Uint8Array(batch.length * (4 + PAGE_SIZE));
     const view = new DataView(body.buffer);
@@ -71,7 +72,7 @@ export async function encodePageImage(
     });
     let payload = body;
     if (encoding === 'deflate') {
-      const deflated = await transform(body, new CompressionStream('deflate-raw'));
+      const deflated = rawDeflate.deflate(body);
       payload = new Uint8Array(4 + deflated.length);
       new DataView(payload.buffer).setUint32(0, batch.length, true);
       payload.set(deflated, 4);
@@ -83,9 +84,9 @@ export async function encodePageImage(
     file.set(page.data, (page.pgno - 1) * PAGE_SIZE);
     batch.push(page);
     stored++;
-    if (batch.length === PAGES_PER_RECORD) await flush();
+    if (batch.length === PAGES_PER_RECORD) flush();
   }
-  await flush();
+  flush();
   const end = new Uint8Array(40);
   const endView = new DataView(end.buffer);
   endView.setUint32(0, pageCount, true);
@@ -135,7 +136,7 @@ export async function decodePageImage(bytes: Uint8Array): Promise<PageImage> {
       if (body.length < 4) throw new PageImageError('malformed compressed pages');
       const n = view(body).getUint32(0, true);
       if (n > PAGES_PER_RECORD) throw new PageImageError(`${n} pages in one record`);
-      body = await transform(body.subarray(4), new DecompressionStream('deflate-raw'), n * (4 + PAGE_SIZE));
+      body = inflatePages(body.subarray(4), n * (4 + PAGE_SIZE));
     }
     if (body.length % (4 + PAGE_SIZE) !== 0) throw new PageImageError('partial page in image');
     const bodyView = view(body);
@@ -152,34 +153,18 @@ export async function decodePageImage(bytes: Uint8Array): Promise<PageImage> {
   throw new PageImageError('image is incomplete (no end record)');
 }
 
-async function transform(
-  bytes: Uint8Array,
-  stream: CompressionStream | DecompressionStream,
-  expected?: number,
-): Promise<Uint8Array> {
-  const writer = stream.writable.getWriter();
-  void writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => undefined);
-  void writer.close().catch(() => undefined);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = stream.readable.getReader();
+/** `expected` bytes of pages inflated from `bytes`; anything else is a PageImageError. */
+function inflatePages(bytes: Uint8Array, expected: number): Uint8Array {
+  let body: Uint8Array;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.length;
-      if (expected !== undefined && length > expected)
-        throw new PageImageError('compressed pages inflate too far');
-      chunks.push(value);
-    }
+    body = rawDeflate.inflate(bytes, expected);
   } catch (error) {
-    void reader.cancel().catch(() => undefined);
-    if (error instanceof PageImageError) throw error;
+    if (!(error instanceof InflateError)) throw error;
+    if (error.kind === 'too-large') throw new PageImageError('compressed pages inflate too far');
     throw new PageImageError('compressed pages are corrupt', { cause: error });
   }
-  if (expected !== undefined && length !== expected)
-    throw new PageImageError('compressed pages are truncated');
-  return concatBytes(chunks);
+  if (body.length !== expected) throw new PageImageError('compressed pages are truncated');
+  return body;
 }
 
 function view(bytes: Uint8Array): DataView {

@@ -163,7 +163,7 @@ export interface MessageDecoder {
 
 export const DECODER: MessageDecoder = {
   image: decodePageImage,
-  frame: (versions, wire) => versions.decode(wire),
+  frame: async (versions, wire) => versions.decode(wire),
 };
 
 const OPEN = 1;
