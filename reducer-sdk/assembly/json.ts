@@ -6,6 +6,11 @@
 //    escapes that form whole characters (a surrogate pair, never a lone surrogate).
 // 3. A duplicate key keeps its last value, as `JSON.parse` does.
 // 4. Numbers are the f64 JSON.parse gives, to the bit (decimal.ts).
+// 5. A string is scanned once over its UTF-8 bytes (eight at a time while they need no look: ASCII with
+//    no quote, backslash or control character), which validates it and counts its UTF-16 units, then
+//    written once into a string of exactly that length: a plain slice is widened word by word, anything
+//    else decoded from the bytes the scan already checked. Error messages and byte offsets are those of
+//    a byte-at-a-time decoder.
 
 import { parseJsonNumber } from './decimal';
 
@@ -59,17 +64,25 @@ export class JsonValue {
   }
 }
 
+/** Objects with more keys than this are looked up through a Map; smaller ones by comparing keys. */
+const INDEX_FROM = 8;
+
 /** A JSON object: keys in first-seen order, lookups by key. */
 export class JsonObject {
+  /** The keys in document order (a duplicate appears once, where it first appeared). */
   readonly keys: string[] = [];
-  private readonly values: Map<string, JsonValue> = new Map();
+  /** The same keys, private: lookups must not depend on what a reducer does to `keys`. */
+  private readonly names: string[] = [];
+  private readonly values: JsonValue[] = [];
+  private index: Map<string, i32> | null = null;
 
   /** The value under `key`, or null when absent. */
   get(key: string): JsonValue | null {
-    return this.values.has(key) ? this.values.get(key) : null;
+    const i = this.find(key);
+    return i < 0 ? null : unchecked(this.values[i]);
   }
   has(key: string): bool {
-    return this.values.has(key);
+    return this.find(key) >= 0;
   }
   /** The string under `key`, or null when absent or not a string. */
   getString(key: string): string | null {
@@ -96,10 +109,151 @@ export class JsonObject {
   }
 
   set(key: string, value: JsonValue): void {
-    if (!this.values.has(key)) this.keys.push(key);
-    this.values.set(key, value);
+    const i = this.find(key);
+    if (i >= 0) {
+      unchecked((this.values[i] = value));
+      return;
+    }
+    this.keys.push(key);
+    this.names.push(key);
+    this.values.push(value);
+    const n = this.names.length;
+    let index = this.index;
+    if (index != null) {
+      index.set(key, n - 1);
+    } else if (n > INDEX_FROM) {
+      index = new Map<string, i32>();
+      for (let k = 0; k < n; k++) index.set(unchecked(this.names[k]), k);
+      this.index = index;
+    }
+  }
+
+  private find(key: string): i32 {
+    const index = this.index;
+    if (index != null) return index.has(key) ? index.get(key) : -1;
+    const names = this.names;
+    for (let i = 0, n = names.length; i < n; i++) if (unchecked(names[i]) == key) return i;
+    return -1;
   }
 }
+
+const LOW_BITS: u64 = 0x0101010101010101;
+const HIGH_BITS: u64 = 0x8080808080808080;
+
+/**
+ * True when none of the 8 bytes of `w` needs a look inside a string: each is ASCII, at least 0x20, and
+ * neither '"' nor '\\'. (Each test is exact for "some byte is": see "hasless" and "haszero" in Sean
+ * Anderson's Bit Twiddling Hacks.)
+ */
+function plainWord(w: u64): bool {
+  const control = (w - LOW_BITS * 0x20) & ~w;
+  const quote = w ^ (LOW_BITS * 0x22);
+  const backslash = w ^ (LOW_BITS * 0x5c);
+  const special = control | ((quote - LOW_BITS) & ~quote) | ((backslash - LOW_BITS) & ~backslash);
+  return ((w | special) & HIGH_BITS) === 0;
+}
+
+/** Four bytes (in the low half of `x`) as four UTF-16 units. */
+function widen4(x: u64): u64 {
+  return (x & 0xff) | ((x & 0xff00) << 8) | ((x & 0xff0000) << 16) | ((x & 0xff000000) << 24);
+}
+
+/** Writes the `n` ASCII bytes at `src` as UTF-16 units at `dst`. */
+function widen(dst: usize, src: usize, n: usize): void {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    const x = load<u64>(src + i);
+    store<u64>(dst + (i << 1), widen4(x));
+    store<u64>(dst + (i << 1), widen4(x >> 32), 8);
+  }
+  for (; i < n; i++) store<u16>(dst + (i << 1), load<u8>(src + i));
+}
+
+/** The value of 4 hex digits at `p`, which the scan checked. */
+function hexAt(p: usize): u32 {
+  let v: u32 = 0;
+  for (let i: usize = 0; i < 4; i++) {
+    const c = <u32>load<u8>(p + i);
+    v = (v << 4) | (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+  }
+  return v;
+}
+
+/** The UTF-16 unit a one-letter escape stands for (the scan checked the letter). */
+function simpleEscape(e: u32): u32 {
+  if (e === 0x62) return 0x08;
+  if (e === 0x66) return 0x0c;
+  if (e === 0x6e) return 0x0a;
+  if (e === 0x72) return 0x0d;
+  if (e === 0x74) return 0x09;
+  return e;
+}
+
+/**
+ * Writes the string bytes [p, end), which the scan validated, as UTF-16 units at `out`: escapes
+ * decoded, UTF-8 sequences decoded, plain words widened.
+ */
+function decodeChecked(out: usize, p: usize, end: usize): void {
+  while (p < end) {
+    if (p + 8 <= end && plainWord(load<u64>(p))) {
+      const x = load<u64>(p);
+      store<u64>(out, widen4(x));
+      store<u64>(out, widen4(x >> 32), 8);
+      out += 16;
+      p += 8;
+      continue;
+    }
+    const c = <u32>load<u8>(p);
+    if (c === 0x5c) {
+      const e = <u32>load<u8>(p + 1);
+      if (e === 0x75) {
+        const u = hexAt(p + 2);
+        store<u16>(out, u);
+        out += 2;
+        p += 6;
+        if (u >= 0xd800 && u <= 0xdbff) {
+          store<u16>(out, hexAt(p + 2));
+          out += 2;
+          p += 6;
+        }
+      } else {
+        store<u16>(out, simpleEscape(e));
+        out += 2;
+        p += 2;
+      }
+    } else if (c < 0x80) {
+      store<u16>(out, c);
+      out += 2;
+      p++;
+    } else if (c < 0xe0) {
+      store<u16>(out, ((c & 0x1f) << 6) | (<u32>load<u8>(p + 1) & 0x3f));
+      out += 2;
+      p += 2;
+    } else if (c < 0xf0) {
+      store<u16>(
+        out,
+        ((c & 0x0f) << 12) | ((<u32>load<u8>(p + 1) & 0x3f) << 6) | (<u32>load<u8>(p + 2) & 0x3f),
+      );
+      out += 2;
+      p += 3;
+    } else {
+      const cp =
+        (((c & 0x07) << 18) |
+          ((<u32>load<u8>(p + 1) & 0x3f) << 12) |
+          ((<u32>load<u8>(p + 2) & 0x3f) << 6) |
+          (<u32>load<u8>(p + 3) & 0x3f)) -
+        0x10000;
+      store<u16>(out, 0xd800 + (cp >> 10));
+      store<u16>(out, 0xdc00 + (cp & 0x3ff), 2);
+      out += 4;
+      p += 4;
+    }
+  }
+}
+
+const NULL_VALUE = new JsonValue(JsonKind.Null);
+const TRUE_VALUE = new JsonValue(JsonKind.Bool, true);
+const FALSE_VALUE = new JsonValue(JsonKind.Bool, false);
 
 class Parser {
   pos: i32 = 0;
@@ -146,9 +300,9 @@ class Parser {
       const s = this.string();
       return s == null ? null : new JsonValue(JsonKind.String, false, 0, s);
     }
-    if (c === 0x74) return this.literal('true', new JsonValue(JsonKind.Bool, true));
-    if (c === 0x66) return this.literal('false', new JsonValue(JsonKind.Bool, false));
-    if (c === 0x6e) return this.literal('null', new JsonValue(JsonKind.Null));
+    if (c === 0x74) return this.literal('true', TRUE_VALUE);
+    if (c === 0x66) return this.literal('false', FALSE_VALUE);
+    if (c === 0x6e) return this.literal('null', NULL_VALUE);
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     if (c < 0) return this.fail('unexpected end of input');
     return this.fail('unexpected character');
@@ -287,65 +441,88 @@ class Parser {
     return -1;
   }
 
-  string(): string | null {
+  /**
+   * Checks the escape at `pos` (a backslash) and moves past it: the UTF-16 units it stands for (1, or
+   * 2 for a surrogate pair), or 0 once it failed.
+   */
+  escape(): i32 {
     this.pos++;
-    const units: u16[] = [];
-    while (true) {
-      const c = this.peek();
-      if (c < 0) return this.failString('unterminated string');
-      if (c === 0x22) {
-        this.pos++;
-        return String.UTF16.decodeUnsafe(units.dataStart, (<usize>units.length) << 1);
-      }
-      if (c < 0x20) return this.failString('control character in string');
-      if (c === 0x5c) {
-        this.pos++;
-        const e = this.peek();
-        this.pos++;
-        if (e === 0x22 || e === 0x5c || e === 0x2f) units.push(<u16>e);
-        else if (e === 0x62) units.push(0x08);
-        else if (e === 0x66) units.push(0x0c);
-        else if (e === 0x6e) units.push(0x0a);
-        else if (e === 0x72) units.push(0x0d);
-        else if (e === 0x74) units.push(0x09);
-        else if (e === 0x75) {
-          const u = this.hex4();
-          if (u < 0) return this.failString('invalid \\u escape');
-          if (u >= 0xdc00 && u <= 0xdfff) return this.failString('lone low surrogate');
-          if (u >= 0xd800 && u <= 0xdbff) {
-            if (this.peek() !== 0x5c) return this.failString('lone high surrogate');
-            this.pos++;
-            if (this.peek() !== 0x75) return this.failString('lone high surrogate');
-            this.pos++;
-            const low = this.hex4();
-            if (low < 0xdc00 || low > 0xdfff) return this.failString('lone high surrogate');
-            units.push(<u16>u);
-            units.push(<u16>low);
-          } else {
-            units.push(<u16>u);
-          }
-        } else {
-          this.pos--;
-          return this.failString('invalid escape');
-        }
-      } else if (c < 0x80) {
-        units.push(<u16>c);
-        this.pos++;
-      } else {
-        const start = this.pos;
-        const cp = this.utf8(c);
-        if (cp < 0) {
-          this.pos = start;
-          return this.failString('invalid UTF-8');
-        }
-        if (cp >= 0x10000) {
-          units.push(<u16>(0xd800 + ((cp - 0x10000) >> 10)));
-          units.push(<u16>(0xdc00 + ((cp - 0x10000) & 0x3ff)));
-        } else {
-          units.push(<u16>cp);
-        }
-      }
+    const e = this.peek();
+    this.pos++;
+    if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72)
+      return 1;
+    if (e === 0x74) return 1;
+    if (e !== 0x75) {
+      this.pos--;
+      this.fail('invalid escape');
+      return 0;
     }
+    const u = this.hex4();
+    if (u < 0) return this.failUnits('invalid \\u escape');
+    if (u >= 0xdc00 && u <= 0xdfff) return this.failUnits('lone low surrogate');
+    if (u < 0xd800 || u > 0xdbff) return 1;
+    if (this.peek() !== 0x5c) return this.failUnits('lone high surrogate');
+    this.pos++;
+    if (this.peek() !== 0x75) return this.failUnits('lone high surrogate');
+    this.pos++;
+    const low = this.hex4();
+    if (low < 0xdc00 || low > 0xdfff) return this.failUnits('lone high surrogate');
+    return 2;
+  }
+
+  failUnits(message: string): i32 {
+    this.fail(message);
+    return 0;
+  }
+
+  /** Checks the UTF-8 sequence at `pos` (lead byte `lead` ≥ 0x80) and moves past it: its UTF-16 units, or 0. */
+  sequence(lead: i32): i32 {
+    const start = this.pos;
+    const cp = this.utf8(lead);
+    if (cp < 0) {
+      this.pos = start;
+      return this.failUnits('invalid UTF-8');
+    }
+    return cp >= 0x10000 ? 2 : 1;
+  }
+
+  string(): string | null {
+    const base = this.bytes.dataStart;
+    const end = <usize>this.bytes.length;
+    const start = <usize>this.pos + 1;
+    let i = start;
+    /** Bytes less UTF-16 units so far: every escape and sequence is longer than what it stands for. */
+    let shrink: usize = 0;
+    let plain = true;
+    while (true) {
+      while (i + 8 <= end && plainWord(load<u64>(base + i))) i += 8;
+      if (i >= end) {
+        this.pos = <i32>end;
+        return this.failString('unterminated string');
+      }
+      const c = <i32>load<u8>(base + i);
+      if (c === 0x22) break;
+      if (c < 0x20) {
+        this.pos = <i32>i;
+        return this.failString('control character in string');
+      }
+      if (c < 0x80 && c !== 0x5c) {
+        i++;
+        continue;
+      }
+      plain = false;
+      this.pos = <i32>i;
+      const n = c === 0x5c ? this.escape() : this.sequence(c);
+      if (n === 0) return null;
+      shrink += <usize>this.pos - i - <usize>n;
+      i = <usize>this.pos;
+    }
+    this.pos = <i32>(i + 1);
+    const units = i - start - shrink;
+    const out = __new(units << 1, idof<string>());
+    if (plain) widen(out, base + start, i - start);
+    else decodeChecked(out, base + start, base + i);
+    return changetype<string>(out);
   }
 }
 
