@@ -2,7 +2,9 @@
 // wrapped with the header that says how (prepared.ts). This is the one place that instruments, and it
 // runs on the Node side only: the coordinator prepares its reducer once at start, runs those bytes in
 // its workers and serves them to browsers by hash; host-node and the CLI prepare components they load
-// themselves and, binaryen being pinned, get the same bytes (prepared.ts invariant 2). Reached through
+// themselves and, binaryen being pinned, get the same bytes (prepared.ts invariant 2). What is prepared
+// is kept on disk by its inputs (shared-prepared.ts): a process that finds it there never imports
+// binaryen, and a found entry is used only if its header says it was made so. Reached through
 // `@tandem/runtime/prepare`, never through the package's main entry, so a browser bundle holds no
 // instrumenter.
 
@@ -13,7 +15,7 @@ import { type LoadOptions, loadPreparedReducer, type ReducerModule } from './hos
 import { resolveLimits } from './limits.js';
 import { meterCoreModule } from './meter.js';
 import { METER_VERSION } from './meter-abi.js';
-import { encodePrepared, isPrepared } from './prepared.js';
+import { encodePrepared, isPrepared, type PreparedHeader, readPrepared } from './prepared.js';
 import { readSharedPrepared, writeSharedPrepared } from './shared-prepared.js';
 
 /** Prepared reducers by component hash and the inputs of the instrumentation; failures are not kept. */
@@ -49,18 +51,19 @@ export async function prepareReducer(
   let made = prepared.get(key);
   if (made === undefined) {
     made = (async () => {
-      const shared = await readSharedPrepared(key);
-      if (shared !== undefined && isPrepared(shared)) return shared;
-      await compileOriginal(core.module);
-      const module = unmetered
-        ? core.module
-        : await meterCoreModule(core.module, limits.maxMemoryPages, limits.maxStackBytes);
-      const result = encodePrepared(module, {
+      const header: PreparedHeader = {
         meterVersion,
         maxMemoryPages: limits.maxMemoryPages,
         maxStackBytes: limits.maxStackBytes,
         component: { sha256, bytes: bytes.byteLength },
-      });
+      };
+      const shared = await readSharedPrepared(key);
+      if (shared !== undefined && madeAs(shared, header)) return shared;
+      await compileOriginal(core.module);
+      const module = unmetered
+        ? core.module
+        : await meterCoreModule(core.module, limits.maxMemoryPages, limits.maxStackBytes);
+      const result = encodePrepared(module, header);
       await writeSharedPrepared(key, result);
       return result;
     })();
@@ -96,5 +99,21 @@ async function compileOriginal(core: Uint8Array): Promise<void> {
       `the reducer's core module does not compile: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
+  }
+}
+
+/** True when `bytes` are a prepared reducer made under `header` (a cached entry for this key). */
+function madeAs(bytes: Uint8Array, header: PreparedHeader): boolean {
+  try {
+    const made = readPrepared(bytes).header;
+    return (
+      made.meterVersion === header.meterVersion &&
+      made.maxMemoryPages === header.maxMemoryPages &&
+      made.maxStackBytes === header.maxStackBytes &&
+      made.component.sha256 === header.component.sha256 &&
+      made.component.bytes === header.component.bytes
+    );
+  } catch {
+    return false;
   }
 }
