@@ -30,6 +30,46 @@ export function release(ptr: usize, len: usize): void {
   if (len > 0) heap.free(ptr);
 }
 
+/** Four UTF-16 units below 0x80 (a u64 of them) as four bytes. */
+function narrow4(x: u64): u32 {
+  return <u32>((x & 0xff) | ((x >> 8) & 0xff00) | ((x >> 16) & 0xff0000) | ((x >> 24) & 0xff000000));
+}
+
+/** Set in a u64 of four UTF-16 units when one of them is not ASCII. */
+const NON_ASCII: u64 = <u64>0xff80ff80 * 0x100000001;
+
+/** The most bytes `s` takes in UTF-8: 3 per UTF-16 unit (a surrogate pair takes 4 for its 2). */
+function utf8Bound(s: string): usize {
+  return <usize>s.length * 3;
+}
+
+/**
+ * Writes `s` as UTF-8 at `dst` (room for `utf8Bound(s)`) and returns its length: what
+ * `String.UTF8.encode(s, false, REPLACE)` gives. ASCII, the common case, is narrowed four units at a
+ * time; from the first other unit on, the standard encoder takes over.
+ */
+function encodeInto(s: string, dst: usize): usize {
+  const n = <usize>s.length;
+  const src = changetype<usize>(s);
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = load<u64>(src + (i << 1));
+    if ((x & NON_ASCII) !== 0) break;
+    store<u32>(dst + i, narrow4(x));
+  }
+  for (; i < n; i++) {
+    const u = load<u16>(src + (i << 1));
+    if (u >= 0x80) {
+      const rest = <i32>(n - i);
+      return (
+        i + String.UTF8.encodeUnsafe(src + (i << 1), rest, dst + i, false, String.UTF8.ErrorMode.REPLACE)
+      );
+    }
+    store<u8>(dst + i, <u8>u);
+  }
+  return n;
+}
+
 /** A UTF-8 copy of `s` in a managed buffer, valid until the next `__collect()`. */
 function utf8(s: string): ArrayBuffer {
   return String.UTF8.encode(s, false, String.UTF8.ErrorMode.REPLACE);
@@ -58,12 +98,41 @@ export function liftBytes(ptr: usize, len: usize): Uint8Array {
   return bytes;
 }
 
-/** Lowers `values` into a managed buffer (see invariant 3). */
-function lowerValues(values: Value[]): usize {
+/**
+ * One import call's arguments, lowered into a single managed buffer (invariant 3): its lists of
+ * values first (8-aligned), then the UTF-8 of the SQL and of every text value. Sized by a first
+ * pass (`*Bound`), filled by a second; `textAt` is where the next UTF-8 goes.
+ */
+let lowering: usize = 0;
+let textAt: usize = 0;
+
+function valuesBound(values: Value[]): usize {
+  let size = <usize>values.length * VALUE_SIZE;
+  for (let i = 0, n = values.length; i < n; i++) {
+    const v = unchecked(values[i]);
+    if (v.kind === ValueKind.Text) size += utf8Bound(v.asText()!);
+  }
+  return size;
+}
+
+/** Starts a lowering of `size` bytes whose texts begin after `lists` bytes of value lists. */
+function beginLowering(size: usize, lists: usize): void {
+  lowering = __new(size, idof<ArrayBuffer>());
+  textAt = lowering + lists;
+}
+
+/** Writes `s`'s UTF-8 at `textAt`, and (ptr, len) at `slot`. */
+function lowerText(s: string, slot: usize): void {
+  const len = encodeInto(s, textAt);
+  store<u32>(slot, <u32>textAt);
+  store<u32>(slot, <u32>len, 4);
+  textAt += len;
+}
+
+/** Writes `values` at `base` (their texts at `textAt`); returns `base`, or 0 for none. */
+function lowerValues(values: Value[], base: usize): usize {
   const n = values.length;
   if (n === 0) return 0;
-  const area = new ArrayBuffer(n * <i32>VALUE_SIZE);
-  const base = changetype<usize>(area);
   for (let i = 0; i < n; i++) {
     const v = unchecked(values[i]);
     const at = base + <usize>i * VALUE_SIZE;
@@ -75,12 +144,9 @@ function lowerValues(values: Value[]): usize {
       case ValueKind.Real:
         store<f64>(at, v.asReal(), 8);
         break;
-      case ValueKind.Text: {
-        const text = utf8(v.asText()!);
-        store<u32>(at, <u32>changetype<usize>(text), 8);
-        store<u32>(at, <u32>text.byteLength, 12);
+      case ValueKind.Text:
+        lowerText(v.asText()!, at + 8);
         break;
-      }
       case ValueKind.Blob: {
         const blob = v.asBlob()!;
         store<u32>(at, <u32>blob.dataStart, 8);
@@ -94,6 +160,16 @@ function lowerValues(values: Value[]): usize {
   return base;
 }
 
+/** Lowers `sql` and `params`; the SQL's (ptr, len) lands in SQL_SLOT, the params' pointer is returned. */
+const SQL_SLOT: usize = memory.data(8, 4);
+
+function lowerStatement(sql: string, params: Value[]): usize {
+  const lists = <usize>params.length * VALUE_SIZE;
+  beginLowering(valuesBound(params) + utf8Bound(sql), lists);
+  lowerText(sql, SQL_SLOT);
+  return lowerValues(params, lowering);
+}
+
 function liftValue(at: usize): Value {
   const tag = load<u8>(at);
   if (tag === ValueKind.Integer) return Value.integer(load<i64>(at, 8));
@@ -103,40 +179,52 @@ function liftValue(at: usize): Value {
   return Value.null();
 }
 
-/** Reads a `result<u64, string>` from the return area: the count, or the error (then `changes` is 0). */
-export class CountResult {
-  constructor(
-    public changes: u64,
-    public error: string | null,
-  ) {}
+/** The count of the last `callExecute` or `callExecuteBatch` (0 when it failed). */
+let changes: u64 = 0;
+
+export function lastChanges(): u64 {
+  return changes;
 }
 
-function liftCountResult(): CountResult {
-  if (load<u8>(RET_AREA) === 0) return new CountResult(load<u64>(RET_AREA, 8), null);
-  return new CountResult(0, liftString(load<u32>(RET_AREA, 8), load<u32>(RET_AREA, 12)));
+/** Reads a `result<u64, string>` from the return area: the error, or null (the count goes to `changes`). */
+function liftCountResult(): string | null {
+  if (load<u8>(RET_AREA) === 0) {
+    changes = load<u64>(RET_AREA, 8);
+    return null;
+  }
+  changes = 0;
+  return liftString(load<u32>(RET_AREA, 8), load<u32>(RET_AREA, 12));
 }
 
-export function callExecute(sql: string, params: Value[]): CountResult {
-  const text = utf8(sql);
-  const ptr = lowerValues(params);
-  sqlExecute(changetype<usize>(text), text.byteLength, ptr, params.length, RET_AREA);
+/** Runs `execute`: SQLite's error, or null (then `lastChanges()` is the count). */
+export function callExecute(sql: string, params: Value[]): string | null {
+  const ptr = lowerStatement(sql, params);
+  sqlExecute(load<u32>(SQL_SLOT), load<u32>(SQL_SLOT, 4), ptr, params.length, RET_AREA);
   return liftCountResult();
 }
 
-export function callExecuteBatch(sql: string, rows: Value[][]): CountResult {
-  const text = utf8(sql);
+/** Runs `execute-batch`: SQLite's error, or null (then `lastChanges()` is the total). */
+export function callExecuteBatch(sql: string, rows: Value[][]): string | null {
   const n = rows.length;
-  let ptr: usize = 0;
-  if (n > 0) {
-    const lists = new ArrayBuffer(n * 8);
-    ptr = changetype<usize>(lists);
-    for (let i = 0; i < n; i++) {
-      const row = unchecked(rows[i]);
-      store<u32>(ptr + <usize>i * 8, <u32>lowerValues(row));
-      store<u32>(ptr + <usize>i * 8, <u32>row.length, 4);
-    }
+  // The row lists, then every row's values (both 8-aligned: a list entry is 8 bytes), then texts.
+  let lists = <usize>n * 8;
+  let size = lists + utf8Bound(sql);
+  for (let i = 0; i < n; i++) {
+    const row = unchecked(rows[i]);
+    lists += <usize>row.length * VALUE_SIZE;
+    size += valuesBound(row);
   }
-  sqlExecuteBatch(changetype<usize>(text), text.byteLength, ptr, n, RET_AREA);
+  beginLowering(size, lists);
+  lowerText(sql, SQL_SLOT);
+  const ptr = n > 0 ? lowering : 0;
+  let values = lowering + <usize>n * 8;
+  for (let i = 0; i < n; i++) {
+    const row = unchecked(rows[i]);
+    store<u32>(ptr + <usize>i * 8, <u32>lowerValues(row, values));
+    store<u32>(ptr + <usize>i * 8, <u32>row.length, 4);
+    values += <usize>row.length * VALUE_SIZE;
+  }
+  sqlExecuteBatch(load<u32>(SQL_SLOT), load<u32>(SQL_SLOT, 4), ptr, n, RET_AREA);
   return liftCountResult();
 }
 
@@ -150,9 +238,8 @@ export class RowsResult {
 }
 
 export function callQuery(sql: string, params: Value[]): RowsResult {
-  const text = utf8(sql);
-  const ptr = lowerValues(params);
-  sqlQuery(changetype<usize>(text), text.byteLength, ptr, params.length, RET_AREA);
+  const ptr = lowerStatement(sql, params);
+  sqlQuery(load<u32>(SQL_SLOT), load<u32>(SQL_SLOT, 4), ptr, params.length, RET_AREA);
   if (load<u8>(RET_AREA) !== 0) {
     return new RowsResult([], [], liftString(load<u32>(RET_AREA, 4), load<u32>(RET_AREA, 8)));
   }

@@ -1,4 +1,4 @@
-import { callExecute, callExecuteBatch, callQuery } from './abi';
+import { callExecute, callExecuteBatch, callQuery, lastChanges } from './abi';
 import { Value } from './value';
 
 /** What `sql.execute` and `sql.executeBatch` return: rows changed, or SQLite's error. */
@@ -38,14 +38,14 @@ export class QueryResult {
 export namespace sql {
   /** Runs one statement with positional parameters (`?`). */
   export function execute(statement: string, params: Value[] = []): ExecResult {
-    const r = callExecute(statement, params);
-    return new ExecResult(r.changes, r.error);
+    const error = callExecute(statement, params);
+    return new ExecResult(lastChanges(), error);
   }
 
   /** Runs one statement once per parameter row, crossing into the host once; stops at the first error. */
   export function executeBatch(statement: string, rows: Value[][]): ExecResult {
-    const r = callExecuteBatch(statement, rows);
-    return new ExecResult(r.changes, r.error);
+    const error = callExecuteBatch(statement, rows);
+    return new ExecResult(lastChanges(), error);
   }
 
   /** Runs one statement and returns every row it produced. */

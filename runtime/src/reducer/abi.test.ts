@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import type { RowSet, Value } from '../value.js';
 import {
   type Guest,
+  GuestText,
   Heap,
   liftOutcomes,
   liftString,
@@ -164,6 +165,31 @@ describe('values round-trip', () => {
     const list = heap.alloc(4, rows.length * 8);
     for (const [i, row] of rows.entries()) storeValues(heap, list + i * 8, row);
     expect(liftValueRows(heap, list, rows.length)).toEqual(rows);
+  });
+});
+
+describe('text lifted from the guest', () => {
+  test('carries the UTF-8 it was decoded from, less the leading byte order mark the decoder drops', () => {
+    const seed = 0x7e47;
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.nat(2), (text, boms) => {
+        const { heap } = fakeGuest();
+        const bytes = encoder.encode('\ufeff'.repeat(boms) + text);
+        const ptr = heap.alloc(1, bytes.length);
+        heap.u8.set(bytes, ptr);
+        const list = heap.alloc(8, 16);
+        heap.dv.setUint8(list, 3);
+        heap.dv.setUint32(list + 8, ptr, true);
+        heap.dv.setUint32(list + 12, bytes.length, true);
+        const [value] = liftValues(heap, list, 1);
+        if (!(value instanceof GuestText)) throw new Error(`seed ${seed}: not a GuestText`);
+        // The string is what a fatal TextDecoder gives; its UTF-8 is exactly the bytes kept.
+        expect(value.val).toBe(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+        expect([...value.utf8]).toEqual([...encoder.encode(value.val)]);
+      }),
+      { seed, numRuns: 200 },
+    );
   });
 });
 

@@ -9,7 +9,10 @@
 //    before it is read; a violation is a ReducerTrap naming what was wrong, never a RangeError.
 // 3. A zero-length string or list is lowered as (align, 0) without calling realloc; everything
 //    else is allocated with its type's alignment, and realloc's answer is checked like a pointer.
-// 4. Lifted strings and blobs are copies: guest memory is reused after the call.
+// 4. Lifted strings and blobs are copies: guest memory is reused after the call. A lifted text value
+//    (`GuestText`) also carries its UTF-8 bytes as a view of guest memory, for binding them without
+//    encoding the string again: that view is only read inside the import that lifted it, before the
+//    guest runs again (connection.ts).
 //
 // Layouts (size/alignment/payload offset; discriminants are u8 at offset 0):
 //   string, list<T>        8 / 4        (ptr, len)
@@ -113,6 +116,27 @@ export class Heap {
   }
 }
 
+/**
+ * A text value lifted from guest memory: the string, and the UTF-8 bytes it was decoded from (the
+ * decoder drops one leading byte order mark; so does `utf8`). `utf8` is a view of guest memory, valid
+ * only until the import that lifted it returns (invariant 4).
+ */
+export class GuestText {
+  readonly tag = 'text';
+  readonly val: string;
+  // Private, so that the value looks like any other text value (its own fields are `tag` and `val`).
+  readonly #utf8: Uint8Array;
+
+  constructor(val: string, utf8: Uint8Array) {
+    this.val = val;
+    this.#utf8 = utf8;
+  }
+
+  get utf8(): Uint8Array {
+    return this.#utf8;
+  }
+}
+
 // Lifting (guest → host). Pointers and lengths arrive as i32 and are read as u32.
 
 export function liftString(heap: Heap, ptr: number, len: number, what = 'a string'): string {
@@ -124,6 +148,13 @@ export function liftString(heap: Heap, ptr: number, len: number, what = 'a strin
   } catch {
     throw new ReducerTrap(`${what} at ${ptr} is not valid UTF-8`);
   }
+}
+
+function liftText(heap: Heap, ptr: number, len: number): GuestText {
+  const val = liftString(heap, ptr, len, 'a text value');
+  const bom = len >= 3 && heap.u8[ptr] === 0xef && heap.u8[ptr + 1] === 0xbb && heap.u8[ptr + 2] === 0xbf;
+  const start = bom ? ptr + 3 : ptr;
+  return new GuestText(val, heap.u8.subarray(start, ptr + len));
 }
 
 function liftBytes(heap: Heap, ptr: number, len: number): Uint8Array {
@@ -142,10 +173,7 @@ function liftValue(heap: Heap, p: number): Value {
     case 2:
       return { tag: 'real', val: dv.getFloat64(p + 8, true) };
     case 3:
-      return {
-        tag: 'text',
-        val: liftString(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true), 'a text value'),
-      };
+      return liftText(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true));
     case 4:
       return { tag: 'blob', val: liftBytes(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true)) };
     default:

@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { GuestText } from '../reducer/abi.js';
 import type { Value } from '../value.js';
 import { Connection, SqlError } from './connection.js';
 import { loadSqlite } from './sqlite.js';
@@ -175,4 +176,28 @@ test('exec runs several statements and reports a failure as a SqlError', () => {
   expect(error.code).toBe(capi.SQLITE_ERROR);
   expect(error.message).toBe('no such table: missing');
   conn.close();
+});
+
+test('text a guest sent is stored as the same bytes as the same string bound from JavaScript', () => {
+  const db = memoryConnection();
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+  const samples = [
+    '',
+    'plain ascii',
+    'ünïcödé ✓ 𝄞 日本語',
+    'nul \u0000 inside',
+    '\ufeffafter a byte order mark',
+  ];
+  const encoder = new TextEncoder();
+  for (const [i, sample] of samples.entries()) {
+    db.execute('INSERT INTO t VALUES (?, ?)', [int(BigInt(2 * i)), text(sample)]);
+    const guest = new GuestText(sample, encoder.encode(sample));
+    db.guest.execute('INSERT INTO t VALUES (?, ?)', [int(BigInt(2 * i + 1)), guest]);
+  }
+  const { rows } = db.query('SELECT id, typeof(v), hex(v) FROM t ORDER BY id', []);
+  for (let i = 0; i < samples.length; i++) {
+    const [fromJs, fromGuest] = [rows[2 * i]!, rows[2 * i + 1]!];
+    expect(fromGuest.slice(1)).toEqual(fromJs.slice(1));
+    expect(fromGuest[1]).toEqual(text('text'));
+  }
 });

@@ -25,6 +25,7 @@
 //    sets `guestAbort` (SQLite's message) until the next `meterGuest`: the guest must not go on as
 //    if it had only seen an error, and the host must not trust its savepoints any more.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
+import { GuestText } from '../reducer/abi.js';
 import { SQL_LIMITS } from '../reducer/limits.js';
 import type { RowSet, Value } from '../value.js';
 import { guestDenial } from './guest-policy.js';
@@ -373,8 +374,10 @@ export class Connection {
           rc = c.sqlite3_bind_double(stmt, index, value.val);
           break;
         case 'text': {
-          // SQLite frees the copy (SQLITE_WASM_DEALLOC), even when binding fails.
-          const [pointer, length] = wasm.allocCString(value.val, true);
+          // SQLite frees the copy (SQLITE_WASM_DEALLOC), even when binding fails. Text the guest sent
+          // is copied as the UTF-8 it arrived in; other text is encoded.
+          const [pointer, length] =
+            value instanceof GuestText ? this.#copyIn(value.utf8) : wasm.allocCString(value.val, true);
           rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
           break;
         }
@@ -394,6 +397,14 @@ export class Connection {
       }
       if (rc !== capi.SQLITE_OK) throw this.#error(rc);
     }
+  }
+
+  /** A copy of `bytes` in SQLite's memory (1 byte for none: a NULL pointer would bind SQL NULL). */
+  #copyIn(bytes: Uint8Array): [WasmPointer, number] {
+    const { wasm } = this.#sqlite3;
+    const pointer = wasm.alloc(Math.max(1, bytes.length)) as WasmPointer;
+    wasm.heap8u().set(bytes, pointer);
+    return [pointer, bytes.length];
   }
 
   #column(stmt: WasmPointer, index: number): Value {
