@@ -38,13 +38,21 @@ function narrow4(x: u64): u32 {
 /** Set in a u64 of four UTF-16 units when one of them is not ASCII. */
 const NON_ASCII: u64 = <u64>0xff80ff80 * 0x100000001;
 
-/** The most bytes `s` takes in UTF-8: 3 per UTF-16 unit (a surrogate pair takes 4 for its 2). */
-function utf8Bound(s: string): usize {
-  return <usize>s.length * 3;
+/**
+ * The bytes `s` takes in UTF-8 (lone surrogates as U+FFFD): exact, so that lowering a large text costs
+ * no more memory than encoding it did. ASCII is checked four units at a time.
+ */
+function utf8Length(s: string): usize {
+  const n = <usize>s.length;
+  const src = changetype<usize>(s);
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) if ((load<u64>(src + (i << 1)) & NON_ASCII) !== 0) break;
+  for (; i < n; i++) if (load<u16>(src + (i << 1)) >= 0x80) return String.UTF8.byteLength(s);
+  return n;
 }
 
 /**
- * Writes `s` as UTF-8 at `dst` (room for `utf8Bound(s)`) and returns its length: what
+ * Writes `s` as UTF-8 at `dst` (room for `utf8Length(s)`) and returns its length: what
  * `String.UTF8.encode(s, false, REPLACE)` gives. ASCII, the common case, is narrowed four units at a
  * time; from the first other unit on, the standard encoder takes over.
  */
@@ -101,16 +109,16 @@ export function liftBytes(ptr: usize, len: usize): Uint8Array {
 /**
  * One import call's arguments, lowered into a single managed buffer (invariant 3): its lists of
  * values first (8-aligned), then the UTF-8 of the SQL and of every text value. Sized by a first
- * pass (`*Bound`), filled by a second; `textAt` is where the next UTF-8 goes.
+ * pass (`valuesSize`, `utf8Length`), filled by a second; `textAt` is where the next UTF-8 goes.
  */
 let lowering: usize = 0;
 let textAt: usize = 0;
 
-function valuesBound(values: Value[]): usize {
+function valuesSize(values: Value[]): usize {
   let size = <usize>values.length * VALUE_SIZE;
   for (let i = 0, n = values.length; i < n; i++) {
     const v = unchecked(values[i]);
-    if (v.kind === ValueKind.Text) size += utf8Bound(v.asText()!);
+    if (v.kind === ValueKind.Text) size += utf8Length(v.asText()!);
   }
   return size;
 }
@@ -165,7 +173,7 @@ const SQL_SLOT: usize = memory.data(8, 4);
 
 function lowerStatement(sql: string, params: Value[]): usize {
   const lists = <usize>params.length * VALUE_SIZE;
-  beginLowering(valuesBound(params) + utf8Bound(sql), lists);
+  beginLowering(valuesSize(params) + utf8Length(sql), lists);
   lowerText(sql, SQL_SLOT);
   return lowerValues(params, lowering);
 }
@@ -208,11 +216,11 @@ export function callExecuteBatch(sql: string, rows: Value[][]): string | null {
   const n = rows.length;
   // The row lists, then every row's values (both 8-aligned: a list entry is 8 bytes), then texts.
   let lists = <usize>n * 8;
-  let size = lists + utf8Bound(sql);
+  let size = lists + utf8Length(sql);
   for (let i = 0; i < n; i++) {
     const row = unchecked(rows[i]);
     lists += <usize>row.length * VALUE_SIZE;
-    size += valuesBound(row);
+    size += valuesSize(row);
   }
   beginLowering(size, lists);
   lowerText(sql, SQL_SLOT);

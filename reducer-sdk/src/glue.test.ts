@@ -1,4 +1,5 @@
 // The guest side of the ABI, checked through jco's own bindings (not this SDK's, not the runtime's).
+import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { buildReducer } from './build.js';
 import {
@@ -104,6 +105,47 @@ describe('values', () => {
       { tag: 'integer', val: 1n },
     ]);
     expect(Object.is((params(callsTo(host, 'values')[0])[6] as { val: number }).val, -0)).toBe(true);
+  });
+
+  test('any string crosses as the UTF-8 of its well-formed form (lone surrogates as U+FFFD): SQL, texts, batches', async () => {
+    const seed = Number(process.env.FC_SEED ?? 0x5e1f);
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    const unit = fc.oneof(
+      fc.integer({ min: 0x20, max: 0x7e }),
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.integer({ min: 0xd800, max: 0xdfff }),
+    );
+    const wellFormed = (s: string) => new TextDecoder().decode(new TextEncoder().encode(s));
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 40 }), (codes) => {
+        const s = String.fromCharCode(...codes);
+        const payload = new Uint8Array(6 + 2 * codes.length);
+        payload.set(new TextEncoder().encode('units:'));
+        codes.forEach((c, i) => {
+          payload[6 + 2 * i] = c & 0xff;
+          payload[7 + 2 * i] = c >> 8;
+        });
+        const before = host.calls.length;
+        expect(host.reduce(reducer, [mutation(payload)])).toEqual([{ tag: 'ok' }]);
+        const w = wellFormed(s);
+        const text = (val: string): SqlValue => ({ tag: 'text', val });
+        expect(host.calls.slice(before)).toEqual([
+          {
+            fn: 'execute',
+            sql: `units:${w}`,
+            params: [text(w), { tag: 'integer', val: 1n }, text(wellFormed(s + s))],
+          },
+          {
+            fn: 'executeBatch',
+            sql: `batch:${w}`,
+            rows: [[text(w)], [], [{ tag: 'blob', val: payload }, text(w)]],
+          },
+          { fn: 'query', sql: `query:${w}`, params: [text(w)] },
+        ]);
+      }),
+      { seed, numRuns: 300 },
+    );
   });
 
   test('rows the host returns reach the guest intact, and it can send them back in one batch', async () => {

@@ -114,8 +114,20 @@ function accessors(obj: JsonValue): void {
   ]);
 }
 
+/** Sends a string of arbitrary UTF-16 units (lone surrogates too) in every place a string crosses. */
+function units(m: Mutation): void {
+  const s = String.UTF16.decodeUnsafe(m.payload.dataStart + 6, m.payload.byteLength - 6);
+  sql.execute(`units:${s}`, [Value.text(s), Value.integer(1), Value.text(s + s)]);
+  sql.executeBatch(`batch:${s}`, [[Value.text(s)], [], [Value.blob(m.payload), Value.text(s)]]);
+  sql.query(`query:${s}`, [Value.text(s)]);
+}
+
 export function reduce(m: Mutation): Outcome {
   const text = m.text();
+  if (text.startsWith('units:')) {
+    units(m);
+    return Outcome.ok();
+  }
   if (text.startsWith('json:') || text.startsWith('accessors:')) {
     const at = text.startsWith('json:') ? 5 : 10;
     const doc = json.parse(m.payload.subarray(at));
