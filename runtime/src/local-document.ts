@@ -161,9 +161,10 @@ export class LocalDocument implements SyncTarget {
     this.replica = parts.replica;
     const replica = parts.replica;
     this.subscriptions = new Subscriptions({
-      query: (sql, params) => replica.query(sql, params),
+      query: (sql, params) => replica.queryValues(sql, params),
       authorizations: (sql) => replica.connection.authorizations(sql),
       readPage: (pgno) => replica.store.read(pgno),
+      watchPages: (told) => replica.store.watch(told),
       isOpen: () => !this.closed,
     });
     this.migration = parts.migration;

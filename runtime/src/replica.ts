@@ -41,7 +41,7 @@ import {
 import { budgetFor } from './reducer/limits.js';
 import { Connection } from './sqlite/connection.js';
 import { loadSqlite } from './sqlite/sqlite.js';
-import { type PlainValue, toPlain, toValue, type Value } from './value.js';
+import { type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 import { type CaptureVfs, installCaptureVfs } from './vfs/capture-vfs.js';
 import { deriveSeed, SeededRandom } from './vfs/entropy.js';
 import { PageStore } from './vfs/page-store.js';
@@ -214,8 +214,7 @@ export class Replica {
 
   /** Runs a read-only query and returns rows as plain objects. */
   query(sql: string, params: readonly (PlainValue | boolean)[] = []): Record<string, PlainValue>[] {
-    this.assertOpen();
-    const { columns, rows } = this.connection.query(sql, params.map(toValue));
+    const { columns, rows } = this.queryValues(sql, params.map(toValue));
     return rows.map((row) => {
       const object: Record<string, PlainValue> = {};
       columns.forEach((column, i) => {
@@ -223,6 +222,12 @@ export class Replica {
       });
       return object;
     });
+  }
+
+  /** Runs a read-only query and returns rows as SQLite's values (subscriptions compare them). */
+  queryValues(sql: string, params: readonly Value[]): RowSet {
+    this.assertOpen();
+    return this.connection.query(sql, params);
   }
 
   /** Drops this replica's unconfirmed pages: the next statement sees the base (the authority's pages). */

@@ -39,15 +39,16 @@ export function toValue(v: PlainValue | boolean | undefined): Value {
   }
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Converts an ABI value to what an application reads: integers within 2^53 become numbers. */
 export function toPlain(v: Value): PlainValue {
   switch (v.tag) {
     case 'null':
       return null;
     case 'integer':
-      return v.val >= BigInt(Number.MIN_SAFE_INTEGER) && v.val <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(v.val)
-        : v.val;
+      return v.val >= MIN_SAFE && v.val <= MAX_SAFE ? Number(v.val) : v.val;
     default:
       return v.val;
   }

@@ -19,6 +19,13 @@
 //    page of the tree, plus a parse per page that changed.
 // 4. Bytes that cannot be this tree's pages (a cycle, a cell outside its page, a child beyond the
 //    file) throw BtreeFormatError: the caller then treats everything as changed.
+// 5. `touch(pgno)` looks at one page of the tree alone and says 'same' when its bytes are, 'content'
+//    when they differ but it links exactly the pages it linked at the last look (its children and its
+//    cells' overflow chains, or for an overflow page the next page of its chain), and 'structure'
+//    otherwise (or when it is no page of this tree): only then may the tree's page set have changed, which
+//    `update` walks again. A page joining or leaving the tree changes the links of a page of the tree
+//    (see above), so a caller that touches every page whose bytes may have changed, and walks again
+//    after 'structure', always holds the tree's exact pages.
 
 /** A page of the visible file, or undefined where the file holds none. */
 export type PageReader = (pgno: number) => Uint8Array | undefined;
@@ -35,12 +42,13 @@ const INTERIOR_TABLE = 5;
 const LEAF_INDEX = 10;
 const LEAF_TABLE = 13;
 
-/** An overflow chain: its first page and how many pages it has. */
-type Chain = readonly [first: number, length: number];
+/** What one page of the tree links to; `Touch` says how a page changed (invariant 5). */
+export type Touch = 'same' | 'content' | 'structure';
 
 interface Parsed {
   readonly children: readonly number[];
-  readonly chains: readonly Chain[];
+  /** Each overflow chain as its first page and its length, flat: [first, length, first, length, …]. */
+  readonly chains: readonly number[];
 }
 
 interface Entry {
@@ -63,6 +71,39 @@ export class BtreePages {
 
   get pages(): ReadonlySet<number> {
     return new Set(this.#pages.keys());
+  }
+
+  /** The pages of the tree as of the last walk. */
+  pgnos(): IterableIterator<number> {
+    return this.#pages.keys();
+  }
+
+  /** How page `pgno` differs from the last look at it (invariant 5); a 'content' page is looked at anew. */
+  touch(pgno: number): Touch {
+    const entry = this.#pages.get(pgno);
+    const bytes = this.#read(pgno);
+    if (entry === undefined || bytes === undefined) return 'structure';
+    if (sameBytes(entry.bytes, bytes, pgno)) {
+      entry.bytes = bytes;
+      return 'same';
+    }
+    if (entry.parsed === undefined) {
+      if (u32(bytes, 0) !== u32(entry.bytes, 0)) return 'structure';
+      entry.bytes = bytes;
+      return 'content';
+    }
+    let parsed: Parsed;
+    try {
+      parsed = parsePage(bytes, pgno, usableSize(this.#read(1) ?? bytes));
+    } catch (error) {
+      // It may have become another kind of page of the tree: the walk that follows decides.
+      if (error instanceof BtreeFormatError) return 'structure';
+      throw error;
+    }
+    const { children, chains } = entry.parsed;
+    if (!sameNumbers(parsed.children, children) || !sameNumbers(parsed.chains, chains)) return 'structure';
+    this.#pages.set(pgno, { bytes, parsed });
+    return 'content';
   }
 
   /** Walks the tree again; true when its pages or their bytes changed since the last walk (invariant 2). */
@@ -97,8 +138,10 @@ export class BtreePages {
     for (let pgno = stack.pop(); pgno !== undefined; pgno = stack.pop()) {
       const { parsed } = visit(pgno, false);
       for (const child of parsed!.children) stack.push(child);
-      for (const [first, length] of parsed!.chains) {
-        let page = first;
+      const { chains } = parsed!;
+      for (let c = 0; c < chains.length; c += 2) {
+        let page = chains[c]!;
+        const length = chains[c + 1]!;
         for (let i = 0; i < length; i++) {
           const { bytes } = visit(page, true);
           if (i + 1 < length) page = u32(bytes, 0);
@@ -115,6 +158,12 @@ function usableSize(page1: Uint8Array): number {
   const raw = (page1[16]! << 8) | page1[17]!;
   const pageSize = raw === 1 ? 65536 : raw;
   return (pageSize || page1.length) - (page1[20] ?? 0);
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Equal pages, the identical array first (invariant 3); page 1 from its b-tree on (invariant 2). */
@@ -145,7 +194,7 @@ function parsePage(page: Uint8Array, pgno: number, usable: number): Parsed {
   const pointers = header + (interior ? 12 : 8);
   if (pointers + 2 * cells > usable) throw new BtreeFormatError(`page ${pgno} claims ${cells} cells`);
   const children: number[] = interior ? [u32(page, header + 8)] : [];
-  const chains: Chain[] = [];
+  const chains: number[] = [];
   // Payload kept on the page before it overflows, as SQLite computes it (btreeParseCellPtr).
   const maxLocal = table ? usable - 35 : Math.floor(((usable - 12) * 64) / 255) - 23;
   const minLocal = Math.floor(((usable - 12) * 32) / 255) - 23;
@@ -159,14 +208,17 @@ function parsePage(page: Uint8Array, pgno: number, usable: number): Parsed {
       at += 4;
       if (type === INTERIOR_TABLE) continue;
     }
-    const [payload, size] = varint(page, at);
-    at += size;
-    if (type === LEAF_TABLE) at += varint(page, at)[1];
+    const payload = varint(page, at);
+    at += varintLength;
+    if (type === LEAF_TABLE) {
+      varint(page, at);
+      at += varintLength;
+    }
     if (payload <= maxLocal) continue;
     const surplus = minLocal + ((payload - minLocal) % (usable - 4));
     const local = surplus <= maxLocal ? surplus : minLocal;
     if (at + local + 4 > usable) throw new BtreeFormatError(`cell ${i} of page ${pgno} overruns it`);
-    chains.push([u32(page, at + local), Math.ceil((payload - local) / (usable - 4))]);
+    chains.push(u32(page, at + local), Math.ceil((payload - local) / (usable - 4)));
   }
   return { children, chains };
 }
@@ -179,16 +231,23 @@ function u32(page: Uint8Array, at: number): number {
   return ((page[at]! << 24) | (page[at + 1]! << 16) | (page[at + 2]! << 8) | page[at + 3]!) >>> 0;
 }
 
-/** A SQLite varint at `at`: its value (exact below 2^53, which any payload size is) and its length. */
-function varint(page: Uint8Array, at: number): [value: number, length: number] {
+/** The length of the varint `varint` read last (a tuple per varint would be garbage on a hot path). */
+let varintLength = 0;
+
+/** A SQLite varint at `at`: its value (exact below 2^53, which any payload size is); its length in `varintLength`. */
+function varint(page: Uint8Array, at: number): number {
   let value = 0;
   for (let i = 0; i < 8; i++) {
     const byte = page[at + i];
     if (byte === undefined) throw new BtreeFormatError('a varint runs past its page');
     value = value * 128 + (byte & 0x7f);
-    if (byte < 0x80) return [value, i + 1];
+    if (byte < 0x80) {
+      varintLength = i + 1;
+      return value;
+    }
   }
   const last = page[at + 8];
   if (last === undefined) throw new BtreeFormatError('a varint runs past its page');
-  return [value * 256 + last, 9];
+  varintLength = 9;
+  return value * 256 + last;
 }

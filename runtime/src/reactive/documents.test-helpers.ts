@@ -7,7 +7,7 @@ import { component, SQL_GUEST } from '../reducer/fixtures.test-helpers.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { loadReducer } from '../reducer/prepare.js';
 import { Replica } from '../replica.js';
-import type { PlainValue } from '../value.js';
+import { type PlainValue, toPlain } from '../value.js';
 
 export const sqlReducer = await loadReducer(await component(SQL_GUEST));
 
@@ -63,7 +63,7 @@ export async function openAuthority(schema: string): Promise<Authority> {
 export interface Client {
   readonly document: LocalDocument;
   readonly replica: Replica;
-  /** How many times each SQL text ran through the replica's `query` (subscriptions run theirs there). */
+  /** How many times each SQL text ran through the replica's `queryValues` (subscriptions run theirs there). */
   readonly runs: Map<string, number>;
   /** Runs a query without counting it. */
   query(sql: string): Record<string, PlainValue>[];
@@ -76,10 +76,15 @@ export interface Client {
 export async function openClient(): Promise<Client> {
   const replica = await Replica.open({ name: `client-${++opened}`, reducer: sqlReducer });
   const runs = new Map<string, number>();
-  const query = replica.query.bind(replica);
-  replica.query = (sql, params) => {
+  // Not through `queryValues`, which counts.
+  const query = (sql: string): Record<string, PlainValue>[] => {
+    const { columns, rows } = replica.connection.query(sql, []);
+    return rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, toPlain(row[i]!)])));
+  };
+  const queryValues = replica.queryValues.bind(replica);
+  replica.queryValues = (sql, params) => {
     runs.set(sql, (runs.get(sql) ?? 0) + 1);
-    return query(sql, params);
+    return queryValues(sql, params);
   };
   const appliedLsn = (): number => {
     try {

@@ -18,7 +18,7 @@ function fcSeed(): number {
   return Number(env?.FC_SEED ?? Date.now() % 2 ** 31);
 }
 
-type Table = 'a' | 'b' | 'c' | 'd';
+type Table = 'a' | 'b' | 'c' | 'd' | 'e';
 
 const SCHEMA = `
   CREATE TABLE a(id INTEGER PRIMARY KEY, v TEXT);
@@ -26,7 +26,8 @@ const SCHEMA = `
   CREATE TABLE b(id INTEGER PRIMARY KEY, v TEXT);
   CREATE TABLE c(k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
   CREATE VIEW ab AS SELECT a.id, a.v, length(b.v) AS n FROM a JOIN b USING (id);
-  CREATE TRIGGER a_gone AFTER DELETE ON a BEGIN DELETE FROM c WHERE k = 'a' || old.id; END`;
+  CREATE TRIGGER a_gone AFTER DELETE ON a BEGIN DELETE FROM c WHERE k = 'a' || old.id; END;
+  CREATE TABLE e(id INTEGER PRIMARY KEY, v TEXT)`;
 
 /** The subscriptions and the tables each reads, as the test knows them (not as the runtime finds them). */
 const SUBSCRIPTIONS: readonly { readonly sql: string; readonly reads: readonly Table[] | 'everything' }[] = [
@@ -94,6 +95,16 @@ const dataStatement: fc.Arbitrary<Statement> = fc.oneof(
   fc.tuple(id, n).map(([i, v]) => w(`INSERT OR REPLACE INTO c(k, v) VALUES ('a${i}', ${v % 30})`, 'c')),
   n.map((v) => w(`DELETE FROM c WHERE v > ${v % 30}`, 'c')),
   n.map((v) => w(`INSERT INTO d(v) VALUES (${v})`, 'd')),
+  // More pages in one commit than the subscriptions watch (of a table none reads): the next look walks
+  // every watched tree.
+  fc
+    .integer({ min: 260, max: 300 })
+    .map((rows) =>
+      w(
+        `INSERT OR REPLACE INTO e(id, v) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${rows}) SELECT n, ${text(3000, 'x')} FROM s`,
+        'e',
+      ),
+    ),
   // Fails (a duplicate key): the mutation is rejected and its writes roll back.
   fc.constant(w("INSERT INTO a(id, v) VALUES (100, 'x'), (100, 'y')", 'a')),
 );

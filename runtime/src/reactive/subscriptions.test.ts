@@ -92,6 +92,38 @@ test('rows reach the listener only when they differ, however often the query re-
   await document.close();
 });
 
+test('a listener that changes the rows it was given cannot make the next change go unheard', async () => {
+  const { client } = await subscribedClient();
+  const { document } = client;
+  const heard: string[] = [];
+  document.subscribe('SELECT id, title FROM todos ORDER BY id', [], (rows) => {
+    heard.push(JSON.stringify(rows));
+    // What the rows will be after the next mutation: the document must not compare with this.
+    rows.length = 0;
+    rows.push({ id: 't1', title: 'bread' });
+  });
+  await settle();
+  await document.mutate(sqlPayload("INSERT INTO todos(id, title) VALUES ('t1', 'bread')"));
+  await settle();
+  expect(heard).toEqual(['[]', '[{"id":"t1","title":"bread"}]']);
+  await document.close();
+});
+
+test('rows whose values read the same are not heard again, even when SQLite returns them as another type', async () => {
+  const { client } = await subscribedClient();
+  const { document } = client;
+  const heard: Row[][] = [];
+  const sql = 'SELECT CASE WHEN count(*) > 1 THEN 2.0 ELSE 2 END AS n FROM todos';
+  document.subscribe(sql, [], (rows) => heard.push(rows));
+  await settle();
+  const runs = document.subscriptionRuns;
+  await document.mutate(sqlPayload("INSERT INTO todos(id, title) VALUES ('t1', 'milk'), ('t2', 'eggs')"));
+  await settle();
+  expect(document.subscriptionRuns).toBeGreaterThan(runs);
+  expect(heard).toEqual([[{ n: 2 }]]);
+  await document.close();
+});
+
 test('a subscription to a table that does not exist yet starts hearing rows once a schema change creates it', async () => {
   const { client } = await subscribedClient();
   const { document } = client;

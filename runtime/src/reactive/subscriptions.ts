@@ -14,8 +14,16 @@
 //    microtask of its own, where the host reports it as uncaught, as it did before.
 // 5. A statement SQLite refuses to prepare depends on the schema alone: it is tried again when the
 //    schema changes (a missing table may have been created).
+// 6. Rows are compared as SQLite returned them (cell by cell, column names in order, values as the
+//    application reads them) with the last rows the listener heard, which no one else holds: an
+//    application changing the rows it was given cannot make a change go unheard. Row objects are made
+//    only for a listener.
+// 7. `#byRoot`, `#readsEverything` and `#unprepared` together hold every subscription exactly once per
+//    reason it may be due: under each root of its read set, as reading everything, or as not prepared
+//    under the current schema (new, or the schema changed). Due subscriptions run in the order they
+//    were added.
 import type { Authorization } from '../sqlite/connection.js';
-import type { PlainValue } from '../value.js';
+import { type PlainValue, type RowSet, toPlain, toValue, type Value } from '../value.js';
 import type { PageReader } from './btree-pages.js';
 import { EVERYTHING, type ReadSet, readSetOf, SCHEMA_ONLY, type SchemaObject } from './read-set.js';
 import { TableChanges } from './table-changes.js';
@@ -25,36 +33,51 @@ type Params = readonly (PlainValue | boolean)[];
 
 /** What the subscriptions need from the document's database. */
 export interface WatchedDatabase {
-  query(sql: string, params: Params): Row[];
+  /** Runs a read-only query; rows as SQLite's values. */
+  query(sql: string, params: readonly Value[]): RowSet;
   /** What preparing `sql` asks SQLite's authorizer (connection.ts `authorizations`). */
   authorizations(sql: string): readonly Authorization[];
   /** The visible file's pages (the page store). */
   readonly readPage: PageReader;
+  /** Calls `told` with each page that may hold other bytes now (page-store.ts invariant 8). */
+  watchPages(told: (pgno: number) => void): void;
   /** False once the document closed: nothing runs any more. */
   isOpen(): boolean;
 }
 
 interface Subscription {
+  /** Its place in the order subscriptions were added (invariant 7). */
+  readonly order: number;
   readonly sql: string;
-  readonly params: Params;
+  readonly params: readonly Value[];
   readonly listener: (rows: Row[]) => void;
   readonly onError: ((error: unknown) => void) | undefined;
   /** What its query reads; undefined until prepared under the current schema. */
   reads: ReadSet | undefined;
-  /** The rows last heard, as a comparable key; undefined before the first run and after an error. */
-  last: string | undefined;
+  /** The rows last heard; undefined before the first run and after an error. */
+  last: RowSet | undefined;
 }
+
+const byOrder = (a: Subscription, b: Subscription): number => a.order - b.order;
 
 export class Subscriptions {
   readonly #db: WatchedDatabase;
   readonly #changes: TableChanges;
   readonly #subscriptions = new Set<Subscription>();
+  readonly #byRoot = new Map<number, Set<Subscription>>();
+  readonly #readsEverything = new Set<Subscription>();
+  readonly #unprepared = new Set<Subscription>();
+  /** True when the watched roots may differ from the keys of `#byRoot`. */
+  #rootsMoved = false;
   #scheduled = false;
   #runs = 0;
+  #added = 0;
 
   constructor(db: WatchedDatabase) {
     this.#db = db;
-    this.#changes = new TableChanges(db.readPage, () => loadSchema(db));
+    this.#changes = new TableChanges({ read: db.readPage, watch: (told) => db.watchPages(told) }, () =>
+      loadSchema(db),
+    );
   }
 
   /** How many times a subscription's query has run, over all subscriptions. */
@@ -69,11 +92,22 @@ export class Subscriptions {
     listener: (rows: Row[]) => void,
     onError: ((error: unknown) => void) | undefined,
   ): () => void {
-    const subscription: Subscription = { sql, params, listener, onError, reads: undefined, last: undefined };
+    const subscription: Subscription = {
+      order: this.#added++,
+      sql,
+      params: params.map(toValue),
+      listener,
+      onError,
+      reads: undefined,
+      last: undefined,
+    };
     this.#subscriptions.add(subscription);
+    this.#unprepared.add(subscription);
     this.#schedule();
     return () => {
-      this.#subscriptions.delete(subscription);
+      if (!this.#subscriptions.delete(subscription)) return;
+      this.#unprepared.delete(subscription);
+      this.#unindex(subscription);
     };
   }
 
@@ -94,21 +128,67 @@ export class Subscriptions {
   #pass(): void {
     if (!this.#db.isOpen() || this.#subscriptions.size === 0) return;
     const change = this.#changes.look();
-    const due: Subscription[] = [];
-    const roots = new Set<number>();
-    for (const subscription of this.#subscriptions) {
-      let reads = change.schema ? undefined : subscription.reads;
-      if (reads === undefined) {
-        reads = this.#readSet(subscription.sql);
-        subscription.reads = reads;
-        due.push(subscription);
-      } else if (reads.everything || meets(reads.roots, change.roots)) {
-        due.push(subscription);
+    if (change.schema) {
+      // Every read set may mean something else now (invariant 1); the look forgot every table.
+      this.#byRoot.clear();
+      this.#readsEverything.clear();
+      for (const subscription of this.#subscriptions) {
+        subscription.reads = undefined;
+        this.#unprepared.add(subscription);
       }
-      for (const root of reads.roots) roots.add(root);
+      this.#rootsMoved = true;
     }
-    this.#changes.keep(roots);
-    for (const subscription of due) this.#run(subscription);
+    const due: Subscription[] = [...this.#readsEverything];
+    for (const root of change.roots) {
+      const readers = this.#byRoot.get(root);
+      if (readers !== undefined) for (const subscription of readers) due.push(subscription);
+    }
+    for (const subscription of this.#unprepared) {
+      subscription.reads = this.#readSet(subscription.sql);
+      this.#index(subscription);
+      due.push(subscription);
+    }
+    this.#unprepared.clear();
+    if (this.#rootsMoved) {
+      this.#rootsMoved = false;
+      this.#changes.keep(new Set(this.#byRoot.keys()));
+    }
+    if (due.length > 1) due.sort(byOrder);
+    let previous: Subscription | undefined;
+    for (const subscription of due) {
+      // One that reads several changed tables is due once.
+      if (subscription !== previous) this.#run(subscription);
+      previous = subscription;
+    }
+  }
+
+  #index(subscription: Subscription): void {
+    const reads = subscription.reads;
+    if (reads === undefined) return;
+    if (reads.everything) this.#readsEverything.add(subscription);
+    for (const root of reads.roots) {
+      let readers = this.#byRoot.get(root);
+      if (readers === undefined) {
+        readers = new Set();
+        this.#byRoot.set(root, readers);
+        this.#rootsMoved = true;
+      }
+      readers.add(subscription);
+    }
+  }
+
+  #unindex(subscription: Subscription): void {
+    const reads = subscription.reads;
+    if (reads === undefined) return;
+    this.#readsEverything.delete(subscription);
+    for (const root of reads.roots) {
+      const readers = this.#byRoot.get(root);
+      if (readers === undefined) continue;
+      readers.delete(subscription);
+      if (readers.size > 0) continue;
+      this.#byRoot.delete(root);
+      this.#rootsMoved = true;
+    }
   }
 
   #readSet(sql: string): ReadSet {
@@ -130,7 +210,7 @@ export class Subscriptions {
     // An earlier listener of this pass may have unsubscribed it, or closed the document.
     if (!this.#subscriptions.has(subscription) || !this.#db.isOpen()) return;
     this.#runs++;
-    let rows: Row[];
+    let rows: RowSet;
     try {
       rows = this.#db.query(subscription.sql, subscription.params);
     } catch (error) {
@@ -139,10 +219,9 @@ export class Subscriptions {
       if (subscription.onError !== undefined) report(() => subscription.onError?.(error));
       return;
     }
-    const key = rowsKey(rows);
-    if (key === subscription.last) return;
-    subscription.last = key;
-    report(() => subscription.listener(rows));
+    if (subscription.last !== undefined && sameRows(rows, subscription.last)) return;
+    subscription.last = rows;
+    report(() => subscription.listener(plainRows(rows)));
   }
 }
 
@@ -157,30 +236,51 @@ function report(callback: () => void): void {
   }
 }
 
-function meets(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
-  if (b.size === 0) return false;
-  for (const x of a) if (b.has(x)) return true;
-  return false;
-}
-
 function loadSchema(db: WatchedDatabase): Map<string, SchemaObject> {
   const objects = new Map<string, SchemaObject>();
-  for (const row of db.query('SELECT type, name, rootpage FROM sqlite_schema', [])) {
-    const { type, name, rootpage } = row;
-    if (typeof type !== 'string' || typeof name !== 'string') continue;
-    objects.set(name.toLowerCase(), { type, rootpage: typeof rootpage === 'number' ? rootpage : 0 });
+  for (const [type, name, rootpage] of db.query('SELECT type, name, rootpage FROM sqlite_schema', []).rows) {
+    if (type?.tag !== 'text' || name?.tag !== 'text') continue;
+    objects.set(name.val.toLowerCase(), {
+      type: type.val,
+      rootpage: rootpage?.tag === 'integer' ? Number(rootpage.val) : 0,
+    });
   }
   return objects;
 }
 
-/**
- * Rows as a string that is equal exactly when the rows are. Cells are null, numbers, strings, bigints or
- * blobs: the last two become objects, which no other cell can be, so nothing collides.
- */
-function rowsKey(rows: readonly Row[]): string {
-  return JSON.stringify(rows, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return { blob: Array.from(value) };
-    if (typeof value === 'bigint') return { bigint: value.toString() };
-    return value;
+/** The same rows: the same column names in order, and cell by cell the same value. */
+export function sameRows(a: RowSet, b: RowSet): boolean {
+  if (a.rows.length !== b.rows.length || a.columns.length !== b.columns.length) return false;
+  for (let i = 0; i < a.columns.length; i++) if (a.columns[i] !== b.columns[i]) return false;
+  for (let r = 0; r < a.rows.length; r++) {
+    const x = a.rows[r]!;
+    const y = b.rows[r]!;
+    if (x.length !== y.length) return false;
+    for (let c = 0; c < x.length; c++) if (!sameValue(x[c]!, y[c]!)) return false;
+  }
+  return true;
+}
+
+/** Equal as the application reads them (an integer and a real of the same number look alike). */
+function sameValue(a: Value, b: Value): boolean {
+  if (a.tag === 'blob' || b.tag === 'blob') {
+    if (a.tag !== 'blob' || b.tag !== 'blob' || a.val.length !== b.val.length) return false;
+    for (let i = 0; i < a.val.length; i++) if (a.val[i] !== b.val[i]) return false;
+    return true;
+  }
+  if (a.tag !== b.tag) return Object.is(toPlain(a), toPlain(b));
+  return a.tag === 'null' || Object.is(a.val, (b as { readonly val: unknown }).val);
+}
+
+/** Rows as the application reads them (what LocalDocument.query returns); blobs copied (invariant 6). */
+function plainRows({ columns, rows }: RowSet): Row[] {
+  return rows.map((row) => {
+    const object: Row = {};
+    for (let i = 0; i < columns.length; i++) {
+      const value = row[i];
+      object[columns[i]!] =
+        value === undefined ? null : value.tag === 'blob' ? value.val.slice() : toPlain(value);
+    }
+    return object;
   });
 }

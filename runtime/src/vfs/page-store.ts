@@ -28,6 +28,10 @@
 //    refused (`frame-out-of-order`): a gap or a duplicate would leave the base on no authority state.
 //    A frame with neither lsn nor frame count (pages from elsewhere, or emptying the base) leaves the
 //    history unknown, and the next frame with an lsn is taken whatever its lsn.
+// 8. Every change of the visible file is told to each watcher (`watch`) before the call making it returns:
+//    the pgno of every page whose visible bytes may differ now (written; cut off by a truncation or a
+//    smaller frame; installed by a frame; reverted or revealed by a discard). A page told may still hold
+//    the same bytes; a page not told holds the same array as before (with invariant 2: the same bytes).
 import { toHex } from '../bytes.js';
 import type { FramePage } from '../frame.js';
 
@@ -67,7 +71,11 @@ export interface BaseUpdate {
   readonly frameCount?: number;
 }
 
+/** Hears the pgno of a visible page that may hold other bytes now (invariant 8). */
+export type PageWatcher = (pgno: number) => void;
+
 export class PageStore {
+  readonly #watchers: PageWatcher[] = [];
   readonly #base = new Map<number, Uint8Array>();
   #basePageCount = 0;
   readonly #overlay = new Map<number, Uint8Array>();
@@ -127,11 +135,13 @@ export class PageStore {
     this.#overlayPageCount = Math.max(this.pageCount, pgno);
     this.#overlay.set(pgno, bytes.slice());
     this.#dirty.add(pgno);
+    this.#told(pgno);
   }
 
   truncate(pageCount: number): void {
     checkCount(pageCount);
     if (pageCount < this.pageCount) {
+      for (let pgno = pageCount + 1; pgno <= this.pageCount; pgno++) this.#told(pgno);
       for (const pgno of this.#overlay.keys()) if (pgno > pageCount) this.#overlay.delete(pgno);
       for (const pgno of this.#dirty) if (pgno > pageCount) this.#dirty.delete(pgno);
       this.#cut = Math.min(this.#cut ?? pageCount, pageCount);
@@ -185,8 +195,15 @@ export class PageStore {
         );
       }
     }
-    for (const pgno of this.#base.keys()) if (pgno > frame.pageCount) this.#base.delete(pgno);
-    for (const page of frame.pages) this.#base.set(page.pgno, page.data.slice());
+    for (const pgno of this.#base.keys()) {
+      if (pgno <= frame.pageCount) continue;
+      this.#base.delete(pgno);
+      this.#told(pgno);
+    }
+    for (const page of frame.pages) {
+      this.#base.set(page.pgno, page.data.slice());
+      this.#told(page.pgno);
+    }
     this.#basePageCount = frame.pageCount;
     this.#generation++;
     if (frame.lsn !== undefined) this.#nextFrameLsn = frame.lsn + 1;
@@ -212,6 +229,8 @@ export class PageStore {
     this.#assertUnlocked('discard the overlay');
     this.#dirty.clear();
     if (!this.hasOverlay) return;
+    for (const pgno of this.#overlay.keys()) this.#told(pgno);
+    if (this.#cut !== undefined) for (const pgno of this.#base.keys()) if (pgno > this.#cut) this.#told(pgno);
     this.#clearOverlay();
     this.#generation++;
   }
@@ -229,6 +248,15 @@ export class PageStore {
     for (const [pgno, data] of this.#overlay) this.#base.set(pgno, data);
     this.#basePageCount = pageCount;
     this.#clearOverlay();
+  }
+
+  /** Tells `watcher` of every change of the visible file from now on (invariant 8); returns the unwatch. */
+  watch(watcher: PageWatcher): () => void {
+    this.#watchers.push(watcher);
+    return () => {
+      const at = this.#watchers.indexOf(watcher);
+      if (at >= 0) this.#watchers.splice(at, 1);
+    };
   }
 
   /** The pages written since the last `clearDirty` or `discardOverlay`, in pgno order. */
@@ -260,6 +288,10 @@ export class PageStore {
   async hash(layer: Layer = 'visible'): Promise<string> {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', this.snapshotBytes(layer)));
     return toHex(digest);
+  }
+
+  #told(pgno: number): void {
+    for (const watcher of this.#watchers) watcher(pgno);
   }
 
   #clearOverlay(): void {
