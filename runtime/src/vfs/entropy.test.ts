@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { deriveSeed, SeededRandom } from './entropy.js';
+import { deriveSeed, deriveSeedWords, SeededRandom } from './entropy.js';
 
 test('SeededRandom is splitmix64 (reference outputs for seed 0)', () => {
   const random = new SeededRandom(0n);
@@ -34,4 +35,90 @@ test('deriveSeed is the documented fixed hash of the timeline id and the lsn', (
 
 test('deriveSeed refuses an lsn that is not a non-negative safe integer', () => {
   for (const lsn of [-1, 1.5, Number.NaN, 2 ** 53]) expect(() => deriveSeed('t', lsn)).toThrow(RangeError);
+});
+
+// ---- the word arithmetic against the formula in BigInt (the implementation before v4's fast paths) ----
+
+const MASK64 = (1n << 64n) - 1n;
+
+function referenceMix64(value: bigint): bigint {
+  let z = value;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  return z ^ (z >> 31n);
+}
+
+function referenceSeed(timelineId: string, lsn: number): bigint {
+  let hash = 0xcbf29ce484222325n;
+  const absorb = (byte: number) => {
+    hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & MASK64;
+  };
+  for (const byte of new TextEncoder().encode(timelineId)) absorb(byte);
+  let rest = BigInt(lsn);
+  for (let i = 0; i < 8; i++) {
+    absorb(Number(rest & 0xffn));
+    rest >>= 8n;
+  }
+  return referenceMix64(hash);
+}
+
+function referenceStream(seed: bigint, count: number): bigint[] {
+  let state = BigInt.asUintN(64, seed);
+  const out: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    state = (state + 0x9e3779b97f4a7c15n) & MASK64;
+    out.push(referenceMix64(state));
+  }
+  return out;
+}
+
+const FC_SEED = Number(
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FC_SEED ?? 1010,
+);
+
+function check<T>(name: string, property: fc.IRawProperty<T>): void {
+  try {
+    fc.assert(property, { seed: FC_SEED, numRuns: 2000 });
+  } catch (error) {
+    throw new Error(`${name} failed; replay with FC_SEED=${FC_SEED}`, { cause: error });
+  }
+}
+
+test('deriveSeed equals the formula computed in BigInt over TextEncoder bytes, for any string (lone surrogates too) and lsn', () => {
+  const anyString = fc.oneof(
+    fc.string({ unit: 'grapheme-ascii' }),
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+  );
+  const anyLsn = fc.oneof(fc.nat(300), fc.maxSafeNat(), fc.integer({ min: 2 ** 32 - 2, max: 2 ** 32 + 2 }));
+  check(
+    'deriveSeed',
+    fc.property(anyString, anyLsn, (timelineId, lsn) => {
+      expect(deriveSeed(timelineId, lsn)).toBe(referenceSeed(timelineId, lsn));
+    }),
+  );
+});
+
+test('SeededRandom gives the splitmix64 stream of any 64-bit seed, as u64s and as bytes', () => {
+  check(
+    'SeededRandom',
+    fc.property(fc.bigInt({ min: -(1n << 70n), max: 1n << 70n }), fc.nat(40), (seed, byteCount) => {
+      const expected = referenceStream(seed, 5);
+      const random = new SeededRandom(seed);
+      expect([0, 1, 2, 3, 4].map(() => random.nextU64())).toEqual(expected);
+      const bytes = new Uint8Array(byteCount);
+      new SeededRandom(seed).fill(bytes);
+      const words = referenceStream(seed, Math.ceil(byteCount / 8));
+      const want = words.flatMap((w) =>
+        [...Array(8).keys()].map((i) => Number((w >> BigInt(8 * i)) & 0xffn)),
+      );
+      expect([...bytes]).toEqual(want.slice(0, byteCount));
+    }),
+  );
+});
+
+test('a seed given as words is the same seed as its bigint', () => {
+  const random = new SeededRandom({ hi: 0x9e3779b9, lo: 0x7f4a7c15 });
+  expect(random.nextU64()).toBe(new SeededRandom(0x9e3779b97f4a7c15n).nextU64());
+  expect(deriveSeedWords('timeline-a', 1)).toEqual({ hi: 0x92c83888, lo: 0x7804c807 });
 });
