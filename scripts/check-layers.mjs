@@ -22,6 +22,7 @@ const ALLOWED = {
   ],
   '@tandem/bench': [
     '@tandem/runtime',
+    '@tandem/reducer-sdk',
     '@tandem/migrations',
     '@tandem/host-node',
     '@tandem/host-browser',

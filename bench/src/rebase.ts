@@ -1,71 +1,59 @@
-// A rebase as PEERS.md measures Replicache's: 1000 keys of ~1 KB in the base, 1001 pending ~1 KB
-// mutations in the overlay, then a burst from the coordinator that takes none of them, so every one is
-// reduced again. Also: mutations awaited one by one (in memory, and durable in a data folder).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+// Rebase of 1,001 pending ~1 KB mutations (issue 10, must-show 2), as PEERS.md measures Replicache's true
+// rebase (rebase-scenario.ts), timed from the coordinator's message bytes: decode, page deltas, rebase,
+// all 1,001 reduced again. Interleaved run by run with its floor (rebase-floor.ts: raw sqlite-wasm doing
+// the same puts), in Node and then in Debian's Chromium (rebase-chromium.ts; BENCH_NO_BROWSER=1 skips it).
+// Also: mutations awaited one by one (in memory, and durable in a data folder).
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { openDocument } from '@tandem/host-node';
-import { AuthorityDocument } from '@tandem/migrations';
-import type { MutationEnvelope } from '@tandem/runtime';
-import { loadReducer } from '@tandem/runtime/prepare';
+import { receiveBurst } from './rebase-client.js';
+import { kvFloor } from './rebase-floor.js';
+import {
+  basePuts,
+  KV_REDUCER,
+  makeScenario,
+  pendingValue,
+  type RebaseScenario,
+  rebaseLine,
+} from './rebase-scenario.js';
 import { report } from './report.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const REDUCER = new URL('../../e2e/fixtures/limits-reducer/dist/reducer.wasm', import.meta.url);
+const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 11));
+const WARM_UP = 2;
 const TODO = new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url);
-const KB = 'x'.repeat(1000);
 
-const put = (key: number, value: string) => ({
-  op: 'sql',
-  q: `INSERT OR REPLACE INTO kv VALUES ('k${key}', '${value}')`,
-});
-const encode = (body: object) => new TextEncoder().encode(JSON.stringify(body));
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+async function inNode(scenario: RebaseScenario): Promise<string> {
+  const doc = await openDocument({ docId: 'rebase-bench', reducer: fileURLToPath(KV_REDUCER) });
+  for (const message of scenario.baseMessages) await receiveBurst(doc, scenario.journalId, message);
+  const results = await doc.mutateBatch(scenario.pending);
+  const refused = results.find((r) => r.status !== 'applied');
+  if (refused !== undefined) throw new Error(`a pending put was not applied: ${JSON.stringify(refused)}`);
+  const floor = kvFloor(await sqlite3InitModule(), basePuts(), scenario.pending);
+  const ours: number[] = [];
+  const floors: number[] = [];
+  for (const [run, burst] of scenario.bursts.entries()) {
+    let start = performance.now();
+    await receiveBurst(doc, scenario.journalId, burst);
+    const oursMs = performance.now() - start;
+    start = performance.now();
+    floor.run();
+    const floorMs = performance.now() - start;
+    if (run < WARM_UP) continue;
+    ours.push(oursMs);
+    floors.push(floorMs);
+  }
+  // The last put of k0 is pending put 1000; the bursts' keys arrived beside it.
+  const [row] = await doc.query('SELECT v, (SELECT count(*) FROM kv) AS n FROM kv WHERE k = ?', ['k0']);
+  if (row?.v !== pendingValue(1000) || row.n !== 1000 + scenario.bursts.length) {
+    throw new Error(`the rebased document is not what the puts make: ${JSON.stringify(row)}`);
+  }
+  floor.close();
+  await doc.close();
+  return rebaseLine('node', ours, floors);
 }
-
-const reducer = await loadReducer(await readFile(REDUCER));
-const authority = await AuthorityDocument.open({ docId: 'rebase-bench', reducer });
-const seed: MutationEnvelope[] = [
-  {
-    timelineId: 'seed',
-    lsn: 0,
-    timestamp: 0,
-    payload: encode({ op: 'sql', q: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)' }),
-  },
-  ...Array.from({ length: 1000 }, (_, i) => ({
-    timelineId: 'seed',
-    lsn: i + 1,
-    timestamp: 0,
-    payload: encode(put(i, KB)),
-  })),
-];
-await authority.push([{ timelineId: 'seed', mutations: seed }]);
-
-const doc = await openDocument({ docId: 'rebase-bench', reducer });
-const catchUp = authority.framesSince(0);
-if (catchUp.status !== 'frames') throw new Error('the authority kept no frames to catch up from');
-doc.rebase({ journalId: 'bench', frames: catchUp.frames.map((kept) => kept.frame) });
-await doc.mutateBatch(Array.from({ length: 1001 }, (_, i) => put(i % 1000, `${i}${KB}`.slice(0, 1000))));
-const times: number[] = [];
-for (let run = 0; run < RUNS; run++) {
-  const start = performance.now();
-  doc.rebase({ journalId: 'bench', frames: [] });
-  times.push(performance.now() - start);
-}
-times.sort((a, b) => a - b);
-console.log(
-  `# rebase and mutate, Node ${process.version}; Replicache 15.3.0 beside (PEERS.md: Node median 363 ms, p95 592)`,
-);
-report(
-  'rebase: 1001 pending ~1 KB mutations over 1000 keys, median',
-  percentile(times, 0.5),
-  'ms',
-  `p95 ${percentile(times, 0.95).toFixed(0)} ms, ${RUNS} runs`,
-);
-await doc.close();
-await authority.close();
 
 async function awaitedOneByOne(count: number, dataDir?: string): Promise<number> {
   const todo = await openDocument({
@@ -83,6 +71,16 @@ async function awaitedOneByOne(count: number, dataDir?: string): Promise<number>
   const rate = (count / (performance.now() - start)) * 1000;
   await todo.close();
   return rate;
+}
+
+console.log(
+  `# rebase, Node ${process.version}; Replicache 15.3.0 true rebase beside it in PEERS.md (Node median 363 ms, Chromium 123 ms)`,
+);
+const scenario = await makeScenario(WARM_UP + RUNS);
+console.log(await inNode(scenario));
+if (process.env.BENCH_NO_BROWSER !== '1') {
+  const { inChromium } = await import('./rebase-chromium.js');
+  console.log(await inChromium(scenario, WARM_UP));
 }
 report(
   '10,000 mutations awaited one by one, in memory',
