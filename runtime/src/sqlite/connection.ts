@@ -95,6 +95,7 @@ interface SqliteExports {
   ): number;
   sqlite3_bind_zeroblob(stmt: WasmPointer, index: number, length: number): number;
   sqlite3_column_count(stmt: WasmPointer): number;
+  sqlite3_column_name(stmt: WasmPointer, column: number): WasmPointer;
   sqlite3_column_type(stmt: WasmPointer, column: number): number;
   sqlite3_column_int64(stmt: WasmPointer, column: number): bigint;
   sqlite3_column_double(stmt: WasmPointer, column: number): number;
@@ -280,7 +281,7 @@ export class Connection {
       }
       if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
       const columns: string[] = [];
-      for (let i = 0; i < width; i++) columns.push(capi.sqlite3_column_name(stmt, i));
+      for (let i = 0; i < width; i++) columns.push(this.#columnName(stmt, i));
       return { columns, rows };
     });
   }
@@ -429,6 +430,18 @@ export class Connection {
       default:
         return { tag: 'null' };
     }
+  }
+
+  /** A column's name, read straight from SQLite's memory (the library's wrapper costs more than the query). */
+  #columnName(stmt: WasmPointer, index: number): string {
+    const pointer = this.#c.sqlite3_column_name(stmt, index);
+    if (pointer === 0) return '';
+    const heap = this.#sqlite3.wasm.heap8u();
+    let end = pointer;
+    let ascii = true;
+    for (; heap[end] !== 0; end++) if (heap[end]! >= 0x80) ascii = false;
+    if (ascii && end - pointer <= 64) return String.fromCharCode(...heap.subarray(pointer, end));
+    return utf8.decode(heap.subarray(pointer, end));
   }
 
   #statement(principal: Principal, sql: string): WasmPointer {
