@@ -4,7 +4,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeMessage, type Hello, type Push, protocolLimits, type ServerMessage } from '@tandem/runtime';
+import {
+  encodeMessage,
+  type Hello,
+  PROTOCOL_VERSION,
+  type Push,
+  protocolLimits,
+  type ServerMessage,
+} from '@tandem/runtime';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Coordinator, startCoordinator } from './server.js';
@@ -240,7 +247,7 @@ test('no push or hello, whatever its fields, fails a document: each bad one gets
           const helloFuzzed = session.hello !== undefined;
           client.send({
             type: 'hello',
-            protocolVersion: 3,
+            protocolVersion: PROTOCOL_VERSION,
             docId,
             journalId: null,
             cursor: 0,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  encodeKeyedMessage,
   encodeMessage,
   PROTOCOL_VERSION,
   type Push,
@@ -7,6 +8,7 @@ import {
   type ServerMessage,
 } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { WebSocket } from 'ws';
 import { type Coordinator, startCoordinator } from './server.js';
 import { TestSyncClient } from './testing/sync-client.js';
 
@@ -115,6 +117,7 @@ test('a push before hello, and a second hello, are unexpected: an error and a cl
 test.each([
   ['a version from the future', 99],
   ['v1 (raw pages), which no coordinator speaks since deltas', 1],
+  ['v3 (keyed messages, XOR deltas), which no coordinator speaks since v4', 3],
 ])(
   'a protocol version outside the supported range (%s) is refused as unsupported-version',
   async (_what, protocolVersion) => {
@@ -187,4 +190,30 @@ test('the authorize hook sees the timeline: a token may be bound to its own time
   });
   await own.next('welcome');
   await own.close();
+});
+
+test('a client of protocol v3 (keyed messages) hears unsupported-version in the keyed form it reads', async () => {
+  const socket = new WebSocket(`${coordinator.url.replace('http', 'ws')}/sync`);
+  await new Promise((resolve) => socket.once('open', resolve));
+  const answer = new Promise<Uint8Array>((resolve) =>
+    socket.once('message', (data: Buffer) => resolve(data)),
+  );
+  const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+  const v3Hello = {
+    type: 'hello',
+    protocolVersion: 3,
+    docId: 'old-client',
+    timelineId: 't',
+    timelineSecret: '5'.repeat(64),
+    journalId: null,
+    cursor: 0,
+    reducerHash: '0'.repeat(64),
+    token: null,
+  };
+  socket.send(encodeKeyedMessage(v3Hello as unknown as ServerMessage));
+  const bytes = await answer;
+  // A msgpack map (what v3 decodes), naming the kind v3 takes as final.
+  expect(bytes[0]! & 0xf0).toBe(0x80);
+  expect(Buffer.from(bytes).includes('unsupported-version')).toBe(true);
+  expect(await closed).toBe(1008);
 });

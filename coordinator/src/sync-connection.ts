@@ -27,6 +27,7 @@ import {
   type ClientMessage,
   decodeClientMessage,
   type ErrorMessage,
+  encodeKeyedMessage,
   encodeMessage,
   type Hello,
   MIN_PROTOCOL_VERSION,
@@ -221,6 +222,16 @@ export class SyncConnection implements HubMember {
       message = decodeClientMessage(toBytes(data));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
+      if (error.keyedHelloVersion !== undefined && this.#state === 'awaiting-hello') {
+        // A client from before v4 reads only keyed messages: it hears why, and stops for good.
+        this.#fail(
+          'unsupported-version',
+          `protocol version ${error.keyedHelloVersion} is not in ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`,
+          null,
+          encodeKeyedMessage,
+        );
+        return;
+      }
       this.#fail('malformed', error.message);
       return;
     }
@@ -345,7 +356,12 @@ export class SyncConnection implements HubMember {
   };
 
   /** Sends one error ahead of anything queued, and closes (invariant 2). */
-  #fail(kind: ErrorKind, message: string, retryAfterMs: number | null = null): void {
+  #fail(
+    kind: ErrorKind,
+    message: string,
+    retryAfterMs: number | null = null,
+    encode: (message: ErrorMessage) => Uint8Array = encodeMessage,
+  ): void {
     if (this.#state === 'closed') return;
     const error: ErrorMessage = {
       type: 'error',
@@ -356,7 +372,7 @@ export class SyncConnection implements HubMember {
     this.#outbox = [];
     this.#outboxBytes = 0;
     this.#options.onError?.(kind, error.message);
-    this.#socket.send(encodeMessage(error), { binary: true });
+    this.#socket.send(encode(error), { binary: true });
     const serverSide = kind === 'internal' || kind === 'document-unavailable';
     this.close(serverSide ? CLOSE_CODES.internal : CLOSE_CODES.policyViolation, kind);
   }

@@ -2,8 +2,20 @@
 // validated against its schema before it is returned. Decoding is total: whatever the bytes, the
 // result is a message of the expected direction or a ProtocolError, never a crash, and never an
 // allocation beyond the protocol's bounds.
+//
+// Since protocol v4 a message travels positionally: `[tag, field, …]`, each object as the array of
+// its schema's properties in declaration order (nested ones too), so no key names cross the wire (a
+// lone small mutation's frame lost ~90 bytes of them). The schemas stay what is checked: a decoded
+// message is rebuilt as the object its schema describes, then validated.
+//
+// Invariants:
+// 1. Layout is derived from the schemas (property order) and MESSAGE_TAGS, never written by hand: a
+//    schema change changes the layout, and protocol-version.test.ts asks for a version bump.
+// 2. Nothing invalid becomes valid on the way: an object with a property missing or one its schema
+//    does not have travels as a map, which decodes to no object at all, and an array of the wrong
+//    length likewise; validation then refuses the message.
 import { decode, encode } from '@msgpack/msgpack';
-import type { TSchema } from '@sinclair/typebox';
+import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { docIdProblem } from './doc-id.js';
@@ -47,9 +59,15 @@ export type ProtocolErrorKind = 'oversized' | 'malformed';
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
   readonly kind: ProtocolErrorKind;
-  constructor(kind: ProtocolErrorKind, message: string) {
+  /**
+   * Set for a hello of a protocol before v4 (keyed, not positional): its version, so the coordinator
+   * can answer `unsupported-version` in a form that client reads (`encodeKeyedMessage`).
+   */
+  readonly keyedHelloVersion: number | undefined;
+  constructor(kind: ProtocolErrorKind, message: string, keyedHelloVersion?: number) {
     super(message);
     this.kind = kind;
+    this.keyedHelloVersion = keyedHelloVersion;
   }
 }
 
@@ -61,7 +79,94 @@ const DECODE_LIMITS = {
   maxExtLength: 0,
 };
 
+/** Each message type's tag, the first element of its array (v4). */
+export const MESSAGE_TAGS = [
+  'hello',
+  'push',
+  'ping',
+  'pong',
+  'welcome',
+  'push-result',
+  'frames',
+  'snapshot',
+  'error',
+] as const satisfies readonly (ClientMessage | ServerMessage)['type'][];
+
+interface Layout {
+  pack(value: unknown): unknown;
+  unpack(value: unknown): unknown;
+}
+
+const AS_IS: Layout = { pack: (value) => value, unpack: (value) => value };
+
+/** How values of `schema` travel (invariant 1). */
+function layout(schema: TSchema, skip?: string): Layout {
+  switch (schema[Kind]) {
+    case 'Object': {
+      const properties = schema.properties as Record<string, TSchema>;
+      const keys = Object.keys(properties).filter((key) => key !== skip);
+      const fields = keys.map((key) => layout(properties[key]!));
+      const count = keys.length + (skip === undefined ? 0 : 1);
+      return {
+        pack(value) {
+          if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+          const object = value as Record<string, unknown>;
+          let present = 0;
+          for (const key in object) if (object[key] !== undefined) present++;
+          // A property missing or unknown: kept as a map, which never unpacks to an object (invariant 2).
+          if (present !== count || keys.some((key) => object[key] === undefined)) return object;
+          return keys.map((key, i) => fields[i]!.pack(object[key]));
+        },
+        unpack(value) {
+          if (!Array.isArray(value) || value.length !== keys.length) return undefined;
+          const object: Record<string, unknown> = {};
+          keys.forEach((key, i) => {
+            object[key] = fields[i]!.unpack(value[i]);
+          });
+          return object;
+        },
+      };
+    }
+    case 'Array': {
+      const items = layout(schema.items as TSchema);
+      if (items === AS_IS) return AS_IS;
+      return {
+        pack: (value) => (Array.isArray(value) ? value.map((item) => items.pack(item)) : value),
+        unpack: (value) => (Array.isArray(value) ? value.map((item) => items.unpack(item)) : value),
+      };
+    }
+    case 'Union': {
+      // The protocol's unions are of scalars, or of null and one object.
+      const object = (schema.anyOf as TSchema[]).find((member) => member[Kind] === 'Object');
+      if (object === undefined) return AS_IS;
+      const inner = layout(object);
+      return {
+        pack: (value) => (value === null ? null : inner.pack(value)),
+        unpack: (value) => (value === null ? null : inner.unpack(value)),
+      };
+    }
+    default:
+      return AS_IS;
+  }
+}
+
+const LAYOUTS = new Map<string, Layout>(
+  Object.entries({ ...CLIENT_MESSAGES, ...SERVER_MESSAGES }).map(([type, schema]) => [
+    type,
+    layout(schema, 'type'),
+  ]),
+);
+
 export function encodeMessage(message: ClientMessage | ServerMessage): Uint8Array {
+  const type = (message as { type?: unknown } | null)?.type;
+  const tag = MESSAGE_TAGS.indexOf(type as (typeof MESSAGE_TAGS)[number]);
+  const packed = tag < 0 ? message : LAYOUTS.get(type as string)!.pack(message);
+  // A message that does not fit its layout goes as it is, and is refused where it arrives.
+  return encode(Array.isArray(packed) ? [tag, ...packed] : packed, { ignoreUndefined: true });
+}
+
+/** `message` as protocols v1–v3 encoded it (a msgpack map): only to tell an old client it is refused. */
+export function encodeKeyedMessage(message: ServerMessage): Uint8Array {
   return encode(message, { ignoreUndefined: true });
 }
 
@@ -86,11 +191,23 @@ function decodeMessage(bytes: Uint8Array, schemas: Readonly<Record<string, TSche
       `not a message: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  const schema = typeof type === 'string' && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
-  if (schema === undefined) {
-    throw new ProtocolError('malformed', `unknown message type ${JSON.stringify(type)}`);
+  const keyed = typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+  if (keyed !== undefined && 'type' in keyed && keyed.type === 'hello') {
+    const version = 'protocolVersion' in keyed ? keyed.protocolVersion : undefined;
+    throw new ProtocolError(
+      'malformed',
+      'a keyed hello (protocol v3 or older)',
+      typeof version === 'number' ? version : 0,
+    );
   }
+  const tag = Array.isArray(value) ? value[0] : undefined;
+  const type = typeof tag === 'number' ? MESSAGE_TAGS[tag] : undefined;
+  const schema = type !== undefined && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  if (schema === undefined) {
+    throw new ProtocolError('malformed', `unknown message type ${JSON.stringify(tag ?? null)}`);
+  }
+  const fields = LAYOUTS.get(type!)!.unpack((value as unknown[]).slice(1));
+  value = fields === undefined ? undefined : { type, ...(fields as object) };
   if (!Value.Check(schema, value)) {
     const first = Value.Errors(schema, value).First();
     throw new ProtocolError(

@@ -1,15 +1,28 @@
-// A page on the wire: deflate-raw of the page XOR its previous version (zeros for a page the receiver
-// does not hold), so a page that changed by a few bytes costs a few dozen bytes, not PAGE_SIZE.
+// A page on the wire (protocol v4): the page as a change to its previous version (zeros for a page the
+// receiver does not hold), so a page that changed by a few bytes costs a few bytes, not PAGE_SIZE.
+// A delta is one encoding byte, then its body:
+//   0 `runs`:         the page XOR its previous version, as runs: (varint gap, varint length ≥ 1,
+//                     length bytes)*, each gap counted from the end of the run before; bytes outside
+//                     every run are unchanged. A counter bumped in page 1 costs ~6 bytes.
+//   1 `deflated-runs`: deflate-raw of the runs, for pages that changed much.
+//   2 `dictionary`:   deflate-raw of the page itself, its dictionary the previous versions of up to
+//                     DICTIONARY_NEIGHBOURS other pages of the frame (in frame order, those the receiver
+//                     holds) then its own: rows shifted inside a page (a B-tree cell inserted mid-page
+//                     moves the cell pointers after it) or moved between pages (a split fills a new page
+//                     with its sibling's cells) are matches against old pages, where XOR sees noise.
+// The encoder keeps the smallest; the decoder reads whichever it gets.
 //
 // Invariants:
 // 1. The previous version is the receiver's: the page as it stood before the frame that carries the
 //    delta (frames apply in lsn order without gaps, so every receiver holds it). Within one burst that
 //    is the base page overlaid with the earlier frames of the burst; a page beyond the smallest page
 //    count seen since the base (the file was cut below it) has no previous version.
-// 2. A delta is at most MAX_DELTA_BYTES and inflates to exactly PAGE_SIZE: the decoder refuses
-//    anything else with a ProtocolError, and never holds more than PAGE_SIZE + 1 bytes of output.
+// 2. A delta is at most MAX_DELTA_BYTES and gives exactly one page: the decoder refuses anything else
+//    (an unknown encoding, a run past the page's end, a varint cut short, runs inflating past
+//    MAX_RUNS_BYTES, a dictionary page of another length) with a ProtocolError, and never holds more
+//    output than MAX_RUNS_BYTES + 1.
 // 3. Synchronous on every host (deflate.ts): a frame decodes in one call, not one stream per page.
-import { InflateError, rawDeflate } from '../deflate.js';
+import { InflateError, type RawDeflate, rawDeflate } from '../deflate.js';
 import type { Frame, FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { ProtocolError } from './codec.js';
@@ -19,30 +32,172 @@ import { MAX_DELTA_BYTES } from './limits.js';
 /** The page a receiver holds at `pgno`, or undefined when it holds none. */
 export type PageReader = (pgno: number) => Uint8Array | undefined;
 
-export function encodePageDelta(previous: Uint8Array | undefined, next: Uint8Array): Uint8Array {
+/** A delta's first byte. */
+export const DELTA_ENCODINGS = ['runs', 'deflated-runs', 'dictionary'] as const;
+const RUNS = 0;
+const DEFLATED_RUNS = 1;
+const DICTIONARY = 2;
+/**
+ * The most a page's runs can take: runs of one byte between gaps of one, three bytes per two of the
+ * page. The encoder's runs are shorter (it merges runs closer than MERGE_GAP).
+ */
+export const MAX_RUNS_BYTES = (PAGE_SIZE / 2) * 3 + 8;
+/** Zero bytes a run swallows rather than end: a new run costs two varints. */
+const MERGE_GAP = 3;
+/** Runs this short are sent as they are: deflate would not beat them by more than a few bytes. */
+const SMALL_RUNS = 48;
+/** Other pages in a `dictionary` delta's dictionary: with its own, 8 pages fill deflate's 32 KiB window. */
+export const DICTIONARY_NEIGHBOURS = 7;
+
+/**
+ * `next` as a delta against `previous`; `neighbours` are the previous versions of the frame's other
+ * pages that the receiver holds, in frame order.
+ */
+export function encodePageDelta(
+  previous: Uint8Array | undefined,
+  next: Uint8Array,
+  deflate: RawDeflate = rawDeflate,
+  neighbours: readonly Uint8Array[] = [],
+): Uint8Array {
   if (next.length !== PAGE_SIZE) throw new RangeError(`a page is ${PAGE_SIZE} bytes, not ${next.length}`);
-  const xored = next.slice();
-  if (previous !== undefined) for (let i = 0; i < PAGE_SIZE; i++) xored[i]! ^= previous[i]!;
-  return rawDeflate.deflate(xored);
+  const runs = xorRuns(previous, next);
+  if (runs.length <= SMALL_RUNS) return tagged(RUNS, runs);
+  let best = tagged(DEFLATED_RUNS, deflate.deflate(runs));
+  if (runs.length < best.length) best = tagged(RUNS, runs);
+  const context = dictionaryOf(previous, neighbours);
+  if (context !== undefined) {
+    const dictionary = tagged(DICTIONARY, deflate.deflate(next, context));
+    if (dictionary.length < best.length) best = dictionary;
+  }
+  return best;
 }
 
-export function decodePageDelta(previous: Uint8Array | undefined, delta: Uint8Array): Uint8Array {
+/** Decodes what encodePageDelta made from the same `previous` and `neighbours`. */
+export function decodePageDelta(
+  previous: Uint8Array | undefined,
+  delta: Uint8Array,
+  deflate: RawDeflate = rawDeflate,
+  neighbours: readonly Uint8Array[] = [],
+): Uint8Array {
   if (delta.length > MAX_DELTA_BYTES) {
     throw new ProtocolError('oversized', `a page delta of ${delta.length} bytes exceeds ${MAX_DELTA_BYTES}`);
   }
-  let page: Uint8Array;
+  const body = delta.subarray(1);
+  switch (delta[0]) {
+    case RUNS:
+      return applyRuns(previous, body);
+    case DEFLATED_RUNS:
+      return applyRuns(previous, inflate(deflate, body, MAX_RUNS_BYTES));
+    case DICTIONARY: {
+      const page = inflate(deflate, body, PAGE_SIZE, dictionaryOf(previous, neighbours));
+      if (page.length !== PAGE_SIZE) {
+        throw new ProtocolError(
+          'malformed',
+          `a page delta inflates to ${page.length} bytes, not ${PAGE_SIZE}`,
+        );
+      }
+      return page;
+    }
+    default:
+      throw new ProtocolError('malformed', `unknown page delta encoding ${delta[0]}`);
+  }
+}
+
+/** A `dictionary` delta's dictionary; undefined for none (a page with nothing before it, alone). */
+function dictionaryOf(
+  previous: Uint8Array | undefined,
+  neighbours: readonly Uint8Array[],
+): Uint8Array | undefined {
+  const pages = neighbours.slice(0, DICTIONARY_NEIGHBOURS);
+  if (previous !== undefined) pages.push(previous);
+  if (pages.length === 0) return undefined;
+  if (pages.length === 1) return pages[0];
+  const dictionary = new Uint8Array(pages.length * PAGE_SIZE);
+  pages.forEach((page, i) => {
+    dictionary.set(page, i * PAGE_SIZE);
+  });
+  return dictionary;
+}
+
+function tagged(encoding: number, body: Uint8Array): Uint8Array {
+  const delta = new Uint8Array(1 + body.length);
+  delta[0] = encoding;
+  delta.set(body, 1);
+  return delta;
+}
+
+function inflate(deflate: RawDeflate, body: Uint8Array, limit: number, dictionary?: Uint8Array): Uint8Array {
   try {
-    page = rawDeflate.inflate(delta, PAGE_SIZE);
+    return deflate.inflate(body, limit, dictionary);
   } catch (error) {
     if (!(error instanceof InflateError)) throw error;
-    if (error.kind === 'too-large')
-      throw new ProtocolError('oversized', `a page delta inflates past ${PAGE_SIZE} bytes`);
+    if (error.kind === 'too-large') {
+      throw new ProtocolError('oversized', `a page delta inflates past ${limit} bytes`);
+    }
     throw new ProtocolError('malformed', 'a page delta is not deflate-raw');
   }
-  if (page.length !== PAGE_SIZE) {
-    throw new ProtocolError('malformed', `a page delta inflates to ${page.length} bytes, not ${PAGE_SIZE}`);
+}
+
+/** `next` XOR `previous` as runs (the `runs` encoding's body). */
+function xorRuns(previous: Uint8Array | undefined, next: Uint8Array): Uint8Array {
+  const out = new Uint8Array(MAX_RUNS_BYTES);
+  let length = 0;
+  const varint = (value: number): void => {
+    while (value >= 0x80) {
+      out[length++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    out[length++] = value;
+  };
+  const at = (i: number): number => (previous === undefined ? next[i]! : next[i]! ^ previous[i]!);
+  let end = 0;
+  let i = 0;
+  while (i < PAGE_SIZE) {
+    if (at(i) === 0) {
+      i++;
+      continue;
+    }
+    let last = i;
+    let j = i + 1;
+    while (j < PAGE_SIZE && j - last <= MERGE_GAP) {
+      if (at(j) !== 0) last = j;
+      j++;
+    }
+    varint(i - end);
+    varint(last + 1 - i);
+    for (let k = i; k <= last; k++) out[length++] = at(k);
+    end = last + 1;
+    i = end;
   }
-  if (previous !== undefined) for (let i = 0; i < PAGE_SIZE; i++) page[i]! ^= previous[i]!;
+  return out.slice(0, length);
+}
+
+/** `previous` (or zeros) with `runs` XORed in; a malformed body is a ProtocolError (invariant 2). */
+function applyRuns(previous: Uint8Array | undefined, runs: Uint8Array): Uint8Array {
+  const page = previous === undefined ? new Uint8Array(PAGE_SIZE) : previous.slice();
+  if (page.length !== PAGE_SIZE) throw new RangeError(`a page is ${PAGE_SIZE} bytes, not ${page.length}`);
+  let offset = 0;
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 21; shift += 7) {
+      if (offset >= runs.length) throw new ProtocolError('malformed', 'a page delta run is cut short');
+      const byte = runs[offset++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+    throw new ProtocolError('malformed', 'a page delta varint is too long');
+  };
+  while (offset < runs.length) {
+    at += varint();
+    const length = varint();
+    if (length === 0 || at + length > PAGE_SIZE || offset + length > runs.length) {
+      throw new ProtocolError('malformed', 'a page delta run lies outside the page or the delta');
+    }
+    for (let k = 0; k < length; k++) page[at + k]! ^= runs[offset + k]!;
+    offset += length;
+    at += length;
+  }
   return page;
 }
 
@@ -50,9 +205,19 @@ export function decodePageDelta(previous: Uint8Array | undefined, delta: Uint8Ar
 export function encodeWireFrame(frame: Frame, previous: readonly (Uint8Array | undefined)[]): WireFrame {
   const pages = frame.pages.map((page, i) => ({
     pgno: page.pgno,
-    delta: encodePageDelta(previous[i], page.data),
+    delta: encodePageDelta(previous[i], page.data, rawDeflate, neighboursOf(previous, i)),
   }));
   return { lsn: frame.lsn, pageCount: frame.pageCount, pages };
+}
+
+/** The previous versions of a frame's pages other than the `index`th, those the receiver holds. */
+function neighboursOf(previous: readonly (Uint8Array | undefined)[], index: number): Uint8Array[] {
+  const neighbours: Uint8Array[] = [];
+  for (let i = 0; i < previous.length && neighbours.length < DICTIONARY_NEIGHBOURS; i++) {
+    const page = previous[i];
+    if (i !== index && page !== undefined) neighbours.push(page);
+  }
+  return neighbours;
 }
 
 /**
@@ -82,9 +247,10 @@ export class PageVersions {
 
   /** Decodes `wire` against the versions held, and applies it. */
   decode(wire: WireFrame): Frame {
-    const pages = wire.pages.map((page) => ({
+    const previous = wire.pages.map((page) => this.previous(page.pgno));
+    const pages = wire.pages.map((page, i) => ({
       pgno: page.pgno,
-      data: decodePageDelta(this.previous(page.pgno), page.delta),
+      data: decodePageDelta(previous[i], page.delta, rawDeflate, neighboursOf(previous, i)),
     }));
     const frame: Frame = { lsn: wire.lsn, pageCount: wire.pageCount, pages };
     this.apply(frame);

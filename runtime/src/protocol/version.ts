@@ -6,6 +6,9 @@
 //      one that writes on it); error kinds `timeline-taken` and `document-unavailable`; ids are
 //      well-formed UTF-16 and a push's fields keep to the mutation domain (protocol/mutation-bounds.ts:
 //      timestamps 0..2^53-1).
-export const PROTOCOL_VERSION = 3;
-/** The oldest client version a coordinator still serves: a v2 hello has no timeline secret. */
-export const MIN_PROTOCOL_VERSION = 3;
+//   4: messages travel positionally (`[tag, fields…]`, protocol/codec.ts), and a page delta is a tagged
+//      choice of XOR runs, deflated XOR runs, or the page deflated against its previous version as a
+//      dictionary (protocol/page-delta.ts): a lone small mutation costs ≤ 300 B each way.
+export const PROTOCOL_VERSION = 4;
+/** The oldest client version a coordinator still serves: a v3 client reads neither v4 messages nor deltas. */
+export const MIN_PROTOCOL_VERSION = 4;
