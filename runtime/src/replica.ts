@@ -43,7 +43,7 @@ import { Connection } from './sqlite/connection.js';
 import { loadSqlite } from './sqlite/sqlite.js';
 import { type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 import { type CaptureVfs, installCaptureVfs } from './vfs/capture-vfs.js';
-import { deriveSeed, SeededRandom } from './vfs/entropy.js';
+import { deriveSeedWords, type Seed, SeededRandom } from './vfs/entropy.js';
 import { PageStore } from './vfs/page-store.js';
 
 export interface ReplicaOptions {
@@ -73,8 +73,10 @@ export function migrationEnvelope(toVersion: number): MutationEnvelope {
   return { timelineId: 'tandem:migrate', lsn: toVersion, timestamp: 0, payload: new Uint8Array(0) };
 }
 
-// Keeps the reducer's own random stream apart from SQLite's, which is seeded from the same envelope.
-const GUEST_STREAM = 0x9e3779b97f4a7c15n;
+// Keeps the reducer's own random stream apart from SQLite's, which is seeded from the same envelope: the
+// guest's seed is the envelope's seed XOR 0x9e3779b97f4a7c15.
+const GUEST_STREAM_HI = 0x9e3779b9;
+const GUEST_STREAM_LO = 0x7f4a7c15;
 
 let openCount = 0;
 const NO_PARAMS: readonly Value[] = [];
@@ -89,8 +91,11 @@ export class Replica {
   private batch: readonly MutationEnvelope[] = [];
   /** SQL steps per mutation in the running call. */
   private sqlBudget: number;
-  private guestRandom = new SeededRandom(0n);
+  /** The current mutation's guest stream, from its first draw on (invariant 2). */
+  private guestRandom: SeededRandom | undefined;
   private current: MutationEnvelope | undefined;
+  /** The current mutation's seed, once something drew. */
+  private currentSeed: Seed | undefined;
   private savepointDepth = 0;
   private nextLsn = 0;
   private closed = false;
@@ -147,7 +152,13 @@ export class Replica {
         this.focus(mutation);
       },
       now: () => BigInt(this.current?.timestamp ?? 0),
-      random: () => this.guestRandom.nextU64(),
+      random: () => {
+        if (this.guestRandom === undefined) {
+          const { hi, lo } = this.seed();
+          this.guestRandom = new SeededRandom({ hi: hi ^ GUEST_STREAM_HI, lo: lo ^ GUEST_STREAM_LO });
+        }
+        return this.guestRandom.nextU64();
+      },
     };
     this.instance = this.reducer.instantiate(this.imports);
   }
@@ -169,6 +180,9 @@ export class Replica {
       // A COMMIT whose frame was not recorded has ended the transaction all the same (invariant 7).
       if (this.connection.inTransaction) this.control('ROLLBACK');
       throw this.failure ?? error;
+    } finally {
+      // Not before: the transaction's own statements after the last mutation still draw from its envelope.
+      this.vfs.releaseEnvelopes();
     }
   }
 
@@ -361,12 +375,26 @@ export class Replica {
     }
   }
 
+  /**
+   * Binds the clock and randomness to `mutation` (invariant 2). Lazily: its seed is derived, and SQLite's
+   * PRNG reseeded, only when the guest or SQLite first draws (capture-vfs.ts invariant 6).
+   */
   private focus(mutation: MutationEnvelope): void {
     this.current = mutation;
-    const seed = deriveSeed(mutation.timelineId, mutation.lsn);
-    this.vfs.setEnvelope({ timestampMs: mutation.timestamp, seed });
-    this.guestRandom = new SeededRandom(seed ^ GUEST_STREAM);
+    this.currentSeed = undefined;
+    this.guestRandom = undefined;
+    this.vfs.setEnvelope({ timestampMs: mutation.timestamp, seed: this.seed });
   }
+
+  /** The current mutation's seed. */
+  private readonly seed = (): Seed => {
+    if (this.currentSeed === undefined) {
+      const mutation = this.current;
+      if (mutation === undefined) throw new Error('no mutation is being reduced');
+      this.currentSeed = deriveSeedWords(mutation.timelineId, mutation.lsn);
+    }
+    return this.currentSeed;
+  };
 
   private assertOpen(): void {
     if (this.closed) throw new Error('replica is closed');

@@ -8,7 +8,11 @@
 //      timestamps 0..2^53-1).
 //   4: messages travel positionally (`[tag, fields…]`, protocol/codec.ts), and a page delta is a tagged
 //      choice of XOR runs, deflated XOR runs, or the page deflated against its previous version as a
-//      dictionary (protocol/page-delta.ts): a lone small mutation costs ≤ 300 B each way.
+//      dictionary (protocol/page-delta.ts): a lone small mutation costs ≤ 300 B each way. Pages too:
+//      SQLite's PRNG is reseeded at a mutation's first draw (entropy scheme v2, vfs/capture-vfs.ts
+//      invariant 6; v1 reseeded every mutation by drawing a byte, so its SQL random(), randomblob() and
+//      random rowids came one byte further on) and page 1 stores its change counter and version-valid-for
+//      as 1 (invariant 3): a v3 host writes other pages for the same mutations.
 export const PROTOCOL_VERSION = 4;
 /** The oldest client version a coordinator still serves: a v3 client reads neither v4 messages nor deltas. */
 export const MIN_PROTOCOL_VERSION = 4;

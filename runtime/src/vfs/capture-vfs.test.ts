@@ -3,7 +3,7 @@ import { expect, test } from 'vitest';
 import { Connection, SqlError } from '../sqlite/connection.js';
 import { loadSqlite } from '../sqlite/sqlite.js';
 import type { Value } from '../value.js';
-import { type CommitFrame, installCaptureVfs } from './capture-vfs.js';
+import { type CommitFrame, installCaptureVfs, STORED_COUNTER } from './capture-vfs.js';
 import { PAGE_SIZE, PageStore } from './page-store.js';
 
 const sqlite3 = await loadSqlite();
@@ -247,7 +247,11 @@ test('the counter SQLite sees strictly increases at every change beneath it, and
   const other = openCaptured(theirs);
   other.conn.exec("INSERT INTO t VALUES ('next')");
   expect(sameBytes(mine.store.snapshotBytes(), theirs.snapshotBytes())).toBe(true);
-  expect(counterOf(mine.store.read(1)!)).toBe(counterOf(theirFrame.pages[0]!.data) + 1);
+  const stored = mine.store.read(1)!;
+  expect([counterOf(stored), new DataView(stored.buffer).getUint32(92)]).toEqual([
+    STORED_COUNTER,
+    STORED_COUNTER,
+  ]);
   other.conn.close();
   mine.conn.close();
 });
@@ -469,8 +473,10 @@ test('the same envelope gives the same clock and randomness on separate database
   a.conn.query('SELECT random(), randomblob(100)', []);
   expect(entropyRow(b.conn)).toEqual(first);
   expect(entropyRow(a.conn)).toEqual(first);
-  // Pinned, so that another process or a browser running this file must produce the same values.
-  expect(first.slice(2)).toEqual([int(-3508620836831787499n), text('D8706F2A44126113')]);
+  // Pinned, so that another process or a browser running this file must produce the same values
+  // (entropy scheme v2: the first draw under an envelope reseeds; v1 reseeded by drawing one byte, which
+  // shifted every later draw by that byte: it gave -3508620836831787499 and D8706F2A44126113).
+  expect(first.slice(2)).toEqual([int(-1058540663693829241n), text('706F2A44126113EB')]);
   a.conn.close();
   b.conn.close();
 });
@@ -537,9 +543,73 @@ test('random() under an envelope does not depend on what the transaction wrote b
   conn.close();
 });
 
-test('binding the envelope leaves the default VFS as it was', () => {
+test('binding envelopes makes this VFS the default until they are released, which gives the old one back', () => {
+  vfs.releaseEnvelopes();
   const before = sqlite3.capi.sqlite3_vfs_find(null);
-  vfs.setEnvelope(ENVELOPE);
-  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(before);
   expect(before).not.toBe(sqlite3.capi.sqlite3_vfs_find('tandem'));
+  vfs.setEnvelope(ENVELOPE);
+  vfs.setEnvelope(ENVELOPE);
+  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(sqlite3.capi.sqlite3_vfs_find('tandem'));
+  vfs.releaseEnvelopes();
+  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(before);
+  vfs.releaseEnvelopes();
+  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(before);
+});
+
+/** An envelope whose seed counts how often it is asked for. */
+function countingEnvelope(seed: bigint) {
+  const asked = { count: 0 };
+  return {
+    asked,
+    envelope: {
+      timestampMs: ENVELOPE.timestampMs,
+      seed: () => {
+        asked.count++;
+        return seed;
+      },
+    },
+  };
+}
+
+test("mutations that draw nothing touch neither SQLite's PRNG nor their seed; one that draws reseeds once", () => {
+  const { conn } = openCaptured();
+  conn.exec('CREATE TABLE t(x)');
+  vfs.setEnvelope(ENVELOPE);
+  conn.exec('SELECT random()');
+  vfs.setEnvelope(ENVELOPE); // resets: the PRNG drew
+  const start = { ...vfs.entropyCounts };
+  const quiet = [1, 2, 3].map((i) => countingEnvelope(BigInt(i)));
+  conn.exec('BEGIN IMMEDIATE');
+  for (const [i, { envelope }] of quiet.entries()) {
+    vfs.setEnvelope(envelope);
+    conn.execute("INSERT INTO t VALUES (?), (datetime('now'))", [int(BigInt(i))]);
+  }
+  expect(quiet.map((q) => q.asked.count)).toEqual([0, 0, 0]);
+  expect(vfs.entropyCounts).toEqual(start);
+
+  const loud = countingEnvelope(0x5eedn);
+  vfs.setEnvelope(loud.envelope);
+  conn.exec('INSERT INTO t VALUES (random()), (random()), (hex(randomblob(40)))');
+  expect(loud.asked.count).toBe(1);
+  expect(vfs.entropyCounts).toEqual({ reseeds: start.reseeds + 1, resets: start.resets });
+  vfs.setEnvelope(quiet[0]!.envelope);
+  conn.exec('COMMIT');
+  vfs.releaseEnvelopes();
+  expect(vfs.entropyCounts).toEqual({ reseeds: start.reseeds + 1, resets: start.resets + 1 });
+  conn.close();
+});
+
+test('a draw made while the envelopes were released does not leak into the next envelope', () => {
+  const { conn } = openCaptured();
+  vfs.setEnvelope(ENVELOPE);
+  const fresh = conn.query('SELECT random(), random()', []).rows[0];
+  vfs.setEnvelope(ENVELOPE);
+  conn.query('SELECT random()', []);
+  vfs.releaseEnvelopes();
+  // Seeded now from the library's default VFS, which this VFS does not see.
+  conn.query('SELECT random(), randomblob(100)', []);
+  vfs.setEnvelope(ENVELOPE);
+  expect(conn.query('SELECT random(), random()', []).rows[0]).toEqual(fresh);
+  vfs.releaseEnvelopes();
+  conn.close();
 });

@@ -11,27 +11,31 @@
 //    frame, so at every commit the frames so far rebuild the file byte for byte (for a store whose pages
 //    changed beneath SQLite: the frames since then, over the pages it had then); between commits the file
 //    may differ from them in dirty pages only.
-// 3. Every read of the main file goes to the store (no caching here). The pages stored stay canonical (what
-//    the authority would have written, so frames and page hashes agree across replicas), yet the
-//    file-change counter SQLite sees is this VFS's: page 1's change counter (bytes 24–27) and
-//    version-valid-for number (92–95) read as the stored values plus the binding's `bump` (mod 2^32), and
-//    a write of page 1 stores them minus `bump`.
+// 3. Stored pages are canonical: page 1's file change counter (bytes 24–27) and version-valid-for number
+//    (92–95) are stored as STORED_COUNTER whatever SQLite wrote, so the pages depend on what was written,
+//    never on how many transactions wrote it (batching, replays at reopen, rebases). The counter SQLite
+//    sees is this VFS's alone (`Binding.counter`): both fields of page 1 read as it, and a write of page 1
+//    sets it to what SQLite wrote there.
 // 4. The visible counter strictly increases whenever pages change beneath SQLite (the store's
-//    `generation` moves): before the next read or write, `bump` is reset so that the counter reads one more
-//    than the last one SQLite read or wrote, whatever counters the new pages carry (an overlay and an
-//    incoming frame often carry the same one). SQLite compares those bytes when a transaction starts and
-//    drops its page cache when they differ, so it never serves a stale page. An empty file has no counter:
-//    `bump` returns to 0 there, so SQLite re-creates page 1 exactly as the authority does.
+//    `generation` moves): before the next read or write it becomes one more than the last one SQLite read
+//    or wrote, whatever the new pages store (always STORED_COUNTER). SQLite compares those bytes when a
+//    transaction starts and drops its page cache when they differ, so it never serves a stale page.
 // 5. While SQLite holds a lock on the main file (a transaction is open), the store is locked: its pages
 //    cannot change beneath SQLite mid-transaction.
-// 6. SQLite's clock and PRNG read only the envelope: the clock through this VFS's xCurrentTime(Int64)
-//    (used by connections on this VFS), the global PRNG through this VFS's xRandomness, which SQLite
-//    consults (via the default VFS) when the PRNG is reseeded; `setEnvelope` forces that reseed.
+// 6. SQLite's clock and PRNG read only the envelope bound by `setEnvelope`: the clock through this VFS's
+//    xCurrentTime(Int64) (used by connections on this VFS), the global PRNG through this VFS's
+//    xRandomness, which SQLite calls (on the default VFS) when it reseeds the PRNG at its first draw after
+//    a reset. From `setEnvelope` to `releaseEnvelopes` this VFS is the default, so every reseed comes here
+//    and the VFS knows whether the PRNG drew since it was last reset: binding an envelope resets it only
+//    then (or when this VFS was not the default: someone else may have seeded it). So the first draw
+//    under an envelope reseeds from that envelope's stream, and a mutation that draws nothing costs no
+//    reset, no reseed and no seed (the envelope's seed is asked for at the reseed). Entropy scheme v2
+//    (protocol 4): v1 reseeded eagerly and drew one byte, so its draws began one byte later.
 // Any other file SQLite opens here (temp files, sub-journals) is a plain growable in-memory byte file.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import type { FramePage } from '../frame.js';
 import type { Sqlite3 } from '../sqlite/sqlite.js';
-import { SeededRandom } from './entropy.js';
+import { type Seed, SeededRandom } from './entropy.js';
 import { PAGE_SIZE, type PageStore } from './page-store.js';
 
 export const CAPTURE_VFS_NAME = 'tandem';
@@ -45,7 +49,16 @@ export type CommitListener = (frame: CommitFrame) => void;
 
 export interface Envelope {
   readonly timestampMs: number;
-  readonly seed: bigint;
+  /** The PRNG's seed, or how to get it: called only when SQLite first draws randomness under this envelope. */
+  readonly seed: bigint | Seed | (() => bigint | Seed);
+}
+
+/** How often SQLite's PRNG was touched, for diagnostics and tests. */
+export interface EntropyCounts {
+  /** Reseeds from an envelope: the first draw under each envelope that drew. */
+  readonly reseeds: number;
+  /** Resets of the PRNG by `setEnvelope` (it had drawn since the last one, or was not ours to know). */
+  readonly resets: number;
 }
 
 export interface CaptureVfs {
@@ -55,9 +68,21 @@ export interface CaptureVfs {
    * (they join the next frame).
    */
   open(name: string, store: PageStore, onCommit: CommitListener): Database;
-  /** Binds SQLite's clock and global PRNG to the envelope until the next call. */
+  /**
+   * Binds SQLite's clock and global PRNG to the envelope until the next call (invariant 6); makes this VFS
+   * the default VFS until `releaseEnvelopes`.
+   */
   setEnvelope(envelope: Envelope): void;
+  /**
+   * Gives the default VFS back (call it when the mutations are done, before other code may use SQLite).
+   * The clock keeps the last envelope's time; the PRNG keeps its state, and the next `setEnvelope` resets it.
+   */
+  releaseEnvelopes(): void;
+  readonly entropyCounts: EntropyCounts;
 }
+
+/** What page 1 stores as its change counter and version-valid-for number (invariant 3). */
+export const STORED_COUNTER = 1;
 
 /** Julian day number of the Unix epoch, in milliseconds (what xCurrentTimeInt64 reports). */
 const UNIX_EPOCH_JULIAN_MS = 210_866_760_000_000n;
@@ -79,11 +104,9 @@ type OpenFile = MainFile | MemoryFile;
 interface Binding {
   readonly store: PageStore;
   readonly onCommit: CommitListener;
-  /** The store's generation the bump was computed for. */
+  /** The store's generation the counter was moved for. */
   generation: number;
-  /** Added (mod 2^32) to the counters page 1 stores, to give the counters SQLite sees. */
-  bump: number;
-  /** The change counter SQLite sees now: the last one it wrote, or the one `bump` was set to give. */
+  /** The change counter SQLite sees now: the last one it wrote, or one more after a change beneath it. */
   counter: number;
 }
 
@@ -93,14 +116,25 @@ const VERSION_VALID_FOR = 92;
 const u32At = (page: Uint8Array, offset: number): number =>
   new DataView(page.buffer, page.byteOffset + offset, 4).getUint32(0);
 
-/** Page 1 with both counters moved by `delta` (mod 2^32), as a new array. */
-function shiftCounters(page: Uint8Array, delta: number): Uint8Array {
-  const shifted = page.slice();
-  const view = new DataView(shifted.buffer);
-  for (const offset of [CHANGE_COUNTER, VERSION_VALID_FOR]) {
-    view.setUint32(offset, (view.getUint32(offset) + delta) >>> 0);
+/**
+ * Sets the counter bytes of page 1 that fall in `into`, which holds page 1's bytes from `pageOffset` on
+ * at `at` (big-endian, as SQLite stores them).
+ */
+function setCounters(
+  into: Uint8Array,
+  at: number,
+  pageOffset: number,
+  length: number,
+  counter: number,
+): void {
+  for (const field of [CHANGE_COUNTER, VERSION_VALID_FOR]) {
+    for (let k = 0; k < 4; k++) {
+      const offset = field + k;
+      if (offset >= pageOffset && offset < pageOffset + length) {
+        into[at + offset - pageOffset] = (counter >>> (24 - 8 * k)) & 0xff;
+      }
+    }
   }
-  return shifted;
 }
 
 /** A growable byte array; bytes past `size` are kept zero, so growing needs no clearing. */
@@ -138,6 +172,13 @@ type IoMethodTable = NonNullable<InstallArgs['io']>['methods'];
 type VfsMethodTable = NonNullable<InstallArgs['vfs']>['methods'];
 type Callback = (...args: never[]) => number;
 
+/** The C functions called per mutation, as the module exports them. */
+interface RawExports {
+  sqlite3_randomness(n: number, pBuf: WasmPointer): void;
+  sqlite3_vfs_find(zName: WasmPointer): WasmPointer;
+  sqlite3_vfs_register(pVfs: WasmPointer, makeDefault: number): number;
+}
+
 interface StructType {
   readonly structInfo: { readonly sizeof: number };
 }
@@ -159,7 +200,15 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
   const namedFiles = new Map<string, ByteFile>();
   const openFiles = new Map<WasmPointer, OpenFile>();
   let clockMs = 0;
-  let entropy = new SeededRandom(0n);
+  /** The envelope SQLite's PRNG reseeds from (invariant 6). */
+  let envelope: Envelope | undefined;
+  /** The envelope's stream, from its first reseed on. */
+  let stream: SeededRandom | undefined;
+  /** True from a reseed (through this VFS) to the next reset: the PRNG holds state someone drew. */
+  let drawn = false;
+  /** The default VFS `setEnvelope` displaced, while this VFS is the default. */
+  let displaced: WasmPointer | undefined;
+  const counts = { reseeds: 0, resets: 0 };
 
   const heapView = (pointer: WasmPointer, length: number): Uint8Array =>
     wasm.heap8u().subarray(pointer, pointer + length);
@@ -186,19 +235,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     const { store } = binding;
     if (store.generation === binding.generation) return;
     binding.generation = store.generation;
-    const page1 = store.read(1);
-    if (page1 === undefined) {
-      binding.bump = 0;
-      return;
-    }
-    binding.counter = (binding.counter + 1) >>> 0;
-    binding.bump = (binding.counter - u32At(page1, CHANGE_COUNTER)) >>> 0;
-  };
-
-  /** A page as SQLite sees it: page 1 carries the VFS's counters. */
-  const visiblePage = (binding: Binding, pgno: number): Uint8Array | undefined => {
-    const page = binding.store.read(pgno);
-    return pgno === 1 && page !== undefined && binding.bump !== 0 ? shiftCounters(page, binding.bump) : page;
+    if (store.read(1) !== undefined) binding.counter = (binding.counter + 1) >>> 0;
   };
 
   const readMain = (binding: Binding, into: Uint8Array, offset: number): boolean => {
@@ -208,9 +245,12 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       const pgno = Math.floor(position / PAGE_SIZE) + 1;
       const inPage = position % PAGE_SIZE;
       const take = Math.min(PAGE_SIZE - inPage, into.length - done);
-      const page = visiblePage(binding, pgno);
+      const page = binding.store.read(pgno);
       if (page === undefined) into.fill(0, done, done + take);
-      else into.set(page.subarray(inPage, inPage + take), done);
+      else {
+        into.set(page.subarray(inPage, inPage + take), done);
+        if (pgno === 1) setCounters(into, done, inPage, take, binding.counter);
+      }
       done += take;
     }
     return offset + into.length <= binding.store.pageCount * PAGE_SIZE;
@@ -225,17 +265,21 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       const inPage = position % PAGE_SIZE;
       const take = Math.min(PAGE_SIZE - inPage, from.length - done);
       let page: Uint8Array;
-      if (take === PAGE_SIZE) {
+      if (take === PAGE_SIZE && pgno !== 1) {
         page = from.subarray(done, done + take);
       } else {
         page = new Uint8Array(PAGE_SIZE);
-        const old = visiblePage(binding, pgno);
+        const old = store.read(pgno);
         if (old !== undefined) page.set(old);
         page.set(from.subarray(done, done + take), inPage);
       }
       if (pgno === 1) {
-        binding.counter = u32At(page, CHANGE_COUNTER);
-        if (binding.bump !== 0) page = shiftCounters(page, -binding.bump);
+        // What SQLite wrote there, or (for a write that left the field alone) what it saw there.
+        binding.counter =
+          inPage <= CHANGE_COUNTER && inPage + take >= CHANGE_COUNTER + 4
+            ? u32At(page, CHANGE_COUNTER)
+            : binding.counter;
+        setCounters(page, 0, 0, PAGE_SIZE, STORED_COUNTER);
       }
       store.write(pgno, page);
       done += take;
@@ -390,7 +434,21 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     ),
     xRandomness: (_pVfs: WasmPointer, n: number, pOut: WasmPointer) => {
       const bytes = new Uint8Array(n);
-      entropy.fill(bytes);
+      drawn = true;
+      try {
+        if (envelope === undefined) {
+          crypto.getRandomValues(bytes);
+        } else {
+          if (stream === undefined) {
+            const { seed } = envelope;
+            stream = new SeededRandom(typeof seed === 'function' ? seed() : seed);
+            counts.reseeds++;
+          }
+          stream.fill(bytes);
+        }
+      } catch {
+        // A seed that cannot be had leaves the bytes zero: SQLite cannot take an error here.
+      }
       heapView(pOut, n).set(bytes);
       return n;
     },
@@ -412,17 +470,13 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     vfs: { struct: vfsStruct, methods: vfsCallbacks as unknown as VfsMethodTable },
   });
 
-  const reseedPrng = (): void => {
-    // SQLite seeds its PRNG from the *default* VFS; make ours the default only for the one draw that
-    // reseeds, so that other users of this sqlite3 instance keep their default VFS.
-    capi.sqlite3_randomness(0, 0);
-    const previous = capi.sqlite3_vfs_find(null);
-    if (previous !== vfsStruct.pointer) capi.sqlite3_vfs_register(vfsStruct.pointer, 1);
-    try {
-      capi.sqlite3_randomness(new Uint8Array(1));
-    } finally {
-      if (previous !== vfsStruct.pointer) capi.sqlite3_vfs_register(previous, 1);
-    }
+  // These run once per mutation: straight to the wasm exports, past the library's argument conversion.
+  const raw = wasm.exports as RawExports;
+  const ours = vfsStruct.pointer;
+  const resetPrng = (): void => {
+    raw.sqlite3_randomness(0, 0);
+    drawn = false;
+    counts.resets++;
   };
 
   return {
@@ -436,7 +490,6 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         store,
         onCommit,
         generation: store.generation,
-        bump: 0,
         counter: page1 === undefined ? 0 : u32At(page1, CHANGE_COUNTER),
       });
       let db: Database | undefined;
@@ -452,13 +505,28 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         throw error;
       }
     },
-    setEnvelope({ timestampMs, seed }) {
-      if (!Number.isSafeInteger(timestampMs))
-        throw new RangeError(`invalid envelope timestamp ${timestampMs}`);
-      clockMs = timestampMs;
-      entropy = new SeededRandom(seed);
-      reseedPrng();
+    setEnvelope(next) {
+      if (!Number.isSafeInteger(next.timestampMs))
+        throw new RangeError(`invalid envelope timestamp ${next.timestampMs}`);
+      clockMs = next.timestampMs;
+      envelope = next;
+      stream = undefined;
+      const current = raw.sqlite3_vfs_find(0);
+      if (current !== ours) {
+        // SQLite reseeds from the default VFS; while another was, its reseeds did not come here.
+        displaced = current;
+        raw.sqlite3_vfs_register(ours, 1);
+        resetPrng();
+      } else if (drawn) {
+        resetPrng();
+      }
     },
+    releaseEnvelopes() {
+      if (displaced === undefined) return;
+      if (raw.sqlite3_vfs_find(0) === ours) raw.sqlite3_vfs_register(displaced, 1);
+      displaced = undefined;
+    },
+    entropyCounts: counts,
   };
 }
 
