@@ -90,6 +90,24 @@ test.each(cases)(
   120_000,
 );
 
+test.each(cases)(
+  'the $name workload split into batches of one gives the pages it gives batched, in Node and in a Chromium worker',
+  async ({ reducer, batches }) => {
+    // Pages are canonical (capture-vfs.ts invariant 3): how the mutations were batched leaves no trace.
+    const alone = batches.flatMap((b) =>
+      b.mutations.map((m) => ({ timestamp: b.timestamp, mutations: [m] })),
+    );
+    const [batched, oneByOne, chromium] = await Promise.all([
+      runInNode(reducer, batches),
+      runInNode(reducer, alone),
+      runInChromium(reducer, alone),
+    ]);
+    expect(oneByOne).toEqual(batched);
+    expect(chromium).toEqual(batched);
+  },
+  120_000,
+);
+
 test("the entropy reducer's pages depend on the envelope: another timeline or timestamps give other pages", async () => {
   const { reducer, batches } = cases[1]!;
   const base = await runInNode(reducer, batches);
