@@ -4,11 +4,13 @@
 // Invariants:
 // 1. One step at a time per document: a step is either the catch-ups of the connections that joined
 //    since the last step, or one pool push carrying every push queued since (pushes that arrive
-//    together share one transaction, and so one frame).
+//    together, or while the step before runs, share one transaction, and so one frame and one sync).
 // 2. A connection becomes a member in the step that computed its catch-up, before the next push step:
 //    the frames it gets are its catch-up, then every frame pushed after it, so each connection sees the
 //    document's frames in lsn order without a gap or a repeat.
-// 3. A push step hands its frame to every member before the pushers hear their `push-result`.
+// 3. A push step hands its frame to every member before the pushers hear their `push-result`, and no
+//    member hears of a push before the step's frame is durable (the pool's push resolves only then).
+// 6. A frame is encoded once per step, whatever the number of members: they all send the same bytes.
 // 4. When a step fails (the worker or the document's storage failed), every member is told and
 //    dropped, the failure is logged and counted, and the document is released so the next connection
 //    reopens it from its journal.
@@ -16,7 +18,7 @@
 //    pool may close the document (document-pool.ts).
 
 import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
-import { TandemError, type WireFrame } from '@tandem/runtime';
+import { encodeMessage, TandemError, type WireFrame } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { DocumentPool } from './document-pool.js';
 import { errorFields, type Log } from './log.js';
@@ -26,8 +28,8 @@ import type { Metrics } from './metrics.js';
 export interface HubMember {
   /** The catch-up computed for the member; it is a member from now on. */
   caughtUp(reply: CatchUpReply): void;
-  /** A frame made durable after the member's catch-up. */
-  frame(frame: WireFrame): void;
+  /** A frame made durable after the member's catch-up, and its `frames` message, encoded once for all. */
+  frame(frame: WireFrame, message: Uint8Array): void;
   /** The fate of one of the member's pushes, after its frame went to every member. */
   pushed(result: PushResult, frameLsn: number | undefined): void;
   /**
@@ -36,6 +38,9 @@ export interface HubMember {
    */
   failed(message: string, kind?: string): void;
 }
+
+/** What the hub needs from the pool (tests put a document of their own behind it). */
+export type HubPool = Pick<DocumentPool, 'push' | 'catchUp' | 'hold' | 'release'>;
 
 interface Join {
   readonly member: HubMember;
@@ -53,7 +58,7 @@ const MAX_STEP_BYTES = 8 * 1024 * 1024;
 
 export class DocumentHub {
   readonly docId: string;
-  readonly #pool: DocumentPool;
+  readonly #pool: HubPool;
   readonly #members = new Set<HubMember>();
   /** Connections that left, perhaps while their catch-up was being computed: never added back. */
   readonly #departed = new WeakSet<HubMember>();
@@ -69,7 +74,7 @@ export class DocumentHub {
 
   constructor(
     docId: string,
-    pool: DocumentPool,
+    pool: HubPool,
     onIdle: (hub: DocumentHub) => void,
     metrics?: Metrics,
     log?: Log,
@@ -124,10 +129,14 @@ export class DocumentHub {
 
   #run(): void {
     if (this.#running !== undefined) return;
-    this.#running = this.#steps().finally(() => {
-      this.#running = undefined;
-      if (this.idle) this.#becameIdle();
-    });
+    // The first step waits for this turn of the event loop to end: pushes whose bytes arrived together
+    // (read in one poll) share its transaction, not just those queued while a step runs.
+    this.#running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#steps())
+      .finally(() => {
+        this.#running = undefined;
+        if (this.idle) this.#becameIdle();
+      });
   }
 
   #becameIdle(): void {
@@ -193,7 +202,10 @@ export class DocumentHub {
     }
     const { frame } = report;
     this.#record(report, performance.now() - started);
-    if (frame !== undefined) for (const member of this.#members) member.frame(frame);
+    if (frame !== undefined && this.#members.size > 0) {
+      const message = encodeMessage({ type: 'frames', frames: [frame], more: false });
+      for (const member of this.#members) member.frame(frame, message);
+    }
     pushes.forEach((push, i) => {
       const result = report.results[i];
       if (result !== undefined && this.#members.has(push.member)) push.member.pushed(result, report.frameLsn);

@@ -20,6 +20,8 @@
 // 7. The peer writes only on a timeline bound to its hello's secret (or not bound yet): a hello or push
 //    on a timeline bound to another secret gets `timeline-taken` and a close, whatever the authorize hook
 //    granted; the binding itself is the document's (AuthorityDocument invariant 10).
+// 8. Messages queued in one synchronous run (a step's fan-out) reach the socket in one corked write at
+//    the next microtask (one syscall, not one per message), in the order they were queued.
 
 import { createHash } from 'node:crypto';
 import type { PushResult } from '@tandem/migrations';
@@ -101,6 +103,7 @@ export class SyncConnection implements HubMember {
   #outbox: Uint8Array[] = [];
   #outboxBytes = 0;
   #held: Uint8Array[] = [];
+  #flushQueued = false;
   #pushesInFlight = 0;
   /** Payload bytes of each push awaiting its result, oldest first (results come back in push order). */
   readonly #inFlightBytes: number[] = [];
@@ -172,14 +175,14 @@ export class SyncConnection implements HubMember {
     for (const bytes of this.#held.splice(0)) this.#enqueueBytes(bytes);
   }
 
-  frame(frame: WireFrame): void {
+  frame(frame: WireFrame, message: Uint8Array): void {
     if (this.#state !== 'live') return;
     if (frame.lsn !== this.#nextLsn || this.#outboxBytes > OUTBOX_LIMIT) {
       this.#state = 'lagging';
       this.#flush();
       return;
     }
-    this.#enqueue({ type: 'frames', frames: [frame], more: false });
+    this.#enqueueBytes(message);
     this.#nextLsn = frame.lsn + 1;
   }
 
@@ -331,18 +334,29 @@ export class SyncConnection implements HubMember {
   #enqueueBytes(bytes: Uint8Array): void {
     this.#outbox.push(bytes);
     this.#outboxBytes += bytes.length;
-    this.#flush();
+    // What a step queues (a frame, then results) leaves in one write: flushed once the step's
+    // synchronous fan-out is over (invariant 8).
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flush);
   }
 
   /** Hands queued messages to the socket while it is not holding too much (invariant 4). */
   #flush = (): void => {
+    this.#flushQueued = false;
     if (this.#state === 'closed') return;
-    while (this.#outbox.length > 0 && this.#socket.bufferedAmount < SOCKET_HIGH_WATER) {
-      const bytes = this.#outbox.shift()!;
-      this.#outboxBytes -= bytes.length;
-      this.#socket.send(bytes, { binary: true }, (error) => {
-        if (error === undefined || error === null) this.#flush();
-      });
+    const raw = tcpOf(this.#socket);
+    raw?.cork();
+    try {
+      while (this.#outbox.length > 0 && this.#socket.bufferedAmount < SOCKET_HIGH_WATER) {
+        const bytes = this.#outbox.shift()!;
+        this.#outboxBytes -= bytes.length;
+        this.#socket.send(bytes, { binary: true }, (error) => {
+          if (error === undefined || error === null) this.#flush();
+        });
+      }
+    } finally {
+      raw?.uncork();
     }
     if (this.#outbox.length === 0 && this.#state === 'lagging' && !this.#rejoining && this.#hub) {
       this.#rejoining = true;
@@ -447,6 +461,17 @@ function pushResult(result: PushResult, frameLsn: number | undefined): ServerMes
 
 function timelineTaken(timelineId: string): string {
   return `timeline ${timelineId} belongs to another client: this client's timeline secret differs, so it can never write on it`;
+}
+
+/**
+ * The TCP socket under a `ws` WebSocket, to cork around a run of sends (ws corks each message alone).
+ * `_socket` is ws's; without it sends just go out one by one.
+ */
+function tcpOf(socket: WebSocket): { cork(): void; uncork(): void } | undefined {
+  const raw = (socket as unknown as { _socket?: { cork?: unknown; uncork?: unknown } })._socket;
+  return typeof raw?.cork === 'function' && typeof raw.uncork === 'function'
+    ? (raw as { cork(): void; uncork(): void })
+    : undefined;
 }
 
 function toBytes(data: RawData): Uint8Array {
