@@ -69,12 +69,24 @@ const INDEX_FROM = 8;
 
 /** A JSON object: keys in first-seen order, lookups by key. */
 export class JsonObject {
-  /** The keys in document order (a duplicate appears once, where it first appeared). */
-  readonly keys: string[] = [];
-  /** The same keys, private: lookups must not depend on what a reducer does to `keys`. */
+  /** The keys in document order; lookups go through these, whatever a reducer does to `keys`. */
   private readonly names: string[] = [];
   private readonly values: JsonValue[] = [];
   private index: Map<string, i32> | null = null;
+  private keyList: string[] | null = null;
+
+  /**
+   * The keys in document order (a duplicate appears once, where it first appeared): made on first use,
+   * as most reducers only look keys up.
+   */
+  get keys(): string[] {
+    let keys = this.keyList;
+    if (keys == null) {
+      keys = this.names.slice();
+      this.keyList = keys;
+    }
+    return keys;
+  }
 
   /** The value under `key`, or null when absent. */
   get(key: string): JsonValue | null {
@@ -114,7 +126,8 @@ export class JsonObject {
       this.values[i] = value;
       return;
     }
-    this.keys.push(key);
+    const keys = this.keyList;
+    if (keys != null) keys.push(key);
     this.names.push(key);
     this.values.push(value);
     const n = this.names.length;
@@ -147,11 +160,16 @@ const HIGH_BITS: u64 = LOW_BITS * 0x80;
  * Anderson's Bit Twiddling Hacks.)
  */
 function plainWord(w: u64): bool {
+  return needsLook(w) === 0;
+}
+
+/** Non-zero when some byte of `w` needs a look (see `plainWord`). */
+function needsLook(w: u64): u64 {
   const control = (w - LOW_BITS * 0x20) & ~w;
   const quote = w ^ (LOW_BITS * 0x22);
   const backslash = w ^ (LOW_BITS * 0x5c);
   const special = control | ((quote - LOW_BITS) & ~quote) | ((backslash - LOW_BITS) & ~backslash);
-  return ((w | special) & HIGH_BITS) === 0;
+  return (w | special) & HIGH_BITS;
 }
 
 /** Four bytes (in the low half of `x`) as four UTF-16 units. */
@@ -496,6 +514,9 @@ class Parser {
     let shrink: usize = 0;
     let plain = true;
     while (true) {
+      while (i + 16 <= end && (needsLook(load<u64>(base + i)) | needsLook(load<u64>(base + i, 8))) === 0) {
+        i += 16;
+      }
       while (i + 8 <= end && plainWord(load<u64>(base + i))) i += 8;
       if (i >= end) {
         this.pos = <i32>end;

@@ -17,12 +17,20 @@ export class Mutation {
   }
 }
 
+/** The one ok outcome: outcomes cannot change, so every `Outcome.ok()` can be this one. */
+let OK: Outcome | null = null;
+
 /** What a reducer says about one mutation (or a migration): applied, or rejected with a reason. */
 export class Outcome {
   private constructor(public readonly reason: string | null) {}
 
   static ok(): Outcome {
-    return new Outcome(null);
+    let ok = OK;
+    if (ok == null) {
+      ok = new Outcome(null);
+      OK = ok;
+    }
+    return ok;
   }
   /** Rejects the mutation: the host rolls back whatever it wrote and reports `reason` to its client. */
   static reject(reason: string): Outcome {

@@ -12,6 +12,7 @@ import {
   liftValues,
   lowerBatch,
   ROW_SET_RESULT,
+  SqlTexts,
   storeErr,
   storeOkRowSet,
   storeOkU64,
@@ -189,6 +190,49 @@ describe('text lifted from the guest', () => {
         expect([...value.utf8]).toEqual([...encoder.encode(value.val)]);
       }),
       { seed, numRuns: 200 },
+    );
+  });
+});
+
+describe('SQL lifted again', () => {
+  test('is always the text of the bytes passed now, whatever was lifted before from the same place', () => {
+    const seed = 0x5417;
+    // Statements alike in length and in their first, middle and last bytes, and the empty one.
+    const texts = [
+      'SELECT 1',
+      'SELECT 2',
+      'SEL€CT 1',
+      'SELXCT 1',
+      'SELECT  ',
+      '',
+      'INSERT INTO t VALUES (?)',
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...texts), { minLength: 1, maxLength: 30 }), (sequence) => {
+        const { heap } = fakeGuest();
+        const lifter = new SqlTexts();
+        const at = heap.alloc(1, 64);
+        for (const text of sequence) {
+          const bytes = new TextEncoder().encode(text);
+          heap.u8.set(bytes, at);
+          if (lifter.lift(heap, at, bytes.length) !== text)
+            throw new Error(`seed ${seed}: lifted another text`);
+        }
+      }),
+      { seed, numRuns: 200 },
+    );
+  });
+
+  test('traps on bytes that are not UTF-8 or lie outside memory, even after lifting them fine elsewhere', () => {
+    const { heap } = fakeGuest();
+    const lifter = new SqlTexts();
+    const at = heap.alloc(1, 8);
+    heap.u8.set([0x61, 0x62, 0x63], at);
+    expect(lifter.lift(heap, at, 3)).toBe('abc');
+    heap.u8.set([0x61, 0xff, 0x63], at);
+    expect(trapOf(() => lifter.lift(heap, at, 3)).message).toBe(`the SQL at ${at} is not valid UTF-8`);
+    expect(trapOf(() => lifter.lift(heap, heap.u8.length - 1, 3)).message).toMatch(
+      /^the SQL at \d+ \(3 bytes\) ends past/,
     );
   });
 });

@@ -150,6 +150,42 @@ export function liftString(heap: Heap, ptr: number, len: number, what = 'a strin
   }
 }
 
+/** SQL texts a lifter keeps: more are dropped all at once. */
+const SQL_TEXTS = 64;
+
+/**
+ * Lifts the SQL a guest passes. A reducer runs a few statements again and again, so the text lifted
+ * before from the same bytes is returned again: no decoding, and the same string each time, whose hash
+ * the engine keeps (Connection's statement cache looks it up). Traps like `liftString`.
+ */
+export class SqlTexts {
+  /** By length and three of the bytes, which tell apart the few statements of a reducer; the bytes decide. */
+  readonly #known = new Map<number, { readonly bytes: Uint8Array; readonly text: string }>();
+
+  lift(heap: Heap, ptr: number, len: number): string {
+    ptr >>>= 0;
+    len >>>= 0;
+    heap.check(ptr, len, 1, 'the SQL');
+    const u8 = heap.u8;
+    const key =
+      len === 0
+        ? 0
+        : len * 0x1000000 + ((u8[ptr]! << 16) | (u8[ptr + (len >>> 1)]! << 8) | u8[ptr + len - 1]!);
+    const known = this.#known.get(key);
+    if (known !== undefined && sameBytes(u8, ptr, known.bytes)) return known.text;
+    const text = liftString(heap, ptr, len, 'the SQL');
+    if (this.#known.size >= SQL_TEXTS) this.#known.clear();
+    this.#known.set(key, { bytes: u8.slice(ptr, ptr + len), text });
+    return text;
+  }
+}
+
+/** Whether `memory` holds `bytes` at `ptr` (in bounds: the caller checked). */
+function sameBytes(memory: Uint8Array, ptr: number, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (memory[ptr + i] !== bytes[i]) return false;
+  return true;
+}
+
 function liftText(heap: Heap, ptr: number, len: number): GuestText {
   const val = liftString(heap, ptr, len, 'a text value');
   const bom = len >= 3 && heap.u8[ptr] === 0xef && heap.u8[ptr + 1] === 0xbb && heap.u8[ptr + 2] === 0xbf;

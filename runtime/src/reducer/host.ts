@@ -32,6 +32,7 @@ import {
   type MutationEnvelope,
   type Outcome,
   ROW_SET_RESULT,
+  SqlTexts,
   storeErr,
   storeOkRowSet,
   storeOkU64,
@@ -254,6 +255,7 @@ class BoundInstance implements ReducerInstance {
   private batchLength = 1;
   /** The last index the guest entered in the running call: each next one is this + 1, so fuel is reset once per mutation. */
   private entered = -1;
+  private readonly sqlTexts = new SqlTexts();
 
   constructor(
     module: WebAssembly.Module,
@@ -419,7 +421,7 @@ class BoundInstance implements ReducerInstance {
       execute: (sqlPtr: number, sqlLen: number, listPtr: number, listLen: number, ret: number) => {
         try {
           const heap = this.heapForImport();
-          const sql = liftString(heap, sqlPtr, sqlLen, 'the SQL');
+          const sql = this.sqlTexts.lift(heap, sqlPtr, sqlLen);
           const params = liftValues(heap, listPtr, listLen);
           let changes: bigint;
           try {
@@ -437,7 +439,7 @@ class BoundInstance implements ReducerInstance {
       'execute-batch': (sqlPtr: number, sqlLen: number, listPtr: number, listLen: number, ret: number) => {
         try {
           const heap = this.heapForImport();
-          const sql = liftString(heap, sqlPtr, sqlLen, 'the SQL');
+          const sql = this.sqlTexts.lift(heap, sqlPtr, sqlLen);
           const rows = liftValueRows(heap, listPtr, listLen);
           let changes: bigint;
           try {
@@ -455,7 +457,7 @@ class BoundInstance implements ReducerInstance {
       query: (sqlPtr: number, sqlLen: number, listPtr: number, listLen: number, ret: number) => {
         try {
           const heap = this.heapForImport();
-          const sql = liftString(heap, sqlPtr, sqlLen, 'the SQL');
+          const sql = this.sqlTexts.lift(heap, sqlPtr, sqlLen);
           const params = liftValues(heap, listPtr, listLen);
           let rows: RowSet;
           try {

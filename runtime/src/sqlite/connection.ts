@@ -118,8 +118,15 @@ export class Connection {
   readonly #free: WasmPointer;
   readonly #db: Database;
   readonly #pDb: WasmPointer;
-  /** Most recently used last; a Map keeps insertion order. Keyed by principal, then SQL (invariant 4). */
-  readonly #statements = new Map<string, WasmPointer>();
+  /**
+   * Prepared statements by principal (invariant 4), then SQL, most recently used last (a Map keeps
+   * insertion order); STATEMENT_CACHE_SIZE each. No key is built per call: a guest's repeated SQL
+   * arrives as the same string (host.ts), whose hash the engine keeps.
+   */
+  readonly #statements: Readonly<Record<Principal, Map<string, WasmPointer>>> = {
+    host: new Map(),
+    guest: new Map(),
+  };
   /** Who the statement being prepared or stepped runs for. */
   #principal: Principal = 'host';
   /** Why the guest policy refused the last guest statement, for its error message. */
@@ -213,11 +220,9 @@ export class Connection {
 
   /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
   clearGuestStatements(): void {
-    for (const [key, stmt] of this.#statements) {
-      if (!key.startsWith('g')) continue;
-      this.#statements.delete(key);
-      this.#sqlite3.capi.sqlite3_finalize(stmt);
-    }
+    const guest = this.#statements.guest;
+    for (const stmt of guest.values()) this.#sqlite3.capi.sqlite3_finalize(stmt);
+    guest.clear();
   }
 
   /**
@@ -328,8 +333,10 @@ export class Connection {
   }
 
   close(): void {
-    for (const stmt of this.#statements.values()) this.#sqlite3.capi.sqlite3_finalize(stmt);
-    this.#statements.clear();
+    for (const cache of Object.values(this.#statements)) {
+      for (const stmt of cache.values()) this.#sqlite3.capi.sqlite3_finalize(stmt);
+      cache.clear();
+    }
     this.#db.close();
   }
 
@@ -445,11 +452,11 @@ export class Connection {
   }
 
   #statement(principal: Principal, sql: string): WasmPointer {
-    const key = `${principal === 'guest' ? 'g' : 'h'}${sql}`;
-    const cached = this.#statements.get(key);
+    const cache = this.#statements[principal];
+    const cached = cache.get(sql);
     if (cached !== undefined) {
-      this.#statements.delete(key);
-      this.#statements.set(key, cached);
+      cache.delete(sql);
+      cache.set(sql, cached);
       return cached;
     }
     if (principal === 'guest' && this.#exhausted) throw this.#budgetError();
@@ -462,12 +469,12 @@ export class Connection {
       this.#principal = 'host';
       this.#denial = undefined;
     }
-    if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
-      const [oldestKey, oldest] = this.#statements.entries().next().value!;
-      this.#statements.delete(oldestKey);
+    if (cache.size >= STATEMENT_CACHE_SIZE) {
+      const [oldestSql, oldest] = cache.entries().next().value!;
+      cache.delete(oldestSql);
       this.#sqlite3.capi.sqlite3_finalize(oldest);
     }
-    this.#statements.set(key, stmt);
+    cache.set(sql, stmt);
     return stmt;
   }
 
