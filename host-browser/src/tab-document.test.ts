@@ -203,6 +203,24 @@ test('after a change of owner the subscriptions carry on, and a listener hears r
   expect(second.subscribed.size).toBe(0);
 });
 
+test("within one owner the rows it sends are heard as they come: after an error the same rows are news again, as the owner's document says", async () => {
+  const owner = new FakeOwner('g1', false);
+  const { document } = await opened(owner);
+  const heard: unknown[] = [];
+  document.subscribe(
+    'SELECT id FROM todos',
+    [],
+    (rows) => heard.push(rows),
+    (error) => heard.push(String(error)),
+  );
+  await tick();
+  const [id] = owner.subscribed.keys();
+  owner.sink?.rows(id!, [{ id: 'a' }]);
+  owner.sink?.error(id!, new Error('no such table: todos'));
+  owner.sink?.rows(id!, [{ id: 'a' }]);
+  expect(heard).toEqual([[{ id: 'a' }], 'Error: no such table: todos', [{ id: 'a' }]]);
+});
+
 test('after close every call rejects with closed, the owner is left and the status says closed', async () => {
   const owner = new FakeOwner('g1', true);
   const { document, link } = await opened(owner);

@@ -3,7 +3,9 @@
 //
 // Invariants:
 // 1. Across a change of owner the tab's subscriptions and status listener carry on: the new owner is
-//    subscribed again, and a listener hears rows only when they differ from the last it heard.
+//    subscribed again, and a listener hears rows only when they differ from the last it heard. One owner
+//    sends a subscription's rows only when they differ (reactive/subscriptions.ts), so the tab compares
+//    only the first rows a new owner sends with the last heard, and passes the others on as they come.
 // 2. No call waits on a dead owner: a call in flight when the owner went away is sent again to the
 //    next owner when it only reads; a mutation rejects with `owner-lost` (it may have been recorded).
 //    A call the owner refused as `closed` (it was handing the document over) recorded nothing: it goes
@@ -19,7 +21,7 @@ import type { Remote } from 'comlink';
 import { type Connection, type OwnerLink, openOwnerLink, sharedOwnersAvailable } from './owner-link.js';
 import type { ClientSink, DocumentService, OwnerConfig, OwnerStatus } from './owner-protocol.js';
 import type { DocumentStatus, OpenDocumentOptions, QueryParams, TandemDocument } from './tab-api.js';
-import { valuesKey } from './values-key.js';
+import { sameRows } from './values-key.js';
 import './wire-errors.js';
 
 /**
@@ -59,7 +61,9 @@ interface Subscription {
   readonly listener: (rows: Row[]) => void;
   readonly onError: ((error: unknown) => void) | undefined;
   /** The rows the listener heard last (invariant 1). */
-  heard: string | undefined;
+  heard: Row[] | undefined;
+  /** True until the current owner's first rows: those are compared with `heard` (invariant 1). */
+  compare: boolean;
 }
 
 interface Waiter<T> {
@@ -183,7 +187,7 @@ export class RemoteDocument implements TandemDocument {
   ): () => void {
     this.#assertUsable();
     const id = this.#nextSubscription++;
-    this.#subscriptions.set(id, { sql, params, listener, onError, heard: undefined });
+    this.#subscriptions.set(id, { sql, params, listener, onError, heard: undefined, compare: false });
     if (this.#connection !== undefined) this.#subscribeAt(this.#connection, id);
     return () => {
       if (!this.#subscriptions.delete(id)) return;
@@ -245,9 +249,10 @@ export class RemoteDocument implements TandemDocument {
       rows: (id, rows) => {
         const subscription = this.#subscriptions.get(id);
         if (heard.gone || subscription === undefined) return;
-        const key = valuesKey(rows);
-        if (key === subscription.heard) return;
-        subscription.heard = key;
+        const compare = subscription.compare;
+        subscription.compare = false;
+        if (compare && subscription.heard !== undefined && sameRows(rows, subscription.heard)) return;
+        subscription.heard = rows;
         subscription.listener(rows);
       },
       error: (id, error) => {
@@ -262,6 +267,7 @@ export class RemoteDocument implements TandemDocument {
   #subscribeAt(connection: Connection, id: number): void {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
+    subscription.compare = true;
     connection.service.subscribe(id, subscription.sql, subscription.params).catch((error: unknown) => {
       // An owner closing (handing over) subscribes nothing: the next owner is subscribed again.
       if (!ownerClosed(error)) subscription.onError?.(error);

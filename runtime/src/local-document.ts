@@ -582,7 +582,11 @@ export class LocalDocument implements SyncTarget {
       this.queue.push({ envelope, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
+        queueMicrotask(() => {
+          this.flush();
+          // Subscribers hear the rows before the status that follows this turn (a tab hears both).
+          this.subscriptions.settle();
+        });
       }
       // After the flush: its local verdicts go out with the new pending count.
       this.statusFeed.changed();

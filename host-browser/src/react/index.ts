@@ -13,7 +13,7 @@ import {
   useSyncExternalStore,
 } from 'react';
 import type { DocumentStatus, QueryParams, TandemDocument } from '../tab-api.js';
-import { valuesKey } from '../values-key.js';
+import { sameRows, valuesKey } from '../values-key.js';
 
 const DocumentContext = createContext<TandemDocument | undefined>(undefined);
 
@@ -79,7 +79,6 @@ interface QuerySnapshot {
 /** One query's rows for useSyncExternalStore: the snapshot changes only when the rows (or the error) do. */
 class QueryStore {
   #snapshot: QuerySnapshot = { rows: undefined, error: undefined };
-  #key: string | undefined;
 
   constructor(
     private readonly document: TandemDocument,
@@ -93,14 +92,12 @@ class QueryStore {
       this.params,
       (rows) => {
         // A new subscription (a remount, StrictMode) hears the rows again: the same rows keep their array.
-        const key = valuesKey(rows);
-        if (key === this.#key && this.#snapshot.error === undefined) return;
-        this.#key = key;
+        const { rows: shown, error } = this.#snapshot;
+        if (error === undefined && shown !== undefined && sameRows(rows, shown)) return;
         this.#snapshot = { rows, error: undefined };
         onChange();
       },
       (error) => {
-        this.#key = undefined;
         this.#snapshot = { rows: this.#snapshot.rows, error };
         onChange();
       },

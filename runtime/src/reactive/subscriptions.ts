@@ -9,7 +9,8 @@
 //    schema changed (read sets are then prepared again: a view or a table may mean something else).
 // 2. Queries run in the same synchronous turn as the look that decided them, so the pages compared at
 //    the next look are the pages those queries read (table-changes.ts invariant 3).
-// 3. A pass runs one microtask after `changed` or `add`, so a burst of changes costs one pass.
+// 3. A pass runs one microtask after `changed` or `add`, or sooner when the document asks (`settle`, at
+//    the end of the flush that changed the database), so a burst of changes costs one pass.
 // 4. A listener or onError that throws does not stop the pass: its error is thrown again in a
 //    microtask of its own, where the host reports it as uncaught, as it did before.
 // 5. A statement SQLite refuses to prepare depends on the schema alone: it is tried again when the
@@ -116,13 +117,17 @@ export class Subscriptions {
     if (this.#subscriptions.size > 0) this.#schedule();
   }
 
+  /** Runs now the pass `changed` or `add` scheduled, if any (invariant 3). */
+  settle(): void {
+    if (!this.#scheduled) return;
+    this.#scheduled = false;
+    this.#pass();
+  }
+
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#pass();
-    });
+    queueMicrotask(() => this.settle());
   }
 
   #pass(): void {
