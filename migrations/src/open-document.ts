@@ -1,15 +1,22 @@
 // Opening a local document: a replica in memory, brought to its reducer's schema version before
 // anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL; load-reducer.ts).
+// A persisted document's overlay of pending mutations is installed from its cache when it was made from
+// this reducer, this base and these mutations (runtime storage/overlay-cache.ts); otherwise the pending
+// mutations are reduced again, as they always may be.
 
 import {
   auditTimeline,
   type ByteStore,
   ClientBase,
+  covers,
   DocumentJournal,
   establishIdentity,
   type Frame,
   LocalDocument,
+  type MigrationReport,
   newTimelineSecret,
+  OverlayCache,
+  ReadMemo,
   type ReducerModule,
   Replica,
   TandemError,
@@ -41,12 +48,15 @@ export interface LocalDocumentOptions {
 }
 
 export async function openLocalDocument(options: LocalDocumentOptions): Promise<LocalDocument> {
-  const { storage, closeStorage } = options;
+  const { closeStorage } = options;
+  // Each file is read once while opening (the timeline by the audit and by recovery).
+  const storage = options.storage && new ReadMemo(options.storage);
   let replica: Replica | undefined;
   try {
     // Read before the journal recovers (recovery deletes what it cannot use): a refusal below must
     // leave the files as they were.
-    const audit = storage && (await auditTimeline(storage, await storage.list()));
+    const files = storage && (await storage.list());
+    const audit = storage && files && (await auditTimeline(storage, files));
     const kept = storage && (await ClientBase.open(storage));
     const identity =
       storage &&
@@ -65,6 +75,11 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       kept.base.timelineId = timelineId;
       kept.base.timelineSecret = timelineSecret;
     }
+    const overlays =
+      storage && files && new OverlayCache(storage, files, { timelineId, reducer: options.reducer.sha256 });
+    // Installed before SQLite reads the store; checked against the timeline once it is read.
+    let restored =
+      kept && overlays?.present ? await overlays.restore(kept.recovered.store, kept.recovered) : undefined;
     replica = await Replica.open({
       name: options.docId,
       reducer: options.reducer,
@@ -82,19 +97,51 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     }
     // Only now that the document may open: a refusal above leaves the files as they were.
     await identity?.restore();
-    const opened = storage && (await DocumentJournal.open(storage));
+    // The timeline as the audit recovered it: nothing wrote to it since.
+    const opened =
+      storage && (await DocumentJournal.open(storage, { ...(audit && { timeline: audit.recovered }) }));
+    if (restored !== undefined) {
+      const applied = readAppliedLsn(replica, timelineId);
+      const pending = (opened?.recovered.pending ?? []).filter((m) => m.lsn > applied);
+      if (!(await covers(restored, applied, pending))) {
+        replica.discardOverlay();
+        restored = undefined;
+      }
+    }
+    const migration = restored?.header.migration ?? ensureSchema(replica);
+    // What `migrate` does over the current base: a persisted overlay records it (the base changes with
+    // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
+    let baseMigration: MigrationReport | undefined = migration;
     const migrated = replica;
     return new LocalDocument({
       docId: options.docId,
       timelineId,
       timelineSecret,
       replica,
-      migration: ensureSchema(replica),
+      migration,
       readAppliedLsn: () => readAppliedLsn(migrated, timelineId),
       readRejections: (from, to) => readRejections(migrated, timelineId, from, to),
       prepareOverlay: () => {
-        ensureSchema(migrated);
+        baseMigration = undefined;
+        baseMigration = ensureSchema(migrated);
       },
+      ...(overlays && {
+        overlay: {
+          keeper: {
+            save: (source) =>
+              baseMigration === undefined
+                ? Promise.resolve()
+                : overlays.save({ ...source, migration: baseMigration }),
+            clear: () => overlays.clear(),
+          },
+          ...(restored && {
+            restored: {
+              throughLsn: restored.header.pending.fromLsn + restored.header.pending.count - 1,
+              rejections: restored.header.rejections,
+            },
+          }),
+        },
+      }),
       ...(opened && { journal: opened.journal, pending: opened.recovered.pending }),
       ...(kept && {
         base: { keeper: kept.base, journalId: kept.recovered.journalId, cursor: kept.recovered.cursor },
@@ -108,5 +155,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     replica?.close();
     await closeStorage?.();
     throw error;
+  } finally {
+    storage?.release();
   }
 }

@@ -104,6 +104,15 @@ export {
   type Operation,
 } from './storage/memory-byte-store.js';
 export {
+  covers,
+  OverlayCache,
+  type OverlayHeader,
+  type OverlayKeeper,
+  type OverlayMigration,
+  type OverlaySource,
+  type RestoredOverlay,
+} from './storage/overlay-cache.js';
+export {
   decodePageImage,
   encodePageImage,
   type ImageEncoding,
@@ -111,6 +120,7 @@ export {
   PageImageError,
   type PageSource,
 } from './storage/page-image.js';
+export { ReadMemo } from './storage/read-memo.js';
 export {
   type DecodedRecords,
   decodeRecords,

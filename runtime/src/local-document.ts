@@ -27,16 +27,21 @@
 // 9. `status` (document-status.ts) is read from the document's state, never kept apart; whatever may
 //    change it (a mutation queued or dropped, a rebase, a push's answer, the SyncClient, a failure,
 //    `goOffline`/`goOnline`, `close`) tells the feed, which coalesces it into one event per turn.
+// 10. The persisted overlay (storage/overlay-cache.ts) is only a cache of invariant 6's overlay: it is
+//    saved from the document at rest, once every mutation it holds is durable in the timeline, and
+//    opening reduces again only the pending mutations after those it covers. Nothing leaves the
+//    timeline because of it.
 
 import { RejectionList, StatusFeed, type SyncStatus } from './document-status.js';
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { mutationProblem } from './protocol/mutation-bounds.js';
 import { Subscriptions } from './reactive/subscriptions.js';
-import type { MutationEnvelope } from './reducer/host.js';
+import type { MutationEnvelope, Outcome } from './reducer/host.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
+import type { OverlayKeeper } from './storage/overlay-cache.js';
 import type { PageImage } from './storage/page-image.js';
 import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import type { PlainValue } from './value.js';
@@ -97,10 +102,27 @@ export interface LocalDocumentParts {
   readonly prepareOverlay?: () => void;
   /** Where the base is kept, and where it stood when the document was opened. */
   readonly base?: { readonly keeper: ClientBase; readonly journalId: string | null; readonly cursor: number };
+  /**
+   * Where the overlay is persisted (storage/overlay-cache.ts), and what opening restored from it: the
+   * replica's overlay already holds the pending mutations through `throughLsn`, with these local
+   * rejections among them.
+   */
+  readonly overlay?: {
+    readonly keeper: OverlayKeeper;
+    readonly restored?: {
+      readonly throughLsn: number;
+      readonly rejections: readonly (readonly [number, string])[];
+    };
+  };
 }
 
 /** Replaying pending mutations in runs of this size bounds the work of one transaction. */
 const REPLAY_BATCH = 1000;
+/**
+ * The persisted overlay is saved in the background once this many pending mutations (and at least half
+ * of them) are not in it, so a crash costs at most that replay; a clean close saves it whatever the count.
+ */
+const OVERLAY_SAVE_AFTER = 2000;
 
 export class LocalDocument implements SyncTarget {
   readonly docId: string;
@@ -108,8 +130,10 @@ export class LocalDocument implements SyncTarget {
   readonly timelineSecret: string;
   /** What opening did to the schema: the versions before and after `migrate`. */
   readonly migration: MigrationReport;
-  /** How many pending mutations opening replayed from the journal. */
+  /** How many pending mutations opening recovered from the journal (and shows again). */
   readonly replayed: number;
+  /** How many of those the reducer ran again; the others came from the persisted overlay. */
+  readonly rerun: number;
   private readonly replica: Replica;
   private readonly journal: DocumentJournal | undefined;
   private readonly onClose: (() => Promise<void>) | undefined;
@@ -153,6 +177,14 @@ export class LocalDocument implements SyncTarget {
   private online = true;
   private readonly rejected = new RejectionList();
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
+  private readonly overlayKeeper: OverlayKeeper | undefined;
+  /** The local reducer's rejections among the pending mutations (the persisted overlay records them). */
+  private readonly localRejections = new Map<number, string>();
+  /** True while the persisted overlay is the replica's overlay as it is now. */
+  private overlaySaved = false;
+  /** Pending mutations the persisted overlay does not hold. */
+  private uncached = 0;
+  private overlaySaveQueued = false;
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -183,10 +215,18 @@ export class LocalDocument implements SyncTarget {
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
     this.pending = [...pending];
     this.durableThrough = pending.at(-1)?.lsn ?? applied;
-    for (let i = 0; i < pending.length; i += REPLAY_BATCH) {
-      this.ranAgain(pending.slice(i, i + REPLAY_BATCH));
+    const restored = parts.overlay?.restored;
+    for (const [lsn, reason] of restored?.rejections ?? []) this.ranLocally(lsn, { ok: false, reason });
+    const rerun = pending.filter((m) => m.lsn > (restored?.throughLsn ?? -1));
+    for (let i = 0; i < rerun.length; i += REPLAY_BATCH) {
+      this.ranAgain(rerun.slice(i, i + REPLAY_BATCH));
     }
     this.replayed = pending.length;
+    this.rerun = rerun.length;
+    this.overlayKeeper = parts.overlay?.keeper;
+    this.overlaySaved = restored !== undefined && rerun.length === 0;
+    this.uncached = rerun.length;
+    if (this.uncached >= OVERLAY_SAVE_AFTER) this.queueOverlaySave();
     this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
     this.openedAt = this.nextLsn - 1;
   }
@@ -238,6 +278,7 @@ export class LocalDocument implements SyncTarget {
     this.stopWaiting(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.flushed().catch(() => undefined);
+    if (this.failure === undefined) await this.persistOverlay();
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
     // disk is for the next recovery to decide.
     if (this.failure === undefined) await this.recordReach?.(this.durableThrough + 1).catch(() => undefined);
@@ -480,6 +521,7 @@ export class LocalDocument implements SyncTarget {
       for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
         this.ranAgain(this.pending.slice(i, i + REPLAY_BATCH));
       }
+      this.overlayChanged(this.pending.length, true);
       this.statusFeed.changed();
       for (const listener of [...this.rebaseListeners]) listener();
       this.changed();
@@ -498,6 +540,7 @@ export class LocalDocument implements SyncTarget {
     }
     const taken = this.pending.findIndex((m) => m.lsn > applied);
     this.pending = taken < 0 ? [] : this.pending.slice(taken);
+    for (const lsn of this.localRejections.keys()) if (lsn <= applied) this.localRejections.delete(lsn);
     const journal = this.journal;
     if (journal !== undefined && applied >= 0) {
       // Taken mutations live in the coordinator's frames now: the timeline no longer needs them, and a
@@ -522,7 +565,67 @@ export class LocalDocument implements SyncTarget {
   /** Applies pending mutations again (opening, rebasing): the local verdicts may have changed. */
   private ranAgain(batch: readonly MutationEnvelope[]): void {
     const outcomes = this.replica.applyBatch(batch);
-    for (const [i, envelope] of batch.entries()) this.rejected.ran(envelope.lsn, outcomes[i]);
+    for (const [i, envelope] of batch.entries()) this.ranLocally(envelope.lsn, outcomes[i]);
+  }
+
+  /** The local reducer's verdict on a pending mutation. */
+  private ranLocally(lsn: number, outcome: Outcome | undefined): void {
+    this.rejected.ran(lsn, outcome);
+    if (outcome?.ok === false) this.localRejections.set(lsn, outcome.reason);
+    else this.localRejections.delete(lsn);
+  }
+
+  /** `count` more pending mutations are not in the persisted overlay (none of them is, when `stale`). */
+  private overlayChanged(count: number, stale = false): void {
+    if (this.overlayKeeper === undefined) return;
+    this.overlaySaved = false;
+    this.uncached = stale ? this.pending.length : this.uncached + count;
+    if (this.uncached >= Math.max(OVERLAY_SAVE_AFTER, this.pending.length / 2)) this.queueOverlaySave();
+  }
+
+  private queueOverlaySave(): void {
+    if (this.overlaySaveQueued) return;
+    this.overlaySaveQueued = true;
+    this.housekeeping = this.housekeeping.then(async () => {
+      this.overlaySaveQueued = false;
+      await this.syncing;
+      // A closing document saves its overlay itself, once settled.
+      if (!this.closed) await this.saveOverlay();
+    });
+  }
+
+  /** At close: the persisted overlay becomes the replica's, or goes when there is none. */
+  private async persistOverlay(): Promise<void> {
+    if (this.overlayKeeper === undefined || this.overlaySaved) return;
+    if (this.pending.length > 0 || this.replica.store.hasOverlay) await this.saveOverlay();
+    else await this.overlayKeeper.clear().catch(() => undefined);
+  }
+
+  /**
+   * Saves the overlay as it is now (invariant 10): between two calls, so no transaction is open, and
+   * only once every pending mutation is durable (a write lost in a crash would make it a miss).
+   */
+  private async saveOverlay(): Promise<void> {
+    const keeper = this.overlayKeeper;
+    if (keeper === undefined || this.failure !== undefined) return;
+    if ((this.pending.at(-1)?.lsn ?? -1) > this.durableThrough) return;
+    try {
+      const saved = keeper.save({
+        store: this.replica.store,
+        base: this.base,
+        appliedLsn: this.readAppliedLsn?.() ?? -1,
+        pending: this.pending,
+        rejections: this.localRejections,
+      });
+      // Taken: what changes from now on is not in it.
+      this.uncached = 0;
+      this.overlaySaved = true;
+      await saved;
+    } catch {
+      // Only a cache: the next open replays what it would have held.
+      this.overlaySaved = false;
+      this.uncached = this.pending.length;
+    }
   }
 
   /** The coordinator took this timeline up to `appliedLsn`, rejecting `rejected`: settle those fates. */
@@ -613,10 +716,11 @@ export class LocalDocument implements SyncTarget {
       const outcomes = this.replica.applyBatch(envelopes);
       this.changed();
       this.pending.push(...envelopes);
+      this.overlayChanged(envelopes.length);
       results = batch.map((p, i) => {
         const outcome = outcomes[i];
         const lsn = p.envelope.lsn;
-        this.rejected.ran(lsn, outcome);
+        this.ranLocally(lsn, outcome);
         if (outcome?.ok) return { lsn, status: 'applied' };
         return { lsn, status: 'rejected', reason: outcome?.reason ?? 'no outcome' };
       });

@@ -18,12 +18,15 @@ const TABLES = (() => {
   return tables;
 })();
 
-/** CRC-32C of `bytes`, continuing from `crc` (the CRC of what came before; 0 to start). */
-export function crc32c(bytes: Uint8Array, crc = 0): number {
+/**
+ * CRC-32C of `bytes` (of its bytes from `start` to `end`), continuing from `crc` (the CRC of what came
+ * before; 0 to start).
+ */
+export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
   const t = TABLES;
   let c = ~crc >>> 0;
-  let i = 0;
-  const end8 = bytes.length - (bytes.length % 8);
+  let i = start;
+  const end8 = end - ((end - start) % 8);
   for (; i < end8; i += 8) {
     const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
     const hi = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
@@ -37,6 +40,6 @@ export function crc32c(bytes: Uint8Array, crc = 0): number {
       t[256 + ((hi >>> 16) & 0xff)]! ^
       t[(hi >>> 24) & 0xff]!;
   }
-  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }

@@ -45,6 +45,11 @@ export interface JournalOptions {
    * miss. Off by default.
    */
   readonly syncMarks?: boolean;
+  /**
+   * The timeline as `recoverEntries` read it from this store just before, with nothing written to the
+   * timeline since (the audit's, timeline-audit.ts): taken as is instead of read again.
+   */
+  readonly timeline?: RecoveredLog;
 }
 
 export interface RecoveredState {
@@ -138,7 +143,7 @@ export class DocumentJournal {
     const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
     const files = await store.list();
     const generation = nextGeneration(files);
-    const read = await readJournal(store, files);
+    const read = await readJournal(store, files, options.timeline);
     const { image, frames, frameLog, timelineLog, pending } = read;
     const frameCount = image?.frameCount ?? 0;
     const readable = frameCount + frames.length;
@@ -333,7 +338,11 @@ export class DocumentJournal {
   }
 }
 
-async function readJournal(store: ByteStore, files: readonly string[]): Promise<JournalRead> {
+async function readJournal(
+  store: ByteStore,
+  files: readonly string[],
+  timeline?: RecoveredLog,
+): Promise<JournalRead> {
   const garbage: string[] = [];
   const candidates: ImageFile[] = [];
   for (const file of files) {
@@ -370,7 +379,7 @@ async function readJournal(store: ByteStore, files: readonly string[]): Promise<
   }
 
   const frameLog = await recoverEntries(store, files, 'frames', RecordType.frame, image?.frameCount ?? 0);
-  const timelineLog = await recoverEntries(store, files, 'timeline', RecordType.mutation);
+  const timelineLog = timeline ?? (await recoverEntries(store, files, 'timeline', RecordType.mutation));
   garbage.push(...frameLog.garbage, ...timelineLog.garbage);
   const frames = frameLog.entries.map((e) => decodeFrameRecord(e.lsn, e.payload));
   const pending = timelineLog.entries.map((e) => decodeMutation(e.payload));

@@ -35,6 +35,12 @@ export const RecordType = {
   syncMark: 8,
   /** A client's timeline secret (hex), written once beside its identity (storage/timeline-secret.ts). */
   timelineSecret: 9,
+  /** Opens a persisted overlay (storage/overlay-cache.ts): what it was made from, as JSON. */
+  overlayHeader: 10,
+  /** Some pages of a persisted overlay: n × (u32 pgno | page). */
+  overlayPages: 11,
+  /** Closes a persisted overlay: how many pages it stored; an overlay without it is incomplete. */
+  overlayEnd: 12,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
@@ -68,19 +74,22 @@ export interface DecodedRecords {
 }
 
 export function decodeRecords(bytes: Uint8Array): DecodedRecords {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: JournalRecord[] = [];
   let offset = 0;
   while (offset + RECORD_OVERHEAD <= bytes.length) {
-    const length = view.getUint32(offset, true);
+    const length = u32(bytes, offset);
     const type = bytes[offset + 4]!;
     if (length > MAX_RECORD_PAYLOAD || !TYPES.has(type)) break;
     const end = offset + RECORD_OVERHEAD + length;
     if (end > bytes.length) break;
-    const crc = view.getUint32(end - 4, true);
-    if (crc32c(bytes.subarray(offset, end - 4)) !== crc) break;
+    // Byte reads and a CRC over a range: a timeline holds a record per mutation, read at every open.
+    if (crc32c(bytes, 0, offset, end - 4) !== u32(bytes, end - 4)) break;
     records.push({ type: type as RecordType, payload: bytes.subarray(offset + 5, end - 4) });
     offset = end;
   }
   return { records, validBytes: offset, tailBytes: bytes.length - offset };
+}
+
+function u32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }

@@ -93,8 +93,10 @@ export async function recoverEntries(
     let stoppedAt = 0;
     for (const record of decodeRecords(bytes).records) {
       if (record.type !== type || record.payload.length < 8) break;
-      const view = new DataView(record.payload.buffer, record.payload.byteOffset, 8);
-      const lsn = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+      const p = record.payload;
+      const lsn =
+        ((p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24)) >>> 0) +
+        ((p[4]! | (p[5]! << 8) | (p[6]! << 16) | (p[7]! << 24)) >>> 0) * 2 ** 32;
       if (lsn >= limit) break;
       byLsn.set(lsn, { entry: { lsn, payload: record.payload.subarray(8) }, segment });
       records++;

@@ -11,15 +11,17 @@
 //    lives in the base's pages) nor one recovery kept.
 // 3. A torn tail alone is no loss: a crash tears only what was never acknowledged. A timeline shorter
 //    than the reach record of its last close (client-identity.ts) is one.
-import { decodeMutation, TimelineCodecError } from '../timeline-codec.js';
+import { decodeMutationHeader, TimelineCodecError } from '../timeline-codec.js';
 import type { ByteStore } from './byte-store.js';
 import { parseFileName } from './file-names.js';
 import { decodeRecords, RECORD_OVERHEAD, RecordType } from './record.js';
-import { recoverEntries } from './segment-log.js';
+import { type RecoveredLog, recoverEntries } from './segment-log.js';
 
 export interface TimelineAudit {
   /** The lsns recovery (segment-log.ts) will replay. */
   readonly kept: ReadonlySet<number>;
+  /** That recovery, for the journal to take instead of reading the timeline again (document-journal.ts). */
+  readonly recovered: RecoveredLog;
   /** The lsns of every whole mutation record found. */
   readonly found: ReadonlySet<number>;
   /** The timeline ids those records carry. */
@@ -55,7 +57,7 @@ export async function auditTimeline(store: ByteStore, files: readonly string[]):
       for (const record of run.records) {
         if (record.type !== RecordType.mutation || record.payload.length < 8) continue;
         try {
-          const mutation = decodeMutation(record.payload.subarray(8));
+          const mutation = decodeMutationHeader(record.payload.subarray(8));
           found.add(mutation.lsn);
           timelineIds.add(mutation.timelineId);
         } catch (error) {
@@ -73,7 +75,7 @@ export async function auditTimeline(store: ByteStore, files: readonly string[]):
       offset = next;
     }
   }
-  return { kept, found, timelineIds, damaged, tails };
+  return { kept, recovered, found, timelineIds, damaged, tails };
 }
 
 /**
