@@ -58,7 +58,21 @@ test('a 1-row insert commits one frame holding page 1 (the header) and the table
   expect(frame.pageCount).toBe(2);
   expect(frame.pages.map((p) => p.pgno)).toEqual([1, 2]);
   for (const page of frame.pages) expect(sameBytes(page.data, store.read(page.pgno)!)).toBe(true);
-  expect(frame.pages[0]!.data).not.toBe(store.read(1));
+  conn.close();
+});
+
+test("a frame's pages keep their bytes through later commits, rollbacks and reads (the store never changes a page in place)", () => {
+  const { frames, conn } = openCaptured();
+  conn.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('first')");
+  const frame = frames.at(-1)!;
+  const copies = frame.pages.map((page) => page.data.slice());
+  conn.exec("INSERT INTO t VALUES ('second'); UPDATE t SET x = 'changed'");
+  conn.exec('BEGIN; INSERT INTO t VALUES (zeroblob(20000)); ROLLBACK');
+  conn.query('SELECT * FROM t', []);
+  expect(frames.length).toBeGreaterThan(2);
+  frame.pages.forEach((page, i) => {
+    expect(sameBytes(page.data, copies[i]!)).toBe(true);
+  });
   conn.close();
 });
 

@@ -4,8 +4,9 @@
 // 1. One VFS per sqlite3 instance (`installCaptureVfs` is idempotent); a database name is bound to one
 //    PageStore while its connection is open.
 // 2. The frame handed to `onCommit` holds exactly the pages written since the previous frame (pgno order,
-//    copies), taken at SQLITE_FCNTL_COMMIT_PHASETWO, which SQLite sends after a successful commit and
-//    never on ROLLBACK. No page written ⇒ no frame. A rolled-back transaction that had spilled to the file
+//    the store's own arrays, which nobody may change: page-store.ts invariant 2), taken at
+//    SQLITE_FCNTL_COMMIT_PHASETWO, which SQLite sends after a successful commit and never on ROLLBACK.
+//    No page written ⇒ no frame. A rolled-back transaction that had spilled to the file
 //    leaves its pages dirty: most were restored to their committed bytes, but reused free pages are never
 //    journaled and keep the rolled-back bytes (harmless to SQLite). Both kinds ride along with the next
 //    frame, so at every commit the frames so far rebuild the file byte for byte (for a store whose pages
@@ -114,7 +115,11 @@ const CHANGE_COUNTER = 24;
 const VERSION_VALID_FOR = 92;
 
 const u32At = (page: Uint8Array, offset: number): number =>
-  new DataView(page.buffer, page.byteOffset + offset, 4).getUint32(0);
+  ((page[offset]! << 24) | (page[offset + 1]! << 16) | (page[offset + 2]! << 8) | page[offset + 3]!) >>> 0;
+
+function setU32(page: Uint8Array, offset: number, value: number): void {
+  for (let k = 0; k < 4; k++) page[offset + k] = (value >>> (24 - 8 * k)) & 0xff;
+}
 
 /**
  * Sets the counter bytes of page 1 that fall in `into`, which holds page 1's bytes from `pageOffset` on
@@ -224,6 +229,28 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       }
     };
 
+  /**
+   * A C string from the heap. SQLite asks about its journal at every transaction, by the same pointer:
+   * an ASCII name is kept by pointer and only compared again.
+   */
+  const names = new Map<WasmPointer, string>();
+  const cString = (pointer: WasmPointer): string | null => {
+    if (!pointer) return null;
+    const heap = wasm.heap8u();
+    const known = names.get(pointer);
+    if (known !== undefined && heap[pointer + known.length] === 0) {
+      let same = true;
+      for (let i = 0; i < known.length && same; i++) same = heap[pointer + i] === known.charCodeAt(i);
+      if (same) return known;
+    }
+    const name = wasm.cstrToJs(pointer);
+    if (name !== null && [...name].every((c) => c < '\u0080')) {
+      if (names.size >= 64) names.clear();
+      names.set(pointer, name);
+    }
+    return name;
+  };
+
   const fileOf = (pFile: WasmPointer): OpenFile => {
     const file = openFiles.get(pFile);
     if (file === undefined) throw new Error(`unknown sqlite3_file ${pFile}`);
@@ -264,31 +291,45 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       const pgno = Math.floor(position / PAGE_SIZE) + 1;
       const inPage = position % PAGE_SIZE;
       const take = Math.min(PAGE_SIZE - inPage, from.length - done);
-      let page: Uint8Array;
-      if (take === PAGE_SIZE && pgno !== 1) {
-        page = from.subarray(done, done + take);
+      // The store copies what it is given: SQLite's buffer is lent, never kept (and restored below).
+      if (take === PAGE_SIZE) {
+        const page = from.subarray(done, done + take);
+        if (pgno === 1) {
+          const written = u32At(page, CHANGE_COUNTER);
+          const validFor = u32At(page, VERSION_VALID_FOR);
+          binding.counter = written;
+          setCounters(page, 0, 0, PAGE_SIZE, STORED_COUNTER);
+          try {
+            store.write(1, page);
+          } finally {
+            setU32(page, CHANGE_COUNTER, written);
+            setU32(page, VERSION_VALID_FOR, validFor);
+          }
+        } else {
+          store.write(pgno, page);
+        }
       } else {
-        page = new Uint8Array(PAGE_SIZE);
+        const page = new Uint8Array(PAGE_SIZE);
         const old = store.read(pgno);
         if (old !== undefined) page.set(old);
         page.set(from.subarray(done, done + take), inPage);
+        if (pgno === 1) {
+          // What SQLite wrote there, or (for a write that left the field alone) what it saw there.
+          if (inPage <= CHANGE_COUNTER && inPage + take >= CHANGE_COUNTER + 4) {
+            binding.counter = u32At(page, CHANGE_COUNTER);
+          }
+          setCounters(page, 0, 0, PAGE_SIZE, STORED_COUNTER);
+        }
+        store.write(pgno, page);
       }
-      if (pgno === 1) {
-        // What SQLite wrote there, or (for a write that left the field alone) what it saw there.
-        binding.counter =
-          inPage <= CHANGE_COUNTER && inPage + take >= CHANGE_COUNTER + 4
-            ? u32At(page, CHANGE_COUNTER)
-            : binding.counter;
-        setCounters(page, 0, 0, PAGE_SIZE, STORED_COUNTER);
-      }
-      store.write(pgno, page);
       done += take;
     }
   };
 
   const commit = (binding: Binding): number => {
     const { store } = binding;
-    const pages = store.dirtyPages().map((pgno) => ({ pgno, data: store.read(pgno)!.slice() }));
+    // The store's own arrays: it never changes one in place (page-store.ts invariant 2).
+    const pages = store.dirtyPages().map((pgno) => ({ pgno, data: store.read(pgno)! }));
     if (pages.length === 0) return capi.SQLITE_OK;
     try {
       binding.onCommit({ pageCount: store.pageCount, pages });
@@ -383,7 +424,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     xOpen: guard(
       capi.SQLITE_CANTOPEN,
       (_pVfs: WasmPointer, zName: WasmPointer, pFile: WasmPointer, flags: number, pOutFlags: WasmPointer) => {
-        const name = zName ? wasm.cstrToJs(zName) : null;
+        const name = cString(zName);
         let file: OpenFile;
         if (flags & capi.SQLITE_OPEN_MAIN_DB) {
           const binding = name === null ? undefined : bindings.get(name);
@@ -407,14 +448,14 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       },
     ),
     xDelete: guard(capi.SQLITE_IOERR_DELETE, (_pVfs: WasmPointer, zName: WasmPointer) => {
-      const name = wasm.cstrToJs(zName);
+      const name = cString(zName);
       if (name !== null) namedFiles.delete(name);
       return OK;
     }),
     xAccess: guard(
       capi.SQLITE_IOERR_ACCESS,
       (_pVfs: WasmPointer, zName: WasmPointer, _flags: number, pResOut: WasmPointer) => {
-        const name = wasm.cstrToJs(zName);
+        const name = cString(zName);
         const exists = name !== null && (namedFiles.has(name) || bindings.has(name));
         wasm.poke32(pResOut, exists ? 1 : 0);
         return OK;
@@ -423,7 +464,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     xFullPathname: guard(
       capi.SQLITE_CANTOPEN,
       (_pVfs: WasmPointer, zName: WasmPointer, nOut: number, zOut: WasmPointer) => {
-        const name = wasm.cstrToJs(zName) ?? '';
+        const name = cString(zName) ?? '';
         const bytes = utf8.encode(name);
         if (bytes.length + 1 > nOut) return capi.SQLITE_CANTOPEN;
         const out = heapView(zOut, bytes.length + 1);

@@ -95,6 +95,9 @@ test('deriveSeed equals the formula computed in BigInt over TextEncoder bytes, f
     'deriveSeed',
     fc.property(anyString, anyLsn, (timelineId, lsn) => {
       expect(deriveSeed(timelineId, lsn)).toBe(referenceSeed(timelineId, lsn));
+      // Again on the same timeline: the timeline's hash is kept from one call to the next.
+      const next = lsn === Number.MAX_SAFE_INTEGER ? 0 : lsn + 1;
+      expect(deriveSeed(timelineId, next)).toBe(referenceSeed(timelineId, next));
     }),
   );
 });

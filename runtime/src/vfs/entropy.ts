@@ -106,20 +106,21 @@ export class SeededRandom {
   }
 }
 
-/** The seed of the mutation `lsn` of `timelineId` (invariant 1), as words. */
-export function deriveSeedWords(timelineId: string, lsn: number): Seed {
-  if (!Number.isSafeInteger(lsn) || lsn < 0)
-    throw new RangeError(`lsn must be a non-negative integer: ${lsn}`);
-  let h = 0xcbf29ce4;
-  let l = 0x84222325;
-  // FNV-1a 64 step: hash ^= byte; hash *= 2^40 + 0x1b3.
-  const absorb = (byte: number): void => {
-    const product = ((l ^ byte) >>> 0) * 0x1b3; // < 2^41
-    h = (Math.imul(h, 0x1b3) + Math.floor(product / TWO_32) + ((l ^ byte) << 8)) >>> 0;
-    l = product >>> 0;
-  };
-  for (let i = 0; i < timelineId.length; i++) {
-    let code = timelineId.charCodeAt(i);
+// FNV-1a 64 state, hi:lo.
+let fnvHi = 0;
+let fnvLo = 0;
+
+/** One FNV-1a 64 step: hash ^= byte; hash *= 2^40 + 0x1b3. */
+function absorb(byte: number): void {
+  const lo = (fnvLo ^ byte) >>> 0;
+  const product = lo * 0x1b3; // < 2^41: exact
+  fnvHi = (Math.imul(fnvHi, 0x1b3) + Math.floor(product / TWO_32) + (lo << 8)) >>> 0;
+  fnvLo = product >>> 0;
+}
+
+function absorbUtf8(text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
     if (code < 0x80) {
       absorb(code);
       continue;
@@ -130,7 +131,7 @@ export function deriveSeedWords(timelineId: string, lsn: number): Seed {
       continue;
     }
     if (code >= 0xd800 && code <= 0xdfff) {
-      const next = i + 1 < timelineId.length ? timelineId.charCodeAt(i + 1) : 0;
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
       if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
         const point = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
         i++;
@@ -146,11 +147,32 @@ export function deriveSeedWords(timelineId: string, lsn: number): Seed {
     absorb(0x80 | ((code >>> 6) & 0x3f));
     absorb(0x80 | (code & 0x3f));
   }
+}
+
+// The hash of the last timeline id seen: a replica derives seed after seed on the same timeline.
+let cachedTimeline: string | undefined;
+let cachedHi = 0;
+let cachedLo = 0;
+
+/** The seed of the mutation `lsn` of `timelineId` (invariant 1), as words. */
+export function deriveSeedWords(timelineId: string, lsn: number): Seed {
+  if (!Number.isSafeInteger(lsn) || lsn < 0)
+    throw new RangeError(`lsn must be a non-negative integer: ${lsn}`);
+  if (timelineId !== cachedTimeline) {
+    fnvHi = 0xcbf29ce4;
+    fnvLo = 0x84222325;
+    absorbUtf8(timelineId);
+    cachedTimeline = timelineId;
+    cachedHi = fnvHi;
+    cachedLo = fnvLo;
+  }
+  fnvHi = cachedHi;
+  fnvLo = cachedLo;
   const lsnLo = lsn >>> 0;
   const lsnHi = Math.floor(lsn / TWO_32);
   for (let shift = 0; shift < 32; shift += 8) absorb((lsnLo >>> shift) & 0xff);
   for (let shift = 0; shift < 32; shift += 8) absorb((lsnHi >>> shift) & 0xff);
-  mix64(h, l);
+  mix64(fnvHi, fnvLo);
   return { hi: outHi, lo: outLo };
 }
 
