@@ -199,7 +199,7 @@ export class AuthorityDocument {
     const captured: Captured[] = [];
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
     const store = opened ? rebuildStore(opened.recovered) : new PageStore();
-    const kept = opened ? await wireForms(opened.recovered) : [];
+    const kept = opened ? wireForms(opened.recovered) : [];
     const replica = await Replica.open({
       name: `authority:${options.docId}`,
       reducer: options.reducer,
@@ -420,9 +420,19 @@ export class AuthorityDocument {
     const last = captured.at(-1)?.frame;
     if (last === undefined) return [];
     this.#nextFrameLsn = last.lsn + 1;
-    if (this.#journal !== undefined) {
+    // The sync runs off this thread: the wire forms are computed meanwhile, and kept (and reported)
+    // only once it succeeded.
+    const syncing = this.#journal?.sync();
+    let frames: KeptFrame[];
+    try {
+      frames = captured.map(({ frame, previous }) => ({ frame, wire: encodeWireFrame(frame, previous) }));
+    } catch (error) {
+      await syncing?.catch(() => undefined);
+      throw error;
+    }
+    if (syncing !== undefined) {
       try {
-        await this.#journal.sync();
+        await syncing;
       } catch (error) {
         // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
         this.#failure = new TandemError(
@@ -434,9 +444,6 @@ export class AuthorityDocument {
         throw this.#failure;
       }
     }
-    const frames = await Promise.all(
-      captured.map(async ({ frame, previous }) => ({ frame, wire: await encodeWireFrame(frame, previous) })),
-    );
     this.#kept.push(...frames);
     if (this.#nextFrameLsn - this.#checkpointedAt >= this.#checkpointEvery) {
       await this.#journal?.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
@@ -478,11 +485,11 @@ function checkRequest(
 }
 
 /** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 9). */
-async function wireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): Promise<KeptFrame[]> {
+function wireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): KeptFrame[] {
   const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
   const versions = new PageVersions((pgno) => image.get(pgno));
   const kept: KeptFrame[] = [];
-  for (const frame of recovered.frames) kept.push({ frame, wire: await versions.encode(frame) });
+  for (const frame of recovered.frames) kept.push({ frame, wire: versions.encode(frame) });
   return kept;
 }
 

@@ -195,3 +195,33 @@ test('a page filled by a split from its sibling costs far less than the page, gi
     { seed: SEED, numRuns: 10 },
   );
 });
+
+test('frames of 1 to 12 pages, some new, some shifted, decode through PageVersions to their pages', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.option(noise, { nil: undefined }), fc.oneof(page, noise), fc.nat(PAGE_SIZE - 64)),
+        {
+          minLength: 1,
+          maxLength: 12,
+        },
+      ),
+      (specs) => {
+        const base = new Map<number, Uint8Array>();
+        const pages = specs.map(([previous, other, from], i) => {
+          if (previous !== undefined) base.set(i + 1, previous);
+          const data = previous !== undefined && from % 2 === 0 ? shifted(previous, from, 2) : other;
+          return { pgno: i + 1, data };
+        });
+        const frame = { lsn: 0, pageCount: pages.length, pages };
+        const wire = encodeWireFrame(
+          frame,
+          pages.map((p) => base.get(p.pgno)),
+        );
+        const decoded = new PageVersions((pgno) => base.get(pgno)).decode(wire);
+        expect(decoded.pages.map((p) => Array.from(p.data))).toEqual(pages.map((p) => Array.from(p.data)));
+      },
+    ),
+    { seed: SEED, numRuns: 40 },
+  );
+});

@@ -5,9 +5,9 @@
 //                     length bytes)*, each gap counted from the end of the run before; bytes outside
 //                     every run are unchanged. A counter bumped in page 1 costs ~6 bytes.
 //   1 `deflated-runs`: deflate-raw of the runs, for pages that changed much.
-//   2 `dictionary`:   deflate-raw of the page itself, its dictionary the previous versions of up to
-//                     DICTIONARY_NEIGHBOURS other pages of the frame (in frame order, those the receiver
-//                     holds) then its own: rows shifted inside a page (a B-tree cell inserted mid-page
+//   2 `dictionary`:   deflate-raw of the page itself, its dictionary the previous versions of the
+//                     frame's other pages (in frame order, those the receiver holds; only in a frame of
+//                     at most DICTIONARY_NEIGHBOURS + 1 pages, which fill deflate's window) then its own: rows shifted inside a page (a B-tree cell inserted mid-page
 //                     moves the cell pointers after it) or moved between pages (a split fills a new page
 //                     with its sibling's cells) are matches against old pages, where XOR sees noise.
 // The encoder keeps the smallest; the decoder reads whichever it gets.
@@ -46,7 +46,11 @@ export const MAX_RUNS_BYTES = (PAGE_SIZE / 2) * 3 + 8;
 const MERGE_GAP = 3;
 /** Runs this short are sent as they are: deflate would not beat them by more than a few bytes. */
 const SMALL_RUNS = 48;
-/** Other pages in a `dictionary` delta's dictionary: with its own, 8 pages fill deflate's 32 KiB window. */
+/**
+ * Other pages in a `dictionary` delta's dictionary: with its own, 8 pages fill deflate's 32 KiB window.
+ * A frame of more pages (a group of many mutations) uses its own previous version alone: bytes per
+ * mutation are small there anyway, and a 32 KiB dictionary per page would cost the coordinator more.
+ */
 export const DICTIONARY_NEIGHBOURS = 7;
 
 /**
@@ -138,9 +142,12 @@ function inflate(deflate: RawDeflate, body: Uint8Array, limit: number, dictionar
   }
 }
 
+/** Where runs are built before they are copied out (encoding is synchronous: one at a time). */
+const scratch = new Uint8Array(MAX_RUNS_BYTES);
+
 /** `next` XOR `previous` as runs (the `runs` encoding's body). */
 function xorRuns(previous: Uint8Array | undefined, next: Uint8Array): Uint8Array {
-  const out = new Uint8Array(MAX_RUNS_BYTES);
+  const out = scratch;
   let length = 0;
   const varint = (value: number): void => {
     while (value >= 0x80) {
@@ -213,7 +220,8 @@ export function encodeWireFrame(frame: Frame, previous: readonly (Uint8Array | u
 /** The previous versions of a frame's pages other than the `index`th, those the receiver holds. */
 function neighboursOf(previous: readonly (Uint8Array | undefined)[], index: number): Uint8Array[] {
   const neighbours: Uint8Array[] = [];
-  for (let i = 0; i < previous.length && neighbours.length < DICTIONARY_NEIGHBOURS; i++) {
+  if (previous.length > DICTIONARY_NEIGHBOURS + 1) return neighbours;
+  for (let i = 0; i < previous.length; i++) {
     const page = previous[i];
     if (i !== index && page !== undefined) neighbours.push(page);
   }
