@@ -1,56 +1,95 @@
-// Bytes on the wire per small todo mutation (DESIGN.md §5): the `frames` message a second client
-// receives for one mutation, with whole pages (protocol v1) and with page deltas (v2), over a document
-// of 1000 todos. Both sizes are msgpack of the same frame; only the page encoding differs.
-import { readFile } from 'node:fs/promises';
-import { AuthorityDocument } from '@tandem/migrations';
-import { encodeMessage, type MutationEnvelope, type ServerMessage } from '@tandem/runtime';
-import { loadReducer } from '@tandem/runtime/prepare';
+// Bytes on the wire per small todo mutation (DESIGN.md §5, issue 10 must-show 6): a lone host-node client
+// against a coordinator over a real WebSocket, through a TCP relay that counts what each side sends
+// (WebSocket framing included, TCP/IP headers not). Each mutation is awaited until confirmed: up is its
+// push, down its frame and its push-result. The document holds 1000 todos; mutations alternate creates
+// (random ids, as the app makes them: a cell lands mid-page in the id index) and toggles. Beside it, the
+// floor: the mutation's own bytes (its JSON payload).
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCoordinator } from '@tandem/coordinator';
+import { openDocument } from '@tandem/host-node';
 import { report } from './report.js';
 
-const TODO = new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url);
-const MUTATIONS = Number(process.env.BENCH_RUNS ?? 15) * 10;
+const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
+const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
+const PER_ROUND = 20;
 
-const authority = await AuthorityDocument.open({
+const root = await mkdtemp(join(tmpdir(), 'tandem-wire-'));
+const coordinator = await startCoordinator({ reducer: TODO, port: 0, dataDir: join(root, 'coordinator') });
+let up = 0;
+let down = 0;
+const relay = createServer((client) => {
+  const server = connect(coordinator.port, '127.0.0.1');
+  client.on('data', (chunk) => {
+    up += chunk.length;
+    server.write(chunk);
+  });
+  server.on('data', (chunk) => {
+    down += chunk.length;
+    client.write(chunk);
+  });
+  for (const socket of [client, server]) socket.on('error', () => undefined);
+  client.on('close', () => server.destroy());
+  server.on('close', () => client.destroy());
+});
+await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+const address = relay.address();
+const port = typeof address === 'object' && address !== null ? address.port : 0;
+
+const doc = await openDocument({
   docId: 'wire-bench',
-  reducer: await loadReducer(await readFile(TODO)),
+  reducer: TODO,
+  dataDir: join(root, 'client'),
+  coordinatorUrl: `ws://127.0.0.1:${port}/sync`,
 });
-let lsn = 0;
-const envelope = (body: object): MutationEnvelope => ({
-  timelineId: 'bench',
-  lsn: lsn++,
-  timestamp: 1_700_000_000_000 + lsn,
-  payload: new TextEncoder().encode(JSON.stringify(body)),
-});
-await authority.push([
-  {
-    timelineId: 'bench',
-    mutations: Array.from({ length: 1000 }, (_, i) =>
-      envelope({ type: 'create', id: `id-${i}`, title: `todo ${i}` }),
-    ),
-  },
-]);
+const ids = Array.from({ length: 1000 }, () => randomUUID());
+await doc.mutateBatch(ids.map((id, i) => ({ type: 'create', id, title: `todo ${i}` })));
+await doc.synced();
 
-const sizes = { create: { v1: 0, v2: 0, pages: 0 }, toggle: { v1: 0, v2: 0, pages: 0 } };
-for (let i = 0; i < MUTATIONS; i++) {
-  const kind = i % 2 === 0 ? 'create' : 'toggle';
-  const body =
-    kind === 'create'
-      ? { type: 'create', id: `new-${i}`, title: `a new todo ${i}` }
-      : { type: 'toggle', id: `id-${(i * 7) % 1000}` };
-  const { frameLsn } = await authority.push([{ timelineId: 'bench', mutations: [envelope(body)] }]);
-  const since = authority.framesSince(frameLsn ?? 0);
-  const kept = since.status === 'frames' ? since.frames[0] : undefined;
-  if (kept === undefined) throw new Error(`mutation ${i} made no frame`);
-  const v1 = { type: 'frames', frames: [kept.frame], more: false } as unknown as ServerMessage;
-  sizes[kind].v1 += encodeMessage(v1).length;
-  sizes[kind].v2 += encodeMessage({ type: 'frames', frames: [kept.wire], more: false }).length;
-  sizes[kind].pages += kept.frame.pages.length;
+const ups: number[] = [];
+const downs: number[] = [];
+let payloads = 0;
+let mutations = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  const [up0, down0] = [up, down];
+  for (let i = 0; i < PER_ROUND; i++) {
+    const body =
+      i % 2 === 0
+        ? { type: 'create', id: randomUUID(), title: `a new todo ${i}` }
+        : { type: 'toggle', id: ids[(round * PER_ROUND + i) % ids.length]! };
+    payloads += new TextEncoder().encode(JSON.stringify(body)).length;
+    mutations++;
+    const { lsn } = await doc.mutate(body);
+    await doc.fate(lsn);
+    await doc.synced();
+  }
+  // Let the last push-result and frame land before counting.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  ups.push((up - up0) / PER_ROUND);
+  downs.push((down - down0) / PER_ROUND);
 }
-await authority.close();
+await doc.close();
+relay.close();
+await coordinator.close();
+await rm(root, { recursive: true, force: true });
 
-for (const [kind, size] of Object.entries(sizes)) {
-  const count = MUTATIONS / 2;
-  const pages = `${(size.pages / count).toFixed(1)} pages per frame, ${count} mutations over 1000 todos`;
-  report(`wire: bytes per small ${kind}, v1 (raw pages)`, size.v1 / count, 'B', pages);
-  report(`wire: bytes per small ${kind}, v2 (page deltas)`, size.v2 / count, 'B', pages);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const payload = payloads / mutations;
+console.log(
+  `# wire: one client, ${PER_ROUND} small mutations (creates with random ids, toggles) per round over 1000 todos, each awaited until confirmed; median of ${ROUNDS} rounds`,
+);
+for (const [figure, bytes] of [
+  ['wire: bytes per small mutation up (push)', median(ups)],
+  ['wire: bytes per small mutation down (frame + result)', median(downs)],
+] as const) {
+  report(
+    figure,
+    bytes,
+    'B',
+    `floor: the mutation's payload ${payload.toFixed(0)} B, ratio ${(bytes / payload).toFixed(2)}, goal ≤ 300 B`,
+  );
 }

@@ -1,0 +1,462 @@
+// The confirm path (issue 10, must-show 3), every party in its own process: a coordinator (data on
+// disk, fsync), ten host-node clients (documents on disk) and a process of raw protocol pushers.
+// - mutate → confirmed: each client awaits `fate` of its own mutation before the next (closed loop),
+//   all on one document; beside it the floor, the same processes in a closed loop of WebSocket round
+//   trips of the same size to an echo server.
+// - confirmed mutations/s on one document: raw pushers (hello, then pushes of one small mutation,
+//   MAX_PUSHES_IN_FLIGHT in flight per connection, frames read and dropped) against the coordinator,
+//   and against the echo server (the floor: how many round trips of that size the pushers and the
+//   socket stack do at all).
+// Rounds of ours and of the floor alternate; each line is the median of the rounds.
+//
+// Usage: node dist/confirm.js  (BENCH_RUNS rounds, 5 by default; CONFIRM_CLIENTS, CONFIRM_MUTATIONS,
+// CONFIRM_SECONDS to change the sizes)
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCoordinator } from '@tandem/coordinator';
+import { openDocument } from '@tandem/host-node';
+import {
+  decodeServerMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  protocolLimits,
+  type ServerMessage,
+} from '@tandem/runtime';
+import { WebSocket, WebSocketServer } from 'ws';
+import { report } from './report.js';
+
+const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
+const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
+const CLIENTS = Number(process.env.CONFIRM_CLIENTS ?? 10);
+const MUTATIONS = Number(process.env.CONFIRM_MUTATIONS ?? 100);
+const SECONDS = Number(process.env.CONFIRM_SECONDS ?? 3);
+const PUSHERS = 10;
+const WINDOW = protocolLimits.MAX_PUSHES_IN_FLIGHT;
+const DOC = 'confirm-bench';
+/** CONFIRM_PHASES=latency or =throughput runs one of them. */
+const PHASES = (process.env.CONFIRM_PHASES ?? 'latency,throughput').split(',');
+/** The pushers' document: the clients' (all ten syncing it) would take their CPU from the machine. */
+const PUSHED_DOC = 'confirm-throughput';
+
+type Command =
+  | { readonly type: 'latency'; readonly url: string; readonly count: number; readonly echo: boolean }
+  | {
+      readonly type: 'throughput';
+      readonly url: string;
+      readonly echo: boolean;
+      readonly reducerHash: string;
+    }
+  | { readonly type: 'cpu' }
+  | { readonly type: 'fsync' }
+  | { readonly type: 'exit' };
+
+interface Reply {
+  readonly latencies?: number[];
+  readonly perSecond?: number;
+  /** CPU the process used during the measured window, in cores. */
+  readonly cores?: number;
+  readonly port?: number;
+  readonly reducerHash?: string;
+  readonly cpu?: NodeJS.CpuUsage;
+  /** Median of appending 4 KiB and fsyncing it, in the coordinator's data folder, ms. */
+  readonly fsyncMs?: number;
+}
+
+const mutation = (id: string) =>
+  new TextEncoder().encode(JSON.stringify({ type: 'create', id, title: `a small todo ${id.slice(-6)}` }));
+
+// ---- child roles ------------------------------------------------------------------------------
+
+async function coordinatorRole(dataDir: string): Promise<void> {
+  const coordinator = await startCoordinator({ reducer: TODO, port: 0, dataDir });
+  serveParent(async (command) => {
+    if (command.type === 'cpu') return { cpu: process.cpuUsage() };
+    if (command.type === 'fsync') return { fsyncMs: await fsyncMs(join(dataDir, 'fsync-probe')) };
+    return {};
+  });
+  process.send?.({ port: coordinator.port, reducerHash: coordinator.reducerHash } satisfies Reply);
+  process.on('disconnect', () => void coordinator.close().then(() => process.exit(0)));
+}
+
+async function echoRole(): Promise<void> {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  // The answer a push gets, in size: a push-result.
+  const answer = encodeMessage({
+    type: 'push-result',
+    appliedLsn: 1,
+    frameLsn: 1,
+    rejected: [],
+    refused: null,
+  });
+  server.on('connection', (socket) => socket.on('message', () => socket.send(answer)));
+  serveParent(async (command) => (command.type === 'cpu' ? { cpu: process.cpuUsage() } : {}));
+  const address = server.address();
+  process.send?.({
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+  } satisfies Reply);
+  process.on('disconnect', () => process.exit(0));
+}
+
+async function clientRole(url: string, dataDir: string, index: number): Promise<void> {
+  const doc = await openDocument({ docId: DOC, reducer: TODO, dataDir, coordinatorUrl: url });
+  await doc.synced();
+  let n = 0;
+  serveParent(async (command) => {
+    if (command.type !== 'latency') return {};
+    const latencies: number[] = [];
+    if (command.echo) {
+      const socket = await openSocket(command.url);
+      const push = encodeMessage({
+        type: 'push',
+        mutations: [{ lsn: 1, timestamp: Date.now(), payload: mutation(`c${index}-${n}`) }],
+      });
+      for (let i = 0; i < command.count; i++) {
+        const start = performance.now();
+        await new Promise<void>((resolve) => {
+          socket.once('message', () => resolve());
+          socket.send(push);
+        });
+        latencies.push(performance.now() - start);
+      }
+      socket.close();
+      return { latencies };
+    }
+    for (let i = 0; i < command.count; i++) {
+      const start = performance.now();
+      const { lsn } = await doc.mutate({ type: 'create', id: `c${index}-${n++}`, title: 'a small todo' });
+      const fate = await doc.fate(lsn);
+      latencies.push(performance.now() - start);
+      if (fate.status !== 'confirmed') throw new Error(`mutation ${lsn} was ${fate.status}`);
+    }
+    return { latencies };
+  });
+  process.send?.({} satisfies Reply);
+  process.on('disconnect', () => void doc.close().then(() => process.exit(0)));
+}
+
+/** Raw protocol pushers: one small mutation per push, a full window in flight on each connection. */
+async function pushersRole(): Promise<void> {
+  serveParent(async (command) => {
+    if (command.type !== 'throughput') return {};
+    const sockets = await Promise.all(
+      Array.from({ length: PUSHERS }, () => pusher(command.url, command.echo, command.reducerHash)),
+    );
+    const warmUp = 500;
+    await sleep(warmUp);
+    const before = sockets.reduce((n, s) => n + s.confirmed(), 0);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await sleep(SECONDS * 1000);
+    const seconds = (performance.now() - start) / 1000;
+    const confirmed = sockets.reduce((n, s) => n + s.confirmed(), 0) - before;
+    const used = process.cpuUsage(cpu);
+    for (const s of sockets) s.stop();
+    return { perSecond: confirmed / seconds, cores: (used.user + used.system) / 1e6 / seconds };
+  });
+  process.send?.({} satisfies Reply);
+  process.on('disconnect', () => process.exit(0));
+}
+
+async function pusher(
+  url: string,
+  echo: boolean,
+  reducerHash: string,
+): Promise<{ confirmed(): number; stop(): void }> {
+  const socket = await openSocket(url);
+  const timelineId = randomUUID();
+  let lsn = 0;
+  let confirmed = 0;
+  let stopped = false;
+  const push = (): void => {
+    if (stopped) return;
+    const id = `${timelineId}-${lsn}`;
+    socket.send(
+      encodeMessage({
+        type: 'push',
+        mutations: [{ lsn: lsn++, timestamp: Date.now(), payload: mutation(id) }],
+      }),
+    );
+  };
+  let live: () => void = () => undefined;
+  const welcomed = new Promise<void>((resolve) => {
+    live = resolve;
+  });
+  socket.on('message', (data: Buffer) => {
+    if (echo) {
+      confirmed++;
+      push();
+      return;
+    }
+    const message: ServerMessage = decodeServerMessage(
+      new Uint8Array(data.buffer, data.byteOffset, data.length),
+    );
+    if (message.type === 'welcome') live();
+    else if (message.type === 'push-result') {
+      if (message.refused !== null || message.rejected.length > 0)
+        throw new Error(`push refused or rejected`);
+      confirmed++;
+      push();
+    } else if (message.type === 'error') throw new Error(`coordinator error: ${message.message}`);
+  });
+  if (echo) live();
+  else {
+    socket.send(
+      encodeMessage({
+        type: 'hello',
+        protocolVersion: PROTOCOL_VERSION,
+        docId: PUSHED_DOC,
+        timelineId,
+        timelineSecret: randomBytes(32).toString('hex'),
+        journalId: null,
+        cursor: 0,
+        reducerHash,
+        token: null,
+      }),
+    );
+  }
+  await welcomed;
+  for (let i = 0; i < WINDOW; i++) push();
+  return {
+    confirmed: () => confirmed,
+    stop: () => {
+      stopped = true;
+      socket.close();
+    },
+  };
+}
+
+/** What making 4 KiB durable costs on this disk: the median of 20 appends, each fsynced. */
+async function fsyncMs(path: string): Promise<number> {
+  const file = await open(path, 'a');
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      await file.write(new Uint8Array(4096).fill(i));
+      const start = performance.now();
+      await file.datasync();
+      times.push(performance.now() - start);
+    }
+  } finally {
+    await file.close();
+    await rm(path, { force: true });
+  }
+  return median(times);
+}
+
+function openSocket(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES });
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Answers the parent's commands one at a time. */
+function serveParent(handle: (command: Command) => Promise<Reply>): void {
+  process.on('message', (command: Command) => {
+    if (command.type === 'exit') process.exit(0);
+    void handle(command).then(
+      (reply) => process.send?.(reply),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+// ---- the driver -------------------------------------------------------------------------------
+
+/**
+ * A folder where the children share the prepared reducer (runtime/src/reducer/shared-prepared.ts), so
+ * eleven processes do not each spend a second in binaryen at start.
+ */
+let prepared = '';
+const PROFILE = process.env.CONFIRM_PROFILE;
+
+class Child {
+  readonly #process: ChildProcess;
+  #waiting: ((reply: Reply) => void)[] = [];
+
+  constructor(role: string, ...args: string[]) {
+    this.#process = fork(fileURLToPath(import.meta.url), [role, ...args], {
+      env: { ...process.env, TANDEM_LOG_LEVEL: 'warn', TANDEM_PREPARED_CACHE: prepared },
+      // CONFIRM_PROFILE=<folder>: CPU profiles of the coordinator (and its workers), the first client
+      // and the pushers.
+      execArgv:
+        PROFILE !== undefined && (role !== 'client' || args[2] === '0')
+          ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${PROFILE}/${role}`]
+          : process.execArgv,
+    });
+    this.#process.on('message', (reply: Reply) => this.#waiting.shift()?.(reply));
+    this.#process.on('exit', (code) => {
+      if (code !== 0 && code !== null) {
+        console.error(`${role} exited with code ${code}`);
+        process.exit(1);
+      }
+    });
+  }
+
+  /** The next message from the child. */
+  next(): Promise<Reply> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  ask(command: Command): Promise<Reply> {
+    const reply = this.next();
+    this.#process.send(command);
+    return reply;
+  }
+
+  stop(): void {
+    this.#process.disconnect();
+  }
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const median = (values: readonly number[]) => quantile(values, 0.5);
+
+async function main(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'tandem-confirm-'));
+  prepared = join(root, 'prepared');
+  await mkdir(prepared);
+  const coordinator = new Child('coordinator', join(root, 'coordinator'));
+  const echo = new Child('echo');
+  const [started, echoed] = await Promise.all([coordinator.next(), echo.next()]);
+  const { port } = started;
+  const reducerHash = started.reducerHash ?? '';
+  const echoPort = echoed.port;
+  const url = `ws://127.0.0.1:${port}/sync`;
+  const echoUrl = `ws://127.0.0.1:${echoPort}/`;
+  const clients = Array.from(
+    { length: CLIENTS },
+    (_, i) => new Child('client', url, join(root, `client-${i}`), String(i)),
+  );
+  await Promise.all(clients.map((c) => c.next()));
+  const pushers = new Child('pushers');
+  await pushers.next();
+  console.log(
+    `# confirm: ${CLIENTS} client processes, ${MUTATIONS} mutations each per round; ${PUSHERS} raw pushers × ${WINDOW} in flight for ${SECONDS} s; median of ${ROUNDS} rounds, Node ${process.version}`,
+  );
+
+  const latency = async (group: readonly Child[], echoed: boolean) => {
+    const replies = await Promise.all(
+      group.map((c) =>
+        c.ask({ type: 'latency', url: echoed ? echoUrl : url, count: MUTATIONS, echo: echoed }),
+      ),
+    );
+    const all = replies.flatMap((r) => r.latencies ?? []);
+    return { p50: quantile(all, 0.5), p99: quantile(all, 0.99) };
+  };
+  const rounds = {
+    one: [] as { p50: number; p99: number }[],
+    oneFloor: [] as { p50: number; p99: number }[],
+    ten: [] as { p50: number; p99: number }[],
+    tenFloor: [] as { p50: number; p99: number }[],
+    rate: [] as number[],
+    rateFloor: [] as number[],
+    pusherCores: [] as number[],
+    coordinatorCores: [] as number[],
+  };
+  if (PHASES.includes('latency')) await latency(clients, false);
+  const fsyncs: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (PHASES.includes('latency')) {
+      rounds.one.push(await latency(clients.slice(0, 1), false));
+      rounds.oneFloor.push(await latency(clients.slice(0, 1), true));
+      rounds.ten.push(await latency(clients, false));
+      rounds.tenFloor.push(await latency(clients, true));
+      fsyncs.push((await coordinator.ask({ type: 'fsync' })).fsyncMs!);
+    }
+    if (!PHASES.includes('throughput')) continue;
+    const cpuBefore = (await coordinator.ask({ type: 'cpu' })).cpu!;
+    const started = performance.now();
+    const ours = await pushers.ask({ type: 'throughput', url, echo: false, reducerHash });
+    const cpuAfter = (await coordinator.ask({ type: 'cpu' })).cpu!;
+    const elapsed = (performance.now() - started) / 1000;
+    rounds.rate.push(ours.perSecond!);
+    rounds.pusherCores.push(ours.cores!);
+    rounds.coordinatorCores.push(
+      (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / 1e6 / elapsed,
+    );
+    rounds.rateFloor.push(
+      (await pushers.ask({ type: 'throughput', url: echoUrl, echo: true, reducerHash })).perSecond!,
+    );
+  }
+
+  const line = (figure: string, ours: number, floor: number, unit: string, goal: string, how: string) =>
+    report(
+      figure,
+      ours,
+      unit,
+      `floor ${floor.toFixed(floor >= 100 ? 0 : 2)} ${unit} (${how}), ratio ${(ours / floor).toFixed(2)}, goal ${goal}`,
+    );
+  if (PHASES.includes('latency')) {
+    const p = (list: { p50: number; p99: number }[], key: 'p50' | 'p99') => median(list.map((r) => r[key]));
+    // Nothing is confirmed before two syncs: the client's timeline, then the coordinator's journal.
+    const fsync = median(fsyncs);
+    const how = (echo: number) => `ws echo ${echo.toFixed(2)} + 2 fsyncs of ${fsync.toFixed(2)}`;
+    for (const [who, ours, floors, goals] of [
+      ['1 client', rounds.one, rounds.oneFloor, ['—', '—']],
+      [`${CLIENTS} client processes`, rounds.ten, rounds.tenFloor, ['≤ 5 ms', '≤ 20 ms']],
+    ] as const) {
+      for (const [i, key] of (['p50', 'p99'] as const).entries()) {
+        const echo = p(floors, key);
+        line(
+          `confirm: mutate → confirmed ${key}, ${who}`,
+          p(ours, key),
+          echo + 2 * fsync,
+          'ms',
+          goals[i]!,
+          how(echo),
+        );
+      }
+    }
+  }
+  if (PHASES.includes('throughput')) {
+    line(
+      'confirm: confirmed mutations/s, one document',
+      median(rounds.rate),
+      median(rounds.rateFloor),
+      'mutations/s',
+      '≥ 10,000',
+      'ws echo round trips of the pushers',
+    );
+    console.log(
+      `#   raw pushers used ${median(rounds.pusherCores).toFixed(2)} cores, the coordinator ${median(rounds.coordinatorCores).toFixed(2)} (2 cores here)`,
+    );
+  }
+
+  for (const child of [...clients, pushers, echo]) child.stop();
+  coordinator.stop();
+  await sleep(500);
+  await rm(root, { recursive: true, force: true });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+switch (process.argv[2]) {
+  case 'coordinator':
+    await coordinatorRole(process.argv[3]!);
+    break;
+  case 'echo':
+    await echoRole();
+    break;
+  case 'client':
+    await clientRole(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+    break;
+  case 'pushers':
+    await pushersRole();
+    break;
+  default:
+    await main();
+}
