@@ -18,8 +18,8 @@ import {
   syncWithCoordinator,
   TandemError,
 } from '@tandem/runtime';
-import { WebSocket } from 'ws';
 import { FsByteStore } from './fs-byte-store.js';
+import { LazySocket } from './lazy-socket.js';
 
 export interface OpenDocumentOptions
   extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
@@ -63,7 +63,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     document,
     reducer.sha256,
     options,
-    (url) => new WebSocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
+    (url) => new LazySocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
   );
   return document;
 }
