@@ -11,6 +11,7 @@
 //    written once into a string of exactly that length: a plain slice is widened word by word, anything
 //    else decoded from the bytes the scan already checked. Error messages and byte offsets are those of
 //    a byte-at-a-time decoder.
+// 6. Short plain strings may be shared (shortString): a string cannot change, so no reducer can tell.
 
 import { parseJsonNumber } from './decimal';
 
@@ -69,9 +70,13 @@ const INDEX_FROM = 8;
 
 /** A JSON object: keys in first-seen order, lookups by key. */
 export class JsonObject {
-  /** The keys in document order; lookups go through these, whatever a reducer does to `keys`. */
-  private readonly names: string[] = [];
-  private readonly values: JsonValue[] = [];
+  /**
+   * The keys in document order, and their values, `count` of each (lookups go through these, whatever a
+   * reducer does to `keys`); grown by doubling.
+   */
+  private names: StaticArray<string> = new StaticArray<string>(4);
+  private values: StaticArray<JsonValue> = new StaticArray<JsonValue>(4);
+  private count: i32 = 0;
   private index: Map<string, i32> | null = null;
   private keyList: string[] | null = null;
 
@@ -82,7 +87,9 @@ export class JsonObject {
   get keys(): string[] {
     let keys = this.keyList;
     if (keys == null) {
-      keys = this.names.slice();
+      const n = this.count;
+      keys = new Array<string>(n);
+      for (let i = 0; i < n; i++) keys[i] = this.names[i];
       this.keyList = keys;
     }
     return keys;
@@ -128,29 +135,41 @@ export class JsonObject {
     }
     const keys = this.keyList;
     if (keys != null) keys.push(key);
-    this.names.push(key);
-    this.values.push(value);
-    const n = this.names.length;
+    const n = this.count;
+    if (n === this.names.length) this.grow(n * 2);
+    this.names[n] = key;
+    this.values[n] = value;
+    this.count = n + 1;
     let index = this.index;
     if (index != null) {
-      index.set(key, n - 1);
-    } else if (n > INDEX_FROM) {
+      index.set(key, n);
+    } else if (n + 1 > INDEX_FROM) {
       index = new Map<string, i32>();
-      for (let k = 0; k < n; k++) index.set(unchecked(this.names[k]), k);
+      for (let k = 0; k <= n; k++) index.set(unchecked(this.names[k]), k);
       this.index = index;
     }
+  }
+
+  private grow(capacity: i32): void {
+    const names = new StaticArray<string>(capacity);
+    const values = new StaticArray<JsonValue>(capacity);
+    for (let k = 0, n = this.count; k < n; k++) {
+      names[k] = this.names[k];
+      values[k] = this.values[k];
+    }
+    this.names = names;
+    this.values = values;
   }
 
   private find(key: string): i32 {
     const index = this.index;
     if (index != null) return index.has(key) ? index.get(key) : -1;
     const names = this.names;
-    for (let i = 0, n = names.length; i < n; i++) if (unchecked(names[i]) === key) return i;
+    for (let i = 0, n = this.count; i < n; i++) if (unchecked(names[i]) === key) return i;
     return -1;
   }
 }
 
-// Written as products: a 64-bit literal reads as an imprecise number to the linter.
 const LOW_BITS: u64 = <u64>0x01010101 * 0x100000001;
 const HIGH_BITS: u64 = LOW_BITS * 0x80;
 
@@ -274,11 +293,64 @@ const NULL_VALUE = new JsonValue(JsonKind.Null);
 const TRUE_VALUE = new JsonValue(JsonKind.Bool, true);
 const FALSE_VALUE = new JsonValue(JsonKind.Bool, false);
 
+const NO_BYTES = new Uint8Array(0);
+
+/** Short plain strings (keys, enum-like values) are looked up here before they are decoded again. */
+const SHORT: usize = 16;
+const SLOTS = 64;
+/**
+ * A direct-mapped cache of short plain strings by their bytes (length, two words): repeated keys cost no
+ * allocation and no decoding. Strings cannot change, so sharing them is invisible to a reducer; the
+ * cache is rooted, so it lives across calls, and holds at most SLOTS strings of SHORT bytes.
+ */
+const shortStrings = new StaticArray<string>(SLOTS);
+const shortWords = new StaticArray<u64>(SLOTS * 2);
+const shortLengths = new StaticArray<i32>(SLOTS);
+for (let i = 0; i < SLOTS; i++) {
+  shortStrings[i] = '';
+  shortLengths[i] = -1;
+}
+
+/** The low `n` bytes of `w` (n ≤ 8). */
+function lowBytes(w: u64, n: usize): u64 {
+  return n >= 8 ? w : w & (((<u64>1) << ((<u64>n) << 3)) - 1);
+}
+
+/** The string of the `n` ≤ SHORT plain bytes at `src` (16 bytes are readable there), cached or decoded. */
+function shortString(src: usize, n: usize): string {
+  const w0 = lowBytes(load<u64>(src), n);
+  const w1 = n > 8 ? lowBytes(load<u64>(src, 8), n - 8) : 0;
+  let x = w0 ^ rotr<u64>(w1, 29) ^ <u64>n;
+  x ^= x >> 32;
+  const slot = <i32>((<u32>x * 0x9e3779b1) >> 26);
+  if (
+    unchecked(shortLengths[slot]) === <i32>n &&
+    unchecked(shortWords[slot << 1]) === w0 &&
+    unchecked(shortWords[(slot << 1) + 1]) === w1
+  ) {
+    return unchecked(shortStrings[slot]);
+  }
+  const out = __new(n << 1, idof<string>());
+  widen(out, src, n);
+  const text = changetype<string>(out);
+  shortStrings[slot] = text;
+  shortWords[slot << 1] = w0;
+  shortWords[(slot << 1) + 1] = w1;
+  shortLengths[slot] = <i32>n;
+  return text;
+}
+
 class Parser {
   pos: i32 = 0;
   error: string | null = null;
+  bytes: Uint8Array = NO_BYTES;
 
-  constructor(private readonly bytes: Uint8Array) {}
+  /** Starts on `bytes` (one parser serves every parse: no allocation per call). */
+  start(bytes: Uint8Array): void {
+    this.bytes = bytes;
+    this.pos = 0;
+    this.error = null;
+  }
 
   fail(message: string): JsonValue | null {
     if (this.error == null) this.error = `${message} at byte ${this.pos}`;
@@ -541,6 +613,7 @@ class Parser {
     }
     this.pos = <i32>(i + 1);
     const units = i - start - shrink;
+    if (plain && units <= SHORT && start + SHORT <= end) return shortString(base + start, units);
     const out = __new(units << 1, idof<string>());
     if (plain) widen(out, base + start, i - start);
     else decodeChecked(out, base + start, base + i);
@@ -552,14 +625,19 @@ class Parser {
 export namespace json {
   let error: string = '';
 
+  const parser = new Parser();
+
   export function parse(bytes: Uint8Array): JsonValue | null {
-    const p = new Parser(bytes);
+    const p = parser;
+    p.start(bytes);
     let v = p.value(0);
     if (v != null) {
       p.skipWhitespace();
       if (p.pos < bytes.length) v = p.fail('unexpected data after the value');
     }
     error = p.error == null ? '' : p.error!;
+    // The parser is a global: it must not keep the payload alive once the call ends.
+    p.start(NO_BYTES);
     return v;
   }
 
