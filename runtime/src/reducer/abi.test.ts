@@ -327,6 +327,43 @@ describe('the batch and the outcomes', () => {
     });
   });
 
+  test('any batch lowers each envelope exactly: timelines in runs or mixed, safe integers of any size', () => {
+    const seed = 0xba7c;
+    const envelope = fc.record({
+      timelineId: fc.constantFrom('a', 'b', 'tl-ü', ''),
+      lsn: fc.oneof(
+        fc.nat(),
+        fc.constant(Number.MAX_SAFE_INTEGER),
+        fc.integer({ min: 2 ** 32 - 2, max: 2 ** 32 + 2 }),
+      ),
+      timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      payload: fc.uint8Array({ maxLength: 16 }),
+    });
+    fc.assert(
+      fc.property(fc.array(envelope, { maxLength: 12 }), fc.boolean(), (batch, grow) => {
+        const { heap } = fakeGuest(grow);
+        const ptr = lowerBatch(heap, batch);
+        batch.forEach((m, i) => {
+          const at = ptr + i * 32;
+          const id = liftString(heap, heap.dv.getUint32(at, true), heap.dv.getUint32(at + 4, true));
+          const payload = heap.dv.getUint32(at + 24, true);
+          const lifted = {
+            timelineId: id,
+            lsn: Number(heap.dv.getBigUint64(at + 8, true)),
+            timestamp: Number(heap.dv.getBigUint64(at + 16, true)),
+            payload: heap.u8.slice(payload, payload + heap.dv.getUint32(at + 28, true)),
+          };
+          if (
+            JSON.stringify({ ...lifted, payload: [...lifted.payload] }) !==
+            JSON.stringify({ ...m, payload: [...m.payload] })
+          )
+            throw new Error(`seed ${seed}: mutation ${i} lowered as ${JSON.stringify(lifted)}`);
+        });
+      }),
+      { seed, numRuns: 200 },
+    );
+  });
+
   /** Writes a list<result<_, string>> as a guest would and returns its return area. */
   function guestOutcomes(heap: Heap, outcomes: readonly (string | null)[]): number {
     const list = heap.alloc(4, outcomes.length * 12);

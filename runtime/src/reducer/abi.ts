@@ -358,13 +358,26 @@ export function storeErr(heap: Heap, ret: number, layout: ResultLayout, message:
 /** Lowers a batch as a list<mutation>; returns its pointer (its length is the batch's). */
 export function lowerBatch(heap: Heap, batch: readonly MutationEnvelope[]): number {
   const ptr = heap.alloc(8, batch.length * MUTATION_SIZE);
+  // A batch's mutations mostly share a timeline: its id is encoded once (each still gets its own copy).
+  let timelineId: string | undefined;
+  let encodedId = new Uint8Array(0);
   for (let i = 0; i < batch.length; i++) {
     const m = batch[i]!;
     const at = ptr + i * MUTATION_SIZE;
-    storeString(heap, at, m.timelineId);
-    heap.dv.setBigUint64(at + 8, BigInt(m.lsn), true);
-    heap.dv.setBigUint64(at + 16, BigInt(m.timestamp), true);
+    if (m.timelineId !== timelineId) {
+      timelineId = m.timelineId;
+      encodedId = encoder.encode(timelineId);
+    }
+    storeBytes(heap, at, encodedId);
+    storeSafeU64(heap, at + 8, m.lsn);
+    storeSafeU64(heap, at + 16, m.timestamp);
     storeBytes(heap, at + 24, m.payload);
   }
   return ptr;
+}
+
+/** Writes a non-negative safe integer as a u64, without a BigInt. */
+function storeSafeU64(heap: Heap, at: number, n: number): void {
+  heap.dv.setUint32(at, n >>> 0, true);
+  heap.dv.setUint32(at + 4, Math.floor(n / 0x1_0000_0000), true);
 }
