@@ -4,11 +4,13 @@
 // 2. Every buffer this module hands back from an export is unmanaged and freed by the matching
 //    `cabi_post_*`, so the `__collect()` that ends each export cannot reclaim what the host still reads.
 // 3. Buffers lowered for an import call may be managed: the minimal runtime collects only when an
-//    export calls `__collect()`, never during a call.
+//    export calls `__collect()`, never during a call. A text the JSON decoder made from a plain slice
+//    is lowered as a pointer to that slice in the decoder's copy of its input (utf8-origin.ts).
 // Layouts (bytes): value 16 (tag u8, payload at 8), string and list (ptr u32, len u32) 8,
 // result<u64,string> 16 (payload at 8), result<row-set,string> 20 (payload at 4), result<_,string> 12.
 
 import { envLog, sqlExecute, sqlExecuteBatch, sqlQuery } from './imports';
+import { originOf } from './utf8-origin';
 import { Value, ValueKind } from './value';
 
 export { envEnter, envNow, envRandom } from './imports';
@@ -117,11 +119,17 @@ export function liftBytes(ptr: usize, len: usize): Uint8Array {
 let lowering: usize = 0;
 let textAt: usize = 0;
 
+/** Only strings longer than this are noted in utf8-origin.ts (shorter ones cost less to encode). */
+const NOTED_FROM = 16;
+
 function valuesSize(values: Value[]): usize {
   let size = <usize>values.length * VALUE_SIZE;
   for (let i = 0, n = values.length; i < n; i++) {
     const v = unchecked(values[i]);
-    if (v.kind === ValueKind.Text) size += utf8Length(v.asText()!);
+    if (v.kind === ValueKind.Text) {
+      const t = v.asText()!;
+      if (t.length <= NOTED_FROM || originOf(t) === 0) size += utf8Length(t);
+    }
   }
   return size;
 }
@@ -155,9 +163,18 @@ function lowerValues(values: Value[], base: usize): usize {
       case ValueKind.Real:
         store<f64>(at, v.asReal(), 8);
         break;
-      case ValueKind.Text:
-        lowerText(v.asText()!, at + 8);
+      case ValueKind.Text: {
+        const t = v.asText()!;
+        const origin = t.length <= NOTED_FROM ? 0 : originOf(t);
+        if (origin === 0) {
+          lowerText(t, at + 8);
+        } else {
+          // Its UTF-8 already lies in memory, one byte per unit (utf8-origin.ts).
+          store<u32>(at, <u32>origin, 8);
+          store<u32>(at, <u32>t.length, 12);
+        }
         break;
+      }
       case ValueKind.Blob: {
         const blob = v.asBlob()!;
         store<u32>(at, <u32>blob.dataStart, 8);

@@ -5,6 +5,7 @@
 import { cabiRealloc, envEnter, liftBytes, lowerOwnedString, release } from './abi';
 import { enter, reseedMath, seedFromEnvelope } from './env';
 import { Mutation, Outcome } from './mutation';
+import { forgetOrigins } from './utf8-origin';
 
 export { enter, seedFromEnvelope };
 
@@ -71,6 +72,7 @@ export function beginBatch(batchLength: i32): void {
 /** Lowers `result<_, string>` and ends the export. */
 export function endMigrate(outcome: Outcome): usize {
   lowerOutcome(outcome, MIGRATE_RET);
+  forgetOrigins();
   __collect();
   return MIGRATE_RET;
 }
@@ -96,6 +98,7 @@ export function endReduce(outcomes: Outcome[], batchLength: i32): usize {
   for (let i: usize = 0; i < n; i++) lowerOutcome(unchecked(outcomes[<i32>i]), list + i * OUTCOME_SIZE);
   store<u32>(REDUCE_RET, <u32>list);
   store<u32>(REDUCE_RET, <u32>n, 4);
+  forgetOrigins();
   __collect();
   return REDUCE_RET;
 }

@@ -12,8 +12,10 @@
 //    else decoded from the bytes the scan already checked. Error messages and byte offsets are those of
 //    a byte-at-a-time decoder.
 // 6. Short plain strings may be shared (shortString): a string cannot change, so no reducer can tell.
+// 7. Long plain strings are noted with their bytes in the parser's copy of the input (utf8-origin.ts).
 
 import { parseJsonNumber } from './decimal';
+import { noteOrigin } from './utf8-origin';
 
 export enum JsonKind {
   Null = 0,
@@ -615,8 +617,13 @@ class Parser {
     const units = i - start - shrink;
     if (plain && units <= SHORT && start + SHORT <= end) return shortString(base + start, units);
     const out = __new(units << 1, idof<string>());
-    if (plain) widen(out, base + start, i - start);
-    else decodeChecked(out, base + start, base + i);
+    if (plain) {
+      widen(out, base + start, i - start);
+      // The input is the parser's own copy: these bytes stay as they are (utf8-origin.ts invariant 1).
+      if (units > SHORT) noteOrigin(out, base + start);
+    } else {
+      decodeChecked(out, base + start, base + i);
+    }
     return changetype<string>(out);
   }
 }
@@ -629,7 +636,10 @@ export namespace json {
 
   export function parse(bytes: Uint8Array): JsonValue | null {
     const p = parser;
-    p.start(bytes);
+    // A private copy: strings noted in utf8-origin.ts point into it, and a reducer may write to `bytes`.
+    const copy = new Uint8Array(bytes.length);
+    memory.copy(copy.dataStart, bytes.dataStart, <usize>bytes.length);
+    p.start(copy);
     let v = p.value(0);
     if (v != null) {
       p.skipWhitespace();

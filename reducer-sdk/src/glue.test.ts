@@ -148,6 +148,45 @@ describe('values', () => {
     );
   });
 
+  test('a string the JSON decoder made crosses as what it decoded: the payload overwritten since, many strings, a later call', async () => {
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    const strings = Array.from({ length: 40 }, (_, i) => `${'long plain ascii '.repeat(1 + (i % 3))}${i}`);
+    const mixed = [
+      ...strings,
+      'short',
+      'escaped \\ "quote" and more than sixteen',
+      'ünïcödé, and more than sixteen',
+    ];
+    const payload = `origin:${JSON.stringify({ s: mixed })}`;
+    expect(host.reduce(reducer, [mutation(payload), mutation(payload, 1)])).toEqual([
+      { tag: 'ok' },
+      { tag: 'ok' },
+    ]);
+    for (const call of callsTo(host, 'origin'))
+      expect(params(call)).toEqual(mixed.map((val) => ({ tag: 'text', val })));
+    // A call after one that parsed the same shape: an escaped string (not taken from the input) of the
+    // length a plain one had, likely at its address.
+    for (const [i, text] of [
+      'A'.repeat(40),
+      `${'A'.repeat(39)}\n`,
+      'C'.repeat(40),
+      `${'D'.repeat(39)}\t`,
+    ].entries()) {
+      host.reduce(reducer, [mutation(`origin:${JSON.stringify({ s: [text] })}`, 10 + i)]);
+      expect(params(callsTo(host, 'origin').at(-1))).toEqual([{ tag: 'text', val: text }]);
+    }
+    // Calls after the one that parsed them: the strings are gone, their memory reused.
+    for (const length of new Set(strings.map((t) => t.length))) {
+      host.reduce(reducer, [mutation(`build:${length}`)]);
+      const built = Array.from(
+        { length: 64 },
+        (_, k) => `${'B'.repeat(length - 3)}${String(k).padStart(3, '0')}`,
+      );
+      expect(params(callsTo(host, 'build').at(-1))).toEqual(built.map((val) => ({ tag: 'text', val })));
+    }
+  });
+
   test('rows the host returns reach the guest intact, and it can send them back in one batch', async () => {
     const host = new FakeHost();
     const rows: SqlValue[][] = [

@@ -122,8 +122,33 @@ function units(m: Mutation): void {
   sql.query(`query:${s}`, [Value.text(s)]);
 }
 
+/**
+ * Parses `{"s": [...strings]}` (after the `origin:` prefix), overwrites the payload, then sends each
+ * string: what arrives must be what was parsed, not what the payload holds now.
+ */
+function origin(m: Mutation): Outcome {
+  const doc = json.parse(m.payload.subarray(7));
+  if (doc == null) return Outcome.reject(`invalid: ${json.lastError()}`);
+  const items = doc.asObject()!.getArray('s')!;
+  m.payload.fill(0x58);
+  const values: Value[] = [];
+  for (let i = 0; i < items.length; i++) values.push(Value.text(items[i].asString()!));
+  sql.execute('origin', values);
+  return Outcome.ok();
+}
+
 export function reduce(m: Mutation): Outcome {
   const text = m.text();
+  if (text.startsWith('origin:')) return origin(m);
+  if (text.startsWith('build:')) {
+    // Strings made in this call, of the length strings parsed in an earlier call had (at their addresses?).
+    const length = <i32>parseInt(text.substring(6));
+    const values: Value[] = [];
+    for (let k = 0; k < 64; k++)
+      values.push(Value.text('B'.repeat(length - 3) + k.toString().padStart(3, '0')));
+    sql.execute('build', values);
+    return Outcome.ok();
+  }
   if (text.startsWith('units:')) {
     units(m);
     return Outcome.ok();
