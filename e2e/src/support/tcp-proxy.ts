@@ -16,8 +16,11 @@ interface Pair {
   upstreamConnected: boolean;
 }
 
-/** Smaller server messages are pings, pongs and push results; the cut waits for one with content. */
-const MIN_MESSAGE_BYTES = 64;
+/**
+ * Smaller server messages are pings, pongs and push results (under 20 bytes since protocol v4); the cut
+ * waits for one with content (a v4 frame of a small mutation can be 30-60 bytes).
+ */
+const MIN_MESSAGE_BYTES = 24;
 
 export class TcpProxy {
   readonly #server: Server;
