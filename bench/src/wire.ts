@@ -2,9 +2,8 @@
 // against a coordinator over a real WebSocket, through a TCP relay that counts what each side sends
 // (WebSocket framing included, TCP/IP headers not). Each mutation is awaited until confirmed: up is its
 // push, down its frame and its push-result. The document holds 1000 todos; mutations alternate creates
-// (random ids, as the app makes them: a cell lands mid-page in the id index) and toggles. Beside it, the
+// (UUID-shaped ids from a seeded generator, as the app makes them: a cell lands mid-page in the id index) and toggles. Beside it, the
 // floor: the mutation's own bytes (its JSON payload).
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,20 @@ import { report } from './report.js';
 
 const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
-const PER_ROUND = 20;
+const PER_ROUND = 40;
+
+/** Ids shaped like the app's (random UUIDs), from a seeded generator: every run sees the same pages. */
+let state = 0x2026_1205;
+function seededId(): string {
+  let hex = '';
+  while (hex.length < 32) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    hex += (state >>> 0).toString(16).padStart(8, '0');
+  }
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 const root = await mkdtemp(join(tmpdir(), 'tandem-wire-'));
 const coordinator = await startCoordinator({ reducer: TODO, port: 0, dataDir: join(root, 'coordinator') });
@@ -46,7 +58,7 @@ const doc = await openDocument({
   dataDir: join(root, 'client'),
   coordinatorUrl: `ws://127.0.0.1:${port}/sync`,
 });
-const ids = Array.from({ length: 1000 }, () => randomUUID());
+const ids = Array.from({ length: 1000 }, () => seededId());
 await doc.mutateBatch(ids.map((id, i) => ({ type: 'create', id, title: `todo ${i}` })));
 await doc.synced();
 
@@ -59,7 +71,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (let i = 0; i < PER_ROUND; i++) {
     const body =
       i % 2 === 0
-        ? { type: 'create', id: randomUUID(), title: `a new todo ${i}` }
+        ? { type: 'create', id: seededId(), title: `a new todo ${i}` }
         : { type: 'toggle', id: ids[(round * PER_ROUND + i) % ids.length]! };
     payloads += new TextEncoder().encode(JSON.stringify(body)).length;
     mutations++;
@@ -80,7 +92,7 @@ await rm(root, { recursive: true, force: true });
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const payload = payloads / mutations;
 console.log(
-  `# wire: one client, ${PER_ROUND} small mutations (creates with random ids, toggles) per round over 1000 todos, each awaited until confirmed; median of ${ROUNDS} rounds`,
+  `# wire: one client, ${PER_ROUND} small mutations (creates with UUID-shaped seeded ids, toggles) per round over 1000 todos, each awaited until confirmed; median of ${ROUNDS} rounds`,
 );
 for (const [figure, bytes] of [
   ['wire: bytes per small mutation up (push)', median(ups)],
