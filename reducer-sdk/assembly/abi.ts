@@ -105,10 +105,16 @@ export function liftString(ptr: usize, len: usize): string {
 }
 
 export function liftBytes(ptr: usize, len: usize): Uint8Array {
-  const bytes = new Uint8Array(<i32>len);
-  memory.copy(bytes.dataStart, ptr, len);
+  const bytes = copyBytes(ptr, len);
   release(ptr, len);
   return bytes;
+}
+
+/** A copy of the `len` bytes at `ptr` (not zero-filled first, as `new Uint8Array(len)` would be). */
+export function copyBytes(ptr: usize, len: usize): Uint8Array {
+  const buffer = __new(len, idof<ArrayBuffer>());
+  memory.copy(buffer, ptr, len);
+  return Uint8Array.wrap(changetype<ArrayBuffer>(buffer));
 }
 
 /**

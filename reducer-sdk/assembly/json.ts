@@ -14,6 +14,7 @@
 // 6. Short plain strings may be shared (shortString): a string cannot change, so no reducer can tell.
 // 7. Long plain strings are noted with their bytes in the parser's copy of the input (utf8-origin.ts).
 
+import { copyBytes } from './abi';
 import { parseJsonNumber } from './decimal';
 import { noteOrigin } from './utf8-origin';
 
@@ -195,8 +196,12 @@ function needsLook(w: u64): u64 {
 
 /** Four bytes (in the low half of `x`) as four UTF-16 units. */
 function widen4(x: u64): u64 {
-  return (x & 0xff) | ((x & 0xff00) << 8) | ((x & 0xff0000) << 16) | ((x & 0xff000000) << 24);
+  const y = ((x & 0xffffffff) | (x << 16)) & WORD_LANES;
+  return (y | (y << 8)) & BYTE_LANES;
 }
+
+const WORD_LANES: u64 = <u64>0xffff * 0x100000001;
+const BYTE_LANES: u64 = <u64>0x00ff00ff * 0x100000001;
 
 /** Writes the `n` ASCII bytes at `src` as UTF-16 units at `dst`. */
 function widen(dst: usize, src: usize, n: usize): void {
@@ -637,9 +642,7 @@ export namespace json {
   export function parse(bytes: Uint8Array): JsonValue | null {
     const p = parser;
     // A private copy: strings noted in utf8-origin.ts point into it, and a reducer may write to `bytes`.
-    const copy = new Uint8Array(bytes.length);
-    memory.copy(copy.dataStart, bytes.dataStart, <usize>bytes.length);
-    p.start(copy);
+    p.start(copyBytes(bytes.dataStart, <usize>bytes.length));
     let v = p.value(0);
     if (v != null) {
       p.skipWhitespace();
