@@ -8,6 +8,7 @@ import {
   checkCoordinatorOptions,
   documentFolderName,
   type LocalDocument,
+  loadSqlite,
   type ReducerLimits,
   type ReducerModule,
   syncWithCoordinator,
@@ -44,6 +45,9 @@ export interface OpenDocumentOptions
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
   const { coordinatorUrl: _url, token: _token, sync: _sync, persist, onWarning, ...rest } = options;
   checkCoordinatorOptions(options);
+  // sqlite-wasm's load (fetch and compile of its module, once per worker) runs while the reducer and the
+  // files are read; the replica awaits the same load.
+  loadSqlite().catch(() => undefined);
   const reducer = await resolveReducer(options.reducer, options.limits ?? {});
   const files = persist === true ? await openFiles(options.docId, onWarning ?? console.warn) : undefined;
   const document = await openLocalDocument({

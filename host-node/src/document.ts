@@ -12,6 +12,7 @@ import {
   checkCoordinatorOptions,
   documentFolderName,
   type LocalDocument,
+  loadSqlite,
   protocolLimits,
   type ReducerLimits,
   type ReducerModule,
@@ -45,6 +46,9 @@ export interface OpenDocumentOptions
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
   const { dataDir, storage, limits, coordinatorUrl: _url, token: _token, sync: _sync, ...rest } = options;
   checkCoordinatorOptions(options);
+  // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
+  // are read; the replica awaits the same load.
+  loadSqlite().catch(() => undefined);
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
   const files =

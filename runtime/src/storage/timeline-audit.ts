@@ -47,6 +47,8 @@ export async function auditTimeline(store: ByteStore, files: readonly string[]):
   const timelineIds = new Set<string>();
   const damaged: { file: string; offset: number; bytes: number }[] = [];
   const tails: { file: string; offset: number; bytes: number }[] = [];
+  if (readWhole(recovered, found, timelineIds))
+    return { kept, recovered, found, timelineIds, damaged, tails };
   for (const file of files) {
     const name = parseFileName(file);
     if (name?.kind !== 'timeline' || name.ext !== 'log') continue;
@@ -108,6 +110,34 @@ export function timelineLoss(
     toLsn = lsn;
   }
   return lost === 0 ? undefined : { lost, fromLsn, toLsn };
+}
+
+/**
+ * When recovery read every timeline file to its end and kept every record it read (no damage, no tail,
+ * nothing stale, no gap: the common case), the records found are the ones it kept: their lsns and
+ * timeline ids go into `found` and `timelineIds` without reading the files again. False (and both
+ * left empty) otherwise.
+ */
+function readWhole(recovered: RecoveredLog, found: Set<number>, timelineIds: Set<string>): boolean {
+  let records = 0;
+  for (const file of recovered.files) {
+    if (file.stoppedAt !== file.length) return false;
+    records += file.records;
+  }
+  if (records !== recovered.entries.length) return false;
+  try {
+    for (const entry of recovered.entries) {
+      const mutation = decodeMutationHeader(entry.payload);
+      found.add(mutation.lsn);
+      timelineIds.add(mutation.timelineId);
+    }
+    return true;
+  } catch (error) {
+    if (!(error instanceof TimelineCodecError)) throw error;
+    found.clear();
+    timelineIds.clear();
+    return false;
+  }
 }
 
 /** The offset of the next whole record at or after `from`, if any. */
