@@ -135,6 +135,8 @@ export class Replica {
     const onLog = options.onLog;
     const guest = this.connection.guest;
     this.imports = {
+      // The connection binds a guest's texts and keeps none of them.
+      readsTextDuringCall: true,
       execute: (sql, params) => this.guestSql(() => guest.execute(sql, params)),
       executeBatch: (sql, rows) => this.guestSql(() => guest.executeBatch(sql, rows)),
       query: (sql, params) => this.guestSql(() => guest.query(sql, params)),

@@ -12,7 +12,8 @@
 // 4. Lifted strings and blobs are copies: guest memory is reused after the call. A lifted text value
 //    (`GuestText`) also carries its UTF-8 bytes as a view of guest memory, for binding them without
 //    encoding the string again: that view is only read inside the import that lifted it, before the
-//    guest runs again (connection.ts).
+//    guest runs again (connection.ts). For a host that reads texts only during the call, an ASCII
+//    text's string is made from that view only if read (`GuestAsciiText`).
 //
 // Layouts (size/alignment/payload offset; discriminants are u8 at offset 0):
 //   string, list<T>        8 / 4        (ptr, len)
@@ -71,12 +72,14 @@ export class Heap {
   private readonly guest: Guest;
   private buffer: ArrayBuffer;
   u8: Uint8Array;
+  u32: Uint32Array;
   dv: DataView;
 
   constructor(guest: Guest) {
     this.guest = guest;
     this.buffer = guest.memory.buffer;
     this.u8 = new Uint8Array(this.buffer);
+    this.u32 = new Uint32Array(this.buffer);
     this.dv = new DataView(this.buffer);
   }
 
@@ -86,6 +89,7 @@ export class Heap {
     if (buffer === this.buffer) return;
     this.buffer = buffer;
     this.u8 = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
     this.dv = new DataView(buffer);
   }
 
@@ -137,6 +141,30 @@ export class GuestText {
   }
 }
 
+/**
+ * An ASCII text value lifted for a host that reads texts only during the call (ReducerImports
+ * `readsTextDuringCall`): valid as it is (ASCII is UTF-8), so its string is made only if it is read,
+ * from guest memory. Read after the import returned, it would show whatever the guest wrote there since.
+ */
+export class GuestAsciiText {
+  readonly tag = 'text';
+  readonly #utf8: Uint8Array;
+  #val: string | undefined;
+
+  constructor(utf8: Uint8Array) {
+    this.#utf8 = utf8;
+  }
+
+  get val(): string {
+    this.#val ??= utf8.decode(this.#utf8);
+    return this.#val;
+  }
+
+  get utf8(): Uint8Array {
+    return this.#utf8;
+  }
+}
+
 // Lifting (guest → host). Pointers and lengths arrive as i32 and are read as u32.
 
 export function liftString(heap: Heap, ptr: number, len: number, what = 'a string'): string {
@@ -160,7 +188,10 @@ const SQL_TEXTS = 64;
  */
 export class SqlTexts {
   /** By length and three of the bytes, which tell apart the few statements of a reducer; the bytes decide. */
-  readonly #known = new Map<number, { readonly bytes: Uint8Array; readonly text: string }>();
+  readonly #known = new Map<
+    number,
+    { readonly bytes: Uint8Array; readonly words: Uint32Array; readonly text: string }
+  >();
 
   lift(heap: Heap, ptr: number, len: number): string {
     ptr >>>= 0;
@@ -172,21 +203,49 @@ export class SqlTexts {
         ? 0
         : len * 0x1000000 + ((u8[ptr]! << 16) | (u8[ptr + (len >>> 1)]! << 8) | u8[ptr + len - 1]!);
     const known = this.#known.get(key);
-    if (known !== undefined && sameBytes(u8, ptr, known.bytes)) return known.text;
+    if (known !== undefined && sameBytes(heap, ptr, known.bytes, known.words)) return known.text;
     const text = liftString(heap, ptr, len, 'the SQL');
     if (this.#known.size >= SQL_TEXTS) this.#known.clear();
-    this.#known.set(key, { bytes: u8.slice(ptr, ptr + len), text });
+    const bytes = u8.slice(ptr, ptr + len);
+    this.#known.set(key, { bytes, words: new Uint32Array(bytes.buffer, 0, len >>> 2), text });
     return text;
   }
 }
 
-/** Whether `memory` holds `bytes` at `ptr` (in bounds: the caller checked). */
-function sameBytes(memory: Uint8Array, ptr: number, bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (memory[ptr + i] !== bytes[i]) return false;
+/**
+ * Whether memory holds `bytes` at `ptr` (in bounds: the caller checked); `words` are their first
+ * whole words, compared four bytes at a time when `ptr` is aligned (the SDK lowers SQL aligned).
+ */
+function sameBytes(heap: Heap, ptr: number, bytes: Uint8Array, words: Uint32Array): boolean {
+  let i = 0;
+  if ((ptr & 3) === 0) {
+    const u32 = heap.u32;
+    const at = ptr >>> 2;
+    for (let w = 0; w < words.length; w++) if (u32[at + w] !== words[w]) return false;
+    i = words.length << 2;
+  }
+  const u8 = heap.u8;
+  for (; i < bytes.length; i++) if (u8[ptr + i] !== bytes[i]) return false;
   return true;
 }
 
-function liftText(heap: Heap, ptr: number, len: number): GuestText {
+/** Whether the `len` bytes at `ptr` (in memory: checked) are all ASCII; four at a time where aligned. */
+function isAscii(heap: Heap, ptr: number, len: number): boolean {
+  const { u8, u32 } = heap;
+  const end = ptr + len;
+  let i = ptr;
+  let seen = 0;
+  for (; i < end && (i & 3) !== 0; i++) seen |= u8[i]!;
+  for (; i + 4 <= end; i += 4) seen |= u32[i >>> 2]!;
+  for (; i < end; i++) seen |= u8[i]!;
+  return (seen & 0x80808080) === 0;
+}
+
+function liftText(heap: Heap, ptr: number, len: number, duringCall: boolean): GuestText | GuestAsciiText {
+  if (duringCall) {
+    heap.check(ptr, len, 1, 'a text value');
+    if (isAscii(heap, ptr, len)) return new GuestAsciiText(heap.u8.subarray(ptr, ptr + len));
+  }
   const val = liftString(heap, ptr, len, 'a text value');
   const bom = len >= 3 && heap.u8[ptr] === 0xef && heap.u8[ptr + 1] === 0xbb && heap.u8[ptr + 2] === 0xbf;
   const start = bom ? ptr + 3 : ptr;
@@ -198,7 +257,7 @@ function liftBytes(heap: Heap, ptr: number, len: number): Uint8Array {
   return heap.u8.slice(ptr, ptr + len);
 }
 
-function liftValue(heap: Heap, p: number): Value {
+function liftValue(heap: Heap, p: number, textDuringCall: boolean): Value {
   const dv = heap.dv;
   const tag = dv.getUint8(p);
   switch (tag) {
@@ -209,7 +268,7 @@ function liftValue(heap: Heap, p: number): Value {
     case 2:
       return { tag: 'real', val: dv.getFloat64(p + 8, true) };
     case 3:
-      return liftText(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true));
+      return liftText(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true), textDuringCall);
     case 4:
       return { tag: 'blob', val: liftBytes(heap, dv.getUint32(p + 8, true), dv.getUint32(p + 12, true)) };
     default:
@@ -217,23 +276,27 @@ function liftValue(heap: Heap, p: number): Value {
   }
 }
 
-export function liftValues(heap: Heap, ptr: number, len: number): Value[] {
+/**
+ * With `textDuringCall` (the host reads texts only during the call), an ASCII text is a GuestAsciiText,
+ * whose string is made only if it is read.
+ */
+export function liftValues(heap: Heap, ptr: number, len: number, textDuringCall = false): Value[] {
   ptr >>>= 0;
   len >>>= 0;
   heap.check(ptr, len * VALUE_SIZE, 8, 'a list<value>');
   const values = new Array<Value>(len);
-  for (let i = 0; i < len; i++) values[i] = liftValue(heap, ptr + i * VALUE_SIZE);
+  for (let i = 0; i < len; i++) values[i] = liftValue(heap, ptr + i * VALUE_SIZE, textDuringCall);
   return values;
 }
 
-export function liftValueRows(heap: Heap, ptr: number, len: number): Value[][] {
+export function liftValueRows(heap: Heap, ptr: number, len: number, textDuringCall = false): Value[][] {
   ptr >>>= 0;
   len >>>= 0;
   heap.check(ptr, len * 8, 4, 'a list<list<value>>');
   const rows = new Array<Value[]>(len);
   for (let i = 0; i < len; i++) {
     const p = ptr + i * 8;
-    rows[i] = liftValues(heap, heap.dv.getUint32(p, true), heap.dv.getUint32(p + 4, true));
+    rows[i] = liftValues(heap, heap.dv.getUint32(p, true), heap.dv.getUint32(p + 4, true), textDuringCall);
   }
   return rows;
 }

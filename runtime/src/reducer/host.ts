@@ -60,6 +60,12 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** What the host gives a reducer instance: the world's imports, with host types. */
 export interface ReducerImports {
+  /**
+   * True when `execute`, `executeBatch` and `query` read their text values only before they return
+   * (binding them, never keeping them): then an ASCII text's string is made only if it is read, from
+   * guest memory (abi.ts GuestAsciiText), and must not be read after the call.
+   */
+  readonly readsTextDuringCall?: boolean;
   /** A throw becomes err(message) for the guest (a ReducerTrap traps it instead). */
   execute(sql: string, params: readonly Value[]): bigint;
   executeBatch(sql: string, rows: readonly (readonly Value[])[]): bigint;
@@ -417,12 +423,13 @@ class BoundInstance implements ReducerInstance {
   }
 
   private bind(host: ReducerImports): Record<WorldImport, WebAssembly.ImportValue> {
+    const textDuringCall = host.readsTextDuringCall === true;
     return {
       execute: (sqlPtr: number, sqlLen: number, listPtr: number, listLen: number, ret: number) => {
         try {
           const heap = this.heapForImport();
           const sql = this.sqlTexts.lift(heap, sqlPtr, sqlLen);
-          const params = liftValues(heap, listPtr, listLen);
+          const params = liftValues(heap, listPtr, listLen, textDuringCall);
           let changes: bigint;
           try {
             changes = host.execute(sql, params);
@@ -440,7 +447,7 @@ class BoundInstance implements ReducerInstance {
         try {
           const heap = this.heapForImport();
           const sql = this.sqlTexts.lift(heap, sqlPtr, sqlLen);
-          const rows = liftValueRows(heap, listPtr, listLen);
+          const rows = liftValueRows(heap, listPtr, listLen, textDuringCall);
           let changes: bigint;
           try {
             changes = host.executeBatch(sql, rows);
@@ -458,7 +465,7 @@ class BoundInstance implements ReducerInstance {
         try {
           const heap = this.heapForImport();
           const sql = this.sqlTexts.lift(heap, sqlPtr, sqlLen);
-          const params = liftValues(heap, listPtr, listLen);
+          const params = liftValues(heap, listPtr, listLen, textDuringCall);
           let rows: RowSet;
           try {
             rows = host.query(sql, params);

@@ -25,7 +25,7 @@
 //    sets `guestAbort` (SQLite's message) until the next `meterGuest`: the guest must not go on as
 //    if it had only seen an error, and the host must not trust its savepoints any more.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
-import { GuestText } from '../reducer/abi.js';
+import { GuestAsciiText, GuestText } from '../reducer/abi.js';
 import { SQL_LIMITS } from '../reducer/limits.js';
 import type { RowSet, Value } from '../value.js';
 import { guestDenial } from './guest-policy.js';
@@ -385,7 +385,9 @@ export class Connection {
           // SQLite frees the copy (SQLITE_WASM_DEALLOC), even when binding fails. Text the guest sent
           // is copied as the UTF-8 it arrived in; other text is encoded.
           const [pointer, length] =
-            value instanceof GuestText ? this.#copyIn(value.utf8) : wasm.allocCString(value.val, true);
+            value instanceof GuestText || value instanceof GuestAsciiText
+              ? this.#copyIn(value.utf8)
+              : wasm.allocCString(value.val, true);
           rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
           break;
         }
