@@ -75,6 +75,9 @@ export function decodeMutation(bytes: Uint8Array): MutationEnvelope {
   return { timelineId, lsn, timestamp, payload: bytes.subarray(at, at + payloadLength) };
 }
 
+/** Filled by `decodeHeader` and read at once by its caller (decoding is synchronous): no object per record. */
+const header = { timelineId: '', lsn: 0, timestamp: 0, at: 0, payloadLength: 0 };
+
 /**
  * What `decodeMutation` checks and returns but the payload (not copied): for a reader that only needs
  * the envelope (the timeline audit). Throws as `decodeMutation` does.
@@ -84,9 +87,7 @@ export function decodeMutationHeader(bytes: Uint8Array): Omit<MutationEnvelope, 
   return { timelineId, lsn, timestamp };
 }
 
-function decodeHeader(
-  bytes: Uint8Array,
-): Omit<MutationEnvelope, 'payload'> & { readonly at: number; readonly payloadLength: number } {
+function decodeHeader(bytes: Uint8Array): Readonly<typeof header> {
   // Byte reads, no DataView, no closure, no BigInt: recovery decodes every pending mutation at each open.
   const length = bytes.length;
   if (length < 1) throw truncated('version', length);
@@ -128,7 +129,12 @@ function decodeHeader(
       `${length - at - payloadLength} bytes after the mutation record`,
     );
   }
-  return { timelineId, lsn, timestamp, at, payloadLength };
+  header.timelineId = timelineId;
+  header.lsn = lsn;
+  header.timestamp = timestamp;
+  header.at = at;
+  header.payloadLength = payloadLength;
+  return header;
 }
 
 function truncated(what: string, length: number): TimelineCodecError {

@@ -75,6 +75,22 @@ export interface DecodedRecords {
 
 export function decodeRecords(bytes: Uint8Array): DecodedRecords {
   const records: JournalRecord[] = [];
+  const validBytes = scanRecords(bytes, (type, start, end) => {
+    records.push({ type, payload: bytes.subarray(start, end) });
+    return true;
+  });
+  return { records, validBytes, tailBytes: bytes.length - validBytes };
+}
+
+/**
+ * Calls `visit` with each whole record's type and where its payload lies in `bytes`, as decodeRecords
+ * finds them, until it returns false; returns the bytes taken by the records visited. For readers of
+ * many small records (a timeline holds one per mutation): no array or object per record.
+ */
+export function scanRecords(
+  bytes: Uint8Array,
+  visit: (type: RecordType, payloadStart: number, payloadEnd: number) => boolean,
+): number {
   let offset = 0;
   while (offset + RECORD_OVERHEAD <= bytes.length) {
     const length = u32(bytes, offset);
@@ -82,12 +98,11 @@ export function decodeRecords(bytes: Uint8Array): DecodedRecords {
     if (length > MAX_RECORD_PAYLOAD || !TYPES.has(type)) break;
     const end = offset + RECORD_OVERHEAD + length;
     if (end > bytes.length) break;
-    // Byte reads and a CRC over a range: a timeline holds a record per mutation, read at every open.
     if (crc32c(bytes, 0, offset, end - 4) !== u32(bytes, end - 4)) break;
-    records.push({ type: type as RecordType, payload: bytes.subarray(offset + 5, end - 4) });
+    if (!visit(type as RecordType, offset + 5, end - 4)) break;
     offset = end;
   }
-  return { records, validBytes: offset, tailBytes: bytes.length - offset };
+  return offset;
 }
 
 function u32(bytes: Uint8Array, at: number): number {

@@ -13,7 +13,7 @@
 //    disk may end in a torn record, and only a recovery may decide what they hold.
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
-import { decodeRecords, encodeRecord, type RecordType } from './record.js';
+import { encodeRecord, type RecordType, scanRecords } from './record.js';
 
 export interface LogEntry {
   readonly lsn: number;
@@ -91,17 +91,27 @@ export async function recoverEntries(
     const segment: Segment = { name: f.file, firstLsn: f.firstLsn, lastLsn: -1, generation: f.generation };
     let records = 0;
     let stoppedAt = 0;
-    for (const record of decodeRecords(bytes).records) {
-      if (record.type !== type || record.payload.length < 8) break;
-      const p = record.payload;
+    // One payload view per entry, read in place (a timeline holds a record per mutation).
+    scanRecords(bytes, (recordType, start, end) => {
+      if (recordType !== type || end - start < 8) return false;
       const lsn =
-        ((p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24)) >>> 0) +
-        ((p[4]! | (p[5]! << 8) | (p[6]! << 16) | (p[7]! << 24)) >>> 0) * 2 ** 32;
-      if (lsn >= limit) break;
-      byLsn.set(lsn, { entry: { lsn, payload: record.payload.subarray(8) }, segment });
+        ((bytes[start]! |
+          (bytes[start + 1]! << 8) |
+          (bytes[start + 2]! << 16) |
+          (bytes[start + 3]! << 24)) >>>
+          0) +
+        ((bytes[start + 4]! |
+          (bytes[start + 5]! << 8) |
+          (bytes[start + 6]! << 16) |
+          (bytes[start + 7]! << 24)) >>>
+          0) *
+          2 ** 32;
+      if (lsn >= limit) return false;
+      byLsn.set(lsn, { entry: { lsn, payload: bytes.subarray(start + 8, end) }, segment });
       records++;
-      stoppedAt = record.payload.byteOffset - bytes.byteOffset + record.payload.length + 4;
-    }
+      stoppedAt = end + 4;
+      return true;
+    });
     segments.push(segment);
     reads.push({
       name: f.file,
