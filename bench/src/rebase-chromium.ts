@@ -1,15 +1,15 @@
 // The rebase figure in Debian's Chromium: the page bench/rebase-page (built with vite) runs the same
 // scenario in a dedicated worker with host-browser's document, against the prepared kv reducer a
 // coordinator serves (GET /reducers/current), interleaved with its floor in the same worker.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLog, startCoordinator } from '@tandem/coordinator';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { QUIET, REPO_ROOT } from './browser-size.js';
-import type { RebaseInput } from './rebase-page-api.js';
+import type { RebaseInput, RebaseReply } from './rebase-page-api.js';
 import {
   basePuts,
   KEYS,
@@ -34,6 +34,21 @@ const PAGE_ROOT = join(REPO_ROOT, 'bench/rebase-page');
 
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
+/**
+ * With BENCH_CPU_PROFILE=<file>: the scenario runs in the page (DevTools records a page's profile, not
+ * its workers'), and the page's CPU profile goes to <file> (.cpuprofile, as `node --cpu-prof` writes).
+ */
+async function profiled(page: Page, file: string, input: RebaseInput): Promise<RebaseReply> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  const reply = await page.evaluate((i) => window.rebaseBench.runInPage(i), input);
+  const { profile } = await cdp.send('Profiler.stop');
+  await writeFile(file, JSON.stringify(profile));
+  return reply;
+}
+
 export async function inChromium(scenario: RebaseScenario, warmUp: number): Promise<string> {
   const temp = await mkdtemp(join(tmpdir(), 'tandem-bench-rebase-'));
   const staticDir = join(temp, 'static');
@@ -49,6 +64,8 @@ export async function inChromium(scenario: RebaseScenario, warmUp: number): Prom
       emptyOutDir: true,
       target: 'es2022',
       reportCompressedSize: false,
+      // A profile names functions.
+      minify: process.env.BENCH_CPU_PROFILE === undefined,
       rolldownOptions: { checks: QUIET },
     },
   });
@@ -77,7 +94,11 @@ export async function inChromium(scenario: RebaseScenario, warmUp: number): Prom
       basePuts: basePuts(),
       warmUp,
     };
-    const reply = await page.evaluate((i) => window.rebaseBench.run(i), input);
+    const profile = process.env.BENCH_CPU_PROFILE;
+    const reply =
+      profile === undefined
+        ? await page.evaluate((i) => window.rebaseBench.run(i), input)
+        : await profiled(page, profile, input);
     if ('error' in reply) throw new Error(`the Chromium rebase failed: ${reply.error}`);
     if (reply.k0 !== pendingValue(1000) || reply.rows !== KEYS + scenario.bursts.length) {
       throw new Error(

@@ -34,6 +34,9 @@ export type RebaseReply =
 
 declare global {
   interface Window {
-    rebaseBench: { run(input: RebaseInput): Promise<RebaseReply> };
+    rebaseBench: {
+      run(input: RebaseInput): Promise<RebaseReply>;
+      runInPage(input: RebaseInput): Promise<RebaseReply>;
+    };
   }
 }
