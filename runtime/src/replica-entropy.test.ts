@@ -44,7 +44,7 @@ test('in a batch, each mutation that draws reseeds once from its own envelope, a
   expect(vfs.entropyCounts.resets - before.resets).toBeLessThanOrEqual(loud + 1);
 
   const alone = await open('entropy-alone');
-  plan.forEach((sql, i) => alone.applyBatch([envelope(i + 1, sql)]));
+  for (const [i, sql] of plan.entries()) alone.applyBatch([envelope(i + 1, sql)]);
   const rows = (replica: Replica) => replica.query('SELECT rowid, x, at FROM t ORDER BY rowid');
   expect(rows(batched).filter((row) => row.x !== 1)).toHaveLength(2 * loud);
   expect(rows(alone)).toEqual(rows(batched));
