@@ -22,7 +22,15 @@ import {
   ownerLockName,
   type ToBroker,
 } from './owner-protocol.js';
-import { answer, post, StartBackoff, startFailureReason, startOwner, startRetryable } from './owner-start.js';
+import {
+  answer,
+  post,
+  StartBackoff,
+  startFailureReason,
+  startOwner,
+  startOwnerWorker,
+  startRetryable,
+} from './owner-start.js';
 
 /** One tab's connection to one owner. */
 export interface Connection {
@@ -175,6 +183,21 @@ class Broker {
   }
 }
 
+/** An owner worker started before the election is decided; `failed` once its script could not load. */
+interface Spare {
+  readonly worker: Worker;
+  failed: boolean;
+}
+
+function startSpare(docId: string): Spare {
+  const spare = { worker: startOwnerWorker(docId), failed: false };
+  // A script that failed to load is not reused: its error fired before anyone listened.
+  spare.worker.addEventListener('error', () => {
+    spare.failed = true;
+  });
+  return spare;
+}
+
 /**
  * This tab's candidacy for hosting `config.docId`'s owner: waits for the owner lock; once elected, holds
  * the generation lock, runs the owner worker and registers it, until `close` (or the tab's end). A start
@@ -192,6 +215,11 @@ class Candidacy {
   });
   readonly #standing: Promise<void>;
   #closed = false;
+  /**
+   * An owner worker started alongside the election, so its script loads while the lock is requested;
+   * it opens no file until told to, so a tab that loses the election ends it unharmed.
+   */
+  #spare: Spare | undefined;
   #fail: (error: unknown) => void = () => undefined;
   /** Rejects when this tab was elected and could not start the owner for good. */
   readonly failed = new Promise<never>((_resolve, reject) => {
@@ -199,12 +227,19 @@ class Candidacy {
   });
 
   /** `retrying` hears each start that failed and will be tried again. */
-  constructor(config: OwnerConfig, broker: Broker, scope: string, retrying: (error: unknown) => void) {
+  constructor(
+    config: OwnerConfig,
+    broker: Broker,
+    scope: string,
+    spare: Spare,
+    retrying: (error: unknown) => void,
+  ) {
     this.#config = config;
     this.#broker = broker;
     this.#scope = scope;
     this.#retrying = retrying;
     this.failed.catch(() => undefined);
+    this.#spare = spare;
     this.#standing = this.#stand();
   }
 
@@ -244,7 +279,15 @@ class Candidacy {
     });
     let worker: Worker;
     try {
-      worker = await startOwner(this.#config, generation, this.#released);
+      const spare = this.#spare;
+      this.#spare = undefined;
+      if (spare?.failed === true) spare.worker.terminate();
+      worker = await startOwner(
+        this.#config,
+        generation,
+        this.#released,
+        spare?.failed === false ? spare.worker : undefined,
+      );
     } catch (error) {
       releaseGeneration();
       return { error };
@@ -266,9 +309,16 @@ class Candidacy {
     return undefined;
   }
 
+  /** Ends the spare owner worker: another tab's owner serves this one. */
+  dropSpare(): void {
+    this.#spare?.worker.terminate();
+    this.#spare = undefined;
+  }
+
   /** Leaves the election; an owner hosted here closes first (another tab takes over). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.dropSpare();
     this.#release();
     this.#abort.abort();
     await this.#standing;
@@ -295,9 +345,17 @@ class SharedLink implements OwnerLink {
 
   constructor(config: OwnerConfig) {
     this.#docId = config.docId;
+    // Started before the broker answers, so the owner's script loads alongside the broker and election.
+    const spare = startSpare(config.docId);
     this.#candidacy = this.#broker.identity.then(
       (scope) =>
-        new Candidacy(config, this.#broker, scope, (error) => this.#waiting?.(startFailureReason(error))),
+        new Candidacy(config, this.#broker, scope, spare, (error) =>
+          this.#waiting?.(startFailureReason(error)),
+        ),
+      (error: unknown) => {
+        spare.worker.terminate();
+        throw error;
+      },
     );
     this.#candidacy.catch(() => undefined);
   }
@@ -325,6 +383,7 @@ class SharedLink implements OwnerLink {
         candidacy.failed,
       ]);
       if (attached !== undefined) {
+        if (!hosted.has(generation)) candidacy.dropSpare();
         return { service, generation, status: attached.status, isOwner: hosted.has(generation), lost };
       }
       // Routed to an owner that died meanwhile: wait for the next one.

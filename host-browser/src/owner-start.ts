@@ -44,16 +44,18 @@ export function answer(worker: Worker, type: 'opened' | 'closed'): Promise<void>
 }
 
 /**
- * Starts an owner worker and opens the document in it; on failure the worker is ended and the error
- * thrown. `cancelled` cuts the wait short (the worker is then returned, opened or not, for its caller
- * to close).
+ * Starts an owner worker (or takes `prestarted`, one whose script loaded while this tab waited for the
+ * election: it opens nothing before it is told to) and opens the document in it; on failure the worker
+ * is ended and the error thrown. `cancelled` cuts the wait short (the worker is then returned, opened or
+ * not, for its caller to close).
  */
 export async function startOwner(
   config: OwnerConfig,
   generation: string,
   cancelled: Promise<void>,
+  prestarted?: Worker,
 ): Promise<Worker> {
-  const worker = startOwnerWorker(config.docId);
+  const worker = prestarted ?? startOwnerWorker(config.docId);
   try {
     const opened = answer(worker, 'opened');
     post(worker, { type: 'open', config, generation });
