@@ -218,16 +218,23 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
   const heapView = (pointer: WasmPointer, length: number): Uint8Array =>
     wasm.heap8u().subarray(pointer, pointer + length);
 
-  // A JS exception must never unwind through SQLite's C frames: every callback is fenced.
-  const guard =
-    <A extends unknown[]>(fallback: number, fn: (...args: A) => number) =>
-    (...args: A): number => {
+  // A JS exception must never unwind through SQLite's C frames: every callback is fenced. The fence has
+  // a fixed arity (no VFS method takes more than five arguments): a rest-parameter wrapper allocated an
+  // array on each of the several VFS calls per committed mutation.
+  const guard = <A extends unknown[]>(
+    fallback: number,
+    fn: (...args: A) => number,
+  ): ((...args: A) => number) => {
+    const fixed = fn as unknown as (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => number;
+    const fenced = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): number => {
       try {
-        return fn(...args);
+        return fixed(a, b, c, d, e);
       } catch {
         return fallback;
       }
     };
+    return fenced as unknown as (...args: A) => number;
+  };
 
   /**
    * A C string from the heap. SQLite asks about its journal at every transaction, by the same pointer:
