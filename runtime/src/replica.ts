@@ -240,10 +240,13 @@ export class Replica {
     });
   }
 
-  /** Runs a read-only query and returns rows as SQLite's values (subscriptions compare them). */
+  /**
+   * Runs a read-only query and returns rows as SQLite's values (subscriptions compare them): the
+   * application's reads, under SQLite's own limits, not the reducer's (connection.ts `read`).
+   */
   queryValues(sql: string, params: readonly Value[]): RowSet {
     this.assertOpen();
-    return this.connection.query(sql, params);
+    return this.connection.read(sql, params);
   }
 
   /** Drops this replica's unconfirmed pages: the next statement sees the base (the authority's pages). */

@@ -18,7 +18,13 @@
 // 6. Every connection runs under SQL_LIMITS (limits.ts), checked when it opens. A guest statement that
 //    fails with SQLITE_TOOBIG or SQLITE_NOMEM sets `guestSizeExceeded` until the next `meterGuest`, so
 //    the host can reject the mutation rather than let the guest see the error: out of memory is not a
-//    verdict every engine reaches at the same point.
+//    verdict every engine reaches at the same point. Only `read` and `authorizations` (the
+//    application's reads) lift them, to SQLite's own defaults, from before preparing until the last step,
+//    and restore them before returning: they are rules of what a reducer may do, not of what a reader
+//    may ask, and no other statement runs meanwhile (every call is synchronous).
+// 8. `read` runs only statements that leave the database and the connection as they are
+//    (sqlite3_stmt_readonly, and the reader policy: no transaction control, ATTACH or PRAGMA setting):
+//    the application's reads never write pages the reducer did not, with or without the limits.
 // 7. A guest statement that fails and either ends the transaction it ran in (SQLite rolls a whole
 //    transaction back on its own: an interrupted or failed write, RAISE(ROLLBACK), a constraint ON
 //    CONFLICT ROLLBACK) or fails for a reason of the host's (SQLITE_FULL, IOERR, BUSY, CORRUPT, …)
@@ -28,7 +34,7 @@ import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import { GuestAsciiText, GuestText } from '../reducer/abi.js';
 import { SQL_LIMITS } from '../reducer/limits.js';
 import type { RowSet, Value } from '../value.js';
-import { guestDenial } from './guest-policy.js';
+import { guestDenial, readerDenial } from './guest-policy.js';
 import { loadedSqlite, type Sqlite3 } from './sqlite.js';
 
 export class SqlError extends Error {
@@ -56,8 +62,11 @@ export interface Authorization {
   readonly database: string | null;
 }
 
-/** Who a statement runs for (invariant 4). */
-type Principal = 'host' | 'guest';
+/**
+ * Who a statement runs for (invariant 4): the host's own statements, the reducer's, or the application's
+ * reads (invariants 6 and 8), each with a statement cache of its own.
+ */
+type Principal = 'host' | 'guest' | 'reader';
 
 /** The reducer's view of the connection: metered, and checked by the guest policy. */
 export interface GuestSql {
@@ -106,6 +115,8 @@ interface SqliteExports {
   sqlite3_total_changes64(db: WasmPointer): bigint;
   sqlite3_stmt_status(stmt: WasmPointer, op: number, reset: number): number;
   sqlite3_get_autocommit(db: WasmPointer): number;
+  sqlite3_limit(db: WasmPointer, id: number, value: number): number;
+  sqlite3_stmt_readonly(stmt: WasmPointer): number;
 }
 
 interface ErrorWithResultCode {
@@ -126,7 +137,10 @@ export class Connection {
   readonly #statements: Readonly<Record<Principal, Map<string, WasmPointer>>> = {
     host: new Map(),
     guest: new Map(),
+    reader: new Map(),
   };
+  /** The limits SQL_LIMITS changes: their id, SQLite's default and ours (invariant 6). */
+  readonly #limits: readonly { readonly id: number; readonly lifted: number; readonly kept: number }[];
   /** Who the statement being prepared or stepped runs for. */
   #principal: Principal = 'host';
   /** Why the guest policy refused the last guest statement, for its error message. */
@@ -172,7 +186,8 @@ export class Connection {
       (_: WasmPointer, action: number, arg1: string | 0, arg2: string | 0, database: string | 0) => {
         this.#asked?.push({ action, arg1: arg1 || null, arg2: arg2 || null, database: database || null });
         if (this.#principal === 'host') return capi.SQLITE_OK;
-        const denial = guestDenial(action, arg1, arg2);
+        const denial =
+          this.#principal === 'guest' ? guestDenial(action, arg1, arg2) : readerDenial(action, arg1, arg2);
         if (denial === undefined) return capi.SQLITE_OK;
         this.#denial = denial;
         return capi.SQLITE_DENY;
@@ -180,13 +195,16 @@ export class Connection {
       0,
     );
     capi.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, () => this.#progress(), 0);
+    const limits: { id: number; lifted: number; kept: number }[] = [];
     for (const [name, value] of Object.entries(SQL_LIMITS)) {
       const id = capi[`SQLITE_LIMIT_${name as keyof typeof SQL_LIMITS}`];
-      capi.sqlite3_limit(this.#pDb, id, value);
+      const lifted = capi.sqlite3_limit(this.#pDb, id, value);
       if (capi.sqlite3_limit(this.#pDb, id, -1) !== value) {
         throw new Error(`this SQLite build refuses SQLITE_LIMIT_${name} = ${value}`);
       }
+      if (lifted !== value) limits.push({ id, lifted, kept: value });
     }
+    this.#limits = limits;
   }
 
   /** Gives the guest's statements `steps` VM steps from now on (invariant 5). */
@@ -233,12 +251,36 @@ export class Connection {
   authorizations(sql: string): Authorization[] {
     const asked: Authorization[] = [];
     this.#asked = asked;
+    this.#liftLimits();
     try {
       this.#sqlite3.capi.sqlite3_finalize(this.#prepareOne(sql));
     } finally {
+      this.#restoreLimits();
       this.#asked = undefined;
     }
     return asked;
+  }
+
+  /**
+   * The application's read: runs one statement that changes nothing (else SQLITE_READONLY, before it
+   * runs) under SQLite's default limits instead of SQL_LIMITS (invariants 6 and 8), so it answers what
+   * SQLite answers.
+   */
+  read(sql: string, params: readonly Value[]): RowSet {
+    this.#liftLimits();
+    try {
+      return this.#query('reader', sql, params);
+    } finally {
+      this.#restoreLimits();
+    }
+  }
+
+  #liftLimits(): void {
+    for (const { id, lifted } of this.#limits) this.#c.sqlite3_limit(this.#pDb, id, lifted);
+  }
+
+  #restoreLimits(): void {
+    for (const { id, kept } of this.#limits) this.#c.sqlite3_limit(this.#pDb, id, kept);
   }
 
   /** Runs one statement to completion and returns the rows it changed (triggers excluded). */
@@ -470,6 +512,13 @@ export class Connection {
     } finally {
       this.#principal = 'host';
       this.#denial = undefined;
+    }
+    if (principal === 'reader' && this.#c.sqlite3_stmt_readonly(stmt) === 0) {
+      this.#sqlite3.capi.sqlite3_finalize(stmt);
+      throw new SqlError(
+        this.#sqlite3.capi.SQLITE_READONLY,
+        'a query only reads: this statement would change the database (mutations change it, through the reducer)',
+      );
     }
     if (cache.size >= STATEMENT_CACHE_SIZE) {
       const [oldestSql, oldest] = cache.entries().next().value!;

@@ -12,6 +12,9 @@
 //    `total_changes()`, `last_insert_rowid()`): they count the host's statements and rolled-back runs,
 //    so their values depend on how a host batched the mutations.
 // `migrate` runs under the same policy: it may create, alter and drop its own tables.
+// The application's reads (`Connection.read`) run under `readerDenial`: they may read anything, but
+// neither control transactions, ATTACH, nor set a PRAGMA (what changes content, SQLite itself reports:
+// sqlite3_stmt_readonly).
 
 /** SQLite's authorizer action codes (sqlite3.h). */
 const A = {
@@ -46,6 +49,8 @@ const A = {
 /** Functions whose value depends on the connection's past (invariant 3); lower case, as SQLite passes them. */
 const HISTORY_FUNCTIONS = new Set(['changes', 'total_changes', 'last_insert_rowid']);
 
+type Arg = string | 0 | null | undefined;
+
 /** PRAGMAs that only read the schema (or the user version, when not assigned). */
 const READ_ONLY_PRAGMAS = new Set([
   'table_info',
@@ -59,13 +64,33 @@ const READ_ONLY_PRAGMAS = new Set([
   'collation_list',
 ]);
 
+/** PRAGMAs that take an argument and still only read. */
+const READING_PRAGMAS_WITH_ARGUMENT = new Set([...READ_ONLY_PRAGMAS, 'integrity_check', 'quick_check']);
+
+/** Why an application's read may not do `action` (SQLite's arguments), or undefined when it may. */
+export function readerDenial(action: number, arg1: Arg, arg2: Arg): string | undefined {
+  switch (action) {
+    case A.ATTACH:
+    case A.DETACH:
+      return 'a query cannot ATTACH or DETACH databases';
+    case A.TRANSACTION:
+    case A.SAVEPOINT:
+      return 'a query cannot control transactions (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE)';
+    case A.PRAGMA: {
+      const name = typeof arg1 === 'string' ? arg1 : '';
+      if (typeof arg2 !== 'string' || READING_PRAGMAS_WITH_ARGUMENT.has(name.toLowerCase())) return undefined;
+      return `a query cannot set PRAGMA ${name}: it only reads`;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** Tables a reducer may never write (invariant 2); names compare case-insensitively, as SQLite's do. */
 export function isInternalTable(name: string): boolean {
   const n = name.toLowerCase();
   return n.startsWith('_tandem') || n === 'sqlite_dbpage';
 }
-
-type Arg = string | 0 | null | undefined;
 
 /** Why a reducer may not do `action` (SQLite's arguments), or undefined when it may. */
 export function guestDenial(action: number, arg1: Arg, arg2: Arg): string | undefined {
