@@ -4,13 +4,18 @@ export { MAX_REJECTIONS_LISTED, type Rejection, type SyncStatus } from './docume
 export { TandemError, type TandemErrorFields, type TandemErrorKind } from './errors.js';
 export type { Frame, FramePage } from './frame.js';
 export {
+  type ArrayQueryOptions,
+  type ArrayRows,
+  type IntegerMode,
   LocalDocument,
   type LocalDocumentParts,
   type MigrationReport,
   type MutateOptions,
   type MutationFate,
   type MutationResult,
+  type QueryOptions,
   type Row,
+  type SubscribeOptions,
 } from './local-document.js';
 export {
   CLIENT_MESSAGES,

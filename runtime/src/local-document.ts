@@ -36,6 +36,14 @@ import { RejectionList, StatusFeed, type SyncStatus } from './document-status.js
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { mutationProblem } from './protocol/mutation-bounds.js';
+import {
+  type ArrayQueryOptions,
+  type ArrayRows,
+  type QueryOptions,
+  type Row,
+  rowShape,
+  shapeRows,
+} from './query-rows.js';
 import { Subscriptions } from './reactive/subscriptions.js';
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
 import type { Replica } from './replica.js';
@@ -44,7 +52,7 @@ import type { DocumentJournal } from './storage/document-journal.js';
 import type { OverlayKeeper } from './storage/overlay-cache.js';
 import type { PageImage } from './storage/page-image.js';
 import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
-import type { PlainValue } from './value.js';
+import { type PlainValue, toValue } from './value.js';
 
 /** What opening did to the schema: the versions before and after `migrate`. */
 export interface MigrationReport {
@@ -63,7 +71,12 @@ export type MutationResult =
   | { readonly lsn: number; readonly status: 'applied' }
   | { readonly lsn: number; readonly status: 'rejected'; readonly reason: string };
 
-export type Row = Record<string, PlainValue>;
+export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } from './query-rows.js';
+
+/** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
+export interface SubscribeOptions extends QueryOptions {
+  readonly onError?: (error: unknown) => void;
+}
 
 /** What the coordinator made of a mutation: taken into a frame, or rejected by its reducer. */
 export type MutationFate =
@@ -256,10 +269,27 @@ export class LocalDocument implements SyncTarget {
     return Promise.all(envelopes.map((envelope) => this.enqueue(envelope)));
   }
 
-  async query(sql: string, params: readonly (PlainValue | boolean)[] = []): Promise<Row[]> {
+  /**
+   * The rows of `sql` now, once the mutations queued so far are applied: `Row[]` (objects keyed by
+   * column name), or with `{ rowMode: 'array' }` every column in order as `{ columns, rows }`;
+   * `integers` says how INTEGER values come back (query-rows.ts). The statement must only read.
+   */
+  query(sql: string, params?: readonly (PlainValue | boolean)[]): Promise<Row[]>;
+  query(
+    sql: string,
+    params: readonly (PlainValue | boolean)[],
+    options: ArrayQueryOptions,
+  ): Promise<ArrayRows>;
+  query(sql: string, params: readonly (PlainValue | boolean)[], options?: QueryOptions): Promise<Row[]>;
+  async query(
+    sql: string,
+    params: readonly (PlainValue | boolean)[] = [],
+    options?: QueryOptions,
+  ): Promise<Row[] | ArrayRows> {
     this.assertOpen();
+    const shape = rowShape(options);
     await this.drained();
-    return this.replica.query(sql, params);
+    return shapeRows(this.replica.queryValues(sql, params.map(toValue)), shape);
   }
 
   /** Hex SHA-256 over the database pages: equal hashes mean byte-identical databases. */
@@ -297,16 +327,46 @@ export class LocalDocument implements SyncTarget {
    * Runs `sql` now and again whenever a table it reads, or the schema, changed (a local mutation, a
    * rebase on the coordinator's frames; reactive/subscriptions.ts); `listener` hears the rows first and
    * then each time they differ. Returns the unsubscribe function. A failing query reaches `onError` (or
-   * is dropped) and the subscription stays.
+   * is dropped) and the subscription stays. The last argument is `onError`, or options: the rows' shape
+   * as `query` takes it (`{ rowMode: 'array' }`: the listener hears `{ columns, rows }`) and `onError`.
    */
   subscribe(
     sql: string,
     params: readonly (PlainValue | boolean)[],
     listener: (rows: Row[]) => void,
     onError?: (error: unknown) => void,
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: readonly (PlainValue | boolean)[],
+    listener: (result: ArrayRows) => void,
+    options: SubscribeOptions & { readonly rowMode: 'array' },
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: readonly (PlainValue | boolean)[],
+    listener: (rows: Row[]) => void,
+    options: SubscribeOptions,
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: readonly (PlainValue | boolean)[],
+    listener: ((rows: Row[]) => void) | ((result: ArrayRows) => void),
+    options?: ((error: unknown) => void) | SubscribeOptions,
   ): () => void {
     this.assertOpen();
-    return this.subscriptions.add(sql, params, listener, onError);
+    const { onError, ...shapeOptions } =
+      typeof options === 'function' ? { onError: options } : (options ?? {});
+    if (onError !== undefined && typeof onError !== 'function') {
+      throw new TandemError('invalid-argument', 'onError must be a function');
+    }
+    return this.subscriptions.add(
+      sql,
+      params,
+      rowShape(shapeOptions),
+      listener as (rows: Row[] | ArrayRows) => void,
+      onError,
+    );
   }
 
   /** How many times subscriptions' queries ran, all subscriptions together (tests and benchmarks read it). */

@@ -16,20 +16,27 @@
 // 5. A statement SQLite refuses to prepare depends on the schema alone: it is tried again when the
 //    schema changes (a missing table may have been created).
 // 6. Rows are compared as SQLite returned them (cell by cell, column names in order, values as the
-//    application reads them) with the last rows the listener heard, which no one else holds: an
-//    application changing the rows it was given cannot make a change go unheard. Row objects are made
-//    only for a listener.
+//    application reads them in the subscription's shape: query-rows.ts) with the last rows the listener
+//    heard, which no one else holds: an application changing the rows it was given cannot make a change
+//    go unheard. Rows in the application's shape are made only for a listener.
 // 7. `#byRoot`, `#readsEverything` and `#unprepared` together hold every subscription exactly once per
 //    reason it may be due: under each root of its read set, as reading everything, or as not prepared
 //    under the current schema (new, or the schema changed). Due subscriptions run in the order they
 //    were added.
+import {
+  type ArrayRows,
+  type IntegerMode,
+  plainValue,
+  type Row,
+  type RowShape,
+  shapeRows,
+} from '../query-rows.js';
 import type { Authorization } from '../sqlite/connection.js';
-import { type PlainValue, type RowSet, toPlain, toValue, type Value } from '../value.js';
+import { type PlainValue, type RowSet, toValue, type Value } from '../value.js';
 import type { PageReader } from './btree-pages.js';
 import { EVERYTHING, type ReadSet, readSetOf, SCHEMA_ONLY, type SchemaObject } from './read-set.js';
 import { TableChanges } from './table-changes.js';
 
-type Row = Record<string, PlainValue>;
 type Params = readonly (PlainValue | boolean)[];
 
 /** What the subscriptions need from the document's database. */
@@ -51,7 +58,9 @@ interface Subscription {
   readonly order: number;
   readonly sql: string;
   readonly params: readonly Value[];
-  readonly listener: (rows: Row[]) => void;
+  /** The rows' shape: the listener hears `Row[]`, or `ArrayRows` for rowMode `array`. */
+  readonly shape: RowShape;
+  readonly listener: (rows: Row[] | ArrayRows) => void;
   readonly onError: ((error: unknown) => void) | undefined;
   /** What its query reads; undefined until prepared under the current schema. */
   reads: ReadSet | undefined;
@@ -90,13 +99,15 @@ export class Subscriptions {
   add(
     sql: string,
     params: Params,
-    listener: (rows: Row[]) => void,
+    shape: RowShape,
+    listener: (rows: Row[] | ArrayRows) => void,
     onError: ((error: unknown) => void) | undefined,
   ): () => void {
     const subscription: Subscription = {
       order: this.#added++,
       sql,
       params: params.map(toValue),
+      shape,
       listener,
       onError,
       reads: undefined,
@@ -224,9 +235,10 @@ export class Subscriptions {
       if (subscription.onError !== undefined) report(() => subscription.onError?.(error));
       return;
     }
-    if (subscription.last !== undefined && sameRows(rows, subscription.last)) return;
+    const { shape } = subscription;
+    if (subscription.last !== undefined && sameRows(rows, subscription.last, shape.integers)) return;
     subscription.last = rows;
-    report(() => subscription.listener(plainRows(rows)));
+    report(() => subscription.listener(shapeRows(rows, shape, true)));
   }
 }
 
@@ -253,39 +265,26 @@ function loadSchema(db: WatchedDatabase): Map<string, SchemaObject> {
   return objects;
 }
 
-/** The same rows: the same column names in order, and cell by cell the same value. */
-export function sameRows(a: RowSet, b: RowSet): boolean {
+/** The same rows: the same column names in order, and cell by cell the same value read as `integers`. */
+export function sameRows(a: RowSet, b: RowSet, integers: IntegerMode = 'auto'): boolean {
   if (a.rows.length !== b.rows.length || a.columns.length !== b.columns.length) return false;
   for (let i = 0; i < a.columns.length; i++) if (a.columns[i] !== b.columns[i]) return false;
   for (let r = 0; r < a.rows.length; r++) {
     const x = a.rows[r]!;
     const y = b.rows[r]!;
     if (x.length !== y.length) return false;
-    for (let c = 0; c < x.length; c++) if (!sameValue(x[c]!, y[c]!)) return false;
+    for (let c = 0; c < x.length; c++) if (!sameValue(x[c]!, y[c]!, integers)) return false;
   }
   return true;
 }
 
-/** Equal as the application reads them (an integer and a real of the same number look alike). */
-function sameValue(a: Value, b: Value): boolean {
+/** Equal as the application reads them (under `'auto'`, an integer and a real of the same number look alike). */
+function sameValue(a: Value, b: Value, integers: IntegerMode): boolean {
   if (a.tag === 'blob' || b.tag === 'blob') {
     if (a.tag !== 'blob' || b.tag !== 'blob' || a.val.length !== b.val.length) return false;
     for (let i = 0; i < a.val.length; i++) if (a.val[i] !== b.val[i]) return false;
     return true;
   }
-  if (a.tag !== b.tag) return Object.is(toPlain(a), toPlain(b));
+  if (a.tag !== b.tag) return Object.is(plainValue(a, integers), plainValue(b, integers));
   return a.tag === 'null' || Object.is(a.val, (b as { readonly val: unknown }).val);
-}
-
-/** Rows as the application reads them (what LocalDocument.query returns); blobs copied (invariant 6). */
-function plainRows({ columns, rows }: RowSet): Row[] {
-  return rows.map((row) => {
-    const object: Row = {};
-    for (let i = 0; i < columns.length; i++) {
-      const value = row[i];
-      object[columns[i]!] =
-        value === undefined ? null : value.tag === 'blob' ? value.val.slice() : toPlain(value);
-    }
-    return object;
-  });
 }
