@@ -19,6 +19,8 @@ class ModelTarget implements BatchTarget {
   /** The state when the transaction began; `undefined` once SQLite ended it. */
   private begun: Set<number> | undefined = new Set();
   restarts = 0;
+  abandons = 0;
+  savepoints = 0;
   reduceCalls = 0;
   reduced = 0;
   /** The batch length of each verdict run. */
@@ -79,6 +81,7 @@ class ModelTarget implements BatchTarget {
   }
   savepoint(): void {
     if (this.begun === undefined) throw new Error('no such savepoint: the transaction has ended');
+    this.savepoints++;
     this.stack.push(new Set(this.state));
   }
   release(): void {
@@ -92,6 +95,13 @@ class ModelTarget implements BatchTarget {
   restart(): void {
     if (this.begun !== undefined) throw new Error('restart while the transaction is open');
     this.restarts++;
+    this.begin();
+  }
+  abandon(): void {
+    if (this.begun === undefined) throw new Error('rollback: the transaction has ended');
+    if (this.stack.length > 0) throw new Error('abandon with a savepoint open');
+    this.abandons++;
+    this.state = this.begun;
     this.begin();
   }
 }
@@ -135,8 +145,13 @@ test('a batch gets the outcomes and state of applying its mutations one at a tim
         batched.state.add(key);
         oneByOne.state.add(key);
       }
+      batched.begin();
+      oneByOne.begin();
       const outcomes = applySequentially(batched, batch);
-      const expected = batch.flatMap((m) => applySequentially(oneByOne, [m]));
+      const expected = batch.flatMap((m) => {
+        oneByOne.begin();
+        return applySequentially(oneByOne, [m]);
+      });
       expect(outcomes).toEqual(expected);
       expect([...batched.state].sort()).toEqual([...oneByOne.state].sort());
       expect([...batched.state].every((k) => k >= 0 && k < 1000)).toBe(true);
@@ -235,4 +250,40 @@ test('the work stays linear when many mutations are rejected', () => {
   const outcomes = applySequentially(target, ops.map(envelope));
   expect(outcomes.filter((o) => !o.ok)).toHaveLength(334);
   expect(target.reduced).toBeLessThan(4 * ops.length);
+});
+
+test('a mutation alone in its transaction takes no savepoint, and when rejected or trapping leaves no writes', () => {
+  const ops: Op[] = [
+    { kind: 'add', key: 1 },
+    { kind: 'add', key: 1 },
+    { kind: 'trap' },
+    { kind: 'del', key: 9 },
+  ];
+  const target = new ModelTarget();
+  target.state.add(5);
+  const outcomes = ops.map((op, lsn) => {
+    target.begin();
+    return applySequentially(target, [envelope(op, lsn)])[0];
+  });
+  expect(outcomes.map((o) => o?.ok)).toEqual([true, false, false, false]);
+  expect([...target.state].sort()).toEqual([1, 5]);
+  expect(target.savepoints).toBe(0);
+  expect(target.abandons).toBe(3);
+});
+
+test('the first run of a batch takes no savepoint; runs after accepted mutations do', () => {
+  const target = new ModelTarget();
+  const ops: Op[] = [
+    { kind: 'add', key: 1 },
+    { kind: 'add', key: 2 },
+    { kind: 'add', key: 1 },
+    { kind: 'add', key: 3 },
+  ];
+  const outcomes = applySequentially(target, ops.map(envelope));
+  expect(outcomes.map((o) => o.ok)).toEqual([true, true, false, true]);
+  expect([...target.state].sort()).toEqual([1, 2, 3]);
+  // The first run [1, 2, 1, 3] is bare and abandoned at its rejection; its prefix runs bare again; then
+  // the rejected one and the rest run in savepoints.
+  expect(target.abandons).toBe(1);
+  expect(target.savepoints).toBeGreaterThan(0);
 });

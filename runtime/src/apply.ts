@@ -23,6 +23,10 @@
 // mutation caused it, so a trapping run is halved until the trapping mutation runs alone.
 // Run lengths adapt: they double after a clean run and shrink to the distance between rejections,
 // so a batch costs one call when nothing is rejected and stays linear when many are.
+// A run before which the transaction keeps nothing (no mutation accepted yet: a lone mutation, the
+// first run of a batch) takes no savepoint: undoing it is rolling the transaction back and beginning it
+// again (`abandon`), which leaves the same pages. So the common case, an awaited mutation alone in its
+// transaction, pays for no savepoint and SQLite writes no statement journal for it.
 
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
 import { LIMIT_REASONS, type LimitKind } from './reducer/limits.js';
@@ -39,7 +43,10 @@ export type ReduceResult =
       readonly transactionLost?: boolean;
     };
 
-/** What the procedure needs from a replica: a reducer call and nestable savepoints. */
+/**
+ * What the procedure needs from a replica: a reducer call, nestable savepoints and a way to start its
+ * transaction over. `applySequentially` runs at the start of a transaction (nothing written in it yet).
+ */
 export interface BatchTarget {
   /** With `verdict`, the batch (of one) runs in a fresh instance with the full budgets. */
   reduce(batch: readonly MutationEnvelope[], verdict: boolean): ReduceResult;
@@ -48,6 +55,8 @@ export interface BatchTarget {
   rollback(): void;
   /** Begins the batch's transaction again after SQLite ended it (`transactionLost`): no savepoint is open. */
   restart(): void;
+  /** Rolls the transaction back (no savepoint is open) and begins it again. */
+  abandon(): void;
 }
 
 export function applySequentially(target: BatchTarget, batch: readonly MutationEnvelope[]): Outcome[] {
@@ -57,41 +66,65 @@ export function applySequentially(target: BatchTarget, batch: readonly MutationE
   let i = 0;
   let runLength = batch.length;
   let aloneAt = -1;
+  /** Whether the transaction keeps a mutation's writes: until then a run needs no savepoint. */
+  let keeps = false;
   while (i < batch.length) {
     const length = Math.min(runLength, batch.length - i);
+    const guard = keeps ? savepoints : bare;
     if (i === aloneAt || length === 1 || verdictAt.has(i)) {
-      const { outcome, lost } = applyOne(target, batch[i]!, verdictAt.has(i));
+      const { outcome, lost } = applyOne(target, guard, batch[i]!, verdictAt.has(i));
       if (lost) restart(target, batch, outcomes);
       if (outcome === undefined) {
         verdictAt.add(i);
         continue;
       }
       outcomes.push(outcome);
+      keeps ||= outcome.ok;
       i++;
       continue;
     }
-    target.savepoint();
+    guard.open(target);
     const result = target.reduce(batch.slice(i, i + length), false);
     if (result.trapped) {
       if (result.transactionLost) restart(target, batch, outcomes);
-      else target.rollback();
+      else guard.undo(target);
       runLength = Math.ceil(length / 2);
       continue;
     }
     const k = result.outcomes.findIndex((o) => !o.ok);
     if (k < 0) {
-      target.release();
+      guard.keep(target);
       outcomes.push(...result.outcomes);
+      keeps = true;
       i += length;
       runLength = length * 2;
       continue;
     }
-    target.rollback();
+    guard.undo(target);
     aloneAt = i + k;
     runLength = Math.max(1, k);
   }
   return outcomes;
 }
+
+/** How a run is made undoable: in a savepoint, or bare when the transaction keeps nothing yet. */
+interface RunGuard {
+  open(target: BatchTarget): void;
+  keep(target: BatchTarget): void;
+  undo(target: BatchTarget): void;
+}
+
+const savepoints: RunGuard = {
+  open: (target) => target.savepoint(),
+  keep: (target) => target.release(),
+  undo: (target) => target.rollback(),
+};
+
+const bare: RunGuard = {
+  open: () => {},
+  keep: () => {},
+  undo: (target) => target.abandon(),
+};
 
 /**
  * After SQLite ended the transaction: begins it again and applies again the mutations accepted so far
@@ -110,29 +143,31 @@ function restart(target: BatchTarget, batch: readonly MutationEnvelope[], outcom
 }
 
 /**
- * Applies one mutation in its own savepoint. `lost`: SQLite ended the transaction (the caller
- * restarts it); then `outcome` is undefined if only a verdict run can decide (invariant 4).
+ * Applies one mutation in its own savepoint (or bare: see `RunGuard`). `lost`: SQLite ended the
+ * transaction (the caller restarts it); then `outcome` is undefined if only a verdict run can decide
+ * (invariant 4).
  */
 function applyOne(
   target: BatchTarget,
+  guard: RunGuard,
   mutation: MutationEnvelope,
   verdict: boolean,
 ): { readonly outcome: Outcome | undefined; readonly lost: boolean } {
-  target.savepoint();
+  guard.open(target);
   let result = target.reduce([mutation], verdict);
   if (!verdict && result.trapped && (result.limit !== undefined || result.aborted === true)) {
     // Reached outside a verdict run, a limit says only that this mutation comes near it (invariant 4).
     if (result.transactionLost) return { outcome: undefined, lost: true };
-    target.rollback();
-    target.savepoint();
+    guard.undo(target);
+    guard.open(target);
     result = target.reduce([mutation], true);
   }
   const outcome: Outcome = result.trapped
     ? { ok: false, reason: trapReason(result) }
     : (result.outcomes[0] ?? { ok: false, reason: 'reducer returned no outcome' });
   if (result.trapped && result.transactionLost) return { outcome, lost: true };
-  if (outcome.ok) target.release();
-  else target.rollback();
+  if (outcome.ok) guard.keep(target);
+  else guard.undo(target);
   return { outcome, lost: false };
 }
 

@@ -347,6 +347,10 @@ export class Replica {
       this.savepointDepth = 0;
       this.control('BEGIN IMMEDIATE');
     },
+    abandon: () => {
+      this.control('ROLLBACK');
+      this.control('BEGIN IMMEDIATE');
+    },
   };
 
   /**
