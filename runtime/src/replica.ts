@@ -24,7 +24,8 @@
 //    replica is poisoned, and every later call (but `close`) throws the same TandemError
 //    'storage-failed'. Nothing can be trusted to continue from there but a reopen.
 // 8. After the pages change beneath SQLite (`discardOverlay`, `applyFrames`, `resetBase`), the next
-//    statement reads the schema from the pages: none runs under the schema SQLite held before.
+//    statement runs under the schema the pages hold: SQLite is made to read it again unless the change
+//    kept the schema cookie along one history (`forgetSchema`), never under a schema they do not hold.
 
 import { applySequentially, type ReduceResult } from './apply.js';
 import { TandemError } from './errors.js';
@@ -129,6 +130,9 @@ export class Replica {
       }
       this.nextLsn++;
       if (authoritative) this.store.foldOverlay(frame.lsn);
+      // Nobody kept the frame: its pages may be reused once the overlay drops them (page-store.ts
+      // invariant 9), so a rebase writes into warm arrays instead of fresh memory.
+      else if (onFrame === undefined) this.store.release(frame.pages);
     });
     this.connection = new Connection(db);
     this.sqlBudget = this.reducer.limits.sqlStepsPerMutation;
@@ -253,10 +257,11 @@ export class Replica {
   discardOverlay(): void {
     this.assertOpen();
     const generation = this.store.generation;
+    const cookie = this.schemaCookie();
     try {
       this.store.discardOverlay();
     } finally {
-      this.forgetSchema(generation);
+      this.forgetSchema(generation, cookie);
     }
   }
 
@@ -268,10 +273,11 @@ export class Replica {
   applyFrames(frames: readonly Frame[]): void {
     this.assertOpen();
     const generation = this.store.generation;
+    const cookie = this.schemaCookie();
     try {
       for (const frame of frames) this.store.applyFrame(frame);
     } finally {
-      this.forgetSchema(generation);
+      this.forgetSchema(generation, cookie);
     }
   }
 
@@ -359,8 +365,25 @@ export class Replica {
    * were prepared under, and cookies repeat here (a schema change dropped with the overlay and made
    * again, or another made by the authority, moves the cookie to the same number).
    */
-  private forgetSchema(generation: number): void {
-    if (this.store.generation !== generation) this.connection.exec('PRAGMA writable_schema = RESET');
+  /**
+   * Makes SQLite read the schema again once the pages changed beneath it (invariant 8). Pages that keep
+   * the schema cookie (bytes 40–43 of page 1) keep the schema: SQLite bumps the cookie with every change
+   * of the schema, and the visible file only moves along one history (an overlay dropped back to its
+   * base, or the base taking frames after it), so an equal cookie there means an equal schema, and
+   * SQLite's statements stay prepared (SQLite itself re-reads the schema when it sees another cookie).
+   * Without `cookie` (a new base from another history) the schema is always read again.
+   */
+  private forgetSchema(generation: number, cookie?: number): void {
+    if (this.store.generation === generation) return;
+    if (cookie !== undefined && cookie === this.schemaCookie()) return;
+    this.connection.exec('PRAGMA writable_schema = RESET');
+  }
+
+  /** The schema cookie of the visible file (0 while it is empty). */
+  private schemaCookie(): number {
+    const page = this.store.peek(1);
+    if (page === undefined || page.length < 44) return 0;
+    return ((page[40]! << 24) | (page[41]! << 16) | (page[42]! << 8) | page[43]!) >>> 0;
   }
 
   /** Transaction control through the statement cache: these run several times per batch. */
