@@ -1,8 +1,11 @@
 // The confirm path (issue 10, must-show 3), every party in its own process: a coordinator (data on
 // disk, fsync), ten host-node clients (documents on disk) and a process of raw protocol pushers.
-// - mutate → confirmed: each client awaits `fate` of its own mutation before the next (closed loop),
-//   all on one document; beside it the floor, the same processes in a closed loop of WebSocket round
-//   trips of the same size to an echo server.
+// - mutate → confirmed: each client awaits `fate` of its own mutation before the next (closed loop:
+//   one mutation in flight per client), all on one document, at a user's pace: a client starts a
+//   mutation at most every CONFIRM_INTERVAL_MS (50 ms: 20 a second, each client's phase random), as an
+//   app's user does; beside it the floor, the same processes in the same loop of WebSocket round trips
+//   of the same size to an echo server. A second pair of lines runs the loop without a pause (every
+//   client mutating as fast as its confirmations come back: the clients' CPU is then the bound).
 // - confirmed mutations/s on one document: raw pushers (hello, then pushes of one small mutation,
 //   MAX_PUSHES_IN_FLIGHT in flight per connection, frames read and dropped) against the coordinator,
 //   and against the echo server (the floor: how many round trips of that size the pushers and the
@@ -10,7 +13,7 @@
 // Rounds of ours and of the floor alternate; each line is the median of the rounds.
 //
 // Usage: node dist/confirm.js  (BENCH_RUNS rounds, 5 by default; CONFIRM_CLIENTS, CONFIRM_MUTATIONS,
-// CONFIRM_SECONDS to change the sizes)
+// CONFIRM_SECONDS, CONFIRM_INTERVAL_MS to change the sizes)
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
@@ -34,6 +37,8 @@ const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 const CLIENTS = Number(process.env.CONFIRM_CLIENTS ?? 10);
 const MUTATIONS = Number(process.env.CONFIRM_MUTATIONS ?? 100);
 const SECONDS = Number(process.env.CONFIRM_SECONDS ?? 3);
+/** A client starts a mutation at most this often in the paced loop. */
+const INTERVAL_MS = Number(process.env.CONFIRM_INTERVAL_MS ?? 50);
 const PUSHERS = 10;
 const WINDOW = protocolLimits.MAX_PUSHES_IN_FLIGHT;
 const DOC = 'confirm-bench';
@@ -43,7 +48,14 @@ const PHASES = (process.env.CONFIRM_PHASES ?? 'latency,throughput').split(',');
 const PUSHED_DOC = 'confirm-throughput';
 
 type Command =
-  | { readonly type: 'latency'; readonly url: string; readonly count: number; readonly echo: boolean }
+  | {
+      readonly type: 'latency';
+      readonly url: string;
+      readonly count: number;
+      readonly echo: boolean;
+      /** The least time between two starts (0: no pause). */
+      readonly intervalMs: number;
+    }
   | {
       readonly type: 'throughput';
       readonly url: string;
@@ -109,6 +121,13 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
   serveParent(async (command) => {
     if (command.type !== 'latency') return {};
     const latencies: number[] = [];
+    // Each client's first start at a random phase of the interval, so clients do not move in step.
+    let next = performance.now() + Math.random() * command.intervalMs;
+    const paced = async (): Promise<void> => {
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+      next = Math.max(next + command.intervalMs, performance.now());
+    };
     if (command.echo) {
       const socket = await openSocket(command.url);
       const push = encodeMessage({
@@ -116,6 +135,7 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
         mutations: [{ lsn: 1, timestamp: Date.now(), payload: mutation(`c${index}-${n}`) }],
       });
       for (let i = 0; i < command.count; i++) {
+        await paced();
         const start = performance.now();
         await new Promise<void>((resolve) => {
           socket.once('message', () => resolve());
@@ -127,6 +147,7 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
       return { latencies };
     }
     for (let i = 0; i < command.count; i++) {
+      await paced();
       const start = performance.now();
       const { lsn } = await doc.mutate({ type: 'create', id: `c${index}-${n++}`, title: 'a small todo' });
       const fate = await doc.fate(lsn);
@@ -345,13 +366,19 @@ async function main(): Promise<void> {
   const pushers = new Child('pushers');
   await pushers.next();
   console.log(
-    `# confirm: ${CLIENTS} client processes, ${MUTATIONS} mutations each per round; ${PUSHERS} raw pushers × ${WINDOW} in flight for ${SECONDS} s; median of ${ROUNDS} rounds, Node ${process.version}`,
+    `# confirm: ${CLIENTS} client processes, ${MUTATIONS} mutations each per round (one in flight per client, starts ≥ ${INTERVAL_MS} ms apart, then without a pause); ${PUSHERS} raw pushers × ${WINDOW} in flight for ${SECONDS} s; median of ${ROUNDS} rounds, Node ${process.version}`,
   );
 
-  const latency = async (group: readonly Child[], echoed: boolean) => {
+  const latency = async (group: readonly Child[], echoed: boolean, intervalMs = INTERVAL_MS) => {
     const replies = await Promise.all(
       group.map((c) =>
-        c.ask({ type: 'latency', url: echoed ? echoUrl : url, count: MUTATIONS, echo: echoed }),
+        c.ask({
+          type: 'latency',
+          url: echoed ? echoUrl : url,
+          count: MUTATIONS,
+          echo: echoed,
+          intervalMs,
+        }),
       ),
     );
     const all = replies.flatMap((r) => r.latencies ?? []);
@@ -362,6 +389,8 @@ async function main(): Promise<void> {
     oneFloor: [] as { p50: number; p99: number }[],
     ten: [] as { p50: number; p99: number }[],
     tenFloor: [] as { p50: number; p99: number }[],
+    tenFlat: [] as { p50: number; p99: number }[],
+    tenFlatFloor: [] as { p50: number; p99: number }[],
     rate: [] as number[],
     rateFloor: [] as number[],
     pusherCores: [] as number[],
@@ -375,6 +404,8 @@ async function main(): Promise<void> {
       rounds.oneFloor.push(await latency(clients.slice(0, 1), true));
       rounds.ten.push(await latency(clients, false));
       rounds.tenFloor.push(await latency(clients, true));
+      rounds.tenFlat.push(await latency(clients, false, 0));
+      rounds.tenFlatFloor.push(await latency(clients, true, 0));
       fsyncs.push((await coordinator.ask({ type: 'fsync' })).fsyncMs!);
     }
     if (!PHASES.includes('throughput')) continue;
@@ -405,9 +436,11 @@ async function main(): Promise<void> {
     // Nothing is confirmed before two syncs: the client's timeline, then the coordinator's journal.
     const fsync = median(fsyncs);
     const how = (echo: number) => `ws echo ${echo.toFixed(2)} + 2 fsyncs of ${fsync.toFixed(2)}`;
+    const pace = `each ≤ ${Math.round(1000 / INTERVAL_MS)}/s`;
     for (const [who, ours, floors, goals] of [
-      ['1 client', rounds.one, rounds.oneFloor, ['—', '—']],
-      [`${CLIENTS} client processes`, rounds.ten, rounds.tenFloor, ['≤ 5 ms', '≤ 20 ms']],
+      [`1 client, ${pace}`, rounds.one, rounds.oneFloor, ['—', '—']],
+      [`${CLIENTS} client processes, ${pace}`, rounds.ten, rounds.tenFloor, ['≤ 5 ms', '≤ 20 ms']],
+      [`${CLIENTS} client processes, no pause`, rounds.tenFlat, rounds.tenFlatFloor, ['—', '—']],
     ] as const) {
       for (const [i, key] of (['p50', 'p99'] as const).entries()) {
         const echo = p(floors, key);
