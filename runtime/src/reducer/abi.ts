@@ -342,6 +342,23 @@ export function storeString(heap: Heap, at: number, s: string): void {
   storeBytes(heap, at, encoder.encode(s));
 }
 
+/** Short strings lowered again and again (column names, timeline ids), and their UTF-8. */
+const ENCODED_STRINGS = 256;
+const ENCODED_LENGTH = 64;
+const encodedStrings = new Map<string, Uint8Array>();
+
+/** The UTF-8 of `s`, kept for a short `s`: the same few names cross at every call. Read-only. */
+function utf8Of(s: string): Uint8Array {
+  if (s.length > ENCODED_LENGTH) return encoder.encode(s);
+  let bytes = encodedStrings.get(s);
+  if (bytes === undefined) {
+    if (encodedStrings.size >= ENCODED_STRINGS) encodedStrings.clear();
+    bytes = encoder.encode(s);
+    encodedStrings.set(s, bytes);
+  }
+  return bytes;
+}
+
 export function storeBytes(heap: Heap, at: number, bytes: Uint8Array): void {
   const ptr = heap.alloc(1, bytes.length);
   heap.u8.set(bytes, ptr);
@@ -381,7 +398,7 @@ export function storeValues(heap: Heap, at: number, values: readonly Value[]): v
 
 function storeStrings(heap: Heap, at: number, strings: readonly string[]): void {
   const ptr = heap.alloc(4, strings.length * 8);
-  for (let i = 0; i < strings.length; i++) storeString(heap, ptr + i * 8, strings[i]!);
+  for (let i = 0; i < strings.length; i++) storeBytes(heap, ptr + i * 8, utf8Of(strings[i]!));
   heap.dv.setUint32(at, ptr, true);
   heap.dv.setUint32(at + 4, strings.length, true);
 }
@@ -423,13 +440,13 @@ export function lowerBatch(heap: Heap, batch: readonly MutationEnvelope[]): numb
   const ptr = heap.alloc(8, batch.length * MUTATION_SIZE);
   // A batch's mutations mostly share a timeline: its id is encoded once (each still gets its own copy).
   let timelineId: string | undefined;
-  let encodedId = new Uint8Array(0);
+  let encodedId: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < batch.length; i++) {
     const m = batch[i]!;
     const at = ptr + i * MUTATION_SIZE;
     if (m.timelineId !== timelineId) {
       timelineId = m.timelineId;
-      encodedId = encoder.encode(timelineId);
+      encodedId = utf8Of(timelineId);
     }
     storeBytes(heap, at, encodedId);
     storeSafeU64(heap, at + 8, m.lsn);
