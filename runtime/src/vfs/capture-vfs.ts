@@ -4,7 +4,8 @@
 // 1. One VFS per sqlite3 instance (`installCaptureVfs` is idempotent); a database name is bound to one
 //    PageStore while its connection is open.
 // 2. The frame handed to `onCommit` holds exactly the pages written since the previous frame (pgno order,
-//    the store's own arrays, which nobody may change: page-store.ts invariant 2), taken at
+//    the store's own arrays, lent: nobody may change them, and a listener that drops the frame may give
+//    them back for reuse: page-store.ts invariants 2 and 9), taken at
 //    SQLITE_FCNTL_COMMIT_PHASETWO, which SQLite sends after a successful commit and never on ROLLBACK.
 //    No page written ⇒ no frame. A rolled-back transaction that had spilled to the file
 //    leaves its pages dirty: most were restored to their committed bytes, but reused free pages are never
@@ -269,7 +270,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     const { store } = binding;
     if (store.generation === binding.generation) return;
     binding.generation = store.generation;
-    if (store.read(1) !== undefined) binding.counter = (binding.counter + 1) >>> 0;
+    if (store.peek(1) !== undefined) binding.counter = (binding.counter + 1) >>> 0;
   };
 
   const readMain = (binding: Binding, into: Uint8Array, offset: number): boolean => {
@@ -279,7 +280,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       const pgno = Math.floor(position / PAGE_SIZE) + 1;
       const inPage = position % PAGE_SIZE;
       const take = Math.min(PAGE_SIZE - inPage, into.length - done);
-      const page = binding.store.read(pgno);
+      const page = binding.store.peek(pgno);
       if (page === undefined) into.fill(0, done, done + take);
       else {
         into.set(page.subarray(inPage, inPage + take), done);
@@ -317,7 +318,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         }
       } else {
         const page = new Uint8Array(PAGE_SIZE);
-        const old = store.read(pgno);
+        const old = store.peek(pgno);
         if (old !== undefined) page.set(old);
         page.set(from.subarray(done, done + take), inPage);
         if (pgno === 1) {
@@ -336,7 +337,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
   const commit = (binding: Binding): number => {
     const { store } = binding;
     // The store's own arrays: it never changes one in place (page-store.ts invariant 2).
-    const pages = store.dirtyPages().map((pgno) => ({ pgno, data: store.read(pgno)! }));
+    const pages = store.framePages();
     if (pages.length === 0) return capi.SQLITE_OK;
     try {
       binding.onCommit({ pageCount: store.pageCount, pages });
@@ -533,7 +534,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         throw new Error(`invalid database name ${JSON.stringify(name)}`);
       }
       if (bindings.has(name)) throw new Error(`database ${JSON.stringify(name)} is already open`);
-      const page1 = store.read(1);
+      const page1 = store.peek(1);
       bindings.set(name, {
         store,
         onCommit,
