@@ -75,22 +75,23 @@ function toSeed(value: bigint | Seed): Seed {
 }
 
 export class SeededRandom {
-  /** The state, hi:lo. */
-  readonly #state = new Uint32Array(2);
+  // The state hi:lo, kept as int32 (small integers, stored without allocating); read back with >>> 0.
+  #hi: number;
+  #lo: number;
 
   constructor(seed: bigint | Seed) {
     const { hi, lo } = toSeed(seed);
-    this.#state[0] = hi;
-    this.#state[1] = lo;
+    this.#hi = hi | 0;
+    this.#lo = lo | 0;
   }
 
   /** Advances the state and leaves the output in words[HI]:words[LO]. */
   #step(): void {
-    const state = this.#state;
-    const lo = state[1]! + 0x7f4a7c15;
-    state[1] = lo;
-    state[0] = state[0]! + 0x9e3779b9 + (lo >= TWO_32 ? 1 : 0);
-    mix64(state[0]!, state[1]!);
+    const lo = (this.#lo >>> 0) + 0x7f4a7c15;
+    const hi = ((this.#hi >>> 0) + 0x9e3779b9 + (lo >= TWO_32 ? 1 : 0)) >>> 0;
+    this.#lo = lo | 0;
+    this.#hi = hi | 0;
+    mix64(hi, lo >>> 0);
   }
 
   nextU64(): bigint {
