@@ -158,6 +158,28 @@ test('a cached statement sees a schema change', () => {
   conn.close();
 });
 
+test("a cached statement's column names follow renames of the same width, also to non-ASCII names and back", () => {
+  const conn = memoryConnection();
+  conn.exec('CREATE TABLE t(a, b); INSERT INTO t VALUES (1, 2)');
+  const names = () => conn.query('SELECT * FROM t', []).columns;
+  expect(names()).toEqual(['a', 'b']);
+  expect(names()).toEqual(['a', 'b']);
+  for (const [from, to] of [
+    ['b', 'c'],
+    ['a', 'é'],
+    ['é', 'x'],
+    ['c', 'y'],
+  ] as const) {
+    conn.exec(`ALTER TABLE t RENAME COLUMN "${from}" TO "${to}"`);
+    const expected = names();
+    expect(expected).toEqual(conn.query('SELECT * FROM t WHERE 1', []).columns);
+    expect(expected).toContain(to);
+    expect(names()).toEqual(expected);
+  }
+  expect(names()).toEqual(['x', 'y']);
+  conn.close();
+});
+
 test('the statement cache stays bounded', () => {
   const db = new sqlite3.oo1.DB(':memory:', 'c');
   const conn = new Connection(db);

@@ -139,6 +139,11 @@ export class Connection {
     guest: new Map(),
     reader: new Map(),
   };
+  /** The column names a cached statement's last query read, where SQLite kept them (ASCII names only). */
+  readonly #columns = new Map<
+    WasmPointer,
+    { readonly pointers: readonly WasmPointer[]; readonly names: readonly string[] }
+  >();
   /** The limits SQL_LIMITS changes: their id, SQLite's default and ours (invariant 6). */
   readonly #limits: readonly { readonly id: number; readonly lifted: number; readonly kept: number }[];
   /** Who the statement being prepared or stepped runs for. */
@@ -239,7 +244,7 @@ export class Connection {
   /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
   clearGuestStatements(): void {
     const guest = this.#statements.guest;
-    for (const stmt of guest.values()) this.#sqlite3.capi.sqlite3_finalize(stmt);
+    for (const stmt of guest.values()) this.#finalize(stmt);
     guest.clear();
   }
 
@@ -327,9 +332,7 @@ export class Connection {
         rows.push(row);
       }
       if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
-      const columns: string[] = [];
-      for (let i = 0; i < width; i++) columns.push(this.#columnName(stmt, i));
-      return { columns, rows };
+      return { columns: this.#columnNames(stmt, width), rows };
     });
   }
 
@@ -376,7 +379,7 @@ export class Connection {
 
   close(): void {
     for (const cache of Object.values(this.#statements)) {
-      for (const stmt of cache.values()) this.#sqlite3.capi.sqlite3_finalize(stmt);
+      for (const stmt of cache.values()) this.#finalize(stmt);
       cache.clear();
     }
     this.#db.close();
@@ -483,9 +486,41 @@ export class Connection {
     }
   }
 
+  /**
+   * The statement's column names. Those read last time are given again (the same frozen array) while
+   * SQLite's name for each column is still at the same address with the same bytes; a statement
+   * prepared again (a schema change) makes new names, which are read again.
+   */
+  #columnNames(stmt: WasmPointer, width: number): readonly string[] {
+    const c = this.#c;
+    const known = this.#columns.get(stmt);
+    if (known !== undefined && known.names.length === width) {
+      const heap = this.#sqlite3.wasm.heap8u();
+      let same = true;
+      for (let i = 0; i < width && same; i++) {
+        const pointer = c.sqlite3_column_name(stmt, i);
+        same = pointer === known.pointers[i] && sameAscii(heap, pointer, known.names[i]!);
+      }
+      if (same) return known.names;
+    }
+    const pointers: WasmPointer[] = [];
+    const names: string[] = [];
+    let ascii = true;
+    for (let i = 0; i < width; i++) {
+      const pointer = c.sqlite3_column_name(stmt, i);
+      const name = this.#columnName(pointer);
+      pointers.push(pointer);
+      names.push(name);
+      ascii &&= pointer !== 0 && isAsciiName(name);
+    }
+    Object.freeze(names);
+    if (ascii) this.#columns.set(stmt, { pointers, names });
+    else this.#columns.delete(stmt);
+    return names;
+  }
+
   /** A column's name, read straight from SQLite's memory (the library's wrapper costs more than the query). */
-  #columnName(stmt: WasmPointer, index: number): string {
-    const pointer = this.#c.sqlite3_column_name(stmt, index);
+  #columnName(pointer: WasmPointer): string {
     if (pointer === 0) return '';
     const heap = this.#sqlite3.wasm.heap8u();
     let end = pointer;
@@ -523,7 +558,7 @@ export class Connection {
     if (cache.size >= STATEMENT_CACHE_SIZE) {
       const [oldestSql, oldest] = cache.entries().next().value!;
       cache.delete(oldestSql);
-      this.#sqlite3.capi.sqlite3_finalize(oldest);
+      this.#finalize(oldest);
     }
     cache.set(sql, stmt);
     return stmt;
@@ -583,6 +618,12 @@ export class Connection {
     }
   }
 
+  /** Finalizes a cached statement; its address may be another statement's next. */
+  #finalize(stmt: WasmPointer): void {
+    this.#columns.delete(stmt);
+    this.#sqlite3.capi.sqlite3_finalize(stmt);
+  }
+
   #release(principal: Principal, stmt: WasmPointer): void {
     this.#principal = 'host';
     // After a failed step, reset returns that error again: the error has already been reported.
@@ -618,4 +659,16 @@ export class Connection {
       error instanceof Error ? error.message : String(error),
     );
   }
+}
+
+function isAsciiName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Whether the NUL-terminated string at `pointer` is exactly the ASCII `name`. */
+function sameAscii(heap: Uint8Array, pointer: number, name: string): boolean {
+  if (heap[pointer + name.length] !== 0) return false;
+  for (let i = 0; i < name.length; i++) if (heap[pointer + i] !== name.charCodeAt(i)) return false;
+  return true;
 }
