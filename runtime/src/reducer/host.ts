@@ -258,6 +258,8 @@ class BoundInstance implements ReducerInstance {
   private readonly limits: ReducerLimits;
   /** The fuel of one mutation in the running call, and the length of its batch (1 outside reduce). */
   private budget: number;
+  /** `budget` as the fuel global takes it, made once per call rather than at every `enter`. */
+  private budgetFuel = 0n;
   private batchLength = 1;
   /** The last index the guest entered in the running call: each next one is this + 1, so fuel is reset once per mutation. */
   private entered = -1;
@@ -369,7 +371,8 @@ class BoundInstance implements ReducerInstance {
     this.budget = budget;
     this.batchLength = batchLength;
     this.entered = -1;
-    this.fuel.value = BigInt(budget);
+    this.budgetFuel = BigInt(budget);
+    this.fuel.value = this.budgetFuel;
     try {
       const result = body(this.heap!);
       if (this.trapped !== undefined) throw new ReducerTrap(this.trapped);
@@ -499,7 +502,7 @@ class BoundInstance implements ReducerInstance {
             );
           }
           this.entered = i;
-          this.fuel.value = BigInt(this.budget);
+          this.fuel.value = this.budgetFuel;
           host.enter(i);
         } catch (error) {
           throw this.trap(error, 'enter');

@@ -190,6 +190,22 @@ test('the statement cache stays bounded', () => {
   conn.close();
 });
 
+test('a full statement cache finalizes the statement used least recently', () => {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  const conn = new Connection(db);
+  for (let i = 0; i < 64; i++) conn.query(`SELECT ${i}`, []);
+  conn.query('SELECT 0', []);
+  conn.query('SELECT 64', []);
+  const kept = new Set<string>();
+  for (let stmt = capi.sqlite3_next_stmt(db, 0); stmt; stmt = capi.sqlite3_next_stmt(db, stmt)) {
+    kept.add(capi.sqlite3_sql(stmt) ?? '');
+  }
+  expect(kept.has('SELECT 0')).toBe(true);
+  expect(kept.has('SELECT 1')).toBe(false);
+  expect(kept.has('SELECT 64')).toBe(true);
+  conn.close();
+});
+
 test('exec runs several statements and reports a failure as a SqlError', () => {
   const conn = memoryConnection();
   conn.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)');

@@ -48,6 +48,8 @@ export class SqlError extends Error {
 }
 
 const STATEMENT_CACHE_SIZE = 64;
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
 /** The progress handler runs every this many VM steps: rare enough to cost nothing measurable. */
 const PROGRESS_INTERVAL = 1000;
 
@@ -119,6 +121,12 @@ interface SqliteExports {
   sqlite3_stmt_readonly(stmt: WasmPointer): number;
 }
 
+interface CachedStatement {
+  readonly stmt: WasmPointer;
+  /** `#uses` when it was last used. */
+  used: number;
+}
+
 interface ErrorWithResultCode {
   readonly resultCode?: unknown;
 }
@@ -130,15 +138,17 @@ export class Connection {
   readonly #db: Database;
   readonly #pDb: WasmPointer;
   /**
-   * Prepared statements by principal (invariant 4), then SQL, most recently used last (a Map keeps
-   * insertion order); STATEMENT_CACHE_SIZE each. No key is built per call: a guest's repeated SQL
-   * arrives as the same string (host.ts), whose hash the engine keeps.
+   * Prepared statements by principal (invariant 4), then SQL, with when each was last used;
+   * STATEMENT_CACHE_SIZE each, the least recently used finalized first. A hit is one lookup (no key is
+   * built per call: a guest's repeated SQL arrives as the same string, host.ts, whose hash the engine
+   * keeps) and a counter; the oldest is looked for only when a statement is prepared into a full cache.
    */
-  readonly #statements: Readonly<Record<Principal, Map<string, WasmPointer>>> = {
+  readonly #statements: Readonly<Record<Principal, Map<string, CachedStatement>>> = {
     host: new Map(),
     guest: new Map(),
     reader: new Map(),
   };
+  #uses = 0;
   /** The column names a cached statement's last query read, where SQLite kept them (ASCII names only). */
   readonly #columns = new Map<
     WasmPointer,
@@ -244,7 +254,7 @@ export class Connection {
   /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
   clearGuestStatements(): void {
     const guest = this.#statements.guest;
-    for (const stmt of guest.values()) this.#finalize(stmt);
+    for (const { stmt } of guest.values()) this.#finalize(stmt);
     guest.clear();
   }
 
@@ -379,7 +389,7 @@ export class Connection {
 
   close(): void {
     for (const cache of Object.values(this.#statements)) {
-      for (const stmt of cache.values()) this.#finalize(stmt);
+      for (const { stmt } of cache.values()) this.#finalize(stmt);
       cache.clear();
     }
     this.#db.close();
@@ -415,7 +425,7 @@ export class Connection {
           rc = c.sqlite3_bind_null(stmt, index);
           break;
         case 'integer':
-          if (BigInt.asIntN(64, value.val) !== value.val) {
+          if (value.val < MIN_INT64 || value.val > MAX_INT64) {
             throw new SqlError(
               capi.SQLITE_MISMATCH,
               `parameter ${index}: integer ${value.val} exceeds 64 bits`,
@@ -534,9 +544,8 @@ export class Connection {
     const cache = this.#statements[principal];
     const cached = cache.get(sql);
     if (cached !== undefined) {
-      cache.delete(sql);
-      cache.set(sql, cached);
-      return cached;
+      cached.used = ++this.#uses;
+      return cached.stmt;
     }
     if (principal === 'guest' && this.#exhausted) throw this.#budgetError();
     this.#principal = principal;
@@ -556,11 +565,18 @@ export class Connection {
       );
     }
     if (cache.size >= STATEMENT_CACHE_SIZE) {
-      const [oldestSql, oldest] = cache.entries().next().value!;
+      let oldestSql = '';
+      let oldest: CachedStatement | undefined;
+      for (const [key, entry] of cache) {
+        if (oldest === undefined || entry.used < oldest.used) {
+          oldestSql = key;
+          oldest = entry;
+        }
+      }
       cache.delete(oldestSql);
-      this.#finalize(oldest);
+      this.#finalize(oldest!.stmt);
     }
-    cache.set(sql, stmt);
+    cache.set(sql, { stmt, used: ++this.#uses });
     return stmt;
   }
 
