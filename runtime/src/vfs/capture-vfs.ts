@@ -218,6 +218,15 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
 
   const heapView = (pointer: WasmPointer, length: number): Uint8Array =>
     wasm.heap8u().subarray(pointer, pointer + length);
+  // Out-parameters are written through a view of the heap, not the library's poke (which dispatches on
+  // a type name at each call): SQLite asks for the file size and the journal at every transaction.
+  let heapData: DataView = new DataView(new ArrayBuffer(0));
+  const heapWords = (): DataView => {
+    const { buffer } = wasm.heap8u();
+    if (heapData.buffer !== buffer) heapData = new DataView(buffer);
+    return heapData;
+  };
+  const put32 = (pointer: WasmPointer, value: number): void => heapWords().setInt32(pointer, value, true);
 
   // A JS exception must never unwind through SQLite's C frames: every callback is fenced. The fence has
   // a fixed arity (no VFS method takes more than five arguments): a rest-parameter wrapper allocated an
@@ -401,7 +410,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     xFileSize: guard(capi.SQLITE_IOERR_FSTAT, (pFile: WasmPointer, pSize: WasmPointer) => {
       const file = fileOf(pFile);
       const size = file.kind === 'main' ? file.binding.store.pageCount * PAGE_SIZE : file.bytes.size;
-      wasm.poke64(pSize, BigInt(size));
+      heapWords().setBigInt64(pSize, BigInt(size), true);
       return OK;
     }),
     // One connection per store, in one thread: there is nobody to exclude. A lock only tells the store
@@ -417,7 +426,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       return OK;
     }),
     xCheckReservedLock: guard(IOERR, (_pFile: WasmPointer, pResOut: WasmPointer) => {
-      wasm.poke32(pResOut, 0);
+      put32(pResOut, 0);
       return OK;
     }),
     xFileControl: guard(IOERR, (pFile: WasmPointer, op: number) => {
@@ -451,7 +460,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
         const handle = new capi.sqlite3_file(pFile);
         handle.$pMethods = ioMethods.pointer;
         handle.dispose();
-        if (pOutFlags) wasm.poke32(pOutFlags, flags);
+        if (pOutFlags) put32(pOutFlags, flags);
         return OK;
       },
     ),
@@ -465,7 +474,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       (_pVfs: WasmPointer, zName: WasmPointer, _flags: number, pResOut: WasmPointer) => {
         const name = cString(zName);
         const exists = name !== null && (namedFiles.has(name) || bindings.has(name));
-        wasm.poke32(pResOut, exists ? 1 : 0);
+        put32(pResOut, exists ? 1 : 0);
         return OK;
       },
     ),
@@ -507,7 +516,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       return OK;
     }),
     xCurrentTimeInt64: guard(IOERR, (_pVfs: WasmPointer, pOut: WasmPointer) => {
-      wasm.poke64(pOut, UNIX_EPOCH_JULIAN_MS + BigInt(clockMs));
+      heapWords().setBigInt64(pOut, UNIX_EPOCH_JULIAN_MS + BigInt(clockMs), true);
       return OK;
     }),
     xGetLastError: () => 0,
@@ -560,7 +569,9 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       clockMs = next.timestampMs;
       envelope = next;
       stream = undefined;
-      const current = raw.sqlite3_vfs_find(0);
+      // Once it made itself the default, this VFS stays it until releaseEnvelopes: what runs meanwhile
+      // (the mutations of one transaction, synchronously) registers no VFS. So it asks only then.
+      const current = displaced === undefined ? raw.sqlite3_vfs_find(0) : ours;
       if (current !== ours) {
         // SQLite reseeds from the default VFS; while another was, its reseeds did not come here.
         displaced = current;
