@@ -326,3 +326,106 @@ test('a batch that would grow the document past its quota is rejected whole, its
   expect(after.results[0]).toMatchObject({ status: 'accepted', outcomes: [{ lsn, ok: true }] });
   await doc.close();
 });
+
+/** A store whose syncs wait, while `holding`, until `release` lets the oldest one go (or fail). */
+class HeldSyncStore extends MemoryByteStore {
+  holding = false;
+  readonly #held: { go: () => void; fail: (error: Error) => void }[] = [];
+
+  override async sync(name: string): Promise<void> {
+    if (this.holding) {
+      await new Promise<void>((go, fail) => this.#held.push({ go, fail }));
+    }
+    return super.sync(name);
+  }
+
+  get waiting(): number {
+    return this.#held.length;
+  }
+
+  /** Lets the oldest held sync run (or fail with `error`); false when none is held. */
+  release(error?: Error): boolean {
+    const held = this.#held.shift();
+    if (held === undefined) return false;
+    if (error === undefined) held.go();
+    else held.fail(error);
+    return true;
+  }
+}
+
+const turns = (n: number) => new Promise((resolve) => setTimeout(resolve, n));
+
+test('a push is applied while the frame before it syncs, reported in call order once its own frame is durable, and a crash at any point keeps every acknowledged push', async () => {
+  const storage = new HeldSyncStore();
+  const docId = `authority-${++docs}`;
+  const doc = await AuthorityDocument.open({ docId, reducer, storage });
+  const head = doc.nextFrameLsn;
+  storage.holding = true;
+  const acknowledged: string[] = [];
+  const pushes = ['a', 'b', 'c'].map((timelineId) =>
+    doc.push([{ timelineId, mutations: [create(timelineId, 0, `${timelineId}0`)] }]).then((report) => {
+      acknowledged.push(timelineId);
+      return report;
+    }),
+  );
+  await turns(20);
+  // All three are applied (the later ones while the first one's sync is held), none is acknowledged, and
+  // nothing outside the document shows them yet.
+  expect(Number(doc.query('SELECT count(*) AS n FROM todos')[0]?.n)).toBe(3);
+  expect(acknowledged).toEqual([]);
+  expect(doc.nextFrameLsn).toBe(head);
+  expect(doc.appliedMarkers.has('a')).toBe(false);
+  expect(doc.framesSince(head)).toEqual({ status: 'frames', frames: [] });
+  const crashes: Promise<void>[] = [];
+  let seen = 0;
+  while (acknowledged.length < 3) {
+    expect(storage.release(), 'a sync to release while pushes wait').toBe(true);
+    await turns(2);
+    if (acknowledged.length === seen) continue;
+    seen = acknowledged.length;
+    // A crash now, unsynced bytes lost: every push acknowledged so far is in the journal.
+    const image = storage.crashImage({ keepUnsynced: false });
+    const expected = [...acknowledged];
+    crashes.push(
+      (async () => {
+        const reopened = await AuthorityDocument.open({ docId, reducer, storage: image });
+        for (const timelineId of expected) expect(reopened.appliedMarkers.get(timelineId)).toBe(0);
+        expect(reopened.nextFrameLsn).toBeGreaterThanOrEqual(head + expected.length);
+        await reopened.close();
+      })(),
+    );
+  }
+  storage.holding = false;
+  while (storage.release());
+  await Promise.all(crashes);
+  expect(acknowledged).toEqual(['a', 'b', 'c']);
+  const frames = (await Promise.all(pushes)).map((report) => report.frameLsn);
+  expect(frames).toEqual([head, head + 1, head + 2]);
+  expect(doc.appliedMarkers.get('c')).toBe(0);
+  await doc.close();
+});
+
+test('when a sync fails, the push it held and every push applied behind it fail, in call order, and nothing after is taken', async () => {
+  const storage = new HeldSyncStore();
+  const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer, storage });
+  const head = doc.nextFrameLsn;
+  storage.holding = true;
+  const settled: string[] = [];
+  const pushes = ['a', 'b'].map((timelineId) =>
+    doc.push([{ timelineId, mutations: [create(timelineId, 0, `${timelineId}0`)] }]).then(
+      () => settled.push(`${timelineId} ok`),
+      (error: unknown) => settled.push(`${timelineId} ${(error as { kind?: string }).kind}`),
+    ),
+  );
+  await turns(20);
+  expect(Number(doc.query('SELECT count(*) AS n FROM todos')[0]?.n)).toBe(2);
+  storage.release(new Error('disk gone'));
+  storage.holding = false;
+  while (storage.release());
+  await Promise.all(pushes);
+  expect(settled).toEqual(['a storage-failed', 'b storage-failed']);
+  expect(doc.nextFrameLsn).toBe(head);
+  await expect(doc.push([{ timelineId: 'c', mutations: [create('c', 0, 'c0')] }])).rejects.toMatchObject({
+    kind: 'storage-failed',
+  });
+});

@@ -7,16 +7,23 @@
 //    skipped; a push that starts past marker + 1 is refused (`gap`) and changes nothing.
 // 2. Every mutation taken advances its timeline's marker, applied or rejected: a mutation that can never
 //    apply never blocks the ones behind it.
-// 3. `push` resolves only after the frame of its transaction is synced to the journal (when there is one).
-// 4. Pushes run one after another; the pushes of one call share one transaction and so one frame.
+// 3. `push` resolves only after the frame of its transaction is synced to the journal (when there is one),
+//    and after every push called before it resolved: reports come out in call order. A push whose frame,
+//    or any earlier frame, failed to sync rejects.
+// 4. Pushes are applied one after another; the pushes of one call share one transaction and so one
+//    frame. A push is applied while the frames before it are still being synced (a pipeline: the next
+//    group's reduce overlaps the last group's fsync), but nothing of it is visible outside before its
+//    own frame is durable: `appliedMarkers`, `nextFrameLsn`, `framesSince` and snapshots describe
+//    durable frames only (the markers a push is checked against are the applied ones).
 // 5. After the journal fails, the document refuses everything (`storage-failed`) until reopened.
 // 6. `journalId` names this history: recorded in the journal when it is created, the same for every
 //    reopen of it; a client whose pages come from another journalId must start from a snapshot.
 // 7. The frames kept in memory are exactly the durable frames since the last checkpoint (every
 //    `checkpointEvery` frames; in memory too, where nothing is written), gap-free and in lsn order: a
 //    client whose cursor lies inside that window catches up with frames alone, any other takes a snapshot.
-// 8. A snapshot is taken between pushes, so its pages are the base after exactly `frameCount` durable
-//    frames, never the pages of a transaction whose frame is not yet synced.
+// 8. A snapshot, and a checkpoint, are taken between pushes with none being synced, so their pages are
+//    the base after exactly `frameCount` durable frames, never the pages of a transaction whose frame is
+//    not yet synced.
 // 9. Each durable frame has its wire form (protocol/page-delta.ts), computed once: every page as a
 //    delta against its version in the base before the frame. A committed frame's previous pages are
 //    read in the commit callback, before the fold replaces them; frames recovered from the journal get
@@ -126,6 +133,22 @@ export interface KeptFrame {
   readonly wire: WireFrame;
 }
 
+/** A push applied, its frame's sync begun: what reporting it needs. */
+interface AppliedStep {
+  readonly syncing: SyncingFrames;
+  /** The markers it advanced. */
+  readonly updates: ReadonlyMap<string, number>;
+  /** Its results, given each timeline's durable marker. */
+  readonly report: (marker: (timelineId: string) => number) => PushResult[];
+}
+
+/** Frames committed, with their wire forms, and the sync that makes them durable. */
+interface SyncingFrames {
+  readonly frames: KeptFrame[];
+  readonly done: Promise<void>;
+  readonly lastLsn: number | undefined;
+}
+
 /** A committed frame, with the base's version of each of its pages before it. */
 interface Captured {
   readonly frame: Frame;
@@ -144,8 +167,11 @@ export class AuthorityDocument {
   readonly journalId: string;
   readonly #replica: Replica;
   readonly #journal: DocumentJournal | undefined;
+  /** Each timeline's marker in durable frames (invariant 4): what others are told. */
   readonly #markers: Map<string, number>;
-  /** Each bound timeline's secret hash (invariant 10). */
+  /** Each timeline's marker in the frames applied, durable or not: what the next push continues. */
+  readonly #appliedMarkers: Map<string, number>;
+  /** Each bound timeline's secret hash (invariant 10), as applied. */
   readonly #bindings: Map<string, string>;
   readonly #maxDocumentBytes: number | undefined;
   readonly #checkpointEvery: number;
@@ -158,7 +184,12 @@ export class AuthorityDocument {
   #kept: KeptFrame[];
   #keptFrom: number;
   #snapshot: DocumentSnapshot | undefined;
+  /** Applies, snapshots and checkpoints run one after another on this chain. */
   #chain: Promise<unknown> = Promise.resolve();
+  /** Settles once every push called so far has been reported (or has failed). */
+  #reported: Promise<unknown> = Promise.resolve();
+  /** The frame lsn after the frames applied so far, durable or not. */
+  #appliedFrameLsn: number;
   #failure: TandemError | undefined;
   #closed = false;
 
@@ -178,7 +209,9 @@ export class AuthorityDocument {
     this.#journal = journal;
     this.#captured = captured;
     this.#nextFrameLsn = nextFrameLsn;
+    this.#appliedFrameLsn = nextFrameLsn;
     this.#markers = readAppliedMarkers(replica);
+    this.#appliedMarkers = new Map(this.#markers);
     this.#bindings = readTimelineBindings(replica);
     this.#maxDocumentBytes = options.maxDocumentBytes;
     this.#checkpointEvery = options.checkpointEvery ?? 1000;
@@ -224,7 +257,7 @@ export class AuthorityDocument {
         opened?.recovered.timelineId ?? newJournalId(),
         kept,
       );
-      await document.#persist();
+      await document.#persist(document.#startSync());
       return document;
     } catch (error) {
       replica.close();
@@ -232,12 +265,12 @@ export class AuthorityDocument {
     }
   }
 
-  /** The lsn the next frame will carry. */
+  /** The lsn of the frame after the durable ones (invariant 4). */
   get nextFrameLsn(): number {
     return this.#nextFrameLsn;
   }
 
-  /** The marker of every timeline that has pushed. */
+  /** The marker of every timeline that has pushed, in the durable frames (invariant 4). */
   get appliedMarkers(): ReadonlyMap<string, number> {
     return this.#markers;
   }
@@ -248,11 +281,27 @@ export class AuthorityDocument {
     return bound !== undefined && bound !== secretHash;
   }
 
-  /** Applies pushes that arrived together in one transaction; see the invariants above. */
+  /**
+   * Applies pushes that arrived together in one transaction, and reports them once their frame is
+   * durable; see the invariants above (3, 4).
+   */
   push(requests: readonly PushRequest[]): Promise<PushReport> {
-    const run = this.#chain.then(() => this.#push(requests));
-    this.#chain = run.catch(() => undefined);
-    return run;
+    // The pushes called before this one: their applies run before its apply, their reports before its.
+    const previous = this.#reported;
+    const applied = this.#chain.then(() => this.#apply(requests, previous));
+    this.#chain = applied.catch(() => undefined);
+    const report = (async () => {
+      let step: AppliedStep;
+      try {
+        step = await applied;
+      } finally {
+        // Its sync runs meanwhile; what came before is reported first, failed or not (invariant 3).
+        await previous;
+      }
+      return this.#report(step);
+    })();
+    this.#reported = report.catch(() => undefined);
+    return report;
   }
 
   /**
@@ -267,7 +316,11 @@ export class AuthorityDocument {
 
   /** A compressed image of the document after its durable frames (invariant 8); reused until a frame lands. */
   snapshot(): Promise<DocumentSnapshot> {
+    const before = this.#reported;
     const run = this.#chain.then(async () => {
+      // Nothing applied may be undurable in the pages it takes (invariant 8): the pushes applied before
+      // it are those called before it.
+      await before;
       this.#assertOpen();
       const frameCount = this.#nextFrameLsn;
       if (this.#snapshot?.frameCount !== frameCount) {
@@ -293,24 +346,37 @@ export class AuthorityDocument {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#chain;
+    await this.#reported;
     this.#closed = true;
     this.#replica.close();
   }
 
-  async #push(requests: readonly PushRequest[]): Promise<PushReport> {
+  /**
+   * The applying half of a push: checks and reduces it in one transaction, starts its frame's sync and
+   * returns what `#report` needs once that sync is done. Runs on `#chain`.
+   */
+  async #apply(requests: readonly PushRequest[], previous: Promise<unknown>): Promise<AppliedStep> {
     this.#assertOpen();
+    if (this.#checkpointDue(this.#appliedFrameLsn)) {
+      // A checkpoint takes the base: only once every frame applied is durable (invariant 8), which
+      // `previous` waits for (a report checkpoints itself when nothing was applied after its frame).
+      await previous;
+      this.#assertOpen();
+      if (this.#checkpointDue(this.#appliedFrameLsn)) await this.#checkpoint();
+    }
     const batch: MutationEnvelope[] = [];
     const updates = new Map<string, number>();
     const bindings = new Map<string, string>();
     const taken: { request: PushRequest; from: number; count: number }[] = [];
     const results: (PushResult | undefined)[] = [];
+    const markerOf = (id: string): number => updates.get(id) ?? this.#appliedMarkers.get(id) ?? -1;
     for (const request of requests) {
-      const refusal = checkRequest(request, (id) => updates.get(id) ?? this.#markers.get(id) ?? -1);
+      const refusal = checkRequest(request, markerOf);
       if (refusal !== undefined) {
         results.push(refusal);
         continue;
       }
-      const last = updates.get(request.timelineId) ?? this.#markers.get(request.timelineId) ?? -1;
+      const last = markerOf(request.timelineId);
       const bound = bindings.get(request.timelineId) ?? this.#bindings.get(request.timelineId);
       if (bound !== undefined && bound !== request.secretHash) {
         results.push({
@@ -346,27 +412,41 @@ export class AuthorityDocument {
       results.push(undefined);
     }
 
-    const outcomes = batch.length === 0 ? [] : this.#apply(batch, updates, bindings);
-    for (const [timelineId, lsn] of updates) this.#markers.set(timelineId, lsn);
+    const outcomes = batch.length === 0 ? [] : this.#reduce(batch, updates, bindings);
+    for (const [timelineId, lsn] of updates) this.#appliedMarkers.set(timelineId, lsn);
     for (const [timelineId, hash] of bindings) this.#bindings.set(timelineId, hash);
-    const frame = (await this.#persist()).at(-1);
+    const syncing = this.#startSync();
     let next = 0;
-    const report: PushResult[] = results.map((result) => {
-      if (result !== undefined) return result;
-      const { request, from, count } = taken[next++]!;
-      return {
-        status: 'accepted',
-        timelineId: request.timelineId,
-        appliedLsn: this.#markers.get(request.timelineId) ?? -1,
-        outcomes: batch.slice(from, from + count).map((m, i): PushOutcome => {
-          const outcome = outcomes[from + i];
-          return outcome?.ok
-            ? { lsn: m.lsn, ok: true }
-            : { lsn: m.lsn, ok: false, reason: outcome?.reason ?? 'no outcome' };
-        }),
-      };
-    });
-    return { frameLsn: frame?.frame.lsn, frame: frame?.wire, results: report };
+    const report = (marker: (timelineId: string) => number): PushResult[] =>
+      results.map((result) => {
+        if (result !== undefined) return result;
+        const { request, from, count } = taken[next++]!;
+        return {
+          status: 'accepted',
+          timelineId: request.timelineId,
+          appliedLsn: marker(request.timelineId),
+          outcomes: batch.slice(from, from + count).map((m, i): PushOutcome => {
+            const outcome = outcomes[from + i];
+            return outcome?.ok
+              ? { lsn: m.lsn, ok: true }
+              : { lsn: m.lsn, ok: false, reason: outcome?.reason ?? 'no outcome' };
+          }),
+        };
+      });
+    return { syncing, updates, report };
+  }
+
+  /** The reporting half of a push: once its frame is durable, its markers are too, and it is reported. */
+  async #report(step: AppliedStep): Promise<PushReport> {
+    const frame = (await this.#persist(step.syncing)).at(-1);
+    for (const [timelineId, lsn] of step.updates) this.#markers.set(timelineId, lsn);
+    // Nothing applied after this frame: the base holds durable frames only, and the next apply waits
+    // for this report (it is in its `previous`), so the checkpoint is not raced.
+    if (this.#checkpointDue(this.#nextFrameLsn) && this.#appliedFrameLsn === this.#nextFrameLsn) {
+      await this.#checkpoint();
+    }
+    const results = step.report((timelineId) => this.#markers.get(timelineId) ?? -1);
+    return { frameLsn: frame?.frame.lsn, frame: frame?.wire, results };
   }
 
   /**
@@ -374,7 +454,7 @@ export class AuthorityDocument {
    * document past its quota is rolled back and taken again as rejected: the markers still advance, so
    * the mutations never block the ones behind them.
    */
-  #apply(
+  #reduce(
     batch: readonly MutationEnvelope[],
     updates: ReadonlyMap<string, number>,
     bindings: ReadonlyMap<string, string>,
@@ -412,47 +492,71 @@ export class AuthorityDocument {
   }
 
   /**
-   * Syncs the frames committed so far, keeps and reports them, and checkpoints when the frame log has
-   * grown; returns them.
+   * Starts the sync of the frames committed so far and computes their wire forms meanwhile (invariant
+   * 9); `#persist` awaits it. Called right after each commit, so each sync covers its own frames.
    */
-  async #persist(): Promise<KeptFrame[]> {
+  #startSync(): SyncingFrames {
     const captured = this.#captured.splice(0);
     const last = captured.at(-1)?.frame;
-    if (last === undefined) return [];
-    this.#nextFrameLsn = last.lsn + 1;
+    if (last === undefined) return { frames: [], done: Promise.resolve(), lastLsn: undefined };
+    this.#appliedFrameLsn = last.lsn + 1;
     // The sync runs off this thread: the wire forms are computed meanwhile, and kept (and reported)
     // only once it succeeded.
-    const syncing = this.#journal?.sync();
+    const done = this.#journal?.sync() ?? Promise.resolve();
+    // Awaited by `#persist`; a failure is also told there, not as an unhandled rejection.
+    done.catch(() => undefined);
     let frames: KeptFrame[];
     try {
       frames = captured.map(({ frame, previous }) => ({ frame, wire: encodeWireFrame(frame, previous) }));
     } catch (error) {
-      await syncing?.catch(() => undefined);
-      throw error;
+      this.#failure ??= new TandemError(
+        'storage-failed',
+        `document ${this.docId} could not encode frame ${last.lsn}; reopen it to recover`,
+        {},
+        { cause: error },
+      );
+      throw this.#failure;
     }
-    if (syncing !== undefined) {
-      try {
-        await syncing;
-      } catch (error) {
-        // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
-        this.#failure = new TandemError(
-          'storage-failed',
-          `document ${this.docId} could not persist frame ${last.lsn}; reopen it to recover`,
-          {},
-          { cause: error },
-        );
-        throw this.#failure;
-      }
+    return { frames, done, lastLsn: last.lsn };
+  }
+
+  /**
+   * Waits for a sync `#startSync` began, then keeps and reports its frames; returns them. Runs in push
+   * order, after every earlier push was reported (invariant 3).
+   */
+  async #persist(syncing: SyncingFrames): Promise<KeptFrame[]> {
+    const { frames, done, lastLsn } = syncing;
+    try {
+      await done;
+    } catch (error) {
+      // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
+      this.#failure ??= new TandemError(
+        'storage-failed',
+        `document ${this.docId} could not persist frame ${lastLsn}; reopen it to recover`,
+        {},
+        { cause: error },
+      );
     }
+    // An earlier frame that failed fails every later one: a frame is never reported above a lost one.
+    if (this.#failure !== undefined) throw this.#failure;
+    if (lastLsn === undefined) return [];
+    this.#nextFrameLsn = lastLsn + 1;
     this.#kept.push(...frames);
-    if (this.#nextFrameLsn - this.#checkpointedAt >= this.#checkpointEvery) {
-      await this.#journal?.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
-      this.#checkpointedAt = this.#nextFrameLsn;
-      this.#kept = [];
-      this.#keptFrom = this.#nextFrameLsn;
-    }
     for (const { frame } of frames) this.#onFrame?.(frame);
     return frames;
+  }
+
+  /** Whether the frame log has grown enough, at `frameLsn`, for a checkpoint. */
+  #checkpointDue(frameLsn: number): boolean {
+    return frameLsn - this.#checkpointedAt >= this.#checkpointEvery;
+  }
+
+  /** Folds the durable frames into a checkpoint of the base; none may be applied and not durable. */
+  async #checkpoint(): Promise<void> {
+    await this.#journal?.checkpoint(this.#replica.store.base(), this.#nextFrameLsn);
+    this.#checkpointedAt = this.#nextFrameLsn;
+    this.#kept = [];
+    this.#keptFrom = this.#nextFrameLsn;
   }
 
   #assertOpen(): void {
