@@ -82,15 +82,23 @@ export async function makeScenario(bursts: number): Promise<RebaseScenario> {
   }
 }
 
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+/** The value at fraction `at` (0.5: the median) of `values` sorted. */
+const quantile = (values: readonly number[], at: number): number =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * at + 0.5)] ?? Number.NaN;
 
-/** The figure's line, for Node and Chromium alike. */
+/**
+ * The figure's line, for Node and Chromium alike: medians, and how far the middle half of our runs
+ * spread (so a median near the goal is told from a reliable one). `cpu`: CPU time per run, where the
+ * host can tell (Node), which a busy machine does not inflate as it does wall time.
+ */
 export function rebaseLine(
   host: 'node' | 'chromium',
   ours: readonly number[],
   floor: readonly number[],
+  cpu?: readonly number[],
 ): string {
-  const [o, f] = [median(ours), median(floor)];
-  return `rebase ${PENDING} x ~1 KB (${host}): ours ${o.toFixed(1)} ms, floor ${f.toFixed(1)} ms, ratio ${(o / f).toFixed(1)} (goal <= 20 ms; medians of ${ours.length}, interleaved; floor: raw sqlite-wasm, the same puts)`;
+  const [o, f] = [quantile(ours, 0.5), quantile(floor, 0.5)];
+  const spread = `middle half ${quantile(ours, 0.25).toFixed(1)}-${quantile(ours, 0.75).toFixed(1)}`;
+  const cpuNote = cpu === undefined ? '' : `, CPU ${quantile(cpu, 0.5).toFixed(1)} ms`;
+  return `rebase ${PENDING} x ~1 KB (${host}): ours ${o.toFixed(1)} ms (${spread}${cpuNote}), floor ${f.toFixed(1)} ms, ratio ${(o / f).toFixed(1)} (goal <= 20 ms; medians of ${ours.length}, interleaved; floor: raw sqlite-wasm, the same puts)`;
 }

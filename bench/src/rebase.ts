@@ -21,7 +21,7 @@ import {
 } from './rebase-scenario.js';
 import { report } from './report.js';
 
-const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 11));
+const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 21));
 const WARM_UP = 2;
 const TODO = new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url);
 
@@ -34,16 +34,20 @@ async function inNode(scenario: RebaseScenario): Promise<string> {
   const floor = kvFloor(await sqlite3InitModule(), basePuts(), scenario.pending);
   const ours: number[] = [];
   const floors: number[] = [];
+  const cpu: number[] = [];
   for (const [run, burst] of scenario.bursts.entries()) {
+    const cpuBefore = process.cpuUsage();
     let start = performance.now();
     await receiveBurst(doc, scenario.journalId, burst);
     const oursMs = performance.now() - start;
+    const { user, system } = process.cpuUsage(cpuBefore);
     start = performance.now();
     floor.run();
     const floorMs = performance.now() - start;
     if (run < WARM_UP) continue;
     ours.push(oursMs);
     floors.push(floorMs);
+    cpu.push((user + system) / 1000);
   }
   // The last put of k0 is pending put 1000; the bursts' keys arrived beside it.
   const [row] = await doc.query('SELECT v, (SELECT count(*) FROM kv) AS n FROM kv WHERE k = ?', ['k0']);
@@ -52,7 +56,7 @@ async function inNode(scenario: RebaseScenario): Promise<string> {
   }
   floor.close();
   await doc.close();
-  return rebaseLine('node', ours, floors);
+  return rebaseLine('node', ours, floors, cpu);
 }
 
 async function awaitedOneByOne(count: number, dataDir?: string): Promise<number> {
