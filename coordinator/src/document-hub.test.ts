@@ -172,3 +172,52 @@ test('a push is never acknowledged, nor its frame sent, before its group is dura
   // Nobody hears of the frame or of a verdict: each is told the document failed.
   for (const member of members) expect(member.heard).toEqual([{ what: 'failed' }]);
 });
+
+/** A hub over a new document of its own, with three members. */
+async function freshHub(name: string) {
+  const gated = new GatedStore();
+  const doc = await AuthorityDocument.open({ docId: name, reducer, storage: gated });
+  const own = new DocumentHub(name, poolOf(doc), () => undefined);
+  const watchers = Array.from({ length: 3 }, () => new Member());
+  for (const member of watchers) own.join(member, { timelineId: 'watcher', journalId: null, cursor: 0 });
+  await own.settled();
+  return { gated, doc, hub: own, watchers };
+}
+
+const todos = (doc: AuthorityDocument) => Number(doc.query('SELECT count(*) AS n FROM todos')[0]?.n);
+
+test("a step is applied while the step before it syncs, and every member hears the frames, then each pusher its verdict, in the steps' order", async () => {
+  const { gated, doc, hub: own, watchers } = await freshHub('pipeline');
+  const head = doc.nextFrameLsn;
+  gated.hold();
+  own.push(watchers[0]!, create('p0', 0, 'first'));
+  while (gated.waiting === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  // The first step's frame is syncing: the second step goes out and is applied meanwhile.
+  own.push(watchers[1]!, create('p1', 0, 'second'));
+  while (todos(doc) < 2) await new Promise((resolve) => setTimeout(resolve, 2));
+  for (const member of watchers) expect(member.heard).toEqual([]);
+  gated.open();
+  await own.settled();
+  for (const [i, member] of watchers.entries()) {
+    const heard = member.heard.map((h) => (h.what === 'frame' ? `frame ${h.lsn}` : h.what));
+    const frames = [`frame ${head}`, `frame ${head + 1}`];
+    if (i === 0) expect(heard).toEqual([frames[0], 'pushed', frames[1]]);
+    else if (i === 1) expect(heard).toEqual([...frames, 'pushed']);
+    else expect(heard).toEqual(frames);
+  }
+  const verdict = watchers[1]!.heard.find((h) => h.what === 'pushed');
+  expect(verdict).toMatchObject({ frameLsn: head + 1, result: { status: 'accepted', appliedLsn: 0 } });
+});
+
+test('when a step fails while the next is out, every member is told once, and neither step is acknowledged', async () => {
+  const { gated, doc, hub: own, watchers } = await freshHub('pipeline-failure');
+  gated.hold();
+  own.push(watchers[0]!, create('p0', 0, 'first'));
+  while (gated.waiting === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  own.push(watchers[1]!, create('p1', 0, 'second'));
+  while (todos(doc) < 2) await new Promise((resolve) => setTimeout(resolve, 2));
+  gated.failing = true;
+  gated.open();
+  await own.settled();
+  for (const member of watchers) expect(member.heard).toEqual([{ what: 'failed' }]);
+});

@@ -1,21 +1,24 @@
 // One document's connections on the coordinator's main thread: it sends the document's work to the
-// pool one step at a time and fans each frame out to every connection.
+// pool and fans each frame out to every connection.
 //
 // Invariants:
-// 1. One step at a time per document: a step is either the catch-ups of the connections that joined
-//    since the last step, or one pool push carrying every push queued since (pushes that arrive
-//    together, or while the step before runs, share one transaction, and so one frame and one sync).
-// 2. A connection becomes a member in the step that computed its catch-up, before the next push step:
-//    the frames it gets are its catch-up, then every frame pushed after it, so each connection sees the
-//    document's frames in lsn order without a gap or a repeat.
+// 1. Pushes are sent in steps: one pool push carries every push queued since the last step (pushes that
+//    arrive together, or while the steps before run, share one transaction, and so one frame and one
+//    sync). Up to MAX_STEPS_IN_FLIGHT steps are out at once, so the document applies the next group
+//    while the last group's frame syncs (AuthorityDocument invariant 4); their outcomes are handled
+//    strictly in the order the steps were sent.
+// 2. Catch-ups run with no step out: a connection becomes a member in the step that computed its
+//    catch-up, before the next push step is sent, so the frames it gets are its catch-up, then every
+//    frame pushed after it, each connection seeing the document's frames in lsn order without a gap or
+//    a repeat.
 // 3. A push step hands its frame to every member before the pushers hear their `push-result`, and no
 //    member hears of a push before the step's frame is durable (the pool's push resolves only then).
-// 6. A frame is encoded once per step, whatever the number of members: they all send the same bytes.
 // 4. When a step fails (the worker or the document's storage failed), every member is told and
 //    dropped, the failure is logged and counted, and the document is released so the next connection
-//    reopens it from its journal.
+//    reopens it from its journal; the outcomes of the steps sent after it are dropped, never handled.
 // 5. While the hub is not idle it holds its document open in the pool; once idle it lets go, and the
 //    pool may close the document (document-pool.ts).
+// 6. A frame is encoded once per step, whatever the number of members: they all send the same bytes.
 
 import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
 import { encodeMessage, TandemError, type WireFrame } from '@tandem/runtime';
@@ -55,6 +58,11 @@ interface QueuedPush {
 /** One transaction takes at most this many mutations / payload bytes; the rest wait for the next step. */
 const MAX_STEP_MUTATIONS = 5000;
 const MAX_STEP_BYTES = 8 * 1024 * 1024;
+/**
+ * Push steps out at once (invariant 1): one being synced while the next is applied. More would only
+ * split the queued pushes into smaller groups, each with its own frame and sync.
+ */
+const MAX_STEPS_IN_FLIGHT = 2;
 
 export class DocumentHub {
   readonly docId: string;
@@ -64,7 +72,18 @@ export class DocumentHub {
   readonly #departed = new WeakSet<HubMember>();
   #joins: Join[] = [];
   #pushes: QueuedPush[] = [];
-  #running: Promise<void> | undefined;
+  /** Steps sent and not yet handled, oldest first (invariant 1). */
+  #inFlight = 0;
+  /** Settles once the last step sent has been handled: the next one's outcome waits for it. */
+  #handled: Promise<void> = Promise.resolve();
+  /** A pass over the queues is scheduled (at the end of this turn of the event loop). */
+  #scheduled = false;
+  /** Catch-ups are being computed (invariant 2). */
+  #joining = false;
+  /** Bumped when the document fails: the outcomes of steps sent before are dropped (invariant 4). */
+  #epoch = 0;
+  /** Who waits for the hub to have nothing queued, out or running. */
+  #settledWaiters: (() => void)[] = [];
   readonly #onIdle: (hub: DocumentHub) => void;
 
   readonly #metrics: Metrics | undefined;
@@ -92,25 +111,20 @@ export class DocumentHub {
 
   /** No members, nothing queued, nothing running: the hub may be dropped. */
   get idle(): boolean {
-    return (
-      this.#members.size === 0 &&
-      this.#joins.length === 0 &&
-      this.#pushes.length === 0 &&
-      this.#running === undefined
-    );
+    return this.#members.size === 0 && this.#joins.length === 0 && this.#pushes.length === 0 && !this.#busy;
   }
 
   /** Queues a catch-up for `member` (a re-join after falling behind is one too). */
   join(member: HubMember, request: CatchUpRequest): void {
     this.#release ??= this.#pool.hold(this.docId);
     this.#joins.push({ member, request });
-    this.#run();
+    this.#schedule();
   }
 
   push(member: HubMember, request: PushRequest): void {
     this.#release ??= this.#pool.hold(this.docId);
     this.#pushes.push({ member, request });
-    this.#run();
+    this.#schedule();
   }
 
   /** Forgets `member` and anything it queued. */
@@ -122,37 +136,58 @@ export class DocumentHub {
     if (this.idle) this.#becameIdle();
   }
 
-  /** Resolves once the step in progress (if any) and those queued behind it are done. */
+  /** Resolves once nothing is queued, out or running. */
   async settled(): Promise<void> {
-    while (this.#running !== undefined) await this.#running;
+    if (!this.#busy && this.#joins.length === 0 && this.#pushes.length === 0) return;
+    await new Promise<void>((resolve) => this.#settledWaiters.push(resolve));
   }
 
-  #run(): void {
-    if (this.#running !== undefined) return;
-    // The first step waits for this turn of the event loop to end: pushes whose bytes arrived together
-    // (read in one poll) share its transaction, not just those queued while a step runs.
-    this.#running = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#steps())
-      .finally(() => {
-        this.#running = undefined;
-        if (this.idle) this.#becameIdle();
-      });
+  get #busy(): boolean {
+    return this.#scheduled || this.#joining || this.#inFlight > 0;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // Waits for this turn of the event loop to end: pushes whose bytes arrived together (read in one
+    // poll) share a step, not just those queued while a step is out.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Sends what the queues allow now (invariants 1, 2); tells the waiters when all is done. */
+  #pump(): void {
+    if (this.#joining) return;
+    if (this.#joins.length > 0) {
+      // Catch-ups wait for the steps out to be handled; no step is sent meanwhile.
+      if (this.#inFlight === 0) void this.#catchUps();
+    } else {
+      while (this.#inFlight < MAX_STEPS_IN_FLIGHT && this.#pushes.length > 0) this.#send(this.#takePushes());
+    }
+    if (!this.#busy && this.#joins.length === 0 && this.#pushes.length === 0) {
+      for (const resolve of this.#settledWaiters.splice(0)) resolve();
+      if (this.idle) this.#becameIdle();
+    }
+  }
+
+  async #catchUps(): Promise<void> {
+    this.#joining = true;
+    try {
+      for (let join = this.#joins.shift(); join !== undefined; join = this.#joins.shift()) {
+        await this.#catchUp(join);
+      }
+    } finally {
+      this.#joining = false;
+      this.#pump();
+    }
   }
 
   #becameIdle(): void {
     this.#release?.();
     this.#release = undefined;
     this.#onIdle(this);
-  }
-
-  async #steps(): Promise<void> {
-    for (;;) {
-      const joins = this.#joins.splice(0);
-      for (const join of joins) await this.#catchUp(join);
-      const pushes = this.#takePushes();
-      if (pushes.length > 0) await this.#push(pushes);
-      if (joins.length === 0 && pushes.length === 0) return;
-    }
   }
 
   async #catchUp({ member, request }: Join): Promise<void> {
@@ -188,20 +223,35 @@ export class DocumentHub {
     return this.#pushes.splice(0, count);
   }
 
-  async #push(pushes: readonly QueuedPush[]): Promise<void> {
-    let report: PushReport;
+  /** Sends one step; its outcome is handled after those of the steps sent before it (invariant 1). */
+  #send(pushes: readonly QueuedPush[]): void {
+    this.#inFlight++;
+    const epoch = this.#epoch;
     const started = performance.now();
-    try {
-      report = await this.#pool.push(
-        this.docId,
-        pushes.map((p) => p.request),
-      );
-    } catch (error) {
-      await this.#fail(error);
-      return;
-    }
+    const outcome = this.#pool.push(
+      this.docId,
+      pushes.map((p) => p.request),
+    );
+    // Told once, through the handling below; a rejection is not left unhandled meanwhile.
+    outcome.catch(() => undefined);
+    const previous = this.#handled;
+    this.#handled = (async () => {
+      await previous;
+      try {
+        const report = await outcome;
+        if (epoch === this.#epoch) this.#handle(pushes, report, performance.now() - started);
+      } catch (error) {
+        if (epoch === this.#epoch) await this.#fail(error);
+      } finally {
+        this.#inFlight--;
+        this.#pump();
+      }
+    })();
+  }
+
+  #handle(pushes: readonly QueuedPush[], report: PushReport, ms: number): void {
     const { frame } = report;
-    this.#record(report, performance.now() - started);
+    this.#record(report, ms);
     if (frame !== undefined && this.#members.size > 0) {
       const message = encodeMessage({ type: 'frames', frames: [frame], more: false });
       for (const member of this.#members) member.frame(frame, message);
@@ -244,6 +294,8 @@ export class DocumentHub {
     this.#metrics?.inc('tandem_document_failures_total', {
       kind: typeof fields.kind === 'string' ? fields.kind : 'error',
     });
+    // The steps sent after the failed one are the failed document's: their outcomes are dropped.
+    this.#epoch++;
     const members = [...this.#members];
     this.#members.clear();
     this.#joins = [];
