@@ -217,3 +217,26 @@ test('a client of protocol v3 (keyed messages) hears unsupported-version in the 
   expect(Buffer.from(bytes).includes('unsupported-version')).toBe(true);
   expect(await closed).toBe(1008);
 });
+
+test('ask-head is answered with the journal and head after every frame below it; before hello it is unexpected', async () => {
+  const early = await TestSyncClient.open(coordinator.url);
+  early.send({ type: 'ask-head', id: 1 });
+  expect(await refusal(early)).toMatchObject({ error: { kind: 'unexpected' }, code: 1008 });
+
+  const docId = `protocol-${++docs}`;
+  const writer = await TestSyncClient.connect(coordinator.url, { docId });
+  const { journalId, head } = await writer.next('welcome');
+  // Asked right behind the hello, before the catch-up was sent: answered after it.
+  const reader = await TestSyncClient.connect(coordinator.url, { docId, timelineId: 'reader' });
+  reader.send({ type: 'ask-head', id: 7 });
+  expect(await reader.next('head')).toEqual({ type: 'head', id: 7, journalId, head });
+  writer.send(push(0));
+  await writer.next('push-result');
+  reader.send({ type: 'ask-head', id: 8 });
+  const answer = await reader.next('head', (m) => m.id === 8);
+  const before = reader.received.slice(0, reader.received.indexOf(answer));
+  const lastFrame = before.flatMap((m) => (m.type === 'frames' ? m.frames : [])).at(-1);
+  expect(lastFrame?.lsn).toBeGreaterThanOrEqual(head);
+  expect(answer).toEqual({ type: 'head', id: 8, journalId, head: lastFrame!.lsn + 1 });
+  await Promise.all([writer.close(), reader.close()]);
+});

@@ -22,6 +22,9 @@
 //    granted; the binding itself is the document's (AuthorityDocument invariant 10).
 // 8. Messages queued in one synchronous run (a step's fan-out) reach the socket in one corked write at
 //    the next microtask (one syscall, not one per message), in the order they were queued.
+// 9. An `ask-head` is answered (`head`) only while live, with `#nextLsn`: every frame the document made
+//    durable and fanned out so far was queued before the answer. Asked while joining or lagging, it
+//    waits for the catch-up, whose head is at least the document's head when it was asked.
 
 import { createHash } from 'node:crypto';
 import type { PushResult } from '@tandem/migrations';
@@ -83,6 +86,8 @@ const MAX_PUSH_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Pushes a connection may have waiting for their result; more is a quota error. */
 const MAX_PUSHES_IN_FLIGHT = 64;
 const RETRY_AFTER_MS = 1000;
+/** `ask-head` messages one connection may have waiting for its catch-up; more is a quota error. */
+const MAX_HEAD_ASKS_WAITING = 64;
 /** How long an aborted socket stays open for its error to reach the peer. */
 const ABORT_GRACE_MS = 500;
 /** A refused document waits for an operator: clients need not come back often. */
@@ -109,6 +114,8 @@ export class SyncConnection implements HubMember {
   readonly #inFlightBytes: number[] = [];
   #inFlightTotal = 0;
   readonly #silence: NodeJS.Timeout;
+  /** `ask-head` ids waiting for the connection to be live (invariant 9). */
+  #headAsks: number[] = [];
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.#socket = socket;
@@ -173,6 +180,11 @@ export class SyncConnection implements HubMember {
     this.#state = 'live';
     this.#rejoining = false;
     for (const bytes of this.#held.splice(0)) this.#enqueueBytes(bytes);
+    for (const id of this.#headAsks.splice(0)) this.#answerHead(id);
+  }
+
+  #answerHead(id: number): void {
+    this.#enqueue({ type: 'head', id, journalId: this.#journalId ?? '', head: this.#nextLsn });
   }
 
   frame(frame: WireFrame, message: Uint8Array): void {
@@ -255,6 +267,17 @@ export class SyncConnection implements HubMember {
         return this.#onHello(message);
       case 'push':
         return this.#onPush(message);
+      case 'ask-head':
+        if (this.#hello === undefined) this.#fail('unexpected', 'ask-head before hello');
+        else if (this.#state === 'live') this.#answerHead(message.id);
+        else if (this.#headAsks.length >= MAX_HEAD_ASKS_WAITING) {
+          this.#fail(
+            'quota',
+            `more than ${MAX_HEAD_ASKS_WAITING} ask-head waiting for the catch-up`,
+            RETRY_AFTER_MS,
+          );
+        } else this.#headAsks.push(message.id);
+        return;
     }
   }
 
@@ -397,6 +420,7 @@ export class SyncConnection implements HubMember {
     clearTimeout(this.#silence);
     this.#outbox = [];
     this.#held = [];
+    this.#headAsks = [];
     this.#hub?.leave(this);
     this.#options.onClose(this, code, reason);
   }

@@ -14,6 +14,7 @@ export {
   type MutationFate,
   type MutationResult,
   type QueryOptions,
+  type RejectedMutation,
   type Row,
   type SubscribeOptions,
 } from './local-document.js';
@@ -33,6 +34,7 @@ export {
 export { WireFrame } from './protocol/common.js';
 export { ERROR_KINDS, ErrorMessage } from './protocol/error.js';
 export { Frames } from './protocol/frames.js';
+export { AskHead, Head } from './protocol/head.js';
 export { Hello } from './protocol/hello.js';
 export * as protocolLimits from './protocol/limits.js';
 export {
@@ -145,6 +147,7 @@ export { newTimelineSecret } from './storage/timeline-secret.js';
 export {
   type CoordinatorOptions,
   checkCoordinatorOptions,
+  type HeadAnswer,
   type MessageDecoder,
   SyncClient,
   SyncFailure,

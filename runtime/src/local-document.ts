@@ -20,7 +20,8 @@
 // 7. A mutation outside the bounds the coordinator enforces (protocol/mutation-bounds.ts) is refused by
 //    `mutate` with `invalid-argument` before it takes an lsn or reaches the timeline: a bad argument
 //    never fails storage, and nothing accepted here is refused by the coordinator as malformed.
-// 8. Nothing waits forever: `fate` and `synced` settle once the coordinator took what they wait for, or
+// 8. Nothing waits forever: `fate`, `synced` and `caughtUp` settle once the coordinator took (or sent)
+//    what they wait for, or
 //    reject — with `sync-failed` once syncing stopped for good (the SyncClient's `syncFailed`), with
 //    `closed` once the document closed, with `invalid-argument` for a document that does not sync.
 //    Taken offline by the app (`goOffline`), they keep waiting: offline is not failure.
@@ -51,7 +52,7 @@ import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { OverlayKeeper } from './storage/overlay-cache.js';
 import type { PageImage } from './storage/page-image.js';
-import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
+import type { HeadAnswer, SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { type PlainValue, toValue } from './value.js';
 
 /** What opening did to the schema: the versions before and after `migrate`. */
@@ -76,6 +77,18 @@ export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } fro
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
   readonly onError?: (error: unknown) => void;
+}
+
+/** One of this client's mutations its reducer refused (`rejections()`). */
+export interface RejectedMutation {
+  readonly lsn: number;
+  readonly reason: string;
+  /** True once the coordinator decided (it will never apply); false for the local reducer's verdict. */
+  readonly final: boolean;
+  /** The mutation's bytes as `mutate` stored them, while this document holds them. */
+  readonly payload?: Uint8Array;
+  /** The payload read as JSON (what `mutate` was given, when that was a JSON value). */
+  readonly mutation?: unknown;
 }
 
 /** What the coordinator made of a mutation: taken into a frame, or rejected by its reducer. */
@@ -129,6 +142,8 @@ export interface LocalDocumentParts {
   };
 }
 
+/** The payloads of this many of the coordinator's rejections are kept in memory for `rejections()`. */
+const REJECTED_PAYLOADS_KEPT = 1000;
 /** Replaying pending mutations in runs of this size bounds the work of one transaction. */
 const REPLAY_BATCH = 1000;
 /**
@@ -185,7 +200,9 @@ export class LocalDocument implements SyncTarget {
   private takenThrough = -1;
   /** The last lsn synced to the timeline (everything, without a journal). */
   private durableThrough = -1;
-  private readonly rejections = new Map<number, string>();
+  private readonly coordinatorRejections = new Map<number, string>();
+  /** Payloads of the coordinator's rejections, seen before the pending mutations dropped them. */
+  private readonly rejectedPayloads = new Map<number, Uint8Array>();
   /** False from `goOffline()` until `goOnline()`. */
   private online = true;
   private readonly rejected = new RejectionList();
@@ -477,7 +494,7 @@ export class LocalDocument implements SyncTarget {
       );
     }
     if (lsn <= this.takenThrough) {
-      const reason = this.rejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn);
+      const reason = this.coordinatorRejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn);
       return Promise.resolve(
         reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
       );
@@ -517,6 +534,76 @@ export class LocalDocument implements SyncTarget {
         this.rebaseListeners.add(done);
       });
     }
+  }
+
+  /**
+   * Resolves once this document holds at least what the coordinator held when it was asked: its frames
+   * up to then are in the base and the pending mutations rebased on them (the local mutations need not
+   * be taken: that is `synced`). Rejects as `synced` does (invariant 8).
+   */
+  async caughtUp(): Promise<void> {
+    for (;;) {
+      this.throwIfNeverSynced();
+      let answer: HeadAnswer;
+      try {
+        answer = await this.sync!.askHead();
+      } catch (error) {
+        this.throwIfNeverSynced();
+        throw error;
+      }
+      for (;;) {
+        this.throwIfNeverSynced();
+        const { journalId, cursor } = this.base;
+        if (journalId === answer.journalId && cursor >= answer.head) return;
+        await this.nextRebase();
+        // The coordinator's history was replaced meanwhile: what it held then is gone; ask again.
+        if (this.base.journalId !== answer.journalId) break;
+      }
+    }
+  }
+
+  /**
+   * This client's rejected mutations, in lsn order: the coordinator's verdicts (those its pages still
+   * record: the last 1000 of this timeline, and those heard since the open) and the local reducer's
+   * verdicts on mutations still pending. `payload` and `mutation` are there while the document holds
+   * the bytes: pending, or rejected by the coordinator since this open (the last 1000).
+   */
+  async rejections(): Promise<RejectedMutation[]> {
+    this.assertOpen();
+    await this.drained();
+    const found = new Map<number, { reason: string; final: boolean }>();
+    const recorded = this.takenThrough >= 0 ? this.readRejections?.(0, this.takenThrough) : undefined;
+    for (const [lsn, reason] of recorded ?? []) found.set(lsn, { reason, final: true });
+    for (const [lsn, reason] of this.coordinatorRejections) found.set(lsn, { reason, final: true });
+    for (const [lsn, reason] of this.localRejections) {
+      if (!found.has(lsn)) found.set(lsn, { reason, final: false });
+    }
+    const pending = new Map(this.pending.map((m) => [m.lsn, m.payload]));
+    return [...found]
+      .sort(([a], [b]) => a - b)
+      .map(([lsn, { reason, final }]) => {
+        const payload = pending.get(lsn) ?? this.rejectedPayloads.get(lsn);
+        if (payload === undefined) return { lsn, reason, final };
+        const mutation = jsonOf(payload);
+        return { lsn, reason, final, payload: payload.slice(), ...(mutation !== NOT_JSON && { mutation }) };
+      });
+  }
+
+  private throwIfNeverSynced(): void {
+    if (this.closed) throw closedError(this.docId);
+    const never = this.neverSynced();
+    if (never !== undefined) throw never;
+  }
+
+  /** Resolves after the next rebase, or once waiting stopped (invariant 8). */
+  private nextRebase(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.rebaseListeners.delete(done);
+        resolve();
+      };
+      this.rebaseListeners.add(done);
+    });
   }
 
   baseCursor(): { readonly journalId: string | null; readonly cursor: number } {
@@ -693,12 +780,20 @@ export class LocalDocument implements SyncTarget {
     appliedLsn: number,
     rejected: readonly { readonly lsn: number; readonly reason: string }[],
   ): void {
-    for (const { lsn, reason } of rejected) this.rejections.set(lsn, reason);
+    for (const { lsn, reason } of rejected) {
+      this.coordinatorRejections.set(lsn, reason);
+      const payload = this.pending.find((m) => m.lsn === lsn)?.payload;
+      if (payload === undefined) continue;
+      this.rejectedPayloads.set(lsn, payload);
+      if (this.rejectedPayloads.size > REJECTED_PAYLOADS_KEPT) {
+        this.rejectedPayloads.delete(this.rejectedPayloads.keys().next().value!);
+      }
+    }
     this.takenThrough = Math.max(this.takenThrough, appliedLsn);
     this.rejected.taken(
       appliedLsn,
       rejected,
-      (lsn) => this.rejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn),
+      (lsn) => this.coordinatorRejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn),
     );
     this.statusFeed.changed();
     for (const [lsn, entry] of this.fates) {
@@ -890,6 +985,18 @@ function encodePayload(mutation: unknown): Uint8Array {
     throw new TandemError('invalid-argument', 'a mutation must be JSON-serializable or a Uint8Array');
   }
   return new TextEncoder().encode(json);
+}
+
+const NOT_JSON = Symbol('not JSON');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `payload` as the JSON value it encodes, or NOT_JSON (a mutation given as bytes). */
+function jsonOf(payload: Uint8Array): unknown {
+  try {
+    return JSON.parse(strictUtf8.decode(payload));
+  } catch {
+    return NOT_JSON;
+  }
 }
 
 function closedError(docId: string): TandemError {

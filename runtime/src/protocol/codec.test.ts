@@ -45,6 +45,7 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
     ),
   }),
   fc.record({ type: fc.constant('ping' as const), id: fc.nat(1000) }),
+  fc.record({ type: fc.constant('ask-head' as const), id: fc.nat(2 ** 31) }),
 );
 
 const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -90,6 +91,7 @@ const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
     message: fc.string({ maxLength: 50 }),
     retryAfterMs: fc.option(fc.nat(), { nil: null }),
   }),
+  fc.record({ type: fc.constant('head' as const), id: fc.nat(2 ** 31), journalId: id, head: lsn }),
 );
 
 describe(`wire codec (seed ${SEED})`, () => {

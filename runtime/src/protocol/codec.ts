@@ -21,6 +21,7 @@ import { PAGE_SIZE } from '../vfs/page-store.js';
 import { docIdProblem } from './doc-id.js';
 import { ErrorMessage } from './error.js';
 import { Frames } from './frames.js';
+import { AskHead, Head } from './head.js';
 import { Hello } from './hello.js';
 import {
   MAX_FRAMES_PER_MESSAGE,
@@ -34,8 +35,8 @@ import { PushResult } from './push-result.js';
 import { Snapshot } from './snapshot.js';
 import { Welcome } from './welcome.js';
 
-export type ClientMessage = Hello | Push | Ping | Pong;
-export type ServerMessage = Welcome | PushResult | Frames | Snapshot | ErrorMessage | Ping | Pong;
+export type ClientMessage = Hello | Push | Ping | Pong | AskHead;
+export type ServerMessage = Welcome | PushResult | Frames | Snapshot | ErrorMessage | Ping | Pong | Head;
 
 /** The messages each side may send, by `type`. */
 export const CLIENT_MESSAGES: Readonly<Record<ClientMessage['type'], TSchema>> = {
@@ -43,6 +44,7 @@ export const CLIENT_MESSAGES: Readonly<Record<ClientMessage['type'], TSchema>> =
   push: Push,
   ping: Ping,
   pong: Pong,
+  'ask-head': AskHead,
 };
 export const SERVER_MESSAGES: Readonly<Record<ServerMessage['type'], TSchema>> = {
   welcome: Welcome,
@@ -52,6 +54,7 @@ export const SERVER_MESSAGES: Readonly<Record<ServerMessage['type'], TSchema>> =
   error: ErrorMessage,
   ping: Ping,
   pong: Pong,
+  head: Head,
 };
 
 export type ProtocolErrorKind = 'oversized' | 'malformed';
@@ -90,6 +93,8 @@ export const MESSAGE_TAGS = [
   'frames',
   'snapshot',
   'error',
+  'ask-head',
+  'head',
 ] as const satisfies readonly (ClientMessage | ServerMessage)['type'][];
 
 interface Layout {

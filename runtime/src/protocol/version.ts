@@ -13,6 +13,9 @@
 //      invariant 6; v1 reseeded every mutation by drawing a byte, so its SQL random(), randomblob() and
 //      random rowids came one byte further on) and page 1 stores its change counter and version-valid-for
 //      as 1 (invariant 3): a v3 host writes other pages for the same mutations.
-export const PROTOCOL_VERSION = 4;
+//   5: `ask-head` (client) and its answer `head` {id, journalId, head}: where the coordinator's journal
+//      stands, once the frames below it were sent, so a client can wait until it holds what the
+//      coordinator held when it asked (`caughtUp()`). A v4 client never asks, and is still served.
+export const PROTOCOL_VERSION = 5;
 /** The oldest client version a coordinator still serves: a v3 client reads neither v4 messages nor deltas. */
 export const MIN_PROTOCOL_VERSION = 4;

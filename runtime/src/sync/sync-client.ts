@@ -50,6 +50,9 @@
 //     client pushed means the coordinator took lsns this client's timeline lost (a damaged file): the
 //     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
 //     reported confirmed. The client fails (`timeline-damaged`) instead.
+// S7. An `askHead()` is sent on the first session welcomed after it was made, and again on each later
+//     one until answered (an answer dies with its session); it settles once, with the coordinator's
+//     `head`, or rejects as `whenLive()` does once the client failed or was closed.
 import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
@@ -65,6 +68,12 @@ import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { decodePageImage, type PageImage } from '../storage/page-image.js';
+
+/** The coordinator's answer to `askHead()`: its history, and the lsn its next frame will carry. */
+export interface HeadAnswer {
+  readonly journalId: string;
+  readonly head: number;
+}
 
 /** The part of the WHATWG WebSocket the client uses. */
 export interface WebSocketLike {
@@ -229,6 +238,12 @@ export class SyncClient {
   /** The state last told to `onStateChange` and the waiters. */
   #told: SyncState = 'offline';
   #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** `askHead()` calls not answered yet, by the id their `ask-head` carries (S7). */
+  readonly #headAsks = new Map<
+    number,
+    { resolve: (head: HeadAnswer) => void; reject: (error: Error) => void }
+  >();
+  #nextAsk = 0;
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
@@ -298,6 +313,23 @@ export class SyncClient {
     if (state === 'live') return Promise.resolve();
     if (this.#final !== undefined) return Promise.reject(this.#finalError());
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Asks the coordinator where its journal stands (S7): resolves with its history and the lsn of its
+   * next frame, every frame below it sent to this client before the answer. Waits through offline;
+   * rejects once the client failed (its SyncFailure) or was closed.
+   */
+  askHead(): Promise<HeadAnswer> {
+    if (this.#final !== undefined) return Promise.reject(this.#finalError());
+    const id = this.#nextAsk;
+    this.#nextAsk = (this.#nextAsk + 1) % 2 ** 31;
+    const answer = new Promise<HeadAnswer>((resolve, reject) => this.#headAsks.set(id, { resolve, reject }));
+    const session = this.#session;
+    if (session !== undefined && session.phase !== 'connecting') {
+      this.#guard(session, () => this.#send(session, { type: 'ask-head', id }));
+    }
+    return answer;
   }
 
   close(): void {
@@ -428,6 +460,7 @@ export class SyncClient {
         session.journalId = message.journalId;
         session.pushedLsn = message.appliedLsn;
         session.head = message.head;
+        for (const id of this.#headAsks.keys()) this.#send(session, { type: 'ask-head', id });
         // Pages from another history (or none we can place) are replaced by the snapshot that comes first;
         // a client with no pages at all takes the frames from 0.
         const ours = this.#target.baseCursor();
@@ -514,6 +547,12 @@ export class SyncClient {
         return;
       case 'pong':
         return;
+      case 'head': {
+        const ask = this.#headAsks.get(message.id);
+        this.#headAsks.delete(message.id);
+        ask?.resolve({ journalId: message.journalId, head: message.head });
+        return;
+      }
     }
   }
 
@@ -632,6 +671,8 @@ export class SyncClient {
       if (this.#final !== undefined) {
         const error = this.#finalError();
         for (const { reject } of this.#waiters.splice(0)) reject(error);
+        for (const { reject } of this.#headAsks.values()) reject(error);
+        this.#headAsks.clear();
       }
       try {
         this.#options.onStateChange?.(state);
