@@ -85,7 +85,7 @@ test('caughtUp() waits through offline, and rejects with closed, sync-failed or 
     () => 'resolved',
     (error: unknown) => error,
   );
-  waiting.then((value) => {
+  void waiting.then((value) => {
     settled = value;
   });
   await new Promise((resolve) => setTimeout(resolve, 200));
