@@ -42,14 +42,33 @@ export interface OpenDocumentOptions
   readonly onWarning?: (message: string) => void;
 }
 
-export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
+export function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
+  checkCoordinatorOptions(options);
+  return openWithReducer(options, resolveReducer(options.reducer, options.limits ?? {}));
+}
+
+/**
+ * openDocument with its reducer on the way (the owner worker fetches it before it is told to open).
+ * sqlite-wasm's load (fetch and compile of its module, once per worker), the reducer's and the OPFS
+ * folder's open run side by side; the replica awaits the same load.
+ */
+export async function openWithReducer(
+  options: OpenDocumentOptions,
+  loading: Promise<ReducerModule>,
+): Promise<LocalDocument> {
   const { coordinatorUrl: _url, token: _token, sync: _sync, persist, onWarning, ...rest } = options;
   checkCoordinatorOptions(options);
-  // sqlite-wasm's load (fetch and compile of its module, once per worker) runs while the reducer and the
-  // files are read; the replica awaits the same load.
   loadSqlite().catch(() => undefined);
-  const reducer = await resolveReducer(options.reducer, options.limits ?? {});
+  loading.catch(() => undefined);
   const files = persist === true ? await openFiles(options.docId, onWarning ?? console.warn) : undefined;
+  let reducer: ReducerModule;
+  try {
+    reducer = await loading;
+  } catch (error) {
+    // The folder is let go at once: a start that is tried again (here or in another tab) finds it free.
+    await files?.close().catch(() => undefined);
+    throw error;
+  }
   const document = await openLocalDocument({
     ...rest,
     reducer,

@@ -2,10 +2,17 @@
 // sees. Invariants: the connection to the coordinator is wanted exactly while the app wants it
 // (goOnline/goOffline) and the network is up; the status is the same object until a field changes, and
 // listeners hear it only then.
-import type { LocalDocument, MutateOptions, MutationResult, SyncStatus } from '@tandem/runtime';
+import type {
+  LocalDocument,
+  MutateOptions,
+  MutationResult,
+  ReducerModule,
+  SyncStatus,
+} from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime';
-import { openDocument } from './open-document.js';
+import { type OpenDocumentOptions, openWithReducer } from './open-document.js';
 import type { OwnerConfig, OwnerStatus } from './owner-protocol.js';
+import { resolveReducer } from './reducer-source.js';
 
 /** How long an open waits for the previous owner's worker to let go of the files (its tab just closed). */
 const TAKEOVER_MS = 10_000;
@@ -37,13 +44,16 @@ export class OwnedDocument {
    * Opens the document for its owner. Shared, the previous owner's worker may still hold the files for a
    * moment after its tab closed (`document-locked`): the open is retried until TAKEOVER_MS, never forced.
    * Files still held then, or held by another tab when tabs cannot share (each runs its own owner), are
-   * another writer's: this owner keeps the document in memory, with a warning.
+   * another writer's: this owner keeps the document in memory, with a warning. `reducer` is the
+   * reducer of `config.reducer` when it is already on its way (the worker fetched it before the open).
    */
-  static async open(config: OwnerConfig): Promise<OwnedDocument> {
+  static async open(config: OwnerConfig, reducer?: Promise<ReducerModule>): Promise<OwnedDocument> {
+    const loading = reducer ?? resolveReducer(config.reducer, {});
+    loading.catch(() => undefined);
     const deadline = Date.now() + TAKEOVER_MS;
     for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
       try {
-        return await OwnedDocument.#open(config, config.persist);
+        return await OwnedDocument.#open(config, loading, config.persist);
       } catch (error) {
         if (!(error instanceof TandemError && error.kind === 'document-locked')) throw error;
         if (config.shared && Date.now() + wait <= deadline) {
@@ -55,6 +65,7 @@ export class OwnedDocument {
           : 'another tab holds it, and this browser cannot share it between tabs (no SharedWorker or Web Locks)';
         return await OwnedDocument.#open(
           config,
+          loading,
           false,
           `document ${config.docId} is kept in memory only: ${why}`,
         );
@@ -62,9 +73,14 @@ export class OwnedDocument {
     }
   }
 
-  static async #open(config: OwnerConfig, persist: boolean, warned?: string): Promise<OwnedDocument> {
+  static async #open(
+    config: OwnerConfig,
+    reducer: Promise<ReducerModule>,
+    persist: boolean,
+    warned?: string,
+  ): Promise<OwnedDocument> {
     let warning = warned;
-    const document = await openDocument({
+    const options: OpenDocumentOptions = {
       docId: config.docId,
       reducer: config.reducer,
       persist,
@@ -73,7 +89,8 @@ export class OwnedDocument {
       },
       ...(config.coordinatorUrl !== undefined && { coordinatorUrl: config.coordinatorUrl }),
       ...(config.token !== undefined && { token: config.token }),
-    });
+    };
+    const document = await openWithReducer(options, reducer);
     return new OwnedDocument(document, { ...config, persist }, warning);
   }
 

@@ -189,8 +189,8 @@ interface Spare {
   failed: boolean;
 }
 
-function startSpare(docId: string): Spare {
-  const spare = { worker: startOwnerWorker(docId), failed: false };
+function startSpare(config: OwnerConfig): Spare {
+  const spare = { worker: startOwnerWorker(config), failed: false };
   // A script that failed to load is not reused: its error fired before anyone listened.
   spare.worker.addEventListener('error', () => {
     spare.failed = true;
@@ -198,10 +198,21 @@ function startSpare(docId: string): Spare {
   return spare;
 }
 
+/** An owner this tab hosts, once it opened. */
+interface Hosted {
+  readonly generation: string;
+  readonly worker: Worker;
+}
+
+/** What `Candidacy#serve` made of a grant of the owner lock (or of its absence: `lost`). */
+type Served = { readonly error: unknown } | 'lost' | undefined;
+
 /**
  * This tab's candidacy for hosting `config.docId`'s owner: waits for the owner lock; once elected, holds
  * the generation lock, runs the owner worker and registers it, until `close` (or the tab's end). A start
  * that failed for a reason retrying may cure lets go of the owner lock and stands again after a backoff.
+ * The first request does not wait: a tab that finds the lock held knows at once that another tab
+ * hosts the owner, and ends its spare worker then, before it did anything but load.
  */
 class Candidacy {
   readonly #config: OwnerConfig;
@@ -220,6 +231,14 @@ class Candidacy {
    * it opens no file until told to, so a tab that loses the election ends it unharmed.
    */
   #spare: Spare | undefined;
+  #firstOwner: (hosted: Hosted | undefined) => void = () => undefined;
+  /**
+   * The owner this tab started when first elected, once it opened; undefined when another tab held the
+   * lock at first, or when that start failed. This tab talks to it directly, not through the broker.
+   */
+  readonly firstOwner = new Promise<Hosted | undefined>((resolve) => {
+    this.#firstOwner = resolve;
+  });
   #fail: (error: unknown) => void = () => undefined;
   /** Rejects when this tab was elected and could not start the owner for good. */
   readonly failed = new Promise<never>((_resolve, reject) => {
@@ -245,12 +264,20 @@ class Candidacy {
 
   async #stand(): Promise<void> {
     const backoff = new StartBackoff();
+    const name = ownerLockName(this.#config.docId, this.#scope);
+    // `ifAvailable` cannot be aborted (it does not wait): only the first request asks it.
+    let first = true;
     while (!this.#closed) {
-      const failure = await navigator.locks
-        .request(ownerLockName(this.#config.docId, this.#scope), { signal: this.#abort.signal }, () =>
-          this.#serve(),
-        )
+      const options: LockOptions = first ? { ifAvailable: true } : { signal: this.#abort.signal };
+      const failure: Served = await navigator.locks
+        .request(name, options, (lock) => (lock === null ? 'lost' : this.#serve()))
         .catch(() => undefined);
+      this.#firstOwner(undefined);
+      first = false;
+      if (failure === 'lost') {
+        this.dropSpare();
+        continue;
+      }
       if (failure === undefined || this.#closed) return;
       // The owner lock is released: another tab may start the owner meanwhile.
       if (!startRetryable(failure.error)) {
@@ -263,7 +290,7 @@ class Candidacy {
   }
 
   /** Hosts the owner until `close`; says why when it could not start. */
-  async #serve(): Promise<{ readonly error: unknown } | undefined> {
+  async #serve(): Promise<Served> {
     const { docId } = this.#config;
     const generation = crypto.randomUUID();
     let releaseGeneration: () => void = () => undefined;
@@ -299,6 +326,7 @@ class Candidacy {
     }
     const unfollow = followNetwork(worker);
     hosted.set(generation, worker);
+    this.#firstOwner({ generation, worker });
     this.#broker.send({ type: 'own', docId, generation });
     await this.#released;
     this.#broker.send({ type: 'disown', docId, generation });
@@ -346,7 +374,7 @@ class SharedLink implements OwnerLink {
   constructor(config: OwnerConfig) {
     this.#docId = config.docId;
     // Started before the broker answers, so the owner's script loads alongside the broker and election.
-    const spare = startSpare(config.docId);
+    const spare = startSpare(config);
     this.#candidacy = this.#broker.identity.then(
       (scope) =>
         new Candidacy(config, this.#broker, scope, spare, (error) =>
@@ -372,6 +400,11 @@ class SharedLink implements OwnerLink {
   async #connect(sink: ClientSink): Promise<Connection> {
     const id = await clientId();
     const candidacy = await this.#candidacy;
+    const local = await Promise.race([candidacy.firstOwner, candidacy.failed]);
+    if (local !== undefined) {
+      const connection = await this.#attachLocal(local, id, sink, candidacy);
+      if (connection !== undefined) return connection;
+    }
     for (;;) {
       const routed = await Promise.race([this.#broker.connect(this.#docId), candidacy.failed]);
       const { generation } = routed;
@@ -390,6 +423,32 @@ class SharedLink implements OwnerLink {
       this.#broker.send({ type: 'gone', docId: this.#docId, generation });
       routed.port.close();
     }
+  }
+
+  /**
+   * A connection to the owner this tab hosts, straight to its worker (no round trip through the
+   * broker); undefined when it went away meanwhile.
+   */
+  async #attachLocal(
+    local: Hosted,
+    id: string,
+    sink: ClientSink,
+    candidacy: Candidacy,
+  ): Promise<Connection | undefined> {
+    const channel = new MessageChannel();
+    post(local.worker, { type: 'connect', port: channel.port2 }, [channel.port2]);
+    const lost = generationLost(this.#docId, local.generation, this.#closing.signal);
+    const service = wrap<DocumentService>(channel.port1);
+    const attached = await Promise.race([
+      service.attach(id, proxy(sink)),
+      lost.then(() => undefined),
+      candidacy.failed,
+    ]);
+    if (attached !== undefined) {
+      return { service, generation: local.generation, status: attached.status, isOwner: true, lost };
+    }
+    channel.port1.close();
+    return undefined;
   }
 
   async close(): Promise<void> {

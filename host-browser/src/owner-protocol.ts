@@ -24,6 +24,11 @@ export type DescribedError = WireError | { readonly message: string };
 
 /** Tab → its owner worker. */
 export type ToOwnerWorker =
+  /**
+   * First, as the worker starts: the reducer the open will name, fetched and compiled meanwhile. Opens
+   * nothing: a worker told only this is ended unharmed when its tab is not elected.
+   */
+  | { readonly type: 'prepare'; readonly reducer: string }
   | { readonly type: 'open'; readonly config: OwnerConfig; readonly generation: string }
   | { readonly type: 'connect'; readonly port: MessagePort }
   | { readonly type: 'network'; readonly online: boolean }

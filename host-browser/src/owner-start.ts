@@ -9,11 +9,17 @@ import { TandemError, type TandemErrorKind } from '@tandem/runtime/errors';
 import type { FromOwnerWorker, OwnerConfig, ToOwnerWorker } from './owner-protocol.js';
 import { reviveError } from './wire-errors.js';
 
-export function startOwnerWorker(docId: string): Worker {
-  return new Worker(new URL('./owner-worker.js', import.meta.url), {
+/**
+ * Starts an owner worker for `config`, told at once which reducer it will run (`prepare`), so it fetches
+ * it while its code loads; it opens nothing until told to.
+ */
+export function startOwnerWorker(config: OwnerConfig): Worker {
+  const worker = new Worker(new URL('./owner-worker.js', import.meta.url), {
     type: 'module',
-    name: `tandem owner: ${docId}`,
+    name: `tandem owner: ${config.docId}`,
   });
+  post(worker, { type: 'prepare', reducer: config.reducer });
+  return worker;
 }
 
 export function post(worker: Worker, message: ToOwnerWorker, transfer: Transferable[] = []): void {
@@ -55,7 +61,7 @@ export async function startOwner(
   cancelled: Promise<void>,
   prestarted?: Worker,
 ): Promise<Worker> {
-  const worker = prestarted ?? startOwnerWorker(config.docId);
+  const worker = prestarted ?? startOwnerWorker(config);
   try {
     const opened = answer(worker, 'opened');
     post(worker, { type: 'open', config, generation });

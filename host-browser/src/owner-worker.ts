@@ -1,49 +1,52 @@
-// The owner: a dedicated worker, started by the tab elected to host the document, that opens it (SQLite,
-// the reducer, the OPFS files through synchronous access handles, the WebSocket) and serves every tab
-// of the origin, each through a DocumentService on its own port.
-import { expose } from 'comlink';
-import { DocumentService } from './document-service.js';
-import { OwnedDocument } from './owned-document.js';
+// The owner worker's entry: a dedicated worker that a tab standing for owner starts (owner-link.ts).
+// It is small on purpose, so the work every owner needs before it can open anything starts as soon as
+// the worker runs, while the rest of the owner's code (owner-service.ts) loads and compiles beside it:
+// sqlite-wasm's fetch, compile and init (once per worker), and the fetch of the reducer the tab names
+// in `prepare`. None of it touches OPFS or the network beyond those two fetches, so a tab that loses
+// the election ends this worker unharmed.
+//
+// Invariant: every message reaches owner-service.ts in the order it was sent: those that arrive while
+// it loads wait for it. If it cannot load, an `open` is answered `failed` (a start that may be retried)
+// and a `close` is answered `closed`, so no tab waits on this worker.
+import { loadSqlite } from '@tandem/runtime/sqlite';
 import type { FromOwnerWorker, ToOwnerWorker } from './owner-protocol.js';
-import { describeError } from './wire-errors.js';
 
 interface DedicatedWorkerScope {
   postMessage(message: FromOwnerWorker): void;
   addEventListener(type: 'message', listener: (event: MessageEvent<ToOwnerWorker>) => void): void;
-  addEventListener(type: 'online' | 'offline', listener: () => void): void;
+  removeEventListener(type: 'message', listener: (event: MessageEvent<ToOwnerWorker>) => void): void;
 }
 
 const scope = globalThis as unknown as DedicatedWorkerScope;
-let owned: Promise<OwnedDocument> | undefined;
-let generation = '';
 
-scope.addEventListener('message', ({ data: message }) => {
-  switch (message.type) {
-    case 'open':
-      generation = message.generation;
-      owned = OwnedDocument.open(message.config);
-      owned.then(
-        () => scope.postMessage({ type: 'opened' }),
-        (error: unknown) => scope.postMessage({ type: 'failed', error: describeError(error) }),
-      );
-      return;
-    case 'connect':
-      if (owned !== undefined) expose(new DocumentService(owned, generation), message.port);
-      return;
-    case 'network':
-      owned?.then((document) => document.network(message.online)).catch(() => undefined);
-      return;
-    case 'close':
-      (owned ?? Promise.reject(new Error('never opened')))
-        .then((document) => document.close())
-        .catch(() => undefined)
-        .finally(() => scope.postMessage({ type: 'closed' }));
-      return;
+loadSqlite().catch(() => undefined);
+
+const early: ToOwnerWorker[] = [];
+let reducer: { readonly url: string; readonly response: Promise<Response> } | undefined;
+const hold = ({ data }: MessageEvent<ToOwnerWorker>) => {
+  if (data.type === 'prepare') {
+    reducer = { url: data.reducer, response: fetch(data.reducer) };
+    // Its failure is the open's, reported when the open reads it.
+    reducer.response.catch(() => undefined);
+  } else {
+    early.push(data);
   }
-});
+};
+scope.addEventListener('message', hold);
 
-for (const event of ['online', 'offline'] as const) {
-  scope.addEventListener(event, () => {
-    owned?.then((document) => document.network(event === 'online')).catch(() => undefined);
-  });
-}
+import('./owner-service.js').then(
+  ({ serve }) => {
+    scope.removeEventListener('message', hold);
+    serve(early, reducer);
+  },
+  (error: unknown) => {
+    scope.removeEventListener('message', hold);
+    const message = `the owner worker's code could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
+    const refuse = (data: ToOwnerWorker) => {
+      if (data.type === 'open') scope.postMessage({ type: 'failed', error: { message } });
+      else if (data.type === 'close') scope.postMessage({ type: 'closed' });
+    };
+    for (const data of early) refuse(data);
+    scope.addEventListener('message', ({ data }) => refuse(data));
+  },
+);

@@ -15,15 +15,24 @@ export async function resolveReducer(
 ): Promise<ReducerModule> {
   if (source instanceof Uint8Array) return loadPreparedReducerFrom(source, 'reducer', limits);
   if (typeof source !== 'string' && !(source instanceof URL)) return source;
+  return reducerFromResponse(String(source), fetch(source), limits);
+}
+
+/** The prepared reducer `response` (a fetch of `url`, started by the caller) brings. */
+export async function reducerFromResponse(
+  url: string,
+  response: Promise<Response>,
+  limits: Partial<ReducerLimits> = {},
+): Promise<ReducerModule> {
   // `unreachable` (the network, or the server for now: a retry may succeed) or `unreadable` (no such reducer).
   const unfetched = (why: string, reason: 'unreachable' | 'unreadable') =>
-    new TandemError('invalid-reducer', `cannot fetch the reducer at ${String(source)}: ${why}`, { reason });
-  const response = await fetch(source).catch((error: unknown) => {
+    new TandemError('invalid-reducer', `cannot fetch the reducer at ${url}: ${why}`, { reason });
+  const answer = await response.catch((error: unknown) => {
     throw unfetched(String(error), 'unreachable');
   });
-  if (!response.ok) {
-    const transient = response.status >= 500 || response.status === 408 || response.status === 429;
-    throw unfetched(`HTTP ${response.status}`, transient ? 'unreachable' : 'unreadable');
+  if (!answer.ok) {
+    const transient = answer.status >= 500 || answer.status === 408 || answer.status === 429;
+    throw unfetched(`HTTP ${answer.status}`, transient ? 'unreachable' : 'unreadable');
   }
-  return loadPreparedReducerFrom(new Uint8Array(await response.arrayBuffer()), String(source), limits);
+  return loadPreparedReducerFrom(new Uint8Array(await answer.arrayBuffer()), url, limits);
 }
