@@ -6,6 +6,8 @@
 // answers the same query. Cases as in Node (boot.ts): empty, 20,000 pending never synced, 10,000 synced
 // (opened syncing with the coordinator). The first round is the warm-up (HTTP and code caches cold) and
 // is reported apart: then every page is new, but the browser's caches are warm, as for a returning user.
+// The page is built and served as the demo app is (base `/`, so its files are under `/assets/`, which
+// the coordinator serves as immutable: a returning user's browser takes them from its cache unasked).
 // Everything in a page is per page: its workers, sqlite-wasm's instance, the compiled reducer.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,13 +58,13 @@ const temp = await mkdtemp(join(tmpdir(), 'tandem-bench-boot-chromium-'));
 const staticDir = join(temp, 'static');
 await build({
   root: PAGE_ROOT,
-  base: '/boot/',
+  base: '/',
   configFile: false,
   logLevel: 'warn',
   resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
   worker: { format: 'es', rolldownOptions: { checks: QUIET } },
   build: {
-    outDir: join(staticDir, 'boot'),
+    outDir: staticDir,
     emptyOutDir: true,
     target: 'es2022',
     reportCompressedSize: false,
@@ -86,7 +88,7 @@ const pageErrors: string[] = [];
 async function bootPage(): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${coordinator.url}/boot/`);
+  await page.goto(`${coordinator.url}/`);
   await page.waitForFunction(() => typeof window.bootPage === 'object');
   return page;
 }
