@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from 'vitest';
-import { parseArguments } from './cli.js';
+import { expect, test, vi } from 'vitest';
+import { main, parseArguments } from './cli.js';
 import { TestSyncClient } from './testing/sync-client.js';
 
 const reducer = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
@@ -59,3 +59,44 @@ test('the bin prints its URL, serves sync, keeps its data on disk, and closes on
     await rm(data, { recursive: true, force: true });
   }
 });
+
+test.each([
+  ['text', new TextEncoder().encode('not a reducer\n'), /\(not-wasm\): not a WebAssembly binary/],
+  ['a core module', Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00), /not a component/],
+])(
+  'a reducer file it cannot load (%s) is named in the refusal, which exits 2 without listening',
+  async (_, bytes, why) => {
+    const folder = await mkdtemp(join(tmpdir(), 'tandem-bad-reducer-'));
+    let stdout = '';
+    let stderr = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout += String(chunk);
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      const file = join(folder, 'reducer.wasm');
+      await writeFile(file, bytes);
+      const code = await main([
+        '--reducer',
+        file,
+        '--data',
+        join(folder, 'data'),
+        '--port',
+        '0',
+        '--log-level',
+        'silent',
+      ]);
+      expect(code).toBe(2);
+      expect(stdout).not.toMatch(/listening/);
+      expect(stderr).toContain(`tandem-coordinator: cannot load the reducer ${file} (`);
+      expect(stderr).toMatch(why);
+    } finally {
+      vi.restoreAllMocks();
+      await rm(folder, { recursive: true, force: true });
+    }
+  },
+);

@@ -3,6 +3,7 @@
 // documents synced) before the process exits, and a close that fails or hangs still ends it.
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { ReducerLoadError } from '@tandem/runtime';
 import { loadAuthorize } from './auth-module.js';
 import { createLog, isLogLevel, LOG_LEVELS } from './log.js';
 import { isRecoverCommand, recoverMain } from './recover.js';
@@ -98,11 +99,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let coordinator: Coordinator;
+  let reducer: string | undefined;
   try {
-    coordinator = await startCoordinator(await parseArguments(argv));
+    const options = await parseArguments(argv);
+    reducer = options.reducer;
+    coordinator = await startCoordinator(options);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`tandem-coordinator: ${message}\n${error instanceof UsageError ? USAGE : ''}`);
+    // The loader's reasons speak of "the reducer": say which file, and that it is the one refused.
+    const what =
+      error instanceof ReducerLoadError && reducer !== undefined
+        ? `cannot load the reducer ${reducer} (${error.kind}): ${message}`
+        : message;
+    process.stderr.write(`tandem-coordinator: ${what}\n${error instanceof UsageError ? USAGE : ''}`);
     return 2;
   }
   process.stdout.write(
