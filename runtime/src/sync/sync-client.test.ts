@@ -172,6 +172,41 @@ test('frames reach the document one burst at a time, after more: false, and catc
   client.close();
 });
 
+test('live frames that pile up behind each other are rebased once, and a push result behind them is told after that rebase', async () => {
+  const { sockets, target, client } = setup();
+  target.pending = [mutation(0)];
+  client.start();
+  const socket = sockets[0]!;
+  socket.open();
+  socket.say({ type: 'welcome', journalId: 'j1', head: 3, reducerHash: HASH, appliedLsn: -1 });
+  socket.say({ type: 'frames', frames: [frame(0), frame(1), frame(2)], more: false });
+  await vi.waitFor(() => expect(client.state).toBe('live'));
+  const burstsWhenPushed: number[][][] = [];
+  const pushed = target.pushed.bind(target);
+  target.pushed = (appliedLsn, rejected) => {
+    burstsWhenPushed.push([...target.bursts]);
+    pushed(appliedLsn, rejected);
+  };
+  // Three steps' frames and the result of this client's push arrive before the client reads any.
+  for (const lsn of [3, 4, 5]) socket.say({ type: 'frames', frames: [frame(lsn)], more: false });
+  socket.say({ type: 'push-result', appliedLsn: 0, frameLsn: 5, rejected: [], refused: null });
+  await vi.waitFor(() => expect(target.pushes).toHaveLength(1));
+  expect(target.bursts).toEqual([
+    [0, 1, 2],
+    [3, 4, 5],
+  ]);
+  expect(burstsWhenPushed).toEqual([
+    [
+      [0, 1, 2],
+      [3, 4, 5],
+    ],
+  ]);
+  // A frame alone is rebased at once, as before.
+  socket.say({ type: 'frames', frames: [frame(6)], more: false });
+  await vi.waitFor(() => expect(target.bursts).toEqual([[0, 1, 2], [3, 4, 5], [6]]));
+  client.close();
+});
+
 test('a frame out of order drops the connection, and the next hello asks from the base cursor again', async () => {
   const { sockets, target, client } = setup();
   client.start();

@@ -32,7 +32,11 @@
 //
 // Sync invariants:
 // S1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
-//     one); a message out of order makes the client drop the connection and catch up again.
+//     one); a message out of order makes the client drop the connection and catch up again. A live
+//     burst whose last frame has messages already waiting behind it stays open: following frames join
+//     it, and any other message hands it to the document first, so frames that piled up while the
+//     document was busy cost one rebase, and what follows them (a push's result, a head) is handled
+//     with them in the base, as before.
 // S2. Every pending mutation is pushed once per session, in lsn order, starting after the
 //     coordinator's marker for this timeline (so nothing is skipped and a gap is never created); a
 //     `gap` refusal rewinds to the lsn the coordinator expects — once: the refusals of the pushes sent
@@ -209,6 +213,10 @@ class Session {
   pingId = 0;
   /** Messages are handled strictly in arrival order, each after the previous one's awaits. */
   inbox: Promise<void> = Promise.resolve();
+  /** Messages received and not yet handled. */
+  unread = 0;
+  /** The burst ended (`more: false`) but waits for the messages behind it (S1). */
+  burstOpen = false;
   handshake: ReturnType<typeof setTimeout> | undefined;
   heartbeat: ReturnType<typeof setInterval> | undefined;
 
@@ -358,8 +366,12 @@ export class SyncClient {
       if (session !== this.#session) return;
       session.lastHeard = Date.now();
       const data = event.data;
+      session.unread++;
       session.inbox = session.inbox
-        .then(() => this.#receive(session, data))
+        .then(() => {
+          session.unread--;
+          return this.#receive(session, data);
+        })
         .catch((error: unknown) => this.#abort(session, error));
     });
     const closed = (): void => this.#drop(session, 'the socket closed');
@@ -431,6 +443,8 @@ export class SyncClient {
         ? new Uint8Array(data)
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const message: ServerMessage = decodeServerMessage(bytes);
+    // Anything but more frames closes the burst left open for them (S1).
+    if (session.burstOpen && message.type !== 'frames') this.#endBurst(session);
     switch (message.type) {
       case 'welcome': {
         clearTimeout(session.handshake);
@@ -501,6 +515,11 @@ export class SyncClient {
           session.burst.push(await this.#await(session, this.#decoder.frame(versions, frame)));
         }
         if (!message.more) {
+          if (session.phase === 'live' && session.unread > 0) {
+            // More is already waiting: frames among it join this burst (S1).
+            session.burstOpen = true;
+            return;
+          }
           this.#endBurst(session);
           if (session.phase !== 'live' && session.expectedLsn >= session.head) this.#goLive(session);
         }
@@ -559,6 +578,7 @@ export class SyncClient {
   /** Hands the burst (and the snapshot it starts from, if any) to the document. */
   #endBurst(session: Session): void {
     const { snapshot, burst, journalId } = session;
+    session.burstOpen = false;
     session.snapshot = undefined;
     session.burst = [];
     session.versions = undefined;
