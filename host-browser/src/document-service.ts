@@ -1,7 +1,15 @@
 // One tab's connection to the owner, exposed with comlink on its own MessagePort. It pushes the tab's
 // subscriptions' rows and the status through the tab's sink. Invariant: once detached (the tab said so,
 // or the tab died — its client lock was released) nothing more is pushed to the tab.
-import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
+import type {
+  ArrayRows,
+  MutateOptions,
+  MutationFate,
+  MutationResult,
+  QueryOptions,
+  RejectedMutation,
+  Row,
+} from '@tandem/runtime';
 import { type Remote, releaseProxy } from 'comlink';
 import type { OwnedDocument } from './owned-document.js';
 import { type ClientSink, clientLockName, type OwnerStatus } from './owner-protocol.js';
@@ -51,8 +59,8 @@ export class DocumentService {
     return (await this.#owned).mutateBatch(mutations, options);
   }
 
-  async query(sql: string, params?: QueryParams): Promise<Row[]> {
-    return (await this.#owned).document.query(sql, params);
+  async query(sql: string, params?: QueryParams, options?: QueryOptions): Promise<Row[] | ArrayRows> {
+    return (await this.#owned).document.query(sql, params ?? [], options);
   }
 
   async fate(lsn: number): Promise<MutationFate> {
@@ -61,6 +69,14 @@ export class DocumentService {
 
   async synced(): Promise<void> {
     return (await this.#owned).document.synced();
+  }
+
+  async caughtUp(): Promise<void> {
+    return (await this.#owned).document.caughtUp();
+  }
+
+  async rejections(): Promise<RejectedMutation[]> {
+    return (await this.#owned).document.rejections();
   }
 
   async pageHash(): Promise<string> {
@@ -75,7 +91,12 @@ export class DocumentService {
     return (await this.#owned).goOnline();
   }
 
-  async subscribe(subscription: number, sql: string, params: QueryParams): Promise<void> {
+  async subscribe(
+    subscription: number,
+    sql: string,
+    params: QueryParams,
+    options?: QueryOptions,
+  ): Promise<void> {
     const owned = await this.#owned;
     const sink = this.#sink;
     if (sink === undefined || this.#detached) return;
@@ -85,11 +106,14 @@ export class DocumentService {
       owned.document.subscribe(
         sql,
         params,
-        (rows) => {
+        (rows: Row[] | ArrayRows) => {
           if (!this.#detached) ignore(sink.rows(subscription, rows));
         },
-        (error) => {
-          if (!this.#detached) ignore(sink.error(subscription, error));
+        {
+          ...options,
+          onError: (error) => {
+            if (!this.#detached) ignore(sink.error(subscription, error));
+          },
         },
       ),
     );

@@ -1,12 +1,18 @@
 // In a tab: openDocument gives a TandemDocument whose document lives in the origin's one owner.
 // Inside a worker, `@tandem/host-browser/worker` opens a LocalDocument in that worker itself.
 export type {
+  ArrayQueryOptions,
+  ArrayRows,
+  IntegerMode,
   MutateOptions,
   MutationFate,
   MutationResult,
   PlainValue,
+  QueryOptions,
+  RejectedMutation,
   Rejection,
   Row,
+  SubscribeOptions,
   SyncState,
   SyncStatus,
 } from '@tandem/runtime';

@@ -1,7 +1,15 @@
 // What the tab, the broker (a SharedWorker) and the owner (a dedicated worker in one tab) say to each
 // other. The document itself is reached through comlink: the owner exposes a DocumentService on a
 // MessagePort per tab; the messages below only set those ports up.
-import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
+import type {
+  ArrayRows,
+  MutateOptions,
+  MutationFate,
+  MutationResult,
+  QueryOptions,
+  RejectedMutation,
+  Row,
+} from '@tandem/runtime';
 import type { ProxyMarked } from 'comlink';
 import type { DocumentStatus, QueryParams } from './tab-api.js';
 import type { WireError } from './wire-errors.js';
@@ -64,7 +72,7 @@ export type OwnerStatus = Omit<DocumentStatus, 'isOwner'>;
 
 /** What a tab hears from the owner, pushed (comlink proxy). */
 export interface ClientSink {
-  rows(subscription: number, rows: Row[]): void;
+  rows(subscription: number, rows: Row[] | ArrayRows): void;
   error(subscription: number, error: unknown): void;
   status(status: OwnerStatus): void;
 }
@@ -78,13 +86,15 @@ export interface DocumentService {
   ): Promise<{ readonly generation: string; readonly status: OwnerStatus }>;
   mutate(mutation: unknown, options?: MutateOptions): Promise<MutationResult>;
   mutateBatch(mutations: readonly unknown[], options?: MutateOptions): Promise<MutationResult[]>;
-  query(sql: string, params?: QueryParams): Promise<Row[]>;
+  query(sql: string, params?: QueryParams, options?: QueryOptions): Promise<Row[] | ArrayRows>;
   fate(lsn: number): Promise<MutationFate>;
   synced(): Promise<void>;
+  caughtUp(): Promise<void>;
+  rejections(): Promise<RejectedMutation[]>;
   pageHash(): Promise<string>;
   goOffline(): Promise<void>;
   goOnline(): Promise<void>;
-  subscribe(subscription: number, sql: string, params: QueryParams): Promise<void>;
+  subscribe(subscription: number, sql: string, params: QueryParams, options?: QueryOptions): Promise<void>;
   unsubscribe(subscription: number): void;
   /** The tab is done with this connection: its subscriptions stop. */
   detach(): void;

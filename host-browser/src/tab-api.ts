@@ -1,11 +1,16 @@
 // The tab API: what a tab holds of a document that lives in its owner (a dedicated worker of one tab of
 // the origin). Every method crosses to the owner; errors keep their TandemError `kind` and fields.
 import type {
+  ArrayQueryOptions,
+  ArrayRows,
   MutateOptions,
   MutationFate,
   MutationResult,
   PlainValue,
+  QueryOptions,
+  RejectedMutation,
   Row,
+  SubscribeOptions,
   SyncStatus,
 } from '@tandem/runtime';
 
@@ -47,10 +52,17 @@ export interface TandemDocument {
   readonly docId: string;
   mutate(mutation: unknown, options?: MutateOptions): Promise<MutationResult>;
   mutateBatch(mutations: readonly unknown[], options?: MutateOptions): Promise<MutationResult[]>;
+  /**
+   * The rows now: objects keyed by column name, or with `{ rowMode: 'array' }` every column in order as
+   * `{ columns, rows }`; `integers: 'auto' | 'bigint' | 'string'` says how INTEGER values come back.
+   */
   query(sql: string, params?: QueryParams): Promise<Row[]>;
+  query(sql: string, params: QueryParams, options: ArrayQueryOptions): Promise<ArrayRows>;
+  query(sql: string, params: QueryParams, options?: QueryOptions): Promise<Row[]>;
   /**
    * Runs `sql` now and whenever its rows change; `listener` hears them first and then only when they
-   * differ. Returns the unsubscribe function.
+   * differ. The last argument is `onError`, or options (the shape `query` takes, and `onError`).
+   * Returns the unsubscribe function.
    */
   subscribe(
     sql: string,
@@ -58,8 +70,24 @@ export interface TandemDocument {
     listener: (rows: Row[]) => void,
     onError?: (error: unknown) => void,
   ): () => void;
+  subscribe(
+    sql: string,
+    params: QueryParams,
+    listener: (result: ArrayRows) => void,
+    options: SubscribeOptions & { readonly rowMode: 'array' },
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: QueryParams,
+    listener: (rows: Row[]) => void,
+    options: SubscribeOptions,
+  ): () => void;
   fate(lsn: number): Promise<MutationFate>;
   synced(): Promise<void>;
+  /** Resolves once this tab's document holds at least what the coordinator held when asked. */
+  caughtUp(): Promise<void>;
+  /** This client's rejected mutations with their reasons (and the mutation, while it is held). */
+  rejections(): Promise<RejectedMutation[]>;
   pageHash(): Promise<string>;
   /** Stops syncing until `goOnline()` (mutations keep being accepted and wait). */
   goOffline(): Promise<void>;

@@ -15,13 +15,23 @@
 //    worker's script not cached, the server down), the document is not failed: calls wait for whichever
 //    owner starts next, and the status says `offline` with `lastDrop` saying why. Only a final refusal
 //    (owner-start.ts) fails it for good.
-import type { MutateOptions, MutationFate, MutationResult, Row } from '@tandem/runtime';
+import type {
+  ArrayQueryOptions,
+  ArrayRows,
+  MutateOptions,
+  MutationFate,
+  MutationResult,
+  QueryOptions,
+  RejectedMutation,
+  Row,
+  SubscribeOptions,
+} from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime/errors';
 import type { Remote } from 'comlink';
 import { type Connection, type OwnerLink, openOwnerLink, sharedOwnersAvailable } from './owner-link.js';
 import type { ClientSink, DocumentService, OwnerConfig, OwnerStatus } from './owner-protocol.js';
 import type { DocumentStatus, OpenDocumentOptions, QueryParams, TandemDocument } from './tab-api.js';
-import { sameRows } from './values-key.js';
+import { sameResult } from './values-key.js';
 import './wire-errors.js';
 
 /**
@@ -58,10 +68,12 @@ function ownerConfig(options: OpenDocumentOptions, shared: boolean): OwnerConfig
 interface Subscription {
   readonly sql: string;
   readonly params: QueryParams;
-  readonly listener: (rows: Row[]) => void;
+  /** The rows' shape (rowMode, integers), as the owner's document takes it. */
+  readonly options: QueryOptions;
+  readonly listener: (rows: Row[] | ArrayRows) => void;
   readonly onError: ((error: unknown) => void) | undefined;
   /** The rows the listener heard last (invariant 1). */
-  heard: Row[] | undefined;
+  heard: Row[] | ArrayRows | undefined;
   /** True until the current owner's first rows: those are compared with `heard` (invariant 1). */
   compare: boolean;
 }
@@ -155,8 +167,11 @@ export class RemoteDocument implements TandemDocument {
     return this.#mutation<MutationResult[]>((service) => service.mutateBatch(mutations, options));
   }
 
-  query(sql: string, params?: QueryParams): Promise<Row[]> {
-    return this.#call((service) => service.query(sql, params), true);
+  query(sql: string, params?: QueryParams): Promise<Row[]>;
+  query(sql: string, params: QueryParams, options: ArrayQueryOptions): Promise<ArrayRows>;
+  query(sql: string, params: QueryParams, options?: QueryOptions): Promise<Row[]>;
+  query(sql: string, params?: QueryParams, options?: QueryOptions): Promise<Row[] | ArrayRows> {
+    return this.#call<Row[] | ArrayRows>(async (service) => service.query(sql, params, options), true);
   }
 
   fate(lsn: number): Promise<MutationFate> {
@@ -165,6 +180,14 @@ export class RemoteDocument implements TandemDocument {
 
   synced(): Promise<void> {
     return this.#call((service) => service.synced(), true);
+  }
+
+  caughtUp(): Promise<void> {
+    return this.#call((service) => service.caughtUp(), true);
+  }
+
+  rejections(): Promise<RejectedMutation[]> {
+    return this.#call((service) => service.rejections(), true);
   }
 
   pageHash(): Promise<string> {
@@ -184,10 +207,37 @@ export class RemoteDocument implements TandemDocument {
     params: QueryParams,
     listener: (rows: Row[]) => void,
     onError?: (error: unknown) => void,
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: QueryParams,
+    listener: (result: ArrayRows) => void,
+    options: SubscribeOptions & { readonly rowMode: 'array' },
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: QueryParams,
+    listener: (rows: Row[]) => void,
+    options: SubscribeOptions,
+  ): () => void;
+  subscribe(
+    sql: string,
+    params: QueryParams,
+    listener: ((rows: Row[]) => void) | ((result: ArrayRows) => void),
+    last?: ((error: unknown) => void) | SubscribeOptions,
   ): () => void {
     this.#assertUsable();
+    const { onError, ...options } = typeof last === 'function' ? { onError: last } : (last ?? {});
     const id = this.#nextSubscription++;
-    this.#subscriptions.set(id, { sql, params, listener, onError, heard: undefined, compare: false });
+    this.#subscriptions.set(id, {
+      sql,
+      params,
+      options,
+      listener: listener as (rows: Row[] | ArrayRows) => void,
+      onError,
+      heard: undefined,
+      compare: false,
+    });
     if (this.#connection !== undefined) this.#subscribeAt(this.#connection, id);
     return () => {
       if (!this.#subscriptions.delete(id)) return;
@@ -251,7 +301,7 @@ export class RemoteDocument implements TandemDocument {
         if (heard.gone || subscription === undefined) return;
         const compare = subscription.compare;
         subscription.compare = false;
-        if (compare && subscription.heard !== undefined && sameRows(rows, subscription.heard)) return;
+        if (compare && subscription.heard !== undefined && sameResult(rows, subscription.heard)) return;
         subscription.heard = rows;
         subscription.listener(rows);
       },
@@ -268,7 +318,8 @@ export class RemoteDocument implements TandemDocument {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
     subscription.compare = true;
-    connection.service.subscribe(id, subscription.sql, subscription.params).catch((error: unknown) => {
+    const { sql, params, options } = subscription;
+    connection.service.subscribe(id, sql, params, options).catch((error: unknown) => {
       // An owner closing (handing over) subscribes nothing: the next owner is subscribed again.
       if (!ownerClosed(error)) subscription.onError?.(error);
     });

@@ -1,7 +1,7 @@
 // Query parameters as a string that is equal exactly when they are (the React hooks compare parameters to
 // keep a subscription), and rows compared cell by cell without making any string (the tab and the hooks
 // compare rows to call a listener only on change).
-import type { Row } from '@tandem/runtime';
+import type { ArrayRows, Row } from '@tandem/runtime';
 
 /** Cells are null, numbers, strings, booleans, bigints or blobs: the last two become objects no other cell can be. */
 export function valuesKey(values: readonly unknown[] | readonly Row[]): string {
@@ -27,6 +27,20 @@ export function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
     const x = a[r]!;
     const y = b[r]!;
     for (const column of columns) if (!sameCell(x[column], y[column])) return false;
+  }
+  return true;
+}
+
+/** The same result: rows as objects (sameRows), or the same columns and the same array rows. */
+export function sameResult(a: Row[] | ArrayRows, b: Row[] | ArrayRows): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && sameRows(a, b);
+  if (a.columns.length !== b.columns.length || a.rows.length !== b.rows.length) return false;
+  for (let i = 0; i < a.columns.length; i++) if (a.columns[i] !== b.columns[i]) return false;
+  for (let r = 0; r < a.rows.length; r++) {
+    const x = a.rows[r]!;
+    const y = b.rows[r]!;
+    if (x.length !== y.length) return false;
+    for (let c = 0; c < x.length; c++) if (!sameCell(x[c], y[c])) return false;
   }
   return true;
 }
