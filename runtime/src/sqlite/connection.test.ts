@@ -242,3 +242,28 @@ test('text a guest sent is stored as the same bytes as the same string bound fro
     expect(fromGuest[1]).toEqual(text('text'));
   }
 });
+
+test('guest texts and blobs of a batch, growing past any arena, each keep their own bytes, and an empty text stays text', () => {
+  const db = memoryConnection();
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, a, b, c)');
+  const encoder = new TextEncoder();
+  const guestText = (s: string): Value => new GuestAsciiText(encoder.encode(s));
+  const rows: Value[][] = [];
+  const expected: [string, string, string][] = [];
+  for (let i = 0; i < 12; i++) {
+    const a = 'x'.repeat(4 ** (i % 7));
+    const b = String.fromCharCode(97 + i).repeat(i);
+    const c = Array.from({ length: 3 ** (i % 6) }, (_, k) => (k * 7 + i) & 0xff);
+    rows.push([int(BigInt(i)), guestText(a), guestText(b), blob(...c)]);
+    expected.push([a, b, Buffer.from(c).toString('hex').toUpperCase()]);
+  }
+  db.guest.executeBatch('INSERT INTO t VALUES (?, ?, ?, ?)', rows);
+  db.guest.execute('INSERT INTO t VALUES (?, ?, ?, ?)', [int(99n), guestText(''), guestText('z'), blob(1)]);
+  const got = db.query('SELECT a, b, hex(c), typeof(b) FROM t ORDER BY id', []).rows;
+  expect(got.slice(0, 12).map((r) => [r[0], r[1], r[2]])).toEqual(
+    expected.map(([a, b, c]) => [text(a), text(b), text(c)]),
+  );
+  expect(got[12]).toEqual([text(''), text('z'), text('01'), text('text')]);
+  expect(got[0]![3]).toEqual(text('text'));
+  db.close();
+});

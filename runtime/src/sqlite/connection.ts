@@ -48,6 +48,9 @@ export class SqlError extends Error {
 }
 
 const STATEMENT_CACHE_SIZE = 64;
+/** sqlite3_bind_*'s destructor for memory that stays valid while the statement runs: no copy. */
+const SQLITE_STATIC = 0 as WasmPointer;
+const MIN_ARENA_BYTES = 1024;
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
 /** The progress handler runs every this many VM steps: rare enough to cost nothing measurable. */
@@ -149,6 +152,15 @@ export class Connection {
     reader: new Map(),
   };
   #uses = 0;
+  /**
+   * Where the text the guest sent and blobs are copied for SQLite to read in place while the statement
+   * runs (SQLITE_STATIC: no allocation and no free per value): from the start at each #bind. Every
+   * statement's bindings are cleared before another statement is bound (#release), and executeBatch
+   * binds every parameter of a row again before stepping it, so nothing bound points at a reused byte.
+   */
+  #arena: WasmPointer = 0;
+  #arenaSize = 0;
+  #arenaUsed = 0;
   /** The column names a cached statement's last query read, where SQLite kept them (ASCII names only). */
   readonly #columns = new Map<
     WasmPointer,
@@ -393,6 +405,9 @@ export class Connection {
       cache.clear();
     }
     this.#db.close();
+    if (this.#arena !== 0) this.#sqlite3.wasm.dealloc(this.#arena);
+    this.#arena = 0;
+    this.#arenaSize = 0;
   }
 
   #run(stmt: WasmPointer, params: readonly Value[]): bigint {
@@ -416,6 +431,13 @@ export class Connection {
     if (params.length !== expected) {
       throw new SqlError(capi.SQLITE_RANGE, `statement takes ${expected} parameters, got ${params.length}`);
     }
+    let bytes = 0;
+    for (let i = 0; i < params.length; i++) {
+      const value = params[i]!;
+      if (value instanceof GuestText || value instanceof GuestAsciiText) bytes += value.utf8.length;
+      else if (value.tag === 'blob') bytes += value.val.length;
+    }
+    this.#reserveArena(bytes);
     for (let i = 0; i < params.length; i++) {
       const index = i + 1;
       const value = params[i]!;
@@ -437,13 +459,15 @@ export class Connection {
           rc = c.sqlite3_bind_double(stmt, index, value.val);
           break;
         case 'text': {
-          // SQLite frees the copy (SQLITE_WASM_DEALLOC), even when binding fails. Text the guest sent
-          // is copied as the UTF-8 it arrived in; other text is encoded.
-          const [pointer, length] =
-            value instanceof GuestText || value instanceof GuestAsciiText
-              ? this.#copyIn(value.utf8)
-              : wasm.allocCString(value.val, true);
-          rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
+          // Text the guest sent is copied into the arena as the UTF-8 it arrived in; other text is
+          // encoded into a copy SQLite frees (SQLITE_WASM_DEALLOC), even when binding fails.
+          if (value instanceof GuestText || value instanceof GuestAsciiText) {
+            const bytes = value.utf8;
+            rc = c.sqlite3_bind_text(stmt, index, this.#arenaCopy(bytes), bytes.length, SQLITE_STATIC);
+          } else {
+            const [pointer, length] = wasm.allocCString(value.val, true);
+            rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
+          }
           break;
         }
         case 'blob':
@@ -451,25 +475,31 @@ export class Connection {
           rc =
             value.val.length === 0
               ? c.sqlite3_bind_zeroblob(stmt, index, 0)
-              : c.sqlite3_bind_blob(
-                  stmt,
-                  index,
-                  wasm.allocFromTypedArray(value.val),
-                  value.val.length,
-                  this.#free,
-                );
+              : c.sqlite3_bind_blob(stmt, index, this.#arenaCopy(value.val), value.val.length, SQLITE_STATIC);
           break;
       }
       if (rc !== capi.SQLITE_OK) throw this.#error(rc);
     }
   }
 
-  /** A copy of `bytes` in SQLite's memory (1 byte for none: a NULL pointer would bind SQL NULL). */
-  #copyIn(bytes: Uint8Array): [WasmPointer, number] {
+  /** Makes the arena hold `bytes` from its start; what the previous statement bound there is done with. */
+  #reserveArena(bytes: number): void {
+    this.#arenaUsed = 0;
+    if (bytes <= this.#arenaSize && this.#arena !== 0) return;
     const { wasm } = this.#sqlite3;
-    const pointer = wasm.alloc(Math.max(1, bytes.length)) as WasmPointer;
-    wasm.heap8u().set(bytes, pointer);
-    return [pointer, bytes.length];
+    const size = Math.max(bytes, 2 * this.#arenaSize, MIN_ARENA_BYTES);
+    const arena = wasm.alloc(size) as WasmPointer;
+    if (this.#arena !== 0) wasm.dealloc(this.#arena);
+    this.#arena = arena;
+    this.#arenaSize = size;
+  }
+
+  /** Copies `bytes` into the arena's next free bytes (reserved by #reserveArena); a non-NULL pointer even for none. */
+  #arenaCopy(bytes: Uint8Array): WasmPointer {
+    const pointer = (this.#arena + this.#arenaUsed) as WasmPointer;
+    this.#sqlite3.wasm.heap8u().set(bytes, pointer);
+    this.#arenaUsed += bytes.length;
+    return pointer;
   }
 
   #column(stmt: WasmPointer, index: number): Value {
