@@ -1,7 +1,14 @@
 // React bindings for a TandemDocument opened in the tab (`openDocument`): a provider, and hooks that
 // re-render only when what they show changed — `useQuery` keeps the same rows array until the rows differ,
 // `useSyncState` the same object until the status changes.
-import type { MutationResult, Rejection, Row } from '@tandem/runtime';
+import type {
+  ArrayQueryOptions,
+  ArrayRows,
+  MutationResult,
+  QueryOptions,
+  Rejection,
+  Row,
+} from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime/errors';
 import {
   createContext,
@@ -13,7 +20,7 @@ import {
   useSyncExternalStore,
 } from 'react';
 import type { DocumentStatus, QueryParams, TandemDocument } from '../tab-api.js';
-import { sameRows, valuesKey } from '../values-key.js';
+import { sameResult, valuesKey } from '../values-key.js';
 
 const DocumentContext = createContext<TandemDocument | undefined>(undefined);
 
@@ -43,15 +50,32 @@ const NO_PARAMS: QueryParams = [];
 /**
  * The rows of `sql`, kept current: undefined until the first answer, then a new array only when the rows
  * changed (so a component re-renders only then). A failing query throws its error during render.
+ * `options` as `query` takes them: `{ rowMode: 'array' }` gives `{ columns, rows }`, `integers` how
+ * INTEGER values come back.
  */
-export function useQuery<T extends Row = Row>(sql: string, params: QueryParams = NO_PARAMS): T[] | undefined {
+export function useQuery<T extends Row = Row>(
+  sql: string,
+  params?: QueryParams,
+  options?: QueryOptions & { readonly rowMode?: 'object' },
+): T[] | undefined;
+export function useQuery(sql: string, params: QueryParams, options: ArrayQueryOptions): ArrayRows | undefined;
+export function useQuery(
+  sql: string,
+  params: QueryParams = NO_PARAMS,
+  options: QueryOptions = {},
+): Row[] | ArrayRows | undefined {
   const document = useDocument();
-  const key = valuesKey(params);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the parameters count by value (`key`), not by identity
-  const store = useMemo(() => new QueryStore(document, sql, params), [document, sql, key]);
+  const { rowMode, integers } = options;
+  const key = valuesKey([...params, rowMode ?? null, integers ?? null]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: parameters and options count by value (`key`), not by identity
+  const store = useMemo(
+    () =>
+      new QueryStore(document, sql, params, { ...(rowMode && { rowMode }), ...(integers && { integers }) }),
+    [document, sql, key],
+  );
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
   if (snapshot.error !== undefined) throw snapshot.error;
-  return snapshot.rows as T[] | undefined;
+  return snapshot.rows;
 }
 
 /** `mutate` of the provided document, the same function across renders. */
@@ -72,7 +96,7 @@ export function useSyncState(): SyncStateView {
 }
 
 interface QuerySnapshot {
-  readonly rows: Row[] | undefined;
+  readonly rows: Row[] | ArrayRows | undefined;
   readonly error: unknown;
 }
 
@@ -84,22 +108,26 @@ class QueryStore {
     private readonly document: TandemDocument,
     private readonly sql: string,
     private readonly params: QueryParams,
+    private readonly options: QueryOptions,
   ) {}
 
   readonly subscribe = (onChange: () => void): (() => void) =>
     this.document.subscribe(
       this.sql,
       this.params,
-      (rows) => {
+      (rows: Row[] | ArrayRows) => {
         // A new subscription (a remount, StrictMode) hears the rows again: the same rows keep their array.
         const { rows: shown, error } = this.#snapshot;
-        if (error === undefined && shown !== undefined && sameRows(rows, shown)) return;
+        if (error === undefined && shown !== undefined && sameResult(rows, shown)) return;
         this.#snapshot = { rows, error: undefined };
         onChange();
       },
-      (error) => {
-        this.#snapshot = { rows: this.#snapshot.rows, error };
-        onChange();
+      {
+        ...this.options,
+        onError: (error) => {
+          this.#snapshot = { rows: this.#snapshot.rows, error };
+          onChange();
+        },
       },
     );
 
