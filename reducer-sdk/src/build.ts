@@ -9,17 +9,18 @@
 // runtime gives, for reference (what `GET /reducers/current` answers with a coordinator of this version).
 
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import { METER_VERSION, type ReducerModule } from '@tandem/runtime';
 import { compileCore } from './compile.js';
 import { checkImports, readSchemaVersion } from './core-check.js';
 import { SdkError } from './errors.js';
 import { loadAsRuntime } from './inspect.js';
+import { checkSources } from './source-check.js';
 import { readWit, WORLD } from './world.js';
 
-/** `<dir>/dist/manifest.json`: what a host needs to know about a built reducer without loading it. */
+/** `manifest.json` beside `reducer.wasm`: what a host needs to know about a built reducer without loading it. */
 export interface Manifest {
   readonly name: string;
   readonly world: typeof WORLD;
@@ -40,7 +41,7 @@ export interface BuildResult {
   readonly wasmPath: string;
   readonly manifestPath: string;
   readonly component: Uint8Array;
-  /** The core module inside the component, as asc emitted it (after the export rename). */
+  /** The core module inside the component, as asc emitted it (after the export rename); not written to disk. */
   readonly core: Uint8Array;
   readonly milliseconds: number;
 }
@@ -62,31 +63,9 @@ async function packageName(dir: string): Promise<string> {
   return basename(resolve(dir));
 }
 
-/** `file:line` of every `Date.now` in the reducer's sources, so the message points at them. */
-async function findDateNow(dir: string): Promise<string[]> {
-  const root = join(dir, 'assembly');
-  const files = await readdir(root, { recursive: true }).catch(() => []);
-  const found: string[] = [];
-  for (const file of files.filter((f) => f.endsWith('.ts')).sort()) {
-    const lines = (await readFile(join(root, file), 'utf8')).split('\n');
-    lines.forEach((line, i) => {
-      if (line.includes('Date.now')) found.push(`${relative(process.cwd(), join(root, file))}:${i + 1}`);
-    });
-  }
-  return found;
-}
-
-async function validate(dir: string, core: Uint8Array<ArrayBuffer>): Promise<number> {
+async function validate(core: Uint8Array<ArrayBuffer>): Promise<number> {
   const module = await WebAssembly.compile(core);
-  try {
-    checkImports(module);
-  } catch (e) {
-    if (e instanceof SdkError && e.message.includes('Date.now')) {
-      const at = await findDateNow(dir);
-      if (at.length > 0) throw new SdkError(e.kind, `${e.message} (at ${at.join(', ')})`);
-    }
-    throw e;
-  }
+  checkImports(module);
   return readSchemaVersion(module);
 }
 
@@ -105,15 +84,37 @@ async function componentize(core: Uint8Array): Promise<{ component: Uint8Array; 
   return { component, module };
 }
 
-/** Builds `<dir>/assembly/index.ts` into `<dir>/dist/reducer.wasm` and `<dir>/dist/manifest.json`. */
-export async function buildReducer(dir: string): Promise<BuildResult> {
+export interface BuildOptions {
+  /** The folder `reducer.wasm` and `manifest.json` are written to; `<dir>/dist` by default. */
+  readonly outDir?: string;
+}
+
+/**
+ * Builds `<dir>/assembly/index.ts` into `reducer.wasm` and `manifest.json` in `outDir` (`<dir>/dist`
+ * by default). Nothing else is written: with an `outDir` elsewhere, `<dir>` is only read.
+ */
+export async function buildReducer(dir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now();
+  const folder = await stat(dir).catch(() => undefined);
+  if (folder === undefined) throw new SdkError('bad-input', `no such folder: ${dir}`);
+  if (!folder.isDirectory()) {
+    throw new SdkError(
+      'bad-input',
+      `${dir} is a file: give the reducer's folder (the one holding assembly/index.ts)`,
+    );
+  }
   const source = join(dir, 'assembly', 'index.ts');
   await readFile(source).catch((e: unknown) => {
-    throw new SdkError('bad-input', `no reducer source at ${source}`, { cause: e });
+    throw new SdkError(
+      'bad-input',
+      `no reducer source at ${source} (a reducer's folder holds assembly/index.ts, which exports SCHEMA_VERSION, migrate and reduce)`,
+      { cause: e },
+    );
   });
+  // Before the compile (seconds), and naming the line, where the compiled module could only name the import.
+  await checkSources(dir);
   const core = await compileCore(dir);
-  const schemaVersion = await validate(dir, core);
+  const schemaVersion = await validate(core);
   const { component, module } = await componentize(core);
   const manifest: Manifest = {
     name: await packageName(dir),
@@ -123,7 +124,7 @@ export async function buildReducer(dir: string): Promise<BuildResult> {
     bytes: component.byteLength,
     prepared: { sha256: module.sha256, bytes: module.bytes, meterVersion: METER_VERSION },
   };
-  const out = join(dir, 'dist');
+  const out = options.outDir ?? join(dir, 'dist');
   await mkdir(out, { recursive: true });
   const wasmPath = join(out, 'reducer.wasm');
   const manifestPath = join(out, 'manifest.json');

@@ -1,16 +1,23 @@
 // Compiles a reducer's AssemblyScript into a core module of the world: generated entry, asc with the
-// minimal runtime, `abort` turned into a trap, `Math.random`'s seed routed to the envelope, and the
-// export renamed that AssemblyScript cannot spell.
+// minimal runtime, `abort` reported to the host (its message and place) and then a trap,
+// `Math.random`'s seed routed to the envelope, and the export renamed that AssemblyScript cannot spell.
+//
+// asc runs over a file system of our own (its readFile/writeFile hooks), so the reducer's folder is
+// only read: the entry file is served from memory, the core module is caught in memory, and every
+// `@tandem/reducer-sdk/...` import is served from this SDK's own `assembly/`, whichever copy (or none)
+// a node_modules near the reducer holds. The glue the entry calls is then always the glue this CLI
+// generated it for. (An earlier version wrote `build/entry.ts` and a symlink to the SDK's absolute
+// path into the reducer's folder, because asc finds packages only through node_modules or --path.)
 
-import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import asc, { type Transform } from 'assemblyscript/asc';
-import { ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
+import { ABORT_ALIAS, ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
 import { SdkError } from './errors.js';
 import { SDK_ROOT } from './world.js';
 
-/** The core module asc emits, relative to the reducer's folder (kept for inspection). */
-export const CORE_FILE = 'build/core.wasm';
+/** Where asc is told to write the core module; caught by the writeFile hook, never on disk. */
+const CORE_FILE = 'build/core.wasm';
 
 /** Exports renamed after compilation: AssemblyScript name → world name. */
 const RENAMES: ReadonlyMap<string, string> = new Map([['schema_version', 'schema-version']]);
@@ -43,30 +50,29 @@ class RenameExports {
   }
 }
 
+/** `node_modules/@tandem/reducer-sdk/` inside an absolute path asc asks for. */
+const SDK_IN_NODE_MODULES = `${sep}node_modules${sep}@tandem${sep}reducer-sdk${sep}`;
+
 /**
- * Makes `@tandem/reducer-sdk/assembly` resolve to this SDK from any folder, also one outside the
- * workspace: `<dir>/build/lib/@tandem/reducer-sdk/assembly` links to this SDK's `assembly/` (only
- * there, so test runners that follow links find nothing else), and `<dir>/build/lib` is given to asc
- * as a package path.
+ * The file asc asks for, as this build sees it: the generated entry, the SDK's own files for any
+ * `node_modules/@tandem/reducer-sdk/` path (asc looks there first for a package import), else the disk.
  */
-async function linkSdk(dir: string): Promise<string> {
-  const lib = join(dir, 'build', 'lib');
-  const target = join(SDK_ROOT, 'assembly');
-  const link = join(lib, '@tandem', 'reducer-sdk', 'assembly');
-  if ((await readlink(link).catch(() => null)) !== target) {
-    await rm(join(lib, '@tandem'), { force: true, recursive: true });
-    await mkdir(dirname(link), { recursive: true });
-    await symlink(target, link, 'dir');
-  }
-  return lib;
+function sdkFileSystem(dir: string): (filename: string, baseDir: string) => Promise<string | null> {
+  const entry = resolve(dir, ENTRY_FILE);
+  const source = entrySource();
+  return async (filename, baseDir) => {
+    const path = resolve(baseDir, filename);
+    if (path === entry) return source;
+    const at = path.lastIndexOf(SDK_IN_NODE_MODULES);
+    const real = at < 0 ? path : join(SDK_ROOT, path.slice(at + SDK_IN_NODE_MODULES.length));
+    return readFile(real, 'utf8').catch(() => null);
+  };
 }
 
-/** Compiles `<dir>/assembly/index.ts` into `<dir>/build/core.wasm`; returns its bytes or throws asc's diagnostics. */
+/** Compiles `<dir>/assembly/index.ts`; returns the core module's bytes or throws asc's diagnostics. */
 export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>> {
-  await mkdir(join(dir, 'build'), { recursive: true });
-  await writeFile(join(dir, ENTRY_FILE), entrySource());
-  const lib = await linkSdk(dir);
   const output = asc.createMemoryStream();
+  let core: Uint8Array<ArrayBuffer> | undefined;
   const { error } = await asc.main(
     [
       ENTRY_FILE,
@@ -80,21 +86,23 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       '--noAssert',
       '--noColors',
       '--use',
-      'abort=',
+      `abort=${ABORT_ALIAS}`,
       '--use',
       `seed=${SEED_ALIAS}`,
-      '--path',
-      lib,
     ],
     {
       stdout: output,
       stderr: output,
+      readFile: sdkFileSystem(dir),
+      writeFile: (filename, contents) => {
+        if (filename === CORE_FILE && contents instanceof Uint8Array) core = new Uint8Array(contents);
+      },
       // asc instantiates a transform class itself (see RenameExports).
       transforms: [RenameExports as unknown as Transform],
     },
   );
-  if (error) {
-    const detail = output.toString().trim() || error.message;
+  if (error || core === undefined) {
+    const detail = output.toString().trim() || (error?.message ?? 'asc wrote no module');
     throw new SdkError(
       'compile-failed',
       `asc could not compile ${join(dir, 'assembly/index.ts')}:\n${detail}`,
@@ -103,5 +111,5 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       },
     );
   }
-  return new Uint8Array(await readFile(join(dir, CORE_FILE)));
+  return core;
 }

@@ -10,12 +10,17 @@ const ADVICE: ReadonlyMap<string, string> = new Map([
     'env.Date.now',
     "uses Date.now, which differs on every replica: use now() from '@tandem/reducer-sdk/assembly' (the mutation's timestamp)",
   ],
+  [
+    'env.performance.now',
+    "uses performance.now, which differs on every replica: use now() from '@tandem/reducer-sdk/assembly' (the mutation's timestamp)",
+  ],
   ['env.trace', "uses trace(): use log.debug() from '@tandem/reducer-sdk/assembly'"],
   ['env.seed', "uses Math.random without the SDK's seed: build it with `tandem build`"],
   ['env.abort', 'imports abort: build it with `tandem build` (which turns abort into a trap)'],
 ]);
 
-function advice(name: string): string {
+/** What to tell the author about a core import outside the world, e.g. `env.Date.now`. */
+export function advice(name: string): string {
   const known = ADVICE.get(name);
   if (known !== undefined) return known;
   if (name.startsWith('env.console.'))

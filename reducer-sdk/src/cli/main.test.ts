@@ -1,12 +1,25 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import { METER_VERSION } from '@tandem/runtime';
 import { prepareReducer } from '@tandem/runtime/prepare';
 import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { reducerDir, TODO_DIR } from '../guest.test-helpers.js';
+import { WORLD } from '../world.js';
 import { main } from './main.js';
+
+/** Every entry below `dir` (links as links, not followed), with its kind. */
+async function listing(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .map(
+      (e) =>
+        `${relative(dir, join(e.parentPath, e.name))} ${e.isSymbolicLink() ? 'link' : e.isDirectory() ? 'dir' : 'file'}`,
+    )
+    .sort();
+}
 
 /** Runs the CLI in-process; returns its exit code and what it wrote. */
 async function tandem(...argv: string[]) {
@@ -40,23 +53,29 @@ export function migrate(from: u32): Outcome {
 
 describe('tandem build', () => {
   let todo: string;
+  let out: string;
+  let before: string[];
   let built: Awaited<ReturnType<typeof tandem>>;
 
   beforeAll(async () => {
     todo = await reducerDir({ copy: TODO_DIR });
-    built = await tandem('build', todo);
+    before = await listing(todo);
+    out = join(await mkdtemp(join(tmpdir(), 'tandem-out-')), 'nested', 'out');
+    built = await tandem('build', todo, '--out', out);
   });
 
-  test('builds the todo reducer into a component and a manifest naming its prepared hash, with a one-line summary', async () => {
+  test('builds the todo reducer into --out: a component and a manifest naming its prepared hash, with a one-line summary', async () => {
     expect(built.code).toBe(0);
     expect(built.stdout).toMatch(
       /^built @tandem\/reducer-todo → .*reducer\.wasm \(\d+\.\d KB, schema 1, sha256 [0-9a-f]{12}…\) in \d+\.\d s\n$/,
     );
-    const wasm = await readFile(join(todo, 'dist', 'reducer.wasm'));
-    const manifest: unknown = JSON.parse(await readFile(join(todo, 'dist', 'manifest.json'), 'utf8'));
+    expect(built.stdout).toContain(join(out, 'reducer.wasm'));
+    expect((await readdir(out)).sort()).toEqual(['manifest.json', 'reducer.wasm']);
+    const wasm = await readFile(join(out, 'reducer.wasm'));
+    const manifest: unknown = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(manifest).toEqual({
       name: '@tandem/reducer-todo',
-      world: 'tandem:reducer/reducer@0.1.0',
+      world: 'tandem:reducer/reducer@0.2.0',
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       schemaVersion: 1,
       bytes: wasm.byteLength,
@@ -74,35 +93,17 @@ describe('tandem build', () => {
     });
   });
 
-  test('the core module has exactly the world’s legacy core names', async () => {
-    const core = await WebAssembly.compile(new Uint8Array(await readFile(join(todo, 'build', 'core.wasm'))));
-    expect(
-      WebAssembly.Module.exports(core)
-        .map((e) => e.name)
-        .sort(),
-    ).toEqual(
-      [
-        'cabi_post_migrate',
-        'cabi_post_reduce',
-        'cabi_realloc',
-        'memory',
-        'migrate',
-        'reduce',
-        'schema-version',
-      ].sort(),
-    );
-    for (const i of WebAssembly.Module.imports(core)) {
-      expect(['tandem:reducer/sql@0.1.0', 'tandem:reducer/env@0.1.0']).toContain(i.module);
-    }
+  test('with --out, the reducer’s folder is only read: nothing is added to it, no build/, no link', async () => {
+    expect(await listing(todo)).toEqual(before);
   });
 
   test('inspect reports a built reducer: world, imports, exports, size and hash', async () => {
-    const r = await tandem('inspect', join(todo, 'dist', 'reducer.wasm'));
+    const r = await tandem('inspect', join(out, 'reducer.wasm'));
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('world          tandem:reducer/reducer@0.1.0');
+    expect(r.stdout).toContain('world          tandem:reducer/reducer@0.2.0');
     expect(r.stdout).toMatch(/schema version +1\n/);
     expect(r.stdout).toContain('reduce: func(batch: list<mutation>) -> list<result<_, string>>;');
-    expect(r.stdout).toContain('tandem:reducer/sql@0.1.0');
+    expect(r.stdout).toContain('tandem:reducer/sql@0.2.0');
     expect(r.stdout).toMatch(
       new RegExp(`prepared +[0-9a-f]{64} \\(\\d+ bytes, meter version ${METER_VERSION}\\)\n`),
     );
@@ -123,19 +124,27 @@ export function reduce(m: Mutation): Outcome {
     expect(r.stderr).toContain('assembly/index.ts(4,');
   });
 
-  test('a reducer that uses Date.now is refused, naming it, the SDK’s replacement and where it is', async () => {
+  test('Date.now is refused before the compile, naming the SDK’s replacement and file:line:column relative to the reducer', async () => {
     const dir = await reducerDir({
       source: `import { Mutation, Outcome } from '@tandem/reducer-sdk/assembly';
+import { late } from './clock';
 export const SCHEMA_VERSION: u32 = 1;
 export function reduce(m: Mutation): Outcome {
-  return Date.now() > 0 ? Outcome.ok() : Outcome.reject('time travel');
+  return late() ? Outcome.ok() : Outcome.reject('time travel');
 }${REDUCER_TAIL}`,
     });
+    // A type error too: asc would report it, so a Date.now message shows the check ran first.
+    await writeFile(
+      join(dir, 'assembly', 'clock.ts'),
+      `// Date.now in a comment is no use, nor 'Date.now' in a string.\nexport function late(): bool {\n  const n: i32 = 'x';\n  return  Date.now() > 0;\n}\n`,
+    );
+    // The folder is given as an absolute path: the places are named from the reducer's folder all the same.
     const r = await tandem('build', dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('uses Date.now');
     expect(r.stderr).toContain('use now() from');
-    expect(r.stderr).toMatch(/assembly\/index\.ts:4\)/);
+    expect(r.stderr).toContain('(at assembly/clock.ts:4:11)');
+    expect(r.stderr).not.toContain('not assignable');
   });
 
   test('a reducer without migrate is told what to export', async () => {
@@ -151,10 +160,18 @@ export function reduce(m: Mutation): Outcome {
     expect(r.stderr).toContain('A reducer exports migrate(from: u32): Outcome');
   });
 
-  test('a folder without assembly/index.ts is a clear error', async () => {
-    const r = await tandem('build', join(todo, 'nowhere'));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/no reducer source at .*nowhere\/assembly\/index\.ts/);
+  test('a missing folder, a file and a folder without assembly/index.ts are each told apart', async () => {
+    const missing = await tandem('build', join(todo, 'nowhere'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/tandem build: no such folder: .*nowhere\n$/);
+    const file = await tandem('build', join(todo, 'package.json'));
+    expect(file.code).toBe(1);
+    expect(file.stderr).toMatch(/package\.json is a file: give the reducer's folder/);
+    const empty = await tandem('build', out);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(
+      /no reducer source at .*out\/assembly\/index\.ts \(a reducer's folder holds/,
+    );
   });
 });
 
@@ -186,16 +203,70 @@ describe('tandem inspect', () => {
     expect(r.stderr).toMatch(/another world/);
   });
 
-  test('refuses a file that does not exist', async () => {
+  test('refuses a file that does not exist, saying so', async () => {
     const r = await tandem('inspect', '/nonexistent/reducer.wasm');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('cannot read /nonexistent/reducer.wasm');
+    expect(r.stderr).toBe('tandem inspect: no such file: /nonexistent/reducer.wasm\n');
+  });
+
+  test('refuses a folder, pointing at the reducer.wasm inside it when there is one', async () => {
+    const dir = await reducerDir({ source: '' });
+    const bare = await tandem('inspect', dir);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain(`${dir} is a folder: give the reducer.wasm`);
+    await mkdir(join(dir, 'dist'));
+    await writeFile(join(dir, 'dist', 'reducer.wasm'), '');
+    const built = await tandem('inspect', dir);
+    expect(built.code).toBe(1);
+    expect(built.stderr).toContain(`${dir} is a folder; did you mean ${join(dir, 'dist', 'reducer.wasm')}?`);
   });
 });
 
-test('usage errors exit 2 and --help prints the commands', async () => {
-  expect((await tandem('frobnicate')).code).toBe(2);
-  const help = await tandem('--help');
-  expect(help.code).toBe(0);
-  expect(help.stdout).toContain('build <dir>');
+describe('usage', () => {
+  test.each([
+    [['--help'], 'usage: tandem <command>'],
+    [['-h'], 'usage: tandem <command>'],
+    [['help'], 'usage: tandem <command>'],
+    [['help', 'build'], 'usage: tandem build [dir] [--out <dir>]'],
+    [['build', '--help'], 'usage: tandem build [dir] [--out <dir>]'],
+    [['build', 'somewhere', '-h'], 'usage: tandem build [dir] [--out <dir>]'],
+    [['inspect', '--help'], 'usage: tandem inspect <file.wasm>'],
+  ])('%j prints help on stdout and exits 0', async (argv, first) => {
+    const r = await tandem(...argv);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.startsWith(first)).toBe(true);
+  });
+
+  test('--version prints the SDK’s version and world, and exits 0', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-v']) {
+      const r = await tandem(flag);
+      expect(r).toEqual({
+        code: 0,
+        stdout: `@tandem/reducer-sdk ${pkg.version} (builds ${WORLD})\n`,
+        stderr: '',
+      });
+    }
+  });
+
+  test.each([
+    [[], /^usage: tandem <command>/],
+    [
+      ['frobnicate'],
+      /^tandem: unknown command 'frobnicate' \(commands: build, inspect\)\n\nusage: tandem <command>/,
+    ],
+    [['--frob'], /^tandem: unknown option '--frob'/],
+    [['build', '--frob'], /^tandem build: unknown option '--frob'\n\nusage: tandem build/],
+    [['build', '--out'], /^tandem build: option '--out <value>' argument missing\n\nusage: tandem build/],
+    [['build', 'a', 'b'], /^tandem build: one reducer folder at a time \(got 2: a, b\)/],
+    [['inspect'], /^tandem inspect: which file\? \(a reducer\.wasm\)\n\nusage: tandem inspect/],
+    [['inspect', 'a.wasm', 'b.wasm'], /^tandem inspect: one file at a time/],
+  ])('%j is a usage error: what is wrong, then the usage, on stderr, exit 2', async (argv, message) => {
+    const r = await tandem(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+  });
 });
