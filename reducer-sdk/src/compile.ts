@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import asc, { type Transform } from 'assemblyscript/asc';
-import { ABORT_ALIAS, ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
+import { ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
 import { SdkError } from './errors.js';
 import { SDK_ROOT } from './world.js';
 
@@ -86,7 +86,7 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       '--noAssert',
       '--noColors',
       '--use',
-      `abort=${ABORT_ALIAS}`,
+      'abort=',
       '--use',
       `seed=${SEED_ALIAS}`,
     ],
