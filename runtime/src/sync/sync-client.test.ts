@@ -499,3 +499,34 @@ test('a client taken offline before it starts connects only once back online', a
   expect(sockets).toHaveLength(1);
   client.close();
 });
+
+test('askHead is sent once welcomed, again on the next session until answered, settles with the answer, and rejects once closed', async () => {
+  const { sockets, client } = setup();
+  const early = client.askHead();
+  client.start();
+  const first = sockets[0]!;
+  first.open();
+  expect(first.sent.map((m) => m.type)).toEqual(['hello']);
+  first.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: HASH, appliedLsn: -1 });
+  await tick();
+  expect(first.sent.filter((m) => m.type === 'ask-head')).toEqual([{ type: 'ask-head', id: 0 }]);
+  // The session ends before the answer: the next one asks again.
+  first.drop();
+  await vi.waitFor(() => expect(sockets).toHaveLength(2));
+  const second = sockets[1]!;
+  second.open();
+  second.say({ type: 'welcome', journalId: 'j1', head: 2, reducerHash: HASH, appliedLsn: -1 });
+  await tick();
+  expect(second.sent.filter((m) => m.type === 'ask-head')).toEqual([{ type: 'ask-head', id: 0 }]);
+  const live = client.askHead();
+  expect(second.sent.filter((m) => m.type === 'ask-head')).toHaveLength(2);
+  second.say({ type: 'head', id: 1, journalId: 'j1', head: 5 });
+  second.say({ type: 'head', id: 0, journalId: 'j1', head: 4 });
+  second.say({ type: 'head', id: 0, journalId: 'j1', head: 9 });
+  expect(await early).toEqual({ journalId: 'j1', head: 4 });
+  expect(await live).toEqual({ journalId: 'j1', head: 5 });
+  const unanswered = client.askHead();
+  client.close();
+  await expect(unanswered).rejects.toMatchObject({ name: 'TandemError', kind: 'closed' });
+  await expect(client.askHead()).rejects.toBeInstanceOf(TandemError);
+});
