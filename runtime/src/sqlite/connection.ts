@@ -117,7 +117,7 @@ interface SqliteExports {
   sqlite3_column_blob(stmt: WasmPointer, column: number): WasmPointer;
   sqlite3_column_bytes(stmt: WasmPointer, column: number): number;
   sqlite3_changes64(db: WasmPointer): bigint;
-  sqlite3_total_changes64(db: WasmPointer): bigint;
+  sqlite3_total_changes(db: WasmPointer): number;
   sqlite3_stmt_status(stmt: WasmPointer, op: number, reset: number): number;
   sqlite3_get_autocommit(db: WasmPointer): number;
   sqlite3_limit(db: WasmPointer, id: number, value: number): number;
@@ -414,14 +414,16 @@ export class Connection {
     const { capi } = this.#sqlite3;
     const c = this.#c;
     this.#bind(stmt, params);
-    const before = c.sqlite3_total_changes64(this.#pDb);
+    // The 32-bit total (no BigInt to allocate) tells whether the statement changed anything: it would
+    // look unchanged only after exactly a multiple of 2^32 changes.
+    const before = c.sqlite3_total_changes(this.#pDb);
     let rc: number;
     do rc = c.sqlite3_step(stmt);
     while (rc === capi.SQLITE_ROW);
     if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
     // sqlite3_changes keeps the count of the last INSERT/UPDATE/DELETE, even across other statements:
     // trust it only if this statement changed something.
-    return c.sqlite3_total_changes64(this.#pDb) === before ? 0n : c.sqlite3_changes64(this.#pDb);
+    return c.sqlite3_total_changes(this.#pDb) === before ? 0n : c.sqlite3_changes64(this.#pDb);
   }
 
   #bind(stmt: WasmPointer, params: readonly Value[]): void {
