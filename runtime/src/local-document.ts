@@ -984,8 +984,10 @@ function encodePayload(mutation: unknown): Uint8Array {
   if (json === undefined) {
     throw new TandemError('invalid-argument', 'a mutation must be JSON-serializable or a Uint8Array');
   }
-  return new TextEncoder().encode(json);
+  return payloadEncoder.encode(json);
 }
+
+const payloadEncoder = new TextEncoder();
 
 const NOT_JSON = Symbol('not JSON');
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
