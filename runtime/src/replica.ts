@@ -141,9 +141,28 @@ export class Replica {
     this.imports = {
       // The connection binds a guest's texts and keeps none of them.
       readsTextDuringCall: true,
-      execute: (sql, params) => this.guestSql(() => guest.execute(sql, params)),
-      executeBatch: (sql, rows) => this.guestSql(() => guest.executeBatch(sql, rows)),
-      query: (sql, params) => this.guestSql(() => guest.query(sql, params)),
+      // No closure per call: these run for every statement of every mutation.
+      execute: (sql, params) => {
+        try {
+          return guest.execute(sql, params);
+        } catch (error) {
+          throw this.guestFailure(error);
+        }
+      },
+      executeBatch: (sql, rows) => {
+        try {
+          return guest.executeBatch(sql, rows);
+        } catch (error) {
+          throw this.guestFailure(error);
+        }
+      },
+      query: (sql, params) => {
+        try {
+          return guest.query(sql, params);
+        } catch (error) {
+          throw this.guestFailure(error);
+        }
+      },
       log: (level, message) => onLog?.(level, message),
       enter: (index) => {
         if (index === this.batch.length) {
@@ -392,19 +411,15 @@ export class Replica {
   }
 
   /**
-   * A guest SQL call; running out of SQL steps, or a statement SQLite aborted, traps the guest instead
-   * of returning an error (invariant 5).
+   * What a failed guest SQL call throws: running out of SQL steps, or a statement SQLite aborted, traps
+   * the guest instead of returning an error (invariant 5).
    */
-  private guestSql<T>(call: () => T): T {
-    try {
-      return call();
-    } catch (error) {
-      if (this.connection.guestBudgetExhausted) throw limitTrap('sql-steps');
-      if (this.connection.guestSizeExceeded) throw limitTrap('sql-size');
-      const abort = this.connection.guestAbort;
-      if (abort !== undefined) throw abortTrap(abort);
-      throw error;
-    }
+  private guestFailure(error: unknown): unknown {
+    if (this.connection.guestBudgetExhausted) return limitTrap('sql-steps');
+    if (this.connection.guestSizeExceeded) return limitTrap('sql-size');
+    const abort = this.connection.guestAbort;
+    if (abort !== undefined) return abortTrap(abort);
+    return error;
   }
 
   /**

@@ -363,7 +363,8 @@ export class Connection {
    * (invariant 5), and a guest statement SQLite aborted is noted (invariant 7).
    */
   #withStatement<T>(principal: Principal, sql: string, body: (stmt: WasmPointer) => T): T {
-    const inTransaction = this.inTransaction;
+    // Only a guest statement that fails needs it (#noteAbort).
+    const inTransaction = principal === 'guest' && this.inTransaction;
     let result: T;
     try {
       const stmt = this.#statement(principal, sql);
