@@ -125,10 +125,15 @@ export async function buildReducer(dir: string, options: BuildOptions = {}): Pro
     prepared: { sha256: module.sha256, bytes: module.bytes, meterVersion: METER_VERSION },
   };
   const out = options.outDir ?? join(dir, 'dist');
-  await mkdir(out, { recursive: true });
   const wasmPath = join(out, 'reducer.wasm');
   const manifestPath = join(out, 'manifest.json');
-  await writeFile(wasmPath, component);
-  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  try {
+    await mkdir(out, { recursive: true });
+    await writeFile(wasmPath, component);
+    await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new SdkError('bad-input', `cannot write the build to ${out} (${reason})`, { cause: e });
+  }
   return { manifest, wasmPath, manifestPath, component, core, milliseconds: performance.now() - started };
 }

@@ -147,6 +147,28 @@ export function reduce(m: Mutation): Outcome {
     expect(r.stderr).not.toContain('not assignable');
   });
 
+  test('without --out only dist/ is added to the folder; an --out that cannot be a folder is named', async () => {
+    const dir = await reducerDir({
+      source: `import { Mutation, Outcome } from '@tandem/reducer-sdk/assembly';
+export const SCHEMA_VERSION: u32 = 1;
+export function reduce(m: Mutation): Outcome {
+  return Outcome.ok();
+}${REDUCER_TAIL}`,
+    });
+    const before = await listing(dir);
+    const blocked = await tandem('build', dir, '--out', join(dir, 'package.json', 'out'));
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain(
+      `cannot write the build to ${join(dir, 'package.json', 'out')} (ENOTDIR`,
+    );
+    expect(await listing(dir)).toEqual(before);
+    const r = await tandem('build', dir);
+    expect(r.code).toBe(0);
+    expect(await listing(dir)).toEqual(
+      [...before, 'dist dir', 'dist/manifest.json file', 'dist/reducer.wasm file'].sort(),
+    );
+  });
+
   test('a reducer without migrate is told what to export', async () => {
     const dir = await reducerDir({
       source: `import { Mutation, Outcome } from '@tandem/reducer-sdk/assembly';
