@@ -1,4 +1,4 @@
-// Canonical-ABI plumbing for the `tandem:reducer/reducer@0.1.0` world. Invariants:
+// Canonical-ABI plumbing for the `tandem:reducer/reducer@0.2.0` world. Invariants:
 // 1. Every buffer the host lowers into this module comes from `cabi_realloc` (unmanaged `heap.alloc`)
 //    and is the module's to free: it is lifted into managed objects, then freed at once.
 // 2. Every buffer this module hands back from an export is unmanaged and freed by the matching
@@ -7,7 +7,8 @@
 //    export calls `__collect()`, never during a call. A text the JSON decoder made from a plain slice
 //    is lowered as a pointer to that slice in the decoder's copy of its input (utf8-origin.ts).
 // Layouts (bytes): value 16 (tag u8, payload at 8), string and list (ptr u32, len u32) 8,
-// result<u64,string> 16 (payload at 8), result<row-set,string> 20 (payload at 4), result<_,string> 12.
+// sql-error 12 (code s32, message at 4), result<u64,sql-error> 24 (payload at 8),
+// result<row-set,sql-error> 20 (payload at 4), result<_,string> 12.
 
 import { envLog, sqlExecute, sqlExecuteBatch, sqlQuery } from './imports';
 import { originOf } from './utf8-origin';
@@ -215,19 +216,32 @@ function liftValue(at: usize): Value {
 
 /** The count of the last `callExecute` or `callExecuteBatch` (0 when it failed). */
 let changes: u64 = 0;
+/** SQLite's extended result code of the last call's error (0 when it succeeded). */
+let code: i32 = 0;
 
 export function lastChanges(): u64 {
   return changes;
 }
 
-/** Reads a `result<u64, string>` from the return area: the error, or null (the count goes to `changes`). */
+export function lastCode(): i32 {
+  return code;
+}
+
+/** Reads a `sql-error` at `at`: its code goes to `code`, its message is returned. */
+function liftSqlError(at: usize): string {
+  code = load<i32>(at);
+  return liftString(load<u32>(at, 4), load<u32>(at, 8));
+}
+
+/** Reads a `result<u64, sql-error>` from the return area: the error, or null (the count goes to `changes`). */
 function liftCountResult(): string | null {
   if (load<u8>(RET_AREA) === 0) {
     changes = load<u64>(RET_AREA, 8);
+    code = 0;
     return null;
   }
   changes = 0;
-  return liftString(load<u32>(RET_AREA, 8), load<u32>(RET_AREA, 12));
+  return liftSqlError(RET_AREA + 8);
 }
 
 /** Runs `execute`: SQLite's error, or null (then `lastChanges()` is the count). */
@@ -274,9 +288,8 @@ export class RowsResult {
 export function callQuery(sql: string, params: Value[]): RowsResult {
   const ptr = lowerStatement(sql, params);
   sqlQuery(load<u32>(SQL_SLOT), load<u32>(SQL_SLOT, 4), ptr, params.length, RET_AREA);
-  if (load<u8>(RET_AREA) !== 0) {
-    return new RowsResult([], [], liftString(load<u32>(RET_AREA, 4), load<u32>(RET_AREA, 8)));
-  }
+  if (load<u8>(RET_AREA) !== 0) return new RowsResult([], [], liftSqlError(RET_AREA + 4));
+  code = 0;
   const columnsPtr = <usize>load<u32>(RET_AREA, 4);
   const columnsLen = <usize>load<u32>(RET_AREA, 8);
   const rowsPtr = <usize>load<u32>(RET_AREA, 12);

@@ -36,6 +36,21 @@ export function seedFromEnvelope(): f64 {
   return reinterpret<f64>(envRandom());
 }
 
+/**
+ * AssemblyScript's `abort` (`abort("x must be positive")`, a failed `assert`, an index out of range),
+ * routed here by `tandem build` (`--use abort=`): the host ends the call with the message and where it
+ * was raised as the trap's reason, e.g. `abort: x must be positive at assembly/index.ts:12:5`. A host
+ * that goes on after the report still gets a trap.
+ */
+export function abortCall(message: string | null, fileName: string | null, line: u32, column: u32): void {
+  // No global may be read here (asc may compile `abort` before globals exist). Out of memory while
+  // formatting aborts again, and the recursion ends at the stack limit: still a trap.
+  const text = message == null ? 'abort' : message;
+  const file = fileName == null ? '?' : fileName;
+  callLog(4 /* the world's log level `abort` */, `${text} at ${file}:${line}:${column}`);
+  unreachable();
+}
+
 /** Messages for the host's log; they have no effect on the document. */
 export namespace log {
   export function debug(message: string): void {

@@ -3,11 +3,11 @@
 // module's managed garbage from one call is gone before the next.
 
 import { cabiRealloc, envEnter, liftBytes, lowerOwnedString, release } from './abi';
-import { enter, reseedMath, seedFromEnvelope } from './env';
+import { abortCall, enter, reseedMath, seedFromEnvelope } from './env';
 import { Mutation, Outcome } from './mutation';
 import { forgetOrigins } from './utf8-origin';
 
-export { enter, seedFromEnvelope };
+export { abortCall, enter, seedFromEnvelope };
 
 const MIGRATE_RET: usize = memory.data(12, 4);
 const REDUCE_RET: usize = memory.data(8, 4);

@@ -3,31 +3,31 @@
 // (reducer-sdk/biome.json); keep it to declarations.
 
 // @ts-ignore: decorator
-@external('tandem:reducer/sql@0.1.0', 'execute')
+@external('tandem:reducer/sql@0.2.0', 'execute')
 declare function sqlExecute(sql: usize, sqlLen: usize, params: usize, paramsLen: usize, ret: usize): void;
 
 // @ts-ignore: decorator
-@external('tandem:reducer/sql@0.1.0', 'execute-batch')
+@external('tandem:reducer/sql@0.2.0', 'execute-batch')
 declare function sqlExecuteBatch(sql: usize, sqlLen: usize, rows: usize, rowsLen: usize, ret: usize): void;
 
 // @ts-ignore: decorator
-@external('tandem:reducer/sql@0.1.0', 'query')
+@external('tandem:reducer/sql@0.2.0', 'query')
 declare function sqlQuery(sql: usize, sqlLen: usize, params: usize, paramsLen: usize, ret: usize): void;
 
 // @ts-ignore: decorator
-@external('tandem:reducer/env@0.1.0', 'log')
+@external('tandem:reducer/env@0.2.0', 'log')
 declare function envLog(level: u32, message: usize, messageLen: usize): void;
 
 // @ts-ignore: decorator
-@external('tandem:reducer/env@0.1.0', 'enter')
+@external('tandem:reducer/env@0.2.0', 'enter')
 declare function envEnter(index: u32): void;
 
 // @ts-ignore: decorator
-@external('tandem:reducer/env@0.1.0', 'now')
+@external('tandem:reducer/env@0.2.0', 'now')
 declare function envNow(): u64;
 
 // @ts-ignore: decorator
-@external('tandem:reducer/env@0.1.0', 'random')
+@external('tandem:reducer/env@0.2.0', 'random')
 declare function envRandom(): u64;
 
 export { envEnter, envLog, envNow, envRandom, sqlExecute, sqlExecuteBatch, sqlQuery };

@@ -12,7 +12,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import asc, { type Transform } from 'assemblyscript/asc';
-import { ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
+import { AbortLocation } from './abort-location.js';
+import { ABORT_ALIAS, ENTRY_FILE, entrySource, SEED_ALIAS } from './entry.js';
 import { SdkError } from './errors.js';
 import { SDK_ROOT } from './world.js';
 
@@ -86,7 +87,7 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
       '--noAssert',
       '--noColors',
       '--use',
-      'abort=',
+      `abort=${ABORT_ALIAS}`,
       '--use',
       `seed=${SEED_ALIAS}`,
     ],
@@ -98,7 +99,7 @@ export async function compileCore(dir: string): Promise<Uint8Array<ArrayBuffer>>
         if (filename === CORE_FILE && contents instanceof Uint8Array) core = new Uint8Array(contents);
       },
       // asc instantiates a transform class itself (see RenameExports).
-      transforms: [RenameExports as unknown as Transform],
+      transforms: [RenameExports as unknown as Transform, AbortLocation as unknown as Transform],
     },
   );
   if (error || core === undefined) {

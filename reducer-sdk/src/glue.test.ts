@@ -1,4 +1,5 @@
 // The guest side of the ABI, checked through jco's own bindings (not this SDK's, not the runtime's).
+import { readFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { buildReducer } from './build.js';
@@ -79,6 +80,59 @@ describe('exports', () => {
 
   test('a trap in the reducer surfaces as a trap, not as an outcome', async () => {
     await expect(run('values', 'trap')).rejects.toThrow(/unreachable/);
+  });
+
+  test("abort(message) reaches the host at log level abort with the reducer's file:line:column, then traps", async () => {
+    const source = await readFile(
+      new URL('../test-fixtures/probe/assembly/index.ts', import.meta.url),
+      'utf8',
+    );
+    const lines = source.split('\n');
+    const line = lines.findIndex((l) => l.includes("abort('x must be positive')")) + 1;
+    const column = lines[line - 1]!.indexOf("abort('x") + 1;
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    expect(() => host.reduce(reducer, [mutation('abort')])).toThrow(/unreachable/);
+    expect(host.logs).toEqual([['abort', `x must be positive at assembly/index.ts:${line}:${column}`]]);
+  });
+
+  test("an index out of range aborts with AssemblyScript's own message and place", async () => {
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    expect(() => host.reduce(reducer, [mutation('index')])).toThrow(/unreachable/);
+    expect(host.logs).toEqual([
+      ['abort', expect.stringMatching(/^Index out of range at ~lib\/array\.ts:\d+:\d+$/)],
+    ]);
+  });
+});
+
+describe('executeScript', () => {
+  const script = [
+    "CREATE TABLE a (x TEXT DEFAULT ';')",
+    " INSERT INTO a VALUES ('it''s; fine'), (\"q;\"), ([b;]), (`c;`) -- a comment; still one\n",
+    " /* ; */ CREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT ';'; END",
+    ' ;',
+    ' explain create trigger u after delete on a begin delete from a; end',
+    '\n  SELECT 2 ',
+  ];
+
+  test('runs each statement as SQLite splits a script: quotes, comments, trigger bodies, empty statements', async () => {
+    const { host, outcomes } = await run(`script:${script.join(';')}`);
+    expect(outcomes).toEqual([{ tag: 'err', val: '0|0|ok' }]);
+    expect(host.calls.map((c) => c.sql)).toEqual(script.filter((s) => s.trim() !== ';'));
+    expect(host.calls.every((c) => c.fn === 'execute' && c.params.length === 0)).toBe(true);
+  });
+
+  test('stops at the first error, naming the statement, with its code', async () => {
+    const { host, outcomes } = await run('script:SELECT 1;FAIL here; SELECT 3');
+    expect(outcomes).toEqual([{ tag: 'err', val: '0|1|statement 2: no such table: FAIL here' }]);
+    expect(host.calls.map((c) => c.sql)).toEqual(['SELECT 1', 'FAIL here']);
+  });
+
+  test('a script of nothing but spaces, comments and semicolons runs nothing', async () => {
+    const { host, outcomes } = await run('script: ; -- x;\n /* ; */ ;;');
+    expect(outcomes).toEqual([{ tag: 'err', val: '0|0|ok' }]);
+    expect(host.calls).toEqual([]);
   });
 });
 
@@ -223,7 +277,7 @@ describe('values', () => {
     expect(outcomes).toEqual([
       {
         tag: 'err',
-        val: 'no such table: FAIL execute|no such table: FAIL query|no such table: FAIL batch|0|0|false',
+        val: 'no such table: FAIL execute|no such table: FAIL query|no such table: FAIL batch|0|0|false|1|1|1',
       },
     ]);
   });

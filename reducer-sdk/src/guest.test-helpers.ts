@@ -89,8 +89,9 @@ export class FakeHost {
   private draws = 0;
 
   imports() {
+    // jco takes a thrown non-Error as the import's err: here a sql-error (code 1, SQLITE_ERROR).
     const fail = (sql: string) => {
-      if (sql.startsWith('FAIL')) throw `no such table: ${sql}`;
+      if (sql.startsWith('FAIL')) throw { code: 1, message: `no such table: ${sql}` };
     };
     return {
       'tandem:reducer/sql': {

@@ -14,7 +14,7 @@ export interface Inspection {
   readonly world: typeof WORLD;
   /** World-level export lines, e.g. `export reduce: func(batch: list<mutation>) -> list<result<_, string>>;`. */
   readonly exports: readonly string[];
-  /** The world functions it imports, e.g. `tandem:reducer/sql@0.1.0#execute`. */
+  /** The world functions it imports, e.g. `tandem:reducer/sql@0.2.0#execute`. */
   readonly imports: readonly string[];
   readonly schemaVersion: number;
   /** The component's size and SHA-256. */

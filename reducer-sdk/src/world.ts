@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const WORLD = 'tandem:reducer/reducer@0.1.0';
+export const WORLD = 'tandem:reducer/reducer@0.2.0';
 
 /** The root of the reducer-sdk package (this file sits one level below it, in `src/` or `dist/`). */
 export const SDK_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -15,13 +15,13 @@ export function readWit(): string {
 
 /** Core imports the world provides, as `module.name`. A reducer may use any subset. */
 export const WORLD_IMPORTS: ReadonlySet<string> = new Set([
-  'tandem:reducer/sql@0.1.0.execute',
-  'tandem:reducer/sql@0.1.0.execute-batch',
-  'tandem:reducer/sql@0.1.0.query',
-  'tandem:reducer/env@0.1.0.log',
-  'tandem:reducer/env@0.1.0.enter',
-  'tandem:reducer/env@0.1.0.now',
-  'tandem:reducer/env@0.1.0.random',
+  'tandem:reducer/sql@0.2.0.execute',
+  'tandem:reducer/sql@0.2.0.execute-batch',
+  'tandem:reducer/sql@0.2.0.query',
+  'tandem:reducer/env@0.2.0.log',
+  'tandem:reducer/env@0.2.0.enter',
+  'tandem:reducer/env@0.2.0.now',
+  'tandem:reducer/env@0.2.0.random',
 ]);
 
 /** Core exports every reducer has. */

@@ -75,7 +75,7 @@ describe('tandem build', () => {
     const manifest: unknown = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(manifest).toEqual({
       name: '@tandem/reducer-todo',
-      world: 'tandem:reducer/reducer@0.1.0',
+      world: 'tandem:reducer/reducer@0.2.0',
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       schemaVersion: 1,
       bytes: wasm.byteLength,
@@ -100,10 +100,10 @@ describe('tandem build', () => {
   test('inspect reports a built reducer: world, imports, exports, size and hash', async () => {
     const r = await tandem('inspect', join(out, 'reducer.wasm'));
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('world          tandem:reducer/reducer@0.1.0');
+    expect(r.stdout).toContain('world          tandem:reducer/reducer@0.2.0');
     expect(r.stdout).toMatch(/schema version +1\n/);
     expect(r.stdout).toContain('reduce: func(batch: list<mutation>) -> list<result<_, string>>;');
-    expect(r.stdout).toContain('tandem:reducer/sql@0.1.0');
+    expect(r.stdout).toContain('tandem:reducer/sql@0.2.0');
     expect(r.stdout).toMatch(
       new RegExp(`prepared +[0-9a-f]{64} \\(\\d+ bytes, meter version ${METER_VERSION}\\)\n`),
     );

@@ -312,18 +312,25 @@ describe('results the host writes', () => {
     expect([heap.u8[ret], heap.dv.getBigUint64(ret + 8, true)]).toEqual([0, 2n ** 64n - 1n]);
   });
 
-  test('err(message) writes the case at 0 and the string at the payload offset of its result', () => {
+  test('err(sql-error) writes the case at 0, the s32 code at the payload offset and the message after it', () => {
     const { heap } = fakeGuest(true);
-    const u64 = slot(heap, 16);
+    const u64 = slot(heap, 24);
     const rowSet = slot(heap, 20, 4);
-    storeErr(heap, u64, U64_RESULT, 'bad');
-    storeErr(heap, rowSet, ROW_SET_RESULT, 'wörse');
-    expect(heap.u8[u64]).toBe(1);
-    expect(liftString(heap, heap.dv.getUint32(u64 + 8, true), heap.dv.getUint32(u64 + 12, true))).toBe('bad');
-    expect(heap.u8[rowSet]).toBe(1);
-    expect(liftString(heap, heap.dv.getUint32(rowSet + 4, true), heap.dv.getUint32(rowSet + 8, true))).toBe(
+    storeErr(heap, u64, U64_RESULT, 1555, 'bad');
+    storeErr(heap, rowSet, ROW_SET_RESULT, -1, 'wörse');
+    expect([heap.u8[u64], heap.dv.getInt32(u64 + 8, true)]).toEqual([1, 1555]);
+    expect(liftString(heap, heap.dv.getUint32(u64 + 12, true), heap.dv.getUint32(u64 + 16, true))).toBe(
+      'bad',
+    );
+    expect([heap.u8[rowSet], heap.dv.getInt32(rowSet + 4, true)]).toEqual([1, -1]);
+    expect(liftString(heap, heap.dv.getUint32(rowSet + 8, true), heap.dv.getUint32(rowSet + 12, true))).toBe(
       'wörse',
     );
+  });
+
+  test('a result<u64, sql-error> return area is 24 bytes: one of 16 traps', () => {
+    const { heap } = fakeGuest();
+    expect(trapOf(() => storeOkU64(heap, PAGE - 16, 1n)).message).toContain('past the end of memory');
   });
 
   test('ok(row-set) lowers columns at 4 and rows at 12', () => {
@@ -362,7 +369,7 @@ describe('results the host writes', () => {
     const { heap } = fakeGuest();
     expect(trapOf(() => storeOkU64(heap, 1028, 1n)).message).toContain('not aligned to 8');
     expect(trapOf(() => storeOkU64(heap, PAGE - 8, 1n)).message).toContain('past the end of memory');
-    expect(trapOf(() => storeErr(heap, -4, ROW_SET_RESULT, 'x')).message).toContain('at 4294967292');
+    expect(trapOf(() => storeErr(heap, -4, ROW_SET_RESULT, 1, 'x')).message).toContain('at 4294967292');
   });
 });
 

@@ -1,5 +1,5 @@
 // The canonical ABI (CanonicalABI.md, 32-bit memory, UTF-8 strings) for the types of the world
-// `tandem:reducer@0.1.0`, written out by hand: lowering stores host values into guest memory through
+// `tandem:reducer@0.2.0`, written out by hand: lowering stores host values into guest memory through
 // the guest's `cabi_realloc`; lifting reads guest values out and copies them.
 //
 // Invariants:
@@ -20,9 +20,10 @@
 //   value                  16 / 8 / 8   null | s64 | f64 | string | list<u8>
 //   mutation               32 / 8       timeline-id 0, lsn 8, timestamp 16, payload 24
 //   result<_, string>      12 / 4 / 4
-//   result<u64, string>    16 / 8 / 8
+//   sql-error              12 / 4       code (s32) 0, message 4
+//   result<u64, sql-error> 24 / 8 / 8
 //   row-set                16 / 4       columns 0, rows 8
-//   result<row-set, string> 20 / 4 / 4
+//   result<row-set, sql-error> 20 / 4 / 4
 
 import type { RowSet, Value } from '../value.js';
 import { ReducerTrap } from './errors.js';
@@ -46,7 +47,7 @@ export const VALUE_SIZE = 16;
 export const MUTATION_SIZE = 32;
 const UNIT_RESULT_SIZE = 12;
 
-/** Where a result<T, string> return area keeps its payload. */
+/** Where a result<T, sql-error> return area keeps its payload. */
 export interface ResultLayout {
   readonly name: string;
   readonly size: number;
@@ -54,9 +55,9 @@ export interface ResultLayout {
   readonly payload: number;
 }
 
-export const U64_RESULT: ResultLayout = { name: 'result<u64, string>', size: 16, align: 8, payload: 8 };
+export const U64_RESULT: ResultLayout = { name: 'result<u64, sql-error>', size: 24, align: 8, payload: 8 };
 export const ROW_SET_RESULT: ResultLayout = {
-  name: 'result<row-set, string>',
+  name: 'result<row-set, sql-error>',
   size: 20,
   align: 4,
   payload: 4,
@@ -410,29 +411,30 @@ function storeRows(heap: Heap, at: number, rows: readonly (readonly Value[])[]):
   heap.dv.setUint32(at + 4, rows.length, true);
 }
 
-/** Writes ok(n) into a result<u64, string> return area. */
+/** Writes ok(n) into a result<u64, sql-error> return area. */
 export function storeOkU64(heap: Heap, ret: number, n: bigint): void {
   ret >>>= 0;
-  heap.check(ret, U64_RESULT.size, U64_RESULT.align, 'a result<u64, string> return area');
+  heap.check(ret, U64_RESULT.size, U64_RESULT.align, 'a result<u64, sql-error> return area');
   heap.dv.setUint8(ret, 0);
   heap.dv.setBigUint64(ret + 8, BigInt.asUintN(64, n), true);
 }
 
-/** Writes ok(rows) into a result<row-set, string> return area. */
+/** Writes ok(rows) into a result<row-set, sql-error> return area. */
 export function storeOkRowSet(heap: Heap, ret: number, rowSet: RowSet): void {
   ret >>>= 0;
-  heap.check(ret, ROW_SET_RESULT.size, ROW_SET_RESULT.align, 'a result<row-set, string> return area');
+  heap.check(ret, ROW_SET_RESULT.size, ROW_SET_RESULT.align, 'a result<row-set, sql-error> return area');
   heap.dv.setUint8(ret, 0);
   storeStrings(heap, ret + 4, rowSet.columns);
   storeRows(heap, ret + 12, rowSet.rows);
 }
 
-/** Writes err(message) into a result<T, string> return area. */
-export function storeErr(heap: Heap, ret: number, layout: ResultLayout, message: string): void {
+/** Writes err({ code, message }) into a result<T, sql-error> return area; `code` is an s32. */
+export function storeErr(heap: Heap, ret: number, layout: ResultLayout, code: number, message: string): void {
   ret >>>= 0;
   heap.check(ret, layout.size, layout.align, `a ${layout.name} return area`);
   heap.dv.setUint8(ret, 1);
-  storeString(heap, ret + layout.payload, message);
+  heap.dv.setInt32(ret + layout.payload, code | 0, true);
+  storeString(heap, ret + layout.payload + 4, message);
 }
 
 /** Lowers a batch as a list<mutation>; returns its pointer (its length is the batch's). */

@@ -74,13 +74,13 @@ describe('reading a component', () => {
   test('every world import is bound to its world function, with legacy names', () => {
     const core = readReducerComponent(fullComponent);
     expect(core.imports.map((i) => `${i.module}.${i.name}→${i.func}`)).toEqual([
-      'tandem:reducer/sql@0.1.0.execute→execute',
-      'tandem:reducer/sql@0.1.0.execute-batch→execute-batch',
-      'tandem:reducer/sql@0.1.0.query→query',
-      'tandem:reducer/env@0.1.0.log→log',
-      'tandem:reducer/env@0.1.0.enter→enter',
-      'tandem:reducer/env@0.1.0.now→now',
-      'tandem:reducer/env@0.1.0.random→random',
+      'tandem:reducer/sql@0.2.0.execute→execute',
+      'tandem:reducer/sql@0.2.0.execute-batch→execute-batch',
+      'tandem:reducer/sql@0.2.0.query→query',
+      'tandem:reducer/env@0.2.0.log→log',
+      'tandem:reducer/env@0.2.0.enter→enter',
+      'tandem:reducer/env@0.2.0.now→now',
+      'tandem:reducer/env@0.2.0.random→random',
     ]);
     expect(core.exports).toEqual({
       'schema-version': 'schema-version',
@@ -95,13 +95,13 @@ describe('reading a component', () => {
 
   test('a module using the cm32p2 mangled names is read as the same world', async () => {
     const wat = minimalGuest(
-      `(import "cm32p2|tandem:reducer/env@0.1" "enter" (func (param i32)))
+      `(import "cm32p2|tandem:reducer/env@0.2" "enter" (func (param i32)))
        (func (export "cm32p2_initialize"))
        (func (export "cm32p2||reduce_post") (param i32))`,
       'cm32p2||',
     );
     const core = readReducerComponent(await component(wat));
-    expect(core.imports).toEqual([{ module: 'cm32p2|tandem:reducer/env@0.1', name: 'enter', func: 'enter' }]);
+    expect(core.imports).toEqual([{ module: 'cm32p2|tandem:reducer/env@0.2', name: 'enter', func: 'enter' }]);
     expect(core.exports).toEqual({
       'schema-version': 'cm32p2||schema-version',
       migrate: 'cm32p2||migrate',
@@ -184,12 +184,12 @@ describe('refusing what is not a reducer', () => {
       'world reducer {',
       'interface clock { wall-now: func() -> u64; }\nworld reducer {\n  import clock;',
     );
-    const wat = minimalGuest('(import "tandem:reducer/clock@0.1.0" "wall-now" (func (result i64)))');
+    const wat = minimalGuest('(import "tandem:reducer/clock@0.2.0" "wall-now" (func (result i64)))');
     const bytes = await component(wat, wit);
     const error = loadError(() => readReducerComponent(bytes));
     expect(error.kind).toBe('forbidden-import');
-    expect(error.message).toContain('`tandem:reducer/clock@0.1.0.wall-now`');
-    expect(error.message).toContain('not part of the world tandem:reducer@0.1.0');
+    expect(error.message).toContain('`tandem:reducer/clock@0.2.0.wall-now`');
+    expect(error.message).toContain('not part of the world tandem:reducer@0.2.0');
   });
 
   test("AssemblyScript's Date.now import is refused, naming it and the envelope's clock", async () => {
@@ -202,21 +202,26 @@ describe('refusing what is not a reducer', () => {
   });
 
   test('an import with a world name but another core type is a bad signature', async () => {
-    const wat = minimalGuest('(import "tandem:reducer/sql@0.1.0" "execute" (func (param i32 i32 i32 i32)))');
+    const wat = minimalGuest('(import "tandem:reducer/sql@0.2.0" "execute" (func (param i32 i32 i32 i32)))');
     const bytes = await raw(wat);
     const error = loadError(() => readReducerComponent(bytes));
     expect(error.kind).toBe('bad-signature');
     expect(error.message).toBe(
-      "the import `tandem:reducer/sql@0.1.0.execute` has core type (i32, i32, i32, i32) -> (); the world's canonical ABI gives (i32, i32, i32, i32, i32) -> ()",
+      "the import `tandem:reducer/sql@0.2.0.execute` has core type (i32, i32, i32, i32) -> (); the world's canonical ABI gives (i32, i32, i32, i32, i32) -> ()",
     );
   });
 
-  test('an interface version other than the world one is a forbidden import', async () => {
-    const wat = minimalGuest('(import "tandem:reducer/env@0.2.0" "enter" (func (param i32)))');
-    const bytes = await raw(wat);
-    const error = loadError(() => readReducerComponent(bytes));
-    expect(error.kind).toBe('forbidden-import');
-    expect(error.message).toContain('`tandem:reducer/env@0.2.0.enter`');
+  test('an interface version other than the world one is a forbidden import that says to build again', async () => {
+    for (const version of ['0.1.0', '0.3.0']) {
+      const wat = minimalGuest(`(import "tandem:reducer/env@${version}" "enter" (func (param i32)))`);
+      const bytes = await raw(wat);
+      const error = loadError(() => readReducerComponent(bytes));
+      expect(error.kind).toBe('forbidden-import');
+      expect(error.message).toContain(`\`tandem:reducer/env@${version}.enter\``);
+      expect(error.message).toContain(
+        'built for another version of the world (this host runs tandem:reducer@0.2.0)',
+      );
+    }
   });
 
   test('shared memory is refused', async () => {

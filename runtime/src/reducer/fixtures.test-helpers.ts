@@ -44,13 +44,13 @@ export function rawComponent(...sections: readonly [number, Uint8Array][]): Uint
 
 /** Every import and export a reducer can have, legacy names. */
 export const IMPORTS_ALL = `
-  (import "tandem:reducer/sql@0.1.0" "execute" (func $execute (param i32 i32 i32 i32 i32)))
-  (import "tandem:reducer/sql@0.1.0" "execute-batch" (func $execute_batch (param i32 i32 i32 i32 i32)))
-  (import "tandem:reducer/sql@0.1.0" "query" (func $query (param i32 i32 i32 i32 i32)))
-  (import "tandem:reducer/env@0.1.0" "log" (func $log (param i32 i32 i32)))
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
-  (import "tandem:reducer/env@0.1.0" "now" (func $now (result i64)))
-  (import "tandem:reducer/env@0.1.0" "random" (func $random (result i64)))`;
+  (import "tandem:reducer/sql@0.2.0" "execute" (func $execute (param i32 i32 i32 i32 i32)))
+  (import "tandem:reducer/sql@0.2.0" "execute-batch" (func $execute_batch (param i32 i32 i32 i32 i32)))
+  (import "tandem:reducer/sql@0.2.0" "query" (func $query (param i32 i32 i32 i32 i32)))
+  (import "tandem:reducer/env@0.2.0" "log" (func $log (param i32 i32 i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/env@0.2.0" "now" (func $now (result i64)))
+  (import "tandem:reducer/env@0.2.0" "random" (func $random (result i64)))`;
 
 /** A bump allocator that grows memory as needed (never frees). */
 export const REALLOC = `
@@ -76,6 +76,7 @@ export const REALLOC = `
  *   b  execute-batch(INSERT, [[text payload], [text payload]]) → ok, or err(its error)
  *   n  execute(INSERT, [integer now(), integer random()]) → ok, or err(its error)
  *   l  log(level = payload[1] - '0', payload[2..]) → ok
+ *   k  execute(INSERT, [text payload]) → ok, or err(the 4 bytes of its error's s32 code)
  *   g  allocates 200 KB (memory grows), then as the default
  *   t  traps (unreachable)
  *   s  execute with a SQL pointer outside memory
@@ -112,14 +113,15 @@ export const FULL_GUEST = `(module ${IMPORTS_ALL}
     (i32.store8 (local.get $out) (i32.const 1))
     (i32.store (i32.add (local.get $out) (i32.const 4)) (local.get $ptr))
     (i32.store (i32.add (local.get $out) (i32.const 8)) (local.get $len)))
-  ;; Copies the SQL call's result (return area at 48, payload at 48 + $payload) into outcome $out;
-  ;; returns 1 when it was ok.
+  ;; Copies the SQL call's result (return area at 48, payload at 48 + $payload) into outcome $out: an
+  ;; err's message (after its s32 code, which goes to 72); returns 1 when it was ok.
   (func $outcome (param $out i32) (param $payload i32) (result i32)
     (if (i32.eqz (i32.load8_u (i32.const 48)))
       (then (i32.store8 (local.get $out) (i32.const 0)) (return (i32.const 1))))
+    (i32.store (i32.const 72) (i32.load (i32.add (i32.const 48) (local.get $payload))))
     (call $err (local.get $out)
-      (i32.load (i32.add (i32.const 48) (local.get $payload)))
-      (i32.load (i32.add (i32.const 52) (local.get $payload))))
+      (i32.load (i32.add (i32.const 52) (local.get $payload)))
+      (i32.load (i32.add (i32.const 56) (local.get $payload))))
     (i32.const 0))
   (func (export "reduce") (param $list i32) (param $len i32) (result i32)
     (local $i i32) (local $m i32) (local $out i32) (local $outs i32) (local $pp i32) (local $pl i32)
@@ -179,6 +181,13 @@ export const FULL_GUEST = `(module ${IMPORTS_ALL}
             (then (global.set $bogus (i32.const 1)) (i32.store8 (local.get $out) (i32.const 0)) (br $next)))
           (if (i32.eq (local.get $mode) (i32.const 0x77))
             (then (local.set $count (i32.sub (local.get $len) (i32.const 1))) (i32.store8 (local.get $out) (i32.const 0)) (br $next)))
+          (if (i32.eq (local.get $mode) (i32.const 0x6b))
+            (then
+              (call $text (i32.const 80) (local.get $pp) (local.get $pl))
+              (call $execute (i32.const 256) (i32.const 24) (i32.const 80) (i32.const 1) (i32.const 48))
+              (br_if $next (call $outcome (local.get $out) (i32.const 8)))
+              (call $err (local.get $out) (i32.const 72) (i32.const 4))
+              (br $next)))
           (if (i32.eq (local.get $mode) (i32.const 0x67))
             (then (drop (call $realloc (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 200000)))))
           (call $text (i32.const 80) (local.get $pp) (local.get $pl))
@@ -221,8 +230,8 @@ export function minimalGuest(extra = '', exportsPrefix = ''): string {
  * execute error); then enter(batch length).
  */
 export const SQL_GUEST = `(module
-  (import "tandem:reducer/sql@0.1.0" "execute" (func $execute (param i32 i32 i32 i32 i32)))
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/sql@0.2.0" "execute" (func $execute (param i32 i32 i32 i32 i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 1)
   ${REALLOC}
   (func (export "schema-version") (result i32) (i32.const 1))

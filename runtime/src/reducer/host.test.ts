@@ -53,6 +53,16 @@ function mutation(payload: string, lsn = 0): MutationEnvelope {
   return { timelineId: 'timeline-1', lsn, timestamp: 1_700_000_000_000, payload: utf8.encode(payload) };
 }
 
+function trapOf(fn: () => unknown): ReducerTrap {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ReducerTrap) return error;
+    throw error;
+  }
+  throw new Error('expected a ReducerTrap');
+}
+
 const fullBytes = await component(FULL_GUEST);
 const full = await loadReducer(fullBytes);
 
@@ -66,13 +76,13 @@ describe('loading', () => {
       bytes: fullBytes.length,
     });
     expect(full.imports).toEqual([
-      'tandem:reducer/sql@0.1.0#execute',
-      'tandem:reducer/sql@0.1.0#execute-batch',
-      'tandem:reducer/sql@0.1.0#query',
-      'tandem:reducer/env@0.1.0#log',
-      'tandem:reducer/env@0.1.0#enter',
-      'tandem:reducer/env@0.1.0#now',
-      'tandem:reducer/env@0.1.0#random',
+      'tandem:reducer/sql@0.2.0#execute',
+      'tandem:reducer/sql@0.2.0#execute-batch',
+      'tandem:reducer/sql@0.2.0#query',
+      'tandem:reducer/env@0.2.0#log',
+      'tandem:reducer/env@0.2.0#enter',
+      'tandem:reducer/env@0.2.0#now',
+      'tandem:reducer/env@0.2.0#random',
     ]);
     expect(full.exports).toEqual(['schema-version', 'migrate', 'reduce']);
   });
@@ -130,6 +140,27 @@ describe('calling a reducer', () => {
       { ok: false, reason: 'UNIQUE constraint failed: t.x' },
     ]);
     expect(instance.schemaVersion()).toBe(101);
+  });
+
+  test("a SQL error reaches the guest with its code beside its message: the error's numeric code, else SQLITE_ERROR", () => {
+    const codeOf = (reason: string) => new DataView(utf8.encode(reason).buffer).getInt32(0, true);
+    const thrown: unknown[] = [
+      Object.assign(new Error('UNIQUE constraint failed: t.x'), { code: 2067 }),
+      new Error('no code'),
+      'a string',
+      { code: '19' },
+    ];
+    const codes = thrown.map((error) => {
+      const { imports } = fakeHost({
+        execute: () => {
+          throw error;
+        },
+      });
+      const [outcome] = full.instantiate(imports).reduce([mutation('k')]);
+      if (outcome?.ok !== false) throw new Error('expected an err outcome');
+      return codeOf(outcome.reason);
+    });
+    expect(codes).toEqual([2067, 1, 1, 1]);
   });
 
   test('query lifts its parameters and lowers the row set it returns', () => {
@@ -201,6 +232,24 @@ describe('calling a reducer', () => {
       { fn: 'log', level: 'warn', message: 'w' },
       { fn: 'log', level: 'error', message: '' },
     ]);
+  });
+
+  test("a log at level abort traps there, with the guest's message as the reason; the host's log never sees it", () => {
+    const { calls, imports } = fakeHost();
+    const instance = full.instantiate(imports);
+    const trap = trapOf(() =>
+      instance.reduce([
+        mutation('l1before', 0),
+        mutation('l4x must be positive at assembly/index.ts:3:5', 1),
+      ]),
+    );
+    expect(trap.message).toBe('abort: x must be positive at assembly/index.ts:3:5');
+    expect(trap.limit).toBeUndefined();
+    expect(calls.filter((c) => c.fn === 'log')).toEqual([{ fn: 'log', level: 'info', message: 'before' }]);
+    expect(() => instance.schemaVersion()).toThrow(/trapped earlier \(abort: x must be positive/);
+    expect(trapOf(() => full.instantiate(imports).reduce([mutation('l5')])).message).toContain(
+      'log level 5 is not one of the 5 levels',
+    );
   });
 
   test('migrate lifts ok and err', () => {
@@ -277,16 +326,6 @@ describe('calling a reducer', () => {
 });
 
 describe('traps', () => {
-  function trapOf(fn: () => unknown): ReducerTrap {
-    try {
-      fn();
-    } catch (error) {
-      if (error instanceof ReducerTrap) return error;
-      throw error;
-    }
-    throw new Error('expected a ReducerTrap');
-  }
-
   test('a guest trap is a ReducerTrap; the instance is dead after it and a new one works', () => {
     const instance = full.instantiate(fakeHost().imports);
     expect(trapOf(() => instance.reduce([mutation('a'), mutation('t', 1)])).message).toContain('unreachable');
@@ -360,7 +399,7 @@ describe('traps', () => {
   test('a trap raised by a host import stands even if the guest catches the exception', async () => {
     // wasm-tools cannot write legacy exception handling: assemble `block (call $enter) nop end` and
     // patch it into `try (call $enter) catch_all end`, which V8 runs and which catches JS exceptions.
-    const wat = minimalGuest('(import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))').replace(
+    const wat = minimalGuest('(import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))').replace(
       '(func (export "schema-version") (result i32) (i32.const 1))',
       '(func (export "schema-version") (result i32) (block (call $enter (i32.const 0)) (nop)) (i32.const 1))',
     );
@@ -395,7 +434,7 @@ describe('traps', () => {
 
   test('an import called by the start function traps instantiation', async () => {
     const wat = minimalGuest(
-      `(import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+      `(import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
        (func $start (call $enter (i32.const 0)))
        (start $start)`,
     );

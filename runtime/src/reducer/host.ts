@@ -9,9 +9,13 @@
 //    caller instantiates the module again (cheap: the module is compiled once).
 // 2. A trap raised inside a host import kills the instance even if the guest catches the exception
 //    (wasm exception handling could): the export's caller still gets the ReducerTrap.
-// 3. A throw from the host's `execute`, `executeBatch` or `query` reaches the guest as err(message),
-//    a value, never a trap, unless it is a ReducerTrap (a host that must stop the guest throws one).
+// 3. A throw from the host's `execute`, `executeBatch` or `query` reaches the guest as err(sql-error),
+//    a value, never a trap, unless it is a ReducerTrap (a host that must stop the guest throws one):
+//    its code is the error's numeric `code` (SqlError's extended result code), else SQLITE_ERROR (1).
 //    A throw from `log`, `enter`, `now` or `random` traps.
+// 6. A `log` at level `abort` (the SDK's AssemblyScript `abort`) traps there, whatever the guest would
+//    do next: the trap's message is `abort: ` and the guest's message (its text and `file:line:column`),
+//    the same bytes on every host.
 // 4. Host-side argument errors (a malformed envelope) are thrown before the guest runs and leave the
 //    instance usable.
 // 5. Every host runs the prepared, metered module (prepared.ts), never the original: fuel is set before each call
@@ -91,7 +95,7 @@ export interface ReducerModule {
   readonly bytes: number;
   /** The component it was prepared from (`tandem build` output). */
   readonly component: { readonly sha256: string; readonly bytes: number };
-  /** The world functions the reducer imports, e.g. `tandem:reducer/sql@0.1.0#execute`. */
+  /** The world functions the reducer imports, e.g. `tandem:reducer/sql@0.2.0#execute`. */
   readonly imports: readonly string[];
   /** The world functions it exports: `schema-version`, `migrate`, `reduce`. */
   readonly exports: readonly string[];
@@ -244,6 +248,10 @@ interface GuestExports {
 }
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+/** The world's fifth log level: the guest gives up (invariant 6). */
+const LOG_ABORT = 4;
+/** What a SQL error that names no code of SQLite's reaches the guest as. */
+const SQLITE_ERROR = 1;
 
 class BoundInstance implements ReducerInstance {
   private heap: Heap | undefined;
@@ -438,7 +446,7 @@ class BoundInstance implements ReducerInstance {
             changes = host.execute(sql, params);
           } catch (error) {
             if (error instanceof ReducerTrap) throw error;
-            storeErr(heap, ret, U64_RESULT, messageOf(error));
+            storeErr(heap, ret, U64_RESULT, codeOf(error), messageOf(error));
             return;
           }
           storeOkU64(heap, ret, changes);
@@ -456,7 +464,7 @@ class BoundInstance implements ReducerInstance {
             changes = host.executeBatch(sql, rows);
           } catch (error) {
             if (error instanceof ReducerTrap) throw error;
-            storeErr(heap, ret, U64_RESULT, messageOf(error));
+            storeErr(heap, ret, U64_RESULT, codeOf(error), messageOf(error));
             return;
           }
           storeOkU64(heap, ret, changes);
@@ -474,7 +482,7 @@ class BoundInstance implements ReducerInstance {
             rows = host.query(sql, params);
           } catch (error) {
             if (error instanceof ReducerTrap) throw error;
-            storeErr(heap, ret, ROW_SET_RESULT, messageOf(error));
+            storeErr(heap, ret, ROW_SET_RESULT, codeOf(error), messageOf(error));
             return;
           }
           storeOkRowSet(heap, ret, rows);
@@ -485,8 +493,11 @@ class BoundInstance implements ReducerInstance {
       log: (level: number, ptr: number, len: number) => {
         try {
           const heap = this.heapForImport();
+          if (level === LOG_ABORT) {
+            throw new ReducerTrap(`abort: ${liftString(heap, ptr, len, 'an abort message')}`);
+          }
           const name = LEVELS[level];
-          if (name === undefined) throw new ReducerTrap(`log level ${level} is not one of the 4 levels`);
+          if (name === undefined) throw new ReducerTrap(`log level ${level} is not one of the 5 levels`);
           host.log(name, liftString(heap, ptr, len, 'a log message'));
         } catch (error) {
           throw this.trap(error, 'log');
@@ -538,6 +549,12 @@ function checkEnvelope(m: MutationEnvelope, index: number): void {
       throw new RangeError(`mutation ${index}: ${field} must be a non-negative safe integer, got ${v}`);
     }
   }
+}
+
+/** The extended result code a SQL error carries (SqlError.code), or SQLITE_ERROR (invariant 3). */
+function codeOf(error: unknown): number {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'number' && Number.isInteger(code) ? code : SQLITE_ERROR;
 }
 
 function messageOf(error: unknown): string {

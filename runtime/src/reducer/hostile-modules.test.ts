@@ -46,8 +46,8 @@ const hostileCores = await Promise.all(
   [
     minimalGuest('(import "env" "Date.now" (func (result f64)))'),
     minimalGuest('(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))'),
-    minimalGuest('(import "tandem:reducer/env@0.1.0" "exit" (func))'),
-    minimalGuest('(import "tandem:reducer/env@0.1.0" "now" (func (result i32)))'),
+    minimalGuest('(import "tandem:reducer/env@0.2.0" "exit" (func))'),
+    minimalGuest('(import "tandem:reducer/env@0.2.0" "now" (func (result i32)))'),
     minimalGuest('(import "env" "table" (table 1 funcref))'),
     withMemory('65536'),
     withMemory('1 65536 shared'),

@@ -17,7 +17,7 @@ import { loadReducer } from './prepare.js';
  * Every outcome is ok.
  */
 const METER_GUEST = `(module
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 1)
   ${REALLOC}
   (func (export "schema-version") (result i32) (i32.const 1))
@@ -89,7 +89,7 @@ async function loadError(bytes: Uint8Array, limits = {}): Promise<ReducerLoadErr
  * bytes 4–7 say to a function 9 deep whose frames exit through `return`s inside nested blocks.
  */
 const STACK_GUEST = `(module
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 1)
   ${REALLOC}
   (func (export "schema-version") (result i32) (i32.const 1))
@@ -182,7 +182,7 @@ describe('fuel', () => {
  * one by byte 4 (0 memory.fill, 1 memory.copy, 2 memory.init from a 4-byte passive segment).
  */
 const BULK_GUEST = `(module
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 256)
   (data $four "abcd")
   ${REALLOC}
@@ -235,7 +235,7 @@ describe('bulk memory', () => {
  * skips entering the last mutation, byte 9 non-zero the first.
  */
 const PHASE_GUEST = `(module
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 1)
   ${REALLOC}
   (func (export "schema-version") (result i32) (i32.const 1))

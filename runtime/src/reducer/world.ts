@@ -1,4 +1,4 @@
-// The world `tandem:reducer/reducer@0.1.0` (reducer-sdk/wit/reducer.wit) as the canonical ABI
+// The world `tandem:reducer/reducer@0.2.0` (reducer-sdk/wit/reducer.wit) as the canonical ABI
 // flattens it into a core module: which core imports a reducer may have and which core exports it
 // must have, each with its one core type. Two spellings of the names are accepted: the legacy
 // names wit-component has always read, and the newer `cm32p2` mangling (BuildTargets.md), where a
@@ -6,7 +6,7 @@
 
 import type { FuncType } from './core-module.js';
 
-export const WORLD_PACKAGE = 'tandem:reducer@0.1.0';
+export const WORLD_PACKAGE = 'tandem:reducer@0.2.0';
 
 export type WorldImport = 'execute' | 'execute-batch' | 'query' | 'log' | 'enter' | 'now' | 'random';
 
@@ -42,8 +42,8 @@ export const WORLD_IMPORTS: Readonly<Record<WorldImport, ImportSpec>> = {
 
 /** The import module names of an interface: legacy, then cm32p2. */
 const IMPORT_MODULES: Readonly<Record<ImportSpec['interface'], readonly string[]>> = {
-  sql: ['tandem:reducer/sql@0.1.0', 'cm32p2|tandem:reducer/sql@0.1'],
-  env: ['tandem:reducer/env@0.1.0', 'cm32p2|tandem:reducer/env@0.1'],
+  sql: ['tandem:reducer/sql@0.2.0', 'cm32p2|tandem:reducer/sql@0.2'],
+  env: ['tandem:reducer/env@0.2.0', 'cm32p2|tandem:reducer/env@0.2'],
 };
 
 /** The world function a core import stands for, if it stands for one. */
@@ -53,9 +53,9 @@ export function worldImportOf(module: string, name: string): WorldImport | undef
   return IMPORT_MODULES[WORLD_IMPORTS[func].interface].includes(module) ? func : undefined;
 }
 
-/** `tandem:reducer/sql@0.1.0#execute`: how reports name a world import. */
+/** `tandem:reducer/sql@0.2.0#execute`: how reports name a world import. */
 export function qualifiedImport(func: WorldImport): string {
-  return `tandem:reducer/${WORLD_IMPORTS[func].interface}@0.1.0#${func}`;
+  return `tandem:reducer/${WORLD_IMPORTS[func].interface}@0.2.0#${func}`;
 }
 
 interface ExportSpec {
@@ -121,6 +121,9 @@ export function whyForbidden(module: string, name: string): string {
   }
   if (module === 'env' && (name === 'trace' || name.startsWith('console.'))) {
     return "it prints outside the world; use the SDK's log (the world's `log`)";
+  }
+  if (/^tandem:reducer\/(sql|env)@/.test(module)) {
+    return `it was built for another version of the world (this host runs ${WORLD_PACKAGE}): build the reducer again with this version's \`tandem build\``;
   }
   if (module.startsWith('wasi')) {
     return 'WASI is outside the reducer world: a reducer reaches the world only through SQL, log, now and random';

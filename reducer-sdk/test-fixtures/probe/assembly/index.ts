@@ -60,7 +60,9 @@ function errors(): Outcome {
   const e = sql.execute('FAIL execute');
   const q = sql.query('FAIL query');
   const b = sql.executeBatch('FAIL batch', [[Value.integer(1)]]);
-  return Outcome.reject(`${e.error!}|${q.error!}|${b.error!}|${e.changes}|${q.rows.length}|${e.ok}`);
+  return Outcome.reject(
+    `${e.error!}|${q.error!}|${b.error!}|${e.changes}|${q.rows.length}|${e.ok}|${e.code}|${q.code}|${b.code}`,
+  );
 }
 
 function envelope(m: Mutation): void {
@@ -172,6 +174,13 @@ export function reduce(m: Mutation): Outcome {
     log.error('érror 🚨');
   } else if (text === 'reject') return Outcome.reject('nein ✗ 🚫');
   else if (text === 'trap') unreachable();
-  else return Outcome.reject(`unknown probe '${text}'`);
+  else if (text === 'abort') abort('x must be positive');
+  else if (text === 'index') {
+    const empty: i32[] = [];
+    return Outcome.reject(`${empty[<i32>m.lsn]}`);
+  } else if (text.startsWith('script:')) {
+    const r = sql.executeScript(text.substring(7));
+    return Outcome.reject(`${r.changes}|${r.code}|${r.ok ? 'ok' : r.error!}`);
+  } else return Outcome.reject(`unknown probe '${text}'`);
   return Outcome.ok();
 }
