@@ -164,6 +164,50 @@ test('a write SQLite aborts (past the step budget, RAISE(ROLLBACK), OR ROLLBACK)
   expect(chromium).toEqual(here);
 }, 300_000);
 
+// What a reducer sees of SQL errors and its own aborts (reducer world 0.2.0): the same reasons, to the
+// byte, in Node and in Chromium.
+test('abort("x must be positive") rejects with its text and file:line:column, a SQL error carries its extended code, and a script runs statement by statement: the same in two Node processes and in Chromium', async () => {
+  const source = await readFile(join(REPO_ROOT, 'e2e/fixtures/limits-reducer/assembly/index.ts'), 'utf8');
+  const lines = source.split('\n');
+  const line = lines.findIndex((l) => l.includes("abort('x must be positive')")) + 1;
+  const column = lines[line - 1]!.indexOf("abort('x") + 1;
+  const batches: readonly WorkloadBatch[] = [
+    {
+      timestamp: 1_000,
+      mutations: [
+        write,
+        { op: 'check', n: 0 },
+        { op: 'check', n: 5 },
+        { op: 'code', q: 'INSERT INTO applied VALUES (0, 0)' },
+        { op: 'code', q: 'INSERT INTO nowhere VALUES (1)' },
+        {
+          op: 'script',
+          q: "CREATE TABLE s (x TEXT); INSERT INTO s VALUES ('a;b'); -- one;\nINSERT INTO s VALUES ('c'), ('d');",
+        },
+        { op: 'script', q: 'INSERT INTO s VALUES (1); INSERT INTO s VALUES (1, 2)' },
+        write,
+      ],
+    },
+  ];
+  const [here, other, chromium] = await Promise.all([
+    runInNode(REDUCER, batches),
+    runInProcess(batches),
+    runInChromium(batches),
+  ]);
+  expect(here.outcomes).toEqual([
+    'ok',
+    `reducer trapped: abort: x must be positive at assembly/index.ts:${line}:${column}`,
+    'ok',
+    '1555 UNIQUE constraint failed: applied.lsn',
+    '1 no such table: nowhere',
+    'ok',
+    '1 statement 2: table s has 1 columns but 2 values were supplied',
+    'ok',
+  ]);
+  expect(other).toEqual(here);
+  expect(chromium).toEqual(here);
+}, 120_000);
+
 test('the limits in force are the defaults every host shares', () => {
   expect(DEFAULT_LIMITS).toEqual({
     fuelPerMutation: 20_000_000,
