@@ -11,6 +11,23 @@ export const REDUCER = join(ROOT, 'reducers/todo/dist/reducer.wasm');
 export const APP_DIR = join(ROOT, 'reducers/todo/app/dist');
 export const DEFAULT_PORT = 8787;
 
+/** Why `port` cannot be served: a message naming it and how to pick another. */
+export function portTakenMessage(port) {
+  return `port ${port} is in use (another npm start or coordinator?): stop it, or choose another port with PORT=<port> npm start`;
+}
+
+/** Resolves when `port` on the loopback interface is free to listen on; rejects with EADDRINUSE's message if not. */
+export async function checkPortFree(port) {
+  const { createServer } = await import('node:net');
+  await new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', (error) =>
+      reject(error?.code === 'EADDRINUSE' ? new Error(portTakenMessage(port)) : error),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
+  });
+}
+
 /** Starts the coordinator serving the app on `port` (loopback), documents in `dataDir`. */
 export async function serveApp({ port, dataDir }) {
   for (const built of [REDUCER, join(APP_DIR, 'index.html')]) {
@@ -21,7 +38,7 @@ export async function serveApp({ port, dataDir }) {
     return await startCoordinator({ reducer: REDUCER, staticDir: APP_DIR, dataDir, port });
   } catch (error) {
     if (error?.code === 'EADDRINUSE') {
-      throw new Error(`port ${port} is in use: choose another with PORT=<port>`, { cause: error });
+      throw new Error(portTakenMessage(port), { cause: error });
     }
     throw error;
   }
@@ -44,7 +61,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     ? mkdtempSync(join(tmpdir(), 'tandem-app-'))
     : (process.env.TANDEM_DATA ?? 'data');
   const port = Number(process.env.PORT ?? DEFAULT_PORT);
-  const coordinator = await serveApp({ port, dataDir });
+  const coordinator = await serveApp({ port, dataDir }).catch((error) => {
+    console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
   console.log(`todo demo on http://localhost:${coordinator.port}/ (documents in ${dataDir})`);
   closeOnSignals(coordinator, () => {
     if (temporary) rmSync(dataDir, { recursive: true, force: true });

@@ -1,32 +1,37 @@
 // `npm start`: builds the todo reducer and its app, starts the coordinator serving the app at
 // http://localhost:8787/ (PORT to change it; documents in ./data, or TANDEM_DATA) and prints that URL
-// first. Then a scripted run in the console: the reducer in a local document (what was applied and what
+// first, then the data folder it uses. A port already taken (a second npm start) is said at once, before
+// the build, with how to pick another, and exits 1. Then a scripted run in the console: the reducer in a local document (what was applied and what
 // rejected) and a client syncing through the coordinator. Serves until Ctrl-C.
-import { isAbsolute } from 'node:path';
+import { resolve } from 'node:path';
 import { build, ensureDependencies } from './ensure.mjs';
-import { closeOnSignals, DEFAULT_PORT, REDUCER, serveApp } from './serve-app.mjs';
+import { checkPortFree, closeOnSignals, DEFAULT_PORT, REDUCER, serveApp } from './serve-app.mjs';
 
+/** Says why `npm start` cannot go on, without a stack, and exits non-zero. */
+function fail(error) {
+  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+const port = Number(process.env.PORT ?? DEFAULT_PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  fail(`PORT=${process.env.PORT} is not a port number (0-65535; 0 picks a free one)`);
+}
+// Before the build (minutes on a slow machine): a second npm start finds out at once.
+await checkPortFree(port).catch(fail);
 ensureDependencies();
 console.error('• building the todo reducer and app…');
 build({ quiet: true });
 
 // The coordinator's JSON log lines would bury the URL; TANDEM_LOG_LEVEL=info brings them back.
 process.env.TANDEM_LOG_LEVEL ??= 'warn';
-const port = Number(process.env.PORT ?? DEFAULT_PORT);
-const dataDir = process.env.TANDEM_DATA ?? 'data';
-let coordinator;
-try {
-  coordinator = await serveApp({ port, dataDir });
-} catch (error) {
-  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-}
+const dataDir = resolve(process.env.TANDEM_DATA ?? 'data');
+const coordinator = await serveApp({ port, dataDir }).catch(fail);
 closeOnSignals(coordinator);
 console.log(`Todo demo: http://localhost:${coordinator.port}/   (Ctrl-C stops it)\n`);
 const syncUrl = `ws://localhost:${coordinator.port}/sync`;
-const shownDataDir = isAbsolute(dataDir) ? dataDir : `./${dataDir}`;
 console.log(
-  `coordinator: sync at ${syncUrl}, /health, /metrics; documents in ${shownDataDir}; another list: /?doc=NAME\n`,
+  `coordinator: sync at ${syncUrl}, /health, /metrics; documents in ${dataDir} (TANDEM_DATA to change it); another list: /?doc=NAME\n`,
 );
 
 const { openDocument } = await import('@tandem/host-node');
