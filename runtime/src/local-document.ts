@@ -953,21 +953,78 @@ function checkedEnvelopes(
     throw new TandemError('invalid-argument', 'mutate options must be an object');
   }
   const timestamp = options.timestamp ?? Date.now();
-  return mutations.map((mutation, i) => {
-    const envelope = { timelineId, lsn: firstLsn + i, timestamp, payload: encodePayload(mutation) };
-    const problem = mutationProblem(envelope);
-    if (problem !== undefined) {
-      throw new TandemError('invalid-argument', `mutation ${i} cannot be synced: ${problem}`, {
-        reason: problem,
-      });
+  // The payloads are written one after another into a scratch buffer, then copied into one buffer for
+  // the batch, each a view of it: one allocation per batch instead of one (TextEncoder.encode's, made
+  // in C++: ~1 µs) per mutation. A batch's payloads live about as long as each other (pending together).
+  // A mutate called from a mutation's toJSON (while this one is writing) gets a scratch of its own.
+  const writer = idleWriter ?? new PayloadWriter();
+  idleWriter = undefined;
+  try {
+    const ends: number[] = [];
+    for (let i = 0; i < mutations.length; i++) {
+      const start = writer.used;
+      writer.write(mutations[i]);
+      ends.push(writer.used);
+      const payload = writer.bytes.subarray(start, writer.used);
+      const problem = mutationProblem({ lsn: firstLsn + i, timestamp, payload });
+      if (problem !== undefined) {
+        throw new TandemError('invalid-argument', `mutation ${i} cannot be synced: ${problem}`, {
+          reason: problem,
+        });
+      }
     }
-    return envelope;
-  });
+    const bytes = writer.bytes.slice(0, writer.used);
+    let start = 0;
+    return ends.map((end, i) => {
+      const envelope = { timelineId, lsn: firstLsn + i, timestamp, payload: bytes.subarray(start, end) };
+      start = end;
+      return envelope;
+    });
+  } finally {
+    writer.reset();
+    idleWriter = writer;
+  }
 }
 
-/** The payload of a mutation: its bytes (a copy, so later changes by the caller reach nothing), or its JSON. */
-function encodePayload(mutation: unknown): Uint8Array {
-  if (mutation instanceof Uint8Array) return mutation.slice();
+/** Mutations' payloads written one after another: their bytes (copies), or their JSON as UTF-8. */
+class PayloadWriter {
+  static readonly MIN_BYTES = 64 * 1024;
+  /** A buffer grown past this for a large batch is let go once the batch is copied out. */
+  static readonly MAX_KEPT_BYTES = 4 * 1024 * 1024;
+  bytes = new Uint8Array(PayloadWriter.MIN_BYTES);
+  used = 0;
+
+  write(mutation: unknown): void {
+    if (mutation instanceof Uint8Array) {
+      this.#reserve(mutation.length);
+      this.bytes.set(mutation, this.used);
+      this.used += mutation.length;
+      return;
+    }
+    const json = stringifyMutation(mutation);
+    // UTF-16 to UTF-8 takes at most 3 bytes per unit.
+    this.#reserve(3 * json.length);
+    this.used += payloadEncoder.encodeInto(json, this.bytes.subarray(this.used)).written;
+  }
+
+  reset(): void {
+    this.used = 0;
+    if (this.bytes.length > PayloadWriter.MAX_KEPT_BYTES)
+      this.bytes = new Uint8Array(PayloadWriter.MIN_BYTES);
+  }
+
+  #reserve(more: number): void {
+    if (this.used + more <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.used + more, 2 * this.bytes.length));
+    grown.set(this.bytes.subarray(0, this.used));
+    this.bytes = grown;
+  }
+}
+
+let idleWriter: PayloadWriter | undefined = new PayloadWriter();
+
+/** A mutation's JSON, or a TandemError `invalid-argument`. */
+function stringifyMutation(mutation: unknown): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(mutation);
@@ -984,7 +1041,7 @@ function encodePayload(mutation: unknown): Uint8Array {
   if (json === undefined) {
     throw new TandemError('invalid-argument', 'a mutation must be JSON-serializable or a Uint8Array');
   }
-  return payloadEncoder.encode(json);
+  return json;
 }
 
 const payloadEncoder = new TextEncoder();
