@@ -198,7 +198,7 @@ function startSpare(config: OwnerConfig): Spare {
   return spare;
 }
 
-/** An owner this tab hosts, once it opened. */
+/** An owner this tab started: told to open, so calls sent to it now are answered once it did. */
 interface Hosted {
   readonly generation: string;
   readonly worker: Worker;
@@ -233,8 +233,9 @@ class Candidacy {
   #spare: Spare | undefined;
   #firstOwner: (hosted: Hosted | undefined) => void = () => undefined;
   /**
-   * The owner this tab started when first elected, once it opened; undefined when another tab held the
-   * lock at first, or when that start failed. This tab talks to it directly, not through the broker.
+   * The owner this tab started when first elected, as soon as it was told to open; undefined when
+   * another tab held the lock at first. This tab talks to it directly, not through the broker: its
+   * first calls wait in the worker for the open, so no round trip follows it.
    */
   readonly firstOwner = new Promise<Hosted | undefined>((resolve) => {
     this.#firstOwner = resolve;
@@ -309,12 +310,11 @@ class Candidacy {
       const spare = this.#spare;
       this.#spare = undefined;
       if (spare?.failed === true) spare.worker.terminate();
-      worker = await startOwner(
-        this.#config,
-        generation,
-        this.#released,
-        spare?.failed === false ? spare.worker : undefined,
-      );
+      const starting = spare?.failed === false ? spare.worker : startOwnerWorker(this.#config);
+      // startOwner tells the worker to open before it returns: what this tab sends it next comes after.
+      const started = startOwner(this.#config, generation, this.#released, starting);
+      this.#firstOwner({ generation, worker: starting });
+      worker = await started;
     } catch (error) {
       releaseGeneration();
       return { error };
@@ -326,7 +326,6 @@ class Candidacy {
     }
     const unfollow = followNetwork(worker);
     hosted.set(generation, worker);
-    this.#firstOwner({ generation, worker });
     this.#broker.send({ type: 'own', docId, generation });
     await this.#released;
     this.#broker.send({ type: 'disown', docId, generation });
@@ -440,7 +439,8 @@ class SharedLink implements OwnerLink {
     const lost = generationLost(this.#docId, local.generation, this.#closing.signal);
     const service = wrap<DocumentService>(channel.port1);
     const attached = await Promise.race([
-      service.attach(id, proxy(sink)),
+      // Refused when the open failed: the candidacy tries again (or fails for good), as through the broker.
+      service.attach(id, proxy(sink)).catch(() => undefined),
       lost.then(() => undefined),
       candidacy.failed,
     ]);
