@@ -1,7 +1,9 @@
 // The reducer's only clock and randomness come from the envelope of the mutation being reduced.
-// Invariant: `Math.random` is reseeded from the envelope's stream each time a mutation is entered
-// (and when a migration starts), so its values depend on the mutation alone, never on what ran before
-// in the same instance.
+// Invariant: each time a mutation is entered (and when a migration starts) `Math.random` loses its seed,
+// and takes the next value of the envelope's stream as its seed at its first use in that mutation, so
+// its values depend on the mutation alone, never on what ran before in the same instance. Lazily: a
+// mutation that draws nothing makes no call for randomness (the stream is shared with `random()`, in
+// the order they draw; before SDK entropy v2 the SDK drew Math.random's seed as it entered each one).
 
 import { callLog, envEnter, envNow, envRandom } from './abi';
 
@@ -15,10 +17,11 @@ export function random(): u64 {
   return envRandom();
 }
 
-/** Reseeds `Math.random` from the current envelope. */
-export function reseedMath(): void {
-  NativeMath.seedRandom(<i64>envRandom());
-}
+/**
+ * Makes `Math.random` seed itself again at its next use (`seedFromEnvelope`). Its body is written by
+ * `tandem build` (compile.ts): it clears AssemblyScript's own flag, which no code can name.
+ */
+export function unseedMath(): void {}
 
 /**
  * Makes mutation `index` of the batch current: `now()`, `random()`, `Math.random()` and SQLite's own clock
@@ -28,10 +31,10 @@ export function reseedMath(): void {
  */
 export function enter(index: i32): void {
   envEnter(<u32>index);
-  reseedMath();
+  unseedMath();
 }
 
-/** What `Math.random` seeds itself with if it ever runs before a reseed: the envelope's stream. */
+/** What `Math.random` seeds itself with at its first use in a mutation: the envelope's stream. */
 export function seedFromEnvelope(): f64 {
   return reinterpret<f64>(envRandom());
 }

@@ -3,7 +3,7 @@
 // module's managed garbage from one call is gone before the next.
 
 import { cabiRealloc, envEnter, liftBytes, lowerOwnedString, release } from './abi';
-import { abortCall, enter, reseedMath, seedFromEnvelope } from './env';
+import { abortCall, enter, seedFromEnvelope, unseedMath } from './env';
 import { Mutation, Outcome } from './mutation';
 import { forgetOrigins } from './utf8-origin';
 
@@ -61,12 +61,12 @@ function releaseOutcome(at: usize): void {
 
 /** Called as a migration starts: `Math.random` follows the migration's envelope. */
 export function beginMigrate(): void {
-  reseedMath();
+  unseedMath();
 }
 
 /** Called before `reduceBatch`: the first mutation is current, and `Math.random` follows it. */
 export function beginBatch(batchLength: i32): void {
-  if (batchLength > 0) reseedMath();
+  if (batchLength > 0) unseedMath();
 }
 
 /** Lowers `result<_, string>` and ends the export. */

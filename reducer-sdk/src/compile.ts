@@ -31,16 +31,30 @@ interface BinaryenModule {
   getExport(name: string): number;
   removeExport(name: string): void;
   addFunctionExport(internalName: string, externalName: string): number;
+  getNumFunctions(): number;
+  getFunctionByIndex(index: number): number;
+  getGlobal(name: string): number;
+  nop(): number;
+  readonly global: { set(name: string, value: number): number };
+  readonly i32: { const(value: number): number };
 }
 interface Binaryen {
   getExportInfo(ref: number): BinaryenExportInfo;
+  getFunctionInfo(ref: number): { readonly name: string };
+  readonly Function: { setBody(func: number, body: number): void };
 }
+
+/** The SDK function the build writes the body of (env.ts `unseedMath`), by the end of its internal name. */
+const UNSEED_MATH = '/reducer-sdk/assembly/env/unseedMath';
+/** AssemblyScript's flag that `Math.random` has its seed; there only when Math.random is compiled in. */
+const MATH_SEEDED = '~lib/math/random_seeded';
 
 /** An asc transform (a class: asc gives its prototype `binaryen` before instantiating it). */
 class RenameExports {
   declare readonly binaryen: Binaryen;
 
   afterCompile(module: BinaryenModule): void {
+    this.#unseedMath(module);
     for (const [from, to] of RENAMES) {
       const ref = module.getExport(from);
       if (ref === 0) continue;
@@ -48,6 +62,25 @@ class RenameExports {
       module.removeExport(from);
       module.addFunctionExport(internal, to);
     }
+  }
+
+  /**
+   * Gives env.ts `unseedMath` its body: clearing AssemblyScript's flag, so that `Math.random` asks for
+   * a seed (the envelope's stream) at its next use; nothing when the reducer never uses Math.random.
+   * (asc runs transforms before it optimizes, so the body is then inlined like any other.)
+   */
+  #unseedMath(module: BinaryenModule): void {
+    for (let i = 0; i < module.getNumFunctions(); i++) {
+      const func = module.getFunctionByIndex(i);
+      if (!this.binaryen.getFunctionInfo(func).name.endsWith(UNSEED_MATH)) continue;
+      const body =
+        module.getGlobal(MATH_SEEDED) === 0
+          ? module.nop()
+          : module.global.set(MATH_SEEDED, module.i32.const(0));
+      this.binaryen.Function.setBody(func, body);
+      return;
+    }
+    throw new Error(`the SDK's ${UNSEED_MATH} was not compiled: Math.random would not follow each mutation`);
   }
 }
 

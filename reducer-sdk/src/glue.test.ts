@@ -326,6 +326,18 @@ describe('determinism', () => {
   });
 });
 
+describe('entropy, lazily', () => {
+  test('a mutation that draws nothing asks the host for no randomness; one using Math.random asks once for its seed', async () => {
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    host.reduce(reducer, [mutation('log', 0), mutation('log', 1)]);
+    expect(host.randomCalls).toBe(0);
+    host.reduce(reducer, [mutation('envelope', 2)]);
+    // envelope draws random() once and Math.random twice: one value for random(), one for Math's seed.
+    expect(host.randomCalls).toBe(2);
+  });
+});
+
 describe('reduceBatch', () => {
   const source = `import { enter, Mutation, Outcome, sql, Value } from '@tandem/reducer-sdk/assembly';
 export const SCHEMA_VERSION: u32 = 2;

@@ -87,6 +87,8 @@ export class FakeHost {
   ];
   private current = 0;
   private draws = 0;
+  /** How many times the guest asked for randomness, in all. */
+  randomCalls = 0;
 
   imports() {
     // jco takes a thrown non-Error as the import's err: here a sql-error (code 1, SQLITE_ERROR).
@@ -120,6 +122,7 @@ export class FakeHost {
         },
         now: () => this.envelope().timestamp,
         random: () => {
+          this.randomCalls++;
           const e = this.envelope();
           let h = 0xcbf29ce484222325n;
           for (const c of `${e.timelineId}/${e.lsn}/${this.draws++}`) {
