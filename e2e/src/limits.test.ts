@@ -271,7 +271,7 @@ function deepStackReducer(): string {
   let wide = '(call $wide (i32.sub (local.get $n) (i32.const 1)))';
   for (let k = 0; k < WIDE; k++) wide = `(i32.add (i32.load offset=${4 * k} (i32.const 0)) ${wide})`;
   return `(module
-  (import "tandem:reducer/env@0.1.0" "enter" (func $enter (param i32)))
+  (import "tandem:reducer/env@0.2.0" "enter" (func $enter (param i32)))
   (memory (export "memory") 1)
   (global $bump (mut i32) (i32.const 8192))
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
