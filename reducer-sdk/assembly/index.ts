@@ -4,6 +4,5 @@
 export { enter, log, now, random } from './env';
 export { JsonKind, JsonObject, JsonValue, json, MAX_DEPTH } from './json';
 export { Mutation, Outcome } from './mutation';
-export { splitScript } from './script';
 export { ExecResult, QueryResult, sql } from './sql';
 export { Value, ValueKind } from './value';

@@ -129,6 +129,42 @@ describe('executeScript', () => {
     expect(host.calls.map((c) => c.sql)).toEqual(['SELECT 1', 'FAIL here']);
   });
 
+  test('any script made of statements holding quoted, commented and trigger-body semicolons splits into those statements', async () => {
+    const seed = Number(process.env.FC_SEED ?? 0x5c41);
+    const host = new FakeHost();
+    const reducer = await instantiate(host);
+    const word = fc.constantFrom('SELECT', '1', 'x', 'a_b', '$v', 'end', 'temp', 'ü', '(', ')', ',');
+    const piece = fc.oneof(
+      word,
+      fc.constantFrom("'a;b'", "'it''s;'", '"q;"', '`c;`', '[b;]', '/* ; */', '-- one; two\n'),
+    );
+    const statement = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.tuple(word, fc.array(piece, { maxLength: 5 })).map(([w, ps]) => [w, ...ps].join(' ')),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constant("CREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT ';'; END"),
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(statement, { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        (statements, trailing) => {
+          const script = statements.join(';') + (trailing ? ';' : '');
+          const before = host.calls.length;
+          expect(host.reduce(reducer, [mutation(`script:${script}`)])).toEqual([
+            { tag: 'err', val: '0|0|ok' },
+          ]);
+          expect(host.calls.slice(before).map((c) => c.sql)).toEqual(statements);
+        },
+      ),
+      { seed, numRuns: 200 },
+    );
+  });
+
   test('a script of nothing but spaces, comments and semicolons runs nothing', async () => {
     const { host, outcomes } = await run('script: ; -- x;\n /* ; */ ;;');
     expect(outcomes).toEqual([{ tag: 'err', val: '0|0|ok' }]);
