@@ -17,7 +17,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCoordinator } from '@tandem/coordinator';
@@ -119,6 +119,7 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
   await doc.synced();
   let n = 0;
   serveParent(async (command) => {
+    if (command.type === 'cpu') return { cpu: process.cpuUsage() };
     if (command.type !== 'latency') return {};
     const latencies: number[] = [];
     // Each client's first start at a random phase of the interval, so clients do not move in step.
@@ -366,7 +367,7 @@ async function main(): Promise<void> {
   const pushers = new Child('pushers');
   await pushers.next();
   console.log(
-    `# confirm: ${CLIENTS} client processes, ${MUTATIONS} mutations each per round (one in flight per client, starts ≥ ${INTERVAL_MS} ms apart, then without a pause); ${PUSHERS} raw pushers × ${WINDOW} in flight for ${SECONDS} s; median of ${ROUNDS} rounds, Node ${process.version}`,
+    `# confirm: load average ${loadavg()[0]!.toFixed(1)}; ${CLIENTS} client processes, ${MUTATIONS} mutations each per round (one in flight per client, starts ≥ ${INTERVAL_MS} ms apart, then without a pause); ${PUSHERS} raw pushers × ${WINDOW} in flight for ${SECONDS} s; median of ${ROUNDS} rounds, Node ${process.version}`,
   );
 
   const latency = async (group: readonly Child[], echoed: boolean, intervalMs = INTERVAL_MS) => {
@@ -390,6 +391,9 @@ async function main(): Promise<void> {
     ten: [] as { p50: number; p99: number }[],
     tenFloor: [] as { p50: number; p99: number }[],
     tenFlat: [] as { p50: number; p99: number }[],
+    /** CPU per confirmed mutation in the paced ten-client rounds, ms: the coordinator's, the clients' sum. */
+    coordinatorCpu: [] as number[],
+    clientsCpu: [] as number[],
     tenFlatFloor: [] as { p50: number; p99: number }[],
     rate: [] as number[],
     rateFloor: [] as number[],
@@ -402,7 +406,17 @@ async function main(): Promise<void> {
     if (PHASES.includes('latency')) {
       rounds.one.push(await latency(clients.slice(0, 1), false));
       rounds.oneFloor.push(await latency(clients.slice(0, 1), true));
+      const cpu = async () => ({
+        coordinator: (await coordinator.ask({ type: 'cpu' })).cpu!,
+        clients: await Promise.all(clients.map(async (c) => (await c.ask({ type: 'cpu' })).cpu!)),
+      });
+      const before = await cpu();
       rounds.ten.push(await latency(clients, false));
+      const after = await cpu();
+      const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
+      const confirmed = CLIENTS * MUTATIONS;
+      rounds.coordinatorCpu.push(ms(before.coordinator, after.coordinator) / confirmed);
+      rounds.clientsCpu.push(before.clients.reduce((n, b, i) => n + ms(b, after.clients[i]!), 0) / confirmed);
       rounds.tenFloor.push(await latency(clients, true));
       rounds.tenFlat.push(await latency(clients, false, 0));
       rounds.tenFlatFloor.push(await latency(clients, true, 0));
@@ -436,6 +450,9 @@ async function main(): Promise<void> {
     // Nothing is confirmed before two syncs: the client's timeline, then the coordinator's journal.
     const fsync = median(fsyncs);
     const how = (echo: number) => `ws echo ${echo.toFixed(2)} + 2 fsyncs of ${fsync.toFixed(2)}`;
+    console.log(
+      `#   CPU per confirmed mutation, ${CLIENTS} clients at their pace: the coordinator ${median(rounds.coordinatorCpu).toFixed(2)} ms, the ${CLIENTS} clients ${median(rounds.clientsCpu).toFixed(2)} ms together (what a loaded machine does not inflate much)`,
+    );
     const pace = `each ≤ ${Math.round(1000 / INTERVAL_MS)}/s`;
     for (const [who, ours, floors, goals] of [
       [`1 client, ${pace}`, rounds.one, rounds.oneFloor, ['—', '—']],
