@@ -86,6 +86,9 @@ export class Heap {
 
   /** Takes fresh views if the guest's memory has grown since the last look. */
   refresh(): void {
+    // Growing a (non-shared) memory detaches its old buffer, whose length becomes 0: only then is the
+    // memory asked for its buffer (a getter that costs more than the rest of a small import).
+    if (this.u8.length !== 0) return;
     const buffer = this.guest.memory.buffer;
     if (buffer === this.buffer) return;
     this.buffer = buffer;
