@@ -147,17 +147,18 @@ export { newTimelineSecret } from './storage/timeline-secret.js';
 export {
   type CoordinatorOptions,
   checkCoordinatorOptions,
-  type HeadAnswer,
-  type MessageDecoder,
-  SyncClient,
-  SyncFailure,
-  type SyncFailureReason,
-  type SyncOptions,
-  type SyncState,
-  type SyncTarget,
   syncWithCoordinator,
-  type WebSocketLike,
-} from './sync/sync-client.js';
+} from './sync/coordinator-options.js';
+export { SyncClient } from './sync/sync-client.js';
+export { SyncFailure, type SyncFailureReason } from './sync/sync-failure.js';
+export type {
+  MessageDecoder,
+  SyncOptions,
+  SyncState,
+  SyncTarget,
+  WebSocketLike,
+} from './sync/sync-target.js';
+export type { HeadAnswer } from './sync/sync-waits.js';
 export { NULL, type PlainValue, type RowSet, toPlain, toValue, type Value } from './value.js';
 export {
   CAPTURE_VFS_NAME,

@@ -58,10 +58,7 @@
 //     one until answered (an answer dies with its session); it settles once, with the coordinator's
 //     `head`, or rejects as `whenLive()` does once the client failed or was closed.
 import { TandemError } from '../errors.js';
-import type { Frame } from '../frame.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
-import type { WireFrame } from '../protocol/common.js';
-import type { ErrorMessage } from '../protocol/error.js';
 import {
   MAX_PAYLOAD_BYTES,
   MAX_PUSH_BYTES_IN_FLIGHT,
@@ -70,163 +67,34 @@ import {
 } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
-import type { MutationEnvelope } from '../reducer/host.js';
-import { decodePageImage, type PageImage } from '../storage/page-image.js';
+import { Session, StaleSession } from './session.js';
+import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
+import {
+  DECODER,
+  type MessageDecoder,
+  type SyncOptions,
+  type SyncState,
+  type SyncTarget,
+  type WebSocketLike,
+} from './sync-target.js';
+import { type HeadAnswer, SyncWaits } from './sync-waits.js';
 
-/** The coordinator's answer to `askHead()`: its history, and the lsn its next frame will carry. */
-export interface HeadAnswer {
-  readonly journalId: string;
-  readonly head: number;
-}
-
-/** The part of the WHATWG WebSocket the client uses. */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-}
-
-export type SyncState = 'connecting' | 'catching-up' | 'live' | 'offline' | 'failed' | 'closed';
-
-/** The coordinator's refusals that retrying cannot cure. */
-const TERMINAL_ERRORS = ['unauthorized', 'timeline-taken', 'unsupported-version', 'malformed'] as const;
-type TerminalError = (typeof TERMINAL_ERRORS)[number] & ErrorMessage['kind'];
-
-/**
- * Why syncing stopped for good: the coordinator runs another reducer, refused this client with one of
- * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset), or has
- * taken lsns of this timeline this client's files no longer hold (its timeline lost records); or the
- * document itself failed (its storage, or it was closed) while taking what the coordinator sent.
- */
-export type SyncFailureReason =
-  | 'reducer-mismatch'
-  | 'history-reset'
-  | 'timeline-damaged'
-  | 'document-failed'
-  | TerminalError;
-
-/** A failure that retrying cannot cure: the client stops and reports it. */
-export class SyncFailure extends Error {
-  override readonly name = 'SyncFailure';
-  readonly reason: SyncFailureReason;
-
-  constructor(reason: SyncFailureReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-/** What the client needs from the document it syncs. */
-export interface SyncTarget {
-  readonly docId: string;
-  readonly timelineId: string;
-  /** Proves the timeline is this client's (storage/timeline-secret.ts); sent with every hello. */
-  readonly timelineSecret: string;
-  /** The history the base comes from (null before the first sync) and the lsn of the next base frame. */
-  baseCursor(): { readonly journalId: string | null; readonly cursor: number };
-  /** The base's committed page at `pgno` (what the next frame's deltas are against), if it holds one. */
-  basePage(pgno: number): Uint8Array | undefined;
-  /** Pending mutations with lsn > `lsn`, in lsn order. */
-  pendingAfter(lsn: number): readonly MutationEnvelope[];
-  /** The last lsn of this timeline the coordinator is known to have taken (its base's marker, its answers); -1 for none. */
-  takenLsn(): number;
-  /** The last lsn of this timeline the document held when it opened (its timeline, or its base's marker); -1 for none. */
-  openedThrough(): number;
-  /** A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay. */
-  rebase(update: {
-    readonly journalId: string;
-    readonly snapshot?: PageImage;
-    readonly frames: readonly Frame[];
-  }): void;
-  /** The coordinator took this timeline's mutations up to `appliedLsn`, rejecting `rejected`. */
-  pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void;
-  /** Syncing stopped for good (state `failed`): nothing pending will reach the coordinator. */
-  syncFailed(failure: SyncFailure): void;
-  /** The client's `state`, `lastDrop`, `error` or `paused` may have changed (a document's status). */
-  syncChanged?(): void;
-}
-
-export interface SyncOptions {
-  /** The coordinator's sync endpoint, e.g. `ws://localhost:8787/sync`. */
-  readonly url: string;
-  readonly connect: (url: string) => WebSocketLike;
-  readonly reducerHash: string;
-  readonly token?: string;
-  /** First reconnect delay; doubles up to `maxBackoffMs`, with jitter. */
-  readonly backoffMs?: number;
-  readonly maxBackoffMs?: number;
-  /** A ping this often; a connection silent for 3 intervals is dropped. */
-  readonly heartbeatMs?: number;
-  readonly onStateChange?: (state: SyncState) => void;
-  /** Seeds the jitter (tests); Math.random by default. */
-  readonly random?: () => number;
-  /** How snapshots and frames are decoded (tests wrap it to act mid-decode); DECODER by default. */
-  readonly decoder?: MessageDecoder;
-}
-
-/** The client's two asynchronous steps: a snapshot's image, and one frame against its pages' versions. */
-export interface MessageDecoder {
-  image(bytes: Uint8Array): Promise<PageImage>;
-  frame(versions: PageVersions, wire: WireFrame): Promise<Frame>;
-}
-
-export const DECODER: MessageDecoder = {
-  image: decodePageImage,
-  frame: async (versions, wire) => versions.decode(wire),
-};
+export { SyncFailure, type SyncFailureReason } from './sync-failure.js';
+export {
+  DECODER,
+  type MessageDecoder,
+  type SyncOptions,
+  type SyncState,
+  type SyncTarget,
+  type WebSocketLike,
+} from './sync-target.js';
+export type { HeadAnswer } from './sync-waits.js';
 
 const OPEN = 1;
 /** Pushes stop filling a message past this many payload bytes. */
 const PUSH_BYTES = Math.min(MAX_PAYLOAD_BYTES, 512 * 1024);
 /** A WebSocket close reason is at most 123 bytes of UTF-8 (a longer one makes `close` throw). */
 const CLOSE_REASON_BYTES = 123;
-
-/** Ends a session's continuation quietly: its session is no longer current (C1). */
-class StaleSession extends Error {}
-
-/** One socket's life (C1): everything learnt on a connection dies with it. */
-class Session {
-  phase: 'connecting' | 'catching-up' | 'live' = 'connecting';
-  journalId: string | undefined;
-  snapshot: PageImage | undefined;
-  burst: Frame[] = [];
-  /** The pages the burst's next frame is encoded against (S4); reset with the burst. */
-  versions: PageVersions | undefined;
-  expectedLsn = 0;
-  /** The coordinator's next frame lsn when it welcomed us: catch-up ends there. */
-  head = 0;
-  /** The last lsn pushed on this connection (or known taken by the coordinator). */
-  pushedLsn = -1;
-  /** Payload bytes of each push awaiting its result, oldest first (S3): results come in push order. */
-  readonly inFlight: number[] = [];
-  inFlightBytes = 0;
-  /** Pushes sent, and results heard: the result heard next is for push number `answered`. */
-  sent = 0;
-  answered = 0;
-  /** A gap refusal of a push numbered below this was sent before the last rewind (S2). */
-  rewoundBefore = 0;
-  lastHeard = 0;
-  pingId = 0;
-  /** Messages are handled strictly in arrival order, each after the previous one's awaits. */
-  inbox: Promise<void> = Promise.resolve();
-  /** Messages received and not yet handled. */
-  unread = 0;
-  /** The burst ended (`more: false`) but waits for the messages behind it (S1). */
-  burstOpen = false;
-  handshake: ReturnType<typeof setTimeout> | undefined;
-  heartbeat: ReturnType<typeof setInterval> | undefined;
-
-  constructor(readonly socket: WebSocketLike) {}
-
-  stopTimers(): void {
-    clearTimeout(this.handshake);
-    clearInterval(this.heartbeat);
-  }
-}
 
 export class SyncClient {
   readonly #target: SyncTarget;
@@ -245,13 +113,8 @@ export class SyncClient {
   #attempt = 0;
   /** The state last told to `onStateChange` and the waiters. */
   #told: SyncState = 'offline';
-  #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  /** `askHead()` calls not answered yet, by the id their `ask-head` carries (S7). */
-  readonly #headAsks = new Map<
-    number,
-    { resolve: (head: HeadAnswer) => void; reject: (error: Error) => void }
-  >();
-  #nextAsk = 0;
+  /** `whenLive()` and `askHead()` calls still waiting (S7). */
+  readonly #waits = new SyncWaits();
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
@@ -320,7 +183,7 @@ export class SyncClient {
     const state = this.state;
     if (state === 'live') return Promise.resolve();
     if (this.#final !== undefined) return Promise.reject(this.#finalError());
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#waits.whenLive();
   }
 
   /**
@@ -330,9 +193,7 @@ export class SyncClient {
    */
   askHead(): Promise<HeadAnswer> {
     if (this.#final !== undefined) return Promise.reject(this.#finalError());
-    const id = this.#nextAsk;
-    this.#nextAsk = (this.#nextAsk + 1) % 2 ** 31;
-    const answer = new Promise<HeadAnswer>((resolve, reject) => this.#headAsks.set(id, { resolve, reject }));
+    const { id, answer } = this.#waits.ask();
     const session = this.#session;
     if (session !== undefined && session.phase !== 'connecting') {
       this.#guard(session, () => this.#send(session, { type: 'ask-head', id }));
@@ -474,7 +335,7 @@ export class SyncClient {
         session.journalId = message.journalId;
         session.pushedLsn = message.appliedLsn;
         session.head = message.head;
-        for (const id of this.#headAsks.keys()) this.#send(session, { type: 'ask-head', id });
+        for (const id of this.#waits.unanswered()) this.#send(session, { type: 'ask-head', id });
         // Pages from another history (or none we can place) are replaced by the snapshot that comes first;
         // a client with no pages at all takes the frames from 0.
         const ours = this.#target.baseCursor();
@@ -567,9 +428,7 @@ export class SyncClient {
       case 'pong':
         return;
       case 'head': {
-        const ask = this.#headAsks.get(message.id);
-        this.#headAsks.delete(message.id);
-        ask?.resolve({ journalId: message.journalId, head: message.head });
+        this.#waits.answer(message.id, { journalId: message.journalId, head: message.head });
         return;
       }
     }
@@ -687,13 +546,8 @@ export class SyncClient {
     const state = this.state;
     if (state !== this.#told) {
       this.#told = state;
-      if (state === 'live') for (const { resolve } of this.#waiters.splice(0)) resolve();
-      if (this.#final !== undefined) {
-        const error = this.#finalError();
-        for (const { reject } of this.#waiters.splice(0)) reject(error);
-        for (const { reject } of this.#headAsks.values()) reject(error);
-        this.#headAsks.clear();
-      }
+      if (state === 'live') this.#waits.live();
+      if (this.#final !== undefined) this.#waits.fail(this.#finalError());
       try {
         this.#options.onStateChange?.(state);
       } catch (error) {
@@ -726,59 +580,4 @@ function closeReason(reason: string): string {
   if (bytes.length <= CLOSE_REASON_BYTES) return reason;
   // Cut on a character boundary: decoding a cut sequence would add a replacement character.
   return new TextDecoder().decode(bytes.subarray(0, CLOSE_REASON_BYTES - 3)).replace(/\uFFFD$/, '');
-}
-
-/** What a host's `openDocument` takes to sync the document with a coordinator. */
-export interface CoordinatorOptions {
-  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
-  readonly coordinatorUrl?: string;
-  /** Sent with `hello`; the coordinator's auth hook checks it per document. */
-  readonly token?: string;
-  /** Reconnect backoff and heartbeat (tests), and sync state changes. */
-  readonly sync?: Pick<SyncOptions, 'backoffMs' | 'maxBackoffMs' | 'heartbeatMs' | 'onStateChange'>;
-}
-
-/**
- * Throws `invalid-argument` unless `coordinatorUrl` (when given) is a `ws:` or `wss:` URL: a URL no
- * socket can ever open would otherwise retry forever. Hosts call it before opening anything.
- */
-export function checkCoordinatorOptions(options: CoordinatorOptions): void {
-  const { coordinatorUrl } = options;
-  if (coordinatorUrl === undefined) return;
-  let url: URL;
-  try {
-    url = new URL(coordinatorUrl);
-  } catch {
-    throw new TandemError(
-      'invalid-argument',
-      `coordinatorUrl ${JSON.stringify(coordinatorUrl)} is not a URL`,
-    );
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new TandemError(
-      'invalid-argument',
-      `coordinatorUrl ${JSON.stringify(coordinatorUrl)} must be a ws: or wss: URL (e.g. ws://localhost:8787/sync)`,
-    );
-  }
-}
-
-/** Starts syncing `document` when `options` name a coordinator, over the host's WebSocket (`connect`). */
-export function syncWithCoordinator(
-  document: SyncTarget & { attachSync(client: SyncClient): void },
-  reducerHash: string,
-  options: CoordinatorOptions,
-  connect: SyncOptions['connect'],
-): void {
-  const { coordinatorUrl, token, sync } = options;
-  if (coordinatorUrl === undefined) return;
-  checkCoordinatorOptions(options);
-  document.attachSync(
-    new SyncClient(document, {
-      url: coordinatorUrl,
-      connect,
-      reducerHash,
-      ...(token !== undefined && { token }),
-      ...sync,
-    }),
-  );
 }

@@ -1,0 +1,80 @@
+// What a SyncClient is given: the document it syncs (SyncTarget), the host's socket (WebSocketLike) and
+// its options, and how the coordinator's snapshots and frames are decoded.
+import type { Frame } from '../frame.js';
+import type { WireFrame } from '../protocol/common.js';
+import type { PageVersions } from '../protocol/page-delta.js';
+import type { MutationEnvelope } from '../reducer/host.js';
+import { decodePageImage, type PageImage } from '../storage/page-image.js';
+import type { SyncFailure } from './sync-failure.js';
+
+/** The part of the WHATWG WebSocket the client uses. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+}
+
+export type SyncState = 'connecting' | 'catching-up' | 'live' | 'offline' | 'failed' | 'closed';
+
+/** What the client needs from the document it syncs. */
+export interface SyncTarget {
+  readonly docId: string;
+  readonly timelineId: string;
+  /** Proves the timeline is this client's (storage/timeline-secret.ts); sent with every hello. */
+  readonly timelineSecret: string;
+  /** The history the base comes from (null before the first sync) and the lsn of the next base frame. */
+  baseCursor(): { readonly journalId: string | null; readonly cursor: number };
+  /** The base's committed page at `pgno` (what the next frame's deltas are against), if it holds one. */
+  basePage(pgno: number): Uint8Array | undefined;
+  /** Pending mutations with lsn > `lsn`, in lsn order. */
+  pendingAfter(lsn: number): readonly MutationEnvelope[];
+  /** The last lsn of this timeline the coordinator is known to have taken (its base's marker, its answers); -1 for none. */
+  takenLsn(): number;
+  /** The last lsn of this timeline the document held when it opened (its timeline, or its base's marker); -1 for none. */
+  openedThrough(): number;
+  /** A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay. */
+  rebase(update: {
+    readonly journalId: string;
+    readonly snapshot?: PageImage;
+    readonly frames: readonly Frame[];
+  }): void;
+  /** The coordinator took this timeline's mutations up to `appliedLsn`, rejecting `rejected`. */
+  pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void;
+  /** Syncing stopped for good (state `failed`): nothing pending will reach the coordinator. */
+  syncFailed(failure: SyncFailure): void;
+  /** The client's `state`, `lastDrop`, `error` or `paused` may have changed (a document's status). */
+  syncChanged?(): void;
+}
+
+export interface SyncOptions {
+  /** The coordinator's sync endpoint, e.g. `ws://localhost:8787/sync`. */
+  readonly url: string;
+  readonly connect: (url: string) => WebSocketLike;
+  readonly reducerHash: string;
+  readonly token?: string;
+  /** First reconnect delay; doubles up to `maxBackoffMs`, with jitter. */
+  readonly backoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** A ping this often; a connection silent for 3 intervals is dropped. */
+  readonly heartbeatMs?: number;
+  readonly onStateChange?: (state: SyncState) => void;
+  /** Seeds the jitter (tests); Math.random by default. */
+  readonly random?: () => number;
+  /** How snapshots and frames are decoded (tests wrap it to act mid-decode); DECODER by default. */
+  readonly decoder?: MessageDecoder;
+}
+
+/** The client's two asynchronous steps: a snapshot's image, and one frame against its pages' versions. */
+export interface MessageDecoder {
+  image(bytes: Uint8Array): Promise<PageImage>;
+  frame(versions: PageVersions, wire: WireFrame): Promise<Frame>;
+}
+
+export const DECODER: MessageDecoder = {
+  image: decodePageImage,
+  frame: async (versions, wire) => versions.decode(wire),
+};
