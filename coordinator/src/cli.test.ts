@@ -1,8 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, WORLD_PACKAGE } from '@tandem/runtime';
 import { expect, test, vi } from 'vitest';
 import { main, parseArguments } from './cli.js';
 import { TestSyncClient } from './testing/sync-client.js';
@@ -30,6 +32,30 @@ test.each([
   [['--reducer', reducer, 'extra'], /extra/],
 ])('bad arguments %j are refused with a message naming the flag', async (argv, message) => {
   await expect(parseArguments(argv)).rejects.toThrow(message);
+});
+
+test('--version and -v print the package version, the sync protocol and the reducer world, and exit 0', async () => {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const line = `@tandem/coordinator ${pkg.version} (sync protocol v${PROTOCOL_VERSION}, clients from v${MIN_PROTOCOL_VERSION}; runs ${WORLD_PACKAGE} reducers)\n`;
+  // Through the bin (execFile rejects on a non-zero exit), and -v in this process (a second bin start
+  // would cost seconds on a loaded machine and claim nothing more).
+  expect(await promisify(execFile)(process.execPath, [bin, '--version'])).toEqual({
+    stdout: line,
+    stderr: '',
+  });
+  let stdout = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  try {
+    expect(await main(['-v'])).toBe(0);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  expect(stdout).toBe(line);
 });
 
 test('the bin prints its URL, serves sync, keeps its data on disk, and closes on SIGTERM', async () => {

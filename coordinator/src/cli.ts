@@ -1,9 +1,10 @@
 // `tandem-coordinator`: the coordinator as a process. Arguments are checked before anything starts,
 // each problem named with the flag it concerns; SIGINT/SIGTERM close it gracefully (sockets closed,
 // documents synced) before the process exits, and a close that fails or hangs still ends it.
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ReducerLoadError } from '@tandem/runtime';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ReducerLoadError, WORLD_PACKAGE } from '@tandem/runtime';
 import { loadAuthorize } from './auth-module.js';
 import { createLog, isLogLevel, LOG_LEVELS } from './log.js';
 import { isRecoverCommand, recoverMain } from './recover.js';
@@ -22,6 +23,7 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --idle-document-ms <ms>   a document without connections this long closes; 60000 by default
   --log-level <level>       fatal, error, warn, info, debug, trace or silent (JSON lines on stderr);
                             TANDEM_LOG_LEVEL or info by default
+  -v, --version             print the coordinator's version, sync protocol and reducer world
 `;
 
 export class UsageError extends Error {
@@ -98,6 +100,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`${VERSION_LINE}\n`);
+    return 0;
+  }
   let coordinator: Coordinator;
   let reducer: string | undefined;
   try {
@@ -141,6 +147,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     },
   );
   return Promise.race([closed, forced]);
+}
+
+/** What `--version` prints: the package, the sync protocol (and the oldest client served), the world. */
+export const VERSION_LINE = `@tandem/coordinator ${packageVersion()} (sync protocol v${PROTOCOL_VERSION}, clients from v${MIN_PROTOCOL_VERSION}; runs ${WORLD_PACKAGE} reducers)`;
+
+function packageVersion(): string {
+  // src/ and dist/ both sit beside package.json.
+  const parsed: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const version =
+    typeof parsed === 'object' && parsed !== null && 'version' in parsed ? parsed.version : undefined;
+  return typeof version === 'string' ? version : 'unknown';
 }
 
 /** How long a signalled coordinator may take to close before the process exits anyway. */
