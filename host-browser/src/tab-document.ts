@@ -16,7 +16,6 @@
 //    owner starts next, and the status says `offline` with `lastDrop` saying why. Only a final refusal
 //    (owner-start.ts) fails it for good.
 import type {
-  ArrayQueryOptions,
   ArrayRows,
   MutateOptions,
   MutationFate,
@@ -167,10 +166,11 @@ export class RemoteDocument implements TandemDocument {
     return this.#mutation<MutationResult[]>((service) => service.mutateBatch(mutations, options));
   }
 
-  query(sql: string, params?: QueryParams): Promise<Row[]>;
-  query(sql: string, params: QueryParams, options: ArrayQueryOptions): Promise<ArrayRows>;
-  query(sql: string, params: QueryParams, options?: QueryOptions): Promise<Row[]>;
-  query(sql: string, params?: QueryParams, options?: QueryOptions): Promise<Row[] | ArrayRows> {
+  // The overloads of query and subscribe are TandemDocument's, written once there; one body serves them.
+  readonly query = this.#query.bind(this) as TandemDocument['query'];
+  readonly subscribe = this.#subscribe.bind(this) as TandemDocument['subscribe'];
+
+  #query(sql: string, params?: QueryParams, options?: QueryOptions): Promise<Row[] | ArrayRows> {
     return this.#call<Row[] | ArrayRows>(async (service) => service.query(sql, params, options), true);
   }
 
@@ -202,25 +202,7 @@ export class RemoteDocument implements TandemDocument {
     return this.#call((service) => service.goOnline(), true);
   }
 
-  subscribe(
-    sql: string,
-    params: QueryParams,
-    listener: (rows: Row[]) => void,
-    onError?: (error: unknown) => void,
-  ): () => void;
-  subscribe(
-    sql: string,
-    params: QueryParams,
-    listener: (result: ArrayRows) => void,
-    options: SubscribeOptions & { readonly rowMode: 'array' },
-  ): () => void;
-  subscribe(
-    sql: string,
-    params: QueryParams,
-    listener: (rows: Row[]) => void,
-    options: SubscribeOptions,
-  ): () => void;
-  subscribe(
+  #subscribe(
     sql: string,
     params: QueryParams,
     listener: ((rows: Row[]) => void) | ((result: ArrayRows) => void),
