@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import type { Frame } from '../frame.js';
+import { PageVersions } from '../protocol/page-delta.js';
 import { PAGE_SIZE, PageStore } from '../vfs/page-store.js';
 import { ClientBase } from './client-base.js';
+import { keepWireForm } from './frame-record.js';
 import { type Fault, FaultyByteStore, MemoryByteStore } from './memory-byte-store.js';
 
 /** Frames of a made-up history: frame n writes page (n % 5) + 1 filled with a byte of (seed, n). */
@@ -146,3 +149,121 @@ test('a base whose frames since its last checkpoint outweigh it is checkpointed,
   expect(recovered.cursor).toBe(300);
   expect(await recovered.store.hash()).toBe(await live.hash());
 });
+
+test('frames kept in their wire form reopen to the same pages as the receiver built, whatever the bursts, cuts and growths (fast-check)', async () => {
+  const seed = Number(
+    (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FC_SEED ??
+      20_261_206,
+  );
+  // A frame: its page count, then pages each changed at a few offsets from their previous version.
+  const frameArb = fc.record({
+    pageCount: fc.integer({ min: 1, max: 8 }),
+    edits: fc.array(
+      fc.record({
+        pgno: fc.integer({ min: 1, max: 8 }),
+        at: fc.array(fc.tuple(fc.nat(PAGE_SIZE - 1), fc.integer({ min: 1, max: 255 })), { maxLength: 6 }),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+    wire: fc.boolean(),
+  });
+  const scenario = fc.record({
+    frames: fc.array(frameArb, { minLength: 1, maxLength: 30 }),
+    cuts: fc.array(fc.nat(29), { maxLength: 6 }),
+  });
+  console.log(`wire-form base property: FC_SEED=${seed}`);
+  await fc.assert(
+    fc.asyncProperty(scenario, async ({ frames: specs, cuts }) => {
+      // The sender: the coordinator's base, encoding each frame against the burst's versions.
+      const sender = new PageStore();
+      const receiver = new PageStore();
+      const root = new MemoryByteStore();
+      const { base } = await ClientBase.open(root);
+      let senderVersions = new PageVersions((pgno) => sender.readBase(pgno));
+      let receiverVersions = new PageVersions((pgno) => receiver.readBase(pgno));
+      let burst: Frame[] = [];
+      const pending: Frame[] = [];
+      for (const [lsn, spec] of specs.entries()) {
+        const pages = new Map<number, Uint8Array>();
+        for (const edit of spec.edits) {
+          if (edit.pgno > spec.pageCount) continue;
+          const page =
+            pages.get(edit.pgno) ?? (senderVersions.previous(edit.pgno) ?? new Uint8Array(PAGE_SIZE)).slice();
+          for (const [offset, value] of edit.at) page[offset] = value;
+          pages.set(edit.pgno, page);
+        }
+        const frame: Frame = {
+          lsn,
+          pageCount: spec.pageCount,
+          pages: [...pages].sort(([a], [b]) => a - b).map(([pgno, data]) => ({ pgno, data })),
+        };
+        pending.push(frame);
+        const wire = senderVersions.encode(frame);
+        const received = receiverVersions.decode(wire);
+        if (spec.wire) keepWireForm(received, wire);
+        burst.push(received);
+        if (cuts.includes(lsn) || lsn === specs.length - 1) {
+          // The burst ends: both sides fold it into their base, and the receiver records it.
+          for (const f of pending.splice(0)) sender.applyFrame(f);
+          for (const f of burst) receiver.applyFrame(f);
+          base.record({ journalId: 'j', frames: burst, base: receiver.base(), cursor: lsn + 1 });
+          burst = [];
+          senderVersions = new PageVersions((pgno) => sender.readBase(pgno));
+          receiverVersions = new PageVersions((pgno) => receiver.readBase(pgno));
+        }
+      }
+      await base.flushed();
+      const { recovered } = await ClientBase.open(root);
+      expect(recovered.cursor).toBe(specs.length);
+      expect(await recovered.store.hash()).toBe(await receiver.hash());
+      expect(await receiver.hash()).toBe(await sender.hash());
+    }),
+    { seed, numRuns: 60 },
+  );
+});
+
+test('a frame kept in its wire form takes a small part of its pages on disk', async () => {
+  const root = new MemoryByteStore();
+  const { base } = await ClientBase.open(root);
+  const sender = new PageStore();
+  sender.applyFrame({
+    lsn: 0,
+    pageCount: 3,
+    pages: [1, 2, 3].map((pgno) => ({ pgno, data: new Uint8Array(PAGE_SIZE).fill(pgno) })),
+  });
+  const receiver = new PageStore();
+  receiver.applyFrame({ lsn: 0, pageCount: 3, pages: [...sender.pages('base')] });
+  base.record({
+    journalId: 'j',
+    frames: [{ lsn: 0, pageCount: 3, pages: [...sender.pages('base')] }],
+    base: receiver.base(),
+    cursor: 1,
+  });
+  await base.flushed();
+  const before = await frameLogBytes(root);
+  const frames: Frame[] = [];
+  const senderVersions = new PageVersions((pgno) => sender.readBase(pgno));
+  const receiverVersions = new PageVersions((pgno) => receiver.readBase(pgno));
+  for (let lsn = 1; lsn <= 20; lsn++) {
+    const data = (senderVersions.previous(2) ?? new Uint8Array(PAGE_SIZE)).slice();
+    data[lsn * 8] = lsn;
+    const wire = senderVersions.encode({ lsn, pageCount: 3, pages: [{ pgno: 2, data }] });
+    const frame = receiverVersions.decode(wire);
+    keepWireForm(frame, wire);
+    frames.push(frame);
+  }
+  for (const frame of frames) receiver.applyFrame(frame);
+  base.record({ journalId: 'j', frames, base: receiver.base(), cursor: 21 });
+  await base.flushed();
+  // Twenty one-byte changes of a 4 KiB page: tens of bytes each, where full pages take 82 KB.
+  expect((await frameLogBytes(root)) - before).toBeLessThan(20 * 64);
+  const { recovered } = await ClientBase.open(root);
+  expect(await recovered.store.hash()).toBe(await receiver.hash());
+});
+
+async function frameLogBytes(root: MemoryByteStore): Promise<number> {
+  let bytes = 0;
+  for (const file of (await root.list()).filter((f) => /^base-[0-9a-f]+\.frames\./.test(f)))
+    bytes += (await root.read(file))?.length ?? 0;
+  return bytes;
+}

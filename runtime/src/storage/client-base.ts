@@ -13,6 +13,9 @@
 //    crash that brings them back is harmless (nothing names them).
 // 3. The base's frames need no sync of their own before use: the coordinator holds them durably, and
 //    a base that lost its tail in a crash just asks for it again (its cursor is lower).
+// 4. A frame decoded from the coordinator's wire form is stored in that form (page deltas against the
+//    base before it, storage/frame-record.ts): the base log holds every frame since its image, in lsn
+//    order, so recovery has each delta's previous pages exactly as the receiver had them.
 import { toHex } from '../bytes.js';
 import type { Frame } from '../frame.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
@@ -26,6 +29,8 @@ import { RecordType } from './record.js';
 import { isTimelineSecret } from './timeline-secret.js';
 
 const CHECKPOINT_EVERY = 1000;
+/** Frames are stored as they came on the wire (a few bytes per small change), not as pages. */
+const JOURNAL = { wireFrames: true } as const;
 /**
  * A checkpoint is also due once the frames since the last one outweigh the base (and this floor): a
  * reopen then reads at most about twice the base, and each byte of base is rewritten at most once per
@@ -85,6 +90,7 @@ export class ClientBase {
     if (history !== undefined) {
       ({ journal, recovered } = await DocumentJournal.open(
         new PrefixedByteStore(root, await prefixOf(history.baseId)),
+        JOURNAL,
       ));
     }
     const store = rebuildStore(recovered ?? { image: undefined, frames: [] });
@@ -133,9 +139,12 @@ export class ClientBase {
         const baseId = crypto.randomUUID();
         const history = new PrefixedByteStore(this.#root, await prefixOf(baseId));
         const start = replaced ?? { source: emptySource, frameCount: 0 };
-        await (await DocumentJournal.open(history)).journal.checkpoint(start.source, start.frameCount);
+        await (await DocumentJournal.open(history, JOURNAL)).journal.checkpoint(
+          start.source,
+          start.frameCount,
+        );
         // Opened again so that its frame log continues from the image.
-        const { journal } = await DocumentJournal.open(history);
+        const { journal } = await DocumentJournal.open(history, JOURNAL);
         const name = await writeMetaFile(
           this.#root,
           'history',

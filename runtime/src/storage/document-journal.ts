@@ -14,12 +14,21 @@
 import { concatBytes } from '../bytes.js';
 import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
+import { ProtocolError } from '../protocol/codec.js';
+import { PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { decodeMutation, encodeMutation } from '../timeline-codec.js';
 import { PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
-import { decodeFrameRecord, encodeFrameRecord } from './frame-record.js';
+import {
+  decodeFrameRecord,
+  decodeWireFrameRecord,
+  encodeFrameRecord,
+  encodeWireFrameRecord,
+  FrameRecordError,
+  wireFormOf,
+} from './frame-record.js';
 import { readMetaFile, writeMetaFile } from './meta-file.js';
 import {
   decodePageImage,
@@ -30,7 +39,7 @@ import {
   type PageSource,
 } from './page-image.js';
 import { decodeRecords, RecordType } from './record.js';
-import { type RecoveredLog, recoverEntries, SegmentLog } from './segment-log.js';
+import { type LogEntry, type RecoveredLog, recoverEntries, SegmentLog } from './segment-log.js';
 import { marksFiles, readSyncMarks, type SyncMark, SyncMarkWriter } from './sync-marks.js';
 
 export interface JournalOptions {
@@ -45,6 +54,12 @@ export interface JournalOptions {
    * miss. Off by default.
    */
   readonly syncMarks?: boolean;
+  /**
+   * Store each frame decoded from the coordinator's wire form in that form (RecordType.wireFrame, far
+   * smaller than its pages), for a client's base: recovery decodes them over the image, in lsn order.
+   * Off by default (every frame stored with its pages).
+   */
+  readonly wireFrames?: boolean;
   /**
    * The timeline as `recoverEntries` read it from this store just before, with nothing written to the
    * timeline since (the audit's, timeline-audit.ts): taken as is instead of read again.
@@ -112,6 +127,7 @@ export class DocumentJournal {
   readonly #frames: SegmentLog;
   readonly #timeline: SegmentLog;
   readonly #marks: SyncMarkWriter | undefined;
+  readonly #wireFrames: boolean;
   #images: ImageFile[];
   #failure: unknown;
 
@@ -122,6 +138,7 @@ export class DocumentJournal {
     timeline: SegmentLog,
     images: ImageFile[],
     marks: SyncMarkWriter | undefined,
+    wireFrames: boolean,
   ) {
     this.#store = store;
     this.#generation = generation;
@@ -129,6 +146,7 @@ export class DocumentJournal {
     this.#timeline = timeline;
     this.#images = images;
     this.#marks = marks;
+    this.#wireFrames = wireFrames;
   }
 
   /**
@@ -188,6 +206,7 @@ export class DocumentJournal {
       ),
       read.images,
       marks,
+      options.wireFrames === true,
     );
     return { journal, recovered: { timelineId, image, frames, pending } };
   }
@@ -221,7 +240,9 @@ export class DocumentJournal {
   /** Queues a frame; it is durable once a later `sync` resolves. */
   appendFrame(frame: Frame): void {
     this.#checkHealthy();
-    this.#frames.append(frame.lsn, encodeFrameRecord(frame));
+    const wire = this.#wireFrames ? wireFormOf(frame) : undefined;
+    if (wire !== undefined) this.#frames.append(frame.lsn, encodeWireFrameRecord(wire), RecordType.wireFrame);
+    else this.#frames.append(frame.lsn, encodeFrameRecord(frame));
   }
 
   /** Queues a mutation of the timeline; it is durable once a later `sync` resolves. */
@@ -378,10 +399,16 @@ async function readJournal(
     }
   }
 
-  const frameLog = await recoverEntries(store, files, 'frames', RecordType.frame, image?.frameCount ?? 0);
+  const frameLog = await recoverEntries(
+    store,
+    files,
+    'frames',
+    [RecordType.frame, RecordType.wireFrame],
+    image?.frameCount ?? 0,
+  );
   const timelineLog = timeline ?? (await recoverEntries(store, files, 'timeline', RecordType.mutation));
   garbage.push(...frameLog.garbage, ...timelineLog.garbage);
-  const frames = frameLog.entries.map((e) => decodeFrameRecord(e.lsn, e.payload));
+  const frames = decodeFrames(image, frameLog.entries);
   const pending = timelineLog.entries.map((e) => decodeMutation(e.payload));
   pending.forEach((m, i) => {
     if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
@@ -402,6 +429,35 @@ async function readJournal(
     marks,
     garbage,
   };
+}
+
+/**
+ * The frames of the log's entries, in lsn order. A wire frame is decoded against the pages as the image
+ * and the frames before it left them, as its receiver did (protocol/page-delta.ts invariant 1); one that
+ * does not decode ends the run there, like a torn record (invariant 1: recovery yields a prefix).
+ */
+function decodeFrames(image: PageImage | undefined, entries: readonly LogEntry[]): Frame[] {
+  if (!entries.some((e) => e.type === RecordType.wireFrame)) {
+    return entries.map((e) => decodeFrameRecord(e.lsn, e.payload));
+  }
+  const pages = new PageStore();
+  if (image !== undefined) pages.applyFrame(image);
+  const frames: Frame[] = [];
+  for (const entry of entries) {
+    let frame: Frame;
+    if (entry.type === RecordType.wireFrame) {
+      try {
+        const wire = decodeWireFrameRecord(entry.lsn, entry.payload);
+        frame = new PageVersions((pgno) => pages.readBase(pgno)).decode(wire);
+      } catch (error) {
+        if (!(error instanceof FrameRecordError || error instanceof ProtocolError)) throw error;
+        break;
+      }
+    } else frame = decodeFrameRecord(entry.lsn, entry.payload);
+    pages.applyFrame(frame);
+    frames.push(frame);
+  }
+  return frames;
 }
 
 /** The frames the marks of `identity` say were durable; marks of another history do not count. */

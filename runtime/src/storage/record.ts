@@ -41,6 +41,11 @@ export const RecordType = {
   overlayPages: 11,
   /** Closes a persisted overlay: how many pages it stored; an overlay without it is incomplete. */
   overlayEnd: 12,
+  /**
+   * A frame of a client's base log as it came on the wire (frame-record.ts): lsn, page count, each
+   * page a delta against its version after the frames before it (protocol/page-delta.ts).
+   */
+  wireFrame: 13,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];

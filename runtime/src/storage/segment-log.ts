@@ -17,6 +17,8 @@ import { encodeRecord, type RecordType, scanRecords } from './record.js';
 
 export interface LogEntry {
   readonly lsn: number;
+  /** The record type it was appended with (one of the log's). */
+  readonly type: RecordType;
   readonly payload: Uint8Array;
 }
 
@@ -29,6 +31,7 @@ export interface Segment {
 
 export interface SegmentLogOptions {
   readonly kind: string;
+  /** The record type of its entries, unless an append names another. */
   readonly type: RecordType;
   readonly generation: number;
   /** A segment is closed once it holds at least this many bytes. */
@@ -59,15 +62,16 @@ export interface SegmentRead {
 /**
  * Reads every segment of `kind` and returns the entries a recovery may apply: from `from` on, without
  * gaps, stale generations dropped. Without `from`, the run that ends at the newest entry: older entries
- * before a gap can only be truncated ones a crash brought back.
+ * before a gap can only be truncated ones a crash brought back. An entry is a record of one of `types`.
  */
 export async function recoverEntries(
   store: ByteStore,
   files: readonly string[],
   kind: string,
-  type: RecordType,
+  types: RecordType | readonly RecordType[],
   from?: number,
 ): Promise<RecoveredLog> {
+  const accepted: readonly number[] = typeof types === 'number' ? [types] : types;
   const parsed = files
     .map((file) => ({ file, name: parseFileName(file) }))
     .filter((f) => f.name?.kind === kind && f.name.ext === 'log')
@@ -93,7 +97,7 @@ export async function recoverEntries(
     let stoppedAt = 0;
     // One payload view per entry, read in place (a timeline holds a record per mutation).
     scanRecords(bytes, (recordType, start, end) => {
-      if (recordType !== type || end - start < 8) return false;
+      if (!accepted.includes(recordType) || end - start < 8) return false;
       const lsn =
         ((bytes[start]! |
           (bytes[start + 1]! << 8) |
@@ -107,7 +111,10 @@ export async function recoverEntries(
           0) *
           2 ** 32;
       if (lsn >= limit) return false;
-      byLsn.set(lsn, { entry: { lsn, payload: bytes.subarray(start + 8, end) }, segment });
+      byLsn.set(lsn, {
+        entry: { lsn, type: recordType, payload: bytes.subarray(start + 8, end) },
+        segment,
+      });
       records++;
       stoppedAt = end + 4;
       return true;
@@ -180,7 +187,7 @@ export class SegmentLog {
   }
 
   /** Queues the entry `lsn` (the next one); it is durable once a later `flush` resolves. */
-  append(lsn: number, payload: Uint8Array): void {
+  append(lsn: number, payload: Uint8Array, type: RecordType = this.#options.type): void {
     this.#checkHealthy();
     if (!Number.isSafeInteger(lsn) || lsn < 0 || (this.#nextLsn !== undefined && lsn !== this.#nextLsn)) {
       throw new RangeError(`${this.#options.kind} log expects lsn ${this.#nextLsn}, not ${lsn}`);
@@ -191,7 +198,7 @@ export class SegmentLog {
     view.setUint32(0, lsn % 2 ** 32, true);
     view.setUint32(4, Math.floor(lsn / 2 ** 32), true);
     body.set(payload, 8);
-    const record = encodeRecord(this.#options.type, body);
+    const record = encodeRecord(type, body);
     this.#appended++;
     // A failure is kept in #failure and reported by the next call; nobody awaits this step itself.
     void this.#run(async () => {

@@ -4,6 +4,7 @@ import type { Frame } from '../frame.js';
 import type { WireFrame } from '../protocol/common.js';
 import type { PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope } from '../reducer/host.js';
+import { keepWireForm } from '../storage/frame-record.js';
 import { decodePageImage, type PageImage } from '../storage/page-image.js';
 import type { SyncFailure } from './sync-failure.js';
 
@@ -76,5 +77,10 @@ export interface MessageDecoder {
 
 export const DECODER: MessageDecoder = {
   image: decodePageImage,
-  frame: async (versions, wire) => versions.decode(wire),
+  frame: async (versions, wire) => {
+    const frame = versions.decode(wire);
+    // The client's base log stores the frame as it came (storage/frame-record.ts).
+    keepWireForm(frame, wire);
+    return frame;
+  },
 };
