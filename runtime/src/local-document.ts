@@ -4,15 +4,12 @@
 // Invariants:
 // 1. Mutations get consecutive lsns (0, 1, 2, …) in the order `mutate`/`mutateBatch` were called,
 //    and are reduced in that order.
-// 2. Calls made without awaiting each other are reduced together: one reduce call, one
-//    transaction, at most one frame (the queue flushes once per microtask turn).
+// 2. Calls made without awaiting each other are reduced together (mutation-queue.ts).
 // 3. After `close`, every call rejects with a `closed` error; queued mutations are still applied
 //    before the replica closes.
-// 4. With a journal, a mutation is appended to the timeline before it is reduced, and its `mutate`
-//    resolves only once the timeline is synced: a resolved mutation survives any crash. Opening replays
-//    the pending mutations the journal recovered, so the document shows them again.
-// 5. After the journal fails, nothing more is accepted (`storage-failed`): what is on disk is decided by
-//    the next recovery, and acting on an unknown state could lose or duplicate writes.
+// 4. With a journal, a resolved mutation survives any crash (mutation-queue.ts), and opening shows
+//    again the pending mutations the journal recovered.
+// 5. After the journal fails, nothing more is accepted (`storage-failed`, mutation-queue.ts).
 // 6. Synced (a SyncClient attached): the replica's base is the coordinator's pages up to `baseCursor`,
 //    its overlay is exactly the pending mutations (lsn above this timeline's applied marker in the base)
 //    reduced in lsn order. A rebase keeps it so: drop the overlay, apply the burst to the base, drop the
@@ -21,22 +18,23 @@
 //    `mutate` with `invalid-argument` before it takes an lsn or reaches the timeline: a bad argument
 //    never fails storage, and nothing accepted here is refused by the coordinator as malformed.
 // 8. Nothing waits forever: `fate`, `synced` and `caughtUp` settle once the coordinator took (or sent)
-//    what they wait for, or
-//    reject — with `sync-failed` once syncing stopped for good (the SyncClient's `syncFailed`), with
+//    what they wait for, or reject (coordinator-waits.ts) — with `sync-failed` once syncing stopped for good (the SyncClient's `syncFailed`), with
 //    `closed` once the document closed, with `invalid-argument` for a document that does not sync.
 //    Taken offline by the app (`goOffline`), they keep waiting: offline is not failure.
 // 9. `status` (document-status.ts) is read from the document's state, never kept apart; whatever may
 //    change it (a mutation queued or dropped, a rebase, a push's answer, the SyncClient, a failure,
 //    `goOffline`/`goOnline`, `close`) tells the feed, which coalesces it into one event per turn.
-// 10. The persisted overlay (storage/overlay-cache.ts) is only a cache of invariant 6's overlay: it is
-//    saved from the document at rest, once every mutation it holds is durable in the timeline, and
-//    opening reduces again only the pending mutations after those it covers. Nothing leaves the
-//    timeline because of it.
+// 10. The persisted overlay is only a cache of invariant 6's overlay (pending-overlay.ts): nothing
+//    leaves the timeline because of it.
 
-import { RejectionList, StatusFeed, type SyncStatus } from './document-status.js';
+import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
+import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
+import { StatusFeed, type SyncStatus } from './document-status.js';
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
-import { mutationProblem } from './protocol/mutation-bounds.js';
+import { checkedEnvelopes, type MutateOptions } from './mutation-envelopes.js';
+import { MutationQueue, type MutationResult } from './mutation-queue.js';
+import { type OverlayPlace, PendingOverlay } from './pending-overlay.js';
 import {
   type ArrayQueryOptions,
   type ArrayRows,
@@ -47,110 +45,25 @@ import {
 } from './query-rows.js';
 import { Subscriptions } from './reactive/subscriptions.js';
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
+import { type RejectedMutation, RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
-import type { OverlayKeeper } from './storage/overlay-cache.js';
 import type { PageImage } from './storage/page-image.js';
 import type { HeadAnswer, SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { type PlainValue, toValue } from './value.js';
 
-/** What opening did to the schema: the versions before and after `migrate`. */
-export interface MigrationReport {
-  readonly fromVersion: number;
-  readonly toVersion: number;
-  /** False when the database was already at the reducer's version. */
-  readonly migrated: boolean;
-}
-
-export interface MutateOptions {
-  /** The envelope's timestamp (ms since the epoch); `Date.now()` by default. */
-  readonly timestamp?: number;
-}
-
-export type MutationResult =
-  | { readonly lsn: number; readonly status: 'applied' }
-  | { readonly lsn: number; readonly status: 'rejected'; readonly reason: string };
-
+export type { MutationFate } from './coordinator-waits.js';
+export type { LocalDocumentParts, MigrationReport } from './document-parts.js';
+export type { MutateOptions } from './mutation-envelopes.js';
+export type { MutationResult } from './mutation-queue.js';
 export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } from './query-rows.js';
+export type { RejectedMutation } from './rejected-mutations.js';
 
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
   readonly onError?: (error: unknown) => void;
 }
-
-/** One of this client's mutations its reducer refused (`rejections()`). */
-export interface RejectedMutation {
-  readonly lsn: number;
-  readonly reason: string;
-  /** True once the coordinator decided (it will never apply); false for the local reducer's verdict. */
-  readonly final: boolean;
-  /** The mutation's bytes as `mutate` stored them, while this document holds them. */
-  readonly payload?: Uint8Array;
-  /** The payload read as JSON (what `mutate` was given, when that was a JSON value). */
-  readonly mutation?: unknown;
-}
-
-/** What the coordinator made of a mutation: taken into a frame, or rejected by its reducer. */
-export type MutationFate =
-  | { readonly lsn: number; readonly status: 'confirmed' }
-  | { readonly lsn: number; readonly status: 'rejected'; readonly reason: string };
-
-interface Pending {
-  readonly envelope: MutationEnvelope;
-  readonly resolve: (result: MutationResult) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-export interface LocalDocumentParts {
-  readonly docId: string;
-  readonly timelineId: string;
-  /** Proves the timeline is this replica's to the coordinator (storage/timeline-secret.ts). */
-  readonly timelineSecret: string;
-  readonly replica: Replica;
-  readonly migration: MigrationReport;
-  /** Where the timeline is kept; without one the document lives in memory only. */
-  readonly journal?: DocumentJournal;
-  /** Pending mutations recovered from the journal, replayed before anything else. */
-  readonly pending?: readonly MutationEnvelope[];
-  /** Releases what the host opened for this document (files), after the replica closed. */
-  readonly onClose?: () => Promise<void>;
-  /**
-   * Records at close how far the timeline went (the next lsn), so that a timeline found shorter at the
-   * next open is reported, not replayed silently shorter (storage/client-identity.ts).
-   */
-  readonly recordReach?: (nextLsn: number) => Promise<void>;
-  /** This timeline's applied marker as the replica's pages record it (-1 for none). */
-  readonly readAppliedLsn?: () => number;
-  /** The coordinator's reasons for this timeline's rejected mutations in [from, to], from the pages. */
-  readonly readRejections?: (from: number, to: number) => ReadonlyMap<number, string>;
-  /** Runs after a rebase, before the pending mutations: brings the overlay to the reducer's schema. */
-  readonly prepareOverlay?: () => void;
-  /** Where the base is kept, and where it stood when the document was opened. */
-  readonly base?: { readonly keeper: ClientBase; readonly journalId: string | null; readonly cursor: number };
-  /**
-   * Where the overlay is persisted (storage/overlay-cache.ts), and what opening restored from it: the
-   * replica's overlay already holds the pending mutations through `throughLsn`, with these local
-   * rejections among them.
-   */
-  readonly overlay?: {
-    readonly keeper: OverlayKeeper;
-    readonly restored?: {
-      readonly throughLsn: number;
-      readonly rejections: readonly (readonly [number, string])[];
-    };
-  };
-}
-
-/** The payloads of this many of the coordinator's rejections are kept in memory for `rejections()`. */
-const REJECTED_PAYLOADS_KEPT = 1000;
-/** Replaying pending mutations in runs of this size bounds the work of one transaction. */
-const REPLAY_BATCH = 1000;
-/**
- * The persisted overlay is saved in the background once this many pending mutations (and at least half
- * of them) are not in it, so a crash costs at most that replay; a clean close saves it whatever the count.
- */
-const OVERLAY_SAVE_AFTER = 2000;
 
 export class LocalDocument implements SyncTarget {
   readonly docId: string;
@@ -163,57 +76,33 @@ export class LocalDocument implements SyncTarget {
   /** How many of those the reducer ran again; the others came from the persisted overlay. */
   readonly rerun: number;
   private readonly replica: Replica;
-  private readonly journal: DocumentJournal | undefined;
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly recordReach: ((nextLsn: number) => Promise<void>) | undefined;
   private nextLsn = 0;
   /** The last lsn the document held when it opened (its recovered timeline, or its base's marker). */
   private readonly openedAt: number;
-  private queue: Pending[] = [];
-  private flushScheduled = false;
-  private syncing: Promise<void> = Promise.resolve();
-  private failure: TandemError | undefined;
+  private readonly queue: MutationQueue;
+  private readonly journal: DocumentJournal | undefined;
   private closed = false;
-  /** Reduced locally, not yet taken by the coordinator, in lsn order. */
-  private pending: MutationEnvelope[] = [];
+  /** Reduced locally, not yet taken by the coordinator, and the overlay of them (pending-overlay.ts). */
+  private readonly pending: PendingOverlay;
   private readonly readAppliedLsn: (() => number) | undefined;
-  private readonly readRejections: ((from: number, to: number) => ReadonlyMap<number, string>) | undefined;
   private readonly prepareOverlay: (() => void) | undefined;
   private base: { journalId: string | null; cursor: number } = { journalId: null, cursor: 0 };
   private sync: SyncClient | undefined;
   private readonly keeper: ClientBase | undefined;
   /** Background storage work (base frames, timeline truncation), in order. */
   private housekeeping: Promise<void> = Promise.resolve();
-  private readonly fates = new Map<
-    number,
-    {
-      promise: Promise<MutationFate>;
-      resolve: (fate: MutationFate) => void;
-      reject: (error: TandemError) => void;
-    }
-  >();
+  private readonly waits = new CoordinatorWaits();
   /** Why syncing stopped for good: what waits on the coordinator rejects with it (invariant 8). */
   private syncFailure: TandemError | undefined;
-  private readonly rebaseListeners = new Set<() => void>();
   private readonly subscriptions: Subscriptions;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
-  /** The last lsn synced to the timeline (everything, without a journal). */
-  private durableThrough = -1;
-  private readonly coordinatorRejections = new Map<number, string>();
-  /** Payloads of the coordinator's rejections, seen before the pending mutations dropped them. */
-  private readonly rejectedPayloads = new Map<number, Uint8Array>();
   /** False from `goOffline()` until `goOnline()`. */
   private online = true;
-  private readonly rejected = new RejectionList();
+  private readonly rejected: RejectedMutations;
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
-  private readonly overlayKeeper: OverlayKeeper | undefined;
-  /** The local reducer's rejections among the pending mutations (the persisted overlay records them). */
-  private readonly localRejections = new Map<number, string>();
-  /** True while the persisted overlay is the replica's overlay as it is now. */
-  private overlaySaved = false;
-  /** Pending mutations the persisted overlay does not hold. */
-  private uncached = 0;
   private overlaySaveQueued = false;
 
   constructor(parts: LocalDocumentParts) {
@@ -231,10 +120,19 @@ export class LocalDocument implements SyncTarget {
     });
     this.migration = parts.migration;
     this.journal = parts.journal;
+    this.queue = new MutationQueue(parts.docId, parts.journal, {
+      reduce: (envelopes) => this.reduceQueued(envelopes),
+      durable: (lsn) => this.pending.durable(lsn),
+      resolved: () => this.sync?.pendingChanged(),
+      statusChanged: () => this.statusFeed.changed(),
+      flushed: () => this.subscriptions.settle(),
+      failed: (failure) => this.waits.stop(failure),
+    });
     this.onClose = parts.onClose;
     this.recordReach = parts.recordReach;
     this.readAppliedLsn = parts.readAppliedLsn;
-    this.readRejections = parts.readRejections;
+    this.rejected = new RejectedMutations(parts.readRejections);
+    this.pending = new PendingOverlay(replica, parts.overlay?.keeper, this.rejected);
     this.prepareOverlay = parts.prepareOverlay;
     this.keeper = parts.base?.keeper;
     if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
@@ -243,20 +141,10 @@ export class LocalDocument implements SyncTarget {
     const applied = this.readAppliedLsn?.() ?? -1;
     this.takenThrough = applied;
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
-    this.pending = [...pending];
-    this.durableThrough = pending.at(-1)?.lsn ?? applied;
-    const restored = parts.overlay?.restored;
-    for (const [lsn, reason] of restored?.rejections ?? []) this.ranLocally(lsn, { ok: false, reason });
-    const rerun = pending.filter((m) => m.lsn > (restored?.throughLsn ?? -1));
-    for (let i = 0; i < rerun.length; i += REPLAY_BATCH) {
-      this.ranAgain(rerun.slice(i, i + REPLAY_BATCH));
-    }
+    const opened = this.pending.open(pending, applied, parts.overlay?.restored);
     this.replayed = pending.length;
-    this.rerun = rerun.length;
-    this.overlayKeeper = parts.overlay?.keeper;
-    this.overlaySaved = restored !== undefined && rerun.length === 0;
-    this.uncached = rerun.length;
-    if (this.uncached >= OVERLAY_SAVE_AFTER) this.queueOverlaySave();
+    this.rerun = opened.rerun;
+    if (opened.saveDue) this.queueOverlaySave();
     this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
     this.openedAt = this.nextLsn - 1;
   }
@@ -275,7 +163,7 @@ export class LocalDocument implements SyncTarget {
    */
   mutateBatch(mutations: readonly unknown[], options: MutateOptions = {}): Promise<MutationResult[]> {
     if (this.closed) return Promise.reject(closedError(this.docId));
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.queue.failure !== undefined) return Promise.reject(this.queue.failure);
     let envelopes: MutationEnvelope[];
     try {
       envelopes = checkedEnvelopes(this.timelineId, this.nextLsn, mutations, options);
@@ -283,7 +171,7 @@ export class LocalDocument implements SyncTarget {
       return Promise.reject(error);
     }
     this.nextLsn += envelopes.length;
-    return Promise.all(envelopes.map((envelope) => this.enqueue(envelope)));
+    return Promise.all(envelopes.map((envelope) => this.queue.enqueue(envelope)));
   }
 
   /**
@@ -305,30 +193,32 @@ export class LocalDocument implements SyncTarget {
   ): Promise<Row[] | ArrayRows> {
     this.assertOpen();
     const shape = rowShape(options);
-    await this.drained();
+    await this.queue.drained();
     return shapeRows(this.replica.queryValues(sql, params.map(toValue)), shape);
   }
 
   /** Hex SHA-256 over the database pages: equal hashes mean byte-identical databases. */
   async pageHash(): Promise<string> {
     this.assertOpen();
-    await this.drained();
+    await this.queue.drained();
     return this.replica.pageHash();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.settled();
+    await this.queue.settled();
     this.closed = true;
     this.sync?.close();
     this.statusFeed.changed();
-    this.stopWaiting(closedError(this.docId));
+    this.waits.stop(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.flushed().catch(() => undefined);
-    if (this.failure === undefined) await this.persistOverlay();
+    if (this.queue.failure === undefined) await this.pending.persist(this.overlayPlace());
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
     // disk is for the next recovery to decide.
-    if (this.failure === undefined) await this.recordReach?.(this.durableThrough + 1).catch(() => undefined);
+    if (this.queue.failure === undefined) {
+      await this.recordReach?.(this.pending.durableThrough + 1).catch(() => undefined);
+    }
     this.replica.close();
     await this.onClose?.();
   }
@@ -444,7 +334,7 @@ export class LocalDocument implements SyncTarget {
   }
 
   private readStatus(): SyncStatus {
-    const error = this.syncFailure ?? this.failure;
+    const error = this.syncFailure ?? this.queue.failure;
     const lastDrop = this.sync?.lastDrop;
     return {
       syncState: this.syncState,
@@ -458,7 +348,7 @@ export class LocalDocument implements SyncTarget {
           ...(error.fields.reason !== undefined && { reason: error.fields.reason }),
         },
       }),
-      rejections: this.rejected.list,
+      rejections: this.rejected.status,
     };
   }
 
@@ -477,7 +367,7 @@ export class LocalDocument implements SyncTarget {
 
   /** How many mutations the coordinator has not taken yet. */
   get pendingCount(): number {
-    return this.pending.length + this.queue.length;
+    return this.pending.count + this.queue.length;
   }
 
   /**
@@ -494,25 +384,14 @@ export class LocalDocument implements SyncTarget {
       );
     }
     if (lsn <= this.takenThrough) {
-      const reason = this.coordinatorRejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn);
+      const reason = this.rejected.reasonOf(lsn);
       return Promise.resolve(
         reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
       );
     }
     const never = this.neverSynced();
     if (never !== undefined) return Promise.reject(never);
-    let entry = this.fates.get(lsn);
-    if (entry === undefined) {
-      let resolve!: (fate: MutationFate) => void;
-      let reject!: (error: TandemError) => void;
-      const promise = new Promise<MutationFate>((ok, fail) => {
-        resolve = ok;
-        reject = fail;
-      });
-      entry = { promise, resolve, reject };
-      this.fates.set(lsn, entry);
-    }
-    return entry.promise;
+    return this.waits.fate(lsn);
   }
 
   /**
@@ -520,19 +399,13 @@ export class LocalDocument implements SyncTarget {
    * once that cannot happen (invariant 8), as `fate` does.
    */
   async synced(): Promise<void> {
-    await this.settled();
+    await this.queue.settled();
     for (;;) {
       if (this.closed) throw closedError(this.docId);
       const never = this.neverSynced();
       if (never !== undefined) throw never;
-      if (this.pending.length === 0 && this.queue.length === 0) return;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.rebaseListeners.delete(done);
-          resolve();
-        };
-        this.rebaseListeners.add(done);
-      });
+      if (this.pending.count === 0 && this.queue.length === 0) return;
+      await this.waits.nextRebase();
     }
   }
 
@@ -555,7 +428,7 @@ export class LocalDocument implements SyncTarget {
         this.throwIfNeverSynced();
         const { journalId, cursor } = this.base;
         if (journalId === answer.journalId && cursor >= answer.head) return;
-        await this.nextRebase();
+        await this.waits.nextRebase();
         // The coordinator's history was replaced meanwhile: what it held then is gone; ask again.
         if (this.base.journalId !== answer.journalId) break;
       }
@@ -570,40 +443,14 @@ export class LocalDocument implements SyncTarget {
    */
   async rejections(): Promise<RejectedMutation[]> {
     this.assertOpen();
-    await this.drained();
-    const found = new Map<number, { reason: string; final: boolean }>();
-    const recorded = this.takenThrough >= 0 ? this.readRejections?.(0, this.takenThrough) : undefined;
-    for (const [lsn, reason] of recorded ?? []) found.set(lsn, { reason, final: true });
-    for (const [lsn, reason] of this.coordinatorRejections) found.set(lsn, { reason, final: true });
-    for (const [lsn, reason] of this.localRejections) {
-      if (!found.has(lsn)) found.set(lsn, { reason, final: false });
-    }
-    const pending = new Map(this.pending.map((m) => [m.lsn, m.payload]));
-    return [...found]
-      .sort(([a], [b]) => a - b)
-      .map(([lsn, { reason, final }]) => {
-        const payload = pending.get(lsn) ?? this.rejectedPayloads.get(lsn);
-        if (payload === undefined) return { lsn, reason, final };
-        const mutation = jsonOf(payload);
-        return { lsn, reason, final, payload: payload.slice(), ...(mutation !== NOT_JSON && { mutation }) };
-      });
+    await this.queue.drained();
+    return this.rejected.list(this.takenThrough, this.pending.payloads());
   }
 
   private throwIfNeverSynced(): void {
     if (this.closed) throw closedError(this.docId);
     const never = this.neverSynced();
     if (never !== undefined) throw never;
-  }
-
-  /** Resolves after the next rebase, or once waiting stopped (invariant 8). */
-  private nextRebase(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.rebaseListeners.delete(done);
-        resolve();
-      };
-      this.rebaseListeners.add(done);
-    });
   }
 
   baseCursor(): { readonly journalId: string | null; readonly cursor: number } {
@@ -616,10 +463,7 @@ export class LocalDocument implements SyncTarget {
 
   /** Pending mutations after `lsn` that are durable in the timeline: only those may be pushed. */
   pendingAfter(lsn: number): readonly MutationEnvelope[] {
-    const first = this.pending.findIndex((m) => m.lsn > lsn);
-    if (first < 0) return [];
-    const end = this.pending.findIndex((m) => m.lsn > this.durableThrough);
-    return this.pending.slice(first, end < 0 ? undefined : Math.max(first, end));
+    return this.pending.after(lsn);
   }
 
   rebase(update: {
@@ -665,13 +509,10 @@ export class LocalDocument implements SyncTarget {
       // The overlay is rebuilt (schema, then the pending mutations) whatever happened above: a rebase
       // that fails part-way must not leave the document without its unconfirmed writes.
       if (!prepared) this.prepareOverlay?.();
-      for (let i = 0; i < this.pending.length; i += REPLAY_BATCH) {
-        this.ranAgain(this.pending.slice(i, i + REPLAY_BATCH));
-      }
-      this.overlayChanged(this.pending.length, true);
+      if (this.pending.replayAll()) this.queueOverlaySave();
       this.statusFeed.changed();
-      for (const listener of [...this.rebaseListeners]) listener();
-      this.changed();
+      this.waits.rebased();
+      this.subscriptions.changed();
     }
   }
 
@@ -679,15 +520,14 @@ export class LocalDocument implements SyncTarget {
   private settleTaken(): void {
     const applied = this.readAppliedLsn?.() ?? -1;
     if (applied > this.takenThrough) {
-      const reasons = this.readRejections?.(this.takenThrough + 1, applied) ?? new Map<number, string>();
+      const reasons = this.rejected.recorded(this.takenThrough + 1, applied);
       this.taken(
         applied,
         [...reasons].map(([lsn, reason]) => ({ lsn, reason })),
       );
     }
-    const taken = this.pending.findIndex((m) => m.lsn > applied);
-    this.pending = taken < 0 ? [] : this.pending.slice(taken);
-    for (const lsn of this.localRejections.keys()) if (lsn <= applied) this.localRejections.delete(lsn);
+    this.pending.dropTaken(applied);
+    this.rejected.dropTaken(applied);
     const journal = this.journal;
     if (journal !== undefined && applied >= 0) {
       // Taken mutations live in the coordinator's frames now: the timeline no longer needs them, and a
@@ -700,7 +540,7 @@ export class LocalDocument implements SyncTarget {
         // Emptied only with the base in place and a reach record saying how far the timeline went.
         .then(() => journal.truncateTimeline(applied + 1, this.keeper && recordReach))
         .catch((error: unknown) => {
-          this.fail(error);
+          this.queue.fail(error);
         });
     }
   }
@@ -709,70 +549,20 @@ export class LocalDocument implements SyncTarget {
     this.taken(appliedLsn, rejected);
   }
 
-  /** Applies pending mutations again (opening, rebasing): the local verdicts may have changed. */
-  private ranAgain(batch: readonly MutationEnvelope[]): void {
-    const outcomes = this.replica.applyBatch(batch);
-    for (const [i, envelope] of batch.entries()) this.ranLocally(envelope.lsn, outcomes[i]);
-  }
-
-  /** The local reducer's verdict on a pending mutation. */
-  private ranLocally(lsn: number, outcome: Outcome | undefined): void {
-    this.rejected.ran(lsn, outcome);
-    if (outcome?.ok === false) this.localRejections.set(lsn, outcome.reason);
-    else this.localRejections.delete(lsn);
-  }
-
-  /** `count` more pending mutations are not in the persisted overlay (none of them is, when `stale`). */
-  private overlayChanged(count: number, stale = false): void {
-    if (this.overlayKeeper === undefined) return;
-    this.overlaySaved = false;
-    this.uncached = stale ? this.pending.length : this.uncached + count;
-    if (this.uncached >= Math.max(OVERLAY_SAVE_AFTER, this.pending.length / 2)) this.queueOverlaySave();
-  }
-
   private queueOverlaySave(): void {
     if (this.overlaySaveQueued) return;
     this.overlaySaveQueued = true;
     this.housekeeping = this.housekeeping.then(async () => {
       this.overlaySaveQueued = false;
-      await this.syncing;
+      await this.queue.synced();
       // A closing document saves its overlay itself, once settled.
-      if (!this.closed) await this.saveOverlay();
+      if (!this.closed && this.queue.failure === undefined) await this.pending.save(this.overlayPlace());
     });
   }
 
-  /** At close: the persisted overlay becomes the replica's, or goes when there is none. */
-  private async persistOverlay(): Promise<void> {
-    if (this.overlayKeeper === undefined || this.overlaySaved) return;
-    if (this.pending.length > 0 || this.replica.store.hasOverlay) await this.saveOverlay();
-    else await this.overlayKeeper.clear().catch(() => undefined);
-  }
-
-  /**
-   * Saves the overlay as it is now (invariant 10): between two calls, so no transaction is open, and
-   * only once every pending mutation is durable (a write lost in a crash would make it a miss).
-   */
-  private async saveOverlay(): Promise<void> {
-    const keeper = this.overlayKeeper;
-    if (keeper === undefined || this.failure !== undefined) return;
-    if ((this.pending.at(-1)?.lsn ?? -1) > this.durableThrough) return;
-    try {
-      const saved = keeper.save({
-        store: this.replica.store,
-        base: this.base,
-        appliedLsn: this.readAppliedLsn?.() ?? -1,
-        pending: this.pending,
-        rejections: this.localRejections,
-      });
-      // Taken: what changes from now on is not in it.
-      this.uncached = 0;
-      this.overlaySaved = true;
-      await saved;
-    } catch {
-      // Only a cache: the next open replays what it would have held.
-      this.overlaySaved = false;
-      this.uncached = this.pending.length;
-    }
+  /** Where the document stands, for a save of its overlay. */
+  private overlayPlace(): OverlayPlace {
+    return { base: this.base, appliedLsn: this.readAppliedLsn?.() ?? -1 };
   }
 
   /** The coordinator took this timeline up to `appliedLsn`, rejecting `rejected`: settle those fates. */
@@ -780,27 +570,10 @@ export class LocalDocument implements SyncTarget {
     appliedLsn: number,
     rejected: readonly { readonly lsn: number; readonly reason: string }[],
   ): void {
-    for (const { lsn, reason } of rejected) {
-      this.coordinatorRejections.set(lsn, reason);
-      const payload = this.pending.find((m) => m.lsn === lsn)?.payload;
-      if (payload === undefined) continue;
-      this.rejectedPayloads.set(lsn, payload);
-      if (this.rejectedPayloads.size > REJECTED_PAYLOADS_KEPT) {
-        this.rejectedPayloads.delete(this.rejectedPayloads.keys().next().value!);
-      }
-    }
+    this.rejected.taken(appliedLsn, rejected, (lsn) => this.pending.payloadOf(lsn));
     this.takenThrough = Math.max(this.takenThrough, appliedLsn);
-    this.rejected.taken(
-      appliedLsn,
-      rejected,
-      (lsn) => this.coordinatorRejections.get(lsn) ?? this.readRejections?.(lsn, lsn).get(lsn),
-    );
     this.statusFeed.changed();
-    for (const [lsn, entry] of this.fates) {
-      if (lsn > appliedLsn) continue;
-      this.fates.delete(lsn);
-      this.fate(lsn).then(entry.resolve, entry.reject);
-    }
+    this.waits.taken(appliedLsn, (lsn) => this.fate(lsn));
   }
 
   /** The SyncClient stopped for good: what waits on the coordinator stops waiting (invariant 8). */
@@ -812,249 +585,31 @@ export class LocalDocument implements SyncTarget {
       { cause: failure },
     );
     this.statusFeed.changed();
-    this.stopWaiting(this.syncFailure);
+    this.waits.stop(this.syncFailure);
   }
 
   /** Why what waits on the coordinator would wait forever, if it would. */
   private neverSynced(): TandemError | undefined {
     if (this.syncFailure !== undefined) return this.syncFailure;
     // A failed timeline pushes nothing more: what is not taken yet never will be from this open.
-    if (this.failure !== undefined) return this.failure;
+    if (this.queue.failure !== undefined) return this.queue.failure;
     if (this.sync === undefined) {
       return new TandemError('invalid-argument', `document ${this.docId} does not sync with a coordinator`);
     }
     return undefined;
   }
 
-  /** Rejects every pending `fate` with `error` and wakes `synced`, which then rejects too. */
-  private stopWaiting(error: TandemError): void {
-    for (const [lsn, entry] of this.fates) {
-      this.fates.delete(lsn);
-      entry.reject(error);
-    }
-    for (const listener of [...this.rebaseListeners]) listener();
-  }
-
-  private enqueue(envelope: MutationEnvelope): Promise<MutationResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ envelope, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => {
-          this.flush();
-          // Subscribers hear the rows before the status that follows this turn (a tab hears both).
-          this.subscriptions.settle();
-        });
-      }
-      // After the flush: its local verdicts go out with the new pending count.
-      this.statusFeed.changed();
-    });
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    const journal = this.journal;
-    let results: MutationResult[];
-    try {
-      if (this.failure !== undefined) throw this.failure;
-      if (journal !== undefined) {
-        try {
-          for (const p of batch) journal.appendMutation(p.envelope);
-        } catch (error) {
-          throw this.fail(error);
-        }
-      }
-      const envelopes = batch.map((p) => p.envelope);
-      const outcomes = this.replica.applyBatch(envelopes);
-      this.changed();
-      this.pending.push(...envelopes);
-      this.overlayChanged(envelopes.length);
-      results = batch.map((p, i) => {
-        const outcome = outcomes[i];
-        const lsn = p.envelope.lsn;
-        this.ranLocally(lsn, outcome);
-        if (outcome?.ok) return { lsn, status: 'applied' };
-        return { lsn, status: 'rejected', reason: outcome?.reason ?? 'no outcome' };
-      });
-      this.statusFeed.changed();
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      this.statusFeed.changed();
-      return;
-    }
-    const resolveAll = (): void => {
-      this.durableThrough = Math.max(this.durableThrough, batch.at(-1)!.envelope.lsn);
-      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
-      this.sync?.pendingChanged();
-    };
-    if (journal === undefined) {
-      resolveAll();
-      return;
-    }
-    const synced = journal.sync().then(resolveAll, (error: unknown) => {
-      const failure = this.fail(error);
-      for (const p of batch) p.reject(failure);
-    });
-    this.syncing = Promise.all([this.syncing, synced]).then(() => undefined);
-  }
-
-  /** Re-runs the subscriptions whose tables changed, once the current burst of changes is over. */
-  private changed(): void {
+  /** Reduces a batch the mutation queue took (mutation-queue.ts). */
+  private reduceQueued(envelopes: readonly MutationEnvelope[]): readonly (Outcome | undefined)[] {
+    const outcomes = this.replica.applyBatch(envelopes);
     this.subscriptions.changed();
-  }
-
-  private fail(error: unknown): TandemError {
-    if (this.failure === undefined) {
-      this.failure = new TandemError(
-        'storage-failed',
-        `document ${this.docId} could not write its timeline; reopen it to recover`,
-        {},
-        { cause: error },
-      );
-      this.statusFeed.changed();
-      this.stopWaiting(this.failure);
-    }
-    return this.failure;
-  }
-
-  /** Waits until every mutation queued so far has been applied. */
-  private async drained(): Promise<void> {
-    while (this.queue.length > 0 || this.flushScheduled) await Promise.resolve();
-  }
-
-  /** Waits until every mutation queued so far has been applied and, with a journal, synced. */
-  private async settled(): Promise<void> {
-    await this.drained();
-    await this.syncing;
+    if (this.pending.added(envelopes)) this.queueOverlaySave();
+    for (const [i, envelope] of envelopes.entries()) this.rejected.ran(envelope.lsn, outcomes[i]);
+    return outcomes;
   }
 
   private assertOpen(): void {
     if (this.closed) throw closedError(this.docId);
-  }
-}
-
-/**
- * The envelopes of `mutations` from lsn `firstLsn` on, each inside the bounds the coordinator enforces
- * (mutation-bounds.ts); a TandemError `invalid-argument` for the first that is not.
- */
-function checkedEnvelopes(
-  timelineId: string,
-  firstLsn: number,
-  mutations: readonly unknown[],
-  options: MutateOptions,
-): MutationEnvelope[] {
-  if (!Array.isArray(mutations)) {
-    throw new TandemError('invalid-argument', 'mutateBatch takes an array of mutations');
-  }
-  if (typeof options !== 'object' || options === null) {
-    throw new TandemError('invalid-argument', 'mutate options must be an object');
-  }
-  const timestamp = options.timestamp ?? Date.now();
-  // The payloads are written one after another into a scratch buffer, then copied into one buffer for
-  // the batch, each a view of it: one allocation per batch instead of one (TextEncoder.encode's, made
-  // in C++: ~1 µs) per mutation. A batch's payloads live about as long as each other (pending together).
-  // A mutate called from a mutation's toJSON (while this one is writing) gets a scratch of its own.
-  const writer = idleWriter ?? new PayloadWriter();
-  idleWriter = undefined;
-  try {
-    const ends: number[] = [];
-    for (let i = 0; i < mutations.length; i++) {
-      const start = writer.used;
-      writer.write(mutations[i]);
-      ends.push(writer.used);
-      const payload = writer.bytes.subarray(start, writer.used);
-      const problem = mutationProblem({ lsn: firstLsn + i, timestamp, payload });
-      if (problem !== undefined) {
-        throw new TandemError('invalid-argument', `mutation ${i} cannot be synced: ${problem}`, {
-          reason: problem,
-        });
-      }
-    }
-    const bytes = writer.bytes.slice(0, writer.used);
-    let start = 0;
-    return ends.map((end, i) => {
-      const envelope = { timelineId, lsn: firstLsn + i, timestamp, payload: bytes.subarray(start, end) };
-      start = end;
-      return envelope;
-    });
-  } finally {
-    writer.reset();
-    idleWriter = writer;
-  }
-}
-
-/** Mutations' payloads written one after another: their bytes (copies), or their JSON as UTF-8. */
-class PayloadWriter {
-  static readonly MIN_BYTES = 64 * 1024;
-  /** A buffer grown past this for a large batch is let go once the batch is copied out. */
-  static readonly MAX_KEPT_BYTES = 4 * 1024 * 1024;
-  bytes = new Uint8Array(PayloadWriter.MIN_BYTES);
-  used = 0;
-
-  write(mutation: unknown): void {
-    if (mutation instanceof Uint8Array) {
-      this.#reserve(mutation.length);
-      this.bytes.set(mutation, this.used);
-      this.used += mutation.length;
-      return;
-    }
-    const json = stringifyMutation(mutation);
-    // UTF-16 to UTF-8 takes at most 3 bytes per unit.
-    this.#reserve(3 * json.length);
-    this.used += payloadEncoder.encodeInto(json, this.bytes.subarray(this.used)).written;
-  }
-
-  reset(): void {
-    this.used = 0;
-    if (this.bytes.length > PayloadWriter.MAX_KEPT_BYTES)
-      this.bytes = new Uint8Array(PayloadWriter.MIN_BYTES);
-  }
-
-  #reserve(more: number): void {
-    if (this.used + more <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.used + more, 2 * this.bytes.length));
-    grown.set(this.bytes.subarray(0, this.used));
-    this.bytes = grown;
-  }
-}
-
-let idleWriter: PayloadWriter | undefined = new PayloadWriter();
-
-/** A mutation's JSON, or a TandemError `invalid-argument`. */
-function stringifyMutation(mutation: unknown): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(mutation);
-  } catch (error) {
-    throw new TandemError(
-      'invalid-argument',
-      `a mutation must be JSON-serializable: ${String(error)}`,
-      {},
-      {
-        cause: error,
-      },
-    );
-  }
-  if (json === undefined) {
-    throw new TandemError('invalid-argument', 'a mutation must be JSON-serializable or a Uint8Array');
-  }
-  return json;
-}
-
-const payloadEncoder = new TextEncoder();
-
-const NOT_JSON = Symbol('not JSON');
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** `payload` as the JSON value it encodes, or NOT_JSON (a mutation given as bytes). */
-function jsonOf(payload: Uint8Array): unknown {
-  try {
-    return JSON.parse(strictUtf8.decode(payload));
-  } catch {
-    return NOT_JSON;
   }
 }
 
