@@ -34,7 +34,7 @@ function push(from: number, count: number): Push {
   };
 }
 
-test('a client that stops reading is not buffered for without bound: it falls behind, then catches up in order', async () => {
+test('a client that stops reading is not buffered for without bound: it falls behind, then catches up in order, and a head it asked for meanwhile follows the catch-up', async () => {
   // About 20 MB of frames: more than the socket, the kernel and the connection's outbox hold together.
   const coordinator = await startCoordinator({ reducer, port: 0, workers: 1 });
   const docId = 'slow';
@@ -49,7 +49,14 @@ test('a client that stops reading is not buffered for without bound: it falls be
     writer.send(push(from, batch));
     last = (await writer.next('push-result', (r) => r.appliedLsn === from + batch - 1)).frameLsn ?? -1;
   }
+  // Asked while it lags (its outbox past the limit, live frames skipped): answered only after the
+  // catch-up, with a head counting every frame the coordinator had made, all of them sent before it.
+  slow.send({ type: 'ask-head', id: 1 });
   slow.socket.resume();
+  const answer = await slow.next('head');
+  expect(answer).toMatchObject({ id: 1, head: last + 1 });
+  const before = slow.received.slice(0, slow.received.indexOf(answer));
+  expect(before.flatMap((m) => (m.type === 'frames' ? m.frames : [])).at(-1)?.lsn).toBe(last);
   await slow.reach(last + 1);
   expect(slow.violations).toEqual([]);
   const bursts = slow.received.filter((m) => m.type === 'frames' && m.frames.length > 1);

@@ -9,6 +9,7 @@ import { type Coordinator, startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import { TandemError } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { TcpProxy } from './support/tcp-proxy.js';
 import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
@@ -34,6 +35,13 @@ afterAll(async () => {
   await coordinator.close();
   await rm(scratch, { recursive: true, force: true });
 });
+
+/** Resolves once `check` holds (polled every 10 ms); fails after 10 s naming `what`. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() - started > 10_000) throw new Error(`never: ${what}`);
+  }
+}
 
 const count = async (doc: { query(sql: string): Promise<Record<string, unknown>[]> }) =>
   (await doc.query('SELECT count(*) AS n FROM todos'))[0]?.n;
@@ -65,6 +73,49 @@ test("caughtUp() waits for a second client's writes the coordinator held when as
     expect(await count(reader)).toBe(42);
   } finally {
     await Promise.all([reader.close(), writer.close()]);
+  }
+});
+
+test('over a link that holds back what the coordinator sends, caughtUp() resolves only once the reader holds every frame the coordinator had when asked, never early', async () => {
+  const proxy = await TcpProxy.start(coordinator.port);
+  const docId = `lagging-${++docs}`;
+  // The default heartbeat (a drop after 30 s of silence): the held link must not look dead.
+  const reader = await openDocument({
+    docId,
+    reducer: TODO,
+    coordinatorUrl: `ws://127.0.0.1:${proxy.port}/sync`,
+    sync: { backoffMs: 20 },
+  });
+  const writer = await openDocument({ docId, reducer: TODO, coordinatorUrl: url, sync: FAST });
+  try {
+    await reader.caughtUp();
+    for (const round of [1, 2]) {
+      proxy.hold();
+      // One frame per mutation: each is taken before the next is made.
+      for (let i = 0; i < 5; i++) {
+        await writer.mutate({ type: 'create', id: `r${round}-${i}`, title: `round ${round}` });
+        await writer.synced();
+      }
+      const held = 5 * round;
+      // Nothing more is released once caughtUp() resolved: what the reader holds then is what it counts.
+      let resolved = false;
+      const atResolve = reader.caughtUp().then(() => {
+        resolved = true;
+        return count(reader);
+      });
+      await until(() => proxy.waiting >= 5, 'the frames reached the proxy');
+      expect(await count(reader)).toBe(held - 5);
+      // Round 1: one message at a time, each given time to land; round 2: everything at once.
+      while (round === 1 && !resolved && proxy.release(1) > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      proxy.release();
+      expect(await atResolve).toBe(held);
+    }
+    expect(await reader.pageHash()).toBe(await coordinator.pageHash(docId));
+  } finally {
+    await Promise.all([reader.close(), writer.close()]);
+    await proxy.close();
   }
 });
 

@@ -7,6 +7,9 @@
 // 2. An armed cut (`cutAfterMessage`) lets the client receive one whole WebSocket message from the
 //    server (not the first of its connection: the greeting), then closes its side at once: the close
 //    reaches the client while it handles that message.
+// 3. While held (`hold`), what the server sends waits in the proxy, split into whole WebSocket messages
+//    and kept in order; `release` lets them through one at a time, or all of them and ends the hold.
+//    What the client sends is never held.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { WsFrameScanner } from './ws-frame-scanner.js';
 
@@ -14,6 +17,10 @@ interface Pair {
   readonly downstream: Socket;
   readonly upstream: Socket;
   upstreamConnected: boolean;
+  /** Whole server messages held back (invariant 3), oldest first. */
+  readonly waiting: Buffer[];
+  /** The start of the next server message, held back with it. */
+  partial: Buffer[];
 }
 
 /**
@@ -26,6 +33,7 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #pairs = new Set<Pair>();
   #armed: { readonly until: number; readonly fired: (cut: boolean) => void } | undefined;
+  #holding = false;
   port = 0;
 
   private constructor(server: Server) {
@@ -91,6 +99,39 @@ export class TcpProxy {
     });
   }
 
+  /** From now on, what the server sends waits in the proxy (invariant 3). */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Whole server messages waiting. */
+  get waiting(): number {
+    let count = 0;
+    for (const pair of this.#pairs) count += pair.waiting.length;
+    return count;
+  }
+
+  /**
+   * Lets up to `count` waiting messages through, oldest first; without a count, everything waiting
+   * and the hold ends. Returns how many whole messages went through.
+   */
+  release(count = Number.POSITIVE_INFINITY): number {
+    let released = 0;
+    for (const pair of this.#pairs) {
+      while (released < count && pair.waiting.length > 0) {
+        pair.downstream.write(pair.waiting.shift()!);
+        released++;
+      }
+    }
+    if (count === Number.POSITIVE_INFINITY) {
+      this.#holding = false;
+      for (const pair of this.#pairs) {
+        for (const part of pair.partial.splice(0)) pair.downstream.write(part);
+      }
+    }
+    return released;
+  }
+
   async close(): Promise<void> {
     this.#armed?.fired(false);
     this.drop(false);
@@ -99,7 +140,7 @@ export class TcpProxy {
 
   #forward(downstream: Socket, targetPort: number): void {
     const upstream = connect({ port: targetPort, host: '127.0.0.1', noDelay: true });
-    const pair: Pair = { downstream, upstream, upstreamConnected: false };
+    const pair: Pair = { downstream, upstream, upstreamConnected: false, waiting: [], partial: [] };
     this.#pairs.add(pair);
     upstream.once('connect', () => {
       pair.upstreamConnected = true;
@@ -115,14 +156,25 @@ export class TcpProxy {
     }
     downstream.pipe(upstream);
     const frames = new WsFrameScanner();
+    const messages = new WsFrameScanner();
     let cut = false;
     let contentMessages = 0;
     upstream.on('data', (chunk: Buffer) => {
       if (cut) return;
+      const messageEnds = messages.scan(chunk, 0);
       const ends = frames.scan(chunk, MIN_MESSAGE_BYTES);
       // The first message of a connection is its greeting: the cut aims at what follows (frames).
       const cutAt = ends[contentMessages === 0 ? 1 : 0];
       contentMessages += ends.length;
+      if (this.#holding) {
+        let from = 0;
+        for (const end of messageEnds) {
+          pair.waiting.push(Buffer.concat([...pair.partial.splice(0), chunk.subarray(from, end)]));
+          from = end;
+        }
+        if (from < chunk.length) pair.partial.push(chunk.subarray(from));
+        return;
+      }
       const armed = this.#armed;
       if (cutAt !== undefined && armed !== undefined && Date.now() <= armed.until) {
         cut = true;
