@@ -7,7 +7,10 @@
 // reorder a frame, skip a pending mutation, or push one twice in a session but after a rewind. The app
 // takes the client offline (`goOffline`, alone or followed at once by `goOnline`) at those same points
 // and between them: taken offline it holds no socket and never reconnects, whatever time passes, while
-// mutations keep coming; `goOnline` connects at once; `whenLive` never rejects for it.
+// mutations keep coming; `goOnline` connects at once; `whenLive` never rejects for it. The app asks
+// where the coordinator's journal stands (`askHead`) at any point: each ask settles once, only with an
+// answer its frames reached the document before (never early), is asked again on every session until
+// answered, and rejects only once the client failed or closed.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Frame } from '../frame.js';
@@ -72,6 +75,9 @@ type Step =
   | { readonly kind: 'go-online' }
   | { readonly kind: 'ping' }
   | { readonly kind: 'pong' }
+  | { readonly kind: 'ask-head' }
+  /** The coordinator answers every ask-head this session carried and it has not answered. */
+  | { readonly kind: 'head' }
   | { readonly kind: 'error'; readonly error: (typeof ERROR_KINDS)[number] };
 
 interface SessionPlan {
@@ -278,6 +284,8 @@ async function check(run: Run): Promise<void> {
   let paused = false;
   /** What `whenLive` did for the waits begun right after each `goOffline`. */
   const offlineWaits: ('waiting' | 'live' | Error)[] = [];
+  /** What became of each `askHead()`. */
+  const asks: ('waiting' | 'answered' | Error)[] = [];
   const client = new SyncClient(target, {
     url: 'ws://coordinator/sync',
     connect: () => {
@@ -321,6 +329,25 @@ async function check(run: Run): Promise<void> {
       },
     );
   };
+  /** `askHead()`: an answer must find its frames in the document already (S7). */
+  const askHead = (): void => {
+    const at = asks.push('waiting') - 1;
+    client.askHead().then(
+      (answer) => {
+        // A head of 0 holds nothing to wait for (a journal without frames has made no rebase yet).
+        const holds = target.journalId === answer.journalId && target.cursor >= answer.head;
+        if (answer.head > 0 && !holds) {
+          target.violations.push(
+            `ask ${at} answered with ${answer.journalId}:${answer.head} while the base is at ${target.journalId}:${target.cursor}`,
+          );
+        }
+        asks[at] = 'answered';
+      },
+      (error: Error) => {
+        asks[at] = error;
+      },
+    );
+  };
   /** `goOnline` (twice): connects at once, unless the client is not taken offline. */
   const goOnline = (): void => {
     const connects0 = connects;
@@ -350,6 +377,9 @@ async function check(run: Run): Promise<void> {
       if (wait instanceof Error)
         claim(state === 'failed', `whenLive rejected while ${state}: ${wait.message}`);
     }
+    for (const ask of asks) {
+      if (ask instanceof Error) claim(state === 'failed', `askHead rejected while ${state}: ${ask.message}`);
+    }
   };
 
   /** Runs one connection's life; true if the client failed for good (a terminal error). */
@@ -360,6 +390,8 @@ async function check(run: Run): Promise<void> {
     let lostPush = false;
     let lost = false;
     let answered = 0;
+    /** The ask-head ids this session answered: a client asks each once per session (S7). */
+    const heads = new Set<number>();
     const inject = (fault: Fault): void => {
       switch (fault.kind) {
         case 'close':
@@ -516,6 +548,14 @@ async function check(run: Run): Promise<void> {
         });
       }
     };
+    /** Answers each ask-head of this session with the head: every frame below it was said before. */
+    const answerHeads = async (): Promise<void> => {
+      for (const message of socket.sent) {
+        if (message.type !== 'ask-head' || heads.has(message.id)) continue;
+        heads.add(message.id);
+        await say({ type: 'head', id: message.id, journalId: JOURNAL, head: coordinator.head });
+      }
+    };
     for (const step of plan.steps) {
       switch (step.kind) {
         case 'frame': {
@@ -555,6 +595,12 @@ async function check(run: Run): Promise<void> {
         case 'pong':
           await say({ type: 'pong', id: 3 });
           break;
+        case 'ask-head':
+          await at(askHead, false);
+          break;
+        case 'head':
+          await answerHeads();
+          break;
         case 'error':
           if (socket.readyState === 3) break;
           await say({ type: 'error', kind: step.error, message: 'no', retryAfterMs: null });
@@ -570,6 +616,7 @@ async function check(run: Run): Promise<void> {
       // A clean session: the coordinator takes everything the client pushes.
       lostPush = false;
       for (let i = 0; i < 5 && socket.open; i++) await take();
+      await answerHeads();
       return false;
     }
     socket.peerClose(false);
@@ -626,6 +673,9 @@ async function check(run: Run): Promise<void> {
       await settle();
       expect(current()?.open).toBe(false);
       await expect(client.whenLive()).rejects.toThrow();
+      // Every ask settled: answered before, or rejected with the failure.
+      expect(asks.filter((ask) => ask === 'waiting')).toEqual([]);
+      await expect(client.askHead()).rejects.toThrow();
       return;
     }
     await settle();
@@ -645,8 +695,12 @@ async function check(run: Run): Promise<void> {
   expect(target.cursor).toBe(coordinator.head);
   expect(coordinator.applied).toBe(target.nextLsn - 1);
   expect(offlineWaits.every((wait) => wait === 'live')).toBe(true);
+  // Every ask made, on whichever session, was asked again until answered, and answered once.
+  expect(asks.filter((ask) => ask !== 'answered')).toEqual([]);
+  const waiting = client.askHead();
   client.close();
   expect(client.state).toBe('closed');
+  await expect(waiting).rejects.toMatchObject({ kind: 'closed' });
 }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -658,6 +712,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'go-online' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'ping' as const }), weight: 1 },
   { arbitrary: fc.constant({ kind: 'pong' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'ask-head' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'head' as const }), weight: 1 },
   {
     arbitrary: fc.constantFrom(...ERROR_KINDS).map((error) => ({ kind: 'error' as const, error })),
     weight: 1,
