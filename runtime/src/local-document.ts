@@ -529,10 +529,12 @@ export class LocalDocument implements SyncTarget {
     this.pending.dropTaken(applied);
     this.rejected.dropTaken(applied);
     const journal = this.journal;
-    if (journal !== undefined && applied >= 0) {
+    const recordReach = this.recordReach;
+    // Most confirmations cut nothing (segments go whole): the base is then not synced for them.
+    const emptied = this.keeper !== undefined && recordReach !== undefined;
+    if (journal !== undefined && applied >= 0 && journal.truncatesTimeline(applied + 1, emptied)) {
       // Taken mutations live in the coordinator's frames now: the timeline no longer needs them, and a
       // reopen should not read them (even after an unclean exit, which writes no reach at close).
-      const recordReach = this.recordReach;
       this.housekeeping = this.housekeeping
         // Only once the base holding the marker is durable: a crash must never leave a base whose
         // marker is older than the timeline's cut, or the next lsns would repeat taken ones.

@@ -333,3 +333,34 @@ test("a client's checkpoint holds the base, not the overlay of its unconfirmed p
   const { recovered } = await DocumentJournal.open(store);
   expect(await rebuildStore(recovered).hash()).toBe(workload.hashes[n - 1]);
 });
+
+test('truncatesTimeline says whether truncateTimeline would delete or write anything, at every lsn', async () => {
+  const seeded = new SeededRandom(SEED);
+  const random = { next: () => Number(seeded.nextU64() >> 11n) / 2 ** 53 };
+  for (let round = 0; round < 6; round++) {
+    const sizes = Array.from({ length: 1 + Math.floor(random.next() * 80) }, () =>
+      Math.floor(random.next() * 300),
+    );
+    for (let lsn = 0; lsn <= sizes.length + 1; lsn++) {
+      for (const emptied of [false, true]) {
+        const store = new MemoryByteStore();
+        const { journal } = await DocumentJournal.open(store, { segmentBytes: 1024 });
+        for (const [i, size] of sizes.entries()) {
+          journal.appendMutation({ timelineId: 't', lsn: i, timestamp: i, payload: new Uint8Array(size) });
+        }
+        await journal.sync();
+        const said = journal.truncatesTimeline(lsn, emptied);
+        const before = (await store.list()).sort().join();
+        let reached = false;
+        const reach = async (): Promise<void> => {
+          reached = true;
+        };
+        await journal.truncateTimeline(lsn, emptied ? reach : undefined);
+        const changed = reached || (await store.list()).sort().join() !== before;
+        expect(said, `${sizes.length} mutations, cut at ${lsn}, emptied ${emptied} (FC_SEED=${SEED})`).toBe(
+          changed,
+        );
+      }
+    }
+  }
+});

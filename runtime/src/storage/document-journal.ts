@@ -313,13 +313,23 @@ export class DocumentJournal {
    */
   async truncateTimeline(lsn: number, emptied?: (nextLsn: number) => Promise<void>): Promise<void> {
     const next = this.#timeline.nextLsn;
-    const whole =
-      emptied !== undefined &&
-      next !== undefined &&
-      next <= lsn &&
-      this.#timeline.currentBytes >= TIMELINE_KEEP_BYTES;
-    if (whole) await this.#guard(() => emptied(next));
+    const whole = this.#emptiesTimeline(lsn, emptied !== undefined);
+    if (whole && next !== undefined) await this.#guard(() => emptied!(next));
     await this.#guard(() => this.#timeline.dropBefore(lsn, whole));
+  }
+
+  /**
+   * Whether `truncateTimeline(lsn, emptied)` called now would delete or write anything: a client asks
+   * before making its base durable for the cut, which most confirmations do not bring (segments close at
+   * `segmentBytes`, and a timeline is emptied only past TIMELINE_KEEP_BYTES).
+   */
+  truncatesTimeline(lsn: number, emptied: boolean): boolean {
+    return this.#timeline.dropsBefore(lsn, this.#emptiesTimeline(lsn, emptied));
+  }
+
+  #emptiesTimeline(lsn: number, emptied: boolean): boolean {
+    const next = this.#timeline.nextLsn;
+    return emptied && next !== undefined && next <= lsn && this.#timeline.currentBytes >= TIMELINE_KEEP_BYTES;
   }
 
   async #writeImage(

@@ -243,6 +243,12 @@ export class SegmentLog {
     this.#checkHealthy();
   }
 
+  /** Whether `dropBefore(lsn, current)` called now would delete a segment. */
+  dropsBefore(lsn: number, current = false): boolean {
+    if (this.#segments.some((s) => s.lastLsn < lsn && s !== this.#current?.segment)) return true;
+    return current && this.#current !== undefined && this.#nextLsn !== undefined && this.#nextLsn <= lsn;
+  }
+
   /**
    * Deletes the closed segments whose entries all lie below `lsn`; with `current`, also the segment
    * being written when every entry appended so far lies below `lsn` (the next append starts a new one).
