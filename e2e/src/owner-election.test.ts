@@ -2,38 +2,13 @@
 // its owner worker before the election is decided (so its code and SQLite load meanwhile), and only the
 // elected tab's worker is told to open the document; the others end theirs as soon as they learn
 // another tab holds the owner lock.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Coordinator, startCoordinator } from '@tandem/coordinator';
-import type { Browser, BrowserContext, Page, Worker } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { OwnerPageOpen } from './owner-page-api.js';
-import { launchChromium } from './support/chromium.js';
-import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
+import type { BrowserContext, Page, Worker } from 'playwright-core';
+import { expect, test } from 'vitest';
+import { useBrowserRig } from './support/browser-rig.js';
+import { type OwnerOpenOptions, openOwner } from './support/owner-page.js';
 
-const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 const OPFS_TOUCHED = 'owner-election test: OPFS touched';
-let browser: Browser;
-let server: FixtureServer;
-let coordinator: Coordinator;
-let reducer: string;
-
-beforeAll(async () => {
-  [server, browser, coordinator] = await Promise.all([
-    serveFixture(join(REPO_ROOT, 'e2e/fixtures/owner-page')),
-    launchChromium(),
-    startCoordinator({ reducer: await readFile(TODO), port: 0 }),
-  ]);
-  const current = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as { url: string };
-  const bytes = await (await fetch(new URL(current.url, coordinator.url))).arrayBuffer();
-  reducer = Buffer.from(bytes).toString('base64');
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await coordinator?.close();
-});
+const rig = useBrowserRig('owner-page');
 
 /** A tab whose workers are watched: each one's end, and any use of OPFS once the watch is in place. */
 interface Watched {
@@ -64,16 +39,12 @@ async function tab(context: BrowserContext): Promise<Watched> {
       }, OPFS_TOUCHED)
       .catch(() => undefined);
   });
-  await page.goto(server.url);
+  await page.goto(rig.server.url);
   await page.waitForFunction(() => window.owner !== undefined);
   return watched;
 }
 
-async function open(page: Page, options: Partial<OwnerPageOpen> & { docId: string }) {
-  const opened = await page.evaluate((o) => window.owner.open(o), { reducer, ...options });
-  if (!opened.ok) throw new Error(`open failed: ${opened.name} ${opened.kind ?? ''} ${opened.message}`);
-  return opened.value;
-}
+const open = (page: Page, options: OwnerOpenOptions) => openOwner(page, rig.reducer, options);
 
 /** Resolves once every worker the tab started has ended; rejects after `ms`. */
 async function allEnded(watched: Watched, ms = 10_000): Promise<void> {
@@ -94,7 +65,7 @@ async function allEnded(watched: Watched, ms = 10_000): Promise<void> {
 }
 
 test('of two tabs opening a document at the same moment, the one that loses the election ends every worker it started and never touches OPFS, and still reaches the document', async () => {
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   try {
     const a = await tab(context);
     const b = await tab(context);
@@ -120,7 +91,7 @@ test('of two tabs opening a document at the same moment, the one that loses the 
 });
 
 test('a tab opening a document another tab already hosts ends the worker it started at once and never touches OPFS; it starts one again when it takes over', async () => {
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   try {
     const a = await tab(context);
     expect((await open(a.page, { docId: 'hosted' })).isOwner).toBe(true);

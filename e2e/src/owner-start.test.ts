@@ -1,53 +1,24 @@
 // A tab elected owner whose owner worker cannot start (its script unreachable: offline with nothing
 // cached, the server down) is a transient fault: the tab lets go of the election, another tab may try,
 // and each retries until an owner starts. Calls made meanwhile wait for it; nothing is lost or doubled.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Coordinator, startCoordinator } from '@tandem/coordinator';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { OwnerPageOpen } from './owner-page-api.js';
-import { launchChromium } from './support/chromium.js';
-import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { expect, test } from 'vitest';
+import { useBrowserRig } from './support/browser-rig.js';
+import { type OwnerOpenOptions, openOwner } from './support/owner-page.js';
 
-const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 /** The owner worker's script as vite serves it (`new Worker(new URL('./owner-worker.js', …))`). */
 const OWNER_WORKER = /\/owner-worker\.[jt]s\?worker_file/;
-let browser: Browser;
-let server: FixtureServer;
-let coordinator: Coordinator;
-let reducer: string;
-
-beforeAll(async () => {
-  [server, browser, coordinator] = await Promise.all([
-    serveFixture(join(REPO_ROOT, 'e2e/fixtures/owner-page')),
-    launchChromium(),
-    startCoordinator({ reducer: await readFile(TODO), port: 0 }),
-  ]);
-  const current = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as { url: string };
-  const bytes = await (await fetch(new URL(current.url, coordinator.url))).arrayBuffer();
-  reducer = Buffer.from(bytes).toString('base64');
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await coordinator?.close();
-});
+const rig = useBrowserRig('owner-page');
 
 async function tab(context: BrowserContext, errors: string[], query = ''): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${server.url}${query}`);
+  await page.goto(`${rig.server.url}${query}`);
   await page.waitForFunction(() => window.owner !== undefined);
   return page;
 }
 
-async function open(page: Page, options: Partial<OwnerPageOpen> & { docId: string }) {
-  const opened = await page.evaluate((o) => window.owner.open(o), { reducer, ...options });
-  if (!opened.ok) throw new Error(`open failed: ${opened.name} ${opened.kind ?? ''} ${opened.message}`);
-  return opened.value;
-}
+const open = (page: Page, options: OwnerOpenOptions) => openOwner(page, rig.reducer, options);
 
 /** Waits until the tab's status passes `check`; on a timeout, says what the status was. */
 async function statusOf(page: Page, check: string): Promise<void> {
@@ -63,13 +34,13 @@ async function statusOf(page: Page, check: string): Promise<void> {
 
 test("the owner's tab closes while the owner worker's script cannot be fetched: the other tabs wait, saying why, and once it can, one takes over and the edits made meanwhile reach the coordinator exactly once", async () => {
   const docId = 'unstartable';
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);
     const b = await tab(context, errors);
     const c = await tab(context, errors);
-    const options = { docId, coordinatorUrl: `${coordinator.url.replace('http', 'ws')}/sync` };
+    const options = { docId, coordinatorUrl: rig.syncUrl };
     expect((await open(a, options)).isOwner).toBe(true);
     await open(b, options);
     await open(c, options);
@@ -122,7 +93,7 @@ test("the owner's tab closes while the owner worker's script cannot be fetched: 
     });
     expect(await b.evaluate(() => window.owner.pageHash())).toEqual({
       ok: true,
-      value: await coordinator.pageHash(docId),
+      value: await rig.coordinator.pageHash(docId),
     });
     expect(errors).toEqual([]);
   } finally {
@@ -137,12 +108,12 @@ test.each([
   "a document opened while the owner worker's script cannot be fetched opens offline, saying why, and heals once it can (%s)",
   async (_, query) => {
     const docId = `first-open${query.replace('?', '-')}`;
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const errors: string[] = [];
     try {
       await context.route(OWNER_WORKER, (route) => route.abort('internetdisconnected'));
       const a = await tab(context, errors, query);
-      const options = { docId, coordinatorUrl: `${coordinator.url.replace('http', 'ws')}/sync` };
+      const options = { docId, coordinatorUrl: rig.syncUrl };
       const opened = await open(a, options);
       expect(opened).toMatchObject({ syncState: 'offline', isOwner: false });
       expect(opened.lastDrop).toMatch(

@@ -2,37 +2,14 @@
 // state through one owner (a dedicated worker in the tab elected by Web Lock), with one WebSocket; when
 // the owner's tab closes, another tab takes over from the persisted document and nothing pending is lost.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type Coordinator, startCoordinator } from '@tandem/coordinator';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { OwnerPageOpen } from './owner-page-api.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { expect, test } from 'vitest';
+import { TODO_REDUCER, useBrowserRig } from './support/browser-rig.js';
 import { launchChromium } from './support/chromium.js';
-import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
+import { type OwnerOpenOptions, openOwner } from './support/owner-page.js';
 
-const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
-let browser: Browser;
-let server: FixtureServer;
-let coordinator: Coordinator;
-/** The prepared reducer the coordinator serves (what a browser runs), base64. */
-let reducer: string;
-
-beforeAll(async () => {
-  [server, browser, coordinator] = await Promise.all([
-    serveFixture(join(REPO_ROOT, 'e2e/fixtures/owner-page')),
-    launchChromium(),
-    startCoordinator({ reducer: await readFile(TODO), port: 0 }),
-  ]);
-  const current = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as { url: string };
-  const bytes = await (await fetch(new URL(current.url, coordinator.url))).arrayBuffer();
-  reducer = Buffer.from(bytes).toString('base64');
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await coordinator?.close();
-});
+const rig = useBrowserRig('owner-page');
 
 async function tab(context: BrowserContext, errors: string[], query = ''): Promise<Page> {
   const page = await context.newPage();
@@ -40,16 +17,12 @@ async function tab(context: BrowserContext, errors: string[], query = ''): Promi
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
-  await page.goto(`${server.url}${query}`);
+  await page.goto(`${rig.server.url}${query}`);
   await page.waitForFunction(() => window.owner !== undefined);
   return page;
 }
 
-async function open(page: Page, options: Partial<OwnerPageOpen> & { docId: string }) {
-  const opened = await page.evaluate((o) => window.owner.open(o), { reducer, ...options });
-  if (!opened.ok) throw new Error(`open failed: ${opened.name} ${opened.kind ?? ''} ${opened.message}`);
-  return opened.value;
-}
+const open = (page: Page, options: OwnerOpenOptions) => openOwner(page, rig.reducer, options);
 
 async function idsOf(page: Page, expected: readonly string[]): Promise<void> {
   await page.waitForFunction((ids) => JSON.stringify(window.owner.ids()) === JSON.stringify(ids), expected, {
@@ -73,8 +46,8 @@ async function statusOf(page: Page, check: string): Promise<void> {
 const syncUrl = (on: Coordinator) => `${on.url.replace('http', 'ws')}/sync`;
 
 test('two tabs of one context share one document and one WebSocket; with the coordinator stopped, an edit in one still reaches the other', async () => {
-  const own = await startCoordinator({ reducer: await readFile(TODO), port: 0 });
-  const context = await browser.newContext();
+  const own = await startCoordinator({ reducer: await readFile(TODO_REDUCER), port: 0 });
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);
@@ -104,12 +77,12 @@ test('two tabs of one context share one document and one WebSocket; with the coo
 
 test('closing the owner tab with edits made offline: the other tab takes over from the persisted document and the edits reach the coordinator exactly once', async () => {
   const docId = 'taken-over';
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);
     const b = await tab(context, errors);
-    const options = { docId, coordinatorUrl: syncUrl(coordinator) };
+    const options = { docId, coordinatorUrl: rig.syncUrl };
     expect((await open(a, options)).isOwner).toBe(true);
     expect((await open(b, options)).isOwner).toBe(false);
     await a.evaluate(() => window.owner.mutate({ type: 'create', id: 'x', title: 'first' }));
@@ -137,7 +110,7 @@ test('closing the owner tab with edits made offline: the other tab takes over fr
       ],
     });
     const hash = await b.evaluate(() => window.owner.pageHash());
-    expect(hash).toEqual({ ok: true, value: await coordinator.pageHash(docId) });
+    expect(hash).toEqual({ ok: true, value: await rig.coordinator.pageHash(docId) });
     expect(errors).toEqual([]);
   } finally {
     await context.close();
@@ -145,7 +118,7 @@ test('closing the owner tab with edits made offline: the other tab takes over fr
 });
 
 test('closing the document in the owner tab hands it to another tab, which carries on from the persisted document', async () => {
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);
@@ -169,7 +142,7 @@ test('closing the document in the owner tab hands it to another tab, which carri
 });
 
 test('without SharedWorker each tab runs its own owner: the second keeps the document in memory and says so', async () => {
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors, '?solo');
@@ -188,12 +161,12 @@ test('without SharedWorker each tab runs its own owner: the second keeps the doc
 
 test('the owner follows the network: offline, edits wait; back online, they reach the coordinator at once', async () => {
   const docId = 'network';
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);
     const b = await tab(context, errors);
-    const options = { docId, coordinatorUrl: syncUrl(coordinator) };
+    const options = { docId, coordinatorUrl: rig.syncUrl };
     await open(a, options);
     await open(b, options);
     await statusOf(b, "s.syncState === 'live'");
@@ -208,7 +181,7 @@ test('the owner follows the network: offline, edits wait; back online, they reac
     expect(Date.now() - before).toBeLessThan(2_000);
     expect(await a.evaluate(() => window.owner.pageHash())).toEqual({
       ok: true,
-      value: await coordinator.pageHash(docId),
+      value: await rig.coordinator.pageHash(docId),
     });
     expect(errors).toEqual([]);
   } finally {
@@ -217,7 +190,7 @@ test('the owner follows the network: offline, edits wait; back online, they reac
 });
 
 test('a TandemError thrown in the owner reaches the tab as a TandemError with its kind', async () => {
-  const context = await browser.newContext();
+  const context = await rig.browser.newContext();
   const errors: string[] = [];
   try {
     const a = await tab(context, errors);

@@ -2,48 +2,22 @@
 // rows keep duplicate and integer-like column names and both halves of a self-join, integers come back
 // as asked (bigints cross the worker boundary as bigints), an array-row subscription hears
 // { columns, rows }, and caughtUp() and rejections() answer in the tab.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Coordinator, startCoordinator } from '@tandem/coordinator';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium } from './support/chromium.js';
-import { type FixtureServer, REPO_ROOT, serveFixture } from './support/vite-server.js';
+import { expect, test } from 'vitest';
+import { useBrowserRig } from './support/browser-rig.js';
 
-const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
-let browser: Browser;
-let server: FixtureServer;
-let coordinator: Coordinator;
-let reducer: string;
-
-beforeAll(async () => {
-  [server, browser, coordinator] = await Promise.all([
-    serveFixture(join(REPO_ROOT, 'e2e/fixtures/rows-page')),
-    launchChromium(),
-    startCoordinator({ reducer: await readFile(TODO), port: 0 }),
-  ]);
-  const current = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as { url: string };
-  const bytes = await (await fetch(new URL(current.url, coordinator.url))).arrayBuffer();
-  reducer = Buffer.from(bytes).toString('base64');
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await coordinator?.close();
-});
+const rig = useBrowserRig('rows-page');
 
 const big = (value: bigint | number) => ({ bigint: String(value) });
 
 test('a tab reads array rows, chosen integers, array subscriptions, caughtUp and rejections through the tab API', async () => {
-  const page = await browser.newPage();
+  const page = await rig.browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.url);
+  await page.goto(rig.server.url);
   await page.waitForFunction(() => window.rows !== undefined);
-  const coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+  const coordinatorUrl = rig.syncUrl;
   const result = await page.evaluate((options) => window.rows.run(options), {
-    reducer,
+    reducer: rig.reducer,
     docId: 'rows-browser',
     coordinatorUrl,
   });

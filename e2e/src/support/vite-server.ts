@@ -1,9 +1,13 @@
-// Serves a fixture page with vite, resolving workspace packages to their TypeScript sources.
-import { join } from 'node:path';
+// Serves a fixture page with vite, resolving workspace packages to their TypeScript sources. A fixture
+// without an index.html of its own gets the shared one (e2e/fixtures/page.html), which loads its main.ts.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
+import { createServer, type Plugin, type ViteDevServer } from 'vite';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SHARED_PAGE = join(REPO_ROOT, 'e2e/fixtures/page.html');
 
 export interface FixtureServer {
   readonly url: string;
@@ -42,6 +46,7 @@ export async function serveFixture(root: string, options: FixtureOptions = {}): 
     optimizeDeps: { noDiscovery: true, include: [...prebundle] },
     ...(prebundle.length > 0 && { cacheDir: join(root, 'node_modules/.vite') }),
     worker: { format: 'es' },
+    plugins: existsSync(join(root, 'index.html')) ? [] : [sharedPage(basename(root))],
   });
   await server.listen();
   const address = server.httpServer?.address();
@@ -53,5 +58,26 @@ export async function serveFixture(root: string, options: FixtureOptions = {}): 
     url,
     fileUrl: (absolutePath) => `${url}@fs${absolutePath}`,
     close: () => server.close(),
+  };
+}
+
+/** Answers `/` (and `/index.html`, with any query) with the shared page, as vite would answer its own. */
+function sharedPage(fixture: string): Plugin {
+  return {
+    name: 'tandem-shared-fixture-page',
+    configureServer(server) {
+      server.middlewares.use((request, response, next) => {
+        const url = request.url ?? '/';
+        const path = url.split('?')[0];
+        if (path !== '/' && path !== '/index.html') return next();
+        readFile(SHARED_PAGE, 'utf8')
+          .then((template) => server.transformIndexHtml(url, template.replace('%FIXTURE%', fixture)))
+          .then((html) => {
+            response.setHeader('Content-Type', 'text/html');
+            response.end(html);
+          })
+          .catch(next);
+      });
+    },
   };
 }
