@@ -18,7 +18,7 @@
 //    visible in the pages is always bound) and never changes. Markers written before bindings existed
 //    have none until their timeline's next push binds them.
 
-import type { Replica } from '@tandem/runtime';
+import { type PlainValue, type Replica, SqlError } from '@tandem/runtime';
 
 export const APPLIED_TABLE = '_tandem_applied';
 export const REJECTED_TABLE = '_tandem_rejected';
@@ -44,9 +44,16 @@ export function readAppliedMarkers(replica: Replica): Map<string, number> {
 
 /** One timeline's marker (-1 when it never pushed): a client asks this after every rebase. */
 export function readAppliedLsn(replica: Replica, timelineId: string): number {
-  if (!tableExists(replica, APPLIED_TABLE)) return -1;
-  const [row] = replica.query(`SELECT applied_lsn FROM ${APPLIED_TABLE} WHERE timeline_id = ?`, [timelineId]);
-  return typeof row?.applied_lsn === 'number' ? row.applied_lsn : -1;
+  let rows: Record<string, PlainValue>[];
+  try {
+    // One statement on the way every frame takes; the table's absence is asked only when it fails.
+    rows = replica.query(`SELECT applied_lsn FROM ${APPLIED_TABLE} WHERE timeline_id = ?`, [timelineId]);
+  } catch (error) {
+    if (error instanceof SqlError && !tableExists(replica, APPLIED_TABLE)) return -1;
+    throw error;
+  }
+  const value = rows[0]?.applied_lsn;
+  return typeof value === 'number' ? value : -1;
 }
 
 function tableExists(replica: Replica, name: string): boolean {

@@ -8,7 +8,7 @@
 // 2. A database is never migrated downwards: a reducer older than the database is refused with
 //    `reducer-too-old`, naming both versions, before it can write anything.
 
-import { type MigrationReport, type Replica, TandemError } from '@tandem/runtime';
+import { type MigrationReport, type Replica, type TableStamp, TandemError } from '@tandem/runtime';
 
 export const META_TABLE = '_tandem_meta';
 
@@ -23,9 +23,28 @@ export function readSchemaVersion(replica: Replica): number {
   return typeof value === 'number' ? value : 0;
 }
 
+/**
+ * Where each replica's database was last found at its reducer's version: while the meta table is
+ * unchanged (Replica.tableStamp), it still is, and a client's rebase (every frame it receives) skips
+ * the transaction that would read it again.
+ */
+const current = new WeakMap<Replica, { readonly version: number; readonly stamp: TableStamp }>();
+
 /** Runs the reducer's `migrate` when the database is behind it, in one transaction (one frame). */
 export function ensureSchema(replica: Replica): MigrationReport {
   const toVersion = replica.reducerVersion;
+  const known = current.get(replica);
+  if (known?.version === toVersion && replica.sameTable(known.stamp)) {
+    return { fromVersion: toVersion, toVersion, migrated: false };
+  }
+  current.delete(replica);
+  const report = migrateIfBehind(replica, toVersion);
+  const stamp = report.migrated ? undefined : replica.tableStamp(META_TABLE);
+  if (stamp !== undefined) current.set(replica, { version: toVersion, stamp });
+  return report;
+}
+
+function migrateIfBehind(replica: Replica, toVersion: number): MigrationReport {
   return replica.transaction(() => {
     const fromVersion = readSchemaVersion(replica);
     if (fromVersion > toVersion) {

@@ -82,7 +82,7 @@ export { SQL_LIMITS } from './reducer/limits.js';
 export { METER_VERSION } from './reducer/meter-abi.js';
 export { isPrepared, type PreparedHeader, readPrepared } from './reducer/prepared.js';
 export { WORLD_PACKAGE } from './reducer/world.js';
-export { migrationEnvelope, Replica, type ReplicaOptions } from './replica.js';
+export { migrationEnvelope, Replica, type ReplicaOptions, type TableStamp } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
 export { type ByteStore, checkFileName } from './storage/byte-store.js';

@@ -47,6 +47,16 @@ import { type CaptureVfs, installCaptureVfs } from './vfs/capture-vfs.js';
 import { deriveSeedWords, type Seed, SeededRandom } from './vfs/entropy.js';
 import { PageStore } from './vfs/page-store.js';
 
+/** SQLite's b-tree page type of a table leaf (file format, section 1.6). */
+const LEAF_TABLE_PAGE = 0x0d;
+
+/** A table's rows as `Replica.tableStamp` saw them. */
+export interface TableStamp {
+  readonly cookie: number;
+  readonly root: number;
+  readonly bytes: Uint8Array;
+}
+
 export interface ReplicaOptions {
   /** Names the database file inside the VFS; unique among the replicas open in this process. */
   readonly name: string;
@@ -270,6 +280,32 @@ export class Replica {
   queryValues(sql: string, params: readonly Value[]): RowSet {
     this.assertOpen();
     return this.connection.read(sql, params);
+  }
+
+  /**
+   * The rows of table `name` as they stand, for `sameTable` to tell cheaply (no SQL) whether they may
+   * have changed since: the schema cookie and a copy of the table's root page, when that page is a
+   * leaf, so that it holds every row (SQLite rewrites it whenever a row changes). Undefined inside a
+   * transaction (the store may lag SQLite's cache), or for a table that is missing or holds more than
+   * its root page.
+   */
+  tableStamp(name: string): TableStamp | undefined {
+    if (this.connection.inTransaction) return undefined;
+    const [row] = this.query("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]);
+    const root = row?.rootpage;
+    if (typeof root !== 'number' || root < 2) return undefined;
+    const page = this.store.peek(root);
+    if (page?.[0] !== LEAF_TABLE_PAGE) return undefined;
+    return { cookie: this.schemaCookie(), root, bytes: page.slice() };
+  }
+
+  /** True when the table `stamp` was taken of cannot have changed since (see `tableStamp`). */
+  sameTable(stamp: TableStamp): boolean {
+    if (this.connection.inTransaction || this.schemaCookie() !== stamp.cookie) return false;
+    const page = this.store.peek(stamp.root);
+    if (page === undefined || page.length !== stamp.bytes.length) return false;
+    for (let i = 0; i < page.length; i++) if (page[i] !== stamp.bytes[i]) return false;
+    return true;
   }
 
   /** Drops this replica's unconfirmed pages: the next statement sees the base (the authority's pages). */
