@@ -99,11 +99,14 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     await identity?.restore();
     // The timeline as the audit recovered it: nothing wrote to it since.
     const opened =
-      storage && (await DocumentJournal.open(storage, { ...(audit && { timeline: audit.recovered }) }));
+      storage &&
+      (await DocumentJournal.open(storage, {
+        ...(audit && { timeline: audit.recovered }),
+        ...(audit?.pending && { pending: audit.pending }),
+      }));
     if (restored !== undefined) {
       const applied = readAppliedLsn(replica, timelineId);
-      const pending = (opened?.recovered.pending ?? []).filter((m) => m.lsn > applied);
-      if (!(await covers(restored, applied, pending))) {
+      if (!(await covers(restored, applied, audit?.recovered.entries ?? []))) {
         replica.discardOverlay();
         restored = undefined;
       }

@@ -65,6 +65,8 @@ export interface JournalOptions {
    * timeline since (the audit's, timeline-audit.ts): taken as is instead of read again.
    */
   readonly timeline?: RecoveredLog;
+  /** The entries of `timeline` decoded, in order (the audit's, when it decoded them all). */
+  readonly pending?: MutationEnvelope[];
 }
 
 export interface RecoveredState {
@@ -161,7 +163,7 @@ export class DocumentJournal {
     const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
     const files = await store.list();
     const generation = nextGeneration(files);
-    const read = await readJournal(store, files, options.timeline);
+    const read = await readJournal(store, files, options.timeline, options.pending);
     const { image, frames, frameLog, timelineLog, pending } = read;
     const frameCount = image?.frameCount ?? 0;
     const readable = frameCount + frames.length;
@@ -373,6 +375,7 @@ async function readJournal(
   store: ByteStore,
   files: readonly string[],
   timeline?: RecoveredLog,
+  decoded?: MutationEnvelope[],
 ): Promise<JournalRead> {
   const garbage: string[] = [];
   const candidates: ImageFile[] = [];
@@ -419,7 +422,9 @@ async function readJournal(
   const timelineLog = timeline ?? (await recoverEntries(store, files, 'timeline', RecordType.mutation));
   garbage.push(...frameLog.garbage, ...timelineLog.garbage);
   const frames = decodeFrames(image, frameLog.entries);
-  const pending = timelineLog.entries.map((e) => decodeMutation(e.payload));
+  const pending =
+    (timeline !== undefined ? decoded : undefined) ??
+    timelineLog.entries.map((e) => decodeMutation(e.payload));
   pending.forEach((m, i) => {
     if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
   });

@@ -8,7 +8,8 @@
 // 1. An overlay's pages are, by determinism, a function of its inputs alone: the reducer (prepared
 //    SHA-256), the rules replicas agree on pages under (PROTOCOL_VERSION and this format), the base pages
 //    (SHA-256 of the base file, beside its journal id and cursor), and the pending mutations it covers
-//    (lsns from the one after the base's applied marker, consecutive, and a SHA-256 of their envelopes),
+//    (lsns from the one after the base's applied marker, consecutive, and a SHA-256 of their timeline
+//    records as the timeline stores them: at open, one digest over the bytes read, no envelope decoded),
 //    reduced in lsn order after the schema migration. Its header records all of them, and it is
 //    installed only when every one equals what the opening document has: then its pages are what a
 //    replay would give (the same mutations over the same pages give the same pages, however batched).
@@ -20,16 +21,20 @@
 // 4. The pages are installed before SQLite reads the store (Replica.open), so SQLite never holds a
 //    cached page of another state; a mismatch found later (the timeline) discards them through the
 //    replica, which makes SQLite read everything again.
-import { toHex } from '../bytes.js';
+
+import { concatBytes, toHex } from '../bytes.js';
 import type { FramePage } from '../frame.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { MutationEnvelope } from '../reducer/host.js';
+import { encodeMutation } from '../timeline-codec.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
+import { encodeEntry, type LogEntry, storedRecords } from './segment-log.js';
 
-const FORMAT = 1;
+/** 2: the pending digest is over the timeline's records (1: over lsn, timestamp and payload). */
+const FORMAT = 2;
 const KIND = 'overlay';
 const PAGES_PER_RECORD = 64;
 
@@ -153,7 +158,7 @@ export class OverlayCache {
     const visible = captureOverlay(store);
     const visibleHash = store.hash();
     const baseHash = store.hash('base');
-    const digest = pendingDigest(pending);
+    const digest = digestOf(pending.map((m) => encodeEntry(m.lsn, encodeMutation(m), RecordType.mutation)));
     const rejections = pending.flatMap((m) => {
       const reason = source.rejections.get(m.lsn);
       return reason === undefined ? [] : [[m.lsn, reason] as const];
@@ -193,37 +198,32 @@ export class OverlayCache {
 
 /**
  * True when `restored` covers the first pending mutations of the opening document exactly (invariant
- * 1): `pending` are those above the base's applied marker `appliedLsn`, in lsn order.
+ * 1): `timeline` holds the timeline's entries as recovery read them (segment-log.ts: gap-free, in lsn
+ * order), the pending ones those above the base's applied marker `appliedLsn`. The records' bytes carry
+ * each envelope whole (timeline id, lsn, timestamp, payload), so equal digests mean equal mutations.
  */
 export async function covers(
   restored: RestoredOverlay,
   appliedLsn: number,
-  pending: readonly MutationEnvelope[],
+  timeline: readonly LogEntry[],
 ): Promise<boolean> {
   const { header } = restored;
   const { fromLsn, count } = header.pending;
-  if (header.appliedLsn !== appliedLsn || count > pending.length) return false;
-  const covered = pending.slice(0, count);
-  const consecutive = covered.every((m, i) => m.lsn === fromLsn + i && m.timelineId === header.timelineId);
-  if (!consecutive || (count > 0 && fromLsn !== appliedLsn + 1)) return false;
-  return (await pendingDigest(covered)) === header.pending.digest;
+  const first = timeline.findIndex((e) => e.lsn > appliedLsn);
+  const pending = first < 0 ? 0 : timeline.length - first;
+  if (header.appliedLsn !== appliedLsn || count > pending) return false;
+  if (count === 0) return header.pending.digest === (await digestOf([]));
+  const covered = timeline.slice(first, first + count);
+  const consecutive =
+    fromLsn === appliedLsn + 1 && covered[0]!.lsn === fromLsn && covered.at(-1)!.lsn === fromLsn + count - 1;
+  return consecutive && (await digestOf([storedRecords(covered)])) === header.pending.digest;
 }
 
-/** SHA-256 over the envelopes' lsns, timestamps and payloads, in order. */
-async function pendingDigest(pending: readonly MutationEnvelope[]): Promise<string> {
-  let length = 0;
-  for (const m of pending) length += 20 + m.payload.length;
-  const bytes = new Uint8Array(length);
-  const view = new DataView(bytes.buffer);
-  let at = 0;
-  for (const m of pending) {
-    view.setFloat64(at, m.lsn, true);
-    view.setFloat64(at + 8, m.timestamp, true);
-    view.setUint32(at + 16, m.payload.length, true);
-    bytes.set(m.payload, at + 20);
-    at += 20 + m.payload.length;
-  }
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+/** SHA-256 over `parts`, one after another. */
+async function digestOf(parts: readonly Uint8Array[]): Promise<string> {
+  const bytes = parts.length === 1 ? parts[0]! : concatBytes(parts);
+  // Store reads and encodings are ArrayBuffer-backed, never shared memory.
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
 }
 
 interface CapturedOverlay {

@@ -13,6 +13,9 @@
 import { crc32c } from './crc32c.js';
 
 export const RECORD_OVERHEAD = 9;
+/** Bytes before a record's payload (length, type) and after it (CRC). */
+export const RECORD_HEAD = 5;
+export const RECORD_TAIL = 4;
 /** No record is larger: a length beyond it is a torn or corrupt tail, not an allocation request. */
 export const MAX_RECORD_PAYLOAD = 64 * 1024 * 1024;
 

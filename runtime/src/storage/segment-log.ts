@@ -13,7 +13,7 @@
 //    disk may end in a torn record, and only a recovery may decide what they hold.
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
-import { encodeRecord, type RecordType, scanRecords } from './record.js';
+import { encodeRecord, RECORD_HEAD, RECORD_TAIL, type RecordType, scanRecords } from './record.js';
 
 export interface LogEntry {
   readonly lsn: number;
@@ -142,6 +142,43 @@ export async function recoverEntries(
   return { entries, segments: live, garbage, files: reads };
 }
 
+/** The record of entry `lsn`, as a log stores it (its payload after the u64 lsn). */
+export function encodeEntry(lsn: number, payload: Uint8Array, type: RecordType): Uint8Array {
+  const body = new Uint8Array(8 + payload.length);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, lsn % 2 ** 32, true);
+  view.setUint32(4, Math.floor(lsn / 2 ** 32), true);
+  body.set(payload, 8);
+  return encodeRecord(type, body);
+}
+
+/** The bytes of `entries`' records as their files hold them, in order: a view when they lie end to end. */
+export function storedRecords(entries: readonly LogEntry[]): Uint8Array {
+  const start = (e: LogEntry): number => e.payload.byteOffset - 8 - RECORD_HEAD;
+  const end = (e: LogEntry): number => e.payload.byteOffset + e.payload.length + RECORD_TAIL;
+  const first = entries[0];
+  if (first === undefined) return new Uint8Array(0);
+  let contiguous = true;
+  let length = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    length += end(e) - start(e);
+    const before = entries[i - 1];
+    if (before !== undefined && (before.payload.buffer !== e.payload.buffer || end(before) !== start(e))) {
+      contiguous = false;
+    }
+  }
+  if (contiguous) return new Uint8Array(first.payload.buffer, start(first), length);
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const e of entries) {
+    const record = new Uint8Array(e.payload.buffer, start(e), end(e) - start(e));
+    bytes.set(record, at);
+    at += record.length;
+  }
+  return bytes;
+}
+
 function latestRunStart(keys: Iterable<number>, has: (lsn: number) => boolean): number {
   let newest = -1;
   for (const key of keys) newest = Math.max(newest, key);
@@ -193,12 +230,7 @@ export class SegmentLog {
       throw new RangeError(`${this.#options.kind} log expects lsn ${this.#nextLsn}, not ${lsn}`);
     }
     this.#nextLsn = lsn + 1;
-    const body = new Uint8Array(8 + payload.length);
-    const view = new DataView(body.buffer);
-    view.setUint32(0, lsn % 2 ** 32, true);
-    view.setUint32(4, Math.floor(lsn / 2 ** 32), true);
-    body.set(payload, 8);
-    const record = encodeRecord(type, body);
+    const record = encodeEntry(lsn, payload, type);
     this.#appended++;
     // A failure is kept in #failure and reported by the next call; nobody awaits this step itself.
     void this.#run(async () => {

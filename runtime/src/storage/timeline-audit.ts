@@ -11,7 +11,8 @@
 //    lives in the base's pages) nor one recovery kept.
 // 3. A torn tail alone is no loss: a crash tears only what was never acknowledged. A timeline shorter
 //    than the reach record of its last close (client-identity.ts) is one.
-import { decodeMutationHeader, TimelineCodecError } from '../timeline-codec.js';
+import type { MutationEnvelope } from '../reducer/host.js';
+import { decodeMutation, decodeMutationHeader, TimelineCodecError } from '../timeline-codec.js';
 import type { ByteStore } from './byte-store.js';
 import { parseFileName } from './file-names.js';
 import { decodeRecords, RECORD_OVERHEAD, RecordType } from './record.js';
@@ -22,6 +23,11 @@ export interface TimelineAudit {
   readonly kept: ReadonlySet<number>;
   /** That recovery, for the journal to take instead of reading the timeline again (document-journal.ts). */
   readonly recovered: RecoveredLog;
+  /**
+   * Its entries decoded, in order, when the audit decoded every one (the common case: `readWhole`), for
+   * the journal to take instead of decoding them again.
+   */
+  readonly pending?: MutationEnvelope[];
   /** The lsns of every whole mutation record found. */
   readonly found: ReadonlySet<number>;
   /** The timeline ids those records carry. */
@@ -42,13 +48,14 @@ export interface TimelineLoss {
 /** Reads the timeline files among `files`; changes nothing (run it before the journal recovers). */
 export async function auditTimeline(store: ByteStore, files: readonly string[]): Promise<TimelineAudit> {
   const recovered = await recoverEntries(store, files, 'timeline', RecordType.mutation);
+  const damaged: { file: string; offset: number; bytes: number }[] = [];
+  const tails: { file: string; offset: number; bytes: number }[] = [];
+  const whole = readWhole(recovered);
+  // Every record found is one recovery kept: one set serves as both.
+  if (whole !== undefined) return { ...whole, recovered, damaged, tails };
   const kept = new Set(recovered.entries.map((e) => e.lsn));
   const found = new Set<number>();
   const timelineIds = new Set<string>();
-  const damaged: { file: string; offset: number; bytes: number }[] = [];
-  const tails: { file: string; offset: number; bytes: number }[] = [];
-  if (readWhole(recovered, found, timelineIds))
-    return { kept, recovered, found, timelineIds, damaged, tails };
   for (const file of files) {
     const name = parseFileName(file);
     if (name?.kind !== 'timeline' || name.ext !== 'log') continue;
@@ -114,30 +121,35 @@ export function timelineLoss(
 
 /**
  * When recovery read every timeline file to its end and kept every record it read (no damage, no tail,
- * nothing stale, no gap: the common case), the records found are the ones it kept: their lsns and
- * timeline ids go into `found` and `timelineIds` without reading the files again. False (and both
- * left empty) otherwise.
+ * nothing stale, no gap: the common case), the records found are the ones it kept: their lsns, timeline
+ * ids and envelopes, decoded once, without reading the files again. Undefined otherwise.
  */
-function readWhole(recovered: RecoveredLog, found: Set<number>, timelineIds: Set<string>): boolean {
+function readWhole(
+  recovered: RecoveredLog,
+): Pick<TimelineAudit, 'kept' | 'found' | 'timelineIds' | 'pending'> | undefined {
   let records = 0;
   for (const file of recovered.files) {
-    if (file.stoppedAt !== file.length) return false;
+    if (file.stoppedAt !== file.length) return undefined;
     records += file.records;
   }
-  if (records !== recovered.entries.length) return false;
+  const { entries } = recovered;
+  if (records !== entries.length) return undefined;
+  const kept = new Set<number>();
+  const timelineIds = new Set<string>();
+  const pending: MutationEnvelope[] = [];
   try {
-    for (const entry of recovered.entries) {
-      const mutation = decodeMutationHeader(entry.payload);
-      found.add(mutation.lsn);
+    for (const entry of entries) {
+      const mutation = decodeMutation(entry.payload);
+      if (mutation.lsn !== entry.lsn) return undefined;
+      kept.add(entry.lsn);
       timelineIds.add(mutation.timelineId);
+      pending.push(mutation);
     }
-    return true;
   } catch (error) {
     if (!(error instanceof TimelineCodecError)) throw error;
-    found.clear();
-    timelineIds.clear();
-    return false;
+    return undefined;
   }
+  return { kept, found: kept, timelineIds, pending };
 }
 
 /** The offset of the next whole record at or after `from`, if any. */
