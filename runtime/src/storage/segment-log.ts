@@ -11,6 +11,10 @@
 // 3. `flush` resolves once every entry appended before it is durable; calls that overlap share syncs
 //    (group commit). After any failed append or sync the log refuses all further work: the bytes on
 //    disk may end in a torn record, and only a recovery may decide what they hold.
+// 4. Appends queued while no other step is queued behind them share one write step: their records go
+//    out in one store append per segment (a burst of frames or a batch of mutations costs one write,
+//    not one per record). Whatever is queued after a sync or drop step is written after it.
+import { concatBytes } from '../bytes.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
 import { encodeRecord, RECORD_HEAD, RECORD_TAIL, type RecordType, scanRecords } from './record.js';
@@ -86,14 +90,14 @@ export async function recoverEntries(
     for (const [g, start] of starts) if (g > generation) limit = Math.min(limit, start);
     return limit;
   };
-  const byLsn = new Map<number, { entry: LogEntry; segment: Segment }>();
+  const read: { readonly segment: Segment; readonly entries: LogEntry[] }[] = [];
   const segments: Segment[] = [];
   const reads: SegmentRead[] = [];
   for (const f of parsed) {
     const bytes = (await store.read(f.file)) ?? new Uint8Array(0);
     const limit = staleFrom(f.generation);
     const segment: Segment = { name: f.file, firstLsn: f.firstLsn, lastLsn: -1, generation: f.generation };
-    let records = 0;
+    const scanned: LogEntry[] = [];
     let stoppedAt = 0;
     // One payload view per entry, read in place (a timeline holds a record per mutation).
     scanRecords(bytes, (recordType, start, end) => {
@@ -111,24 +115,32 @@ export async function recoverEntries(
           0) *
           2 ** 32;
       if (lsn >= limit) return false;
-      byLsn.set(lsn, {
-        entry: { lsn, type: recordType, payload: bytes.subarray(start + 8, end) },
-        segment,
-      });
-      records++;
+      scanned.push({ lsn, type: recordType, payload: bytes.subarray(start + 8, end) });
       stoppedAt = end + 4;
       return true;
     });
     segments.push(segment);
+    read.push({ segment, entries: scanned });
     reads.push({
       name: f.file,
       firstLsn: f.firstLsn,
       generation: f.generation,
-      records,
+      records: scanned.length,
       stoppedAt,
       length: bytes.length,
     });
   }
+  const single = read.length === 1 ? read[0]! : undefined;
+  if (from === undefined && single !== undefined && consecutive(single.entries)) {
+    // One file of consecutive lsns (a timeline that fits one segment): the run is the whole file.
+    const { segment, entries } = single;
+    if (entries.length === 0) return { entries, segments: [], garbage: [segment.name], files: reads };
+    segment.lastLsn = entries.at(-1)!.lsn;
+    return { entries, segments: [segment], garbage: [], files: reads };
+  }
+  const byLsn = new Map<number, { entry: LogEntry; segment: Segment }>();
+  for (const { segment, entries } of read)
+    for (const entry of entries) byLsn.set(entry.lsn, { entry, segment });
   let lsn = from ?? latestRunStart(byLsn.keys(), (key) => byLsn.has(key));
   const entries: LogEntry[] = [];
   const used = new Set<Segment>();
@@ -179,6 +191,12 @@ export function storedRecords(entries: readonly LogEntry[]): Uint8Array {
   return bytes;
 }
 
+function consecutive(entries: readonly LogEntry[]): boolean {
+  const first = entries[0]?.lsn ?? 0;
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.lsn !== first + i) return false;
+  return true;
+}
+
 function latestRunStart(keys: Iterable<number>, has: (lsn: number) => boolean): number {
   let newest = -1;
   for (const key of keys) newest = Math.max(newest, key);
@@ -200,6 +218,8 @@ export class SegmentLog {
   #durable = 0;
   #syncing: Promise<void> | undefined;
   #failure: unknown;
+  /** Records appended whose write has not started: later appends join them, until another step is queued. */
+  #batch: { readonly lsn: number; readonly record: Uint8Array }[] | undefined;
 
   /** `nextLsn` undefined: the log is empty and its first append may take any lsn. */
   constructor(
@@ -232,24 +252,50 @@ export class SegmentLog {
     this.#nextLsn = lsn + 1;
     const record = encodeEntry(lsn, payload, type);
     this.#appended++;
+    if (this.#batch !== undefined) {
+      this.#batch.push({ lsn, record });
+      return;
+    }
+    const batch = [{ lsn, record }];
     // A failure is kept in #failure and reported by the next call; nobody awaits this step itself.
-    void this.#run(async () => {
+    void this.#run(() => this.#write(batch)).catch(() => undefined);
+    this.#batch = batch;
+  }
+
+  /**
+   * Writes a batch of records (invariant 4): each segment's share in one append, a segment closed (and
+   * synced) before the next one gets its first byte, as one append at a time would.
+   */
+  async #write(batch: readonly { readonly lsn: number; readonly record: Uint8Array }[]): Promise<void> {
+    if (this.#batch === batch) this.#batch = undefined;
+    const { kind, generation, segmentBytes } = this.#options;
+    for (let i = 0; i < batch.length; ) {
       let current = this.#current;
-      if (current !== undefined && current.bytes >= this.#options.segmentBytes) {
+      if (current !== undefined && current.bytes >= segmentBytes) {
         await this.#store.sync(current.segment.name);
         current = undefined;
       }
+      const first = batch[i]!.lsn;
       if (current === undefined) {
-        const { kind, generation } = this.#options;
-        const name = formatFileName({ kind, lsn, generation, ext: 'log' });
-        current = { segment: { name, firstLsn: lsn, lastLsn: lsn, generation }, bytes: 0 };
+        const name = formatFileName({ kind, lsn: first, generation, ext: 'log' });
+        current = { segment: { name, firstLsn: first, lastLsn: first, generation }, bytes: 0 };
         this.#segments.push(current.segment);
         this.#current = current;
       }
-      await this.#store.append(current.segment.name, record);
-      current.bytes += record.length;
-      current.segment.lastLsn = lsn;
-    }).catch(() => undefined);
+      // The records that go into this segment: each one while the segment is below its size.
+      let end = i;
+      let bytes = 0;
+      do bytes += batch[end++]!.record.length;
+      while (end < batch.length && current.bytes + bytes < segmentBytes);
+      const records = batch.slice(i, end).map((r) => r.record);
+      await this.#store.append(
+        current.segment.name,
+        records.length === 1 ? records[0]! : concatBytes(records),
+      );
+      current.bytes += bytes;
+      current.segment.lastLsn = batch[end - 1]!.lsn;
+      i = end;
+    }
   }
 
   /** Resolves once every entry appended before this call is durable. */
@@ -314,6 +360,8 @@ export class SegmentLog {
   }
 
   #run(step: () => Promise<void>): Promise<void> {
+    // An append after this step must not join a batch written before it (a sync or a drop decided now).
+    this.#batch = undefined;
     const run = this.#chain.then(async () => {
       this.#checkHealthy();
       try {
