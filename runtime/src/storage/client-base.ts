@@ -16,6 +16,9 @@
 // 4. A frame decoded from the coordinator's wire form is stored in that form (page deltas against the
 //    base before it, storage/frame-record.ts): the base log holds every frame since its image, in lsn
 //    order, so recovery has each delta's previous pages exactly as the receiver had them.
+// 5. Bursts are written up to WRITE_DELAY_MS after they are recorded (at once by `flushed`), each
+//    step writing every burst recorded by then, in order: a client taking hundreds of frames a second
+//    makes a few writes, not one per frame. A crash loses at most those bursts, which invariant 3 allows.
 import { toHex } from '../bytes.js';
 import type { Frame } from '../frame.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
@@ -31,6 +34,8 @@ import { isTimelineSecret } from './timeline-secret.js';
 const CHECKPOINT_EVERY = 1000;
 /** Frames are stored as they came on the wire (a few bytes per small change), not as pages. */
 const JOURNAL = { wireFrames: true } as const;
+/** How long recorded bursts wait to be written with the ones after them (invariant 5). */
+const WRITE_DELAY_MS = 100;
 /**
  * A checkpoint is also due once the frames since the last one outweigh the base (and this floor): a
  * reopen then reads at most about twice the base, and each byte of base is rewritten at most once per
@@ -59,6 +64,16 @@ export class ClientBase {
   /** Page bytes of the frames recorded since the last checkpoint. */
   #bytesSince: number;
   #chain: Promise<void> = Promise.resolve();
+  /** Bursts recorded and not yet chained (invariant 5), and the timer that chains them. */
+  readonly #waiting: {
+    readonly journalId: string;
+    readonly replaced: { readonly source: PageSource; readonly frameCount: number } | undefined;
+    readonly frames: readonly Frame[];
+    readonly base: PageSource;
+    readonly cursor: number;
+    readonly due: boolean;
+  }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
   /** The history file that names the current history (kept by garbage collection). */
   #historyFile: string | undefined;
   /** Written into each history file; set by the opener once the identity is established. */
@@ -132,50 +147,68 @@ export class ClientBase {
     // The pages are taken now: by the time the chain runs, the document's base may have moved on.
     const pages = due ? [...update.base.pages()] : [];
     const base: PageSource = { pageCount: update.base.pageCount, pages: () => pages };
+    this.#waiting.push({ journalId, replaced, frames, base, cursor, due });
+    // Written a little later, with what follows (invariant 5).
+    this.#timer ??= setTimeout(() => this.#write(), WRITE_DELAY_MS);
+  }
+
+  /** Chains the writes of the bursts recorded so far, in one step (invariant 5). */
+  #write(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const bursts = this.#waiting.splice(0);
+    if (bursts.length === 0) return;
     this.#chain = this.#chain.then(async () => {
-      // Decided in turn: the records queued before this one may have switched the history already.
-      if (journalId !== this.#journalId || replaced !== undefined) {
-        const files = await this.#root.list();
-        const baseId = crypto.randomUUID();
-        const history = new PrefixedByteStore(this.#root, await prefixOf(baseId));
-        const start = replaced ?? { source: emptySource, frameCount: 0 };
-        await (await DocumentJournal.open(history, JOURNAL)).journal.checkpoint(
-          start.source,
-          start.frameCount,
-        );
-        // Opened again so that its frame log continues from the image.
-        const { journal } = await DocumentJournal.open(history, JOURNAL);
-        const name = await writeMetaFile(
-          this.#root,
-          'history',
-          nextGeneration(files),
-          RecordType.history,
-          JSON.stringify({
-            journalId,
-            baseId,
-            timelineId: this.timelineId,
-            timelineSecret: this.timelineSecret,
-          }),
-        );
-        this.#journal = journal;
-        this.#journalId = journalId;
-        this.#baseId = baseId;
-        this.#checkpointedAt = start.frameCount;
-        this.#historyFile = name;
-        await this.#collect(await this.#root.list());
-      }
-      const journal = this.#journal!;
-      for (const frame of frames) journal.appendFrame(frame);
-      if (due && cursor > this.#checkpointedAt) {
-        // The image holds every frame: the log goes whole, the segment being written too.
-        await journal.checkpoint(base, cursor, cursor, { dropWritten: true });
-        this.#checkpointedAt = cursor;
+      for (const { journalId, replaced, frames, base, cursor, due } of bursts) {
+        // Decided in turn: the bursts before this one may have switched the history already.
+        if (journalId !== this.#journalId || replaced !== undefined) await this.#switch(journalId, replaced);
+        const journal = this.#journal!;
+        // Consecutive bursts append without awaiting in between: their frames share one write.
+        for (const frame of frames) journal.appendFrame(frame);
+        if (due && cursor > this.#checkpointedAt) {
+          // The image holds every frame: the log goes whole, the segment being written too.
+          await journal.checkpoint(base, cursor, cursor, { dropWritten: true });
+          this.#checkpointedAt = cursor;
+        }
       }
     });
   }
 
+  /** Starts the new history's journal: its image (the replaced base, or none), then the history file. */
+  async #switch(
+    journalId: string,
+    replaced: { readonly source: PageSource; readonly frameCount: number } | undefined,
+  ): Promise<void> {
+    const files = await this.#root.list();
+    const baseId = crypto.randomUUID();
+    const history = new PrefixedByteStore(this.#root, await prefixOf(baseId));
+    const start = replaced ?? { source: emptySource, frameCount: 0 };
+    await (await DocumentJournal.open(history, JOURNAL)).journal.checkpoint(start.source, start.frameCount);
+    // Opened again so that its frame log continues from the image.
+    const { journal } = await DocumentJournal.open(history, JOURNAL);
+    const name = await writeMetaFile(
+      this.#root,
+      'history',
+      nextGeneration(files),
+      RecordType.history,
+      JSON.stringify({
+        journalId,
+        baseId,
+        timelineId: this.timelineId,
+        timelineSecret: this.timelineSecret,
+      }),
+    );
+    this.#journal = journal;
+    this.#journalId = journalId;
+    this.#baseId = baseId;
+    this.#checkpointedAt = start.frameCount;
+    this.#historyFile = name;
+    await this.#collect(await this.#root.list());
+  }
+
   /** Waits for the writes recorded so far (and rethrows their failure). */
   async flushed(): Promise<void> {
+    this.#write();
     await this.#chain;
     await this.#journal?.sync();
   }

@@ -62,7 +62,7 @@ async function scriptedWorkload(seed: bigint): Promise<Workload> {
   const ops: Op[] = [];
   const mutations: MutationEnvelope[] = [];
   const statements = ['CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)', 'CREATE INDEX t_v ON t(v)'];
-  for (let i = 0; i < 28; i++) {
+  for (let i = 0; i < 40; i++) {
     const pick = Number(random.nextU64() % 4n);
     const id = Number(random.nextU64() % 40n);
     const size = 10 + Number(random.nextU64() % 3000n);
