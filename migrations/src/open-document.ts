@@ -16,7 +16,6 @@ import {
   type MigrationReport,
   newTimelineSecret,
   OverlayCache,
-  ReadMemo,
   type ReducerModule,
   Replica,
   TandemError,
@@ -49,8 +48,9 @@ export interface LocalDocumentOptions {
 
 export async function openLocalDocument(options: LocalDocumentOptions): Promise<LocalDocument> {
   const { closeStorage } = options;
-  // Each file is read once while opening (the timeline by the audit and by recovery).
-  const storage = options.storage && new ReadMemo(options.storage);
+  // Each file is read once while opening, and as the store gives it (a timeline is megabytes): the
+  // journal takes the timeline the audit read and decoded, instead of reading it again.
+  const { storage } = options;
   let replica: Replica | undefined;
   try {
     // Read before the journal recovers (recovery deletes what it cannot use): a refusal below must
@@ -158,7 +158,5 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     replica?.close();
     await closeStorage?.();
     throw error;
-  } finally {
-    storage?.release();
   }
 }
