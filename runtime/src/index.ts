@@ -127,7 +127,6 @@ export {
   PageImageError,
   type PageSource,
 } from './storage/page-image.js';
-export { ReadMemo } from './storage/read-memo.js';
 export {
   type DecodedRecords,
   decodeRecords,
