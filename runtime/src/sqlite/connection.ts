@@ -32,10 +32,12 @@
 //    if it had only seen an error, and the host must not trust its savepoints any more.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import { GuestAsciiText, GuestText } from '../reducer/abi.js';
-import { SQL_LIMITS } from '../reducer/limits.js';
 import type { RowSet, Value } from '../value.js';
+import { ColumnNames } from './column-names.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { guestDenial, readerDenial } from './guest-policy.js';
 import { loadedSqlite, type Sqlite3 } from './sqlite.js';
+import { type Principal, StatementCache } from './statement-cache.js';
 
 export class SqlError extends Error {
   readonly code: number;
@@ -47,7 +49,6 @@ export class SqlError extends Error {
   }
 }
 
-const STATEMENT_CACHE_SIZE = 64;
 /** sqlite3_bind_*'s destructor for memory that stays valid while the statement runs: no copy. */
 const SQLITE_STATIC = 0 as WasmPointer;
 const MIN_ARENA_BYTES = 1024;
@@ -66,12 +67,6 @@ export interface Authorization {
   readonly arg2: string | null;
   readonly database: string | null;
 }
-
-/**
- * Who a statement runs for (invariant 4): the host's own statements, the reducer's, or the application's
- * reads (invariants 6 and 8), each with a statement cache of its own.
- */
-type Principal = 'host' | 'guest' | 'reader';
 
 /** The reducer's view of the connection: metered, and checked by the guest policy. */
 export interface GuestSql {
@@ -124,12 +119,6 @@ interface SqliteExports {
   sqlite3_stmt_readonly(stmt: WasmPointer): number;
 }
 
-interface CachedStatement {
-  readonly stmt: WasmPointer;
-  /** `#uses` when it was last used. */
-  used: number;
-}
-
 interface ErrorWithResultCode {
   readonly resultCode?: unknown;
 }
@@ -140,18 +129,8 @@ export class Connection {
   readonly #free: WasmPointer;
   readonly #db: Database;
   readonly #pDb: WasmPointer;
-  /**
-   * Prepared statements by principal (invariant 4), then SQL, with when each was last used;
-   * STATEMENT_CACHE_SIZE each, the least recently used finalized first. A hit is one lookup (no key is
-   * built per call: a guest's repeated SQL arrives as the same string, host.ts, whose hash the engine
-   * keeps) and a counter; the oldest is looked for only when a statement is prepared into a full cache.
-   */
-  readonly #statements: Readonly<Record<Principal, Map<string, CachedStatement>>> = {
-    host: new Map(),
-    guest: new Map(),
-    reader: new Map(),
-  };
-  #uses = 0;
+  /** Prepared statements by principal (invariant 4) and SQL (statement-cache.ts). */
+  readonly #statements = new StatementCache((stmt) => this.#finalize(stmt));
   /**
    * Where the text the guest sent and blobs are copied for SQLite to read in place while the statement
    * runs (SQLITE_STATIC: no allocation and no free per value): from the start at each #bind. Every
@@ -161,13 +140,10 @@ export class Connection {
   #arena: WasmPointer = 0;
   #arenaSize = 0;
   #arenaUsed = 0;
-  /** The column names a cached statement's last query read, where SQLite kept them (ASCII names only). */
-  readonly #columns = new Map<
-    WasmPointer,
-    { readonly pointers: readonly WasmPointer[]; readonly names: readonly string[] }
-  >();
-  /** The limits SQL_LIMITS changes: their id, SQLite's default and ours (invariant 6). */
-  readonly #limits: readonly { readonly id: number; readonly lifted: number; readonly kept: number }[];
+  /** The column names each cached statement's last query read (column-names.ts). */
+  readonly #columns: ColumnNames;
+  /** SQL_LIMITS, lifted around the application's reads (invariant 6, connection-limits.ts). */
+  readonly #limits: ConnectionLimits;
   /** Who the statement being prepared or stepped runs for. */
   #principal: Principal = 'host';
   /** Why the guest policy refused the last guest statement, for its error message. */
@@ -199,6 +175,9 @@ export class Connection {
     this.#free = capi.SQLITE_WASM_DEALLOC as WasmPointer;
     this.#db = db;
     this.#pDb = db.pointer as WasmPointer;
+    this.#columns = new ColumnNames(this.#sqlite3, (stmt, column) =>
+      this.#c.sqlite3_column_name(stmt, column),
+    );
     this.#hostFailures = new Set([
       capi.SQLITE_INTERRUPT,
       capi.SQLITE_FULL,
@@ -222,16 +201,9 @@ export class Connection {
       0,
     );
     capi.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, () => this.#progress(), 0);
-    const limits: { id: number; lifted: number; kept: number }[] = [];
-    for (const [name, value] of Object.entries(SQL_LIMITS)) {
-      const id = capi[`SQLITE_LIMIT_${name as keyof typeof SQL_LIMITS}`];
-      const lifted = capi.sqlite3_limit(this.#pDb, id, value);
-      if (capi.sqlite3_limit(this.#pDb, id, -1) !== value) {
-        throw new Error(`this SQLite build refuses SQLITE_LIMIT_${name} = ${value}`);
-      }
-      if (lifted !== value) limits.push({ id, lifted, kept: value });
-    }
-    this.#limits = limits;
+    this.#limits = new ConnectionLimits(this.#sqlite3, this.#pDb, (db, id, value) =>
+      this.#c.sqlite3_limit(db, id, value),
+    );
   }
 
   /** Gives the guest's statements `steps` VM steps from now on (invariant 5). */
@@ -265,9 +237,7 @@ export class Connection {
 
   /** Finalizes the guest's cached statements, so the next ones are prepared afresh. */
   clearGuestStatements(): void {
-    const guest = this.#statements.guest;
-    for (const { stmt } of guest.values()) this.#finalize(stmt);
-    guest.clear();
+    this.#statements.clear('guest');
   }
 
   /**
@@ -278,11 +248,11 @@ export class Connection {
   authorizations(sql: string): Authorization[] {
     const asked: Authorization[] = [];
     this.#asked = asked;
-    this.#liftLimits();
+    this.#limits.lift();
     try {
       this.#sqlite3.capi.sqlite3_finalize(this.#prepareOne(sql));
     } finally {
-      this.#restoreLimits();
+      this.#limits.restore();
       this.#asked = undefined;
     }
     return asked;
@@ -294,20 +264,12 @@ export class Connection {
    * SQLite answers.
    */
   read(sql: string, params: readonly Value[]): RowSet {
-    this.#liftLimits();
+    this.#limits.lift();
     try {
       return this.#query('reader', sql, params);
     } finally {
-      this.#restoreLimits();
+      this.#limits.restore();
     }
-  }
-
-  #liftLimits(): void {
-    for (const { id, lifted } of this.#limits) this.#c.sqlite3_limit(this.#pDb, id, lifted);
-  }
-
-  #restoreLimits(): void {
-    for (const { id, kept } of this.#limits) this.#c.sqlite3_limit(this.#pDb, id, kept);
   }
 
   /** Runs one statement to completion and returns the rows it changed (triggers excluded). */
@@ -354,7 +316,7 @@ export class Connection {
         rows.push(row);
       }
       if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
-      return { columns: this.#columnNames(stmt, width), rows };
+      return { columns: this.#columns.of(stmt, width), rows };
     });
   }
 
@@ -401,10 +363,7 @@ export class Connection {
   }
 
   close(): void {
-    for (const cache of Object.values(this.#statements)) {
-      for (const { stmt } of cache.values()) this.#finalize(stmt);
-      cache.clear();
-    }
+    this.#statements.clear();
     this.#db.close();
     if (this.#arena !== 0) this.#sqlite3.wasm.dealloc(this.#arena);
     this.#arena = 0;
@@ -529,57 +488,9 @@ export class Connection {
     }
   }
 
-  /**
-   * The statement's column names. Those read last time are given again (the same frozen array) while
-   * SQLite's name for each column is still at the same address with the same bytes; a statement
-   * prepared again (a schema change) makes new names, which are read again.
-   */
-  #columnNames(stmt: WasmPointer, width: number): readonly string[] {
-    const c = this.#c;
-    const known = this.#columns.get(stmt);
-    if (known !== undefined && known.names.length === width) {
-      const heap = this.#sqlite3.wasm.heap8u();
-      let same = true;
-      for (let i = 0; i < width && same; i++) {
-        const pointer = c.sqlite3_column_name(stmt, i);
-        same = pointer === known.pointers[i] && sameAscii(heap, pointer, known.names[i]!);
-      }
-      if (same) return known.names;
-    }
-    const pointers: WasmPointer[] = [];
-    const names: string[] = [];
-    let ascii = true;
-    for (let i = 0; i < width; i++) {
-      const pointer = c.sqlite3_column_name(stmt, i);
-      const name = this.#columnName(pointer);
-      pointers.push(pointer);
-      names.push(name);
-      ascii &&= pointer !== 0 && isAsciiName(name);
-    }
-    Object.freeze(names);
-    if (ascii) this.#columns.set(stmt, { pointers, names });
-    else this.#columns.delete(stmt);
-    return names;
-  }
-
-  /** A column's name, read straight from SQLite's memory (the library's wrapper costs more than the query). */
-  #columnName(pointer: WasmPointer): string {
-    if (pointer === 0) return '';
-    const heap = this.#sqlite3.wasm.heap8u();
-    let end = pointer;
-    let ascii = true;
-    for (; heap[end] !== 0; end++) if (heap[end]! >= 0x80) ascii = false;
-    if (ascii && end - pointer <= 64) return String.fromCharCode(...heap.subarray(pointer, end));
-    return utf8.decode(heap.subarray(pointer, end));
-  }
-
   #statement(principal: Principal, sql: string): WasmPointer {
-    const cache = this.#statements[principal];
-    const cached = cache.get(sql);
-    if (cached !== undefined) {
-      cached.used = ++this.#uses;
-      return cached.stmt;
-    }
+    const cached = this.#statements.get(principal, sql);
+    if (cached !== undefined) return cached;
     if (principal === 'guest' && this.#exhausted) throw this.#budgetError();
     this.#principal = principal;
     this.#denial = undefined;
@@ -597,19 +508,7 @@ export class Connection {
         'a query only reads: this statement would change the database (mutations change it, through the reducer)',
       );
     }
-    if (cache.size >= STATEMENT_CACHE_SIZE) {
-      let oldestSql = '';
-      let oldest: CachedStatement | undefined;
-      for (const [key, entry] of cache) {
-        if (oldest === undefined || entry.used < oldest.used) {
-          oldestSql = key;
-          oldest = entry;
-        }
-      }
-      cache.delete(oldestSql);
-      this.#finalize(oldest!.stmt);
-    }
-    cache.set(sql, { stmt, used: ++this.#uses });
+    this.#statements.add(principal, sql, stmt);
     return stmt;
   }
 
@@ -669,7 +568,7 @@ export class Connection {
 
   /** Finalizes a cached statement; its address may be another statement's next. */
   #finalize(stmt: WasmPointer): void {
-    this.#columns.delete(stmt);
+    this.#columns.forget(stmt);
     this.#sqlite3.capi.sqlite3_finalize(stmt);
   }
 
@@ -708,16 +607,4 @@ export class Connection {
       error instanceof Error ? error.message : String(error),
     );
   }
-}
-
-function isAsciiName(name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
-/** Whether the NUL-terminated string at `pointer` is exactly the ASCII `name`. */
-function sameAscii(heap: Uint8Array, pointer: number, name: string): boolean {
-  if (heap[pointer + name.length] !== 0) return false;
-  for (let i = 0; i < name.length; i++) if (heap[pointer + i] !== name.charCodeAt(i)) return false;
-  return true;
 }
