@@ -10,10 +10,12 @@
 //   MAX_PUSHES_IN_FLIGHT in flight per connection, frames read and dropped) against the coordinator,
 //   and against the echo server (the floor: how many round trips of that size the pushers and the
 //   socket stack do at all).
+// - CPU per frame: a raw pusher sends mutations one at a time while the ten clients only receive; the
+//   CPU each client spends per frame, and the coordinator per mutation (robust to a loaded machine).
 // Rounds of ours and of the floor alternate; each line is the median of the rounds.
 //
 // Usage: node dist/confirm.js  (BENCH_RUNS rounds, 5 by default; CONFIRM_CLIENTS, CONFIRM_MUTATIONS,
-// CONFIRM_SECONDS, CONFIRM_INTERVAL_MS to change the sizes)
+// CONFIRM_SECONDS, CONFIRM_INTERVAL_MS, CONFIRM_FRAMES to change the sizes; CONFIRM_PHASES to pick)
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
@@ -42,8 +44,13 @@ const INTERVAL_MS = Number(process.env.CONFIRM_INTERVAL_MS ?? 50);
 const PUSHERS = 10;
 const WINDOW = protocolLimits.MAX_PUSHES_IN_FLIGHT;
 const DOC = 'confirm-bench';
-/** CONFIRM_PHASES=latency or =throughput runs one of them. */
-const PHASES = (process.env.CONFIRM_PHASES ?? 'latency,throughput').split(',');
+/**
+ * CONFIRM_PHASES=frames, =latency or =throughput runs one of them (comma-separated for several). frames:
+ * a raw pusher sends FRAMES mutations one at a time while the clients only receive (nothing pending to
+ * rebase): the CPU each client spends per frame and the coordinator per mutation, robust to load.
+ */
+const PHASES = (process.env.CONFIRM_PHASES ?? 'frames,latency,throughput').split(',');
+const FRAMES = Number(process.env.CONFIRM_FRAMES ?? 200);
 /** The pushers' document: the clients' (all ten syncing it) would take their CPU from the machine. */
 const PUSHED_DOC = 'confirm-throughput';
 
@@ -61,6 +68,14 @@ type Command =
       readonly url: string;
       readonly echo: boolean;
       readonly reducerHash: string;
+    }
+  | {
+      /** One connection pushes `count` mutations, one in flight, starts ≥ `intervalMs` apart. */
+      readonly type: 'paced';
+      readonly url: string;
+      readonly reducerHash: string;
+      readonly count: number;
+      readonly intervalMs: number;
     }
   | { readonly type: 'cpu' }
   | { readonly type: 'fsync' }
@@ -164,6 +179,10 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
 /** Raw protocol pushers: one small mutation per push, a full window in flight on each connection. */
 async function pushersRole(): Promise<void> {
   serveParent(async (command) => {
+    if (command.type === 'paced') {
+      await pacedPusher(command.url, command.reducerHash, command.count, command.intervalMs, DOC);
+      return {};
+    }
     if (command.type !== 'throughput') return {};
     const sockets = await Promise.all(
       Array.from({ length: PUSHERS }, () => pusher(command.url, command.echo, command.reducerHash)),
@@ -250,6 +269,58 @@ async function pusher(
       socket.close();
     },
   };
+}
+
+/** Pushes `count` mutations to `docId` one at a time, each after the previous one's result. */
+async function pacedPusher(
+  url: string,
+  reducerHash: string,
+  count: number,
+  intervalMs: number,
+  docId: string,
+): Promise<void> {
+  const socket = await openSocket(url);
+  const timelineId = randomUUID();
+  let answered: () => void = () => undefined;
+  socket.on('message', (data: Buffer) => {
+    const message = decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.length));
+    if (message.type === 'error') throw new Error(`coordinator error: ${message.message}`);
+    if (message.type === 'welcome' || message.type === 'push-result') answered();
+  });
+  const answer = () =>
+    new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+  const welcomed = answer();
+  socket.send(
+    encodeMessage({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      docId,
+      timelineId,
+      timelineSecret: randomBytes(32).toString('hex'),
+      journalId: null,
+      cursor: 0,
+      reducerHash,
+      token: null,
+    }),
+  );
+  await welcomed;
+  let next = performance.now();
+  for (let lsn = 0; lsn < count; lsn++) {
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+    next = Math.max(next + intervalMs, performance.now());
+    const result = answer();
+    socket.send(
+      encodeMessage({
+        type: 'push',
+        mutations: [{ lsn, timestamp: Date.now(), payload: mutation(`${timelineId}-${lsn}`) }],
+      }),
+    );
+    await result;
+  }
+  socket.close();
 }
 
 /** What making 4 KiB durable costs on this disk: the median of 20 appends, each fsynced. */
@@ -395,6 +466,9 @@ async function main(): Promise<void> {
     coordinatorCpu: [] as number[],
     clientsCpu: [] as number[],
     tenFlatFloor: [] as { p50: number; p99: number }[],
+    /** CPU per frame one client receives with nothing pending, ms; the coordinator's per mutation. */
+    frameClientCpu: [] as number[],
+    frameCoordinatorCpu: [] as number[],
     rate: [] as number[],
     rateFloor: [] as number[],
     pusherCores: [] as number[],
@@ -402,18 +476,29 @@ async function main(): Promise<void> {
   };
   if (PHASES.includes('latency')) await latency(clients, false);
   const fsyncs: number[] = [];
+  const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
+  const cpu = async () => ({
+    coordinator: (await coordinator.ask({ type: 'cpu' })).cpu!,
+    clients: await Promise.all(clients.map(async (c) => (await c.ask({ type: 'cpu' })).cpu!)),
+  });
   for (let round = 0; round < ROUNDS; round++) {
+    if (PHASES.includes('frames')) {
+      const before = await cpu();
+      await pushers.ask({ type: 'paced', url, reducerHash, count: FRAMES, intervalMs: 5 });
+      // The clients get the last frame about when the pusher gets its result: let them take it.
+      await sleep(300);
+      const after = await cpu();
+      rounds.frameCoordinatorCpu.push(ms(before.coordinator, after.coordinator) / FRAMES);
+      rounds.frameClientCpu.push(
+        before.clients.reduce((n, b, i) => n + ms(b, after.clients[i]!), 0) / CLIENTS / FRAMES,
+      );
+    }
     if (PHASES.includes('latency')) {
       rounds.one.push(await latency(clients.slice(0, 1), false));
       rounds.oneFloor.push(await latency(clients.slice(0, 1), true));
-      const cpu = async () => ({
-        coordinator: (await coordinator.ask({ type: 'cpu' })).cpu!,
-        clients: await Promise.all(clients.map(async (c) => (await c.ask({ type: 'cpu' })).cpu!)),
-      });
       const before = await cpu();
       rounds.ten.push(await latency(clients, false));
       const after = await cpu();
-      const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
       const confirmed = CLIENTS * MUTATIONS;
       rounds.coordinatorCpu.push(ms(before.coordinator, after.coordinator) / confirmed);
       rounds.clientsCpu.push(before.clients.reduce((n, b, i) => n + ms(b, after.clients[i]!), 0) / confirmed);
@@ -445,6 +530,11 @@ async function main(): Promise<void> {
       unit,
       `floor ${floor.toFixed(floor >= 100 ? 0 : 2)} ${unit} (${how}), ratio ${(ours / floor).toFixed(2)}, goal ${goal}`,
     );
+  if (PHASES.includes('frames')) {
+    console.log(
+      `#   CPU per frame with nothing pending (${FRAMES} pushed one at a time, ≤ 200/s): each client ${median(rounds.frameClientCpu).toFixed(3)} ms per frame received, the coordinator ${median(rounds.frameCoordinatorCpu).toFixed(3)} ms per mutation`,
+    );
+  }
   if (PHASES.includes('latency')) {
     const p = (list: { p50: number; p99: number }[], key: 'p50' | 'p99') => median(list.map((r) => r[key]));
     // Nothing is confirmed before two syncs: the client's timeline, then the coordinator's journal.
