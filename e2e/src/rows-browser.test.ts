@@ -30,10 +30,13 @@ test('a tab reads array rows, chosen integers, array subscriptions, caughtUp and
       ],
     },
     join: {
-      columns: ['id', 'title', 'completed', 'created_at', 'id', 'title', 'completed', 'created_at'],
+      columns: [
+        ...['id', 'title', 'completed', 'created_at', 'priority'],
+        ...['id', 'title', 'completed', 'created_at', 'priority'],
+      ],
       rows: [
-        ['a', 'milk', 0, expect.any(Number), 'a', 'milk', 0, expect.any(Number)],
-        ['b', 'bread', 1, expect.any(Number), 'b', 'bread', 1, expect.any(Number)],
+        ['a', 'milk', 0, expect.any(Number), 0, 'a', 'milk', 0, expect.any(Number), 0],
+        ['b', 'bread', 1, expect.any(Number), 0, 'b', 'bread', 1, expect.any(Number), 0],
       ],
     },
     auto: [{ big: big(2n ** 53n + 1n), small: 7 }],

@@ -13,12 +13,12 @@ const T0 = 1_700_000_000_000;
 describe('the todo reducer in a local document', () => {
   test('a created todo reads back with created_at taken from the envelope', async () => {
     const doc = await openDocument({ docId: 'basic', reducer: TODO_REDUCER });
-    expect(doc.migration).toEqual({ fromVersion: 0, toVersion: 1, migrated: true });
+    expect(doc.migration).toEqual({ fromVersion: 0, toVersion: 2, migrated: true });
     const result = await doc.mutate({ type: 'create', id: 'a', title: 'milk' }, { timestamp: T0 });
     expect(result).toEqual({ lsn: 0, status: 'applied' });
     await doc.mutate({ type: 'toggle', id: 'a' }, { timestamp: T0 + 5 });
     expect(await doc.query('SELECT * FROM todos WHERE completed = ?', [1])).toEqual([
-      { id: 'a', title: 'milk', completed: 1, created_at: T0 },
+      { id: 'a', title: 'milk', completed: 1, created_at: T0, priority: 0 },
     ]);
     await doc.close();
   });
@@ -83,9 +83,9 @@ describe('the todo reducer in a local document', () => {
     }
     expect(applied).toBeGreaterThan(3000);
     expect(rejected).toBeGreaterThan(1000);
-    expect(await doc.query('SELECT id, title, completed, created_at FROM todos ORDER BY id')).toEqual(
-      model.sorted(),
-    );
+    expect(
+      await doc.query('SELECT id, title, completed, created_at, priority FROM todos ORDER BY id'),
+    ).toEqual(model.sorted());
     expect(await doc.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
     await doc.close();
   });

@@ -6,6 +6,7 @@ export interface TodoRow {
   readonly title: string;
   readonly completed: number;
   readonly created_at: number;
+  readonly priority: number;
 }
 
 export type TodoMutation =
@@ -28,7 +29,7 @@ export class TodoModel {
       case 'create':
         if (typeof m.id !== 'string' || typeof m.title !== 'string') return false;
         if (existing || !validTitle(m.title)) return false;
-        this.rows.set(m.id, { id: m.id, title: m.title, completed: 0, created_at: timestamp });
+        this.rows.set(m.id, { id: m.id, title: m.title, completed: 0, created_at: timestamp, priority: 0 });
         return true;
       case 'rename':
         if (!existing || typeof m.title !== 'string' || !validTitle(m.title)) return false;
