@@ -213,7 +213,8 @@ export class SyncConnection implements HubMember {
   }
 
   failed(message: string, kind?: string): void {
-    if (kind === 'storage-corrupt') {
+    // Neither heals by retrying at once: an operator recovers the files, or deploys a newer reducer.
+    if (kind === 'storage-corrupt' || kind === 'reducer-too-old') {
       const docId = this.#hello?.docId ?? '';
       this.#fail(
         'document-unavailable',

@@ -58,7 +58,7 @@ import {
   writeAppliedMarkers,
   writeRejections,
 } from './applied-marker.js';
-import { ensureSchema } from './schema-version.js';
+import { ensureSchema, refuseOlderReducer } from './schema-version.js';
 
 export interface AuthorityOptions {
   readonly docId: string;
@@ -221,31 +221,52 @@ export class AuthorityDocument {
   }
 
   static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
+    const captured: Captured[] = [];
+    let journal: DocumentJournal | undefined;
+    let replica: Replica | undefined;
+    // The pages are read, and the reducer checked against their schema version, before the journal's
+    // recovery writes anything: a refused document keeps its files byte for byte.
+    const openReplica = async (recovered?: Pick<RecoveredState, 'image' | 'frames'>): Promise<Replica> => {
+      const store = recovered ? rebuildStore(recovered) : new PageStore();
+      const opening = await Replica.open({
+        name: `authority:${options.docId}`,
+        reducer: options.reducer,
+        authoritative: true,
+        store,
+        firstFrameLsn: recovered ? (recovered.image?.frameCount ?? 0) + recovered.frames.length : 0,
+        onFrame: (frame) => {
+          // The fold follows this callback: the base still holds the pages the frame replaces.
+          captured.push({ frame, previous: frame.pages.map((page) => store.readBase(page.pgno)) });
+          journal?.appendFrame(frame);
+        },
+        ...(options.onLog && { onLog: options.onLog }),
+      });
+      try {
+        refuseOlderReducer(opening, options.docId);
+      } catch (error) {
+        opening.close();
+        throw error;
+      }
+      return opening;
+    };
     const opened =
       options.storage &&
       (await DocumentJournal.open(options.storage, {
         timelineId: newJournalId(),
         // Its frames are acknowledged to clients: a journal holding fewer is refused, never served.
         syncMarks: true,
+        beforeWrite: async (read) => {
+          replica = await openReplica(read);
+        },
         ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
+      }).catch((error: unknown) => {
+        replica?.close();
+        throw error;
       }));
-    const captured: Captured[] = [];
+    journal = opened?.journal;
+    replica ??= await openReplica();
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
-    const store = opened ? rebuildStore(opened.recovered) : new PageStore();
     const kept = opened ? wireForms(opened.recovered) : [];
-    const replica = await Replica.open({
-      name: `authority:${options.docId}`,
-      reducer: options.reducer,
-      authoritative: true,
-      store,
-      firstFrameLsn,
-      onFrame: (frame) => {
-        // The fold follows this callback: the base still holds the pages the frame replaces.
-        captured.push({ frame, previous: frame.pages.map((page) => store.readBase(page.pgno)) });
-        opened?.journal.appendFrame(frame);
-      },
-      ...(options.onLog && { onLog: options.onLog }),
-    });
     try {
       ensureSchema(replica);
       const document = new AuthorityDocument(

@@ -22,4 +22,4 @@ export {
 } from './authority-document.js';
 export { loadPreparedReducerFrom } from './load-reducer.js';
 export { type LocalDocumentOptions, openLocalDocument } from './open-document.js';
-export { ensureSchema, META_TABLE, readSchemaVersion } from './schema-version.js';
+export { ensureSchema, META_TABLE, readSchemaVersion, refuseOlderReducer } from './schema-version.js';

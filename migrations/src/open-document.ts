@@ -23,7 +23,7 @@ import {
   writeReach,
 } from '@tandem/runtime';
 import { readAppliedLsn, readRejections } from './applied-marker.js';
-import { ensureSchema } from './schema-version.js';
+import { ensureSchema, refuseOlderReducer } from './schema-version.js';
 
 export interface LocalDocumentOptions {
   readonly docId: string;
@@ -87,6 +87,8 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(options.onFrame && { onFrame: options.onFrame }),
       ...(options.onLog && { onLog: options.onLog }),
     });
+    // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
+    refuseOlderReducer(replica, options.docId);
     const loss = audit && timelineLoss(audit, readAppliedLsn(replica, timelineId), identity?.reachedLsn ?? 0);
     if (loss !== undefined) {
       throw new TandemError(

@@ -30,6 +30,23 @@ export function readSchemaVersion(replica: Replica): number {
  */
 const current = new WeakMap<Replica, { readonly version: number; readonly stamp: TableStamp }>();
 
+/**
+ * Refuses (`reducer-too-old`, naming both versions) a reducer older than the database (invariant 2).
+ * Hosts call it as soon as the pages are readable, before they write anything: a refused open leaves
+ * the document's files byte for byte as they were.
+ */
+export function refuseOlderReducer(replica: Replica, docId?: string): void {
+  const documentVersion = readSchemaVersion(replica);
+  const reducerVersion = replica.reducerVersion;
+  if (documentVersion <= reducerVersion) return;
+  const which = docId === undefined ? 'the database' : `document ${docId}`;
+  throw new TandemError(
+    'reducer-too-old',
+    `${which} is at schema version ${documentVersion} but the reducer only knows version ${reducerVersion}: load a reducer of version ${documentVersion} or newer`,
+    { documentVersion, reducerVersion },
+  );
+}
+
 /** Runs the reducer's `migrate` when the database is behind it, in one transaction (one frame). */
 export function ensureSchema(replica: Replica): MigrationReport {
   const toVersion = replica.reducerVersion;
@@ -46,14 +63,8 @@ export function ensureSchema(replica: Replica): MigrationReport {
 
 function migrateIfBehind(replica: Replica, toVersion: number): MigrationReport {
   return replica.transaction(() => {
+    refuseOlderReducer(replica);
     const fromVersion = readSchemaVersion(replica);
-    if (fromVersion > toVersion) {
-      throw new TandemError(
-        'reducer-too-old',
-        `the database is at schema version ${fromVersion} but the reducer only knows ${toVersion}: load a newer reducer`,
-        { documentVersion: fromVersion, reducerVersion: toVersion },
-      );
-    }
     if (fromVersion === toVersion) return { fromVersion, toVersion, migrated: false };
     const outcome = replica.migrate(fromVersion, toVersion);
     if (!outcome.ok) {

@@ -67,6 +67,12 @@ export interface JournalOptions {
   readonly timeline?: RecoveredLog;
   /** The entries of `timeline` decoded, in order (the audit's, when it decoded them all). */
   readonly pending?: MutationEnvelope[];
+  /**
+   * Told what was read before `open` writes or deletes anything (it may refuse the document by
+   * throwing, and the files stay as they were): the coordinator checks the reducer against the
+   * document's schema version here.
+   */
+  readonly beforeWrite?: (read: Pick<RecoveredState, 'image' | 'frames'>) => void | Promise<void>;
 }
 
 export interface RecoveredState {
@@ -182,6 +188,7 @@ export class DocumentJournal {
           if (segment.lastLsn >= expected) await store.sync(segment.name);
       }
     }
+    await options.beforeWrite?.({ image, frames });
     if (timelineId === undefined && options.timelineId !== undefined) timelineId = options.timelineId;
     if (timelineId !== undefined && timelineId !== read.identity) {
       await writeMetaFile(store, 'identity', generation, RecordType.identity, timelineId);
