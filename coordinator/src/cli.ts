@@ -2,10 +2,11 @@
 // each problem named with the flag it concerns; SIGINT/SIGTERM close it gracefully (sockets closed,
 // documents synced) before the process exits, and a close that fails or hangs still ends it.
 import { readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ReducerLoadError, WORLD_PACKAGE } from '@tandem/runtime';
 import { loadAuthorize } from './auth-module.js';
+import { deployMain, isDeployCommand } from './deploy-command.js';
 import { createLog, isLogLevel, LOG_LEVELS } from './log.js';
 import { isRecoverCommand, recoverMain } from './recover.js';
 import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
@@ -23,7 +24,12 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --idle-document-ms <ms>   a document without connections this long closes; 60000 by default
   --log-level <level>       fatal, error, warn, info, debug, trace or silent (JSON lines on stderr);
                             TANDEM_LOG_LEVEL or info by default
+  --operator-token-file <file>  the operator token deploys must carry (first line of the file);
+                            TANDEM_OPERATOR_TOKEN by default; without either, deploys are refused
   -v, --version             print the coordinator's version, sync protocol and reducer world
+
+       tandem-coordinator deploy <file.wasm> [--url http://127.0.0.1:8787]   (see deploy --help)
+       tandem-coordinator recover <docId> [--data ./data]                      (see recover --help)
 `;
 
 export class UsageError extends Error {
@@ -33,6 +39,7 @@ export class UsageError extends Error {
 /** The coordinator options the arguments ask for; a UsageError names what is wrong. */
 export async function parseArguments(
   argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<CoordinatorOptions & { readonly reducer: string; readonly dataDir: string }> {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -48,6 +55,7 @@ export async function parseArguments(
         'max-open-documents': { type: 'string' },
         'idle-document-ms': { type: 'string' },
         'log-level': { type: 'string' },
+        'operator-token-file': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -78,6 +86,7 @@ export async function parseArguments(
   if (logLevel !== undefined && !isLogLevel(logLevel)) {
     throw new UsageError(`--log-level ${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
   }
+  const operatorToken = await readOperatorToken(text('operator-token-file'), env);
   const auth = text('auth');
   const authorize = auth === undefined ? undefined : await loadAuthorize(auth);
   return {
@@ -90,12 +99,36 @@ export async function parseArguments(
     ...(maxOpenDocuments !== undefined && { maxOpenDocuments }),
     ...(idleDocumentMs !== undefined && { idleDocumentMs }),
     ...(logLevel !== undefined && { log: createLog({ level: logLevel }) }),
+    ...(operatorToken !== undefined && { operatorToken }),
   };
+}
+
+/** The operator token: the first line of `file`, else TANDEM_OPERATOR_TOKEN; undefined for none. */
+async function readOperatorToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  let token = env.TANDEM_OPERATOR_TOKEN;
+  let where = 'TANDEM_OPERATOR_TOKEN';
+  if (file !== undefined) {
+    const text = await readFile(file, 'utf8').catch((error: unknown) => {
+      throw new UsageError(
+        `--operator-token-file ${file}: ${error instanceof Error ? error.message : error}`,
+      );
+    });
+    token = text.split('\n')[0]?.trim();
+    where = `--operator-token-file ${file}`;
+  }
+  if (token === undefined || (file === undefined && token === '')) return undefined;
+  // A guessable token would hand the documents' code to whoever guesses it.
+  if (token.length < 16) throw new UsageError(`${where}: an operator token has at least 16 characters`);
+  return token;
 }
 
 /** Runs the coordinator until SIGINT or SIGTERM; resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   if (isRecoverCommand(argv)) return recoverMain(argv);
+  if (isDeployCommand(argv)) return deployMain(argv);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

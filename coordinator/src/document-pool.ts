@@ -154,6 +154,17 @@ export class DocumentPool {
     return this.#call(docId, 'catchUp', request);
   }
 
+  /**
+   * Makes `reducer` (prepared) the one every worker opens documents with, then closes every open
+   * document (files synced): each reopens under it at its next call, and `migrate` runs then.
+   * Only with `dataDir`: a document kept only in memory would be lost by the close.
+   */
+  async deploy(reducer: Uint8Array): Promise<void> {
+    if (this.#closed) throw new TandemError('closed', 'the document pool is closed');
+    await Promise.all(this.#slots.map((slot) => slot.rpc.call('deploy', reducer)));
+    await Promise.all([...this.#placed.keys()].map((docId) => this.release(docId)));
+  }
+
   /** Closes the document in its worker (files synced); the next call reopens it from its journal. */
   release(docId: string): Promise<void> {
     if (this.#closed) return Promise.reject(new TandemError('closed', 'the document pool is closed'));

@@ -29,7 +29,8 @@ if (port === null) throw new Error('document-worker runs inside a worker thread'
 const config = workerData as WorkerConfig;
 // Loaded at start, not at the first document: the pool's `ready()` waits for it, so a coordinator
 // listens with its workers able to open documents (and a failing load stops it before it listens).
-const reducer: Promise<ReducerModule> = loadReducer(config.reducer);
+// A deploy replaces it (the `deploy` call): documents opened from then on run the new one.
+let reducer: Promise<ReducerModule> = loadReducer(config.reducer);
 // A reducer that fails to load fails each open that awaits it; unawaited, it must not end the worker.
 reducer.catch(() => undefined);
 const sqlite = loadSqlite();
@@ -121,6 +122,11 @@ serve(port, {
       await closing?.close();
       await files?.close();
     }
+  },
+  deploy: async (bytes: Uint8Array): Promise<void> => {
+    const next = loadReducer(bytes);
+    await next;
+    reducer = next;
   },
   ping: (): number => Date.now(),
   ready: async (): Promise<void> => {

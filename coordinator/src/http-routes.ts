@@ -1,11 +1,11 @@
-// The coordinator's plain HTTP: health, the prepared reducer by hash (and where to find it), and an
-// optional folder of static files (the web app).
+// The coordinator's plain HTTP: health, the prepared reducers by hash (and where to find the current
+// one), an optional folder of static files (the web app), and the operator's deploys (admin-routes.ts).
 //
 // Invariants:
 // 1. A static request is served only from a file whose real path (symlinks resolved) lies inside the
 //    static folder: `..`, encoded separators, NUL bytes and links pointing outside get a 404.
-// 2. The reducer is served only under its own SHA-256, so its URL names its bytes and may be cached
-//    forever. What is served is the prepared reducer (metered once at start): the bytes the
+// 2. A reducer is served only under its own SHA-256, so its URL names its bytes and may be cached
+//    forever; every reducer the coordinator knows is served (the current one and those before it). What is served is the prepared reducer (metered once at start): the bytes the
 //    coordinator's workers run, so a browser runs the same code without an instrumenter of its own.
 // 3. `/reducers/current` names that URL and is never cached: an app asks it first, so after the
 //    coordinator moves to another reducer (or another meter version) it loads the new one. Both are
@@ -19,11 +19,14 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
+import { type AdminContext, DEPLOY_PATH, handleDeploy } from './admin-routes.js';
 
 export interface HttpContext {
-  /** The prepared reducer's bytes and their SHA-256. */
-  readonly reducer: Uint8Array;
-  readonly reducerHash: string;
+  /** The prepared bytes of a reducer the coordinator knows (reducer-registry.ts), by their SHA-256. */
+  readonly reducer: (sha256: string) => Uint8Array | undefined;
+  /** The current reducer's SHA-256. */
+  readonly reducerHash: () => string;
+  readonly admin: AdminContext;
   /** The static folder's real path, if any. */
   readonly staticRoot: string | undefined;
   readonly health: () => Record<string, unknown>;
@@ -66,10 +69,11 @@ export async function handleHttp(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
+  const pathname = new URL(request.url ?? '/', 'http://coordinator').pathname;
+  if (pathname === DEPLOY_PATH) return handleDeploy(context.admin, request, response);
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return reply(response, 405, 'method not allowed', { allow: 'GET, HEAD' });
   }
-  const pathname = new URL(request.url ?? '/', 'http://coordinator').pathname;
   if (pathname === '/metrics') {
     return reply(response, 200, context.metrics(), {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',
@@ -84,7 +88,8 @@ export async function handleHttp(
     });
   }
   if (pathname === CURRENT_REDUCER_PATH) {
-    const current: CurrentReducer = { sha256: context.reducerHash, url: reducerPath(context.reducerHash) };
+    const sha256 = context.reducerHash();
+    const current: CurrentReducer = { sha256, url: reducerPath(sha256) };
     return reply(response, 200, JSON.stringify(current), {
       'content-type': 'application/json; charset=utf-8',
       'cache-control': 'no-store',
@@ -93,15 +98,16 @@ export async function handleHttp(
   }
   const reducer = /^\/reducers\/([0-9a-f]{64})\.wasm$/.exec(pathname);
   if (reducer !== null) {
-    if (reducer[1] !== context.reducerHash) return reply(response, 404, 'no such reducer');
+    const bytes = context.reducer(reducer[1]!);
+    if (bytes === undefined) return reply(response, 404, 'no such reducer');
     response.writeHead(200, {
       'content-type': 'application/wasm',
-      'content-length': context.reducer.length,
+      'content-length': bytes.length,
       'cache-control': 'public, max-age=31536000, immutable',
       'access-control-allow-origin': '*',
-      etag: `"${context.reducerHash}"`,
+      etag: `"${reducer[1]}"`,
     });
-    response.end(request.method === 'HEAD' ? undefined : context.reducer);
+    response.end(request.method === 'HEAD' ? undefined : bytes);
     return;
   }
   if (context.staticRoot !== undefined) {

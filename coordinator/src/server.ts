@@ -17,8 +17,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FolderLock } from '@tandem/host-node';
-import { encodeMessage, loadPreparedReducer, PROTOCOL_VERSION, protocolLimits } from '@tandem/runtime';
-import { prepareReducer } from '@tandem/runtime/prepare';
+import {
+  DEFAULT_LIMITS,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  protocolLimits,
+  TandemError,
+} from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
 import { checkDataFolder, lockDataFolder } from './data-folder.js';
 import { DocumentHub } from './document-hub.js';
@@ -26,6 +31,7 @@ import { DocumentPool } from './document-pool.js';
 import { handleHttp } from './http-routes.js';
 import { createLog, errorFields, type Log } from './log.js';
 import { coordinatorMetrics } from './metrics.js';
+import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
 import { CLOSE_CODES, type ErrorKind, SyncConnection } from './sync-connection.js';
 
 export interface CoordinatorOptions {
@@ -71,14 +77,21 @@ export interface CoordinatorOptions {
   readonly idleDocumentMs?: number;
   /** Where events go (log.ts); a JSON-lines logger on standard error at TANDEM_LOG_LEVEL (or info) by default. */
   readonly log?: Log;
+  /**
+   * The token an operator deploys reducers with (`POST /admin/reducers`, `tandem-coordinator deploy`);
+   * without one the coordinator takes no deploys.
+   */
+  readonly operatorToken?: string;
 }
 
 export interface Coordinator {
   /** `http://host:port` */
   readonly url: string;
   readonly port: number;
-  /** The prepared reducer's SHA-256: its identity, and its URL `/reducers/<reducerHash>.wasm`. */
+  /** The current prepared reducer's SHA-256: its identity, and its URL `/reducers/<reducerHash>.wasm`. */
   readonly reducerHash: string;
+  /** Makes `reducer` current while serving (reducer-registry.ts); what `POST /admin/reducers` runs. */
+  deploy(reducer: Uint8Array): Promise<DeployOutcome>;
   /** The document's pages as the coordinator holds them (SHA-256 of the database file). */
   pageHash(docId: string): Promise<string>;
   close(): Promise<void>;
@@ -121,8 +134,13 @@ async function serve(
     typeof options.reducer === 'string' ? new Uint8Array(await readFile(options.reducer)) : options.reducer;
   // Metered once, here: the workers run these very bytes and browsers fetch them by hash, so every
   // host runs the same code under one identity. A broken reducer is refused now, not at the first client.
-  const reducer = await prepareReducer(source);
-  const reducerHash = (await loadPreparedReducer(reducer)).sha256;
+  const reducers = await ReducerRegistry.open(source, options.dataDir);
+  if (reducers.current !== reducers.given) {
+    log.warn(
+      { reducerHash: reducers.current.sha256, schemaVersion: reducers.current.schemaVersion },
+      'running the reducer deployed in the data folder, newer than --reducer',
+    );
+  }
   const staticRoot = options.staticDir === undefined ? undefined : await realpath(options.staticDir);
   if (staticRoot !== undefined && !(await stat(staticRoot)).isDirectory()) {
     throw new Error(`--static ${options.staticDir} is not a folder`);
@@ -131,7 +149,7 @@ async function serve(
   const silenceMs = options.silenceMs ?? 30_000;
 
   const pool = new DocumentPool({
-    reducer,
+    reducer: reducers.current.bytes,
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
@@ -182,14 +200,20 @@ async function serve(
   const server: Server = createServer((request, response) => {
     handleHttp(
       {
-        reducer,
-        reducerHash,
+        reducer: (sha256) => reducers.get(sha256)?.bytes,
+        reducerHash: () => reducers.current.sha256,
+        admin: {
+          operatorToken: options.operatorToken,
+          persistent: options.dataDir !== undefined,
+          maxBytes: DEFAULT_LIMITS.maxModuleBytes,
+          deploy: (bytes) => deploy(bytes),
+        },
         staticRoot,
         metrics: () => metrics.render(),
         health: () => ({
           status: 'ok',
           protocolVersion: PROTOCOL_VERSION,
-          reducerHash,
+          reducerHash: reducers.current.sha256,
           documents: hubs.size,
           connections: connections.size,
         }),
@@ -233,7 +257,7 @@ async function serve(
         },
         hub,
         authorize,
-        reducerHash,
+        reducerHash: () => reducers.current.sha256,
         silenceMs,
         onWelcome: () => welcomed(),
         onClose: (closed, code, reason) => {
@@ -275,7 +299,8 @@ async function serve(
     {
       url,
       dataDir: options.dataDir ?? null,
-      reducerHash,
+      reducerHash: reducers.current.sha256,
+      schemaVersion: reducers.current.schemaVersion,
       maxConnections,
       ...(options.workers !== undefined && { workers: options.workers }),
     },
@@ -301,10 +326,39 @@ async function serve(
     return closing;
   };
 
+  // A deploy: recorded, loaded by the workers, then every document closes (each reopens under the new
+  // reducer at its next use, `migrate` running then) and every connection is closed so that its
+  // client hears the new reducer's hash in its next welcome.
+  const deploy = async (bytes: Uint8Array): Promise<DeployOutcome> => {
+    const outcome = await reducers.deploy(bytes, async (reducer) => {
+      await pool.deploy(reducer.bytes);
+      for (const connection of [...connections]) {
+        connection.close(CLOSE_CODES.goingAway, 'a new reducer was deployed');
+      }
+    });
+    const kind = outcome.status === 'refused' ? outcome.kind : outcome.status;
+    metrics.inc('tandem_reducer_deploys_total', { outcome: kind });
+    if (outcome.status === 'refused') log.warn({ kind, error: outcome.message }, 'deploy refused');
+    else
+      log.info(
+        { reducerHash: outcome.reducer.sha256, schemaVersion: outcome.reducer.schemaVersion, outcome: kind },
+        'reducer deployed',
+      );
+    return outcome;
+  };
+
   return {
     url,
     port: address.port,
-    reducerHash,
+    get reducerHash() {
+      return reducers.current.sha256;
+    },
+    deploy: (bytes) => {
+      if (options.dataDir === undefined) {
+        return Promise.reject(new TandemError('invalid-argument', 'deploys need a data folder (dataDir)'));
+      }
+      return deploy(bytes);
+    },
     pageHash: (docId) => pool.pageHash(docId),
     close,
   };

@@ -51,8 +51,8 @@ export interface ConnectionOptions {
   /** The hub of a document (created on first use). */
   readonly hub: (docId: string) => DocumentHub;
   readonly authorize: (docId: string, token: string | null, timelineId: string) => boolean | Promise<boolean>;
-  /** The reducer every document of this coordinator runs. */
-  readonly reducerHash: string;
+  /** The reducer every document of this coordinator runs (the current one: a deploy changes it). */
+  readonly reducerHash: () => string;
   readonly silenceMs: number;
   /** Told once, when the socket closes: the close code and reason (sent or received). */
   readonly onClose: (connection: SyncConnection, code: number, reason: string) => void;
@@ -166,7 +166,7 @@ export class SyncConnection implements HubMember {
         type: 'welcome',
         journalId: reply.journalId,
         head: reply.head,
-        reducerHash: this.#options.reducerHash,
+        reducerHash: this.#options.reducerHash(),
         appliedLsn: reply.appliedLsn,
       });
     }
