@@ -32,6 +32,19 @@ export interface CatchUpReply {
   readonly snapshot: { readonly frameCount: number; readonly bytes: Uint8Array } | undefined;
   /** In their wire form: each page a delta against the client's previous version. */
   readonly frames: readonly WireFrame[];
+  /** The reducer the document runs (set by the worker): what the client is told in welcome. */
+  readonly reducerHash?: string;
+  /** Why the document runs an older reducer than the current one, told once after it opened. */
+  readonly migrationFailure?: MigrationFailure;
+}
+
+/** The current reducer's `migrate` failed on a document, which stays at `fromVersion`. */
+export interface MigrationFailure {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly reason: string;
+  /** The current reducer, whose `migrate` failed. */
+  readonly reducerHash: string;
 }
 
 /**

@@ -199,6 +199,11 @@ export class DocumentHub {
       member.failed(describe(error), kindOf(error));
       return;
     }
+    const failure = reply.migrationFailure;
+    if (failure !== undefined) {
+      this.#log?.warn({ docId: this.docId, ...failure }, 'migration failed');
+      this.#metrics?.inc('tandem_migration_failures_total');
+    }
     if (this.#departed.has(member)) return;
     this.#members.add(member);
     member.caughtUp(reply);

@@ -19,12 +19,14 @@ import { Worker } from 'node:worker_threads';
 import type { PushReport, PushRequest } from '@tandem/migrations';
 import { TandemError } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
-import type { WorkerConfig } from './document-worker.js';
+import type { KnownReducer, WorkerConfig } from './document-worker.js';
 import { RpcClient } from './rpc.js';
 
 export interface DocumentPoolOptions {
   /** The prepared reducer (`prepareReducer`), or a component (`tandem build` output) each worker prepares. */
   readonly reducer: Uint8Array;
+  /** The reducers known before it, oldest first (WorkerConfig.older). */
+  readonly older?: readonly KnownReducer[];
   /** Where documents persist; in memory only when absent. */
   readonly dataDir?: string;
   /** Worker threads; one per core by default. */
@@ -82,6 +84,7 @@ export class DocumentPool {
     const count = Math.max(1, options.workers ?? availableParallelism());
     this.#config = {
       reducer: options.reducer,
+      ...(options.older !== undefined && { older: options.older }),
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
       ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
@@ -156,12 +159,13 @@ export class DocumentPool {
 
   /**
    * Makes `reducer` (prepared) the one every worker opens documents with, then closes every open
-   * document (files synced): each reopens under it at its next call, and `migrate` runs then.
+   * document (files synced): each reopens under it at its next call, and `migrate` runs then (one
+   * that fails leaves the document on `previous`, or the older reducer at its schema version).
    * Only with `dataDir`: a document kept only in memory would be lost by the close.
    */
-  async deploy(reducer: Uint8Array): Promise<void> {
+  async deploy(reducer: Uint8Array, previous: KnownReducer): Promise<void> {
     if (this.#closed) throw new TandemError('closed', 'the document pool is closed');
-    await Promise.all(this.#slots.map((slot) => slot.rpc.call('deploy', reducer)));
+    await Promise.all(this.#slots.map((slot) => slot.rpc.call('deploy', reducer, previous)));
     await Promise.all([...this.#placed.keys()].map((docId) => this.release(docId)));
   }
 

@@ -9,7 +9,7 @@ import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
 import { loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
-import { type CatchUpRequest, catchUp } from './catch-up.js';
+import { type CatchUpReply, type CatchUpRequest, catchUp, type MigrationFailure } from './catch-up.js';
 import { serve } from './rpc.js';
 
 export interface WorkerConfig {
@@ -22,6 +22,19 @@ export interface WorkerConfig {
   readonly dataDir?: string;
   readonly checkpointEvery?: number;
   readonly maxDocumentBytes?: number;
+  /**
+   * The reducers before the current one, oldest first: a document whose `migrate` to the current one
+   * fails stays on the newest of these at its schema version.
+   */
+  readonly older?: readonly KnownReducer[];
+}
+
+/** A reducer the coordinator knows (reducer-registry.ts RegisteredReducer). */
+export interface KnownReducer {
+  readonly sha256: string;
+  /** Prepared. */
+  readonly bytes: Uint8Array;
+  readonly schemaVersion: number;
 }
 
 const port = parentPort;
@@ -35,7 +48,9 @@ let reducer: Promise<ReducerModule> = loadReducer(config.reducer);
 reducer.catch(() => undefined);
 const sqlite = loadSqlite();
 sqlite.catch(() => undefined);
-const documents = new Map<string, Promise<{ document: AuthorityDocument; files?: FsByteStore }>>();
+const older: KnownReducer[] = [...(config.older ?? [])];
+const loadedOlder = new Map<string, Promise<ReducerModule>>();
+const documents = new Map<string, Promise<Opened>>();
 const closing = new Map<string, Promise<void>>();
 /**
  * Documents refused for damaged storage (storage-corrupt), with the error: answered from here for a
@@ -44,7 +59,16 @@ const closing = new Map<string, Promise<void>>();
 const refused = new Map<string, { readonly error: TandemError; readonly until: number }>();
 const REFUSAL_MS = 5000;
 
-function open(docId: string): Promise<{ document: AuthorityDocument; files?: FsByteStore }> {
+interface Opened {
+  readonly document: AuthorityDocument;
+  readonly files?: FsByteStore;
+  /** The reducer it runs: the current one, or an older one when the current one's `migrate` failed. */
+  readonly reducerHash: string;
+  /** Why it runs an older reducer; told once, to the first catch-up after the open (then cleared). */
+  migrationFailure?: MigrationFailure | undefined;
+}
+
+function open(docId: string): Promise<Opened> {
   let opened = documents.get(docId);
   if (opened === undefined) {
     opened = (async () => {
@@ -52,31 +76,61 @@ function open(docId: string): Promise<{ document: AuthorityDocument; files?: FsB
       const refusal = refused.get(docId);
       if (refusal !== undefined && Date.now() < refusal.until) throw refusal.error;
       refused.delete(docId);
-      const files =
-        config.dataDir === undefined
-          ? undefined
-          : await FsByteStore.open(documentFolder(config.dataDir, docId));
+      const current = await reducer;
       try {
-        const document = await AuthorityDocument.open({
-          docId,
-          reducer: await reducer,
-          ...(files && { storage: files }),
-          ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
-          ...(config.maxDocumentBytes !== undefined && { maxDocumentBytes: config.maxDocumentBytes }),
-        });
-        return { document, ...(files && { files }) };
+        return await openWith(docId, current);
       } catch (error) {
-        await files?.close();
-        if (error instanceof TandemError && error.kind === 'storage-corrupt') {
-          refused.set(docId, { error, until: Date.now() + REFUSAL_MS });
-        }
-        throw error;
+        // A `migrate` that fails leaves the document where it was (its transaction rolled back): it
+        // keeps serving under the newest reducer known at its own schema version, and says why.
+        if (!(error instanceof TandemError) || error.kind !== 'migration-failed') throw error;
+        const fromVersion = error.fields.fromVersion;
+        const fallback = older.findLast((known) => known.schemaVersion === fromVersion);
+        if (fallback === undefined) throw error;
+        const kept = await openWith(docId, await load(fallback));
+        kept.migrationFailure = {
+          fromVersion: fromVersion ?? 0,
+          toVersion: error.fields.toVersion ?? 0,
+          reason: error.fields.reason ?? error.message,
+          reducerHash: current.sha256,
+        };
+        return kept;
       }
     })();
     documents.set(docId, opened);
     opened.catch(() => documents.delete(docId));
   }
   return opened;
+}
+
+async function openWith(docId: string, module: ReducerModule): Promise<Opened> {
+  const files =
+    config.dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(config.dataDir, docId));
+  try {
+    const document = await AuthorityDocument.open({
+      docId,
+      reducer: module,
+      ...(files && { storage: files }),
+      ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
+      ...(config.maxDocumentBytes !== undefined && { maxDocumentBytes: config.maxDocumentBytes }),
+    });
+    return { document, ...(files && { files }), reducerHash: module.sha256 };
+  } catch (error) {
+    await files?.close();
+    if (error instanceof TandemError && error.kind === 'storage-corrupt') {
+      refused.set(docId, { error, until: Date.now() + REFUSAL_MS });
+    }
+    throw error;
+  }
+}
+
+/** An older reducer, loaded once. */
+function load(known: KnownReducer): Promise<ReducerModule> {
+  let loaded = loadedOlder.get(known.sha256);
+  if (loaded === undefined) {
+    loaded = loadReducer(known.bytes);
+    loadedOlder.set(known.sha256, loaded);
+  }
+  return loaded;
 }
 
 async function document(docId: string): Promise<AuthorityDocument> {
@@ -92,7 +146,16 @@ serve(port, {
   query: async (docId: string, sql: string, params: (string | number | null)[]) =>
     (await document(docId)).query(sql, params),
   pageHash: async (docId: string): Promise<string> => (await document(docId)).pageHash(),
-  catchUp: async (docId: string, request: CatchUpRequest) => catchUp(await document(docId), request),
+  catchUp: async (docId: string, request: CatchUpRequest): Promise<CatchUpReply> => {
+    const opened = await open(docId);
+    const { migrationFailure } = opened;
+    opened.migrationFailure = undefined;
+    return {
+      ...(await catchUp(opened.document, request)),
+      reducerHash: opened.reducerHash,
+      ...(migrationFailure && { migrationFailure }),
+    };
+  },
   close: async (docId: string): Promise<void> => {
     const opened = documents.get(docId);
     if (opened === undefined) return;
@@ -123,9 +186,10 @@ serve(port, {
       await files?.close();
     }
   },
-  deploy: async (bytes: Uint8Array): Promise<void> => {
+  deploy: async (bytes: Uint8Array, previous: KnownReducer): Promise<void> => {
     const next = loadReducer(bytes);
     await next;
+    older.push(previous);
     reducer = next;
   },
   ping: (): number => Date.now(),

@@ -86,6 +86,10 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
   metrics.counter('tandem_document_close_failures_total', 'Documents whose close failed in their worker.');
   metrics.counter('tandem_http_errors_total', 'HTTP requests that failed inside the coordinator.');
   metrics.counter(
+    'tandem_migration_failures_total',
+    'Documents whose migrate to the current reducer failed when they opened (each stays on its reducer).',
+  );
+  metrics.counter(
     'tandem_reducer_deploys_total',
     'Reducer deploys, by outcome (deployed, current, or the refusal kind).',
   );

@@ -75,6 +75,11 @@ export class ReducerRegistry {
     return this.#current;
   }
 
+  /** Every reducer known but the current one, in the order they became known. */
+  get older(): RegisteredReducer[] {
+    return [...this.#known.values()].filter((known) => known !== this.#current);
+  }
+
   /** A reducer this coordinator knows, by the SHA-256 of its prepared bytes. */
   get(sha256: string): RegisteredReducer | undefined {
     return this.#known.get(sha256);
@@ -86,7 +91,7 @@ export class ReducerRegistry {
    */
   deploy(
     source: Uint8Array,
-    activate: (reducer: RegisteredReducer) => Promise<void>,
+    activate: (reducer: RegisteredReducer, previous: RegisteredReducer) => Promise<void>,
   ): Promise<DeployOutcome> {
     const run = this.#deploying.then(() => this.#deploy(source, activate));
     this.#deploying = run.catch(() => undefined);
@@ -95,7 +100,7 @@ export class ReducerRegistry {
 
   async #deploy(
     source: Uint8Array,
-    activate: (reducer: RegisteredReducer) => Promise<void>,
+    activate: (reducer: RegisteredReducer, previous: RegisteredReducer) => Promise<void>,
   ): Promise<DeployOutcome> {
     let reducer: RegisteredReducer;
     try {
@@ -124,7 +129,7 @@ export class ReducerRegistry {
     }
     this.#known.set(reducer.sha256, reducer);
     this.#current = reducer;
-    await activate(reducer);
+    await activate(reducer, previous);
     return { status: 'deployed', reducer, previous };
   }
 }

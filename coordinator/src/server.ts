@@ -150,6 +150,7 @@ async function serve(
 
   const pool = new DocumentPool({
     reducer: reducers.current.bytes,
+    older: reducers.older,
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
@@ -330,8 +331,8 @@ async function serve(
   // reducer at its next use, `migrate` running then) and every connection is closed so that its
   // client hears the new reducer's hash in its next welcome.
   const deploy = async (bytes: Uint8Array): Promise<DeployOutcome> => {
-    const outcome = await reducers.deploy(bytes, async (reducer) => {
-      await pool.deploy(reducer.bytes);
+    const outcome = await reducers.deploy(bytes, async (reducer, previous) => {
+      await pool.deploy(reducer.bytes, previous);
       for (const connection of [...connections]) {
         connection.close(CLOSE_CODES.goingAway, 'a new reducer was deployed');
       }

@@ -166,7 +166,7 @@ export class SyncConnection implements HubMember {
         type: 'welcome',
         journalId: reply.journalId,
         head: reply.head,
-        reducerHash: this.#options.reducerHash(),
+        reducerHash: reply.reducerHash ?? this.#options.reducerHash(),
         appliedLsn: reply.appliedLsn,
       });
     }
