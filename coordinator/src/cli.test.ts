@@ -58,6 +58,34 @@ test('--version and -v print the package version, the sync protocol and the redu
   expect(stdout).toBe(line);
 });
 
+test('the operator token comes from --operator-token-file, else TANDEM_OPERATOR_TOKEN; a short one is refused', async () => {
+  const scratch = await mkdtemp(join(tmpdir(), 'tandem-token-'));
+  try {
+    const file = join(scratch, 'token');
+    await writeFile(file, 'a-token-from-the-file\nignored\n');
+    const env = { TANDEM_OPERATOR_TOKEN: 'a-token-from-the-environment' };
+    expect(await parseArguments(['--reducer', reducer, '--operator-token-file', file], env)).toMatchObject({
+      operatorToken: 'a-token-from-the-file',
+    });
+    expect(await parseArguments(['--reducer', reducer], env)).toMatchObject({
+      operatorToken: 'a-token-from-the-environment',
+    });
+    expect(await parseArguments(['--reducer', reducer], {})).not.toHaveProperty('operatorToken');
+    await expect(parseArguments(['--reducer', reducer], { TANDEM_OPERATOR_TOKEN: 'short' })).rejects.toThrow(
+      /TANDEM_OPERATOR_TOKEN: an operator token has at least 16 characters/,
+    );
+    await writeFile(file, '\n');
+    await expect(parseArguments(['--reducer', reducer, '--operator-token-file', file], env)).rejects.toThrow(
+      /--operator-token-file .*: an operator token has at least 16 characters/,
+    );
+    await expect(
+      parseArguments(['--reducer', reducer, '--operator-token-file', join(scratch, 'none')], env),
+    ).rejects.toThrow(/--operator-token-file .*none: ENOENT/);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
+
 test('the bin prints its URL, serves sync, keeps its data on disk, and closes on SIGTERM', async () => {
   const data = await mkdtemp(join(tmpdir(), 'tandem-bin-'));
   const child = spawn(process.execPath, [bin, '--reducer', reducer, '--data', data, '--port', '0'], {

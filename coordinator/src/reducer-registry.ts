@@ -14,7 +14,7 @@
 // 3. Deploys run one after another.
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadPreparedReducer, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
 import { prepareReducer } from '@tandem/runtime/prepare';
 
@@ -163,6 +163,13 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
     await file.close();
   }
   await rename(temporary, path);
+  // The rename is durable once its folder is synced.
+  const folder = await open(dirname(path), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }
 
 function refuse(name: string): never {

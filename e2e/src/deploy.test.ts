@@ -175,3 +175,23 @@ test('a running coordinator takes a newer reducer from its operator and refuses,
     await rm(scratch, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('a coordinator started without an operator token takes no deploy, and one without a data folder cannot', async () => {
+  const v2 = new Uint8Array(await readFile(TODO_V2));
+  const scratch = await mkdtemp(join(tmpdir(), 'tandem-deploy-off-'));
+  const closed = await startCoordinator({ reducer: await readFile(TODO_V1), dataDir: scratch, port: 0 });
+  const memory = await startCoordinator({ reducer: await readFile(TODO_V1), port: 0, operatorToken: TOKEN });
+  try {
+    expect(await post(closed, v2)).toMatchObject({ status: 403, answer: { kind: 'deploys-disabled' } });
+    expect(await post(memory, v2)).toMatchObject({ status: 409, answer: { kind: 'no-data-folder' } });
+    expect(await current(closed)).toBe(closed.reducerHash);
+    expect(await current(memory)).toBe(memory.reducerHash);
+    const unreachable = await deployWithBin(TODO_V2, 'http://127.0.0.1:1', TOKEN);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.out).toContain('did not answer');
+  } finally {
+    await closed.close();
+    await memory.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}, 60_000);
