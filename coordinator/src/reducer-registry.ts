@@ -60,7 +60,8 @@ export class ReducerRegistry {
     const given = await register(await prepareReducer(source));
     const folder = dataDir === undefined ? undefined : join(dataDir, REDUCERS_FOLDER);
     const deployed = folder === undefined ? undefined : await readCurrent(folder);
-    if (deployed === undefined) return new ReducerRegistry(given, given, folder);
+    if (deployed === undefined || deployed.sha256 === given.sha256)
+      return new ReducerRegistry(given, given, folder);
     const registry = new ReducerRegistry(
       given,
       deployed.schemaVersion >= given.schemaVersion ? deployed : given,

@@ -1,0 +1,60 @@
+// The registry's rules on real files: what a deploy refuses leaves the folder untouched, what it takes
+// is on disk before it is current, and a restart runs the newer of the deployed reducer and --reducer.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { REDUCERS_FOLDER, ReducerRegistry, type RegisteredReducer } from './reducer-registry.js';
+
+const v1 = new Uint8Array(
+  await readFile(new URL('../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url)),
+);
+const v2 = new Uint8Array(await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)));
+
+test('a deploy is on disk before it is current, a refused one changes nothing, and a restart runs the newer reducer', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tandem-registry-'));
+  try {
+    const registry = await ReducerRegistry.open(v1, dataDir);
+    expect(registry.current).toBe(registry.given);
+    expect(registry.current.schemaVersion).toBe(1);
+    const activated: [RegisteredReducer, RegisteredReducer][] = [];
+    const activate = async (reducer: RegisteredReducer, previous: RegisteredReducer) => {
+      // Recorded first (invariant 2): the folder names it current when the workers are told.
+      expect((await readFile(join(dataDir, REDUCERS_FOLDER, 'current'), 'utf8')).trim()).toBe(reducer.sha256);
+      activated.push([reducer, previous]);
+    };
+
+    const garbage = await registry.deploy(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 7]), activate);
+    expect(garbage).toMatchObject({ status: 'refused', kind: 'invalid-reducer' });
+    expect(await readdir(dataDir)).toEqual([]);
+
+    const deployed = await registry.deploy(v2, activate);
+    expect(deployed).toMatchObject({ status: 'deployed', reducer: { schemaVersion: 2 } });
+    expect(registry.current.schemaVersion).toBe(2);
+    expect(registry.older.map((r) => r.schemaVersion)).toEqual([1]);
+    expect(registry.get(registry.given.sha256)?.bytes).toEqual(registry.given.bytes);
+    expect(activated.map(([r, p]) => [r.schemaVersion, p.schemaVersion])).toEqual([[2, 1]]);
+    expect(await registry.deploy(v2, activate)).toMatchObject({ status: 'current' });
+    const files = await readdir(join(dataDir, REDUCERS_FOLDER));
+    expect(await registry.deploy(v1, activate)).toMatchObject({
+      status: 'refused',
+      kind: 'schema-version-lower',
+      message: expect.stringContaining('schema version 1, lower than the current reducer'),
+    });
+    expect(await readdir(join(dataDir, REDUCERS_FOLDER))).toEqual(files);
+    expect(activated).toHaveLength(1);
+
+    // Restarted with the old --reducer: the deployed one stays current, the old one known.
+    const restarted = await ReducerRegistry.open(v1, dataDir);
+    expect(restarted.current.sha256).toBe(registry.current.sha256);
+    expect(restarted.older.map((r) => r.sha256)).toEqual([registry.given.sha256]);
+    // Restarted with the deployed one as --reducer: nothing to warn about.
+    const same = await ReducerRegistry.open(v2, dataDir);
+    expect(same.current).toBe(same.given);
+    // In memory: nothing is written anywhere.
+    const memory = await ReducerRegistry.open(v1);
+    expect(await memory.deploy(v2, async () => undefined)).toMatchObject({ status: 'deployed' });
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);
