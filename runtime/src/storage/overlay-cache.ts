@@ -22,10 +22,10 @@
 //    cached page of another state; a mismatch found later (the timeline) discards them through the
 //    replica, which makes SQLite read everything again.
 
-import { concatBytes, toHex } from '../bytes.js';
 import type { FramePage } from '../frame.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { MutationEnvelope } from '../reducer/host.js';
+import { sha256Hex } from '../sha256.js';
 import { encodeMutation } from '../timeline-codec.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
@@ -158,7 +158,7 @@ export class OverlayCache {
     const visible = captureOverlay(store);
     const visibleHash = store.hash();
     const baseHash = store.hash('base');
-    const digest = digestOf(pending.map((m) => encodeEntry(m.lsn, encodeMutation(m), RecordType.mutation)));
+    const digest = sha256Hex(pending.map((m) => encodeEntry(m.lsn, encodeMutation(m), RecordType.mutation)));
     const rejections = pending.flatMap((m) => {
       const reason = source.rejections.get(m.lsn);
       return reason === undefined ? [] : [[m.lsn, reason] as const];
@@ -212,38 +212,11 @@ export async function covers(
   const first = timeline.findIndex((e) => e.lsn > appliedLsn);
   const pending = first < 0 ? 0 : timeline.length - first;
   if (header.appliedLsn !== appliedLsn || count > pending) return false;
-  if (count === 0) return header.pending.digest === (await digestOf([]));
+  if (count === 0) return header.pending.digest === (await sha256Hex([]));
   const covered = timeline.slice(first, first + count);
   const consecutive =
     fromLsn === appliedLsn + 1 && covered[0]!.lsn === fromLsn && covered.at(-1)!.lsn === fromLsn + count - 1;
-  return consecutive && (await digestOf([storedRecords(covered)])) === header.pending.digest;
-}
-
-/** SHA-256 over `parts`, one after another (hex). */
-async function digestOf(parts: readonly Uint8Array[]): Promise<string> {
-  // In Node, node:crypto hashes in place and at once; WebCrypto copies its input and answers a turn later.
-  const hash = nodeSha256();
-  if (hash !== undefined) {
-    for (const part of parts) hash.update(part);
-    return hash.digest('hex');
-  }
-  const bytes = parts.length === 1 ? parts[0]! : concatBytes(parts);
-  // Store reads and encodings are ArrayBuffer-backed, never shared memory.
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
-}
-
-interface NodeHash {
-  update(bytes: Uint8Array): NodeHash;
-  digest(encoding: 'hex'): string;
-}
-
-/** A SHA-256 of node:crypto, where this runs in Node (reached at run time: bundles never see it). */
-function nodeSha256(): NodeHash | undefined {
-  const node = typeof process === 'undefined' ? undefined : process;
-  const crypto = node?.getBuiltinModule?.('node:crypto') as
-    | { createHash(algorithm: 'sha256'): NodeHash }
-    | undefined;
-  return crypto?.createHash('sha256');
+  return consecutive && (await sha256Hex([storedRecords(covered)])) === header.pending.digest;
 }
 
 interface CapturedOverlay {

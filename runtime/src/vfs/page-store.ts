@@ -37,10 +37,12 @@
 //    if lent to a commit's frame (`framePages`), given back by `release` before anyone read it. `peek`
 //    lends an array for an immediate copy only. Why: a fresh 4 KB array per written page cost ~25% of a
 //    rebase in Chromium here (new memory for every page SQLite writes); reused ones are warm.
-import { toHex } from '../bytes.js';
 import type { FramePage } from '../frame.js';
+import { sha256Hex } from '../sha256.js';
 
 export const PAGE_SIZE = 4096;
+/** A hole of the file, as `hash` reads it. */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 /** Dropped arrays kept for reuse (invariant 9), at most: 4 MB. */
 const MAX_SPARE_PAGES = 1024;
 
@@ -342,9 +344,13 @@ export class PageStore {
   }
 
   /** Hex SHA-256 of the file's bytes (holes as zeros): equal hashes mean identical files. */
-  async hash(layer: Layer = 'visible'): Promise<string> {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', this.snapshotBytes(layer)));
-    return toHex(digest);
+  hash(layer: Layer = 'visible'): Promise<string> {
+    const count = layer === 'base' ? this.#basePageCount : this.pageCount;
+    const pages: Uint8Array[] = [];
+    for (let pgno = 1; pgno <= count; pgno++) {
+      pages.push((layer === 'base' ? this.#base.get(pgno) : this.peek(pgno)) ?? ZERO_PAGE);
+    }
+    return sha256Hex(pages);
   }
 
   /** A copy of `bytes` in an array nobody holds. */
