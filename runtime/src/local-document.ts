@@ -212,7 +212,7 @@ export class LocalDocument implements SyncTarget {
     this.statusFeed.changed();
     this.waits.stop(closedError(this.docId));
     await this.housekeeping;
-    await this.keeper?.flushed().catch(() => undefined);
+    await this.keeper?.close().catch(() => undefined);
     if (this.queue.failure === undefined) await this.pending.persist(this.overlayPlace());
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
     // disk is for the next recovery to decide.
