@@ -67,7 +67,7 @@ describe('tandem build', () => {
   test('builds the todo reducer into --out: a component and a manifest naming its prepared hash, with a one-line summary', async () => {
     expect(built.code).toBe(0);
     expect(built.stdout).toMatch(
-      /^built @tandem\/reducer-todo → .*reducer\.wasm \(\d+\.\d KB, schema 1, sha256 [0-9a-f]{12}…\) in \d+\.\d s\n$/,
+      /^built @tandem\/reducer-todo → .*reducer\.wasm \(\d+\.\d KB, schema 2, sha256 [0-9a-f]{12}…\) in \d+\.\d s\n$/,
     );
     expect(built.stdout).toContain(join(out, 'reducer.wasm'));
     expect((await readdir(out)).sort()).toEqual(['manifest.json', 'reducer.wasm']);
@@ -101,7 +101,7 @@ describe('tandem build', () => {
     const r = await tandem('inspect', join(out, 'reducer.wasm'));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('world          tandem:reducer/reducer@0.2.0');
-    expect(r.stdout).toMatch(/schema version +1\n/);
+    expect(r.stdout).toMatch(/schema version +2\n/);
     expect(r.stdout).toContain('reduce: func(batch: list<mutation>) -> list<result<_, string>>;');
     expect(r.stdout).toContain('tandem:reducer/sql@0.2.0');
     expect(r.stdout).toMatch(
