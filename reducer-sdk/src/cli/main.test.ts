@@ -77,7 +77,7 @@ describe('tandem build', () => {
       name: '@tandem/reducer-todo',
       world: 'tandem:reducer/reducer@0.2.0',
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
-      schemaVersion: 1,
+      schemaVersion: 2,
       bytes: wasm.byteLength,
       prepared: {
         sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
