@@ -6,7 +6,7 @@
 //    (not serializable, out of bounds) throws `invalid-argument` and no envelope is made.
 // 2. Each payload is a copy: bytes the caller overwrites later do not change a queued mutation.
 import { TandemError } from './errors.js';
-import { mutationProblem } from './protocol/mutation-bounds.js';
+import { mutationProblem } from './protocol/mutation-domain.js';
 import type { MutationEnvelope } from './reducer/host.js';
 
 export interface MutateOptions {

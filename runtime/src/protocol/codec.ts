@@ -14,6 +14,7 @@
 // 2. Nothing invalid becomes valid on the way: an object with a property missing or one its schema
 //    does not have travels as a map, which decodes to no object at all, and an array of the wrong
 //    length likewise; validation then refuses the message.
+
 import { decode, encode } from '@msgpack/msgpack';
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -30,6 +31,7 @@ import {
   MAX_PAYLOAD_BYTES,
 } from './limits.js';
 import { Ping, Pong } from './ping.js';
+import { ProtocolError } from './protocol-error.js';
 import { Push } from './push.js';
 import { PushResult } from './push-result.js';
 import { Snapshot } from './snapshot.js';
@@ -57,22 +59,7 @@ export const SERVER_MESSAGES: Readonly<Record<ServerMessage['type'], TSchema>> =
   head: Head,
 };
 
-export type ProtocolErrorKind = 'oversized' | 'malformed';
-
-export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
-  readonly kind: ProtocolErrorKind;
-  /**
-   * Set for a hello of a protocol before v4 (keyed, not positional): its version, so the coordinator
-   * can answer `unsupported-version` in a form that client reads (`encodeKeyedMessage`).
-   */
-  readonly keyedHelloVersion: number | undefined;
-  constructor(kind: ProtocolErrorKind, message: string, keyedHelloVersion?: number) {
-    super(message);
-    this.kind = kind;
-    this.keyedHelloVersion = keyedHelloVersion;
-  }
-}
+export { ProtocolError, type ProtocolErrorKind } from './protocol-error.js';
 
 const DECODE_LIMITS = {
   maxStrLength: 64 * 1024,

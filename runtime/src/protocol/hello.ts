@@ -1,9 +1,7 @@
 // client → coordinator, first message of a connection: who is asking for which document, and what it has.
 import { type Static, Type } from '@sinclair/typebox';
 import { Id, Lsn, Sha256 } from './common.js';
-
-/** A timeline secret: 128 to 512 random bits as lowercase hex (storage/timeline-secret.ts makes them). */
-export const TIMELINE_SECRET_PATTERN = '^[0-9a-f]{32,128}$';
+import { TIMELINE_SECRET_PATTERN } from './limits.js';
 
 export const Hello = Type.Object(
   {

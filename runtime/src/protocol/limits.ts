@@ -3,6 +3,8 @@
 import { PAGE_SIZE } from '../vfs/page-store.js';
 
 export const MAX_ID_LENGTH = 256;
+/** A timeline secret: 128 to 512 random bits as lowercase hex (storage/timeline-secret.ts makes them). */
+export const TIMELINE_SECRET_PATTERN = '^[0-9a-f]{32,128}$';
 export const MAX_PAYLOAD_BYTES = 1 << 20;
 /** Mutations in one push. */
 export const MAX_PUSH_MUTATIONS = 1000;

@@ -1,7 +1,7 @@
 // The domain of a mutation, defined once. The push schema (push.ts) is built from these schemas, the
 // coordinator's AuthorityDocument refuses any request outside them (`pushProblem`), and
 // LocalDocument.mutate refuses a mutation outside them before it reaches the timeline
-// (`mutationProblem`). So:
+// (`mutationProblem`, mutation-domain.ts: the same checks without the schemas). So:
 // 1. A mutation a client accepted locally is never refused by the coordinator as malformed: it is
 //    confirmed or rejected by the reducer.
 // 2. Everything inside the domain can be reduced on every host: the reducer's ABI, the timeline codec and
@@ -12,6 +12,10 @@ import { Value } from '@sinclair/typebox/value';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { Id, Lsn } from './common.js';
 import { MAX_PAYLOAD_BYTES, MAX_PUSH_MUTATIONS } from './limits.js';
+import { mutationProblem } from './mutation-domain.js';
+
+// The local write path checks a mutation without these schemas (mutation-domain.ts, same answers).
+export { mutationProblem, timestampProblem } from './mutation-domain.js';
 
 /** Milliseconds since the epoch; the reducer sees it as a u64. */
 export const Timestamp = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
@@ -41,22 +45,6 @@ function problem(
   if (Value.Check(schema, value)) return undefined;
   const first = Value.Errors(schema, value).First();
   return `${field}${first?.path ?? ''}: ${first?.message ?? 'invalid'}`;
-}
-
-/** Why a timestamp cannot be an envelope's, or undefined when it can. */
-export function timestampProblem(timestamp: unknown): string | undefined {
-  return problem(Timestamp, timestamp, 'timestamp');
-}
-
-/** Why this mutation cannot be pushed (lsn, timestamp, payload), or undefined when it can. */
-export function mutationProblem(m: {
-  readonly lsn: unknown;
-  readonly timestamp: unknown;
-  readonly payload: unknown;
-}): string | undefined {
-  return (
-    problem(Lsn, m.lsn, 'lsn') ?? timestampProblem(m.timestamp) ?? problem(Payload, m.payload, 'payload')
-  );
 }
 
 /**

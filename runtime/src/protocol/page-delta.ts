@@ -25,9 +25,9 @@
 import { InflateError, type RawDeflate, rawDeflate } from '../deflate.js';
 import type { Frame, FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
-import { ProtocolError } from './codec.js';
 import type { WireFrame } from './common.js';
 import { MAX_DELTA_BYTES } from './limits.js';
+import { ProtocolError } from './protocol-error.js';
 
 /** The page a receiver holds at `pgno`, or undefined when it holds none. */
 export type PageReader = (pgno: number) => Uint8Array | undefined;

@@ -14,8 +14,8 @@
 import { concatBytes } from '../bytes.js';
 import { TandemError } from '../errors.js';
 import type { Frame } from '../frame.js';
-import { ProtocolError } from '../protocol/codec.js';
 import { PageVersions } from '../protocol/page-delta.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
 import type { MutationEnvelope } from '../reducer/host.js';
 import { decodeMutation, encodeMutation } from '../timeline-codec.js';
 import { PageStore } from '../vfs/page-store.js';

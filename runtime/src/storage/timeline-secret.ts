@@ -18,7 +18,7 @@
 //    carries a secret that is not durable, and one more lost file is survived again.
 import { toHex } from '../bytes.js';
 import { TandemError } from '../errors.js';
-import { TIMELINE_SECRET_PATTERN } from '../protocol/hello.js';
+import { TIMELINE_SECRET_PATTERN } from '../protocol/limits.js';
 import type { ByteStore } from './byte-store.js';
 import { parseFileName } from './file-names.js';
 import { decodeRecords, RecordType } from './record.js';
