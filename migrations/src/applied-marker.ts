@@ -86,18 +86,23 @@ function hasBindingColumn(replica: Replica): boolean {
 
 /**
  * Writes markers inside the caller's transaction, and binds the timelines of `bindings` that have no
- * binding yet (a binding never changes: invariant 4).
+ * binding yet (a binding never changes: invariant 4). With `tableReady`, the caller knows a committed
+ * transaction of this replica already wrote markers here (so the table has its binding column, and no
+ * reducer can change it: invariant 2): the table is not checked again, two statements saved per push.
  */
 export function writeAppliedMarkers(
   replica: Replica,
   markers: ReadonlyMap<string, number>,
   bindings: ReadonlyMap<string, string> = new Map(),
+  tableReady = false,
 ): void {
   if (markers.size === 0) return;
-  replica.connection.exec(CREATE);
-  // A table from before bindings (invariant 4) gains the column in this transaction.
-  if (!hasBindingColumn(replica))
-    replica.connection.exec(`ALTER TABLE ${APPLIED_TABLE} ADD COLUMN secret_hash TEXT`);
+  if (!tableReady) {
+    replica.connection.exec(CREATE);
+    // A table from before bindings (invariant 4) gains the column in this transaction.
+    if (!hasBindingColumn(replica))
+      replica.connection.exec(`ALTER TABLE ${APPLIED_TABLE} ADD COLUMN secret_hash TEXT`);
+  }
   replica.connection.executeBatch(
     `INSERT INTO ${APPLIED_TABLE} (timeline_id, applied_lsn, secret_hash) VALUES (?, ?, ?)
        ON CONFLICT (timeline_id) DO UPDATE SET applied_lsn = excluded.applied_lsn,

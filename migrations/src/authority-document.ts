@@ -192,6 +192,8 @@ export class AuthorityDocument {
   #appliedFrameLsn: number;
   #failure: TandemError | undefined;
   #closed = false;
+  /** A transaction of this document committed markers: the marker table needs no check (applied-marker.ts). */
+  #markerTableReady = false;
 
   private constructor(
     options: AuthorityOptions,
@@ -481,8 +483,9 @@ export class AuthorityDocument {
     bindings: ReadonlyMap<string, string>,
   ): Outcome[] {
     const replica = this.#replica;
+    const tableReady = this.#markerTableReady;
     const record = (outcomes: readonly Outcome[]): void => {
-      writeAppliedMarkers(replica, updates, bindings);
+      writeAppliedMarkers(replica, updates, bindings, tableReady);
       writeRejections(
         replica,
         outcomes.flatMap((outcome, i) =>
@@ -493,23 +496,28 @@ export class AuthorityDocument {
       );
     };
     const limit = this.#maxDocumentBytes;
-    // SQLite's own count: inside a transaction the file has not grown yet, its page cache has.
+    // SQLite's own count: inside a transaction the file has not grown yet, its page cache has. Asked
+    // only under a limit (a query each time, twice a push).
     const pageCount = (): number => Number(replica.query('PRAGMA page_count')[0]?.page_count ?? 0);
-    const pagesBefore = pageCount();
+    const pagesBefore = limit === undefined ? 0 : pageCount();
+    let outcomes: Outcome[];
     try {
-      return replica.applyBatch(batch, (outcomes) => {
-        record(outcomes);
+      outcomes = replica.applyBatch(batch, (applied) => {
+        record(applied);
+        if (limit === undefined) return;
         // Only growth past the limit is refused: work that frees or reuses pages still goes on.
         const pages = pageCount();
-        if (limit !== undefined && pages * PAGE_SIZE > limit && pages > pagesBefore) throw new OverQuota();
+        if (pages * PAGE_SIZE > limit && pages > pagesBefore) throw new OverQuota();
       });
     } catch (error) {
       if (!(error instanceof OverQuota)) throw error;
       const reason = `document size quota exceeded (${limit} bytes)`;
-      const rejected: Outcome[] = batch.map(() => ({ ok: false, reason }));
-      replica.transaction(() => record(rejected));
-      return rejected;
+      outcomes = batch.map(() => ({ ok: false, reason }));
+      replica.transaction(() => record(outcomes));
     }
+    // Committed: the markers' table exists as this transaction left it.
+    if (updates.size > 0) this.#markerTableReady = true;
+    return outcomes;
   }
 
   /**
