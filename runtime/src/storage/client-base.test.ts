@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import type { Frame } from '../frame.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PAGE_SIZE, PageStore } from '../vfs/page-store.js';
-import { ClientBase } from './client-base.js';
+import { ClientBase, SETTLE_MS } from './client-base.js';
 import { keepWireForm } from './frame-record.js';
 import { type Fault, FaultyByteStore, MemoryByteStore } from './memory-byte-store.js';
 
@@ -296,5 +296,28 @@ test('a closed base whose frames since its image changed an eighth of it reopens
   expect(await framesOnDisk()).toBeGreaterThan(0);
   const { recovered } = await ClientBase.open(root);
   expect(recovered.cursor).toBe(2);
+  expect(await recovered.store.hash()).toBe(await live.hash());
+});
+
+test('a base left quiet after a burst is checkpointed without a close (an unclean exit then reopens from the image)', async () => {
+  const root = new MemoryByteStore();
+  const { base } = await ClientBase.open(root);
+  const frames = history(5, 3);
+  const live = storeAfter(frames);
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    base.record({ journalId: 'j', frames, base: live.base(), cursor: 3 });
+    vi.advanceTimersByTime(SETTLE_MS - 1);
+    await base.flushed();
+    const logs = async () => (await root.list()).filter((f) => /^base-[0-9a-f]+\.frames\./.test(f));
+    expect(await logs()).not.toEqual([]);
+    vi.advanceTimersByTime(1);
+    await base.flushed();
+    expect(await logs()).toEqual([]);
+  } finally {
+    vi.useRealTimers();
+  }
+  const { recovered } = await ClientBase.open(root);
+  expect(recovered.cursor).toBe(3);
   expect(await recovered.store.hash()).toBe(await live.hash());
 });

@@ -19,10 +19,11 @@
 // 5. Bursts are written up to WRITE_DELAY_MS after they are recorded (at once by `flushed`), each
 //    step writing every burst recorded by then, in order: a client taking hundreds of frames a second
 //    makes a few writes, not one per frame. A crash loses at most those bursts, which invariant 3 allows.
-// 6. `close` checkpoints the base when the frames since its last image hold at least 1/CLOSE_SHARE of
-//    its pages: a reopen then reads one image instead of inflating page deltas (a cold process pays
-//    ~0.5 ms for each). The pages are read at `close` from the `base` of the last `record`, which must
-//    be the document's base as of that record (every change of it recorded before the change returns).
+// 6. `close`, or a base left quiet for SETTLE_MS after a burst, checkpoints the base when the frames
+//    since its last image hold at least 1/CLOSE_SHARE of its pages: a reopen then reads one image
+//    instead of inflating page deltas (a cold process pays ~0.5 ms for each), also after an unclean exit.
+//    The pages are read then from the `base` of the last `record`, which must be the document's base
+//    as of that record (every change of it recorded before the call making it returns).
 import { toHex } from '../bytes.js';
 import type { Frame } from '../frame.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
@@ -48,6 +49,8 @@ const WRITE_DELAY_MS = 100;
 const CHECKPOINT_BYTES = 1024 * 1024;
 /** A close checkpoints a base whose frames since its image changed 1/CLOSE_SHARE of its size (invariant 6). */
 const CLOSE_SHARE = 8;
+/** How long a base stays quiet after a burst before it is checkpointed as at a close (invariant 6). */
+export const SETTLE_MS = 2000;
 
 export interface RecoveredBase {
   readonly journalId: string | null;
@@ -80,6 +83,7 @@ export class ClientBase {
     readonly due: boolean;
   }[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #settleTimer: ReturnType<typeof setTimeout> | undefined;
   /** The last burst recorded: the live base it left and where (invariant 6). */
   #latest: { readonly journalId: string; readonly base: PageSource; readonly cursor: number } | undefined;
   /** The history file that names the current history (kept by garbage collection). */
@@ -157,6 +161,10 @@ export class ClientBase {
     const base: PageSource = { pageCount: update.base.pageCount, pages: () => pages };
     this.#waiting.push({ journalId, replaced, frames, base, cursor, due });
     this.#latest = { journalId, base: update.base, cursor };
+    clearTimeout(this.#settleTimer);
+    this.#settleTimer = setTimeout(() => this.#settle(), SETTLE_MS);
+    // A quiet base must not keep a process alive for its checkpoint.
+    (this.#settleTimer as { unref?: () => void }).unref?.();
     // Written a little later, with what follows (invariant 5).
     this.#timer ??= setTimeout(() => this.#write(), WRITE_DELAY_MS);
   }
@@ -227,17 +235,29 @@ export class ClientBase {
    * (invariant 6), and syncs. The document's base must not change after this.
    */
   async close(): Promise<void> {
-    const latest = this.#latest;
-    if (latest !== undefined && this.#bytesSince > 0) {
-      const worth = this.#bytesSince * CLOSE_SHARE >= latest.base.pageCount * PAGE_SIZE;
-      if (worth) {
-        const pages = [...latest.base.pages()];
-        const base: PageSource = { pageCount: latest.base.pageCount, pages: () => pages };
-        this.#waiting.push({ ...latest, replaced: undefined, frames: [], base, due: true });
-        this.#bytesSince = 0;
-      }
-    }
+    clearTimeout(this.#settleTimer);
+    this.#queueSettledCheckpoint();
     await this.flushed();
+  }
+
+  /** A quiet base: its checkpoint, if worth it, is written now (a failure waits for `flushed`). */
+  #settle(): void {
+    this.#settleTimer = undefined;
+    if (!this.#queueSettledCheckpoint()) return;
+    this.#write();
+    this.#chain.catch(() => undefined);
+  }
+
+  /** Queues a checkpoint of the last recorded base when invariant 6 says it is worth it. */
+  #queueSettledCheckpoint(): boolean {
+    const latest = this.#latest;
+    if (latest === undefined || this.#bytesSince === 0) return false;
+    if (this.#bytesSince * CLOSE_SHARE < latest.base.pageCount * PAGE_SIZE) return false;
+    const pages = [...latest.base.pages()];
+    const base: PageSource = { pageCount: latest.base.pageCount, pages: () => pages };
+    this.#waiting.push({ ...latest, replaced: undefined, frames: [], base, due: true });
+    this.#bytesSince = 0;
+    return true;
   }
 
   /** Deletes the files of histories other than the current one, and stale history files. */
