@@ -37,13 +37,11 @@ import {
   concatBytes,
   DocumentJournal,
   encodePageImage,
-  encodeWireFrame,
   type Frame,
   type MutationEnvelope,
   type Outcome,
   PAGE_SIZE,
   PageStore,
-  PageVersions,
   pushProblem,
   type RecoveredState,
   type ReducerModule,
@@ -58,7 +56,16 @@ import {
   writeAppliedMarkers,
   writeRejections,
 } from './applied-marker.js';
+import {
+  type Captured,
+  FramePipeline,
+  type KeptFrame,
+  recoveredWireForms,
+  type SyncingFrames,
+} from './frame-pipeline.js';
 import { ensureSchema, refuseOlderReducer } from './schema-version.js';
+
+export type { KeptFrame } from './frame-pipeline.js';
 
 export interface AuthorityOptions {
   readonly docId: string;
@@ -127,12 +134,6 @@ export type CatchUp =
   /** The cursor lies before the kept frames (or beyond the head): only a snapshot gets it there. */
   | { readonly status: 'behind' };
 
-/** A durable frame, with its wire form (invariant 9). */
-export interface KeptFrame {
-  readonly frame: Frame;
-  readonly wire: WireFrame;
-}
-
 /** A push applied, its frame's sync begun: what reporting it needs. */
 interface AppliedStep {
   readonly syncing: SyncingFrames;
@@ -140,19 +141,6 @@ interface AppliedStep {
   readonly updates: ReadonlyMap<string, number>;
   /** Its results, given each timeline's durable marker. */
   readonly report: (marker: (timelineId: string) => number) => PushResult[];
-}
-
-/** Frames committed, with their wire forms, and the sync that makes them durable. */
-interface SyncingFrames {
-  readonly frames: KeptFrame[];
-  readonly done: Promise<void>;
-  readonly lastLsn: number | undefined;
-}
-
-/** A committed frame, with the base's version of each of its pages before it. */
-interface Captured {
-  readonly frame: Frame;
-  readonly previous: readonly (Uint8Array | undefined)[];
 }
 
 export interface DocumentSnapshot {
@@ -176,8 +164,8 @@ export class AuthorityDocument {
   readonly #maxDocumentBytes: number | undefined;
   readonly #checkpointEvery: number;
   readonly #onFrame: ((frame: Frame) => void) | undefined;
-  /** Frames committed and not yet reported durable (filled by the replica's commit callback). */
-  readonly #captured: Captured[];
+  /** Frames committed and not yet durable: their syncs and wire forms (frame-pipeline.ts). */
+  readonly #pipeline: FramePipeline;
   #nextFrameLsn: number;
   #checkpointedAt: number;
   /** The durable frames since the last checkpoint (invariant 7), the first of them at `#keptFrom`. */
@@ -190,7 +178,6 @@ export class AuthorityDocument {
   #reported: Promise<unknown> = Promise.resolve();
   /** The frame lsn after the frames applied so far, durable or not. */
   #appliedFrameLsn: number;
-  #failure: TandemError | undefined;
   #closed = false;
   /** A transaction of this document committed markers: the marker table needs no check (applied-marker.ts). */
   #markerTableReady = false;
@@ -209,7 +196,7 @@ export class AuthorityDocument {
     this.#kept = kept;
     this.#replica = replica;
     this.#journal = journal;
-    this.#captured = captured;
+    this.#pipeline = new FramePipeline(options.docId, journal, captured);
     this.#nextFrameLsn = nextFrameLsn;
     this.#appliedFrameLsn = nextFrameLsn;
     this.#markers = readAppliedMarkers(replica);
@@ -268,7 +255,7 @@ export class AuthorityDocument {
     journal = opened?.journal;
     replica ??= await openReplica();
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
-    const kept = opened ? wireForms(opened.recovered) : [];
+    const kept = opened ? recoveredWireForms(opened.recovered) : [];
     try {
       ensureSchema(replica);
       const document = new AuthorityDocument(
@@ -520,33 +507,11 @@ export class AuthorityDocument {
     return outcomes;
   }
 
-  /**
-   * Starts the sync of the frames committed so far and computes their wire forms meanwhile (invariant
-   * 9); `#persist` awaits it. Called right after each commit, so each sync covers its own frames.
-   */
+  /** Starts the sync of the frames committed so far (frame-pipeline.ts); `#persist` awaits it. */
   #startSync(): SyncingFrames {
-    const captured = this.#captured.splice(0);
-    const last = captured.at(-1)?.frame;
-    if (last === undefined) return { frames: [], done: Promise.resolve(), lastLsn: undefined };
-    this.#appliedFrameLsn = last.lsn + 1;
-    // The sync runs off this thread: the wire forms are computed meanwhile, and kept (and reported)
-    // only once it succeeded.
-    const done = this.#journal?.sync() ?? Promise.resolve();
-    // Awaited by `#persist`; a failure is also told there, not as an unhandled rejection.
-    done.catch(() => undefined);
-    let frames: KeptFrame[];
-    try {
-      frames = captured.map(({ frame, previous }) => ({ frame, wire: encodeWireFrame(frame, previous) }));
-    } catch (error) {
-      this.#failure ??= new TandemError(
-        'storage-failed',
-        `document ${this.docId} could not encode frame ${last.lsn}; reopen it to recover`,
-        {},
-        { cause: error },
-      );
-      throw this.#failure;
-    }
-    return { frames, done, lastLsn: last.lsn };
+    const syncing = this.#pipeline.start();
+    if (syncing.lastLsn !== undefined) this.#appliedFrameLsn = syncing.lastLsn + 1;
+    return syncing;
   }
 
   /**
@@ -554,22 +519,9 @@ export class AuthorityDocument {
    * order, after every earlier push was reported (invariant 3).
    */
   async #persist(syncing: SyncingFrames): Promise<KeptFrame[]> {
-    const { frames, done, lastLsn } = syncing;
-    try {
-      await done;
-    } catch (error) {
-      // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
-      this.#failure ??= new TandemError(
-        'storage-failed',
-        `document ${this.docId} could not persist frame ${lastLsn}; reopen it to recover`,
-        {},
-        { cause: error },
-      );
-    }
-    // An earlier frame that failed fails every later one: a frame is never reported above a lost one.
-    if (this.#failure !== undefined) throw this.#failure;
-    if (lastLsn === undefined) return [];
-    this.#nextFrameLsn = lastLsn + 1;
+    const frames = await this.#pipeline.settle(syncing);
+    if (syncing.lastLsn === undefined) return [];
+    this.#nextFrameLsn = syncing.lastLsn + 1;
     this.#kept.push(...frames);
     for (const { frame } of frames) this.#onFrame?.(frame);
     return frames;
@@ -590,7 +542,8 @@ export class AuthorityDocument {
 
   #assertOpen(): void {
     if (this.#closed) throw new TandemError('closed', `document ${this.docId} is closed`);
-    if (this.#failure !== undefined) throw this.#failure;
+    const failure = this.#pipeline.failure;
+    if (failure !== undefined) throw failure;
   }
 }
 
@@ -615,15 +568,6 @@ function checkRequest(
     kind: 'invalid-mutation',
     message: problem,
   };
-}
-
-/** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 9). */
-function wireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): KeptFrame[] {
-  const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
-  const versions = new PageVersions((pgno) => image.get(pgno));
-  const kept: KeptFrame[] = [];
-  for (const frame of recovered.frames) kept.push({ frame, wire: versions.encode(frame) });
-  return kept;
 }
 
 /** A random id for a new history (invariant 6). */

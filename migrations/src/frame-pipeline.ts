@@ -1,0 +1,109 @@
+// The authority's frames between their commit and their report: each sync of the journal is started
+// right after a commit, the frames' wire forms are computed while it runs off the thread, and they are
+// handed back only once it succeeded (AuthorityDocument invariants 3, 4 and 9).
+//
+// Invariants:
+// 1. A sync covers exactly the frames captured since the last one started: started right after each
+//    commit, each sync carries its own transaction's frame.
+// 2. Frames are handed back only after their sync succeeded. The first failure (a sync, or a wire form
+//    that cannot be computed) is kept: every later `settle` rejects with it, so a frame is never
+//    reported above a lost one, and the document refuses everything until it is reopened.
+// 3. Each frame's wire form is computed once, against the base's versions of its pages captured before
+//    the commit's fold replaced them.
+
+import {
+  type DocumentJournal,
+  encodeWireFrame,
+  type Frame,
+  PageVersions,
+  type RecoveredState,
+  TandemError,
+  type WireFrame,
+} from '@tandem/runtime';
+
+/** A durable frame, with its wire form (invariant 3). */
+export interface KeptFrame {
+  readonly frame: Frame;
+  readonly wire: WireFrame;
+}
+
+/** A committed frame, with the base's version of each of its pages before it. */
+export interface Captured {
+  readonly frame: Frame;
+  readonly previous: readonly (Uint8Array | undefined)[];
+}
+
+/** Frames committed, with their wire forms, and the sync that makes them durable. */
+export interface SyncingFrames {
+  readonly frames: KeptFrame[];
+  readonly done: Promise<void>;
+  readonly lastLsn: number | undefined;
+}
+
+export class FramePipeline {
+  readonly #docId: string;
+  readonly #journal: DocumentJournal | undefined;
+  /** Frames committed and not yet syncing (filled by the replica's commit callback). */
+  readonly #captured: Captured[];
+  #failure: TandemError | undefined;
+
+  constructor(docId: string, journal: DocumentJournal | undefined, captured: Captured[]) {
+    this.#docId = docId;
+    this.#journal = journal;
+    this.#captured = captured;
+  }
+
+  /** The first failure (invariant 2), if any. */
+  get failure(): TandemError | undefined {
+    return this.#failure;
+  }
+
+  /** Starts the sync of the frames captured so far and computes their wire forms meanwhile (invariant 1). */
+  start(): SyncingFrames {
+    const captured = this.#captured.splice(0);
+    const last = captured.at(-1)?.frame;
+    if (last === undefined) return { frames: [], done: Promise.resolve(), lastLsn: undefined };
+    const done = this.#journal?.sync() ?? Promise.resolve();
+    // Awaited by `settle`; a failure is also told there, not as an unhandled rejection.
+    done.catch(() => undefined);
+    let frames: KeptFrame[];
+    try {
+      frames = captured.map(({ frame, previous }) => ({ frame, wire: encodeWireFrame(frame, previous) }));
+    } catch (error) {
+      this.#failure ??= new TandemError(
+        'storage-failed',
+        `document ${this.#docId} could not encode frame ${last.lsn}; reopen it to recover`,
+        {},
+        { cause: error },
+      );
+      throw this.#failure;
+    }
+    return { frames, done, lastLsn: last.lsn };
+  }
+
+  /** Waits for a sync `start` began; its frames once durable, or the first failure (invariant 2). */
+  async settle(syncing: SyncingFrames): Promise<KeptFrame[]> {
+    try {
+      await syncing.done;
+    } catch (error) {
+      // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
+      this.#failure ??= new TandemError(
+        'storage-failed',
+        `document ${this.#docId} could not persist frame ${syncing.lastLsn}; reopen it to recover`,
+        {},
+        { cause: error },
+      );
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+    return syncing.frames;
+  }
+}
+
+/** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 3). */
+export function recoveredWireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): KeptFrame[] {
+  const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
+  const versions = new PageVersions((pgno) => image.get(pgno));
+  const kept: KeptFrame[] = [];
+  for (const frame of recovered.frames) kept.push({ frame, wire: versions.encode(frame) });
+  return kept;
+}
