@@ -15,6 +15,7 @@
 import { toHex } from '../bytes.js';
 import { InflateError, rawDeflate } from '../deflate.js';
 import type { FramePage } from '../frame.js';
+import { sha256Hex } from '../sha256.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
 
@@ -112,7 +113,6 @@ export async function decodePageImage(bytes: Uint8Array): Promise<PageImage> {
   const frameCount = getU64(headerView, 2);
   const pageCount = headerView.getUint32(10, true);
   const pages: FramePage[] = [];
-  const file = new Uint8Array(pageCount * PAGE_SIZE);
   for (const record of records.slice(1)) {
     if (record.type === RecordType.imageEnd) {
       const endView = view(record.payload);
@@ -124,7 +124,7 @@ export async function decodePageImage(bytes: Uint8Array): Promise<PageImage> {
           `image holds ${pages.length} pages, its end says ${endView.getUint32(4, true)}`,
         );
       }
-      const hash = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', file)));
+      const hash = await sha256Hex(fileParts(pages, pageCount));
       if (hash !== toHex(record.payload.subarray(8)))
         throw new PageImageError('image pages do not match its hash');
       return { frameCount, pageCount, pages, hash };
@@ -147,11 +147,28 @@ export async function decodePageImage(bytes: Uint8Array): Promise<PageImage> {
         throw new PageImageError(`page ${pgno} out of order or beyond ${pageCount}`);
       const data = body.slice(offset + 4, offset + 4 + PAGE_SIZE);
       pages.push({ pgno, data });
-      file.set(data, (pgno - 1) * PAGE_SIZE);
     }
   }
   throw new PageImageError('image is incomplete (no end record)');
 }
+
+/**
+ * The file the pages make, as parts in order (holes as zeros), for its hash: hashed where they are
+ * instead of copied into one buffer.
+ */
+function fileParts(pages: readonly FramePage[], pageCount: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let next = 1;
+  for (const { pgno, data } of pages) {
+    for (; next < pgno; next++) parts.push(ZERO_PAGE);
+    parts.push(data);
+    next = pgno + 1;
+  }
+  for (; next <= pageCount; next++) parts.push(ZERO_PAGE);
+  return parts;
+}
+
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** `expected` bytes of pages inflated from `bytes`; anything else is a PageImageError. */
 function inflatePages(bytes: Uint8Array, expected: number): Uint8Array {
