@@ -18,6 +18,7 @@
 // CONFIRM_SECONDS, CONFIRM_INTERVAL_MS, CONFIRM_FRAMES to change the sizes; CONFIRM_PHASES to pick)
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +90,8 @@ interface Reply {
   readonly port?: number;
   readonly reducerHash?: string;
   readonly cpu?: NodeJS.CpuUsage;
+  /** CPU the answering thread (the coordinator's main thread) used so far, ms; Linux only. */
+  readonly mainThreadMs?: number;
   /** Median of appending 4 KiB and fsyncing it, in the coordinator's data folder, ms. */
   readonly fsyncMs?: number;
 }
@@ -101,7 +104,10 @@ const mutation = (id: string) =>
 async function coordinatorRole(dataDir: string): Promise<void> {
   const coordinator = await startCoordinator({ reducer: TODO, port: 0, dataDir });
   serveParent(async (command) => {
-    if (command.type === 'cpu') return { cpu: process.cpuUsage() };
+    if (command.type === 'cpu') {
+      const mainThreadMs = threadCpuMs();
+      return { cpu: process.cpuUsage(), ...(mainThreadMs !== undefined && { mainThreadMs }) };
+    }
     if (command.type === 'fsync') return { fsyncMs: await fsyncMs(join(dataDir, 'fsync-probe')) };
     return {};
   });
@@ -323,6 +329,25 @@ async function pacedPusher(
   socket.close();
 }
 
+/**
+ * The calling thread's CPU so far (user + system, ms) from /proc/thread-self/stat, read synchronously
+ * (an async read would run on, and measure, a thread of the fs pool): the coordinator's main thread
+ * apart from its document workers, the fs thread pool and V8's GC and compiler threads. Undefined
+ * where there is no such file.
+ */
+function threadCpuMs(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces): state is the first, utime the 12th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : undefined;
+}
+
 /** What making 4 KiB durable costs on this disk: the median of 20 appends, each fsynced. */
 async function fsyncMs(path: string): Promise<number> {
   const file = await open(path, 'a');
@@ -469,6 +494,8 @@ async function main(): Promise<void> {
     /** CPU per frame one client receives with nothing pending, ms; the coordinator's per mutation. */
     frameClientCpu: [] as number[],
     frameCoordinatorCpu: [] as number[],
+    /** The part of it on the coordinator's main thread (sockets, protocol, fan-out). */
+    frameMainThreadCpu: [] as number[],
     rate: [] as number[],
     rateFloor: [] as number[],
     pusherCores: [] as number[],
@@ -477,10 +504,14 @@ async function main(): Promise<void> {
   if (PHASES.includes('latency')) await latency(clients, false);
   const fsyncs: number[] = [];
   const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
-  const cpu = async () => ({
-    coordinator: (await coordinator.ask({ type: 'cpu' })).cpu!,
-    clients: await Promise.all(clients.map(async (c) => (await c.ask({ type: 'cpu' })).cpu!)),
-  });
+  const cpu = async () => {
+    const { cpu: used, mainThreadMs } = await coordinator.ask({ type: 'cpu' });
+    return {
+      coordinator: used!,
+      mainThreadMs,
+      clients: await Promise.all(clients.map(async (c) => (await c.ask({ type: 'cpu' })).cpu!)),
+    };
+  };
   for (let round = 0; round < ROUNDS; round++) {
     if (PHASES.includes('frames')) {
       const before = await cpu();
@@ -489,6 +520,9 @@ async function main(): Promise<void> {
       await sleep(300);
       const after = await cpu();
       rounds.frameCoordinatorCpu.push(ms(before.coordinator, after.coordinator) / FRAMES);
+      if (before.mainThreadMs !== undefined && after.mainThreadMs !== undefined) {
+        rounds.frameMainThreadCpu.push((after.mainThreadMs - before.mainThreadMs) / FRAMES);
+      }
       rounds.frameClientCpu.push(
         before.clients.reduce((n, b, i) => n + ms(b, after.clients[i]!), 0) / CLIENTS / FRAMES,
       );
@@ -532,7 +566,7 @@ async function main(): Promise<void> {
     );
   if (PHASES.includes('frames')) {
     console.log(
-      `#   CPU per frame with nothing pending (${FRAMES} pushed one at a time, ≤ 200/s): each client ${median(rounds.frameClientCpu).toFixed(3)} ms per frame received, the coordinator ${median(rounds.frameCoordinatorCpu).toFixed(3)} ms per mutation`,
+      `#   CPU per frame with nothing pending (${FRAMES} pushed one at a time, ≤ 200/s): each client ${median(rounds.frameClientCpu).toFixed(3)} ms per frame received, the coordinator ${median(rounds.frameCoordinatorCpu).toFixed(3)} ms per mutation${rounds.frameMainThreadCpu.length > 0 ? ` (its main thread ${median(rounds.frameMainThreadCpu).toFixed(2)}: sockets, protocol, fan-out; the rest in its document worker, fs thread pool, GC and compiler threads)` : ''}`,
     );
   }
   if (PHASES.includes('latency')) {
