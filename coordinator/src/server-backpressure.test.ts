@@ -64,4 +64,4 @@ test('a client that stops reading is not buffered for without bound: it falls be
   expect(await slow.hash()).toBe(await coordinator.pageHash(docId));
   await Promise.all([writer.close(), slow.close()]);
   await coordinator.close();
-});
+}, 180_000); // 20 MB through a paused socket: ~35 s at load 12 here; the waits fail on a stall, not on slowness

@@ -112,14 +112,15 @@ export class TestSyncClient {
         .slice(from)
         .find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as never)),
     );
-    if (found === undefined) throw new Error(`no ${type} message within ${WAIT_MS} ms`);
+    if (found === undefined) throw new Error(`no ${type} message, and none at all for ${WAIT_MS} ms`);
     return found;
   }
 
   /** Resolves once the pages have reached `lsn` (frames before it applied). */
   async reach(lsn: number): Promise<void> {
     const reached = await this.#until(() => (this.cursor >= lsn ? true : undefined));
-    if (reached === undefined) throw new Error(`stuck at ${this.cursor}, waiting for ${lsn}`);
+    if (reached === undefined)
+      throw new Error(`stuck at ${this.cursor}, waiting for ${lsn}, no message for ${WAIT_MS} ms`);
   }
 
   hash(): Promise<string> {
@@ -158,20 +159,25 @@ export class TestSyncClient {
     for (const waiter of this.#waiters.splice(0)) waiter();
   }
 
+  /**
+   * Waits until `probe` answers, giving up only once WAIT_MS pass without a message: a stream that is
+   * slow (a catch-up of megabytes on a loaded machine) is waited for, one that stalled is not.
+   */
   async #until<T>(probe: () => T | undefined): Promise<T | undefined> {
-    const deadline = Date.now() + WAIT_MS;
+    let deadline = Date.now() + WAIT_MS;
     for (;;) {
       const value = probe();
       if (value !== undefined) return value;
       const left = deadline - Date.now();
       if (left <= 0 || this.socket.readyState === this.socket.CLOSED) return probe();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
+      const heard = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), left);
         this.#waiters.push(() => {
           clearTimeout(timer);
-          resolve();
+          resolve(true);
         });
       });
+      if (heard) deadline = Date.now() + WAIT_MS;
     }
   }
 }
