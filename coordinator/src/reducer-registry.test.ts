@@ -1,6 +1,6 @@
 // The registry's rules on real files: what a deploy refuses leaves the folder untouched, what it takes
 // is on disk before it is current, and a restart runs the newer of the deployed reducer and --reducer.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -24,9 +24,11 @@ test('a deploy is on disk before it is current, a refused one changes nothing, a
       activated.push([reducer, previous]);
     };
 
+    // The reducer it was started with is kept from the start (invariant 4).
+    expect(await readdir(join(dataDir, REDUCERS_FOLDER))).toEqual([`${registry.given.sha256}.wasm`]);
     const garbage = await registry.deploy(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 7]), activate);
     expect(garbage).toMatchObject({ status: 'refused', kind: 'invalid-reducer' });
-    expect(await readdir(dataDir)).toEqual([]);
+    expect(await readdir(join(dataDir, REDUCERS_FOLDER))).toEqual([`${registry.given.sha256}.wasm`]);
 
     const deployed = await registry.deploy(v2, activate);
     expect(deployed).toMatchObject({ status: 'deployed', reducer: { schemaVersion: 2 } });
@@ -53,7 +55,46 @@ test('a deploy is on disk before it is current, a refused one changes nothing, a
     expect(same.current).toBe(same.given);
     // In memory: nothing is written anywhere.
     const memory = await ReducerRegistry.open(v1);
+    expect(memory.older).toEqual([]);
     expect(await memory.deploy(v2, async () => undefined)).toMatchObject({ status: 'deployed' });
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+/** v1 with a custom section appended: another schema-1 reducer (another hash), as a fix would be. */
+function variant(component: Uint8Array, label: string): Uint8Array {
+  const name = new TextEncoder().encode('tandem-test');
+  const body = [name.length, ...name, ...new TextEncoder().encode(label)];
+  return new Uint8Array([...component, 0, body.length, ...body]);
+}
+
+test('every reducer deployed or started with is known after a restart, oldest first, and a damaged one stops the start', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tandem-registry-kept-'));
+  try {
+    const first = await ReducerRegistry.open(v1, dataDir);
+    const fix = await first.deploy(variant(v1, 'fix'), async () => undefined);
+    expect(fix).toMatchObject({ status: 'deployed', reducer: { schemaVersion: 1 } });
+    expect(await first.deploy(v2, async () => undefined)).toMatchObject({ status: 'deployed' });
+    const hashes = [first.given.sha256, ...first.older.slice(1).map((r) => r.sha256), first.current.sha256];
+    expect(first.older.map((r) => r.schemaVersion)).toEqual([1, 1]);
+
+    // Restarted with the current reducer as --reducer: both schema-1 reducers are still known, in order.
+    const restarted = await ReducerRegistry.open(v2, dataDir);
+    expect(restarted.current.sha256).toBe(first.current.sha256);
+    expect(restarted.older.map((r) => r.sha256)).toEqual(first.older.map((r) => r.sha256));
+    for (const sha256 of hashes) expect(restarted.get(sha256)?.sha256).toBe(sha256);
+
+    // Restarted with yet another schema-1 reducer: kept too, and the deployed v2 stays current.
+    const other = await ReducerRegistry.open(variant(v1, 'other'), dataDir);
+    expect(other.current.sha256).toBe(first.current.sha256);
+    expect(other.older.map((r) => r.sha256)).toEqual([
+      ...first.older.map((r) => r.sha256),
+      other.given.sha256,
+    ]);
+
+    await writeFile(join(dataDir, REDUCERS_FOLDER, `${hashes[1]}.wasm`), v1);
+    await expect(ReducerRegistry.open(v2, dataDir)).rejects.toThrow('does not hash to its name');
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

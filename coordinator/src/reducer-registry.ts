@@ -12,8 +12,13 @@
 //    restarts runs the newest reducer it was given, the deployed one or `--reducer`, whichever has the
 //    higher schema version (the deployed one on a tie: it came later).
 // 3. Deploys run one after another.
+// 4. With a data folder, every reducer the coordinator ever ran stays known across restarts: each one
+//    deployed, and each `--reducer` it was started with (written there at start), is kept in
+//    `.reducers` and loaded at every start, so a document left on an earlier reducer (its `migrate`
+//    failed) still opens after any number of deploys and restarts. A kept file that does not hash to
+//    its name stops the start: none is dropped.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadPreparedReducer, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
 import { prepareReducer } from '@tandem/runtime/prepare';
@@ -44,39 +49,53 @@ export class ReducerRegistry {
   #current: RegisteredReducer;
   #deploying: Promise<unknown> = Promise.resolve();
 
-  private constructor(given: RegisteredReducer, current: RegisteredReducer, folder: string | undefined) {
+  private constructor(
+    given: RegisteredReducer,
+    current: RegisteredReducer,
+    folder: string | undefined,
+    known: readonly RegisteredReducer[] = [current],
+  ) {
     this.given = given;
     this.#current = current;
     this.#folder = folder;
-    this.#known.set(current.sha256, current);
+    for (const reducer of known) this.#known.set(reducer.sha256, reducer);
   }
 
   /**
    * The registry of a coordinator started with `source` (`--reducer`): a ReducerLoadError if the
-   * loader refuses it. With `dataDir`, the reducer deployed there last is known too, and current
-   * when its schema version is at least `source`'s (invariant 2).
+   * loader refuses it. With `dataDir`, `source` is kept there and every reducer kept there is known
+   * (invariant 4); the one deployed last is current when its schema version is at least `source`'s
+   * (invariant 2).
    */
   static async open(source: Uint8Array, dataDir?: string): Promise<ReducerRegistry> {
     const given = await register(await prepareReducer(source));
-    const folder = dataDir === undefined ? undefined : join(dataDir, REDUCERS_FOLDER);
-    const deployed = folder === undefined ? undefined : await readCurrent(folder);
-    if (deployed === undefined || deployed.sha256 === given.sha256)
-      return new ReducerRegistry(given, given, folder);
-    const registry = new ReducerRegistry(
-      given,
-      deployed.schemaVersion >= given.schemaVersion ? deployed : given,
-      folder,
+    if (dataDir === undefined) return new ReducerRegistry(given, given, undefined);
+    const folder = join(dataDir, REDUCERS_FOLDER);
+    const kept = (await readKept(folder)).map((reducer) =>
+      reducer.sha256 === given.sha256 ? given : reducer,
     );
-    registry.#known.set(given.sha256, given);
-    registry.#known.set(deployed.sha256, deployed);
-    return registry;
+    if (!kept.includes(given)) {
+      await mkdir(folder, { recursive: true });
+      await writeDurably(join(folder, `${given.sha256}.wasm`), given.bytes);
+      kept.push(given);
+    }
+    const deployedName = (await readFile(join(folder, 'current'), 'utf8').catch(() => undefined))?.trim();
+    const deployed = kept.find((reducer) => reducer.sha256 === deployedName);
+    if (deployedName !== undefined && deployed === undefined) {
+      throw new Error(
+        `${join(folder, 'current')} names ${deployedName}, which is not in ${folder}: the deployed reducer is missing`,
+      );
+    }
+    const current =
+      deployed !== undefined && deployed.schemaVersion >= given.schemaVersion ? deployed : given;
+    return new ReducerRegistry(given, current, folder, kept);
   }
 
   get current(): RegisteredReducer {
     return this.#current;
   }
 
-  /** Every reducer known but the current one, in the order they became known. */
+  /** Every reducer known but the current one, oldest first (the worker falls back to the newest fitting one). */
   get older(): RegisteredReducer[] {
     return [...this.#known.values()].filter((known) => known !== this.#current);
   }
@@ -128,6 +147,8 @@ export class ReducerRegistry {
       await writeDurably(join(this.#folder, `${reducer.sha256}.wasm`), reducer.bytes);
       await writeDurably(join(this.#folder, 'current'), new TextEncoder().encode(`${reducer.sha256}\n`));
     }
+    // A reducer deployed again is the newest of its schema version again.
+    this.#known.delete(reducer.sha256);
     this.#known.set(reducer.sha256, reducer);
     this.#current = reducer;
     await activate(reducer, previous);
@@ -140,18 +161,33 @@ async function register(prepared: Uint8Array): Promise<RegisteredReducer> {
   return { sha256: module.sha256, bytes: prepared, schemaVersion: schemaVersionOf(module) };
 }
 
-/** The reducer `.reducers/current` names, if any (its bytes must hash to that name). */
-async function readCurrent(folder: string): Promise<RegisteredReducer | undefined> {
-  const name = await readFile(join(folder, 'current'), 'utf8').catch(() => undefined);
-  if (name === undefined) return undefined;
-  const sha256 = name.trim();
-  const bytes = new Uint8Array(await readFile(join(folder, `${sha256}.wasm`)));
-  if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
-    throw new Error(
-      `${join(folder, `${sha256}.wasm`)} does not hash to its name: the deployed reducer is damaged`,
-    );
+/**
+ * Every reducer kept in `folder`, oldest first (by schema version, then by when it was written: a
+ * deploy writes its file), each checked against its name.
+ */
+async function readKept(folder: string): Promise<RegisteredReducer[]> {
+  const names = await readdir(folder).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  const kept: { reducer: RegisteredReducer; written: bigint }[] = [];
+  for (const name of names) {
+    const match = /^([0-9a-f]{64})\.wasm$/.exec(name);
+    if (match === null) continue;
+    const path = join(folder, name);
+    const bytes = new Uint8Array(await readFile(path));
+    if (createHash('sha256').update(bytes).digest('hex') !== match[1]) {
+      throw new Error(`${path} does not hash to its name: a kept reducer is damaged`);
+    }
+    const { mtimeNs } = await stat(path, { bigint: true });
+    kept.push({ reducer: await register(bytes), written: mtimeNs });
   }
-  return register(bytes);
+  kept.sort(
+    (a, b) =>
+      a.reducer.schemaVersion - b.reducer.schemaVersion ||
+      (a.written < b.written ? -1 : a.written > b.written ? 1 : 0),
+  );
+  return kept.map(({ reducer }) => reducer);
 }
 
 async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
