@@ -1,7 +1,9 @@
 // The operator's HTTP: `POST /admin/reducers` deploys a reducer while the coordinator serves
 // (`tandem-coordinator deploy` is its client). The answer is JSON, `DeployAnswer`, with a status code
 // that says the same (200 deployed or already current, 401 no or wrong token, 403 deploys disabled,
-// 409 no data folder, 413 too large, 422 refused).
+// 409 no data folder, 413 too large, 422 refused). `POST /admin/migrate` migrates every document to the
+// current reducer (migrate-all.ts; `tandem-coordinator migrate`) and answers `MigrateAnswer`, 200 with
+// each document's outcome, failures included, after the same token and data folder checks.
 //
 // Invariants:
 // 1. Nothing is read from a request before its token is checked, and a coordinator started without an
@@ -10,9 +12,11 @@
 // 3. A body larger than `maxBytes` is refused (413) and not kept past that size; nothing is deployed.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DocumentMigration } from './migrate-all.js';
 import type { DeployOutcome } from './reducer-registry.js';
 
 export const DEPLOY_PATH = '/admin/reducers';
+export const MIGRATE_PATH = '/admin/migrate';
 
 export interface AdminContext {
   /** The operator token; deploys are refused (403) without one. */
@@ -22,7 +26,20 @@ export interface AdminContext {
   /** The largest reducer taken (the loader's `maxModuleBytes`). */
   readonly maxBytes: number;
   readonly deploy: (bytes: Uint8Array) => Promise<DeployOutcome>;
+  readonly migrateAll: () => Promise<MigrateReport>;
 }
+
+/** What a migrate-all did: the reducer it moved documents to, and each document's outcome in order. */
+export interface MigrateReport {
+  readonly sha256: string;
+  readonly schemaVersion: number;
+  readonly documents: readonly ({ readonly docId: string } & DocumentMigration)[];
+}
+
+/** The body of every answer of `POST /admin/migrate`. */
+export type MigrateAnswer =
+  | ({ readonly status: 'done' } & MigrateReport)
+  | Extract<DeployAnswer, { status: 'refused' }>;
 
 /** The body of every answer of `POST /admin/reducers`. */
 export type DeployAnswer =
@@ -50,31 +67,7 @@ export async function handleDeploy(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  if (request.method !== 'POST') {
-    return answer(response, 405, refused('invalid-reducer', 'deploy with POST'), { allow: 'POST' });
-  }
-  if (context.operatorToken === undefined) {
-    return answer(
-      response,
-      403,
-      refused(
-        'deploys-disabled',
-        'this coordinator takes no deploys: start it with TANDEM_OPERATOR_TOKEN set (or --operator-token-file)',
-      ),
-    );
-  }
-  if (!sameToken(bearer(request), context.operatorToken)) {
-    return answer(response, 401, refused('unauthorized', 'a missing or wrong operator token'), {
-      'www-authenticate': 'Bearer',
-    });
-  }
-  if (!context.persistent) {
-    return answer(
-      response,
-      409,
-      refused('no-data-folder', 'deploys need a data folder: its documents reopen under the new reducer'),
-    );
-  }
+  if (!admitted(context, request, response)) return;
   const body = await readBody(request, context.maxBytes);
   if (body === undefined) {
     return answer(
@@ -94,6 +87,54 @@ export async function handleDeploy(
       previous: { sha256: outcome.previous.sha256, schemaVersion: outcome.previous.schemaVersion },
     }),
   });
+}
+
+export async function handleMigrate(
+  context: AdminContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  if (!admitted(context, request, response)) return;
+  request.resume();
+  const report = await context.migrateAll();
+  return answer(response, 200, { status: 'done', ...report });
+}
+
+/** The checks every admin request passes first (invariant 1); false once it has been answered. */
+function admitted(context: AdminContext, request: IncomingMessage, response: ServerResponse): boolean {
+  if (request.method !== 'POST') {
+    answer(response, 405, refused('invalid-reducer', 'admin requests are POSTs'), { allow: 'POST' });
+    return false;
+  }
+  if (context.operatorToken === undefined) {
+    answer(
+      response,
+      403,
+      refused(
+        'deploys-disabled',
+        'this coordinator takes no admin requests: start it with TANDEM_OPERATOR_TOKEN set (or --operator-token-file)',
+      ),
+    );
+    return false;
+  }
+  if (!sameToken(bearer(request), context.operatorToken)) {
+    answer(response, 401, refused('unauthorized', 'a missing or wrong operator token'), {
+      'www-authenticate': 'Bearer',
+    });
+    return false;
+  }
+  if (!context.persistent) {
+    answer(
+      response,
+      409,
+      refused(
+        'no-data-folder',
+        'admin requests need a data folder: its documents reopen under the new reducer',
+      ),
+    );
+    return false;
+  }
+  return true;
 }
 
 function refused(kind: Extract<DeployAnswer, { status: 'refused' }>['kind'], message: string): DeployAnswer {
@@ -127,7 +168,7 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Uin
 function answer(
   response: ServerResponse,
   status: number,
-  body: DeployAnswer,
+  body: DeployAnswer | MigrateAnswer,
   headers: Record<string, string> = {},
 ): void {
   const text = JSON.stringify(body);

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ReducerLoadError, WORLD_PACKAGE } from '@tandem/runtime';
 import { loadAuthorize } from './auth-module.js';
-import { deployMain, isDeployCommand } from './deploy-command.js';
+import { deployMain, isDeployCommand, isMigrateCommand, migrateMain } from './deploy-command.js';
 import { createLog, isLogLevel, LOG_LEVELS } from './log.js';
 import { isRecoverCommand, recoverMain } from './recover.js';
 import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
@@ -29,6 +29,7 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   -v, --version             print the coordinator's version, sync protocol and reducer world
 
        tandem-coordinator deploy <file.wasm> [--url http://127.0.0.1:8787]   (see deploy --help)
+       tandem-coordinator migrate [--url http://127.0.0.1:8787]               (see migrate --help)
        tandem-coordinator recover <docId> [--data ./data]                      (see recover --help)
 `;
 
@@ -129,6 +130,7 @@ async function readOperatorToken(
 export async function main(argv: readonly string[]): Promise<number> {
   if (isRecoverCommand(argv)) return recoverMain(argv);
   if (isDeployCommand(argv)) return deployMain(argv);
+  if (isMigrateCommand(argv)) return migrateMain(argv);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

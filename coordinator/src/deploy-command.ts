@@ -1,9 +1,11 @@
 // `tandem-coordinator deploy <file.wasm>`: hands a reducer to a running coordinator (POST
 // /admin/reducers, admin-routes.ts) under the operator token in TANDEM_OPERATOR_TOKEN, and says what the
 // coordinator answered. Exit codes: 0 deployed (or already current), 1 refused or unreachable, 2 usage.
+// `tandem-coordinator migrate` (POST /admin/migrate) migrates every document to the current reducer and
+// prints a line per document; exit code 1 when one failed.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { DeployAnswer } from './admin-routes.js';
+import type { DeployAnswer, MigrateAnswer } from './admin-routes.js';
 
 export const DEPLOY_USAGE = `usage: tandem-coordinator deploy <file.wasm> [--url http://127.0.0.1:8787]
 
@@ -13,8 +15,87 @@ export const DEPLOY_USAGE = `usage: tandem-coordinator deploy <file.wasm> [--url
   of this world, and a schema version lower than the current reducer's.
 `;
 
+export const MIGRATE_USAGE = `usage: tandem-coordinator migrate [--url http://127.0.0.1:8787]
+
+  Migrates every document in the data folder of the running coordinator at --url to its current
+  reducer, one at a time while it serves, and prints each document's outcome: migrated from→to,
+  already current, or failed (why; the document stays on its reducer and keeps serving). The operator
+  token is read from TANDEM_OPERATOR_TOKEN. Exit code 1 when a document failed.
+`;
+
 export function isDeployCommand(argv: readonly string[]): boolean {
   return argv[0] === 'deploy';
+}
+
+export function isMigrateCommand(argv: readonly string[]): boolean {
+  return argv[0] === 'migrate';
+}
+
+export async function migrateMain(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  let url: string;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv.slice(1),
+      options: {
+        url: { type: 'string', default: 'http://127.0.0.1:8787' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (values.help === true) {
+      process.stdout.write(MIGRATE_USAGE);
+      return 0;
+    }
+    if (positionals.length > 0) throw new Error('migrate takes no file');
+    url = values.url ?? 'http://127.0.0.1:8787';
+  } catch (error) {
+    return migrateUsage((error as Error).message);
+  }
+  const token = env.TANDEM_OPERATOR_TOKEN;
+  if (token === undefined || token === '') return migrateUsage('TANDEM_OPERATOR_TOKEN is not set');
+  const endpoint = new URL('/admin/migrate', url);
+  let answer: MigrateAnswer;
+  try {
+    const response = await fetch(endpoint, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const body = (await response.json()) as MigrateAnswer;
+    if (body.status !== 'done' && body.status !== 'refused') {
+      throw new Error(`an answer that is not a migrate's (HTTP ${response.status})`);
+    }
+    answer = body;
+  } catch (error) {
+    process.stderr.write(
+      `tandem-coordinator migrate: ${endpoint.origin} did not answer: ${(error as Error).message}\n`,
+    );
+    return 1;
+  }
+  if (answer.status === 'refused') {
+    process.stderr.write(`tandem-coordinator migrate: refused (${answer.kind}): ${answer.message}\n`);
+    return 1;
+  }
+  let failed = 0;
+  for (const document of answer.documents) {
+    const what =
+      document.outcome === 'migrated'
+        ? `migrated ${document.fromVersion} -> ${document.toVersion}`
+        : document.outcome === 'current'
+          ? `already current (schema ${document.schemaVersion})`
+          : `failed: ${document.reason}`;
+    if (document.outcome === 'failed') failed++;
+    process.stdout.write(`${document.docId}: ${what}\n`);
+  }
+  process.stdout.write(
+    `${answer.documents.length} documents, ${failed} failed; current reducer ${answer.sha256}, schema ${answer.schemaVersion}\n`,
+  );
+  return failed === 0 ? 0 : 1;
+}
+
+function migrateUsage(problem: string): number {
+  process.stderr.write(`tandem-coordinator migrate: ${problem}\n${MIGRATE_USAGE}`);
+  return 2;
 }
 
 export async function deployMain(

@@ -20,6 +20,7 @@ import type { PushReport, PushRequest } from '@tandem/migrations';
 import { TandemError } from '@tandem/runtime';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { KnownReducer, WorkerConfig } from './document-worker.js';
+import type { DocumentMigration, STALE } from './migrate-all.js';
 import { RpcClient } from './rpc.js';
 
 export interface DocumentPoolOptions {
@@ -167,6 +168,14 @@ export class DocumentPool {
     if (this.#closed) throw new TandemError('closed', 'the document pool is closed');
     await Promise.all(this.#slots.map((slot) => slot.rpc.call('deploy', reducer, previous)));
     await Promise.all([...this.#placed.keys()].map((docId) => this.release(docId)));
+  }
+
+  /**
+   * Opens the document under the current reducer if it is not open, running its `migrate`, and says
+   * what it became; STALE when it is open under an older reducer (migrate-all.ts closes it first).
+   */
+  migrate(docId: string): Promise<DocumentMigration | typeof STALE> {
+    return this.#call(docId, 'migrate');
   }
 
   /** Closes the document in its worker (files synced); the next call reopens it from its journal. */

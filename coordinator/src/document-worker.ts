@@ -10,6 +10,7 @@ import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/mi
 import { loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { type CatchUpReply, type CatchUpRequest, catchUp, type MigrationFailure } from './catch-up.js';
+import { type DocumentMigration, STALE } from './migrate-all.js';
 import { serve } from './rpc.js';
 
 export interface WorkerConfig {
@@ -155,6 +156,33 @@ serve(port, {
       reducerHash: opened.reducerHash,
       ...(migrationFailure && { migrationFailure }),
     };
+  },
+  // migrate-all.ts: opens the document under the current reducer (running `migrate`) and says what it
+  // became; one already open under an older reducer is answered STALE, for the pool to close first.
+  migrate: async (docId: string): Promise<DocumentMigration | typeof STALE> => {
+    const current = await reducer;
+    const existing = documents.get(docId);
+    if (existing !== undefined) {
+      const opened = await existing;
+      if (opened.reducerHash !== current.sha256) return STALE;
+      return { outcome: 'current', schemaVersion: opened.document.migration.toVersion };
+    }
+    const opened = await open(docId);
+    const failure = opened.migrationFailure;
+    if (failure !== undefined) {
+      // Reported by the caller: the first catch-up must not report it a second time.
+      opened.migrationFailure = undefined;
+      return {
+        outcome: 'failed',
+        reason: failure.reason,
+        fromVersion: failure.fromVersion,
+        toVersion: failure.toVersion,
+      };
+    }
+    const { fromVersion, toVersion, migrated } = opened.document.migration;
+    return migrated
+      ? { outcome: 'migrated', fromVersion, toVersion }
+      : { outcome: 'current', schemaVersion: toVersion };
   },
   close: async (docId: string): Promise<void> => {
     const opened = documents.get(docId);

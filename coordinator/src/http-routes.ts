@@ -19,7 +19,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
-import { type AdminContext, DEPLOY_PATH, handleDeploy } from './admin-routes.js';
+import { type AdminContext, DEPLOY_PATH, handleDeploy, handleMigrate, MIGRATE_PATH } from './admin-routes.js';
 
 export interface HttpContext {
   /** The prepared bytes of a reducer the coordinator knows (reducer-registry.ts), by their SHA-256. */
@@ -71,6 +71,7 @@ export async function handleHttp(
 ): Promise<void> {
   const pathname = new URL(request.url ?? '/', 'http://coordinator').pathname;
   if (pathname === DEPLOY_PATH) return handleDeploy(context.admin, request, response);
+  if (pathname === MIGRATE_PATH) return handleMigrate(context.admin, request, response);
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return reply(response, 405, 'method not allowed', { allow: 'GET, HEAD' });
   }

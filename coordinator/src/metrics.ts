@@ -90,6 +90,10 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
     'Documents whose migrate to the current reducer failed when they opened (each stays on its reducer).',
   );
   metrics.counter(
+    'tandem_document_migrations_total',
+    'Documents a migrate-all request went through, by outcome (migrated, current, failed).',
+  );
+  metrics.counter(
     'tandem_reducer_deploys_total',
     'Reducer deploys, by outcome (deployed, current, or the refusal kind).',
   );

@@ -25,12 +25,14 @@ import {
   TandemError,
 } from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
+import type { MigrateReport } from './admin-routes.js';
 import { checkDataFolder, lockDataFolder } from './data-folder.js';
 import { DocumentHub } from './document-hub.js';
 import { DocumentPool } from './document-pool.js';
 import { handleHttp } from './http-routes.js';
 import { createLog, errorFields, type Log } from './log.js';
 import { coordinatorMetrics } from './metrics.js';
+import { listDocuments, migrateAll } from './migrate-all.js';
 import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
 import { CLOSE_CODES, type ErrorKind, SyncConnection } from './sync-connection.js';
 
@@ -92,6 +94,8 @@ export interface Coordinator {
   readonly reducerHash: string;
   /** Makes `reducer` current while serving (reducer-registry.ts); what `POST /admin/reducers` runs. */
   deploy(reducer: Uint8Array): Promise<DeployOutcome>;
+  /** Migrates every document of the data folder to the current reducer, one at a time (migrate-all.ts); what `POST /admin/migrate` runs. */
+  migrateAll(): Promise<MigrateReport>;
   /** The document's pages as the coordinator holds them (SHA-256 of the database file). */
   pageHash(docId: string): Promise<string>;
   close(): Promise<void>;
@@ -208,6 +212,7 @@ async function serve(
           persistent: options.dataDir !== undefined,
           maxBytes: DEFAULT_LIMITS.maxModuleBytes,
           deploy: (bytes) => deploy(bytes),
+          migrateAll: () => migrate(),
         },
         staticRoot,
         metrics: () => metrics.render(),
@@ -327,10 +332,56 @@ async function serve(
     return closing;
   };
 
+  // Deploys and migrate-alls run one after another: a migrate-all moves every document to one reducer.
+  let administering: Promise<unknown> = Promise.resolve();
+  const administer = <T>(run: () => Promise<T>): Promise<T> => {
+    const next = administering.then(run);
+    administering = next.catch(() => undefined);
+    return next;
+  };
+  const deploy = (bytes: Uint8Array): Promise<DeployOutcome> => administer(() => deployNow(bytes));
+  const migrate = (): Promise<MigrateReport> =>
+    administer(async () => {
+      const { sha256, schemaVersion } = reducers.current;
+      const docIds = options.dataDir === undefined ? [] : await listDocuments(options.dataDir);
+      const answers = await migrateAll(docIds, {
+        migrate: (docId) => pool.migrate(docId),
+        release: (docId) => pool.release(docId),
+        moved: (docId) => {
+          for (const connection of [...connections]) {
+            if (connection.docId === docId) {
+              connection.close(CLOSE_CODES.goingAway, 'the document moved to the current reducer');
+            }
+          }
+        },
+        report: (docId, migration) => {
+          metrics.inc('tandem_document_migrations_total', { outcome: migration.outcome });
+          if (migration.outcome !== 'failed') {
+            log.info({ docId, ...migration }, 'document migration');
+            return;
+          }
+          log.warn({ docId, ...migration, reducerHash: sha256 }, 'migration failed');
+          metrics.inc('tandem_migration_failures_total');
+        },
+      });
+      const documents = answers.map(({ docId, migration }) => ({ docId, ...migration }));
+      const count = (outcome: string) => documents.filter((d) => d.outcome === outcome).length;
+      log.info(
+        {
+          reducerHash: sha256,
+          migrated: count('migrated'),
+          current: count('current'),
+          failed: count('failed'),
+        },
+        'documents migrated',
+      );
+      return { sha256, schemaVersion, documents };
+    });
+
   // A deploy: recorded, loaded by the workers, then every document closes (each reopens under the new
   // reducer at its next use, `migrate` running then) and every connection is closed so that its
   // client hears the new reducer's hash in its next welcome.
-  const deploy = async (bytes: Uint8Array): Promise<DeployOutcome> => {
+  const deployNow = async (bytes: Uint8Array): Promise<DeployOutcome> => {
     const outcome = await reducers.deploy(bytes, async (reducer, previous) => {
       await pool.deploy(reducer.bytes, previous);
       for (const connection of [...connections]) {
@@ -359,6 +410,12 @@ async function serve(
         return Promise.reject(new TandemError('invalid-argument', 'deploys need a data folder (dataDir)'));
       }
       return deploy(bytes);
+    },
+    migrateAll: () => {
+      if (options.dataDir === undefined) {
+        return Promise.reject(new TandemError('invalid-argument', 'migrations need a data folder (dataDir)'));
+      }
+      return migrate();
     },
     pageHash: (docId) => pool.pageHash(docId),
     close,

@@ -38,6 +38,7 @@ import {
   DocumentJournal,
   encodePageImage,
   type Frame,
+  type MigrationReport,
   type MutationEnvelope,
   type Outcome,
   PAGE_SIZE,
@@ -181,6 +182,8 @@ export class AuthorityDocument {
   #closed = false;
   /** A transaction of this document committed markers: the marker table needs no check (applied-marker.ts). */
   #markerTableReady = false;
+  /** What this open did to the schema: the version it found, the reducer's, and whether `migrate` ran. */
+  readonly migration: MigrationReport;
 
   private constructor(
     options: AuthorityOptions,
@@ -190,8 +193,10 @@ export class AuthorityDocument {
     nextFrameLsn: number,
     journalId: string,
     kept: KeptFrame[],
+    migration: MigrationReport,
   ) {
     this.docId = options.docId;
+    this.migration = migration;
     this.journalId = journalId;
     this.#kept = kept;
     this.#replica = replica;
@@ -257,7 +262,7 @@ export class AuthorityDocument {
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
     const kept = opened ? recoveredWireForms(opened.recovered) : [];
     try {
-      ensureSchema(replica);
+      const migration = ensureSchema(replica);
       const document = new AuthorityDocument(
         options,
         replica,
@@ -266,6 +271,7 @@ export class AuthorityDocument {
         firstFrameLsn,
         opened?.recovered.timelineId ?? newJournalId(),
         kept,
+        migration,
       );
       await document.#persist(document.#startSync());
       return document;
