@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations';
+import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations/local';
 import { loadReducerFrom } from '@tandem/migrations/prepare';
 import {
   type CoordinatorOptions,
@@ -16,9 +16,8 @@ import {
   protocolLimits,
   type ReducerLimits,
   type ReducerModule,
-  syncWithCoordinator,
   TandemError,
-} from '@tandem/runtime';
+} from '@tandem/runtime/local';
 import { FsByteStore } from './fs-byte-store.js';
 import { LazySocket } from './lazy-socket.js';
 
@@ -49,7 +48,12 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
   // are read; the replica awaits the same load.
   loadSqlite().catch(() => undefined);
+  // The sync client (and the protocol's schemas and codec) load only for a document that syncs, while
+  // the reducer is read; before anything is locked or opened, so that its failure leaves nothing open.
+  const syncing = options.coordinatorUrl === undefined ? undefined : import('@tandem/runtime');
+  syncing?.catch(() => undefined);
   const reducer = await resolveReducer(options.reducer, limits ?? {});
+  const sync = await syncing;
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
   const files =
     dataDir === undefined
@@ -63,7 +67,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     ...(chosen && { storage: chosen }),
     ...(files && { closeStorage: () => files.close() }),
   });
-  syncWithCoordinator(
+  sync?.syncWithCoordinator(
     document,
     reducer.sha256,
     options,

@@ -22,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, readdir, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TandemError } from '@tandem/runtime';
+import { TandemError } from '@tandem/runtime/local';
 
 const LOCK_FILE = 'LOCK';
 /** Files beside the lock while it is written or removed (neither a ByteStore name). */

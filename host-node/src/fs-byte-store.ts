@@ -17,7 +17,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type ByteStore, checkFileName } from '@tandem/runtime';
+import { type ByteStore, checkFileName } from '@tandem/runtime/local';
 import { type FolderLock, lockFolder } from './folder-lock.js';
 
 /** Opens an existing file for appending, without creating it. */

@@ -6,7 +6,7 @@ export {
   type Rejection,
   type Row,
   type SyncStatus,
-} from '@tandem/runtime';
+} from '@tandem/runtime/local';
 export { documentFolder, type OpenDocumentOptions, openDocument } from './document.js';
 export { type FolderLock, lockFolder } from './folder-lock.js';
 export { FsByteStore } from './fs-byte-store.js';

@@ -3,7 +3,7 @@
 // it needs a socket, and one that never syncs never loads it. Until `ws` is there the socket is
 // connecting (readyState 0), as a real one would be; then the real one takes over, with the listeners
 // and binaryType given so far. Closed before that, it never connects and reports its close.
-import type { WebSocketLike } from '@tandem/runtime';
+import type { WebSocketLike } from '@tandem/runtime/local';
 
 type WebSocketClass = typeof import('ws').WebSocket;
 type Listener = (event: { data: unknown }) => void;

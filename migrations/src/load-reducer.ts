@@ -7,7 +7,7 @@ import {
   ReducerLoadError,
   type ReducerModule,
   TandemError,
-} from '@tandem/runtime';
+} from '@tandem/runtime/local';
 
 /** Loads a prepared reducer under `limits` (DEFAULT_LIMITS for those left out). */
 export function loadPreparedReducerFrom(

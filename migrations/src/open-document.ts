@@ -21,7 +21,7 @@ import {
   TandemError,
   timelineLoss,
   writeReach,
-} from '@tandem/runtime';
+} from '@tandem/runtime/local';
 import { readAppliedLsn, readRejections } from './applied-marker.js';
 import { ensureSchema, refuseOlderReducer } from './schema-version.js';
 

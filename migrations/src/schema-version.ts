@@ -8,7 +8,7 @@
 // 2. A database is never migrated downwards: a reducer older than the database is refused with
 //    `reducer-too-old`, naming both versions, before it can write anything.
 
-import { type MigrationReport, type Replica, type TableStamp, TandemError } from '@tandem/runtime';
+import { type MigrationReport, type Replica, type TableStamp, TandemError } from '@tandem/runtime/local';
 
 export const META_TABLE = '_tandem_meta';
 

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, test } from 'vitest';
+import { TODO_REDUCER } from './testing/paths.js';
+
+const run = promisify(execFile);
+/** The built package, as an app imports it (a new process: nothing loaded before). */
+const HOST_NODE = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+/** What only a syncing document needs: the protocol's schemas and codec, msgpack, ws. */
+const SYNC_ONLY = /@sinclair\/typebox|@msgpack\/msgpack|\/node_modules\/ws\/|\/protocol\/codec\.js/;
+
+/** The modules a new process resolves while it opens a document, queries it and closes it. */
+async function modulesLoaded(coordinatorUrl: string | undefined): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-open-path-'));
+  try {
+    const hooks = join(dir, 'hooks.mjs');
+    await writeFile(
+      hooks,
+      'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("resolved " + r.url + "\\n"); return r; }\n',
+    );
+    const script = `
+      const { openDocument } = await import(${JSON.stringify(pathToFileURL(HOST_NODE).href)});
+      const doc = await openDocument({ docId: 'd', reducer: ${JSON.stringify(TODO_REDUCER)}${coordinatorUrl ? `, coordinatorUrl: ${JSON.stringify(coordinatorUrl)}` : ''} });
+      await doc.query('SELECT count(*) FROM todos');
+      await doc.close();
+      process.exit(0);`;
+    const register = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});`;
+    const { stderr } = await run(process.execPath, [
+      '--import',
+      register,
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    return stderr
+      .split('\n')
+      .filter((line) => line.startsWith('resolved '))
+      .map((line) => line.slice('resolved '.length));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a document opened without a coordinator loads no sync code (protocol schemas and codec, msgpack, ws); one with a coordinator does', async () => {
+  const local = await modulesLoaded(undefined);
+  expect(local.some((url) => url.includes('/runtime/dist/local.js'))).toBe(true);
+  expect(local.filter((url) => SYNC_ONLY.test(url))).toEqual([]);
+  const syncing = await modulesLoaded('ws://127.0.0.1:9/sync');
+  expect(syncing.some((url) => SYNC_ONLY.test(url))).toBe(true);
+}, 60_000);

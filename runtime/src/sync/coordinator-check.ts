@@ -1,0 +1,38 @@
+// What a host's `openDocument` is told of a coordinator, and its check before anything opens: apart
+// from the sync client, so that a document opened without a coordinator loads none of the sync code.
+import { TandemError } from '../errors.js';
+import type { SyncOptions } from './sync-client.js';
+
+/** What a host's `openDocument` takes to sync the document with a coordinator. */
+export interface CoordinatorOptions {
+  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
+  readonly coordinatorUrl?: string;
+  /** Sent with `hello`; the coordinator's auth hook checks it per document. */
+  readonly token?: string;
+  /** Reconnect backoff and heartbeat (tests), and sync state changes. */
+  readonly sync?: Pick<SyncOptions, 'backoffMs' | 'maxBackoffMs' | 'heartbeatMs' | 'onStateChange'>;
+}
+
+/**
+ * Throws `invalid-argument` unless `coordinatorUrl` (when given) is a `ws:` or `wss:` URL: a URL no
+ * socket can ever open would otherwise retry forever. Hosts call it before opening anything.
+ */
+export function checkCoordinatorOptions(options: CoordinatorOptions): void {
+  const { coordinatorUrl } = options;
+  if (coordinatorUrl === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(coordinatorUrl);
+  } catch {
+    throw new TandemError(
+      'invalid-argument',
+      `coordinatorUrl ${JSON.stringify(coordinatorUrl)} is not a URL`,
+    );
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new TandemError(
+      'invalid-argument',
+      `coordinatorUrl ${JSON.stringify(coordinatorUrl)} must be a ws: or wss: URL (e.g. ws://localhost:8787/sync)`,
+    );
+  }
+}
