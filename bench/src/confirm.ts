@@ -17,7 +17,6 @@
 // Usage: node dist/confirm.js  (BENCH_RUNS rounds, 5 by default; CONFIRM_CLIENTS, CONFIRM_MUTATIONS,
 // CONFIRM_SECONDS, CONFIRM_INTERVAL_MS, CONFIRM_FRAMES to change the sizes; CONFIRM_PHASES to pick)
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,14 +24,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
-import {
-  decodeServerMessage,
-  encodeMessage,
-  PROTOCOL_VERSION,
-  protocolLimits,
-  type ServerMessage,
-} from '@tandem/runtime';
-import { WebSocket, WebSocketServer } from 'ws';
+import { encodeMessage, protocolLimits } from '@tandem/runtime';
+import { WebSocketServer } from 'ws';
+import { mutation, openSocket, pacedPusher, pusher } from './raw-pusher.js';
 import { report } from './report.js';
 
 const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
@@ -95,9 +89,6 @@ interface Reply {
   /** Median of appending 4 KiB and fsyncing it, in the coordinator's data folder, ms. */
   readonly fsyncMs?: number;
 }
-
-const mutation = (id: string) =>
-  new TextEncoder().encode(JSON.stringify({ type: 'create', id, title: `a small todo ${id.slice(-6)}` }));
 
 // ---- child roles ------------------------------------------------------------------------------
 
@@ -191,7 +182,9 @@ async function pushersRole(): Promise<void> {
     }
     if (command.type !== 'throughput') return {};
     const sockets = await Promise.all(
-      Array.from({ length: PUSHERS }, () => pusher(command.url, command.echo, command.reducerHash)),
+      Array.from({ length: PUSHERS }, () =>
+        pusher(command.url, command.echo, command.reducerHash, PUSHED_DOC),
+      ),
     );
     const warmUp = 500;
     await sleep(warmUp);
@@ -207,126 +200,6 @@ async function pushersRole(): Promise<void> {
   });
   process.send?.({} satisfies Reply);
   process.on('disconnect', () => process.exit(0));
-}
-
-async function pusher(
-  url: string,
-  echo: boolean,
-  reducerHash: string,
-): Promise<{ confirmed(): number; stop(): void }> {
-  const socket = await openSocket(url);
-  const timelineId = randomUUID();
-  let lsn = 0;
-  let confirmed = 0;
-  let stopped = false;
-  const push = (): void => {
-    if (stopped) return;
-    const id = `${timelineId}-${lsn}`;
-    socket.send(
-      encodeMessage({
-        type: 'push',
-        mutations: [{ lsn: lsn++, timestamp: Date.now(), payload: mutation(id) }],
-      }),
-    );
-  };
-  let live: () => void = () => undefined;
-  const welcomed = new Promise<void>((resolve) => {
-    live = resolve;
-  });
-  socket.on('message', (data: Buffer) => {
-    if (echo) {
-      confirmed++;
-      push();
-      return;
-    }
-    const message: ServerMessage = decodeServerMessage(
-      new Uint8Array(data.buffer, data.byteOffset, data.length),
-    );
-    if (message.type === 'welcome') live();
-    else if (message.type === 'push-result') {
-      if (message.refused !== null || message.rejected.length > 0)
-        throw new Error(`push refused or rejected`);
-      confirmed++;
-      push();
-    } else if (message.type === 'error') throw new Error(`coordinator error: ${message.message}`);
-  });
-  if (echo) live();
-  else {
-    socket.send(
-      encodeMessage({
-        type: 'hello',
-        protocolVersion: PROTOCOL_VERSION,
-        docId: PUSHED_DOC,
-        timelineId,
-        timelineSecret: randomBytes(32).toString('hex'),
-        journalId: null,
-        cursor: 0,
-        reducerHash,
-        token: null,
-      }),
-    );
-  }
-  await welcomed;
-  for (let i = 0; i < WINDOW; i++) push();
-  return {
-    confirmed: () => confirmed,
-    stop: () => {
-      stopped = true;
-      socket.close();
-    },
-  };
-}
-
-/** Pushes `count` mutations to `docId` one at a time, each after the previous one's result. */
-async function pacedPusher(
-  url: string,
-  reducerHash: string,
-  count: number,
-  intervalMs: number,
-  docId: string,
-): Promise<void> {
-  const socket = await openSocket(url);
-  const timelineId = randomUUID();
-  let answered: () => void = () => undefined;
-  socket.on('message', (data: Buffer) => {
-    const message = decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.length));
-    if (message.type === 'error') throw new Error(`coordinator error: ${message.message}`);
-    if (message.type === 'welcome' || message.type === 'push-result') answered();
-  });
-  const answer = () =>
-    new Promise<void>((resolve) => {
-      answered = resolve;
-    });
-  const welcomed = answer();
-  socket.send(
-    encodeMessage({
-      type: 'hello',
-      protocolVersion: PROTOCOL_VERSION,
-      docId,
-      timelineId,
-      timelineSecret: randomBytes(32).toString('hex'),
-      journalId: null,
-      cursor: 0,
-      reducerHash,
-      token: null,
-    }),
-  );
-  await welcomed;
-  let next = performance.now();
-  for (let lsn = 0; lsn < count; lsn++) {
-    const wait = next - performance.now();
-    if (wait > 0) await sleep(wait);
-    next = Math.max(next + intervalMs, performance.now());
-    const result = answer();
-    socket.send(
-      encodeMessage({
-        type: 'push',
-        mutations: [{ lsn, timestamp: Date.now(), payload: mutation(`${timelineId}-${lsn}`) }],
-      }),
-    );
-    await result;
-  }
-  socket.close();
 }
 
 /**
@@ -364,14 +237,6 @@ async function fsyncMs(path: string): Promise<number> {
     await rm(path, { force: true });
   }
   return median(times);
-}
-
-function openSocket(url: string): Promise<WebSocket> {
-  const socket = new WebSocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES });
-  return new Promise((resolve, reject) => {
-    socket.once('open', () => resolve(socket));
-    socket.once('error', reject);
-  });
 }
 
 /** Answers the parent's commands one at a time. */

@@ -23,6 +23,44 @@ export const MIGRATE_USAGE = `usage: tandem-coordinator migrate [--url http://12
   token is read from TANDEM_OPERATOR_TOKEN. Exit code 1 when a document failed.
 `;
 
+/** The options both commands take. */
+const OPTIONS = {
+  url: { type: 'string', default: 'http://127.0.0.1:8787' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Refused = Extract<DeployAnswer, { status: 'refused' }>;
+
+/**
+ * POSTs `init` to the admin route `endpoint` and returns the coordinator's answer; a refusal or no
+ * answer at all is said on stderr (as `tandem-coordinator <command>: …`) and gives undefined.
+ */
+async function postAdmin<A extends { readonly status: string }>(
+  command: string,
+  endpoint: URL,
+  init: RequestInit,
+  isAnswer: (body: unknown) => body is A | Refused,
+): Promise<Exclude<A, Refused> | undefined> {
+  let answer: A | Refused;
+  try {
+    const response = await fetch(endpoint, { method: 'POST', ...init });
+    const body: unknown = await response.json();
+    if (!isAnswer(body)) throw new Error(`an answer that is not a ${command}'s (HTTP ${response.status})`);
+    answer = body;
+  } catch (error) {
+    process.stderr.write(
+      `tandem-coordinator ${command}: ${endpoint.origin} did not answer: ${(error as Error).message}\n`,
+    );
+    return undefined;
+  }
+  if (answer.status === 'refused') {
+    const { kind, message } = answer as Refused;
+    process.stderr.write(`tandem-coordinator ${command}: refused (${kind}): ${message}\n`);
+    return undefined;
+  }
+  return answer as Exclude<A, Refused>;
+}
+
 export function isDeployCommand(argv: readonly string[]): boolean {
   return argv[0] === 'deploy';
 }
@@ -39,10 +77,7 @@ export async function migrateMain(
   try {
     const { values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: {
-        url: { type: 'string', default: 'http://127.0.0.1:8787' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
       strict: true,
       allowPositionals: true,
     });
@@ -57,25 +92,13 @@ export async function migrateMain(
   }
   const token = env.TANDEM_OPERATOR_TOKEN;
   if (token === undefined || token === '') return migrateUsage('TANDEM_OPERATOR_TOKEN is not set');
-  const endpoint = new URL('/admin/migrate', url);
-  let answer: MigrateAnswer;
-  try {
-    const response = await fetch(endpoint, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-    const body = (await response.json()) as MigrateAnswer;
-    if (body.status !== 'done' && body.status !== 'refused') {
-      throw new Error(`an answer that is not a migrate's (HTTP ${response.status})`);
-    }
-    answer = body;
-  } catch (error) {
-    process.stderr.write(
-      `tandem-coordinator migrate: ${endpoint.origin} did not answer: ${(error as Error).message}\n`,
-    );
-    return 1;
-  }
-  if (answer.status === 'refused') {
-    process.stderr.write(`tandem-coordinator migrate: refused (${answer.kind}): ${answer.message}\n`);
-    return 1;
-  }
+  const answer = await postAdmin(
+    'migrate',
+    new URL('/admin/migrate', url),
+    { headers: { authorization: `Bearer ${token}` } },
+    isMigrateAnswer,
+  );
+  if (answer === undefined) return 1;
   let failed = 0;
   for (const document of answer.documents) {
     const what =
@@ -107,10 +130,7 @@ export async function deployMain(
   try {
     ({ values, positionals } = parseArgs({
       args: argv.slice(1),
-      options: {
-        url: { type: 'string', default: 'http://127.0.0.1:8787' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
       strict: true,
       allowPositionals: true,
     }));
@@ -131,27 +151,13 @@ export async function deployMain(
   } catch (error) {
     return usage(`${file}: ${(error as Error).message}`);
   }
-  const url = new URL('/admin/reducers', values.url ?? 'http://127.0.0.1:8787');
-  let answer: DeployAnswer;
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/wasm' },
-      body: bytes,
-    });
-    const body: unknown = await response.json();
-    if (!isAnswer(body)) throw new Error(`an answer that is not a deploy's (HTTP ${response.status})`);
-    answer = body;
-  } catch (error) {
-    process.stderr.write(
-      `tandem-coordinator deploy: ${url.origin} did not answer: ${(error as Error).message}\n`,
-    );
-    return 1;
-  }
-  if (answer.status === 'refused') {
-    process.stderr.write(`tandem-coordinator deploy: refused (${answer.kind}): ${answer.message}\n`);
-    return 1;
-  }
+  const answer = await postAdmin(
+    'deploy',
+    new URL('/admin/reducers', values.url ?? 'http://127.0.0.1:8787'),
+    { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/wasm' }, body: bytes },
+    isAnswer,
+  );
+  if (answer === undefined) return 1;
   if (answer.status === 'current') {
     process.stdout.write(
       `${file} is already the current reducer (sha256 ${answer.sha256}, schema ${answer.schemaVersion})\n`,
@@ -178,4 +184,10 @@ function isAnswer(body: unknown): body is DeployAnswer {
   const { status, sha256, message } = body as Record<string, unknown>;
   if (status === 'refused') return typeof message === 'string';
   return (status === 'deployed' || status === 'current') && typeof sha256 === 'string';
+}
+
+function isMigrateAnswer(body: unknown): body is MigrateAnswer {
+  if (typeof body !== 'object' || body === null) return false;
+  const { status } = body as Record<string, unknown>;
+  return status === 'done' || status === 'refused';
 }

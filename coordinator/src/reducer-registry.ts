@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { loadPreparedReducer, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
+import { declaredSchemaVersion, loadPreparedReducer, ReducerLoadError } from '@tandem/runtime';
 import { prepareReducer } from '@tandem/runtime/prepare';
 
 export interface RegisteredReducer {
@@ -158,7 +158,7 @@ export class ReducerRegistry {
 
 async function register(prepared: Uint8Array): Promise<RegisteredReducer> {
   const module = await loadPreparedReducer(prepared);
-  return { sha256: module.sha256, bytes: prepared, schemaVersion: schemaVersionOf(module) };
+  return { sha256: module.sha256, bytes: prepared, schemaVersion: declaredSchemaVersion(module) };
 }
 
 /**
@@ -207,23 +207,4 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
   } finally {
     await folder.close();
   }
-}
-
-function refuse(name: string): never {
-  throw new Error(`schema-version called ${name}`);
-}
-
-/** Runs `schema-version` in an instance whose imports all refuse (as `tandem inspect` does). */
-function schemaVersionOf(module: ReducerModule): number {
-  return module
-    .instantiate({
-      execute: () => refuse('execute'),
-      executeBatch: () => refuse('execute-batch'),
-      query: () => refuse('query'),
-      log: () => refuse('log'),
-      enter: () => refuse('enter'),
-      now: () => refuse('now'),
-      random: () => refuse('random'),
-    })
-    .schemaVersion();
 }

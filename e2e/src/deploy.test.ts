@@ -4,7 +4,6 @@
 // a reducer importing something outside the world, a lower schema version. Deployed: the todo reducer
 // version 2 becomes current without a restart, every document reopens under it (migrate(1) runs), the
 // old reducer is still served by its hash, and a restart keeps the deployed one.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,11 @@ import { parse } from '@bytecodealliance/jco';
 import { type Coordinator, startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import { expect, test } from 'vitest';
+import { runCoordinatorBin } from './support/coordinator-bin.js';
 import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO_V1 = join(REPO_ROOT, 'e2e/fixtures/todo-v1-reducer/dist/reducer.wasm');
 const TODO_V2 = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
-const BIN = join(REPO_ROOT, 'coordinator/bin/tandem-coordinator.js');
 const TOKEN = 'operator-token-for-the-deploy-test';
 const SEED = Number(process.env.DEPLOY_SEED ?? 20261206);
 
@@ -66,23 +65,8 @@ async function current(coordinator: Coordinator): Promise<string> {
   return body.sha256;
 }
 
-function deployWithBin(file: string, url: string, token: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'deploy', file, '--url', url], {
-      env: { ...process.env, TANDEM_OPERATOR_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, out }));
-  });
-}
+const deployWithBin = (file: string, url: string, token: string) =>
+  runCoordinatorBin(['deploy', file, '--url', url], token);
 
 test('a running coordinator takes a newer reducer from its operator and refuses, changing nothing, what it must not run', async () => {
   const scratch = await mkdtemp(join(tmpdir(), 'tandem-deploy-'));

@@ -3,38 +3,21 @@
 // reducer, one at a time while the coordinator serves, and answers per document: migrated from→to,
 // already current, or failed with why (that document stays on its reducer, keeps serving, and is
 // tried again by the next request). Each outcome is counted in /metrics.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLog, startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import { expect, test } from 'vitest';
+import { runCoordinatorBin } from './support/coordinator-bin.js';
 import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO_V1 = join(REPO_ROOT, 'e2e/fixtures/todo-v1-reducer/dist/reducer.wasm');
 const UNIQUE_V2 = join(REPO_ROOT, 'e2e/fixtures/todo-v2-unique-titles-reducer/dist/reducer.wasm');
-const BIN = join(REPO_ROOT, 'coordinator/bin/tandem-coordinator.js');
 const TOKEN = 'operator-token-for-migrate-all';
 const UNIQUE_INDEX = "SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'todos_unique_title'";
 
-function migrateWithBin(url: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'migrate', '--url', url], {
-      env: { ...process.env, TANDEM_OPERATOR_TOKEN: TOKEN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, out }));
-  });
-}
+const migrateWithBin = (url: string) => runCoordinatorBin(['migrate', '--url', url], TOKEN);
 
 test('a migrate request moves every document to the current reducer one at a time while serving, and says for each: migrated, already current, or failed and why', async () => {
   const scratch = await mkdtemp(join(tmpdir(), 'tandem-migrate-all-'));

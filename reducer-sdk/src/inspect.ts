@@ -5,7 +5,7 @@
 // so a reducer inspect accepts is one every host accepts. The schema version comes from running `schema-version` with imports that refuse.
 
 import { componentEmbed, componentNew, componentWit } from '@bytecodealliance/jco';
-import { METER_VERSION, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
+import { declaredSchemaVersion, METER_VERSION, ReducerLoadError, type ReducerModule } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { SdkError } from './errors.js';
 import { readWit, WORLD } from './world.js';
@@ -100,7 +100,7 @@ export async function inspectReducer(bytes: Uint8Array): Promise<Inspection> {
     world: WORLD,
     exports: actual.rest.filter((l) => l.startsWith('export ')),
     imports: module.imports,
-    schemaVersion: readSchemaVersion(module),
+    schemaVersion: declaredSchemaVersion(module),
     bytes: module.component.bytes,
     sha256: module.component.sha256,
     prepared: { sha256: module.sha256, bytes: module.bytes, meterVersion: METER_VERSION },
@@ -116,23 +116,4 @@ export async function loadAsRuntime(bytes: Uint8Array): Promise<ReducerModule> {
       throw new SdkError('not-a-reducer', `${e.message} (${e.kind})`, { cause: e });
     throw e;
   }
-}
-
-function refuse(name: string): never {
-  throw new Error(`schema-version called ${name}`);
-}
-
-/** Runs `schema-version` in an instance whose imports all refuse to run. */
-function readSchemaVersion(module: ReducerModule): number {
-  return module
-    .instantiate({
-      execute: () => refuse('execute'),
-      executeBatch: () => refuse('execute-batch'),
-      query: () => refuse('query'),
-      log: () => refuse('log'),
-      enter: () => refuse('enter'),
-      now: () => refuse('now'),
-      random: () => refuse('random'),
-    })
-    .schemaVersion();
 }

@@ -30,6 +30,7 @@ export {
 } from './protocol/page-delta.js';
 export {
   DEFAULT_LIMITS,
+  declaredSchemaVersion,
   LIMIT_REASONS,
   type LimitKind,
   type LoadOptions,

@@ -105,6 +105,28 @@ export interface ReducerModule {
   instantiate(imports: ReducerImports): ReducerInstance;
 }
 
+function refuse(name: string): never {
+  throw new Error(`schema-version called ${name}`);
+}
+
+/**
+ * The schema version a reducer declares, read without a database: `schema-version` runs in an instance
+ * whose imports all refuse (a reducer that touches SQL or the clock to answer it is refused with that).
+ */
+export function declaredSchemaVersion(module: ReducerModule): number {
+  return module
+    .instantiate({
+      execute: () => refuse('execute'),
+      executeBatch: () => refuse('execute-batch'),
+      query: () => refuse('query'),
+      log: () => refuse('log'),
+      enter: () => refuse('enter'),
+      now: () => refuse('now'),
+      random: () => refuse('random'),
+    })
+    .schemaVersion();
+}
+
 export interface ReduceOptions {
   /**
    * A verdict run gets the full budgets; any other run the tentative ones (limits.ts invariant 1).
