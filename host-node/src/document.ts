@@ -50,7 +50,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   loadSqlite().catch(() => undefined);
   // The sync client (and the protocol's schemas and codec) load only for a document that syncs, while
   // the reducer is read; before anything is locked or opened, so that its failure leaves nothing open.
-  const syncing = options.coordinatorUrl === undefined ? undefined : import('@tandem/runtime');
+  const syncing = options.coordinatorUrl === undefined ? undefined : import('@tandem/runtime/sync');
   syncing?.catch(() => undefined);
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   const sync = await syncing;

@@ -12,6 +12,8 @@ const run = promisify(execFile);
 const HOST_NODE = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 /** What only a syncing document needs: the protocol's schemas and codec, msgpack, ws. */
 const SYNC_ONLY = /@sinclair\/typebox|@msgpack\/msgpack|\/node_modules\/ws\/|\/protocol\/codec\.js/;
+/** The message schemas, ~250 modules of TypeBox: the codec checks their JSON form instead (wire-schemas.ts). */
+const SCHEMAS = /@sinclair\/typebox|\/protocol\/messages\.js/;
 
 /** The modules a new process resolves while it opens a document, queries it and closes it. */
 async function modulesLoaded(coordinatorUrl: string | undefined): Promise<string[]> {
@@ -45,10 +47,11 @@ async function modulesLoaded(coordinatorUrl: string | undefined): Promise<string
   }
 }
 
-test('a document opened without a coordinator loads no sync code (protocol schemas and codec, msgpack, ws); one with a coordinator does', async () => {
+test('a document opened without a coordinator loads no sync code (protocol schemas and codec, msgpack, ws); one with a coordinator does, but never the schemas (TypeBox)', async () => {
   const local = await modulesLoaded(undefined);
   expect(local.some((url) => url.includes('/runtime/dist/local.js'))).toBe(true);
   expect(local.filter((url) => SYNC_ONLY.test(url))).toEqual([]);
   const syncing = await modulesLoaded('ws://127.0.0.1:9/sync');
   expect(syncing.some((url) => SYNC_ONLY.test(url))).toBe(true);
+  expect(syncing.filter((url) => SCHEMAS.test(url))).toEqual([]);
 }, 60_000);

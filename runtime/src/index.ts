@@ -1,24 +1,12 @@
-// The whole runtime: the local part (local.ts, also `@tandem/runtime/local`), the sync protocol's
-// messages and codec, and the sync client.
+// The whole runtime: the local part (local.ts, also `@tandem/runtime/local`), the sync client and codec
+// (sync.ts, also `@tandem/runtime/sync`), and the sync protocol's message schemas.
 export * from './local.js';
-export {
-  CLIENT_MESSAGES,
-  type ClientMessage,
-  decodeClientMessage,
-  decodeServerMessage,
-  encodeKeyedMessage,
-  encodeMessage,
-  MESSAGE_TAGS,
-  ProtocolError,
-  type ProtocolErrorKind,
-  SERVER_MESSAGES,
-  type ServerMessage,
-} from './protocol/codec.js';
 export { WireFrame } from './protocol/common.js';
 export { ERROR_KINDS, ErrorMessage } from './protocol/error.js';
 export { Frames } from './protocol/frames.js';
 export { AskHead, Head } from './protocol/head.js';
 export { Hello } from './protocol/hello.js';
+export { CLIENT_MESSAGES, SERVER_MESSAGES } from './protocol/messages.js';
 export {
   MUTATION_WIRE_OVERHEAD,
   mutationProblem,
@@ -35,6 +23,4 @@ export { PushResult } from './protocol/push-result.js';
 export { Snapshot } from './protocol/snapshot.js';
 export { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './protocol/version.js';
 export { Welcome } from './protocol/welcome.js';
-export { syncWithCoordinator } from './sync/coordinator-options.js';
-export { SyncClient } from './sync/sync-client.js';
-export { SyncFailure, type SyncFailureReason } from './sync/sync-failure.js';
+export * from './sync.js';

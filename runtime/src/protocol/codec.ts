@@ -8,6 +8,10 @@
 // lone small mutation's frame lost ~90 bytes of them). The schemas stay what is checked: a decoded
 // message is rebuilt as the object its schema describes, then validated.
 //
+// The schemas are read in their JSON form (wire-schemas.ts, generated from messages.ts and held equal
+// to it by a test) and checked by schema-check.ts: decoding loads no schema library (TypeBox is ~250
+// modules, most of a syncing client's import of this module).
+//
 // Invariants:
 // 1. Layout is derived from the schemas (property order) and MESSAGE_TAGS, never written by hand: a
 //    schema change changes the layout, and protocol-version.test.ts asks for a version bump.
@@ -16,48 +20,48 @@
 //    length likewise; validation then refuses the message.
 
 import { decode, encode } from '@msgpack/msgpack';
-import { Kind, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { docIdProblem } from './doc-id.js';
-import { ErrorMessage } from './error.js';
-import { Frames } from './frames.js';
-import { AskHead, Head } from './head.js';
-import { Hello } from './hello.js';
+import type { ErrorMessage } from './error.js';
+import type { Frames } from './frames.js';
+import type { AskHead, Head } from './head.js';
+import type { Hello } from './hello.js';
 import {
   MAX_FRAMES_PER_MESSAGE,
   MAX_MESSAGE_BYTES,
   MAX_PAGES_PER_FRAME,
   MAX_PAYLOAD_BYTES,
 } from './limits.js';
-import { Ping, Pong } from './ping.js';
+import type { Ping, Pong } from './ping.js';
 import { ProtocolError } from './protocol-error.js';
-import { Push } from './push.js';
-import { PushResult } from './push-result.js';
-import { Snapshot } from './snapshot.js';
-import { Welcome } from './welcome.js';
+import type { Push } from './push.js';
+import type { PushResult } from './push-result.js';
+import { schemaProblem, type WireSchema } from './schema-check.js';
+import type { Snapshot } from './snapshot.js';
+import type { Welcome } from './welcome.js';
+import { WIRE_SCHEMAS } from './wire-schemas.js';
 
 export type ClientMessage = Hello | Push | Ping | Pong | AskHead;
 export type ServerMessage = Welcome | PushResult | Frames | Snapshot | ErrorMessage | Ping | Pong | Head;
 
-/** The messages each side may send, by `type`. */
-export const CLIENT_MESSAGES: Readonly<Record<ClientMessage['type'], TSchema>> = {
-  hello: Hello,
-  push: Push,
-  ping: Ping,
-  pong: Pong,
-  'ask-head': AskHead,
-};
-export const SERVER_MESSAGES: Readonly<Record<ServerMessage['type'], TSchema>> = {
-  welcome: Welcome,
-  'push-result': PushResult,
-  frames: Frames,
-  snapshot: Snapshot,
-  error: ErrorMessage,
-  ping: Ping,
-  pong: Pong,
-  head: Head,
-};
+/** The messages each side may send (their schemas: messages.ts). */
+const CLIENT_TYPES: ReadonlySet<string> = new Set<ClientMessage['type']>([
+  'hello',
+  'push',
+  'ping',
+  'pong',
+  'ask-head',
+]);
+const SERVER_TYPES: ReadonlySet<string> = new Set<ServerMessage['type']>([
+  'welcome',
+  'push-result',
+  'frames',
+  'snapshot',
+  'error',
+  'ping',
+  'pong',
+  'head',
+]);
 
 export { ProtocolError, type ProtocolErrorKind } from './protocol-error.js';
 
@@ -92,10 +96,10 @@ interface Layout {
 const AS_IS: Layout = { pack: (value) => value, unpack: (value) => value };
 
 /** How values of `schema` travel (invariant 1). */
-function layout(schema: TSchema, skip?: string): Layout {
-  switch (schema[Kind]) {
-    case 'Object': {
-      const properties = schema.properties as Record<string, TSchema>;
+function layout(schema: WireSchema, skip?: string): Layout {
+  switch (schema.anyOf === undefined ? schema.type : 'union') {
+    case 'object': {
+      const properties = schema.properties ?? {};
       const keys = Object.keys(properties).filter((key) => key !== skip);
       const fields = keys.map((key) => layout(properties[key]!));
       const count = keys.length + (skip === undefined ? 0 : 1);
@@ -119,17 +123,18 @@ function layout(schema: TSchema, skip?: string): Layout {
         },
       };
     }
-    case 'Array': {
-      const items = layout(schema.items as TSchema);
+    case 'array': {
+      if (schema.items === undefined) return AS_IS;
+      const items = layout(schema.items);
       if (items === AS_IS) return AS_IS;
       return {
         pack: (value) => (Array.isArray(value) ? value.map((item) => items.pack(item)) : value),
         unpack: (value) => (Array.isArray(value) ? value.map((item) => items.unpack(item)) : value),
       };
     }
-    case 'Union': {
+    case 'union': {
       // The protocol's unions are of scalars, or of null and one object.
-      const object = (schema.anyOf as TSchema[]).find((member) => member[Kind] === 'Object');
+      const object = schema.anyOf?.find((member) => member.type === 'object');
       if (object === undefined) return AS_IS;
       const inner = layout(object);
       return {
@@ -143,10 +148,7 @@ function layout(schema: TSchema, skip?: string): Layout {
 }
 
 const LAYOUTS = new Map<string, Layout>(
-  Object.entries({ ...CLIENT_MESSAGES, ...SERVER_MESSAGES }).map(([type, schema]) => [
-    type,
-    layout(schema, 'type'),
-  ]),
+  Object.entries(WIRE_SCHEMAS).map(([type, schema]) => [type, layout(schema, 'type')]),
 );
 
 export function encodeMessage(message: ClientMessage | ServerMessage): Uint8Array {
@@ -163,14 +165,14 @@ export function encodeKeyedMessage(message: ServerMessage): Uint8Array {
 }
 
 export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
-  return decodeMessage(bytes, CLIENT_MESSAGES) as ClientMessage;
+  return decodeMessage(bytes, CLIENT_TYPES) as ClientMessage;
 }
 
 export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
-  return decodeMessage(bytes, SERVER_MESSAGES) as ServerMessage;
+  return decodeMessage(bytes, SERVER_TYPES) as ServerMessage;
 }
 
-function decodeMessage(bytes: Uint8Array, schemas: Readonly<Record<string, TSchema>>): unknown {
+function decodeMessage(bytes: Uint8Array, types: ReadonlySet<string>): unknown {
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new ProtocolError('oversized', `a message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }
@@ -194,19 +196,14 @@ function decodeMessage(bytes: Uint8Array, schemas: Readonly<Record<string, TSche
   }
   const tag = Array.isArray(value) ? value[0] : undefined;
   const type = typeof tag === 'number' ? MESSAGE_TAGS[tag] : undefined;
-  const schema = type !== undefined && Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  const schema = type !== undefined && types.has(type) ? WIRE_SCHEMAS[type] : undefined;
   if (schema === undefined) {
     throw new ProtocolError('malformed', `unknown message type ${JSON.stringify(tag ?? null)}`);
   }
   const fields = LAYOUTS.get(type!)!.unpack((value as unknown[]).slice(1));
   value = fields === undefined ? undefined : { type, ...(fields as object) };
-  if (!Value.Check(schema, value)) {
-    const first = Value.Errors(schema, value).First();
-    throw new ProtocolError(
-      'malformed',
-      `invalid ${type} message: ${first?.path || '/'} ${first?.message ?? ''}`.trim(),
-    );
-  }
+  const invalid = schemaProblem(schema, value);
+  if (invalid !== undefined) throw new ProtocolError('malformed', `invalid ${type} message: ${invalid}`);
   const problem = type === 'hello' ? docIdProblem((value as Hello).docId) : undefined;
   if (problem !== undefined) throw new ProtocolError('malformed', `invalid hello message: ${problem}`);
   return value;

@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { CLIENT_MESSAGES, MESSAGE_TAGS, SERVER_MESSAGES } from './codec.js';
+import { MESSAGE_TAGS } from './codec.js';
+import { CLIENT_MESSAGES, SERVER_MESSAGES } from './messages.js';
 import { DELTA_ENCODINGS } from './page-delta.js';
 import { PROTOCOL_VERSION } from './version.js';
 
