@@ -38,6 +38,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { guestDenial, readerDenial } from './guest-policy.js';
 import { loadedSqlite, type Sqlite3 } from './sqlite.js';
 import { type Principal, StatementCache } from './statement-cache.js';
+import { installCallbacks } from './wasm-callbacks.js';
 
 export class SqlError extends Error {
   readonly code: number;
@@ -117,7 +118,19 @@ interface SqliteExports {
   sqlite3_get_autocommit(db: WasmPointer): number;
   sqlite3_limit(db: WasmPointer, id: number, value: number): number;
   sqlite3_stmt_readonly(stmt: WasmPointer): number;
+  sqlite3_set_authorizer(db: WasmPointer, callback: WasmPointer, context: WasmPointer): number;
+  sqlite3_progress_handler(db: WasmPointer, steps: number, callback: WasmPointer, context: WasmPointer): void;
 }
+
+/** The authorizer and progress handler every connection shares, as function table entries. */
+interface Trampolines {
+  readonly authorize: WasmPointer;
+  readonly progress: WasmPointer;
+}
+
+/** Open connections by their sqlite3* (the context SQLite hands the trampolines back). */
+const connections = new Map<WasmPointer, Connection>();
+const trampolines = new WeakMap<Sqlite3, Trampolines>();
 
 interface ErrorWithResultCode {
   readonly resultCode?: unknown;
@@ -187,20 +200,12 @@ export class Connection {
       capi.SQLITE_NOTADB,
       capi.SQLITE_CANTOPEN,
     ]);
-    capi.sqlite3_set_authorizer(
-      this.#pDb,
-      (_: WasmPointer, action: number, arg1: string | 0, arg2: string | 0, database: string | 0) => {
-        this.#asked?.push({ action, arg1: arg1 || null, arg2: arg2 || null, database: database || null });
-        if (this.#principal === 'host') return capi.SQLITE_OK;
-        const denial =
-          this.#principal === 'guest' ? guestDenial(action, arg1, arg2) : readerDenial(action, arg1, arg2);
-        if (denial === undefined) return capi.SQLITE_OK;
-        this.#denial = denial;
-        return capi.SQLITE_DENY;
-      },
-      0,
-    );
-    capi.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, () => this.#progress(), 0);
+    // One authorizer and one progress handler for every connection, made once per sqlite-wasm instance:
+    // the library's wrappers compiled a wasm module for each, at each connection's open.
+    const { authorize, progress } = Connection.#trampolines(this.#sqlite3);
+    connections.set(this.#pDb, this);
+    this.#c.sqlite3_set_authorizer(this.#pDb, authorize, this.#pDb);
+    this.#c.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, progress, this.#pDb);
     this.#limits = new ConnectionLimits(this.#sqlite3, this.#pDb, (db, id, value) =>
       this.#c.sqlite3_limit(db, id, value),
     );
@@ -364,6 +369,7 @@ export class Connection {
 
   close(): void {
     this.#statements.clear();
+    connections.delete(this.#pDb);
     this.#db.close();
     if (this.#arena !== 0) this.#sqlite3.wasm.dealloc(this.#arena);
     this.#arena = 0;
@@ -510,6 +516,61 @@ export class Connection {
     }
     this.#statements.add(principal, sql, stmt);
     return stmt;
+  }
+
+  static #trampolines(sqlite3: Sqlite3): Trampolines {
+    let made = trampolines.get(sqlite3);
+    if (made !== undefined) return made;
+    const { capi, wasm } = sqlite3;
+    const text = (pointer: WasmPointer): string | null => {
+      if (!pointer) return null;
+      const heap = wasm.heap8u();
+      return utf8.decode(heap.subarray(pointer, heap.indexOf(0, pointer)));
+    };
+    const [authorize, progress] = installCallbacks(sqlite3, [
+      {
+        signature: 'i(pissss)',
+        // A JS exception must not unwind through SQLite's frames: it denies (as the library's wrapper did).
+        fn: (
+          pDb: WasmPointer,
+          action: number,
+          arg1: WasmPointer,
+          arg2: WasmPointer,
+          database: WasmPointer,
+        ) => {
+          try {
+            const connection = connections.get(pDb);
+            return connection === undefined
+              ? 0
+              : connection.#authorize(action, text(arg1), text(arg2), text(database));
+          } catch {
+            return capi.SQLITE_ERROR;
+          }
+        },
+      },
+      {
+        signature: 'i(p)',
+        fn: (pDb: WasmPointer) => {
+          const connection = connections.get(pDb);
+          return connection === undefined ? 0 : connection.#progress();
+        },
+      },
+    ]);
+    made = { authorize: authorize!, progress: progress! };
+    trampolines.set(sqlite3, made);
+    return made;
+  }
+
+  /** SQLite's authorizer for this connection's statements (invariant 4). */
+  #authorize(action: number, arg1: string | null, arg2: string | null, database: string | null): number {
+    const { capi } = this.#sqlite3;
+    this.#asked?.push({ action, arg1: arg1 || null, arg2: arg2 || null, database: database || null });
+    if (this.#principal === 'host') return capi.SQLITE_OK;
+    const denial =
+      this.#principal === 'guest' ? guestDenial(action, arg1, arg2) : readerDenial(action, arg1, arg2);
+    if (denial === undefined) return capi.SQLITE_OK;
+    this.#denial = denial;
+    return capi.SQLITE_DENY;
   }
 
   /** Called by SQLite every PROGRESS_INTERVAL steps of any statement; non-zero interrupts it (invariant 5). */

@@ -37,6 +37,7 @@
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import type { FramePage } from '../frame.js';
 import type { Sqlite3 } from '../sqlite/sqlite.js';
+import { installMethodTables } from '../sqlite/wasm-callbacks.js';
 import { type Seed, SeededRandom } from './entropy.js';
 import { PAGE_SIZE, type PageStore } from './page-store.js';
 
@@ -523,9 +524,14 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
   };
   // The library types each callback's result as a result-code union, which xRandomness and
   // xSectorSize legitimately step outside of.
+  // As function table entries made through one wasm module (sqlite/wasm-callbacks.ts), not one each.
+  const [io, vfs] = installMethodTables(sqlite3, [
+    [ioMethods, ioCallbacks],
+    [vfsStruct, vfsCallbacks],
+  ]);
   sqlite3.vfs.installVfs({
-    io: { struct: ioMethods, methods: ioCallbacks as unknown as IoMethodTable },
-    vfs: { struct: vfsStruct, methods: vfsCallbacks as unknown as VfsMethodTable },
+    io: { struct: ioMethods, methods: io as unknown as IoMethodTable },
+    vfs: { struct: vfsStruct, methods: vfs as unknown as VfsMethodTable },
   });
 
   // These run once per mutation: straight to the wasm exports, past the library's argument conversion.

@@ -1,0 +1,50 @@
+import { expect, test, vi } from 'vitest';
+import { installCaptureVfs } from '../vfs/capture-vfs.js';
+import { Connection } from './connection.js';
+import { loadSqlite } from './sqlite.js';
+import { installCallbacks } from './wasm-callbacks.js';
+
+const sqlite3 = await loadSqlite();
+const { wasm } = sqlite3;
+
+test("callbacks are called with their signature's arguments (i64 as bigint) and give back its result type", () => {
+  const seen: unknown[][] = [];
+  const [count, sum, note] = installCallbacks(sqlite3, [
+    {
+      signature: 'i(pj)',
+      fn: (p: number, j: bigint) => {
+        seen.push([p, j]);
+        return 2 ** 32 + 7;
+      },
+    },
+    { signature: 'd(di)', fn: (d: number, i: number) => d + i },
+    { signature: 'v(p)', fn: (p: number) => seen.push([p]) },
+  ]);
+  const entry = (pointer: number | undefined) =>
+    wasm.functionEntry(pointer!) as (...args: unknown[]) => unknown;
+  expect(entry(count)(12, 2n ** 40n)).toBe(7);
+  expect(entry(sum)(0.5, 2)).toBe(2.5);
+  expect(entry(note)(99)).toBeUndefined();
+  expect(seen).toEqual([[12, 2n ** 40n], [99]]);
+});
+
+test('the capture VFS and every connection reach SQLite without a wasm module per callback', () => {
+  const perCallback = vi.spyOn(wasm, 'jsFuncToWasm');
+  const modules = vi.spyOn(WebAssembly, 'Module');
+  try {
+    installCaptureVfs(sqlite3);
+    const connections = [0, 1, 2].map(() => new Connection(new sqlite3.oo1.DB(':memory:', 'c')));
+    // Each connection's authorizer answers through the shared trampoline.
+    for (const connection of connections) {
+      connection.exec('CREATE TABLE t(x)');
+      expect(connection.authorizations('SELECT x FROM t').length).toBeGreaterThan(0);
+      connection.close();
+    }
+    expect(perCallback).not.toHaveBeenCalled();
+    // One for the VFS's 21 methods, one for the connections' two trampolines.
+    expect(modules).toHaveBeenCalledTimes(2);
+  } finally {
+    perCallback.mockRestore();
+    modules.mockRestore();
+  }
+});

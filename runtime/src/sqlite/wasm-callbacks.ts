@@ -1,0 +1,139 @@
+// JavaScript functions made callable by SQLite (entries of the wasm function table), all of a batch
+// through one small wasm module. sqlite-wasm's installFunction compiles and instantiates a module per
+// function it wraps: a document's open installed 23 (the capture VFS's methods, each connection's
+// authorizer and progress handler), ~8 ms of a boot of ~100. Here a module imports every function of the
+// batch and exports each back as a wasm function, which the table takes as it is.
+//
+// Invariants:
+// 1. A function is called with exactly the arguments its signature gives, as installFunction's wrapper
+//    calls it: i32 and pointers as numbers, i64 as bigint, f32/f64 as numbers; its result is converted
+//    to the signature's result type by the engine.
+// 2. Entries are never uninstalled: they are made once per sqlite-wasm instance (the VFS, the
+//    connection trampolines) and live as long as it.
+
+import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
+import type { Sqlite3 } from './sqlite.js';
+
+/** A function SQLite calls, with its signature in sqlite-wasm's notation: result letter, then `(params)`. */
+export interface Callback {
+  readonly signature: string;
+  // biome-ignore lint/complexity/noBannedTypes: any function: the engine converts what crosses, per signature
+  readonly fn: Function;
+}
+
+const I32 = 0x7f;
+const I64 = 0x7e;
+const F32 = 0x7d;
+const F64 = 0x7c;
+
+/** The wasm function table entries of `callbacks`, in order (invariant 2). */
+export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[]): WasmPointer[] {
+  if (callbacks.length === 0) return [];
+  const pointerSize = (sqlite3.wasm as unknown as { ptr?: { size?: number } }).ptr?.size;
+  if (pointerSize !== 4) throw new Error(`wasm-callbacks: 32-bit pointers expected, not ${pointerSize}`);
+  const types: number[][] = [];
+  const typeOf = new Map<string, number>();
+  const imports: number[] = [];
+  const exports: number[] = [];
+  callbacks.forEach(({ signature }, i) => {
+    let type = typeOf.get(signature);
+    if (type === undefined) {
+      type = types.length;
+      types.push(functionType(signature));
+      typeOf.set(signature, type);
+    }
+    const name = [...utf8.encode(`f${i}`)];
+    imports.push(...vector([0x65]), ...vector(name), 0x00, ...leb(type));
+    exports.push(...vector(name), 0x00, ...leb(i));
+  });
+  const module = new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, [...leb(types.length), ...types.flat()]),
+    ...section(2, [...leb(callbacks.length), ...imports]),
+    ...section(7, [...leb(callbacks.length), ...exports]),
+  ]);
+  const functions = Object.fromEntries(callbacks.map(({ fn }, i) => [`f${i}`, fn]));
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(module), { e: functions });
+  return callbacks.map((_, i) => {
+    const exported = instance.exports[`f${i}`] as (...args: never[]) => unknown;
+    return sqlite3.wasm.installFunction(exported, callbacks[i]!.signature);
+  });
+}
+
+const utf8 = new TextEncoder();
+
+/** The type of a signature such as `i(pppij)` (invariant 1). */
+function functionType(signature: string): number[] {
+  const match = /^([ipPsjfdv])\(([ipPsjfd]*)\)$/.exec(signature);
+  if (match === null) throw new Error(`wasm-callbacks: unsupported signature ${signature}`);
+  const [, result, params] = match as unknown as [string, string, string];
+  const results = result === 'v' ? [] : [valueType(result)];
+  return [0x60, ...vector([...params].map(valueType)), ...vector(results)];
+}
+
+function valueType(letter: string): number {
+  switch (letter) {
+    case 'j':
+      return I64;
+    case 'f':
+      return F32;
+    case 'd':
+      return F64;
+    default:
+      return I32;
+  }
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...leb(body.length), ...body];
+}
+
+function vector(items: number[]): number[] {
+  return [...leb(items.length), ...items];
+}
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** A sqlite-wasm struct binding (sqlite3_io_methods, sqlite3_vfs): it knows its members' signatures. */
+interface MethodStruct {
+  memberSignature(name: string): string;
+}
+
+/**
+ * Each table's methods as function table entries, by member name, for `installVfs` (which takes
+ * pointers as they are): one module for all of them.
+ */
+export function installMethodTables(
+  sqlite3: Sqlite3,
+  // biome-ignore lint/complexity/noBannedTypes: the struct's members, whatever their signatures
+  tables: readonly (readonly [struct: object, methods: Readonly<Record<string, Function>>])[],
+): Record<string, WasmPointer>[] {
+  const entries = tables.flatMap(([struct, methods]) =>
+    Object.entries(methods).map(([name, fn]) => ({
+      name,
+      signature: (struct as MethodStruct).memberSignature(name),
+      fn,
+    })),
+  );
+  const pointers = installCallbacks(sqlite3, entries);
+  let next = 0;
+  return tables.map(([, methods]) =>
+    Object.fromEntries(Object.keys(methods).map((name) => [name, pointers[next++]!])),
+  );
+}
