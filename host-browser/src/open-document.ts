@@ -1,20 +1,20 @@
 // Opens local documents inside a browser worker: the reducer comes from a URL (or its bytes).
-// Sync with a coordinator goes through the browser's WebSocket. Persistence (OPFS), the SharedWorker and
-// the tab-facing API come with the browser host issue.
+// Sync with a coordinator goes through the browser's WebSocket. The sync client (`@tandem/runtime/sync`:
+// the client, the protocol's codec and msgpack, a chunk of its own) is imported only when a coordinator
+// is named, so a local-only open never loads or compiles it, as in host-node's openDocument.
 
-import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations';
+import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations/local';
 import {
   type CoordinatorOptions,
   checkCoordinatorOptions,
-  documentFolderName,
   type LocalDocument,
   loadSqlite,
   type ReducerLimits,
   type ReducerModule,
-  syncWithCoordinator,
   TandemError,
-} from '@tandem/runtime';
+} from '@tandem/runtime/local';
 import { OpfsByteStore } from './opfs-byte-store.js';
+import { type LockedFolder, openDocumentFolder } from './opfs-folder.js';
 import { resolveReducer } from './reducer-source.js';
 
 export interface OpenDocumentOptions
@@ -50,20 +50,28 @@ export function openDocument(options: OpenDocumentOptions): Promise<LocalDocumen
 /**
  * openDocument with its reducer on the way (the owner worker fetches it before it is told to open).
  * sqlite-wasm's load (fetch and compile of its module, once per worker), the reducer's and the OPFS
- * folder's open run side by side; the replica awaits the same load.
+ * folder's open run side by side; the replica awaits the same load. `folder` is the document's folder
+ * when its open already started (openDocumentFolder: the owner worker starts it as soon as it is told to open).
  */
 export async function openWithReducer(
   options: OpenDocumentOptions,
   loading: Promise<ReducerModule>,
+  folder?: Promise<LockedFolder>,
 ): Promise<LocalDocument> {
   const { coordinatorUrl: _url, token: _token, sync: _sync, persist, onWarning, ...rest } = options;
   checkCoordinatorOptions(options);
   loadSqlite().catch(() => undefined);
   loading.catch(() => undefined);
-  const files = persist === true ? await openFiles(options.docId, onWarning ?? console.warn) : undefined;
+  // Before anything is locked: its failure (the chunk could not load) leaves nothing open.
+  const syncing = options.coordinatorUrl === undefined ? undefined : loadSyncClient();
+  syncing?.catch(() => undefined);
+  const files =
+    persist === true ? await openFiles(options.docId, onWarning ?? console.warn, folder) : undefined;
   let reducer: ReducerModule;
+  let sync: SyncClient | undefined;
   try {
     reducer = await loading;
+    sync = await syncing;
   } catch (error) {
     // The folder is let go at once: a start that is tried again (here or in another tab) finds it free.
     await files?.close().catch(() => undefined);
@@ -75,15 +83,29 @@ export async function openWithReducer(
     timelineId: options.timelineId ?? crypto.randomUUID(),
     ...(files && { storage: files, closeStorage: () => files.close() }),
   });
-  syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url));
+  sync?.syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url));
   return document;
 }
 
+type SyncClient = typeof import('@tandem/runtime/sync');
+
+let syncClient: Promise<SyncClient> | undefined;
+
+/** The sync client's code, imported once per worker; the owner worker asks for it as soon as it knows a coordinator is named. */
+export function loadSyncClient(): Promise<SyncClient> {
+  syncClient ??= import('@tandem/runtime/sync');
+  return syncClient;
+}
+
 /**
- * The document's OPFS folder, locked for this open (a second open is refused with `document-locked`),
- * or undefined (with a warning) where OPFS cannot be used.
+ * The document's OPFS folder, locked for this open (`folder`, when its open already started), or
+ * undefined (with a warning) where OPFS cannot be used.
  */
-async function openFiles(docId: string, warn: (message: string) => void): Promise<OpfsByteStore | undefined> {
+async function openFiles(
+  docId: string,
+  warn: (message: string) => void,
+  folder?: Promise<LockedFolder>,
+): Promise<OpfsByteStore | undefined> {
   if (!OpfsByteStore.supported) {
     warn(
       `document ${docId} is kept in memory only: this context has no OPFS synchronous access (private mode, or not a dedicated worker)`,
@@ -91,7 +113,7 @@ async function openFiles(docId: string, warn: (message: string) => void): Promis
     return undefined;
   }
   try {
-    return await OpfsByteStore.open(['tandem', documentFolderName(docId)], { lock: true });
+    return OpfsByteStore.inFolder(await (folder ?? openDocumentFolder(docId)));
   } catch (error) {
     // Another open holds the document: a second writer (or a silent in-memory copy) is no way out.
     if (error instanceof TandemError && error.kind === 'document-locked') throw error;

@@ -11,10 +11,12 @@
 //    on `LOCK` (not a ByteStore name, never listed) from before anything is read, so a second open —
 //    another worker or tab of the origin, or this one — is refused with `document-locked`. The browser
 //    drops the handle when the worker ends, so a crashed holder blocks nothing.
-import { type ByteStore, checkFileName, TandemError } from '@tandem/runtime';
+// 5. `list` starts opening the access handle of every file it lists, all at once: a document's open
+//    reads each of them next, and each handle is a round trip to the browser's storage process (run
+//    one file after another, they were a good part of an empty document's boot).
+import { type ByteStore, checkFileName } from '@tandem/runtime/local';
+import { type LockedFolder, openFolder, syncAccessSupported } from './opfs-folder.js';
 import type {} from './opfs-sync-access.js';
-
-const LOCK_FILE = 'LOCK';
 
 export class OpfsByteStore implements ByteStore {
   readonly #directory: FileSystemDirectoryHandle;
@@ -37,34 +39,36 @@ export class OpfsByteStore implements ByteStore {
     path: readonly string[],
     options: { readonly lock?: boolean } = {},
   ): Promise<OpfsByteStore> {
-    let directory = await navigator.storage.getDirectory();
-    for (const name of path) directory = await directory.getDirectoryHandle(name, { create: true });
-    return new OpfsByteStore(directory, options.lock === true ? await lock(directory, path) : undefined);
+    return OpfsByteStore.inFolder(await openFolder(path, options.lock === true));
+  }
+
+  /** The store of a folder already opened (and locked) with opfs-folder.ts. */
+  static inFolder({ directory, lock }: LockedFolder): OpfsByteStore {
+    return new OpfsByteStore(directory, lock);
   }
 
   /** Whether this context can use the store: OPFS with synchronous access handles (a dedicated worker). */
   static get supported(): boolean {
-    return (
-      typeof navigator !== 'undefined' &&
-      typeof navigator.storage?.getDirectory === 'function' &&
-      typeof FileSystemFileHandle !== 'undefined' &&
-      'createSyncAccessHandle' in FileSystemFileHandle.prototype
-    );
+    return syncAccessSupported();
   }
 
   async list(): Promise<string[]> {
     this.#assertOpen();
     const names: string[] = [];
     for await (const [name, handle] of this.#directory.entries()) {
-      if (handle.kind === 'file' && /^[a-z0-9._-]+$/.test(name)) names.push(name);
+      if (handle.kind !== 'file' || !/^[a-z0-9._-]+$/.test(name)) continue;
+      names.push(name);
+      // Not through the file's queue: nothing queued for it can run before this handle anyway.
+      if (!this.#handles.has(name))
+        void this.#keep(name, (handle as FileSystemFileHandle).createSyncAccessHandle());
     }
     return names;
   }
 
   read(name: string): Promise<Uint8Array | undefined> {
     return this.#run(name, async () => {
-      if (!this.#handles.has(name) && !(await this.#exists(name))) return undefined;
-      const handle = await this.#handle(name);
+      const handle = this.#handles.has(name) ? await this.#handle(name) : await this.#existing(name);
+      if (handle === undefined) return undefined;
       const bytes = new Uint8Array(handle.getSize());
       handle.read(bytes, { at: 0 });
       return bytes;
@@ -119,24 +123,32 @@ export class OpfsByteStore implements ByteStore {
   }
 
   #handle(name: string): Promise<FileSystemSyncAccessHandle> {
-    let open = this.#handles.get(name);
-    if (open === undefined) {
-      open = this.#directory
-        .getFileHandle(name, { create: true })
-        .then((file) => file.createSyncAccessHandle());
-      this.#handles.set(name, open);
-      open.catch(() => this.#handles.delete(name));
-    }
-    return open;
+    return (
+      this.#handles.get(name) ??
+      this.#keep(
+        name,
+        this.#directory.getFileHandle(name, { create: true }).then((file) => file.createSyncAccessHandle()),
+      )
+    );
   }
 
-  async #exists(name: string): Promise<boolean> {
+  /** The handle of `name` if the file exists (one lookup serves both questions), undefined if not. */
+  async #existing(name: string): Promise<FileSystemSyncAccessHandle | undefined> {
+    let file: FileSystemFileHandle;
     try {
-      await this.#directory.getFileHandle(name);
-      return true;
+      file = await this.#directory.getFileHandle(name);
     } catch {
-      return false;
+      return undefined;
     }
+    return this.#handles.get(name) ?? this.#keep(name, file.createSyncAccessHandle());
+  }
+
+  #keep(name: string, open: Promise<FileSystemSyncAccessHandle>): Promise<FileSystemSyncAccessHandle> {
+    this.#handles.set(name, open);
+    open.catch(() => {
+      if (this.#handles.get(name) === open) this.#handles.delete(name);
+    });
+    return open;
   }
 
   #run<T>(name: string, step: () => Promise<T>): Promise<T> {
@@ -158,26 +170,5 @@ export class OpfsByteStore implements ByteStore {
 
   #assertOpen(): void {
     if (this.#closed) throw new Error('the OPFS store is closed');
-  }
-}
-
-/** Holds the folder's `LOCK` file open: OPFS lets one access handle at a time have it. */
-async function lock(
-  directory: FileSystemDirectoryHandle,
-  path: readonly string[],
-): Promise<FileSystemSyncAccessHandle> {
-  const file = await directory.getFileHandle(LOCK_FILE, { create: true });
-  try {
-    return await file.createSyncAccessHandle();
-  } catch (error) {
-    if (error instanceof DOMException && error.name === 'NoModificationAllowedError') {
-      throw new TandemError(
-        'document-locked',
-        `the document folder ${path.join('/')} is already open (in another worker or tab of this origin, or in this one)`,
-        { file: [...path, LOCK_FILE].join('/') },
-        { cause: error },
-      );
-    }
-    throw error;
   }
 }

@@ -2,15 +2,16 @@
 // sees. Invariants: the connection to the coordinator is wanted exactly while the app wants it
 // (goOnline/goOffline) and the network is up; the status is the same object until a field changes, and
 // listeners hear it only then.
-import type {
-  LocalDocument,
-  MutateOptions,
-  MutationResult,
-  ReducerModule,
-  SyncStatus,
-} from '@tandem/runtime';
-import { TandemError } from '@tandem/runtime';
+import {
+  type LocalDocument,
+  type MutateOptions,
+  type MutationResult,
+  type ReducerModule,
+  type SyncStatus,
+  TandemError,
+} from '@tandem/runtime/local';
 import { type OpenDocumentOptions, openWithReducer } from './open-document.js';
+import type { LockedFolder } from './opfs-folder.js';
 import type { OwnerConfig, OwnerStatus } from './owner-protocol.js';
 import { resolveReducer } from './reducer-source.js';
 
@@ -45,15 +46,23 @@ export class OwnedDocument {
    * moment after its tab closed (`document-locked`): the open is retried until TAKEOVER_MS, never forced.
    * Files still held then, or held by another tab when tabs cannot share (each runs its own owner), are
    * another writer's: this owner keeps the document in memory, with a warning. `reducer` is the
-   * reducer of `config.reducer` when it is already on its way (the worker fetched it before the open).
+   * reducer of `config.reducer` when it is already on its way (the worker fetched it before the open),
+   * and `folder` the document's OPFS folder when its open already started (it serves the first try).
    */
-  static async open(config: OwnerConfig, reducer?: Promise<ReducerModule>): Promise<OwnedDocument> {
+  static async open(
+    config: OwnerConfig,
+    reducer?: Promise<ReducerModule>,
+    folder?: Promise<LockedFolder>,
+  ): Promise<OwnedDocument> {
     const loading = reducer ?? resolveReducer(config.reducer, {});
     loading.catch(() => undefined);
     const deadline = Date.now() + TAKEOVER_MS;
+    let started = folder;
     for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
       try {
-        return await OwnedDocument.#open(config, loading, config.persist);
+        const first = started;
+        started = undefined;
+        return await OwnedDocument.#open(config, loading, config.persist, undefined, first);
       } catch (error) {
         if (!(error instanceof TandemError && error.kind === 'document-locked')) throw error;
         if (config.shared && Date.now() + wait <= deadline) {
@@ -78,6 +87,7 @@ export class OwnedDocument {
     reducer: Promise<ReducerModule>,
     persist: boolean,
     warned?: string,
+    folder?: Promise<LockedFolder>,
   ): Promise<OwnedDocument> {
     let warning = warned;
     const options: OpenDocumentOptions = {
@@ -90,7 +100,7 @@ export class OwnedDocument {
       ...(config.coordinatorUrl !== undefined && { coordinatorUrl: config.coordinatorUrl }),
       ...(config.token !== undefined && { token: config.token }),
     };
-    const document = await openWithReducer(options, reducer);
+    const document = await openWithReducer(options, reducer, folder);
     return new OwnedDocument(document, { ...config, persist }, warning);
   }
 

@@ -33,14 +33,22 @@ export type DescribedError = WireError | { readonly message: string };
 /** Tab → its owner worker. */
 export type ToOwnerWorker =
   /**
-   * First, as the worker starts: the reducer the open will name, fetched and compiled meanwhile. Opens
-   * nothing: a worker told only this is ended unharmed when its tab is not elected.
+   * First, as the worker starts: the reducer the open will name, fetched and compiled meanwhile, and
+   * whether it will sync (its sync client's code is loaded meanwhile too). Opens nothing: a worker
+   * told only this is ended unharmed when its tab is not elected.
    */
-  | { readonly type: 'prepare'; readonly reducer: string }
+  | { readonly type: 'prepare'; readonly reducer: string; readonly syncs: boolean }
   | { readonly type: 'open'; readonly config: OwnerConfig; readonly generation: string }
   | { readonly type: 'connect'; readonly port: MessagePort }
   | { readonly type: 'network'; readonly online: boolean }
   | { readonly type: 'close' };
+
+/** What the owner worker's entry started on `prepare`, before its service loaded. */
+export interface Prefetched {
+  readonly url: string;
+  readonly response: Promise<Response>;
+  readonly syncs: boolean;
+}
 
 /** Owner worker → its tab. */
 export type FromOwnerWorker =

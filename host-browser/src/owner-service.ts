@@ -4,8 +4,10 @@
 // (owner-worker.ts), which hands over the messages that came while this module loaded.
 import { expose } from 'comlink';
 import { DocumentService } from './document-service.js';
+import { loadSyncClient } from './open-document.js';
+import type { LockedFolder } from './opfs-folder.js';
 import { OwnedDocument } from './owned-document.js';
-import type { FromOwnerWorker, ToOwnerWorker } from './owner-protocol.js';
+import type { FromOwnerWorker, Prefetched, ToOwnerWorker } from './owner-protocol.js';
 import { reducerFromResponse } from './reducer-source.js';
 import { describeError } from './wire-errors.js';
 
@@ -18,12 +20,15 @@ interface DedicatedWorkerScope {
 /**
  * Serves the owner's messages: `early` first (in the order they came), then the worker's own. The
  * reducer the tab named in `prepare` (`fetched`: its response, asked for by the entry) is compiled now,
- * and the open uses it when it names the same URL.
+ * and the open uses it when it names the same URL; the sync client's code loads now when it will sync.
+ * `folder`: the OPFS folder of the first `open` in `early`, whose open the entry started.
  */
 export function serve(
   early: readonly ToOwnerWorker[],
-  fetched: { readonly url: string; readonly response: Promise<Response> } | undefined,
+  fetched: Prefetched | undefined,
+  folder: Promise<LockedFolder> | undefined,
 ): void {
+  let opening = folder;
   const scope = globalThis as unknown as DedicatedWorkerScope;
   let owned: Promise<OwnedDocument> | undefined;
   let generation = '';
@@ -32,6 +37,7 @@ export function serve(
       ? undefined
       : { url: fetched.url, reducer: reducerFromResponse(fetched.url, fetched.response) };
   prepared?.reducer.catch(() => undefined);
+  if (fetched?.syncs === true) loadSyncClient().catch(() => undefined);
 
   const handle = (message: ToOwnerWorker): void => {
     switch (message.type) {
@@ -41,11 +47,13 @@ export function serve(
           reducer: reducerFromResponse(message.reducer, fetch(message.reducer)),
         };
         prepared.reducer.catch(() => undefined);
+        if (message.syncs) loadSyncClient().catch(() => undefined);
         return;
       case 'open': {
         generation = message.generation;
         const reducer = prepared?.url === message.config.reducer ? prepared.reducer : undefined;
-        owned = OwnedDocument.open(message.config, reducer);
+        owned = OwnedDocument.open(message.config, reducer, opening);
+        opening = undefined;
         owned.then(
           () => scope.postMessage({ type: 'opened' }),
           (error: unknown) => scope.postMessage({ type: 'failed', error: describeError(error) }),

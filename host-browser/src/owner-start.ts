@@ -10,15 +10,15 @@ import type { FromOwnerWorker, OwnerConfig, ToOwnerWorker } from './owner-protoc
 import { reviveError } from './wire-errors.js';
 
 /**
- * Starts an owner worker for `config`, told at once which reducer it will run (`prepare`), so it fetches
- * it while its code loads; it opens nothing until told to.
+ * Starts an owner worker for `config`, told at once which reducer it will run and whether it syncs
+ * (`prepare`), so it fetches them while its code loads; it opens nothing until told to.
  */
 export function startOwnerWorker(config: OwnerConfig): Worker {
   const worker = new Worker(new URL('./owner-worker.js', import.meta.url), {
     type: 'module',
     name: `tandem owner: ${config.docId}`,
   });
-  post(worker, { type: 'prepare', reducer: config.reducer });
+  post(worker, { type: 'prepare', reducer: config.reducer, syncs: config.coordinatorUrl !== undefined });
   return worker;
 }
 

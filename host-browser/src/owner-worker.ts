@@ -3,13 +3,16 @@
 // the worker runs, while the rest of the owner's code (owner-service.ts) loads and compiles beside it:
 // sqlite-wasm's fetch, compile and init (once per worker), and the fetch of the reducer the tab names
 // in `prepare`. None of it touches OPFS or the network beyond those two fetches, so a tab that loses
-// the election ends this worker unharmed.
+// the election ends this worker unharmed. Only the elected tab's `open` touches OPFS: the entry starts
+// opening the document's folder as soon as it arrives (five round trips to the browser's storage, run
+// while sqlite-wasm loads instead of after it), and hands it to the service with the open.
 //
 // Invariant: every message reaches owner-service.ts in the order it was sent: those that arrive while
 // it loads wait for it. If it cannot load, an `open` is answered `failed` (a start that may be retried)
 // and a `close` is answered `closed`, so no tab waits on this worker.
 import { loadSqlite } from '@tandem/runtime/sqlite';
-import type { FromOwnerWorker, ToOwnerWorker } from './owner-protocol.js';
+import { type LockedFolder, openDocumentFolder, syncAccessSupported } from './opfs-folder.js';
+import type { FromOwnerWorker, Prefetched, ToOwnerWorker } from './owner-protocol.js';
 
 interface DedicatedWorkerScope {
   postMessage(message: FromOwnerWorker): void;
@@ -22,13 +25,19 @@ const scope = globalThis as unknown as DedicatedWorkerScope;
 loadSqlite().catch(() => undefined);
 
 const early: ToOwnerWorker[] = [];
-let reducer: { readonly url: string; readonly response: Promise<Response> } | undefined;
+let reducer: Prefetched | undefined;
+let folder: Promise<LockedFolder> | undefined;
 const hold = ({ data }: MessageEvent<ToOwnerWorker>) => {
   if (data.type === 'prepare') {
-    reducer = { url: data.reducer, response: fetch(data.reducer) };
+    reducer = { url: data.reducer, response: fetch(data.reducer), syncs: data.syncs };
     // Its failure is the open's, reported when the open reads it.
     reducer.response.catch(() => undefined);
   } else {
+    if (data.type === 'open' && folder === undefined && data.config.persist && syncAccessSupported()) {
+      folder = openDocumentFolder(data.config.docId);
+      // Its failure is the open's, reported when the open reads it.
+      folder.catch(() => undefined);
+    }
     early.push(data);
   }
 };
@@ -37,10 +46,11 @@ scope.addEventListener('message', hold);
 import('./owner-service.js').then(
   ({ serve }) => {
     scope.removeEventListener('message', hold);
-    serve(early, reducer);
+    serve(early, reducer, folder);
   },
   (error: unknown) => {
     scope.removeEventListener('message', hold);
+    folder?.then(({ lock }) => lock?.close()).catch(() => undefined);
     const message = `the owner worker's code could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
     const refuse = (data: ToOwnerWorker) => {
       if (data.type === 'open') scope.postMessage({ type: 'failed', error: { message } });
