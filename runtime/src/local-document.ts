@@ -99,6 +99,13 @@ export class LocalDocument implements SyncTarget {
   private readonly subscriptions: Subscriptions;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
+  /**
+   * The base's applied marker for this timeline as last read, while it cannot have moved since: with
+   * nothing pending, the coordinator holds no mutation of this timeline above it, so frames along the
+   * same history leave it as it is (markers only grow, applied-marker.ts invariant 1). Forgotten with a
+   * snapshot (another base). Saves a query per frame to clients that only receive.
+   */
+  private markerRead: number | undefined;
   /** False from `goOffline()` until `goOnline()`. */
   private online = true;
   private readonly rejected: RejectedMutations;
@@ -139,6 +146,7 @@ export class LocalDocument implements SyncTarget {
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
     // timeline dropped them): only the ones above its applied marker are still pending.
     const applied = this.readAppliedLsn?.() ?? -1;
+    this.markerRead = applied;
     this.takenThrough = applied;
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
     const opened = this.pending.open(pending, applied, parts.overlay?.restored);
@@ -477,6 +485,7 @@ export class LocalDocument implements SyncTarget {
     let prepared = false;
     try {
       if (snapshot !== undefined) {
+        this.markerRead = undefined;
         this.replica.resetBase(snapshot);
         this.base = { journalId: update.journalId, cursor: snapshot.frameCount };
       }
@@ -518,7 +527,11 @@ export class LocalDocument implements SyncTarget {
 
   /** Settles what the base's applied marker says the coordinator took, and lets the timeline drop it. */
   private settleTaken(): void {
-    const applied = this.readAppliedLsn?.() ?? -1;
+    const applied =
+      this.pending.count === 0 && this.markerRead !== undefined
+        ? this.markerRead
+        : (this.readAppliedLsn?.() ?? -1);
+    this.markerRead = applied;
     if (applied > this.takenThrough) {
       const reasons = this.rejected.recorded(this.takenThrough + 1, applied);
       this.taken(
