@@ -1,8 +1,8 @@
 // Never an older reducer over a newer schema (issue 12, must-show 4): a document whose database a
 // version 2 reducer migrated is refused to the version 1 reducer with `reducer-too-old`, naming both
-// versions, on a client and on the coordinator, and the refusal writes nothing: every file of the
-// document is byte for byte what it was. (The browser host opens documents through the same
-// `openLocalDocument`, so the client's check is the browser's too.)
+// versions, on a client (also one whose newer version lives only in its overlay of pending mutations)
+// and on the coordinator, and the refusal writes nothing: every file of the document is byte for byte
+// what it was. Chromium over OPFS: reducer-too-old-browser.test.ts.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -77,5 +77,28 @@ test('a document at schema version 2 is refused to the version 1 reducer, on the
     await reopened.close();
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test('a document that never synced, whose pending mutations a version 2 reducer wrote, is refused to the version 1 reducer, and nothing of it is written', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tandem-too-old-local-'));
+  try {
+    // Its base is empty (schema version 0): version 2 lives only in its overlay, rebuilt at each open
+    // from the timeline under the reducer it is given.
+    const doc = await openDocument({ docId: 'd', reducer: TODO_V2, dataDir });
+    await doc.mutate({ type: 'create', id: 'a', title: 'milk', priority: 3 });
+    await doc.close();
+
+    const files = await filesUnder(dataDir);
+    const refused = await refusal(openDocument({ docId: 'd', reducer: TODO_V1, dataDir }));
+    expect(refused.kind).toBe('reducer-too-old');
+    expect(refused.fields).toMatchObject({ documentVersion: 2, reducerVersion: 1 });
+    expect(await filesUnder(dataDir)).toEqual(files);
+
+    const reopened = await openDocument({ docId: 'd', reducer: TODO_V2, dataDir });
+    expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
+    await reopened.close();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 }, 60_000);

@@ -69,8 +69,8 @@ describe('a document over a byte store', () => {
   });
 
   test('a failed sync rejects its mutations with storage-failed, and the document accepts nothing more', async () => {
-    // Syncs: the identity, the timeline secret, mutation a, then mutation b fails.
-    const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 4 });
+    // Syncs: the identity, the timeline secret, the schema mark, mutation a, then mutation b fails.
+    const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 5 });
     const doc = await openDocument({ docId: `failing-${++docs}`, reducer: TODO_REDUCER, storage });
     expect((await doc.mutate({ type: 'create', id: 'a', title: 'one' })).status).toBe('applied');
     const failed = await doc.mutate({ type: 'create', id: 'b', title: 'two' }).catch((e: unknown) => e);

@@ -18,6 +18,8 @@ import {
   OverlayCache,
   type ReducerModule,
   Replica,
+  raiseSchemaMark,
+  readSchemaMark,
   TandemError,
   timelineLoss,
   writeReach,
@@ -88,7 +90,8 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(options.onLog && { onLog: options.onLog }),
     });
     // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
-    refuseOlderReducer(replica, options.docId);
+    const marked = storage && files ? await readSchemaMark(storage, files) : 0;
+    refuseOlderReducer(replica, options.docId, marked);
     const loss = audit && timelineLoss(audit, readAppliedLsn(replica, timelineId), identity?.reachedLsn ?? 0);
     if (loss !== undefined) {
       throw new TandemError(
@@ -114,6 +117,8 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       }
     }
     const migration = restored?.header.migration ?? ensureSchema(replica);
+    // Before the document takes a mutation under this version (runtime storage/schema-mark.ts).
+    if (storage) await raiseSchemaMark(storage, marked, replica.reducerVersion);
     // What `migrate` does over the current base: a persisted overlay records it (the base changes with
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
     let baseMigration: MigrationReport | undefined = migration;

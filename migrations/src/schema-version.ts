@@ -33,10 +33,11 @@ const current = new WeakMap<Replica, { readonly version: number; readonly stamp:
 /**
  * Refuses (`reducer-too-old`, naming both versions) a reducer older than the database (invariant 2).
  * Hosts call it as soon as the pages are readable, before they write anything: a refused open leaves
- * the document's files byte for byte as they were.
+ * the document's files byte for byte as they were. `marked` is the version a client's document was
+ * already run at (runtime storage/schema-mark.ts): its overlay may be newer than its base.
  */
-export function refuseOlderReducer(replica: Replica, docId?: string): void {
-  const documentVersion = readSchemaVersion(replica);
+export function refuseOlderReducer(replica: Replica, docId?: string, marked = 0): void {
+  const documentVersion = Math.max(readSchemaVersion(replica), marked);
   const reducerVersion = replica.reducerVersion;
   if (documentVersion <= reducerVersion) return;
   const which = docId === undefined ? 'the database' : `document ${docId}`;

@@ -105,6 +105,7 @@ export {
   RECORD_OVERHEAD,
   RecordType,
 } from './storage/record.js';
+export { raiseSchemaMark, readSchemaMark } from './storage/schema-mark.js';
 export {
   auditTimeline,
   type TimelineAudit,

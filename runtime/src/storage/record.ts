@@ -49,6 +49,8 @@ export const RecordType = {
    * page a delta against its version after the frames before it (protocol/page-delta.ts).
    */
   wireFrame: 13,
+  /** The highest schema version a reducer ran a client's document at (storage/schema-mark.ts), as JSON. */
+  schemaMark: 14,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
