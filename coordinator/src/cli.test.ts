@@ -21,7 +21,19 @@ test('arguments default to ./data, port 8787 and 127.0.0.1', async () => {
   });
 });
 
+test('--store takes a PostgreSQL URL instead of the data folder', async () => {
+  const store = 'postgres://tandem@127.0.0.1:5432/tandem';
+  expect(await parseArguments(['--reducer', reducer, '--store', store])).toEqual({
+    reducer,
+    store,
+    port: 8787,
+    host: '127.0.0.1',
+  });
+});
+
 test.each([
+  [['--reducer', reducer, '--store', 'mysql://x'], /--store mysql:\/\/x: expected a postgres:\/\/ URL/],
+  [['--reducer', reducer, '--store', 'postgres://x/y', '--data', 'd'], /--store and --data/],
   [[], /--reducer <file.wasm> is required/],
   [['--reducer', '/no/such.wasm'], /--reducer \/no\/such.wasm: no such file/],
   [['--reducer', reducer, '--port', 'http'], /--port http: expected an integer/],

@@ -10,11 +10,14 @@ import { deployMain, isDeployCommand, isMigrateCommand, migrateMain } from './de
 import { createLog, isLogLevel, LOG_LEVELS } from './log.js';
 import { isRecoverCommand, recoverMain } from './recover.js';
 import { type Coordinator, type CoordinatorOptions, startCoordinator } from './server.js';
+import { isPostgresUrl } from './store/coordinator-store.js';
 
 export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./data] [--port 8787] [--host 127.0.0.1] [--static <dir>]
 
   --reducer <file>  the reducer component (tandem build's reducer.wasm); required
   --data <dir>      where documents are stored (created if missing); ./data by default
+  --store <url>     a PostgreSQL store instead of --data: postgres://user[:password]@host[:port]/database
+                    (its tables are created or upgraded at start; see the README)
   --port <n>        the port to listen on (0 picks a free one); 8787 by default
   --host <name>     the interface to listen on; 127.0.0.1 by default (0.0.0.0 for every interface)
   --static <dir>    a folder to serve as static files (the web app)
@@ -41,14 +44,15 @@ export class UsageError extends Error {
 export async function parseArguments(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<CoordinatorOptions & { readonly reducer: string; readonly dataDir: string }> {
+): Promise<CoordinatorOptions & { readonly reducer: string }> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         reducer: { type: 'string' },
-        data: { type: 'string', default: './data' },
+        data: { type: 'string' },
+        store: { type: 'string' },
         port: { type: 'string', default: '8787' },
         host: { type: 'string', default: '127.0.0.1' },
         static: { type: 'string' },
@@ -87,12 +91,19 @@ export async function parseArguments(
   if (logLevel !== undefined && !isLogLevel(logLevel)) {
     throw new UsageError(`--log-level ${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
   }
+  const store = text('store');
+  if (store !== undefined && text('data') !== undefined) {
+    throw new UsageError('--store and --data: documents are kept in one of them, give only one');
+  }
+  if (store !== undefined && !isPostgresUrl(store)) {
+    throw new UsageError(`--store ${store}: expected a postgres:// URL`);
+  }
   const operatorToken = await readOperatorToken(text('operator-token-file'), env);
   const auth = text('auth');
   const authorize = auth === undefined ? undefined : await loadAuthorize(auth);
   return {
     reducer,
-    dataDir: text('data') ?? './data',
+    ...(store === undefined ? { dataDir: text('data') ?? './data' } : { store }),
     port,
     host: text('host') ?? '127.0.0.1',
     ...(staticDir !== undefined && { staticDir }),

@@ -22,13 +22,16 @@ import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { KnownReducer, WorkerConfig } from './document-worker.js';
 import type { DocumentMigration, STALE } from './migrate-all.js';
 import { RpcClient } from './rpc.js';
+import type { StoreConfig } from './store/coordinator-store.js';
 
 export interface DocumentPoolOptions {
   /** The prepared reducer (`prepareReducer`), or a component (`tandem build` output) each worker prepares. */
   readonly reducer: Uint8Array;
   /** The reducers known before it, oldest first (WorkerConfig.older). */
   readonly older?: readonly KnownReducer[];
-  /** Where documents persist; in memory only when absent. */
+  /** Where documents persist (store/coordinator-store.ts); in memory only when absent (nor `dataDir`). */
+  readonly store?: StoreConfig;
+  /** Shorthand for `store: { kind: 'files', dataDir }`. */
   readonly dataDir?: string;
   /** Worker threads; one per core by default. */
   readonly workers?: number;
@@ -83,10 +86,13 @@ export class DocumentPool {
   constructor(options: DocumentPoolOptions) {
     this.#options = options;
     const count = Math.max(1, options.workers ?? availableParallelism());
+    const store: StoreConfig | undefined =
+      options.store ??
+      (options.dataDir === undefined ? undefined : { kind: 'files', dataDir: options.dataDir });
     this.#config = {
       reducer: options.reducer,
       ...(options.older !== undefined && { older: options.older }),
-      ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+      ...(store !== undefined && { store }),
       ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
       ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
     };
@@ -98,7 +104,7 @@ export class DocumentPool {
         'maxOpenDocuments must be at least 1 and idleDocumentMs at least 0',
       );
     }
-    this.#closesIdle = options.dataDir !== undefined;
+    this.#closesIdle = store !== undefined;
     this.#slots = Array.from({ length: count }, () => this.#startWorker());
   }
 

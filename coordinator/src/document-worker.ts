@@ -5,13 +5,18 @@
 // Invariant: a document is open at most once here. Opening it while its close is in progress waits
 // for that close (files synced and released) first, so two AuthorityDocuments never share its files.
 import { parentPort, workerData } from 'node:worker_threads';
-import { documentFolder, FsByteStore } from '@tandem/host-node';
 import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
 import { loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { type CatchUpReply, type CatchUpRequest, catchUp, type MigrationFailure } from './catch-up.js';
 import { type DocumentMigration, STALE } from './migrate-all.js';
 import { serve } from './rpc.js';
+import {
+  type DocumentStores,
+  documentStores,
+  type OpenedStorage,
+  type StoreConfig,
+} from './store/coordinator-store.js';
 
 export interface WorkerConfig {
   /**
@@ -19,8 +24,8 @@ export interface WorkerConfig {
    * workers load no instrumenter); a component is prepared here.
    */
   readonly reducer: Uint8Array;
-  /** Where documents persist (one folder each); in memory only when absent. */
-  readonly dataDir?: string;
+  /** Where documents persist (store/coordinator-store.ts); in memory only when absent. */
+  readonly store?: StoreConfig;
   readonly checkpointEvery?: number;
   readonly maxDocumentBytes?: number;
   /**
@@ -51,6 +56,7 @@ const sqlite = loadSqlite();
 sqlite.catch(() => undefined);
 const older: KnownReducer[] = [...(config.older ?? [])];
 const loadedOlder = new Map<string, Promise<ReducerModule>>();
+const stores: DocumentStores | undefined = config.store && documentStores(config.store);
 const documents = new Map<string, Promise<Opened>>();
 const closing = new Map<string, Promise<void>>();
 /**
@@ -62,7 +68,7 @@ const REFUSAL_MS = 5000;
 
 interface Opened {
   readonly document: AuthorityDocument;
-  readonly files?: FsByteStore;
+  readonly storage?: OpenedStorage;
   /** The reducer it runs: the current one, or an older one when the current one's `migrate` failed. */
   readonly reducerHash: string;
   /** Why it runs an older reducer; told once, to the first catch-up after the open (then cleared). */
@@ -104,19 +110,18 @@ function open(docId: string): Promise<Opened> {
 }
 
 async function openWith(docId: string, module: ReducerModule): Promise<Opened> {
-  const files =
-    config.dataDir === undefined ? undefined : await FsByteStore.open(documentFolder(config.dataDir, docId));
+  const storage = await stores?.open(docId);
   try {
     const document = await AuthorityDocument.open({
       docId,
       reducer: module,
-      ...(files && { storage: files }),
+      ...(storage && { store: storage.store }),
       ...(config.checkpointEvery !== undefined && { checkpointEvery: config.checkpointEvery }),
       ...(config.maxDocumentBytes !== undefined && { maxDocumentBytes: config.maxDocumentBytes }),
     });
-    return { document, ...(files && { files }), reducerHash: module.sha256 };
+    return { document, ...(storage && { storage }), reducerHash: module.sha256 };
   } catch (error) {
-    await files?.close();
+    await storage?.release();
     if (error instanceof TandemError && error.kind === 'storage-corrupt') {
       refused.set(docId, { error, until: Date.now() + REFUSAL_MS });
     }
@@ -189,11 +194,11 @@ serve(port, {
     if (opened === undefined) return;
     documents.delete(docId);
     const done = (async () => {
-      const { document, files } = await opened;
+      const { document, storage } = await opened;
       try {
         await document.close();
       } finally {
-        await files?.close();
+        await storage?.release();
       }
     })();
     const settled = done.catch(() => undefined);
@@ -206,13 +211,14 @@ serve(port, {
   closeAll: async (): Promise<void> => {
     for (const [docId, opened] of documents) {
       documents.delete(docId);
-      const { document: closing, files } = await opened.catch(() => ({
+      const { document: closing, storage } = await opened.catch(() => ({
         document: undefined,
-        files: undefined,
+        storage: undefined,
       }));
       await closing?.close();
-      await files?.close();
+      await storage?.release();
     }
+    await stores?.close();
   },
   deploy: async (bytes: Uint8Array, previous: KnownReducer): Promise<void> => {
     const next = loadReducer(bytes);

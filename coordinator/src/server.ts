@@ -16,7 +16,6 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { FolderLock } from '@tandem/host-node';
 import {
   DEFAULT_LIMITS,
   encodeMessage,
@@ -34,6 +33,10 @@ import { createLog, errorFields, type Log } from './log.js';
 import { coordinatorMetrics } from './metrics.js';
 import { listDocuments, migrateAll } from './migrate-all.js';
 import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
+import { isPostgresUrl, type StoreConfig } from './store/coordinator-store.js';
+import { migrateSchema } from './store/postgres-schema.js';
+import { PostgresStore } from './store/postgres-store.js';
+import { postgresReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
 import { CLOSE_CODES, type ErrorKind, SyncConnection } from './sync-connection.js';
 
 export interface CoordinatorOptions {
@@ -42,8 +45,14 @@ export interface CoordinatorOptions {
    * reducer is taken too, if this runtime's meter version and limits made it.
    */
   readonly reducer: string | Uint8Array;
-  /** Where documents persist; in memory only when absent. */
+  /** Where documents persist, in files; in memory only when absent (and no `store`). */
   readonly dataDir?: string;
+  /**
+   * A PostgreSQL store instead of files, by URL (`postgres://user@host:port/database`): documents,
+   * their frames and checkpoints, and the reducers live in its tables (coordinator/sql), created or
+   * upgraded at start. Not with `dataDir`.
+   */
+  readonly store?: string;
   /** 0 picks a free port. */
   readonly port: number;
   /** 127.0.0.1 by default. */
@@ -117,28 +126,72 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   }
 }
 
+/** Where a coordinator keeps its documents and reducers; undefined fields for a coordinator in memory. */
+interface Persistence {
+  /** The documents' store, as the workers open it. */
+  readonly store: StoreConfig | undefined;
+  /** Where the reducers are kept (a data folder, or the store's tables). */
+  readonly reducers: string | ReducerShelf | undefined;
+  /** Every document kept, in id order (migrate-all). */
+  list(): Promise<string[]>;
+  /** Released after the pool closed (the data folder's lock, the store's connections). */
+  release(): Promise<void>;
+}
+
 async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator> {
-  if (options.dataDir === undefined) return serve(options, log, undefined);
-  await checkDataFolder(options.dataDir);
-  const lock = await lockDataFolder(options.dataDir);
+  if (options.store !== undefined) {
+    if (options.dataDir !== undefined) {
+      throw new TandemError('invalid-argument', 'give a data folder (dataDir) or a store, not both');
+    }
+    if (!isPostgresUrl(options.store)) {
+      throw new TandemError('invalid-argument', `store ${options.store}: expected a postgres:// URL`);
+    }
+    const postgres = new PostgresStore(options.store, { maxConnections: 2 });
+    try {
+      const applied = await migrateSchema(postgres.pool);
+      if (applied.length > 0) log.info({ applied }, 'store schema upgraded');
+      return await serve(options, log, {
+        store: { kind: 'postgres', url: options.store },
+        reducers: postgresReducerShelf(postgres.pool),
+        list: () => postgres.listDocuments(),
+        release: () => postgres.close(),
+      });
+    } catch (error) {
+      await postgres.close();
+      throw error;
+    }
+  }
+  if (options.dataDir === undefined) {
+    return serve(options, log, {
+      store: undefined,
+      reducers: undefined,
+      list: async () => [],
+      release: async () => undefined,
+    });
+  }
+  const dataDir = options.dataDir;
+  await checkDataFolder(dataDir);
+  const lock = await lockDataFolder(dataDir);
+  const store: StoreConfig = { kind: 'files', dataDir };
   try {
-    return await serve(options, log, lock);
+    return await serve(options, log, {
+      store,
+      reducers: dataDir,
+      list: () => listDocuments(dataDir),
+      release: () => lock.release(),
+    });
   } catch (error) {
     await lock.release();
     throw error;
   }
 }
 
-async function serve(
-  options: CoordinatorOptions,
-  log: Log,
-  lock: FolderLock | undefined,
-): Promise<Coordinator> {
+async function serve(options: CoordinatorOptions, log: Log, persistence: Persistence): Promise<Coordinator> {
   const source =
     typeof options.reducer === 'string' ? new Uint8Array(await readFile(options.reducer)) : options.reducer;
   // Metered once, here: the workers run these very bytes and browsers fetch them by hash, so every
   // host runs the same code under one identity. A broken reducer is refused now, not at the first client.
-  const reducers = await ReducerRegistry.open(source, options.dataDir);
+  const reducers = await ReducerRegistry.open(source, persistence.reducers);
   if (reducers.current !== reducers.given) {
     log.warn(
       { reducerHash: reducers.current.sha256, schemaVersion: reducers.current.schemaVersion },
@@ -155,7 +208,7 @@ async function serve(
   const pool = new DocumentPool({
     reducer: reducers.current.bytes,
     older: reducers.older,
-    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+    ...(persistence.store !== undefined && { store: persistence.store }),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
     ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
@@ -209,7 +262,7 @@ async function serve(
         reducerHash: () => reducers.current.sha256,
         admin: {
           operatorToken: options.operatorToken,
-          persistent: options.dataDir !== undefined,
+          persistent: persistence.store !== undefined,
           maxBytes: DEFAULT_LIMITS.maxModuleBytes,
           deploy: (bytes) => deploy(bytes),
           migrateAll: () => migrate(),
@@ -305,6 +358,7 @@ async function serve(
     {
       url,
       dataDir: options.dataDir ?? null,
+      store: persistence.store?.kind ?? null,
       reducerHash: reducers.current.sha256,
       schemaVersion: reducers.current.schemaVersion,
       maxConnections,
@@ -326,7 +380,7 @@ async function serve(
       await Promise.all([...hubs.values()].map((h) => h.settled()));
       await pool.close();
       await stopped;
-      await lock?.release();
+      await persistence.release();
       log.info('coordinator closed');
     })();
     return closing;
@@ -343,7 +397,7 @@ async function serve(
   const migrate = (): Promise<MigrateReport> =>
     administer(async () => {
       const { sha256, schemaVersion } = reducers.current;
-      const docIds = options.dataDir === undefined ? [] : await listDocuments(options.dataDir);
+      const docIds = await persistence.list();
       const answers = await migrateAll(docIds, {
         migrate: (docId) => pool.migrate(docId),
         release: (docId) => pool.release(docId),
@@ -406,13 +460,13 @@ async function serve(
       return reducers.current.sha256;
     },
     deploy: (bytes) => {
-      if (options.dataDir === undefined) {
+      if (persistence.store === undefined) {
         return Promise.reject(new TandemError('invalid-argument', 'deploys need a data folder (dataDir)'));
       }
       return deploy(bytes);
     },
     migrateAll: () => {
-      if (options.dataDir === undefined) {
+      if (persistence.store === undefined) {
         return Promise.reject(new TandemError('invalid-argument', 'migrations need a data folder (dataDir)'));
       }
       return migrate();

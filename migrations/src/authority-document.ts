@@ -35,7 +35,6 @@
 import {
   type ByteStore,
   concatBytes,
-  DocumentJournal,
   encodePageImage,
   type Frame,
   type MigrationReport,
@@ -44,7 +43,6 @@ import {
   PAGE_SIZE,
   PageStore,
   pushProblem,
-  type RecoveredState,
   type ReducerModule,
   Replica,
   rebuildStore,
@@ -57,6 +55,12 @@ import {
   writeAppliedMarkers,
   writeRejections,
 } from './applied-marker.js';
+import {
+  type AuthorityJournal,
+  type AuthorityRecovered,
+  type AuthorityStore,
+  fileAuthorityStore,
+} from './authority-store.js';
 import {
   type Captured,
   FramePipeline,
@@ -71,7 +75,9 @@ export type { KeptFrame } from './frame-pipeline.js';
 export interface AuthorityOptions {
   readonly docId: string;
   readonly reducer: ReducerModule;
-  /** Where the document persists (frame log + checkpoints); in memory only without one. */
+  /** Where the document persists (authority-store.ts); in memory only without one (nor `storage`). */
+  readonly store?: AuthorityStore;
+  /** Shorthand for `store: fileAuthorityStore(storage, { segmentBytes })`: the file journal in a folder. */
   readonly storage?: ByteStore;
   /** Frames between two checkpoints of the page file; 1000 by default. */
   readonly checkpointEvery?: number;
@@ -155,7 +161,7 @@ export class AuthorityDocument {
   readonly docId: string;
   readonly journalId: string;
   readonly #replica: Replica;
-  readonly #journal: DocumentJournal | undefined;
+  readonly #journal: AuthorityJournal | undefined;
   /** Each timeline's marker in durable frames (invariant 4): what others are told. */
   readonly #markers: Map<string, number>;
   /** Each timeline's marker in the frames applied, durable or not: what the next push continues. */
@@ -188,7 +194,7 @@ export class AuthorityDocument {
   private constructor(
     options: AuthorityOptions,
     replica: Replica,
-    journal: DocumentJournal | undefined,
+    journal: AuthorityJournal | undefined,
     captured: Captured[],
     nextFrameLsn: number,
     journalId: string,
@@ -216,11 +222,13 @@ export class AuthorityDocument {
 
   static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
     const captured: Captured[] = [];
-    let journal: DocumentJournal | undefined;
+    let journal: AuthorityJournal | undefined;
     let replica: Replica | undefined;
     // The pages are read, and the reducer checked against their schema version, before the journal's
     // recovery writes anything: a refused document keeps its files byte for byte.
-    const openReplica = async (recovered?: Pick<RecoveredState, 'image' | 'frames'>): Promise<Replica> => {
+    const openReplica = async (
+      recovered?: Pick<AuthorityRecovered, 'image' | 'frames'>,
+    ): Promise<Replica> => {
       const store = recovered ? rebuildStore(recovered) : new PageStore();
       const opening = await Replica.open({
         name: `authority:${options.docId}`,
@@ -243,20 +251,25 @@ export class AuthorityDocument {
       }
       return opening;
     };
+    const store =
+      options.store ??
+      (options.storage &&
+        fileAuthorityStore(options.storage, {
+          ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
+        }));
     const opened =
-      options.storage &&
-      (await DocumentJournal.open(options.storage, {
-        timelineId: newJournalId(),
-        // Its frames are acknowledged to clients: a journal holding fewer is refused, never served.
-        syncMarks: true,
-        beforeWrite: async (read) => {
-          replica = await openReplica(read);
-        },
-        ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
-      }).catch((error: unknown) => {
-        replica?.close();
-        throw error;
-      }));
+      store &&
+      (await store
+        .open({
+          journalId: newJournalId(),
+          beforeWrite: async (read) => {
+            replica = await openReplica(read);
+          },
+        })
+        .catch((error: unknown) => {
+          replica?.close();
+          throw error;
+        }));
     journal = opened?.journal;
     replica ??= await openReplica();
     const firstFrameLsn = opened?.journal.nextFrameLsn ?? 0;
@@ -269,7 +282,7 @@ export class AuthorityDocument {
         opened?.journal,
         captured,
         firstFrameLsn,
-        opened?.recovered.timelineId ?? newJournalId(),
+        opened?.recovered.journalId ?? newJournalId(),
         kept,
         migration,
       );

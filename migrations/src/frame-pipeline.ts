@@ -11,15 +11,8 @@
 // 3. Each frame's wire form is computed once, against the base's versions of its pages captured before
 //    the commit's fold replaced them.
 
-import {
-  type DocumentJournal,
-  encodeWireFrame,
-  type Frame,
-  PageVersions,
-  type RecoveredState,
-  TandemError,
-  type WireFrame,
-} from '@tandem/runtime';
+import { encodeWireFrame, type Frame, PageVersions, TandemError, type WireFrame } from '@tandem/runtime';
+import type { AuthorityJournal, AuthorityRecovered } from './authority-store.js';
 
 /** A durable frame, with its wire form (invariant 3). */
 export interface KeptFrame {
@@ -42,12 +35,12 @@ export interface SyncingFrames {
 
 export class FramePipeline {
   readonly #docId: string;
-  readonly #journal: DocumentJournal | undefined;
+  readonly #journal: AuthorityJournal | undefined;
   /** Frames committed and not yet syncing (filled by the replica's commit callback). */
   readonly #captured: Captured[];
   #failure: TandemError | undefined;
 
-  constructor(docId: string, journal: DocumentJournal | undefined, captured: Captured[]) {
+  constructor(docId: string, journal: AuthorityJournal | undefined, captured: Captured[]) {
     this.#docId = docId;
     this.#journal = journal;
     this.#captured = captured;
@@ -100,7 +93,7 @@ export class FramePipeline {
 }
 
 /** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 3). */
-export function recoveredWireForms(recovered: Pick<RecoveredState, 'image' | 'frames'>): KeptFrame[] {
+export function recoveredWireForms(recovered: Pick<AuthorityRecovered, 'image' | 'frames'>): KeptFrame[] {
   const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
   const versions = new PageVersions((pgno) => image.get(pgno));
   const kept: KeptFrame[] = [];

@@ -20,6 +20,13 @@ export {
   type PushRequest,
   type PushResult,
 } from './authority-document.js';
+export {
+  type AuthorityJournal,
+  type AuthorityRecovered,
+  type AuthorityStore,
+  type AuthorityStoreOpen,
+  fileAuthorityStore,
+} from './authority-store.js';
 export { loadPreparedReducerFrom } from './load-reducer.js';
 export { type LocalDocumentOptions, openLocalDocument } from './open-document.js';
 export { ensureSchema, META_TABLE, readSchemaVersion, refuseOlderReducer } from './schema-version.js';

@@ -71,6 +71,7 @@ export {
   rebuildStore,
 } from './storage/document-journal.js';
 export { documentFolderName } from './storage/file-names.js';
+export { decodeFrameRecord, encodeFrameRecord, FrameRecordError } from './storage/frame-record.js';
 export {
   type CrashOutcome,
   type Fault,

@@ -1,0 +1,226 @@
+// The coordinator on a PostgreSQL store, end to end: sync over real WebSockets, restarts, deploys, and
+// the bin killed with SIGKILL while clients push.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Push } from '@tandem/runtime';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCoordinator } from '../server.js';
+import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
+import { TestSyncClient } from '../testing/sync-client.js';
+
+const reducer = new Uint8Array(
+  await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
+);
+const v1 = new URL('../../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url).pathname;
+const bin = new URL('../../bin/tandem-coordinator.js', import.meta.url).pathname;
+const OPERATOR = 'operator-token-for-the-tests';
+
+let cluster: PostgresCluster;
+let databases = 0;
+
+beforeAll(async () => {
+  cluster = await startPostgresCluster();
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+function database(): string {
+  return cluster.createDatabase(`coordinator_${databases++}`);
+}
+
+function push(from: number, count: number): Push {
+  return {
+    type: 'push',
+    mutations: Array.from({ length: count }, (_, i) => ({
+      lsn: from + i,
+      timestamp: 1_700_000_000_000 + from + i,
+      payload: new TextEncoder().encode(JSON.stringify({ type: 'create', id: `t${from + i}`, title: 'x' })),
+    })),
+  };
+}
+
+test('a restarted coordinator on the same PostgreSQL keeps its documents, their journalId and their frames', async () => {
+  const store = database();
+  const first = await startCoordinator({ reducer, port: 0, workers: 1, store, checkpointEvery: 3 });
+  const client = await TestSyncClient.connect(first.url, { docId: 'kept', timelineId: 'k' });
+  const welcome = await client.next('welcome');
+  for (let lsn = 0; lsn < 8; lsn++) {
+    client.send(push(lsn, 1));
+    await client.next('push-result', (r) => r.appliedLsn === lsn);
+  }
+  await client.reach(welcome.head + 8);
+  const hash = await first.pageHash('kept');
+  expect(await client.hash()).toBe(hash);
+  await first.close();
+
+  const second = await startCoordinator({ reducer, port: 0, workers: 1, store, checkpointEvery: 3 });
+  try {
+    const back = await TestSyncClient.connect(second.url, {
+      docId: 'kept',
+      timelineId: 'k',
+      journalId: welcome.journalId,
+      cursor: client.cursor,
+    });
+    expect(await back.next('welcome')).toMatchObject({
+      journalId: welcome.journalId,
+      head: client.cursor,
+      appliedLsn: 7,
+    });
+    expect(await second.pageHash('kept')).toBe(hash);
+    expect(back.snapshots).toBe(0);
+    // A client from the start takes the checkpoint and the frames after it.
+    const fresh = await TestSyncClient.connect(second.url, { docId: 'kept', timelineId: 'f' });
+    await fresh.reach((await fresh.next('welcome')).head);
+    expect(await fresh.hash()).toBe(hash);
+    expect(fresh.violations).toEqual([]);
+    await Promise.all([back.close(), fresh.close()]);
+  } finally {
+    await second.close();
+  }
+});
+
+test('a reducer deployed to a coordinator on PostgreSQL is kept there and still current after a restart', async () => {
+  const store = database();
+  const v1Bytes = new Uint8Array(await readFile(v1));
+  const first = await startCoordinator({
+    reducer: v1Bytes,
+    port: 0,
+    workers: 1,
+    store,
+    operatorToken: OPERATOR,
+  });
+  const given = first.reducerHash;
+  const outcome = await first.deploy(reducer);
+  expect(outcome.status).toBe('deployed');
+  const deployed = first.reducerHash;
+  expect(deployed).not.toBe(given);
+  const migrated = await first.migrateAll();
+  expect(migrated.documents).toEqual([]);
+  await first.close();
+
+  const second = await startCoordinator({ reducer: v1Bytes, port: 0, workers: 1, store });
+  try {
+    expect(second.reducerHash).toBe(deployed);
+    // Both are still served by hash: a document left on the older one can still be opened.
+    for (const sha of [given, deployed]) {
+      expect((await fetch(`${second.url}/reducers/${sha}.wasm`)).status).toBe(200);
+    }
+  } finally {
+    await second.close();
+  }
+});
+
+test('a coordinator refuses a store URL that is not PostgreSQL, and a store given with a data folder', async () => {
+  await expect(startCoordinator({ reducer, port: 0, store: 'mysql://x' })).rejects.toThrow(
+    /postgres:\/\/ URL/,
+  );
+  await expect(startCoordinator({ reducer, port: 0, store: database(), dataDir: '/tmp/x' })).rejects.toThrow(
+    /not both/,
+  );
+});
+
+/** Starts the bin on `store`; resolves with the process and its URL once it listens. */
+async function startBin(store: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      '--reducer',
+      new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url).pathname,
+      '--store',
+      store,
+      '--port',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_LOG_LEVEL: 'warn' } },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /listening on (http:\/\/\S+)/.exec(output);
+      if (found?.[1] !== undefined) resolve(found[1]);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
+  });
+  return { child, url };
+}
+
+test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged mutation', async () => {
+  const store = database();
+  const seed = Date.now() % 100_000;
+  let random = seed;
+  const next = (): number => {
+    random = (random * 1_103_515_245 + 12_345) % 2 ** 31;
+    return random / 2 ** 31;
+  };
+  // Each timeline's highest lsn the coordinator acknowledged (a push-result), across all rounds.
+  const acknowledged = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const timelines = ['a', 'b', 'c'];
+  for (let round = 0; round < 3; round++) {
+    const { child, url } = await startBin(store);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      const clients = await Promise.all(
+        timelines.map(async (timelineId) => {
+          const client = await TestSyncClient.connect(url, { docId: 'busy', timelineId });
+          const welcome = await client.next('welcome');
+          // The marker the restarted coordinator reports covers everything acknowledged before the kill.
+          expect(
+            welcome.appliedLsn ?? -1,
+            `seed ${seed}, round ${round}, ${timelineId}`,
+          ).toBeGreaterThanOrEqual(acknowledged.get(timelineId) ?? -1);
+          sent.set(timelineId, (welcome.appliedLsn ?? -1) + 1);
+          return { client, timelineId };
+        }),
+      );
+      const pushing = setInterval(() => {
+        for (const { client, timelineId } of clients) {
+          const from = sent.get(timelineId) ?? 0;
+          const count = 1 + Math.floor(next() * 3);
+          if (client.socket.readyState !== client.socket.OPEN) continue;
+          client.send(push(from, count));
+          sent.set(timelineId, from + count);
+        }
+      }, 5);
+      await new Promise((resolve) => setTimeout(resolve, 300 + next() * 700));
+      child.kill('SIGKILL');
+      await exited;
+      clearInterval(pushing);
+      // Every message received before the close is in `received` once `closed` resolves.
+      for (const { client, timelineId } of clients) {
+        await client.closed;
+        for (const message of client.received) {
+          if (message.type === 'push-result' && message.appliedLsn !== null) {
+            acknowledged.set(timelineId, Math.max(acknowledged.get(timelineId) ?? -1, message.appliedLsn));
+          }
+        }
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+  expect(
+    [...acknowledged.values()].every((lsn) => lsn >= 0),
+    `seed ${seed}`,
+  ).toBe(true);
+  const { child, url } = await startBin(store);
+  try {
+    for (const timelineId of timelines) {
+      const client = await TestSyncClient.connect(url, { docId: 'busy', timelineId });
+      const welcome = await client.next('welcome');
+      expect(welcome.appliedLsn ?? -1, `seed ${seed}, ${timelineId}`).toBeGreaterThanOrEqual(
+        acknowledged.get(timelineId) ?? -1,
+      );
+      await client.close();
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 60_000);

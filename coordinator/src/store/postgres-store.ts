@@ -1,0 +1,266 @@
+// Documents kept in PostgreSQL (tables in coordinator/sql): an AuthorityStore per document, over one
+// pooled connection set per thread (node-postgres `Pool`; a pool cannot cross worker threads).
+//
+// Invariants (authority-store.ts's, and how they hold here):
+// 1. `open` only reads (the document row, the newest image, the frames after it) before `beforeWrite`;
+//    the document row, which fixes its journalId, is inserted after it.
+// 2. A sync is one statement: it advances `documents.next_frame_lsn` from the value this journal last
+//    wrote and inserts the frames in between, so either both land or neither does. Frames never exceed
+//    the mark, and a document whose rows yield fewer frames than the mark is refused as
+//    `storage-corrupt`. The statement matches no row when another writer moved the mark meanwhile:
+//    the sync fails (`storage-failed`) instead of forking the history.
+// 3. Syncs run one after another, each taking the frames appended before it began.
+// 4. A checkpoint is one transaction: the image inserted, then the frames and older images it covers
+//    deleted.
+// 5. After a failed write the journal refuses everything (the document must be reopened).
+import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '@tandem/migrations';
+import {
+  concatBytes,
+  decodeFrameRecord,
+  decodePageImage,
+  encodeFrameRecord,
+  encodePageImage,
+  type Frame,
+  type PageImage,
+  type PageSource,
+  TandemError,
+} from '@tandem/runtime';
+import pg from 'pg';
+
+export interface PostgresStoreOptions {
+  /** Connections this pool opens at most; 4 by default. */
+  readonly maxConnections?: number;
+}
+
+/** One thread's connection to the store. */
+export class PostgresStore {
+  readonly pool: pg.Pool;
+
+  constructor(url: string, options: PostgresStoreOptions = {}) {
+    this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4 });
+    // An idle connection that breaks (the server restarted) is dropped by the pool; the next query
+    // opens another, and a query that fails is reported where it was made. Without a listener the
+    // pool's 'error' event would end the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** The document's AuthorityStore. */
+  document(docId: string): AuthorityStore {
+    return { open: (options) => PostgresJournal.open(this.pool, docId, options) };
+  }
+
+  /** Every document the store holds, in id order. */
+  async listDocuments(): Promise<string[]> {
+    const rows = await this.pool.query<{ doc_id: string }>('SELECT doc_id FROM documents ORDER BY doc_id');
+    return rows.rows.map((row) => row.doc_id);
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+class PostgresJournal implements AuthorityJournal {
+  readonly #pool: pg.Pool;
+  readonly #docId: string;
+  /** The mark as this journal last wrote it: the frames before it are durable (invariant 2). */
+  #synced: number;
+  /** The lsn the next frame appended takes. */
+  #next: number;
+  #queued: Frame[] = [];
+  #syncing: Promise<void> = Promise.resolve();
+  #failure: unknown;
+
+  private constructor(pool: pg.Pool, docId: string, synced: number) {
+    this.#pool = pool;
+    this.#docId = docId;
+    this.#synced = synced;
+    this.#next = synced;
+  }
+
+  static async open(
+    pool: pg.Pool,
+    docId: string,
+    options: Parameters<AuthorityStore['open']>[0],
+  ): Promise<{ journal: AuthorityJournal; recovered: AuthorityRecovered }> {
+    const read = await readDocument(pool, docId);
+    await options.beforeWrite({ image: read.image, frames: read.frames });
+    let journalId = read.journalId;
+    if (journalId === undefined) {
+      // Two opens racing to create the document agree on the row that landed first.
+      const created = await pool.query<{ journal_id: string }>(
+        `INSERT INTO documents (doc_id, journal_id) VALUES ($1, $2)
+         ON CONFLICT (doc_id) DO UPDATE SET doc_id = EXCLUDED.doc_id
+         RETURNING journal_id`,
+        [docId, options.journalId],
+      );
+      journalId = created.rows[0]?.journal_id ?? options.journalId;
+    }
+    const readable = (read.image?.frameCount ?? 0) + read.frames.length;
+    return {
+      journal: new PostgresJournal(pool, docId, readable),
+      recovered: { journalId, image: read.image, frames: read.frames },
+    };
+  }
+
+  get nextFrameLsn(): number {
+    return this.#next;
+  }
+
+  appendFrame(frame: Frame): void {
+    this.#checkHealthy();
+    if (frame.lsn !== this.nextFrameLsn) {
+      throw new RangeError(`frame ${frame.lsn} appended where frame ${this.nextFrameLsn} goes`);
+    }
+    this.#queued.push(frame);
+    this.#next++;
+  }
+
+  sync(): Promise<void> {
+    const frames = this.#queued.splice(0);
+    const run = this.#syncing.then(() => this.#write(frames));
+    this.#syncing = run.catch(() => undefined);
+    return run;
+  }
+
+  async checkpoint(source: PageSource, frameCount: number): Promise<void> {
+    await this.#syncing;
+    this.#checkHealthy();
+    const image = concatBytes(await encodePageImage(source, frameCount, 'raw'));
+    await this.#guard(async () => {
+      const client = await this.#pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO images (doc_id, frame_count, image) VALUES ($1, $2, $3)
+           ON CONFLICT (doc_id, frame_count) DO NOTHING`,
+          [this.#docId, frameCount, image],
+        );
+        await client.query('DELETE FROM frames WHERE doc_id = $1 AND lsn < $2', [this.#docId, frameCount]);
+        await client.query('DELETE FROM images WHERE doc_id = $1 AND frame_count < $2', [
+          this.#docId,
+          frameCount,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  async #write(frames: readonly Frame[]): Promise<void> {
+    this.#checkHealthy();
+    if (frames.length === 0) return;
+    const from = this.#synced;
+    const to = from + frames.length;
+    if (frames[0]?.lsn !== from)
+      throw new RangeError(`frames from ${frames[0]?.lsn} written where ${from} goes`);
+    const values: string[] = [];
+    const params: unknown[] = [this.#docId, from, to];
+    for (const frame of frames) {
+      params.push(frame.lsn, encodeFrameRecord(frame));
+      values.push(`($${params.length - 1}::bigint, $${params.length}::bytea)`);
+    }
+    await this.#guard(async () => {
+      const result = await this.#pool.query(
+        `WITH mark AS (
+           UPDATE documents SET next_frame_lsn = $3 WHERE doc_id = $1 AND next_frame_lsn = $2 RETURNING doc_id
+         )
+         INSERT INTO frames (doc_id, lsn, record)
+         SELECT mark.doc_id, f.lsn, f.record FROM mark, (VALUES ${values.join(', ')}) AS f (lsn, record)`,
+        params,
+      );
+      if (result.rowCount !== frames.length) {
+        throw new TandemError(
+          'storage-failed',
+          `document ${this.#docId}: frames ${from}..${to - 1} were not written: its frame count in the store is no longer ${from} (another writer)`,
+        );
+      }
+    });
+    this.#synced = to;
+  }
+
+  async #guard(step: () => Promise<void>): Promise<void> {
+    this.#checkHealthy();
+    try {
+      await step();
+    } catch (error) {
+      this.#failure ??= error;
+      throw error;
+    }
+  }
+
+  #checkHealthy(): void {
+    if (this.#failure !== undefined) {
+      throw new Error('the journal failed and must be recovered', { cause: this.#failure });
+    }
+  }
+}
+
+interface DocumentRead {
+  readonly journalId: string | undefined;
+  readonly image: PageImage | undefined;
+  readonly frames: Frame[];
+}
+
+/** The document's rows, read in one snapshot (a repeatable-read transaction), checked against its mark. */
+async function readDocument(pool: pg.Pool, docId: string): Promise<DocumentRead> {
+  const client = await pool.connect();
+  let mark: { journal_id: string; next_frame_lsn: string } | undefined;
+  let images: { frame_count: string; image: Buffer }[];
+  let records: { lsn: string; record: Buffer }[];
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    mark = (
+      await client.query<{ journal_id: string; next_frame_lsn: string }>(
+        'SELECT journal_id, next_frame_lsn FROM documents WHERE doc_id = $1',
+        [docId],
+      )
+    ).rows[0];
+    images = (
+      await client.query<{ frame_count: string; image: Buffer }>(
+        'SELECT frame_count, image FROM images WHERE doc_id = $1 ORDER BY frame_count DESC LIMIT 1',
+        [docId],
+      )
+    ).rows;
+    const from = images[0]?.frame_count ?? '0';
+    records = (
+      await client.query<{ lsn: string; record: Buffer }>(
+        'SELECT lsn, record FROM frames WHERE doc_id = $1 AND lsn >= $2 ORDER BY lsn',
+        [docId, from],
+      )
+    ).rows;
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+  const expected = Number(mark?.next_frame_lsn ?? 0);
+  const stored = images[0];
+  const image = stored === undefined ? undefined : await decodePageImage(bytesOf(stored.image));
+  let next = image?.frameCount ?? 0;
+  const frames: Frame[] = [];
+  for (const row of records) {
+    if (Number(row.lsn) !== next) break;
+    frames.push(decodeFrameRecord(next, bytesOf(row.record)));
+    next++;
+  }
+  if (next < expected) {
+    throw new TandemError(
+      'storage-corrupt',
+      `document ${docId} holds ${next} of the ${expected} frames it synced in PostgreSQL (frames ${next}..${expected - 1} missing)`,
+      { file: `frames of ${docId}`, framesExpected: expected, framesReadable: next },
+    );
+  }
+  return { journalId: mark?.journal_id, image, frames };
+}
+
+/** A Buffer's bytes as a Uint8Array of their own (decoders keep slices of what they are given). */
+function bytesOf(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}

@@ -1,0 +1,151 @@
+// A private PostgreSQL for the tests: a cluster in a temporary folder, started on a free port of
+// 127.0.0.1 (and a socket in that folder), stopped and deleted at the end. Never a mock: the tests claim
+// what a real server does with our statements (transactions, constraints, a restart).
+//
+// Debian's `postgresql` provides the binaries; when it is missing and we are root with apt-get, it is
+// installed the way the browser tests install chromium (scripts/ensure.mjs), else the start fails with
+// a message saying what to install. initdb refuses to run as root: as root the cluster runs as Debian's
+// `postgres` user (runuser). initdb costs seconds, so one initialised template per PostgreSQL version is
+// kept in the temporary folder and copied for each cluster (a copy takes tens of milliseconds).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PostgresCluster {
+  /** `postgres://tandem@127.0.0.1:<port>/postgres`: trust authentication, reachable only from here. */
+  readonly url: string;
+  readonly port: number;
+  /** A fresh database in this cluster, by its URL (each test's own, so tests do not share tables). */
+  createDatabase(name: string): string;
+  /** Stops the server at once (`immediate`: like a crash, recovered from its WAL at the next start). */
+  stop(): void;
+  /** Starts it again on the same port and data. */
+  start(): void;
+  /** Stops the server and deletes its folder. */
+  destroy(): Promise<void>;
+}
+
+const USER = 'tandem';
+
+export async function startPostgresCluster(): Promise<PostgresCluster> {
+  const bin = postgresBin();
+  const asRoot = process.getuid?.() === 0;
+  const run = (command: string, args: readonly string[]): string => {
+    const path = command.startsWith('/') ? command : join(bin, command);
+    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, [...args]];
+    const result = spawnSync(file, argv, { encoding: 'utf8' });
+    if (result.status !== 0) {
+      throw new Error(
+        `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.stderr}${result.stdout}`,
+      );
+    }
+    return result.stdout;
+  };
+  const template = await ensureTemplate(bin, asRoot, run);
+  const folder = await mkdtemp(join(tmpdir(), 'tandem-pg-'));
+  if (asRoot) execFileSync('chown', ['postgres', folder]);
+  const data = join(folder, 'data');
+  run('/bin/cp', ['-a', template, data]);
+  return cluster(folder, data, await freePort(), run);
+}
+
+function cluster(
+  folder: string,
+  data: string,
+  port: number,
+  run: (command: string, args: readonly string[]) => string,
+): PostgresCluster {
+  const options = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c max_connections=200`;
+  const start = (): void => {
+    run('pg_ctl', ['-D', data, '-w', '-t', '60', '-l', join(folder, 'log'), '-o', options, 'start']);
+  };
+  const stop = (): void => {
+    run('pg_ctl', ['-D', data, '-w', '-m', 'immediate', 'stop']);
+  };
+  start();
+  const url = `postgres://${USER}@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    port,
+    createDatabase: (name) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new RangeError(`database name ${name}`);
+      run('createdb', ['-h', folder, '-p', String(port), '-U', USER, name]);
+      return `postgres://${USER}@127.0.0.1:${port}/${name}`;
+    },
+    stop,
+    start,
+    destroy: async () => {
+      try {
+        stop();
+      } catch {
+        // Already stopped: the folder goes either way.
+      }
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The folder of the newest installed PostgreSQL's binaries, installing Debian's package if needed. */
+function postgresBin(): string {
+  const found = newestBin();
+  if (found !== undefined) return found;
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = spawnSync('which', ['apt-get']).status === 0;
+  if (!isRoot || !hasApt) {
+    throw new Error(
+      'the PostgreSQL store tests need a PostgreSQL server (initdb, pg_ctl) in /usr/lib/postgresql/<version>/bin.\n' +
+        '  Install it with: sudo apt-get install -y postgresql',
+    );
+  }
+  process.stderr.write('• installing Debian postgresql for the PostgreSQL store tests (apt-get)…\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'postgresql'], { stdio: 'inherit', env });
+  const installed = newestBin();
+  if (installed === undefined) throw new Error('apt-get installed postgresql, but no initdb was found');
+  return installed;
+}
+
+function newestBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((name) => /^\d+$/.test(name) && existsSync(join(root, name, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : join(root, versions[0], 'bin');
+}
+
+/** An initialised data folder for this PostgreSQL, made once per machine and copied per cluster. */
+async function ensureTemplate(
+  bin: string,
+  asRoot: boolean,
+  run: (command: string, args: readonly string[]) => string,
+): Promise<string> {
+  const version = bin.split('/').at(-2) ?? 'pg';
+  const template = join(tmpdir(), `tandem-pg-template-${version}${asRoot ? '-postgres' : ''}`);
+  if (existsSync(join(template, 'PG_VERSION'))) return template;
+  const making = await mkdtemp(join(tmpdir(), 'tandem-pg-template-'));
+  if (asRoot) execFileSync('chown', ['postgres', making]);
+  const data = join(making, 'data');
+  run('initdb', ['-D', data, '-A', 'trust', '-U', USER, '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  // Another test file may have made it meanwhile: the rename of one of them wins, whole.
+  await rename(data, template).catch(() => undefined);
+  await rm(making, { recursive: true, force: true });
+  return template;
+}
+
+/** A port free now on 127.0.0.1 (the server takes it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
