@@ -33,7 +33,7 @@ const CREATE = `CREATE TABLE IF NOT EXISTS ${APPLIED_TABLE} (
 /** Every timeline's marker; empty when none was ever recorded. */
 export function readAppliedMarkers(replica: Replica): Map<string, number> {
   const markers = new Map<string, number>();
-  if (!tableExists(replica, APPLIED_TABLE)) return markers;
+  if (!replica.hasTable(APPLIED_TABLE)) return markers;
   for (const row of replica.query(`SELECT timeline_id, applied_lsn FROM ${APPLIED_TABLE}`)) {
     if (typeof row.timeline_id === 'string' && typeof row.applied_lsn === 'number') {
       markers.set(row.timeline_id, row.applied_lsn);
@@ -49,18 +49,20 @@ export function readAppliedLsn(replica: Replica, timelineId: string): number {
     // One statement on the way every frame takes; the table's absence is asked only when it fails.
     rows = replica.query(`SELECT applied_lsn FROM ${APPLIED_TABLE} WHERE timeline_id = ?`, [timelineId]);
   } catch (error) {
-    if (error instanceof SqlError && !tableExists(replica, APPLIED_TABLE)) return -1;
+    if (error instanceof SqlError && !replica.hasTable(APPLIED_TABLE)) return -1;
     throw error;
   }
   const value = rows[0]?.applied_lsn;
   return typeof value === 'number' ? value : -1;
 }
 
-function tableExists(replica: Replica, name: string): boolean {
-  return (
-    replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]).length >
-    0
-  );
+/**
+ * readAppliedLsn for an open: asks first whether the table exists, with the look-up the open made
+ * already (Replica.hasTable), instead of preparing a statement that fails on a document that never
+ * synced (a failed prepare and its error cost more than the look-up).
+ */
+export function readAppliedLsnAtOpen(replica: Replica, timelineId: string): number {
+  return replica.hasTable(APPLIED_TABLE) ? readAppliedLsn(replica, timelineId) : -1;
 }
 
 /** Every bound timeline's secret hash (invariant 4). */
@@ -155,7 +157,7 @@ export function readRejections(
   to: number,
 ): Map<number, string> {
   const reasons = new Map<number, string>();
-  if (to < from || !tableExists(replica, REJECTED_TABLE)) return reasons;
+  if (to < from || !replica.hasTable(REJECTED_TABLE)) return reasons;
   for (const row of replica.query(
     `SELECT lsn, reason FROM ${REJECTED_TABLE} WHERE timeline_id = ? AND lsn BETWEEN ? AND ?`,
     [timelineId, from, to],

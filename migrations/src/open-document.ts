@@ -24,7 +24,7 @@ import {
   timelineLoss,
   writeReach,
 } from '@tandem/runtime/local';
-import { readAppliedLsn, readRejections } from './applied-marker.js';
+import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
 import { ensureSchema, refuseOlderReducer } from './schema-version.js';
 
 export interface LocalDocumentOptions {
@@ -92,7 +92,11 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
     const marked = storage && files ? await readSchemaMark(storage, files) : 0;
     refuseOlderReducer(replica, options.docId, marked);
-    const loss = audit && timelineLoss(audit, readAppliedLsn(replica, timelineId), identity?.reachedLsn ?? 0);
+    // Read once for the audit, the overlay's check and the document: only frames from the coordinator
+    // change the marker (reducers cannot write it: applied-marker.ts invariant 2), and none arrive before
+    // the document is open.
+    const applied = readAppliedLsnAtOpen(replica, timelineId);
+    const loss = audit && timelineLoss(audit, applied, identity?.reachedLsn ?? 0);
     if (loss !== undefined) {
       throw new TandemError(
         'timeline-damaged',
@@ -110,7 +114,6 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         ...(audit?.pending && { pending: audit.pending }),
       }));
     if (restored !== undefined) {
-      const applied = readAppliedLsn(replica, timelineId);
       if (!(await covers(restored, applied, audit?.recovered.entries ?? []))) {
         replica.discardOverlay();
         restored = undefined;
@@ -123,13 +126,19 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
     let baseMigration: MigrationReport | undefined = migration;
     const migrated = replica;
+    let openedAt: number | undefined = applied;
     return new LocalDocument({
       docId: options.docId,
       timelineId,
       timelineSecret,
       replica,
       migration,
-      readAppliedLsn: () => readAppliedLsn(migrated, timelineId),
+      // The document's first read (as it opens) takes the open's; later ones ask the pages.
+      readAppliedLsn: () => {
+        const known = openedAt;
+        openedAt = undefined;
+        return known ?? readAppliedLsn(migrated, timelineId);
+      },
       readRejections: (from, to) => readRejections(migrated, timelineId, from, to),
       prepareOverlay: () => {
         baseMigration = undefined;

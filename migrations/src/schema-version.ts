@@ -14,10 +14,7 @@ export const META_TABLE = '_tandem_meta';
 
 /** The schema version recorded in the database; 0 for a database no reducer has migrated yet. */
 export function readSchemaVersion(replica: Replica): number {
-  const exists = replica.query("SELECT 1 AS present FROM sqlite_schema WHERE type = 'table' AND name = ?", [
-    META_TABLE,
-  ]);
-  if (exists.length === 0) return 0;
+  if (!replica.hasTable(META_TABLE)) return 0;
   const rows = replica.query(`SELECT value FROM ${META_TABLE} WHERE key = 'schema_version'`);
   const value = rows[0]?.value;
   return typeof value === 'number' ? value : 0;

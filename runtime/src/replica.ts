@@ -296,12 +296,23 @@ export class Replica {
    */
   tableStamp(name: string): TableStamp | undefined {
     if (this.connection.inTransaction) return undefined;
-    const [row] = this.query("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]);
-    const root = row?.rootpage;
+    const root = this.tableRoot(name);
     if (typeof root !== 'number' || root < 2) return undefined;
     const page = this.store.peek(root);
     if (page?.[0] !== LEAF_TABLE_PAGE) return undefined;
     return { cookie: this.schemaCookie(), root, bytes: page.slice() };
+  }
+
+  /** Whether table `name` exists. */
+  hasTable(name: string): boolean {
+    return this.tableRoot(name) !== undefined;
+  }
+
+  // One statement for every look-up of a table (hasTable, tableStamp): an open asks several, and each
+  // distinct statement costs a prepare, and its first run in a new process compiles SQLite's paths.
+  private tableRoot(name: string): number | undefined {
+    const [row] = this.query("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?", [name]);
+    return typeof row?.rootpage === 'number' ? row.rootpage : undefined;
   }
 
   /** True when the table `stamp` was taken of cannot have changed since (see `tableStamp`). */
