@@ -55,6 +55,7 @@ import {
   type Outcome,
   type ReducerModule,
 } from './reducer/host.js';
+import { type ReducerUpgrade, ReducerUpgrades } from './reducer-upgrades.js';
 import { type RejectedMutation, RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
@@ -69,15 +70,9 @@ export type { LocalDocumentParts, MigrationReport } from './document-parts.js';
 export type { MutateOptions } from './mutation-envelopes.js';
 export type { MutationResult } from './mutation-queue.js';
 export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } from './query-rows.js';
+export type { ReducerUpgrade } from './reducer-upgrades.js';
 export type { RejectedMutation } from './rejected-mutations.js';
-
 export type { ReducerIdentity } from './sync/reducer-offer.js';
-
-/** A document moved to the coordinator's newer reducer: the one it ran, and the one it runs now. */
-export interface ReducerUpgrade {
-  readonly from: ReducerIdentity;
-  readonly to: ReducerIdentity;
-}
 
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
@@ -131,9 +126,8 @@ export class LocalDocument implements SyncTarget {
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
   private overlaySaveQueued = false;
   private readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
-  /** The last upgrade of this open (invariant 11). */
-  private lastUpgrade: ReducerUpgrade | undefined;
-  private readonly upgradeListeners = new Set<(upgrade: ReducerUpgrade) => void>();
+  /** This open's upgrades (invariant 11). */
+  private readonly upgrades = new ReducerUpgrades();
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -270,10 +264,7 @@ export class LocalDocument implements SyncTarget {
    */
   onUpgrade(listener: (upgrade: ReducerUpgrade) => void): () => void {
     this.assertOpen();
-    this.upgradeListeners.add(listener);
-    return () => {
-      this.upgradeListeners.delete(listener);
-    };
+    return this.upgrades.listen(listener);
   }
 
   /**
@@ -297,17 +288,7 @@ export class LocalDocument implements SyncTarget {
     }
     this.reducerChanged?.(module);
     this.rebuildOverlay();
-    const upgrade = { from, to };
-    this.lastUpgrade = upgrade;
-    for (const listener of [...this.upgradeListeners]) {
-      try {
-        listener(upgrade);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.upgrades.moved({ from, to });
   }
 
   /** Brings the overlay back over the base: the schema, then every pending mutation again. */
@@ -440,7 +421,7 @@ export class LocalDocument implements SyncTarget {
       pendingCount: this.pendingCount,
       online: this.online,
       reducer: this.reducer,
-      ...(this.lastUpgrade !== undefined && { upgraded: this.lastUpgrade }),
+      ...(this.upgrades.last !== undefined && { upgraded: this.upgrades.last }),
       ...(waitingFor !== undefined && { waitingFor }),
       ...(lastDrop !== undefined && { lastDrop }),
       ...(error !== undefined && {

@@ -75,7 +75,7 @@ import {
 } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
-import { decideReducer, type OfferedReducer } from './reducer-offer.js';
+import { ReducerNegotiation } from './reducer-negotiation.js';
 import { Session, StaleSession } from './session.js';
 import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
 import {
@@ -126,18 +126,14 @@ export class SyncClient {
   #told: SyncState = 'offline';
   /** `whenLive()` and `askHead()` calls still waiting (S7). */
   readonly #waits = new SyncWaits();
-  /** The reducer this client says in hello: the document's, until an upgrade (S8). */
-  #reducerHash: string;
-  /** Set by a welcome naming an older reducer, cleared by one naming this client's (S8). */
-  #waitingFor: ReducerWait | undefined;
-  /** The last reducer the coordinator offered, loaded: a waiting client asks again at each welcome. */
-  #lastOffer: { readonly hash: string; readonly reducer: Promise<OfferedReducer> } | undefined;
+  /** The reducer this client says in hello, and what it waits for (S8). */
+  readonly #reducer: ReducerNegotiation;
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
     this.#options = options;
     this.#decoder = options.decoder ?? DECODER;
-    this.#reducerHash = options.reducerHash;
+    this.#reducer = new ReducerNegotiation(target, options);
   }
 
   /** Derived, never stored apart (C2). */
@@ -145,17 +141,17 @@ export class SyncClient {
     if (this.#final !== undefined) return this.#final;
     const phase = this.#session?.phase;
     if (phase === undefined) return 'offline';
-    return phase !== 'connecting' && this.#waitingFor !== undefined ? 'waiting-for-reducer' : phase;
+    return phase !== 'connecting' && this.#reducer.waitingFor !== undefined ? 'waiting-for-reducer' : phase;
   }
 
   /** The reducer hash this client says in hello (its document's; the new one after an upgrade). */
   get reducerHash(): string {
-    return this.#reducerHash;
+    return this.#reducer.hash;
   }
 
   /** What the client waits for while the coordinator runs an older reducer (S8). */
   get waitingFor(): ReducerWait | undefined {
-    return this.#waitingFor;
+    return this.#reducer.waitingFor;
   }
 
   /** Why the client failed (state `failed`). */
@@ -284,7 +280,7 @@ export class SyncClient {
       timelineSecret: this.#target.timelineSecret,
       journalId,
       cursor,
-      reducerHash: this.#reducerHash,
+      reducerHash: this.#reducer.hash,
       token: this.#options.token ?? null,
     });
     const interval = this.#options.heartbeatMs ?? 10_000;
@@ -340,8 +336,8 @@ export class SyncClient {
     switch (message.type) {
       case 'welcome': {
         clearTimeout(session.handshake);
-        if (message.reducerHash === this.#reducerHash) this.#waitingFor = undefined;
-        else if ((await this.#negotiate(session, message.reducerHash)) === 'upgraded') {
+        const settled = await this.#reducer.settle(message.reducerHash, (work) => this.#await(session, work));
+        if (settled === 'upgraded') {
           // The coordinator heard the old hash in this session's hello: the next one says the new (S8).
           this.#attempt = 0;
           this.#drop(session, `upgraded to the coordinator's reducer ${message.reducerHash}`);
@@ -483,61 +479,9 @@ export class SyncClient {
     if (session === this.#session) this.#push(session);
   }
 
-  /**
-   * Settles the reducer a welcome named (S8): 'upgraded' once the document runs it, 'waiting' when it is
-   * older than this client's; throws a SyncFailure for anything else.
-   */
-  async #negotiate(session: Session, hash: string): Promise<'upgraded' | 'waiting'> {
-    const own = this.#target.reducerIdentity?.();
-    const offered = this.#options.offered;
-    if (own === undefined || offered === undefined || this.#target.upgradeReducer === undefined) {
-      throw new SyncFailure(
-        'reducer-mismatch',
-        `the coordinator runs reducer ${hash}, this client ${this.#reducerHash}: load the coordinator's reducer`,
-      );
-    }
-    if (this.#lastOffer?.hash !== hash) this.#lastOffer = { hash, reducer: offered(hash) };
-    const offer = this.#lastOffer;
-    let reducer: OfferedReducer;
-    try {
-      reducer = await this.#await(session, offer.reducer);
-    } catch (error) {
-      // A coordinator that did not answer is asked again by the next session (reducer-offer.ts invariant 3).
-      if (this.#lastOffer === offer && !(error instanceof SyncFailure)) this.#lastOffer = undefined;
-      throw error;
-    }
-    const coordinator = { hash, schemaVersion: reducer.schemaVersion };
-    const decision = decideReducer(own, coordinator);
-    if (decision === 'mismatch') {
-      throw new SyncFailure(
-        'reducer-mismatch',
-        `the coordinator runs reducer ${hash} and this client ${own.hash}, both of schema version ${own.schemaVersion}: load the coordinator's reducer`,
-      );
-    }
-    if (decision === 'wait') {
-      this.#waitingFor = { ...own, coordinator };
-      return 'waiting';
-    }
-    try {
-      this.#target.upgradeReducer(reducer.module);
-    } catch (error) {
-      if (!(error instanceof TandemError) || error.kind === 'storage-failed' || error.kind === 'closed') {
-        throw error;
-      }
-      throw new SyncFailure(
-        'upgrade-failed',
-        `the coordinator runs reducer ${hash} (schema version ${coordinator.schemaVersion}), and this client could not move to it: ${error.message}`,
-      );
-    }
-    this.#reducerHash = hash;
-    this.#waitingFor = undefined;
-    this.#lastOffer = undefined;
-    return 'upgraded';
-  }
-
   #push(session: Session): void {
     // Nothing leaves under a reducer the coordinator does not run (S8).
-    if (this.#waitingFor !== undefined) return;
+    if (this.#reducer.waitingFor !== undefined) return;
     const pending = this.#target.pendingAfter(session.pushedLsn);
     let start = 0;
     while (start < pending.length && session.inFlight.length < MAX_PUSHES_IN_FLIGHT) {
