@@ -60,8 +60,8 @@ async function startProcess(extra: readonly string[]): Promise<Running> {
   };
 }
 
-/** Hello, one push of one mutation, its result, and a close: a document touched once. */
-function touch(url: string, docId: string): Promise<void> {
+/** Hello (under the coordinator's reducer), one push of one mutation, its result, and a close: a document touched once. */
+function touch(url: string, docId: string, reducerHash: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/sync`);
     socket.on('error', reject);
@@ -75,7 +75,7 @@ function touch(url: string, docId: string): Promise<void> {
           timelineSecret: '7'.repeat(64),
           journalId: null,
           cursor: 0,
-          reducerHash: '0'.repeat(64),
+          reducerHash,
           token: null,
         }),
       ),
@@ -113,8 +113,11 @@ test('2,000 documents touched once and then idle: the coordinator closes them, a
     '--log-level',
     'warn',
   ]);
+  const { sha256: reducerHash } = (await (await fetch(`${coordinator.url}/reducers/current`)).json()) as {
+    sha256: string;
+  };
   // The start: workers ready and the open-push-close path taken once on each.
-  for (let i = 0; i < 8; i++) await touch(coordinator.url, `warm-${i}`);
+  for (let i = 0; i < 8; i++) await touch(coordinator.url, `warm-${i}`, reducerHash);
   const idle = () => until(async () => (await coordinator.metric('tandem_open_documents')) === 0, 10_000);
   expect(await idle()).toBe(true);
   const start = await coordinator.rss();
@@ -124,7 +127,7 @@ test('2,000 documents touched once and then idle: the coordinator closes them, a
     // Eight clients at a time: each holds its document open while connected, so the peak is the lanes
     // plus the bound, whatever the machine's speed.
     const lane = async (): Promise<void> => {
-      while (next < count) await touch(coordinator.url, `doc-${next++}`);
+      while (next < count) await touch(coordinator.url, `doc-${next++}`, reducerHash);
     };
     await Promise.all(Array.from({ length: 8 }, lane));
     expect(await idle()).toBe(true);

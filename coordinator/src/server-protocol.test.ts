@@ -151,6 +151,24 @@ test('a push after the document’s grant is revoked gets unauthorized and chang
   expect(await coordinator.pageHash(docId)).toBe(hash);
 });
 
+test('a push from a client that said another reducer in hello is refused and changes nothing; under the document’s reducer it applies', async () => {
+  const docId = `protocol-${++docs}`;
+  const other = '0'.repeat(64);
+  const client = await TestSyncClient.connect(coordinator.url, { docId, reducerHash: other });
+  expect(await client.next('welcome')).toMatchObject({ reducerHash: coordinator.reducerHash });
+  const hash = await coordinator.pageHash(docId);
+  client.send(push(0));
+  const { error, code } = await refusal(client);
+  expect({ error, code }).toMatchObject({ error: { kind: 'unexpected' }, code: 1008 });
+  expect(error?.type === 'error' && error.message).toContain(`a push under reducer ${other}`);
+  expect(await coordinator.pageHash(docId)).toBe(hash);
+  const right = await TestSyncClient.connect(coordinator.url, { docId });
+  await right.next('welcome');
+  right.send(push(0));
+  expect(await right.next('push-result')).toMatchObject({ appliedLsn: 0, refused: null });
+  await right.close();
+});
+
 test('a silent connection is closed, and one that pings is answered and kept', async () => {
   const impatient = await startCoordinator({ reducer, port: 0, workers: 1, silenceMs: 400 });
   const silent = await TestSyncClient.open(impatient.url);

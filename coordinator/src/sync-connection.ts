@@ -22,6 +22,9 @@
 //    granted; the binding itself is the document's (AuthorityDocument invariant 10).
 // 8. Messages queued in one synchronous run (a step's fan-out) reach the socket in one corked write at
 //    the next microtask (one syscall, not one per message), in the order they were queued.
+// 10. A push is taken only from a peer whose hello named the reducer the document runs (the one its
+//    welcome names): a client still under another reducer gets `unexpected` and a close, its mutations
+//    untouched (they are for the reducer it negotiates next, runtime sync-client.ts S8).
 // 9. An `ask-head` is answered (`head`) only while live, with `#nextLsn`: every frame the document made
 //    durable and fanned out so far was queued before the answer. Asked while joining or lagging, it
 //    waits for the catch-up, whose head is at least the document's head when it was asked.
@@ -116,6 +119,8 @@ export class SyncConnection implements HubMember {
   readonly #silence: NodeJS.Timeout;
   /** `ask-head` ids waiting for the connection to be live (invariant 9). */
   #headAsks: number[] = [];
+  /** The reducer the welcome named: the only one pushes are taken under (invariant 10). */
+  #reducerHash: string | undefined;
 
   constructor(socket: WebSocket, options: ConnectionOptions) {
     this.#socket = socket;
@@ -162,11 +167,12 @@ export class SyncConnection implements HubMember {
     }
     if (this.#state === 'joining') {
       this.#options.onWelcome?.();
+      this.#reducerHash = reply.reducerHash ?? this.#options.reducerHash();
       this.#enqueue({
         type: 'welcome',
         journalId: reply.journalId,
         head: reply.head,
-        reducerHash: reply.reducerHash ?? this.#options.reducerHash(),
+        reducerHash: this.#reducerHash,
         appliedLsn: reply.appliedLsn,
       });
     }
@@ -314,6 +320,14 @@ export class SyncConnection implements HubMember {
       return;
     }
     if (!(await this.#authorized(hello.docId, hello.token, hello.timelineId))) return;
+    const reducerHash = this.#reducerHash ?? this.#options.reducerHash();
+    if (hello.reducerHash !== reducerHash) {
+      this.#fail(
+        'unexpected',
+        `a push under reducer ${hello.reducerHash}, but document ${hello.docId} runs reducer ${reducerHash}: load it (GET /reducers/${reducerHash}.wasm) and say it in hello`,
+      );
+      return;
+    }
     if (this.#pushesInFlight >= MAX_PUSHES_IN_FLIGHT) {
       this.#fail('quota', `more than ${MAX_PUSHES_IN_FLIGHT} pushes awaiting their result`, RETRY_AFTER_MS);
       return;

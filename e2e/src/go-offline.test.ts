@@ -94,7 +94,13 @@ test('a document taken offline keeps every mutation and pushes them all once bac
     ]);
     expect(heard[0]).toMatchObject({ syncState: 'offline', online: false });
     expect(Math.max(...heard.map((status) => status.pendingCount))).toBe(20);
-    expect(heard.at(-1)).toEqual({ syncState: 'live', pendingCount: 0, online: true, rejections: [] });
+    expect(heard.at(-1)).toEqual({
+      syncState: 'live',
+      pendingCount: 0,
+      online: true,
+      reducer: doc.reducer,
+      rejections: [],
+    });
     expect(doc.status).toBe(heard.at(-1));
   } finally {
     await doc.close();

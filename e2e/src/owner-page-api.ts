@@ -30,6 +30,19 @@ export interface OwnerPageStatus {
   readonly warning?: string;
   readonly lastDrop?: string;
   readonly rejections: readonly { readonly lsn: number; readonly reason: string; readonly final: boolean }[];
+  readonly reducer?: PageReducer;
+  readonly upgraded?: PageUpgrade;
+  readonly waitingFor?: PageReducer & { readonly coordinator: PageReducer };
+}
+
+export interface PageReducer {
+  readonly hash: string;
+  readonly schemaVersion: number;
+}
+
+export interface PageUpgrade {
+  readonly from: PageReducer;
+  readonly to: PageReducer;
 }
 
 export interface OwnerPage {
@@ -43,6 +56,8 @@ export interface OwnerPage {
   ids(): readonly string[] | undefined;
   /** How many times the subscription's listener was called. */
   heard(): number;
+  /** The upgrades `onUpgrade` told this tab, in order. */
+  upgrades(): readonly PageUpgrade[];
   status(): OwnerPageStatus;
   goOffline(): Promise<void>;
   goOnline(): Promise<void>;

@@ -3,6 +3,8 @@
 // them with `closed`. Against a real coordinator (host-node documents over real WebSockets) for the
 // failures one can provoke, and over a scripted socket for every kind of final failure.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator } from '@tandem/coordinator';
@@ -23,15 +25,23 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
-const OTHER = join(REPO_ROOT, 'e2e/fixtures/limits-reducer/dist/reducer.wasm');
+/** Another reducer of the todo reducer's schema version (2): neither older nor newer, so no negotiation cures it. */
+const OTHER = join(REPO_ROOT, 'e2e/fixtures/todo-v2-unique-titles-reducer/dist/reducer.wasm');
 const FAST = { backoffMs: 20, heartbeatMs: 1000 };
 let scratch: string;
 let docs = 0;
+/** The scripted coordinator's HTTP side: it serves no reducer (a welcome's other one is not listed). */
+let http: Server;
+let scriptedUrl: string;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'tandem-sync-failure-'));
+  http = createServer((_request, response) => response.writeHead(404).end());
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  scriptedUrl = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/sync`;
 });
 afterAll(async () => {
+  await new Promise((resolve) => http.close(resolve));
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -83,10 +93,14 @@ async function expectFailedFor(
   expect(await outcome(doc.synced())).toEqual(failed(reason));
 }
 
-test('a coordinator running another reducer: pending and later fate() and synced() reject with sync-failed (reducer-mismatch)', async () => {
+test('a coordinator running another reducer of the same schema version: pending and later fate() and synced() reject with sync-failed (reducer-mismatch)', async () => {
   const coordinator = await startCoordinator({ reducer: await readFile(TODO), port: 0, workers: 1 });
   const url = `ws://127.0.0.1:${coordinator.port}/sync`;
-  const { doc, lsns, waiting } = await pendingWhileConnecting(url, OTHER, { op: 'write' });
+  const { doc, lsns, waiting } = await pendingWhileConnecting(url, OTHER, {
+    type: 'create',
+    id: 'a',
+    title: 'under another reducer',
+  });
   try {
     await expectFailedFor(doc, lsns, waiting, 'reducer-mismatch');
   } finally {
@@ -303,6 +317,7 @@ const refusal = (kind: 'unauthorized' | 'timeline-taken' | 'unsupported-version'
 
 /** Every final failure, as the coordinator's answers to the client's messages. */
 const FINAL_FAILURES: Record<string, (message: ClientMessage) => readonly ServerMessage[]> = {
+  // Another reducer, which the coordinator's HTTP side does not serve.
   'reducer-mismatch': () => [welcome('cd'.repeat(32))],
   unauthorized: refusal('unauthorized'),
   'timeline-taken': refusal('timeline-taken'),
@@ -333,7 +348,7 @@ async function scripted(
   const doc = await openDocument({ docId: `scripted-${++docs}`, reducer: TODO });
   const lsns: number[] = [];
   for (const id of ['a', 'b']) lsns.push((await doc.mutate({ type: 'create', id, title: id })).lsn);
-  syncWithCoordinator(doc, HASH, { coordinatorUrl: 'ws://scripted/sync', sync: FAST }, () => {
+  syncWithCoordinator(doc, HASH, { coordinatorUrl: scriptedUrl, sync: FAST }, () => {
     return new ScriptedSocket(script, opens);
   });
   const waiting = [...lsns.map((lsn) => outcome(doc.fate(lsn))), outcome(doc.synced())];

@@ -65,8 +65,9 @@ export async function openWithReducer(
   // Before anything is locked: its failure (the chunk could not load) leaves nothing open.
   const syncing = options.coordinatorUrl === undefined ? undefined : loadSyncClient();
   syncing?.catch(() => undefined);
-  const files =
-    persist === true ? await openFiles(options.docId, onWarning ?? console.warn, folder) : undefined;
+  const open = (started?: Promise<LockedFolder>) =>
+    persist === true ? openFiles(options.docId, onWarning ?? console.warn, started) : undefined;
+  let files = await open(folder);
   let reducer: ReducerModule;
   let sync: SyncClient | undefined;
   try {
@@ -77,14 +78,45 @@ export async function openWithReducer(
     await files?.close().catch(() => undefined);
     throw error;
   }
-  const document = await openLocalDocument({
-    ...rest,
-    reducer,
-    timelineId: options.timelineId ?? crypto.randomUUID(),
-    ...(files && { storage: files, closeStorage: () => files.close() }),
-  });
-  sync?.syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url));
+  const openWith = (module: ReducerModule, store: OpfsByteStore | undefined) =>
+    openLocalDocument({
+      ...rest,
+      reducer: module,
+      timelineId: options.timelineId ?? crypto.randomUUID(),
+      ...(store && { storage: store, closeStorage: () => store.close() }),
+    });
+  let document: LocalDocument;
+  try {
+    document = await openWith(reducer, files);
+  } catch (error) {
+    // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
+    const newer = sync && (await newerReducer(error, sync, options.coordinatorUrl, reducer));
+    if (newer === undefined) throw error;
+    reducer = newer;
+    // The refused open let the folder go: it is locked again.
+    files = await open();
+    document = await openWith(reducer, files);
+  }
+  sync?.syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url), reducer.limits);
   return document;
+}
+
+/**
+ * The coordinator's current reducer when `error` refused the app's reducer as older than the document
+ * (`reducer-too-old`: an upgrade moved it on) and the coordinator's is new enough; undefined otherwise.
+ */
+async function newerReducer(
+  error: unknown,
+  sync: SyncClient,
+  coordinatorUrl: string | undefined,
+  reducer: ReducerModule,
+): Promise<ReducerModule | undefined> {
+  if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old' || coordinatorUrl === undefined) {
+    return undefined;
+  }
+  const documentVersion = error.fields.documentVersion ?? Number.POSITIVE_INFINITY;
+  const current = await sync.fetchCurrentReducer(coordinatorUrl, reducer.limits).catch(() => undefined);
+  return current !== undefined && current.schemaVersion >= documentVersion ? current.module : undefined;
 }
 
 type SyncClient = typeof import('@tandem/runtime/sync');

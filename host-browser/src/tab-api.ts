@@ -8,6 +8,8 @@ import type {
   MutationResult,
   PlainValue,
   QueryOptions,
+  ReducerIdentity,
+  ReducerUpgrade,
   RejectedMutation,
   Row,
   SubscribeOptions,
@@ -92,6 +94,14 @@ export interface TandemDocument {
   /** Stops syncing until `goOnline()` (mutations keep being accepted and wait). */
   goOffline(): Promise<void>;
   goOnline(): Promise<void>;
+  /** The reducer the document runs (from the status; undefined until the owner answered). */
+  readonly reducer: ReducerIdentity | undefined;
+  /**
+   * `listener` hears each move of the document to the coordinator's newer reducer (its owner fetched,
+   * checked and loaded it, and reduced the pending mutations again under it), with the reducer before
+   * and after; a tab that attaches after one hears it once. Returns the unsubscribe function.
+   */
+  onUpgrade(listener: (upgrade: ReducerUpgrade) => void): () => void;
   /** The last status heard (synchronous, for useSyncExternalStore). */
   readonly status: DocumentStatus;
   onStatus(listener: (status: DocumentStatus) => void): () => void;

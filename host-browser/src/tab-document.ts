@@ -21,6 +21,8 @@ import type {
   MutationFate,
   MutationResult,
   QueryOptions,
+  ReducerIdentity,
+  ReducerUpgrade,
   RejectedMutation,
   Row,
   SubscribeOptions,
@@ -126,6 +128,7 @@ export class RemoteDocument implements TandemDocument {
   #ownerStatus: OwnerStatus = INITIAL;
   #status: DocumentStatus = { ...INITIAL, isOwner: false };
   readonly #statusListeners = new Set<(status: DocumentStatus) => void>();
+  readonly #upgradeListeners = new Set<(upgrade: ReducerUpgrade) => void>();
   readonly #mutating = new Set<Promise<unknown>>();
 
   constructor(docId: string, link: OwnerLink) {
@@ -155,6 +158,17 @@ export class RemoteDocument implements TandemDocument {
     this.#statusListeners.add(listener);
     return () => {
       this.#statusListeners.delete(listener);
+    };
+  }
+
+  get reducer(): ReducerIdentity | undefined {
+    return this.#status.reducer;
+  }
+
+  onUpgrade(listener: (upgrade: ReducerUpgrade) => void): () => void {
+    this.#upgradeListeners.add(listener);
+    return () => {
+      this.#upgradeListeners.delete(listener);
     };
   }
 
@@ -308,9 +322,15 @@ export class RemoteDocument implements TandemDocument {
   }
 
   #setStatus(owner: OwnerStatus, isOwner: boolean): void {
+    const before = this.#status.upgraded;
     this.#ownerStatus = owner;
     this.#status = { ...owner, isOwner };
     for (const listener of [...this.#statusListeners]) listener(this.#status);
+    // The owner's upgrades reach the tab through its status: a new `upgraded` is an upgrade heard.
+    const upgrade = owner.upgraded;
+    if (upgrade !== undefined && (before === undefined || before.to.hash !== upgrade.to.hash)) {
+      for (const listener of [...this.#upgradeListeners]) listener(upgrade);
+    }
   }
 
   /** This tab could not start the owner and will try again (invariant 4). */

@@ -55,25 +55,57 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   const sync = await syncing;
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
-  const files =
-    dataDir === undefined
-      ? undefined
-      : await FsByteStore.open(documentFolder(dataDir, options.docId), { lock: true });
-  const chosen = storage ?? files;
-  const document = await openLocalDocument({
-    ...rest,
-    reducer,
-    timelineId: options.timelineId ?? randomUUID(),
-    ...(chosen && { storage: chosen }),
-    ...(files && { closeStorage: () => files.close() }),
-  });
+  const open = async (module: ReducerModule): Promise<LocalDocument> => {
+    const files =
+      dataDir === undefined
+        ? undefined
+        : await FsByteStore.open(documentFolder(dataDir, options.docId), { lock: true });
+    const chosen = storage ?? files;
+    return openLocalDocument({
+      ...rest,
+      reducer: module,
+      timelineId: options.timelineId ?? randomUUID(),
+      ...(chosen && { storage: chosen }),
+      ...(files && { closeStorage: () => files.close() }),
+    });
+  };
+  let running = reducer;
+  let document: LocalDocument;
+  try {
+    document = await open(reducer);
+  } catch (error) {
+    // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
+    const newer = sync && (await newerReducer(error, sync, options.coordinatorUrl, reducer));
+    if (newer === undefined) throw error;
+    running = newer;
+    document = await open(newer);
+  }
   sync?.syncWithCoordinator(
     document,
-    reducer.sha256,
+    running.sha256,
     options,
     (url) => new LazySocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
+    running.limits,
   );
   return document;
+}
+
+/**
+ * The coordinator's current reducer when `error` refused the app's reducer as older than the document
+ * (`reducer-too-old`: an upgrade moved it on) and the coordinator's is new enough; undefined otherwise.
+ */
+async function newerReducer(
+  error: unknown,
+  sync: typeof import('@tandem/runtime/sync'),
+  coordinatorUrl: string | undefined,
+  reducer: ReducerModule,
+): Promise<ReducerModule | undefined> {
+  if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old' || coordinatorUrl === undefined) {
+    return undefined;
+  }
+  const documentVersion = error.fields.documentVersion ?? Number.POSITIVE_INFINITY;
+  const current = await sync.fetchCurrentReducer(coordinatorUrl, reducer.limits).catch(() => undefined);
+  return current !== undefined && current.schemaVersion >= documentVersion ? current.module : undefined;
 }
 
 /** A document's folder: its id, with anything a file system could misread percent-encoded. */

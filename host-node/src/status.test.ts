@@ -9,7 +9,13 @@ test('a document tells its status as it changes: pending count, the local reduce
   const doc = await openDocument({ docId: 'status', reducer: TODO_REDUCER });
   const heard: SyncStatus[] = [];
   doc.onStatus((status) => heard.push(status));
-  expect(doc.status).toEqual({ syncState: 'offline', pendingCount: 0, online: true, rejections: [] });
+  expect(doc.status).toEqual({
+    syncState: 'offline',
+    pendingCount: 0,
+    online: true,
+    reducer: doc.reducer,
+    rejections: [],
+  });
   const made = [
     doc.mutate({ type: 'create', id: 'a', title: 'milk' }),
     doc.mutate({ type: 'create', id: 'b', title: 'x'.repeat(201) }),
@@ -22,6 +28,7 @@ test('a document tells its status as it changes: pending count, the local reduce
       syncState: 'offline',
       pendingCount: 2,
       online: true,
+      reducer: doc.reducer,
       rejections: [{ lsn: 1, reason: 'title is longer than 200 characters', final: false }],
     },
   ]);
@@ -52,6 +59,7 @@ test('once syncing stopped for good, the status says why, as plain data', async 
       syncState: 'offline',
       pendingCount: 0,
       online: true,
+      reducer: doc.reducer,
       syncError: {
         kind: 'sync-failed',
         message: 'document status-failed stopped syncing: the coordinator refused the token',

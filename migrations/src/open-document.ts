@@ -144,6 +144,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         baseMigration = undefined;
         baseMigration = ensureSchema(migrated);
       },
+      ...(overlays && { reducerChanged: (reducer: ReducerModule) => overlays.useReducer(reducer.sha256) }),
       ...(overlays && {
         overlay: {
           keeper: {

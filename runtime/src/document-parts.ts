@@ -1,7 +1,7 @@
 // What a host hands a LocalDocument once it opened the replica and migrated it (host-node,
 // host-browser): the replica, its timeline, and the places its base and overlay are kept.
 import type { RestoredOverlayState } from './pending-overlay.js';
-import type { MutationEnvelope } from './reducer/host.js';
+import type { MutationEnvelope, ReducerModule } from './reducer/host.js';
 import type { RecordedRejections } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
@@ -40,6 +40,8 @@ export interface LocalDocumentParts {
   readonly readRejections?: RecordedRejections;
   /** Runs after a rebase, before the pending mutations: brings the overlay to the reducer's schema. */
   readonly prepareOverlay?: () => void;
+  /** The document now runs `reducer` (an upgrade): what is kept under the old one's name follows. */
+  readonly reducerChanged?: (reducer: ReducerModule) => void;
   /** Where the base is kept, and where it stood when the document was opened. */
   readonly base?: { readonly keeper: ClientBase; readonly journalId: string | null; readonly cursor: number };
   /**

@@ -12,7 +12,8 @@
 // 3. The list keeps the latest MAX_REJECTIONS_LISTED entries, newest last (a final verdict is news: it
 //    moves its entry last).
 import type { Outcome } from './reducer/abi.js';
-import type { SyncState } from './sync/sync-client.js';
+import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerWait, SyncState } from './sync/sync-client.js';
 
 /** A mutation its reducer refused: here, for now (`final: false`), or on the coordinator, for good. */
 export interface Rejection {
@@ -29,6 +30,12 @@ export interface SyncStatus {
   readonly pendingCount: number;
   /** False from `goOffline()` until `goOnline()`. */
   readonly online: boolean;
+  /** The reducer the document runs (the coordinator's, once an upgrade moved it there). */
+  readonly reducer?: ReducerIdentity;
+  /** The last move to the coordinator's newer reducer since the document opened. */
+  readonly upgraded?: { readonly from: ReducerIdentity; readonly to: ReducerIdentity };
+  /** In `waiting-for-reducer`: this client's reducer, which the coordinator does not run yet, and the one it runs. */
+  readonly waitingFor?: ReducerWait;
   /** Why the last connection ended, while the client retries. */
   readonly lastDrop?: string;
   /** Why nothing pending can reach the coordinator any more (`sync-failed`, `storage-failed`). */

@@ -26,6 +26,11 @@
 //    `goOffline`/`goOnline`, `close`) tells the feed, which coalesces it into one event per turn.
 // 10. The persisted overlay is only a cache of invariant 6's overlay (pending-overlay.ts): nothing
 //    leaves the timeline because of it.
+// 11. An upgrade to the coordinator's newer reducer (`upgradeReducer`, sync-client.ts S8) keeps
+//    invariant 6 under the new reducer: the overlay is dropped, the reducer swapped, the overlay
+//    migrated to its schema and every pending mutation reduced again under it (none dropped: a reducer
+//    accepts its own older mutations). A `migrate` that fails puts the old reducer and its overlay back
+//    and throws, so the document keeps working as before; `onUpgrade` listeners hear each upgrade once.
 
 import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
@@ -44,12 +49,19 @@ import {
   shapeRows,
 } from './query-rows.js';
 import { Subscriptions } from './reactive/subscriptions.js';
-import type { MutationEnvelope, Outcome } from './reducer/host.js';
+import {
+  declaredSchemaVersion,
+  type MutationEnvelope,
+  type Outcome,
+  type ReducerModule,
+} from './reducer/host.js';
+import { type ReducerUpgrade, ReducerUpgrades } from './reducer-upgrades.js';
 import { type RejectedMutation, RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { PageImage } from './storage/page-image.js';
+import type { ReducerIdentity } from './sync/reducer-offer.js';
 import type { HeadAnswer, SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { type PlainValue, toValue } from './value.js';
 
@@ -58,7 +70,9 @@ export type { LocalDocumentParts, MigrationReport } from './document-parts.js';
 export type { MutateOptions } from './mutation-envelopes.js';
 export type { MutationResult } from './mutation-queue.js';
 export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } from './query-rows.js';
+export type { ReducerUpgrade } from './reducer-upgrades.js';
 export type { RejectedMutation } from './rejected-mutations.js';
+export type { ReducerIdentity } from './sync/reducer-offer.js';
 
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
@@ -111,6 +125,9 @@ export class LocalDocument implements SyncTarget {
   private readonly rejected: RejectedMutations;
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
   private overlaySaveQueued = false;
+  private readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
+  /** This open's upgrades (invariant 11). */
+  private readonly upgrades = new ReducerUpgrades();
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -141,6 +158,7 @@ export class LocalDocument implements SyncTarget {
     this.rejected = new RejectedMutations(parts.readRejections);
     this.pending = new PendingOverlay(replica, parts.overlay?.keeper, this.rejected);
     this.prepareOverlay = parts.prepareOverlay;
+    this.reducerChanged = parts.reducerChanged;
     this.keeper = parts.base?.keeper;
     if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
@@ -229,6 +247,59 @@ export class LocalDocument implements SyncTarget {
     }
     this.replica.close();
     await this.onClose?.();
+  }
+
+  /** The reducer this document runs: the host's, or the coordinator's newer one after an upgrade. */
+  get reducer(): ReducerIdentity {
+    return { hash: this.replica.reducerModule.sha256, schemaVersion: this.replica.reducerVersion };
+  }
+
+  reducerIdentity(): ReducerIdentity {
+    return this.reducer;
+  }
+
+  /**
+   * `listener` hears each move to the coordinator's newer reducer (invariant 11), with the reducer before
+   * and after. Returns the unsubscribe function.
+   */
+  onUpgrade(listener: (upgrade: ReducerUpgrade) => void): () => void {
+    this.assertOpen();
+    return this.upgrades.listen(listener);
+  }
+
+  /**
+   * Runs `module` from now on (invariant 11): the overlay migrated to its schema, the pending mutations
+   * reduced again under it. Throws (`migration-failed`, or what the replica threw) with the old reducer
+   * and its overlay back in place.
+   */
+  upgradeReducer(module: ReducerModule): void {
+    this.assertOpen();
+    const from = this.reducer;
+    const to = { hash: module.sha256, schemaVersion: declaredSchemaVersion(module) };
+    this.replica.discardOverlay();
+    const previous = this.replica.useReducer(module);
+    try {
+      this.prepareOverlay?.();
+    } catch (error) {
+      this.replica.discardOverlay();
+      this.replica.useReducer(previous);
+      this.rebuildOverlay();
+      throw error;
+    }
+    this.reducerChanged?.(module);
+    this.rebuildOverlay();
+    this.upgrades.moved({ from, to });
+  }
+
+  /** Brings the overlay back over the base: the schema, then every pending mutation again. */
+  private rebuildOverlay(): void {
+    try {
+      this.prepareOverlay?.();
+    } finally {
+      if (this.pending.replayAll()) this.queueOverlaySave();
+      this.statusFeed.changed();
+      this.subscriptions.changed();
+    }
   }
 
   /** Connects the document to a coordinator through `client` (hosts create it); starts syncing. */
@@ -344,10 +415,14 @@ export class LocalDocument implements SyncTarget {
   private readStatus(): SyncStatus {
     const error = this.syncFailure ?? this.queue.failure;
     const lastDrop = this.sync?.lastDrop;
+    const waitingFor = this.sync?.waitingFor;
     return {
       syncState: this.syncState,
       pendingCount: this.pendingCount,
       online: this.online,
+      reducer: this.reducer,
+      ...(this.upgrades.last !== undefined && { upgraded: this.upgrades.last }),
+      ...(waitingFor !== undefined && { waitingFor }),
       ...(lastDrop !== undefined && { lastDrop }),
       ...(error !== undefined && {
         syncError: {

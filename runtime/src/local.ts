@@ -16,6 +16,8 @@ export {
   type MutationFate,
   type MutationResult,
   type QueryOptions,
+  type ReducerIdentity,
+  type ReducerUpgrade,
   type RejectedMutation,
   type Row,
   type SubscribeOptions,
@@ -117,6 +119,7 @@ export { newTimelineSecret } from './storage/timeline-secret.js';
 export { type CoordinatorOptions, checkCoordinatorOptions } from './sync/coordinator-check.js';
 export type {
   MessageDecoder,
+  ReducerWait,
   SyncOptions,
   SyncState,
   SyncTarget,

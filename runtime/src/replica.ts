@@ -96,7 +96,7 @@ export class Replica {
   readonly store: PageStore;
   readonly connection: Connection;
   private readonly vfs: CaptureVfs;
-  private readonly reducer: ReducerModule;
+  private reducer: ReducerModule;
   private instance: ReducerInstance;
   private readonly imports: ReducerImports;
   private batch: readonly MutationEnvelope[] = [];
@@ -206,6 +206,30 @@ export class Replica {
   get reducerVersion(): number {
     this.declaredVersion ??= this.instance.schemaVersion();
     return this.declaredVersion;
+  }
+
+  /** The reducer that writes this database. */
+  get reducerModule(): ReducerModule {
+    return this.reducer;
+  }
+
+  /**
+   * Makes `reducer` the one that writes this database from now on (a client upgrading to the
+   * coordinator's newer reducer); returns the one it replaces. Outside a transaction only: the next
+   * call starts from a fresh instance of it and an empty guest statement cache (invariant 6), and
+   * `reducerVersion` is read again.
+   */
+  useReducer(reducer: ReducerModule): ReducerModule {
+    this.assertOpen();
+    if (this.connection.inTransaction) throw new Error('a reducer cannot be swapped inside a transaction');
+    const previous = this.reducer;
+    const instance = reducer.instantiate(this.imports);
+    this.reducer = reducer;
+    this.instance = instance;
+    this.declaredVersion = undefined;
+    this.sqlBudget = reducer.limits.sqlStepsPerMutation;
+    this.connection.clearGuestStatements();
+    return previous;
   }
 
   /** Runs `fn` in a write transaction; its changes become one frame when it returns. */

@@ -14,5 +14,13 @@ export {
   type ServerMessage,
 } from './protocol/codec.js';
 export { syncWithCoordinator } from './sync/coordinator-options.js';
+export {
+  coordinatorHttpRoot,
+  decideReducer,
+  fetchCurrentReducer,
+  fetchOfferedReducer,
+  type OfferedReducer,
+  type ReducerDecision,
+} from './sync/reducer-offer.js';
 export { SyncClient } from './sync/sync-client.js';
 export { SyncFailure, type SyncFailureReason } from './sync/sync-failure.js';

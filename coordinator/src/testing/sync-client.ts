@@ -78,6 +78,8 @@ export class TestSyncClient {
 
   /** Opens a socket and says hello for `docId` (the rest defaults to a fresh client). */
   static async connect(url: string, hello: Partial<Hello> & Pick<Hello, 'docId'>): Promise<TestSyncClient> {
+    // The coordinator takes pushes only under the reducer it runs: a test client says that one.
+    const reducerHash = hello.reducerHash ?? (await currentReducerHash(url));
     const client = await TestSyncClient.open(url);
     client.journalId = hello.journalId ?? null;
     client.cursor = hello.cursor ?? 0;
@@ -90,9 +92,9 @@ export class TestSyncClient {
       timelineSecret: '5'.repeat(64),
       journalId: null,
       cursor: 0,
-      reducerHash: '0'.repeat(64),
       token: null,
       ...hello,
+      reducerHash,
     });
     return client;
   }
@@ -180,4 +182,10 @@ export class TestSyncClient {
       if (heard) deadline = Date.now() + WAIT_MS;
     }
   }
+}
+
+/** The SHA-256 of the reducer the coordinator at `url` runs now (`GET /reducers/current`). */
+async function currentReducerHash(url: string): Promise<string> {
+  const body = (await (await fetch(`${url}/reducers/current`)).json()) as { sha256: string };
+  return body.sha256;
 }

@@ -89,7 +89,7 @@ export interface RestoredOverlay {
 /** The overlay files of one document: reads them at open, writes them as the document goes. */
 export class OverlayCache {
   readonly #store: ByteStore;
-  readonly #identity: { readonly timelineId: string; readonly reducer: string };
+  #identity: { readonly timelineId: string; readonly reducer: string };
   /** The overlay files this cache knows of (from the open's listing and its own writes). */
   #files: string[];
   #seq: number;
@@ -104,6 +104,11 @@ export class OverlayCache {
     this.#identity = identity;
     this.#files = files.filter((file) => parseFileName(file)?.kind === KIND);
     this.#seq = Math.max(0, ...this.#files.map((file) => parseFileName(file)!.lsn));
+  }
+
+  /** The document runs reducer `sha256` from now on (an upgrade): what is saved next is made by it. */
+  useReducer(sha256: string): void {
+    this.#identity = { ...this.#identity, reducer: sha256 };
   }
 
   /** True when there is a file to read: without one, opening need not look. */

@@ -10,7 +10,10 @@
 // mutations keep coming; `goOnline` connects at once; `whenLive` never rejects for it. The app asks
 // where the coordinator's journal stands (`askHead`) at any point: each ask settles once, only with an
 // answer its frames reached the document before (never early), is asked again on every session until
-// answered, and rejects only once the client failed or closed.
+// answered, and rejects only once the client failed or closed. Some sessions are welcomed by a
+// coordinator still running an older reducer than the client's (S8): under the same faults the client
+// then waits (`waiting-for-reducer`, on an open socket), takes the frames and never pushes, and the next
+// session welcomed under its own reducer pushes everything.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Frame } from '../frame.js';
@@ -23,7 +26,7 @@ import {
 import type { WireFrame } from '../protocol/common.js';
 import { ERROR_KINDS } from '../protocol/error.js';
 import type { PageVersions } from '../protocol/page-delta.js';
-import type { MutationEnvelope } from '../reducer/host.js';
+import type { MutationEnvelope, ReducerModule } from '../reducer/host.js';
 import { encodePageImage, type PageImage } from '../storage/page-image.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import {
@@ -41,6 +44,8 @@ const SEED = Number(
 );
 const RUNS = 1000;
 const HASH = 'ab'.repeat(32);
+/** The coordinator's reducer before it deploys the client's: an older schema version. */
+const OLDER = 'cd'.repeat(32);
 const JOURNAL = 'j1';
 const BACKOFF = 5;
 const MAX_BACKOFF = 40;
@@ -81,6 +86,8 @@ type Step =
   | { readonly kind: 'error'; readonly error: (typeof ERROR_KINDS)[number] };
 
 interface SessionPlan {
+  /** The coordinator still runs an older reducer than the client's (S8): the client must wait. */
+  readonly older: boolean;
   /** The catch-up starts with a snapshot even when frames would do (a lagging connection gets one). */
   readonly snapshot: boolean;
   /** Frames per catch-up message. */
@@ -234,6 +241,12 @@ class ModelTarget implements SyncTarget {
   syncFailed(): void {
     this.failures++;
   }
+  reducerIdentity() {
+    return { hash: HASH, schemaVersion: 2 };
+  }
+  upgradeReducer(): void {
+    this.violations.push('the client upgraded to an older reducer');
+  }
   mutate(): void {
     this.pending.push({ timelineId: 'me', lsn: this.nextLsn, timestamp: 0, payload: new Uint8Array([1]) });
     this.nextLsn++;
@@ -299,6 +312,8 @@ async function check(run: Run): Promise<void> {
       return socket;
     },
     reducerHash: HASH,
+    // The coordinator's older reducer, as the negotiation loads it (only its schema version is read).
+    offered: async (hash) => ({ module: { sha256: hash } as ReducerModule, schemaVersion: 1 }),
     backoffMs: BACKOFF,
     maxBackoffMs: MAX_BACKOFF,
     heartbeatMs: 60_000,
@@ -360,13 +375,25 @@ async function check(run: Run): Promise<void> {
       `goOnline made ${connects - connects0} connects (taken offline: ${wasPaused})`,
     );
   };
+  /** The socket of a session welcomed under the older reducer: nothing may be pushed on it (S8). */
+  let waitingSocket: FakeSocket | undefined;
   /** The claims that hold between any two events. */
   const invariant = (): void => {
     claim(target.violations.length === 0, target.violations.join('; '));
     const state = client.state;
-    if (state === 'live' || state === 'catching-up') {
+    if (state === 'live' || state === 'catching-up' || state === 'waiting-for-reducer') {
       claim(current()?.open === true, `${state} without an open socket`);
     }
+    claim(
+      waitingSocket?.sent.some((m) => m.type === 'push') !== true,
+      'a push under a reducer the coordinator does not run',
+    );
+    if (state === 'waiting-for-reducer')
+      claim(waitingSocket === current(), 'waiting on a session that may push');
+    claim(
+      state !== 'live' || client.waitingFor === undefined,
+      'live while waiting for the coordinator to run its reducer',
+    );
     if (state === 'connecting') claim(current()?.readyState !== 3, 'connecting on a closed socket');
     claim(client.paused === paused, `paused is ${client.paused}, the app said ${paused}`);
     if (paused) {
@@ -461,8 +488,16 @@ async function check(run: Run): Promise<void> {
       hello.journalId === target.journalId && hello.cursor === target.cursor,
       `hello at ${hello.journalId}:${hello.cursor}, the base is at ${target.journalId}:${target.cursor}`,
     );
+    claim(hello.reducerHash === HASH, `hello under reducer ${hello.reducerHash}`);
     const { head, applied } = coordinator;
-    await say({ type: 'welcome', journalId: JOURNAL, head, reducerHash: HASH, appliedLsn: applied });
+    waitingSocket = plan.older ? socket : undefined;
+    await say({
+      type: 'welcome',
+      journalId: JOURNAL,
+      head,
+      reducerHash: plan.older ? OLDER : HASH,
+      appliedLsn: applied,
+    });
     const foreign = hello.journalId !== JOURNAL && (hello.journalId !== null || hello.cursor > 0);
     let from = hello.cursor;
     if (foreign || plan.snapshot) {
@@ -473,6 +508,10 @@ async function check(run: Run): Promise<void> {
       const frames = [];
       for (let i = lsn; i < Math.min(head, lsn + plan.chunk); i++) frames.push(wireFrame(i));
       await say({ type: 'frames', frames, more: lsn + plan.chunk < head });
+    }
+    if (plan.older && current() === socket && socket.open && !paused && client.state !== 'failed') {
+      claim(client.state === 'waiting-for-reducer', `${client.state} under an older reducer`);
+      claim(client.waitingFor?.coordinator.hash === OLDER, 'waitingFor does not name the coordinator');
     }
     /** How many messages the client had sent when each gap refusal was answered: pushes after it may repeat. */
     const rewinds: number[] = [];
@@ -685,7 +724,7 @@ async function check(run: Run): Promise<void> {
   target.throwOnPushed = false;
   await resume();
   if (current()?.readyState !== 0) await reconnect();
-  await session({ snapshot: false, chunk: 3, steps: [], fault: undefined }, true);
+  await session({ older: false, snapshot: false, chunk: 3, steps: [], fault: undefined }, true);
   await settle();
   // Connected and syncing: live on the current open socket, caught up, every pending mutation taken.
   expect(client.state).toBe('live');
@@ -720,6 +759,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 const plan: fc.Arbitrary<SessionPlan> = fc.record({
+  older: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   snapshot: fc.boolean(),
   chunk: fc.integer({ min: 1, max: 3 }),
   steps: fc.array(step, { maxLength: 6 }),

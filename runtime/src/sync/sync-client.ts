@@ -54,6 +54,14 @@
 //     client pushed means the coordinator took lsns this client's timeline lost (a damaged file): the
 //     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
 //     reported confirmed. The client fails (`timeline-damaged`) instead.
+// S8. A welcome naming another reducer than this client's is negotiated before anything else of its
+//     session is handled (reducer-offer.ts): a newer one is loaded and the document upgraded to it,
+//     then the client connects again saying the new hash; an older one puts the client in
+//     `waiting-for-reducer` — it takes frames, answers heads, and pushes nothing, until a welcome names
+//     its own reducer (the coordinator closes every connection when a reducer is deployed, so that
+//     welcome comes with the deploy); anything else fails it (`reducer-mismatch`, or `upgrade-failed`
+//     when the newer reducer's `migrate` fails on this client). A push never leaves under a reducer
+//     other than the coordinator's.
 // S7. An `askHead()` is sent on the first session welcomed after it was made, and again on each later
 //     one until answered (an answer dies with its session); it settles once, with the coordinator's
 //     `head`, or rejects as `whenLive()` does once the client failed or was closed.
@@ -67,11 +75,13 @@ import {
 } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { ReducerNegotiation } from './reducer-negotiation.js';
 import { Session, StaleSession } from './session.js';
 import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
 import {
   DECODER,
   type MessageDecoder,
+  type ReducerWait,
   type SyncOptions,
   type SyncState,
   type SyncTarget,
@@ -83,6 +93,7 @@ export { SyncFailure, type SyncFailureReason } from './sync-failure.js';
 export {
   DECODER,
   type MessageDecoder,
+  type ReducerWait,
   type SyncOptions,
   type SyncState,
   type SyncTarget,
@@ -115,16 +126,32 @@ export class SyncClient {
   #told: SyncState = 'offline';
   /** `whenLive()` and `askHead()` calls still waiting (S7). */
   readonly #waits = new SyncWaits();
+  /** The reducer this client says in hello, and what it waits for (S8). */
+  readonly #reducer: ReducerNegotiation;
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
     this.#options = options;
     this.#decoder = options.decoder ?? DECODER;
+    this.#reducer = new ReducerNegotiation(target, options);
   }
 
   /** Derived, never stored apart (C2). */
   get state(): SyncState {
-    return this.#final ?? this.#session?.phase ?? 'offline';
+    if (this.#final !== undefined) return this.#final;
+    const phase = this.#session?.phase;
+    if (phase === undefined) return 'offline';
+    return phase !== 'connecting' && this.#reducer.waitingFor !== undefined ? 'waiting-for-reducer' : phase;
+  }
+
+  /** The reducer hash this client says in hello (its document's; the new one after an upgrade). */
+  get reducerHash(): string {
+    return this.#reducer.hash;
+  }
+
+  /** What the client waits for while the coordinator runs an older reducer (S8). */
+  get waitingFor(): ReducerWait | undefined {
+    return this.#reducer.waitingFor;
   }
 
   /** Why the client failed (state `failed`). */
@@ -253,7 +280,7 @@ export class SyncClient {
       timelineSecret: this.#target.timelineSecret,
       journalId,
       cursor,
-      reducerHash: this.#options.reducerHash,
+      reducerHash: this.#reducer.hash,
       token: this.#options.token ?? null,
     });
     const interval = this.#options.heartbeatMs ?? 10_000;
@@ -309,11 +336,12 @@ export class SyncClient {
     switch (message.type) {
       case 'welcome': {
         clearTimeout(session.handshake);
-        if (message.reducerHash !== this.#options.reducerHash) {
-          throw new SyncFailure(
-            'reducer-mismatch',
-            `the coordinator runs reducer ${message.reducerHash}, this client ${this.#options.reducerHash}: load the coordinator's reducer`,
-          );
+        const settled = await this.#reducer.settle(message.reducerHash, (work) => this.#await(session, work));
+        if (settled === 'upgraded') {
+          // The coordinator heard the old hash in this session's hello: the next one says the new (S8).
+          this.#attempt = 0;
+          this.#drop(session, `upgraded to the coordinator's reducer ${message.reducerHash}`);
+          return;
         }
         const taken = this.#target.takenLsn();
         if (message.appliedLsn < taken) {
@@ -452,6 +480,8 @@ export class SyncClient {
   }
 
   #push(session: Session): void {
+    // Nothing leaves under a reducer the coordinator does not run (S8).
+    if (this.#reducer.waitingFor !== undefined) return;
     const pending = this.#target.pendingAfter(session.pushedLsn);
     let start = 0;
     while (start < pending.length && session.inFlight.length < MAX_PUSHES_IN_FLIGHT) {

@@ -11,13 +11,16 @@ export const TERMINAL_ERRORS = [
 type TerminalError = (typeof TERMINAL_ERRORS)[number] & ErrorMessage['kind'];
 
 /**
- * Why syncing stopped for good: the coordinator runs another reducer, refused this client with one of
+ * Why syncing stopped for good: the coordinator runs another reducer this client cannot take (not
+ * listed, unloadable, the same schema version), or a newer one whose `migrate` fails on this client's
+ * overlay (`upgrade-failed`), or refused this client with one of
  * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset), or has
  * taken lsns of this timeline this client's files no longer hold (its timeline lost records); or the
  * document itself failed (its storage, or it was closed) while taking what the coordinator sent.
  */
 export type SyncFailureReason =
   | 'reducer-mismatch'
+  | 'upgrade-failed'
   | 'history-reset'
   | 'timeline-damaged'
   | 'document-failed'

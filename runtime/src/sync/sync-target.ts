@@ -3,9 +3,10 @@
 import type { Frame } from '../frame.js';
 import type { WireFrame } from '../protocol/common.js';
 import type { PageVersions } from '../protocol/page-delta.js';
-import type { MutationEnvelope } from '../reducer/host.js';
+import type { MutationEnvelope, ReducerModule } from '../reducer/host.js';
 import { keepWireForm } from '../storage/frame-record.js';
 import { decodePageImage, type PageImage } from '../storage/page-image.js';
+import type { OfferedReducer, ReducerIdentity } from './reducer-offer.js';
 import type { SyncFailure } from './sync-failure.js';
 
 /** The part of the WHATWG WebSocket the client uses. */
@@ -19,7 +20,24 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
 
-export type SyncState = 'connecting' | 'catching-up' | 'live' | 'offline' | 'failed' | 'closed';
+/**
+ * `waiting-for-reducer`: connected, but the coordinator runs an older reducer than this client's (the
+ * app shipped first): frames are taken, nothing is pushed until the coordinator runs this one.
+ */
+export type SyncState =
+  | 'connecting'
+  | 'catching-up'
+  | 'live'
+  | 'waiting-for-reducer'
+  | 'offline'
+  | 'failed'
+  | 'closed';
+
+/** What a client waits for in `waiting-for-reducer`: its own reducer, deployed on the coordinator. */
+export interface ReducerWait extends ReducerIdentity {
+  /** The reducer the coordinator runs meanwhile (older). */
+  readonly coordinator: ReducerIdentity;
+}
 
 /** What the client needs from the document it syncs. */
 export interface SyncTarget {
@@ -49,6 +67,14 @@ export interface SyncTarget {
   syncFailed(failure: SyncFailure): void;
   /** The client's `state`, `lastDrop`, `error` or `paused` may have changed (a document's status). */
   syncChanged?(): void;
+  /** The reducer the document runs (negotiation, reducer-offer.ts); without it another reducer is a mismatch. */
+  reducerIdentity?(): ReducerIdentity;
+  /**
+   * Runs `module` (the coordinator's newer reducer) from now on: the overlay migrated to its schema and
+   * every pending mutation reduced again under it. Throws a TandemError (`migration-failed`) and keeps
+   * the reducer it had when that cannot be done.
+   */
+  upgradeReducer?(module: ReducerModule): void;
 }
 
 export interface SyncOptions {
@@ -65,6 +91,11 @@ export interface SyncOptions {
   readonly onStateChange?: (state: SyncState) => void;
   /** Seeds the jitter (tests); Math.random by default. */
   readonly random?: () => number;
+  /**
+   * Fetches and loads the coordinator's reducer `hash` (reducer-offer.ts fetchOfferedReducer); without
+   * it, a welcome naming another reducer fails the client (`reducer-mismatch`).
+   */
+  readonly offered?: (hash: string) => Promise<OfferedReducer>;
   /** How snapshots and frames are decoded (tests wrap it to act mid-decode); DECODER by default. */
   readonly decoder?: MessageDecoder;
 }

@@ -31,4 +31,10 @@ describe('the sync status line', () => {
   test('says connecting while the first connection is made, with what waits', () => {
     expect(syncText(status({ syncState: 'connecting', pendingCount: 1 }))).toBe('connecting · 1 pending');
   });
+
+  test('says waiting, with what waits, while the server runs an older version of the app', () => {
+    expect(syncText(status({ syncState: 'waiting-for-reducer', pendingCount: 4 }))).toBe(
+      'waiting (for the server to run this version of the app) · 4 pending',
+    );
+  });
 });

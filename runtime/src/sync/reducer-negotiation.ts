@@ -1,0 +1,96 @@
+// One SyncClient's side of the reducer negotiation (sync-client.ts S8; the decisions are reducer-offer.ts's):
+// the reducer it says in hello, what it waits for, and the coordinator's last offer.
+//
+// Invariants:
+// 1. `hash` is the document's reducer: it changes only once the document runs the offered one.
+// 2. `waitingFor` is set only by a welcome naming an older reducer and cleared by one naming `hash`
+//    (or by an upgrade): while it is set the client pushes nothing.
+// 3. An offer is fetched once per hash and kept while it is the one offered, except when the
+//    coordinator did not answer (a transient failure): the next welcome asks again.
+import { TandemError } from '../errors.js';
+import { decideReducer, type OfferedReducer } from './reducer-offer.js';
+import { SyncFailure } from './sync-failure.js';
+import type { ReducerWait, SyncOptions, SyncTarget } from './sync-target.js';
+
+export class ReducerNegotiation {
+  readonly #target: SyncTarget;
+  readonly #offered: SyncOptions['offered'];
+  #hash: string;
+  #waitingFor: ReducerWait | undefined;
+  #lastOffer: { readonly hash: string; readonly reducer: Promise<OfferedReducer> } | undefined;
+
+  constructor(target: SyncTarget, options: Pick<SyncOptions, 'offered' | 'reducerHash'>) {
+    this.#target = target;
+    this.#offered = options.offered;
+    this.#hash = options.reducerHash;
+  }
+
+  /** The reducer the client says in hello (invariant 1). */
+  get hash(): string {
+    return this.#hash;
+  }
+
+  /** What the client waits for while the coordinator runs an older reducer (invariant 2). */
+  get waitingFor(): ReducerWait | undefined {
+    return this.#waitingFor;
+  }
+
+  /**
+   * Settles the reducer a welcome named: 'same' when it is the client's, 'upgraded' once the document
+   * runs it, 'waiting' when it is older than the client's; throws a SyncFailure for anything else.
+   * `current` wraps each await (the client's check that its session is still the current one).
+   */
+  async settle(
+    hash: string,
+    current: <T>(work: Promise<T>) => Promise<T>,
+  ): Promise<'same' | 'upgraded' | 'waiting'> {
+    if (hash === this.#hash) {
+      this.#waitingFor = undefined;
+      return 'same';
+    }
+    const own = this.#target.reducerIdentity?.();
+    const offered = this.#offered;
+    if (own === undefined || offered === undefined || this.#target.upgradeReducer === undefined) {
+      throw new SyncFailure(
+        'reducer-mismatch',
+        `the coordinator runs reducer ${hash}, this client ${this.#hash}: load the coordinator's reducer`,
+      );
+    }
+    if (this.#lastOffer?.hash !== hash) this.#lastOffer = { hash, reducer: offered(hash) };
+    const offer = this.#lastOffer;
+    let reducer: OfferedReducer;
+    try {
+      reducer = await current(offer.reducer);
+    } catch (error) {
+      if (this.#lastOffer === offer && !(error instanceof SyncFailure)) this.#lastOffer = undefined;
+      throw error;
+    }
+    const coordinator = { hash, schemaVersion: reducer.schemaVersion };
+    const decision = decideReducer(own, coordinator);
+    if (decision === 'mismatch') {
+      throw new SyncFailure(
+        'reducer-mismatch',
+        `the coordinator runs reducer ${hash} and this client ${own.hash}, both of schema version ${own.schemaVersion}: load the coordinator's reducer`,
+      );
+    }
+    if (decision === 'wait') {
+      this.#waitingFor = { ...own, coordinator };
+      return 'waiting';
+    }
+    try {
+      this.#target.upgradeReducer(reducer.module);
+    } catch (error) {
+      if (!(error instanceof TandemError) || error.kind === 'storage-failed' || error.kind === 'closed') {
+        throw error;
+      }
+      throw new SyncFailure(
+        'upgrade-failed',
+        `the coordinator runs reducer ${hash} (schema version ${coordinator.schemaVersion}), and this client could not move to it: ${error.message}`,
+      );
+    }
+    this.#hash = hash;
+    this.#waitingFor = undefined;
+    this.#lastOffer = undefined;
+    return 'upgraded';
+  }
+}

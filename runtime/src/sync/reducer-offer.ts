@@ -1,0 +1,117 @@
+// Reducer negotiation: what a client does when the coordinator's welcome names a reducer other than its
+// own (DESIGN.md §7). The coordinator's HTTP side serves every reducer it knows at
+// `/reducers/<sha256>.wasm` and names its current one at `/reducers/current`.
+//
+// Invariants:
+// 1. A client runs only a reducer the coordinator lists: the offered reducer is fetched from the
+//    coordinator by its hash, and used only when the bytes' SHA-256 is the hash the welcome named and
+//    the loader takes them under this client's limits (prepared.ts invariant 3).
+// 2. The decision depends on the two schema versions alone: the coordinator's higher → upgrade (load
+//    it, migrate the overlay, reduce the pending mutations again under it); lower → wait (the app shipped
+//    first: keep working locally, push nothing, until the coordinator runs this client's reducer); equal
+//    (other code or other limits at the same version) → mismatch, for good.
+// 3. What cannot be had as invariant 1 says (not listed, other bytes, refused by the loader) is a
+//    mismatch, for good (SyncFailure `reducer-mismatch`); only a coordinator that did not answer (the
+//    network, an HTTP 5xx) is transient: a plain Error, so the connection drops and the next one asks again.
+
+import { declaredSchemaVersion, loadPreparedReducer, type ReducerModule } from '../reducer/host.js';
+import type { ReducerLimits } from '../reducer/limits.js';
+import { sha256Hex } from '../sha256.js';
+import { SyncFailure } from './sync-failure.js';
+
+/** A reducer as the negotiation compares it: its identity and the schema version it migrates to. */
+export interface ReducerIdentity {
+  readonly hash: string;
+  readonly schemaVersion: number;
+}
+
+export type ReducerDecision = 'upgrade' | 'wait' | 'mismatch';
+
+/** What a client does about the coordinator's reducer `offered` while it runs `own` (invariant 2). */
+export function decideReducer(own: ReducerIdentity, offered: ReducerIdentity): ReducerDecision {
+  if (offered.hash === own.hash) throw new RangeError('the same reducer needs no negotiation');
+  if (offered.schemaVersion > own.schemaVersion) return 'upgrade';
+  if (offered.schemaVersion < own.schemaVersion) return 'wait';
+  return 'mismatch';
+}
+
+/** A reducer the coordinator serves, loaded, with the schema version it declares. */
+export interface OfferedReducer {
+  readonly module: ReducerModule;
+  readonly schemaVersion: number;
+}
+
+export type FetchLike = (url: string) => Promise<Pick<Response, 'ok' | 'status' | 'arrayBuffer' | 'json'>>;
+
+/**
+ * The coordinator's HTTP root for its sync endpoint: `ws://host:port/sync` → `http://host:port` (the
+ * endpoint's last `/sync` dropped, so a coordinator behind a path prefix keeps it).
+ */
+export function coordinatorHttpRoot(coordinatorUrl: string): string {
+  const url = new URL(coordinatorUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = url.pathname.replace(/\/sync\/?$/, '');
+  url.search = '';
+  url.hash = '';
+  return url.href.replace(/\/$/, '');
+}
+
+/**
+ * Fetches the reducer `hash` from the coordinator at `root` and loads it under `limits` (invariants 1
+ * and 3): a SyncFailure `reducer-mismatch` when it cannot be the one named, a plain Error when the
+ * coordinator did not answer.
+ */
+export async function fetchOfferedReducer(
+  root: string,
+  hash: string,
+  limits: Partial<ReducerLimits>,
+  fetchBytes: FetchLike = fetch,
+): Promise<OfferedReducer> {
+  const url = `${root}/reducers/${hash}.wasm`;
+  const mismatch = (why: string) =>
+    new SyncFailure('reducer-mismatch', `the coordinator runs reducer ${hash}, which ${why}`);
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw mismatch('is not a SHA-256');
+  let answer: Awaited<ReturnType<FetchLike>>;
+  try {
+    answer = await fetchBytes(url);
+  } catch (error) {
+    throw new Error(`cannot fetch ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (answer.status >= 500) throw new Error(`cannot fetch ${url}: HTTP ${answer.status}`);
+  if (!answer.ok) throw mismatch(`it does not serve (${url}: HTTP ${answer.status})`);
+  const bytes = new Uint8Array(await answer.arrayBuffer());
+  const got = await sha256Hex([bytes]);
+  if (got !== hash) throw mismatch(`it served as bytes whose SHA-256 is ${got}`);
+  let module: ReducerModule;
+  let schemaVersion: number;
+  try {
+    module = await loadPreparedReducer(bytes, { limits });
+    schemaVersion = declaredSchemaVersion(module);
+  } catch (error) {
+    throw mismatch(`this client cannot load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (module.sha256 !== hash) throw mismatch(`loaded as ${module.sha256}`);
+  return { module, schemaVersion };
+}
+
+/**
+ * The coordinator's current reducer (`GET /reducers/current`), fetched and loaded as
+ * `fetchOfferedReducer` does; what a host opens a document with when its files are newer than the app's
+ * reducer (`reducer-too-old`).
+ */
+export async function fetchCurrentReducer(
+  coordinatorUrl: string,
+  limits: Partial<ReducerLimits>,
+  fetchBytes: FetchLike = fetch,
+): Promise<OfferedReducer> {
+  const root = coordinatorHttpRoot(coordinatorUrl);
+  const answer = await fetchBytes(`${root}/reducers/current`);
+  if (!answer.ok) throw new Error(`cannot fetch ${root}/reducers/current: HTTP ${answer.status}`);
+  const body = (await answer.json()) as unknown;
+  const hash =
+    typeof body === 'object' && body !== null && 'sha256' in body && typeof body.sha256 === 'string'
+      ? body.sha256
+      : undefined;
+  if (hash === undefined) throw new Error(`${root}/reducers/current names no sha256`);
+  return fetchOfferedReducer(root, hash, limits, fetchBytes);
+}
