@@ -26,6 +26,13 @@
 //    `goOffline`/`goOnline`, `close`) tells the feed, which coalesces it into one event per turn.
 // 10. The persisted overlay is only a cache of invariant 6's overlay (pending-overlay.ts): nothing
 //    leaves the timeline because of it.
+// 11. A rebase that leaves mutations pending while no subscription watches the document only marks
+//    the overlay stale: the pending mutations are reduced again when something first reads or writes
+//    the overlay (a query, pageHash, subscribe, rejections, a mutation, an overlay save, close: each
+//    calls `ensureOverlay` first), so invariant 6 holds for every reader. A client that mutates and
+//    awaits confirmations while others' frames arrive pays no replay per frame: the frame that takes
+//    its mutations usually comes before anything reads. With subscriptions the rebase reduces at once
+//    (they read in the next microtask anyway).
 
 import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
@@ -111,6 +118,8 @@ export class LocalDocument implements SyncTarget {
   private readonly rejected: RejectedMutations;
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
   private overlaySaveQueued = false;
+  /** The overlay was dropped by a rebase and the pending mutations not reduced again yet (invariant 11). */
+  private overlayStale = false;
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -202,6 +211,7 @@ export class LocalDocument implements SyncTarget {
     this.assertOpen();
     const shape = rowShape(options);
     await this.queue.drained();
+    this.ensureOverlay();
     return shapeRows(this.replica.queryValues(sql, params.map(toValue)), shape);
   }
 
@@ -209,6 +219,7 @@ export class LocalDocument implements SyncTarget {
   async pageHash(): Promise<string> {
     this.assertOpen();
     await this.queue.drained();
+    this.ensureOverlay();
     return this.replica.pageHash();
   }
 
@@ -221,7 +232,9 @@ export class LocalDocument implements SyncTarget {
     this.waits.stop(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.close().catch(() => undefined);
-    if (this.queue.failure === undefined) await this.pending.persist(this.overlayPlace());
+    if (this.queue.failure === undefined && this.overlayReady()) {
+      await this.pending.persist(this.overlayPlace());
+    }
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
     // disk is for the next recovery to decide.
     if (this.queue.failure === undefined) {
@@ -275,6 +288,8 @@ export class LocalDocument implements SyncTarget {
     if (onError !== undefined && typeof onError !== 'function') {
       throw new TandemError('invalid-argument', 'onError must be a function');
     }
+    // The first run reads the overlay in a microtask, and from now on rebases reduce at once.
+    this.ensureOverlay();
     return this.subscriptions.add(
       sql,
       params,
@@ -452,6 +467,8 @@ export class LocalDocument implements SyncTarget {
   async rejections(): Promise<RejectedMutation[]> {
     this.assertOpen();
     await this.queue.drained();
+    // The local reducer's verdicts come from its last run of each pending mutation.
+    this.ensureOverlay();
     return this.rejected.list(this.takenThrough, this.pending.payloads());
   }
 
@@ -518,7 +535,10 @@ export class LocalDocument implements SyncTarget {
       // The overlay is rebuilt (schema, then the pending mutations) whatever happened above: a rebase
       // that fails part-way must not leave the document without its unconfirmed writes.
       if (!prepared) this.prepareOverlay?.();
-      if (this.pending.replayAll()) this.queueOverlaySave();
+      if (this.pending.dropped()) this.queueOverlaySave();
+      this.overlayStale = true;
+      // Reduced again now only when someone will read the overlay at once (invariant 11).
+      if (this.pending.count === 0 || this.subscriptions.active) this.ensureOverlay();
       this.statusFeed.changed();
       this.waits.rebased();
       this.subscriptions.changed();
@@ -571,8 +591,30 @@ export class LocalDocument implements SyncTarget {
       this.overlaySaveQueued = false;
       await this.queue.synced();
       // A closing document saves its overlay itself, once settled.
-      if (!this.closed && this.queue.failure === undefined) await this.pending.save(this.overlayPlace());
+      if (!this.closed && this.queue.failure === undefined && this.overlayReady()) {
+        await this.pending.save(this.overlayPlace());
+      }
     });
+  }
+
+  /** Reduces the pending mutations again if a rebase left the overlay without them (invariant 11). */
+  private ensureOverlay(): void {
+    if (!this.overlayStale) return;
+    this.overlayStale = false;
+    this.pending.replayAll();
+  }
+
+  /**
+   * The overlay as invariant 6 has it, for a save; false when rebuilding it failed (the persisted
+   * overlay is only a cache: not saving it loses nothing).
+   */
+  private overlayReady(): boolean {
+    try {
+      this.ensureOverlay();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Where the document stands, for a save of its overlay. */
@@ -616,6 +658,8 @@ export class LocalDocument implements SyncTarget {
 
   /** Reduces a batch the mutation queue took (mutation-queue.ts). */
   private reduceQueued(envelopes: readonly MutationEnvelope[]): readonly (Outcome | undefined)[] {
+    // New mutations are reduced over the pending ones (invariant 1).
+    this.ensureOverlay();
     const outcomes = this.replica.applyBatch(envelopes);
     this.subscriptions.changed();
     if (this.pending.added(envelopes)) this.queueOverlaySave();
