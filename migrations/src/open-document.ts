@@ -90,7 +90,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(options.onLog && { onLog: options.onLog }),
     });
     // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
-    const marked = storage && files ? await readSchemaMark(storage, files) : 0;
+    let marked = storage && files ? await readSchemaMark(storage, files) : 0;
     refuseOlderReducer(replica, options.docId, marked);
     // Read once for the audit, the overlay's check and the document: only frames from the coordinator
     // change the marker (reducers cannot write it: applied-marker.ts invariant 2), and none arrive before
@@ -122,6 +122,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     const migration = restored?.header.migration ?? ensureSchema(replica);
     // Before the document takes a mutation under this version (runtime storage/schema-mark.ts).
     if (storage) await raiseSchemaMark(storage, marked, replica.reducerVersion);
+    marked = Math.max(marked, replica.reducerVersion);
     // What `migrate` does over the current base: a persisted overlay records it (the base changes with
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
     let baseMigration: MigrationReport | undefined = migration;
@@ -145,6 +146,21 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         baseMigration = ensureSchema(migrated);
       },
       ...(overlays && { reducerChanged: (reducer: ReducerModule) => overlays.useReducer(reducer.sha256) }),
+      ...(storage && {
+        markSchema: async (schemaVersion: number) => {
+          try {
+            await raiseSchemaMark(storage, marked, schemaVersion);
+          } catch (error) {
+            throw new TandemError(
+              'storage-failed',
+              `document ${options.docId} could not record its new schema version ${schemaVersion}`,
+              {},
+              { cause: error },
+            );
+          }
+          marked = Math.max(marked, schemaVersion);
+        },
+      }),
       ...(overlays && {
         overlay: {
           keeper: {

@@ -90,3 +90,52 @@ test('with nothing pending, frames of other clients read no applied marker and l
   expect(client.reads()).toBe(beforeSnapshot + 1);
   expect(await client.replica.pageHash()).toBe(await authority.replica.pageHash());
 });
+
+test('with no subscription, frames arriving while mutations are pending leave them to be reduced again at the first read, and every reader sees them', async () => {
+  const authority = await openAuthority('CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)');
+  const client = await countingClient();
+  const { document, replica } = client;
+  client.catchUp(authority);
+  const bodies = async () =>
+    (await document.query('SELECT body FROM notes ORDER BY body')).map((r) => r.body);
+
+  const mine = await document.mutate(sqlPayload("INSERT INTO notes(body) VALUES ('mine')"));
+  authority.write(["INSERT INTO notes(body) VALUES ('other 1')"]);
+  client.catchUp(authority);
+  // Dropped with the old base, not reduced yet: nothing has read the document since.
+  expect(replica.store.hasOverlay).toBe(false);
+  expect(await bodies()).toEqual(['mine', 'other 1']);
+  expect(replica.store.hasOverlay).toBe(true);
+
+  // A mutation made over a stale overlay is reduced after the pending ones, in lsn order.
+  authority.write(["INSERT INTO notes(body) VALUES ('other 2')"]);
+  client.catchUp(authority);
+  const second = await document.mutate(
+    sqlPayload("INSERT INTO notes(body) SELECT 'after ' || body FROM notes WHERE body = 'mine'"),
+  );
+  expect(await bodies()).toEqual(['after mine', 'mine', 'other 1', 'other 2']);
+  authority.write(["INSERT INTO notes(body) VALUES ('other 3')"]);
+  client.catchUp(authority);
+  expect(await document.pageHash()).not.toBe(await authority.replica.pageHash());
+  expect((await document.rejections()).length).toBe(0);
+
+  // With a subscription the rebase reduces at once: the subscription reads in the next microtask.
+  const heard: unknown[][] = [];
+  const unsubscribe = document.subscribe('SELECT body FROM notes ORDER BY body', [], (rows) =>
+    heard.push(rows.map((r) => r.body)),
+  );
+  authority.write(["INSERT INTO notes(body) VALUES ('other 4')"]);
+  client.catchUp(authority);
+  expect(replica.store.hasOverlay).toBe(true);
+  await Promise.resolve();
+  expect(heard.at(-1)).toEqual(['after mine', 'mine', 'other 1', 'other 2', 'other 3', 'other 4']);
+  unsubscribe();
+
+  // Taken: the frame holding them confirms both, and the pages are the authority's.
+  authority.take(document.pendingAfter(-1));
+  client.catchUp(authority);
+  await expect(document.fate(mine.lsn)).resolves.toEqual({ lsn: mine.lsn, status: 'confirmed' });
+  await expect(document.fate(second.lsn)).resolves.toEqual({ lsn: second.lsn, status: 'confirmed' });
+  expect(await document.pageHash()).toBe(await authority.replica.pageHash());
+  expect(await bodies()).toEqual(['after mine', 'mine', 'other 1', 'other 2', 'other 3', 'other 4']);
+});

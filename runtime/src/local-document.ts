@@ -31,6 +31,13 @@
 //    migrated to its schema and every pending mutation reduced again under it (none dropped: a reducer
 //    accepts its own older mutations). A `migrate` that fails puts the old reducer and its overlay back
 //    and throws, so the document keeps working as before; `onUpgrade` listeners hear each upgrade once.
+// 12. A rebase that leaves mutations pending while no subscription watches the document only marks
+//    the overlay stale: the pending mutations are reduced again when something first reads or writes
+//    the overlay (a query, pageHash, subscribe, rejections, a mutation, an overlay save, close: each
+//    calls `ensureOverlay` first), so invariant 6 holds for every reader. A client that mutates and
+//    awaits confirmations while others' frames arrive pays no replay per frame: the frame that takes
+//    its mutations usually comes before anything reads. With subscriptions the rebase reduces at once
+//    (they read in the next microtask anyway).
 
 import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
@@ -126,8 +133,11 @@ export class LocalDocument implements SyncTarget {
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
   private overlaySaveQueued = false;
   private readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
+  private readonly markSchema: ((schemaVersion: number) => Promise<void>) | undefined;
   /** This open's upgrades (invariant 11). */
   private readonly upgrades = new ReducerUpgrades();
+  /** The overlay was dropped by a rebase and the pending mutations not reduced again yet (invariant 12). */
+  private overlayStale = false;
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -159,6 +169,7 @@ export class LocalDocument implements SyncTarget {
     this.pending = new PendingOverlay(replica, parts.overlay?.keeper, this.rejected);
     this.prepareOverlay = parts.prepareOverlay;
     this.reducerChanged = parts.reducerChanged;
+    this.markSchema = parts.markSchema;
     this.keeper = parts.base?.keeper;
     if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
@@ -220,6 +231,7 @@ export class LocalDocument implements SyncTarget {
     this.assertOpen();
     const shape = rowShape(options);
     await this.queue.drained();
+    this.ensureOverlay();
     return shapeRows(this.replica.queryValues(sql, params.map(toValue)), shape);
   }
 
@@ -227,6 +239,7 @@ export class LocalDocument implements SyncTarget {
   async pageHash(): Promise<string> {
     this.assertOpen();
     await this.queue.drained();
+    this.ensureOverlay();
     return this.replica.pageHash();
   }
 
@@ -239,7 +252,9 @@ export class LocalDocument implements SyncTarget {
     this.waits.stop(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.close().catch(() => undefined);
-    if (this.queue.failure === undefined) await this.pending.persist(this.overlayPlace());
+    if (this.queue.failure === undefined && this.overlayReady()) {
+      await this.pending.persist(this.overlayPlace());
+    }
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
     // disk is for the next recovery to decide.
     if (this.queue.failure === undefined) {
@@ -269,13 +284,18 @@ export class LocalDocument implements SyncTarget {
 
   /**
    * Runs `module` from now on (invariant 11): the overlay migrated to its schema, the pending mutations
-   * reduced again under it. Throws (`migration-failed`, or what the replica threw) with the old reducer
-   * and its overlay back in place.
+   * reduced again under it. Rejects (`migration-failed`, `storage-failed` when the new schema version
+   * could not be recorded, or what the replica threw) with the old reducer and its overlay back in place.
    */
-  upgradeReducer(module: ReducerModule): void {
+  async upgradeReducer(module: ReducerModule): Promise<void> {
+    this.assertOpen();
+    const to = { hash: module.sha256, schemaVersion: declaredSchemaVersion(module) };
+    // Recorded first: once swapped, the document takes mutations under the new version, and a reopen
+    // with the older reducer must be refused (storage/schema-mark.ts). A recorded version whose migrate
+    // then fails only refuses older reducers, which the coordinator no longer serves.
+    await this.markSchema?.(to.schemaVersion);
     this.assertOpen();
     const from = this.reducer;
-    const to = { hash: module.sha256, schemaVersion: declaredSchemaVersion(module) };
     this.replica.discardOverlay();
     const previous = this.replica.useReducer(module);
     try {
@@ -293,10 +313,15 @@ export class LocalDocument implements SyncTarget {
 
   /** Brings the overlay back over the base: the schema, then every pending mutation again. */
   private rebuildOverlay(): void {
+    // Every pending mutation is reduced again below: a stale mark left by a rebase (invariant 12) would
+    // reduce them a second time.
+    this.overlayStale = false;
     try {
       this.prepareOverlay?.();
     } finally {
-      if (this.pending.replayAll()) this.queueOverlaySave();
+      const saveDue = this.pending.dropped();
+      this.pending.replayAll();
+      if (saveDue) this.queueOverlaySave();
       this.statusFeed.changed();
       this.subscriptions.changed();
     }
@@ -346,6 +371,8 @@ export class LocalDocument implements SyncTarget {
     if (onError !== undefined && typeof onError !== 'function') {
       throw new TandemError('invalid-argument', 'onError must be a function');
     }
+    // The first run reads the overlay in a microtask, and from now on rebases reduce at once.
+    this.ensureOverlay();
     return this.subscriptions.add(
       sql,
       params,
@@ -527,6 +554,8 @@ export class LocalDocument implements SyncTarget {
   async rejections(): Promise<RejectedMutation[]> {
     this.assertOpen();
     await this.queue.drained();
+    // The local reducer's verdicts come from its last run of each pending mutation.
+    this.ensureOverlay();
     return this.rejected.list(this.takenThrough, this.pending.payloads());
   }
 
@@ -593,7 +622,10 @@ export class LocalDocument implements SyncTarget {
       // The overlay is rebuilt (schema, then the pending mutations) whatever happened above: a rebase
       // that fails part-way must not leave the document without its unconfirmed writes.
       if (!prepared) this.prepareOverlay?.();
-      if (this.pending.replayAll()) this.queueOverlaySave();
+      if (this.pending.dropped()) this.queueOverlaySave();
+      this.overlayStale = true;
+      // Reduced again now only when someone will read the overlay at once (invariant 12).
+      if (this.pending.count === 0 || this.subscriptions.active) this.ensureOverlay();
       this.statusFeed.changed();
       this.waits.rebased();
       this.subscriptions.changed();
@@ -646,8 +678,30 @@ export class LocalDocument implements SyncTarget {
       this.overlaySaveQueued = false;
       await this.queue.synced();
       // A closing document saves its overlay itself, once settled.
-      if (!this.closed && this.queue.failure === undefined) await this.pending.save(this.overlayPlace());
+      if (!this.closed && this.queue.failure === undefined && this.overlayReady()) {
+        await this.pending.save(this.overlayPlace());
+      }
     });
+  }
+
+  /** Reduces the pending mutations again if a rebase left the overlay without them (invariant 12). */
+  private ensureOverlay(): void {
+    if (!this.overlayStale) return;
+    this.overlayStale = false;
+    this.pending.replayAll();
+  }
+
+  /**
+   * The overlay as invariant 6 has it, for a save; false when rebuilding it failed (the persisted
+   * overlay is only a cache: not saving it loses nothing).
+   */
+  private overlayReady(): boolean {
+    try {
+      this.ensureOverlay();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Where the document stands, for a save of its overlay. */
@@ -691,6 +745,8 @@ export class LocalDocument implements SyncTarget {
 
   /** Reduces a batch the mutation queue took (mutation-queue.ts). */
   private reduceQueued(envelopes: readonly MutationEnvelope[]): readonly (Outcome | undefined)[] {
+    // New mutations are reduced over the pending ones (invariant 1).
+    this.ensureOverlay();
     const outcomes = this.replica.applyBatch(envelopes);
     this.subscriptions.changed();
     if (this.pending.added(envelopes)) this.queueOverlaySave();

@@ -2,10 +2,12 @@
 // copy (storage/overlay-cache.ts).
 //
 // Invariants:
-// 1. `mutations` are this timeline's mutations the coordinator has not taken, in lsn order; the
-//    replica's overlay is exactly them reduced in that order (after the schema's preparation). A
-//    mutation joins once reduced (`added`), all of them are reduced again over a new base (`replayAll`),
-//    and they leave only once the base's applied marker covers them (`dropTaken`).
+// 1. `mutations` are this timeline's mutations the coordinator has not taken, in lsn order; whenever
+//    the document reads it, the replica's overlay is exactly them reduced in that order (after the
+//    schema's preparation). A
+//    mutation joins once reduced (`added`), all of them are reduced again over a new base (`dropped`,
+//    then `replayAll` when the document needs the overlay: local-document.ts invariant 12), and they
+//    leave only once the base's applied marker covers them (`dropTaken`).
 // 2. A replay runs in batches of REPLAY_BATCH: one reduce call and one transaction each, bounded.
 //    Each run's verdicts replace the earlier ones (rejected-mutations.ts).
 // 3. The persisted overlay is only a cache of the overlay: it is saved from the document at rest, and
@@ -98,10 +100,17 @@ export class PendingOverlay {
     this.durableThrough = Math.max(this.durableThrough, lsn);
   }
 
-  /** Reduces every pending mutation again over a new base; true when a save is due. */
-  replayAll(): boolean {
-    this.#replay(this.#mutations);
+  /**
+   * The overlay was dropped for a new base: the persisted one no longer matches it; true when a save is
+   * due. `replayAll` rebuilds it.
+   */
+  dropped(): boolean {
     return this.#changed(this.#mutations.length, true);
+  }
+
+  /** Reduces every pending mutation again over the base (after `dropped`). */
+  replayAll(): void {
+    this.#replay(this.#mutations);
   }
 
   /** Drops the mutations through `applied`: the base holds them now. */

@@ -90,6 +90,11 @@ export class Subscriptions {
     );
   }
 
+  /** True while there is a subscription: a change is looked at in the next microtask. */
+  get active(): boolean {
+    return this.#subscriptions.size > 0;
+  }
+
   /** How many times a subscription's query has run, over all subscriptions. */
   get runs(): number {
     return this.#runs;

@@ -78,7 +78,7 @@ export class ReducerNegotiation {
       return 'waiting';
     }
     try {
-      this.#target.upgradeReducer(reducer.module);
+      await this.#target.upgradeReducer(reducer.module);
     } catch (error) {
       if (!(error instanceof TandemError) || error.kind === 'storage-failed' || error.kind === 'closed') {
         throw error;

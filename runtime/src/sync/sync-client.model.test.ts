@@ -244,8 +244,9 @@ class ModelTarget implements SyncTarget {
   reducerIdentity() {
     return { hash: HASH, schemaVersion: 2 };
   }
-  upgradeReducer(): void {
+  upgradeReducer(): Promise<void> {
     this.violations.push('the client upgraded to an older reducer');
+    return Promise.resolve();
   }
   mutate(): void {
     this.pending.push({ timelineId: 'me', lsn: this.nextLsn, timestamp: 0, payload: new Uint8Array([1]) });

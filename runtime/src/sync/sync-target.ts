@@ -71,10 +71,11 @@ export interface SyncTarget {
   reducerIdentity?(): ReducerIdentity;
   /**
    * Runs `module` (the coordinator's newer reducer) from now on: the overlay migrated to its schema and
-   * every pending mutation reduced again under it. Throws a TandemError (`migration-failed`) and keeps
-   * the reducer it had when that cannot be done.
+   * every pending mutation reduced again under it. Rejects with a TandemError (`migration-failed`, or
+   * `storage-failed` when its new schema version could not be recorded) and keeps the reducer it had
+   * when that cannot be done.
    */
-  upgradeReducer?(module: ReducerModule): void;
+  upgradeReducer?(module: ReducerModule): Promise<void>;
 }
 
 export interface SyncOptions {

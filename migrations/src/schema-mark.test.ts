@@ -1,0 +1,59 @@
+// A client's document keeps the highest schema version a reducer ran it at (runtime
+// storage/schema-mark.ts): a reopen under an older reducer is refused with reducer-too-old even while
+// the newer version lives only in the overlay of its pending mutations (a document that never synced,
+// or one moved to the coordinator's newer reducer before any frame of it arrived).
+import { readFile } from 'node:fs/promises';
+import { MemoryByteStore, TandemError } from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
+import { expect, test } from 'vitest';
+import { openLocalDocument } from './open-document.js';
+
+const v1 = await loadReducer(
+  await readFile(new URL('../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url)),
+);
+const v2 = await loadReducer(
+  await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
+);
+
+async function refusal(opening: Promise<unknown>): Promise<TandemError> {
+  const error = await opening.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TandemError);
+  return error as TandemError;
+}
+
+const snapshot = async (store: MemoryByteStore) =>
+  new Map(await Promise.all((await store.list()).map(async (f) => [f, await store.read(f)] as const)));
+
+test('a document upgraded to version 2 with pending mutations is refused to version 1 at the next open, and version 2 reopens it whole', async () => {
+  const storage = new MemoryByteStore();
+  const open = (reducer: typeof v1) => openLocalDocument({ docId: 'd', reducer, timelineId: 't', storage });
+  const doc = await open(v1);
+  await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
+  await doc.upgradeReducer(v2);
+  await doc.mutate({ type: 'setPriority', id: 'a', priority: 3 });
+  await doc.close();
+
+  const files = await snapshot(storage);
+  const refused = await refusal(open(v1));
+  expect(refused.kind).toBe('reducer-too-old');
+  expect(refused.fields).toMatchObject({ documentVersion: 2, reducerVersion: 1 });
+  expect(await snapshot(storage)).toEqual(files);
+
+  const reopened = await open(v2);
+  expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
+  await reopened.close();
+});
+
+test('the mark refuses only older reducers: version 1 reopens a document only version 1 ran', async () => {
+  const storage = new MemoryByteStore();
+  const open = (reducer: typeof v1) => openLocalDocument({ docId: 'd', reducer, timelineId: 't', storage });
+  const first = await open(v1);
+  await first.mutate({ type: 'create', id: 'a', title: 'milk' });
+  await first.close();
+  const again = await open(v1);
+  expect(await again.query('SELECT id FROM todos')).toEqual([{ id: 'a' }]);
+  await again.close();
+});
