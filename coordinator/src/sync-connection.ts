@@ -22,12 +22,12 @@
 //    granted; the binding itself is the document's (AuthorityDocument invariant 10).
 // 8. Messages queued in one synchronous run (a step's fan-out) reach the socket in one corked write at
 //    the next microtask (one syscall, not one per message), in the order they were queued.
-// 10. A push is taken only from a peer whose hello named the reducer the document runs (the one its
-//    welcome names): a client still under another reducer gets `unexpected` and a close, its mutations
-//    untouched (they are for the reducer it negotiates next, runtime sync-client.ts S8).
 // 9. An `ask-head` is answered (`head`) only while live, with `#nextLsn`: every frame the document made
 //    durable and fanned out so far was queued before the answer. Asked while joining or lagging, it
 //    waits for the catch-up, whose head is at least the document's head when it was asked.
+// 10. A push is taken only from a peer whose hello named the reducer the document runs (the one its
+//    welcome names): a client still under another reducer gets `unexpected` and a close, its mutations
+//    untouched (they are for the reducer it negotiates next, runtime sync-client.ts S8).
 
 import { createHash } from 'node:crypto';
 import type { PushResult } from '@tandem/migrations';

@@ -63,6 +63,7 @@ export class TestSyncClient {
         return;
       }
       this.#applying = this.#applying.then(() => this.#apply(message, data.length));
+      this.#wake();
     });
   }
 
@@ -150,6 +151,9 @@ export class TestSyncClient {
         this.store.applyFrame(await new PageVersions((pgno) => store.readBase(pgno)).decode(frame));
         this.frameLsns.push(frame.lsn);
         this.cursor = frame.lsn + 1;
+        // Progress: a catch-up of thousands of frames in few messages takes long to apply on a loaded
+        // machine, and the waits must not take that for a stall.
+        this.#wake();
       }
     }
     this.received.push(message);
@@ -162,8 +166,9 @@ export class TestSyncClient {
   }
 
   /**
-   * Waits until `probe` answers, giving up only once WAIT_MS pass without a message: a stream that is
-   * slow (a catch-up of megabytes on a loaded machine) is waited for, one that stalled is not.
+   * Waits until `probe` answers, giving up only once WAIT_MS pass without a message arriving or a frame
+   * applied: a stream that is slow (a catch-up of megabytes on a loaded machine) is waited for, one
+   * that stalled is not.
    */
   async #until<T>(probe: () => T | undefined): Promise<T | undefined> {
     let deadline = Date.now() + WAIT_MS;
