@@ -377,6 +377,8 @@ export class AuthorityDocument {
     await this.#chain;
     await this.#reported;
     this.#closed = true;
+    // A failed mark was told to the pushes after it; closing goes on (a reopen demands less, no more).
+    await this.#journal?.marked?.().catch(() => undefined);
     this.#replica.close();
   }
 

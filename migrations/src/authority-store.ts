@@ -33,6 +33,11 @@ export interface AuthorityJournal {
   /** Queues a frame; durable once a later `sync` resolves (invariant 3). */
   appendFrame(frame: Frame): void;
   sync(): Promise<void>;
+  /**
+   * Settles once what the journal records behind its syncs (the file journal's sync marks) is durable:
+   * a clean close waits for it. Absent where a sync leaves nothing behind.
+   */
+  marked?(): Promise<void>;
   /** Stores `source` (the base after `frameCount` frames) and drops what it folds in (invariant 4). */
   checkpoint(source: PageSource, frameCount: number): Promise<void>;
 }

@@ -138,6 +138,8 @@ export class DocumentJournal {
   readonly #wireFrames: boolean;
   #images: ImageFile[];
   #failure: unknown;
+  /** The last mark `sync` started (sync-marks.ts invariant 5: it covers every earlier one). */
+  #marking: Promise<void> = Promise.resolve();
 
   private constructor(
     store: ByteStore,
@@ -262,14 +264,27 @@ export class DocumentJournal {
 
   /**
    * Makes every frame and mutation appended so far durable (concurrent calls share syncs); with sync
-   * marks, then records the durable frame count (sync-marks.ts, invariant 1).
+   * marks, then starts recording the durable frame count (sync-marks.ts, invariant 1) without waiting
+   * for it: a caller acknowledging the frames waits for one fsync, not two in a row. The mark follows
+   * one fsync later (`marked` waits for it); until then a crash only lowers what recovery demands (as a
+   * lost marks file does), and a mark that fails to be written fails the journal: the next call throws.
    */
   async sync(): Promise<void> {
     this.#checkHealthy();
     const frameCount = this.#frames.nextLsn ?? 0;
     await Promise.all([this.#frames.flush(), this.#timeline.flush()]);
     const marks = this.#marks;
-    if (marks !== undefined && frameCount > marks.marked) await this.#guard(() => marks.record(frameCount));
+    if (marks !== undefined && frameCount > marks.marked) {
+      const marking = this.#guard(() => marks.record(frameCount));
+      // Told through the failure the next call throws (`#guard` keeps it), not as an unhandled rejection.
+      marking.catch(() => undefined);
+      this.#marking = marking;
+    }
+  }
+
+  /** Settles once the marks of every `sync` resolved so far are durable; rejects if one failed. */
+  async marked(): Promise<void> {
+    await this.#marking;
   }
 
   /**

@@ -140,3 +140,67 @@ test('inspect reports the damage open would refuse, and changes nothing', async 
   await expect(DocumentJournal.open(store, OPTIONS)).rejects.toMatchObject({ kind: 'storage-corrupt' });
   expect(fingerprint(await copyOf(store))).toEqual(fingerprint(damaged));
 });
+
+/** A store whose syncs of marks files wait until `release` is called. */
+class HeldMarksStore extends MemoryByteStore {
+  held = 0;
+  #gate: Promise<void> = Promise.resolve();
+  #open: () => void = () => undefined;
+
+  hold(): void {
+    this.#gate = new Promise((resolve) => {
+      this.#open = resolve;
+    });
+  }
+
+  release(): void {
+    this.#open();
+  }
+
+  override async sync(name: string): Promise<void> {
+    if (name.startsWith('marks.')) {
+      this.held++;
+      await this.#gate;
+      this.held--;
+    }
+    await super.sync(name);
+  }
+}
+
+test('a sync resolves once its frames are durable, its mark written behind it: once marked, losing a synced frame is refused', async () => {
+  const store = new HeldMarksStore();
+  const { journal } = await DocumentJournal.open(store, OPTIONS);
+  store.hold();
+  for (let lsn = 0; lsn < 3; lsn++) journal.appendFrame(frame(lsn));
+  // Resolves while the mark's sync is held: an acknowledgement waits for one fsync, not two.
+  await journal.sync();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  expect(store.held).toBe(1);
+  let marked = false;
+  const marking = journal.marked().then(() => {
+    marked = true;
+  });
+  // Marks asked for meanwhile are coalesced into the next write.
+  for (let lsn = 3; lsn < 6; lsn++) {
+    journal.appendFrame(frame(lsn));
+    await journal.sync();
+  }
+  expect(marked).toBe(false);
+  store.release();
+  await marking;
+  await journal.marked();
+  expect(store.held).toBe(0);
+
+  // Every synced frame is demanded now: one lost is refused, not served shorter.
+  const files = await copyOf(store);
+  const segment = [...files.keys()]
+    .filter((name) => name.startsWith('frames.'))
+    .sort()
+    .at(-1)!;
+  const cut = await storeOf(files);
+  const bytes = files.get(segment)!;
+  await cut.delete(segment);
+  await cut.append(segment, bytes.subarray(0, bytes.length - 100));
+  await cut.sync(segment);
+  await expect(DocumentJournal.open(cut, OPTIONS)).rejects.toMatchObject({ kind: 'storage-corrupt' });
+});

@@ -11,6 +11,8 @@
 // 3. The marks file in use is replaced (a new one, its first record synced, before older ones are
 //    deleted) at each open and whenever it passes MARKS_FILE_BYTES, so marks take bounded space.
 // 4. The identity rides along with every mark: a damaged identity file is restored from it.
+// 5. Marks asked for while one is being written are coalesced: the next write records the highest
+//    count asked for, so a journal syncing faster than marks can be written pays one mark per write.
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
@@ -67,6 +69,8 @@ export class SyncMarkWriter {
   #file: string;
   #bytes: number;
   #marked: number;
+  /** The highest count asked for (invariant 5). */
+  #wanted: number;
   #chain: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -83,6 +87,7 @@ export class SyncMarkWriter {
     this.#file = file;
     this.#bytes = bytes;
     this.#marked = marked;
+    this.#wanted = marked;
   }
 
   /**
@@ -106,9 +111,14 @@ export class SyncMarkWriter {
     return this.#marked;
   }
 
-  /** Records that `frameCount` frames are durable (the caller synced them first: invariant 1). */
+  /**
+   * Records that `frameCount` frames are durable (the caller synced them first: invariant 1); resolves
+   * once a mark of at least that count is durable.
+   */
   record(frameCount: number): Promise<void> {
+    this.#wanted = Math.max(this.#wanted, frameCount);
     const run = this.#chain.then(async () => {
+      const frameCount = this.#wanted;
       if (frameCount <= this.#marked) return;
       if (this.#bytes >= MARKS_FILE_BYTES) {
         const old = this.#file;
