@@ -12,6 +12,7 @@ import {
   DocumentJournal,
   establishIdentity,
   type Frame,
+  ListedByteStore,
   LocalDocument,
   type MigrationReport,
   newTimelineSecret,
@@ -52,7 +53,8 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
   const { closeStorage } = options;
   // Each file is read once while opening, and as the store gives it (a timeline is megabytes): the
   // journal takes the timeline the audit read and decoded, instead of reading it again.
-  const { storage } = options;
+  // The parts below list the folder one after another; it is walked once (listed-byte-store.ts).
+  const storage = options.storage && new ListedByteStore(options.storage);
   let replica: Replica | undefined;
   try {
     // Read before the journal recovers (recovery deletes what it cannot use): a refusal below must
@@ -126,6 +128,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // What `migrate` does over the current base: a persisted overlay records it (the base changes with
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
     let baseMigration: MigrationReport | undefined = migration;
+    storage?.stopKeeping();
     const migrated = replica;
     let openedAt: number | undefined = applied;
     return new LocalDocument({
@@ -188,6 +191,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(closeStorage && { onClose: closeStorage }),
     });
   } catch (error) {
+    storage?.stopKeeping();
     replica?.close();
     await closeStorage?.();
     throw error;

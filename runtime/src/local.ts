@@ -74,6 +74,7 @@ export {
 } from './storage/document-journal.js';
 export { documentFolderName } from './storage/file-names.js';
 export { decodeFrameRecord, encodeFrameRecord, FrameRecordError } from './storage/frame-record.js';
+export { ListedByteStore } from './storage/listed-byte-store.js';
 export {
   type CrashOutcome,
   type Fault,

@@ -114,8 +114,16 @@ export async function establishIdentity(
   };
   const identities: IdentityRecord[] = [];
   const unreadableIdentities: string[] = [];
-  for (const file of files.filter((f) => parseFileName(f)?.kind === 'identity')) {
-    const identity = await readIdentityRecord(store, file);
+  const identityFiles = files.filter((f) => parseFileName(f)?.kind === 'identity');
+  const reachFiles = files.filter((f) => parseFileName(f)?.kind === 'reach');
+  // All at once: each read is a round trip to the store (in a browser, to its storage process).
+  const [identityRecords, reachRecords, secretFiles] = await Promise.all([
+    Promise.all(identityFiles.map((file) => readIdentityRecord(store, file))),
+    Promise.all(reachFiles.map((file) => readIdentityRecord(store, file))),
+    readSecretFiles(store, files),
+  ]);
+  for (const [i, file] of identityFiles.entries()) {
+    const identity = identityRecords[i];
     if (identity === undefined) {
       unreadableIdentities.push(file);
       continue;
@@ -125,8 +133,7 @@ export async function establishIdentity(
     if (identity.timelineSecret !== undefined) note(secrets, identity.timelineSecret, 'identity');
   }
   let reachedLsn = 0;
-  for (const file of files.filter((f) => parseFileName(f)?.kind === 'reach')) {
-    const reach = await readIdentityRecord(store, file);
+  for (const reach of reachRecords) {
     if (reach === undefined) continue;
     note(ids, reach.timelineId, 'reach');
     if (reach.timelineSecret !== undefined) note(secrets, reach.timelineSecret, 'reach');
@@ -135,7 +142,6 @@ export async function establishIdentity(
   if (copies.historyId !== undefined) note(ids, copies.historyId, 'history');
   if (copies.historySecret !== undefined) note(secrets, copies.historySecret, 'history');
   for (const id of copies.timelineIds) note(ids, id, 'timeline');
-  const secretFiles = await readSecretFiles(store, files);
   for (const secret of secretFiles.secrets) note(secrets, secret, 'secret');
 
   if (ids.size > 1) {

@@ -45,8 +45,10 @@ export async function readSecretFiles(
 ): Promise<{ readonly secrets: readonly string[]; readonly unreadable: readonly string[] }> {
   const secrets: string[] = [];
   const unreadable: string[] = [];
-  for (const file of files.filter((f) => parseFileName(f)?.kind === 'secret')) {
-    const record = decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records[0];
+  const named = files.filter((f) => parseFileName(f)?.kind === 'secret');
+  const contents = await Promise.all(named.map((file) => store.read(file)));
+  for (const [i, file] of named.entries()) {
+    const record = decodeRecords(contents[i] ?? new Uint8Array(0)).records[0];
     const text = record?.type === RecordType.timelineSecret && new TextDecoder().decode(record.payload);
     if (isTimelineSecret(text)) secrets.push(text);
     else unreadable.push(file);
