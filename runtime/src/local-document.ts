@@ -26,11 +26,12 @@
 //    `goOffline`/`goOnline`, `close`) tells the feed, which coalesces it into one event per turn.
 // 10. The persisted overlay is only a cache of invariant 6's overlay (pending-overlay.ts): nothing
 //    leaves the timeline because of it.
-// 11. An upgrade to the coordinator's newer reducer (`upgradeReducer`, sync-client.ts S8) keeps
-//    invariant 6 under the new reducer: the overlay is dropped, the reducer swapped, the overlay
-//    migrated to its schema and every pending mutation reduced again under it (none dropped: a reducer
-//    accepts its own older mutations). A `migrate` that fails puts the old reducer and its overlay back
-//    and throws, so the document keeps working as before; `onUpgrade` listeners hear each upgrade once.
+// 11. An upgrade to the coordinator's newer reducer (`upgradeReducer`, or a `rebase` given the reducer
+//    with the burst that caught the base up; sync-client.ts S8) keeps invariant 6 under the new
+//    reducer: the overlay is dropped, the reducer swapped, the overlay migrated to its schema and every
+//    pending mutation reduced again under it (none dropped: a reducer accepts its own older mutations).
+//    In `upgradeReducer`, a `migrate` that fails puts the old reducer and its overlay back and throws,
+//    so the document keeps working as before; `onUpgrade` listeners hear each upgrade once.
 // 12. A rebase that leaves mutations pending while no subscription watches the document only marks
 //    the overlay stale: the pending mutations are reduced again when something first reads or writes
 //    the overlay (a query, pageHash, subscribe, rejections, a mutation, an overlay save, close: each
@@ -311,6 +312,16 @@ export class LocalDocument implements SyncTarget {
     this.upgrades.moved({ from, to });
   }
 
+  /**
+   * Records durably, before a rebase moves the document to `module` (sync-client.ts S8), the schema
+   * version it will run, as `upgradeReducer` does before its swap (storage/schema-mark.ts). Rejects
+   * with `storage-failed` when it cannot be recorded; nothing is swapped here.
+   */
+  async readyUpgrade(module: ReducerModule): Promise<void> {
+    this.assertOpen();
+    await this.markSchema?.(declaredSchemaVersion(module));
+  }
+
   /** Brings the overlay back over the base: the schema, then every pending mutation again. */
   private rebuildOverlay(): void {
     // Every pending mutation is reduced again below: a stale mark left by a rebase (invariant 12) would
@@ -582,10 +593,15 @@ export class LocalDocument implements SyncTarget {
     readonly journalId: string;
     readonly snapshot?: PageImage;
     readonly frames: readonly Frame[];
+    readonly reducer?: ReducerModule;
   }): void {
     if (this.closed) return;
-    const { snapshot, frames } = update;
+    const { snapshot, frames, reducer } = update;
     this.replica.discardOverlay();
+    // An upgrade with the burst that caught the base up (invariant 11): the overlay is rebuilt under the
+    // new reducer over the coordinator's pages, whose migration the burst brought.
+    const from = reducer && this.reducer;
+    if (reducer !== undefined) this.replica.useReducer(reducer);
     let prepared = false;
     try {
       if (snapshot !== undefined) {
@@ -626,6 +642,10 @@ export class LocalDocument implements SyncTarget {
       this.overlayStale = true;
       // Reduced again now only when someone will read the overlay at once (invariant 12).
       if (this.pending.count === 0 || this.subscriptions.active) this.ensureOverlay();
+      if (reducer !== undefined && from !== undefined) {
+        this.reducerChanged?.(reducer);
+        this.upgrades.moved({ from, to: this.reducer });
+      }
       this.statusFeed.changed();
       this.waits.rebased();
       this.subscriptions.changed();

@@ -36,19 +36,21 @@ export class ReducerNegotiation {
   }
 
   /**
-   * Settles the reducer a welcome named: 'same' when it is the client's, 'upgraded' once the document
-   * runs it, 'waiting' when it is older than the client's; throws a SyncFailure for anything else.
-   * `current` wraps each await (the client's check that its session is still the current one).
+   * Settles the reducer a welcome named: 'same' when it is the client's, 'waiting' when it is older, the
+   * loaded reducer when it is newer (for the client to move the document to once its base caught up); throws a SyncFailure for anything else. `current` wraps each await (the client's check that
+   * its session is still the current one).
    */
   async settle(
     hash: string,
     current: <T>(work: Promise<T>) => Promise<T>,
-  ): Promise<'same' | 'upgraded' | 'waiting'> {
-    if (hash === this.#hash) {
+  ): Promise<'same' | 'waiting' | OfferedReducer> {
+    const own = this.#target.reducerIdentity?.();
+    // The document may run it already: an upgrade whose burst failed after the swap says so here.
+    if (hash === this.#hash || hash === own?.hash) {
+      this.#hash = hash;
       this.#waitingFor = undefined;
       return 'same';
     }
-    const own = this.#target.reducerIdentity?.();
     const offered = this.#offered;
     if (own === undefined || offered === undefined || this.#target.upgradeReducer === undefined) {
       throw new SyncFailure(
@@ -77,20 +79,28 @@ export class ReducerNegotiation {
       this.#waitingFor = { ...own, coordinator };
       return 'waiting';
     }
-    try {
-      await this.#target.upgradeReducer(reducer.module);
-    } catch (error) {
-      if (!(error instanceof TandemError) || error.kind === 'storage-failed' || error.kind === 'closed') {
-        throw error;
-      }
-      throw new SyncFailure(
-        'upgrade-failed',
-        `the coordinator runs reducer ${hash} (schema version ${coordinator.schemaVersion}), and this client could not move to it: ${error.message}`,
-      );
+    return reducer;
+  }
+
+  /**
+   * What a move to `reducer` threw, as the client fails with it: a TandemError of the document
+   * (`migrate` failed on its pages) is `upgrade-failed`; anything else (storage failed, the document
+   * closed, the session ended) is left as it was.
+   */
+  failure(error: unknown, reducer: OfferedReducer): unknown {
+    if (!(error instanceof TandemError) || error.kind === 'storage-failed' || error.kind === 'closed') {
+      return error;
     }
-    this.#hash = hash;
+    return new SyncFailure(
+      'upgrade-failed',
+      `the coordinator runs reducer ${reducer.module.sha256} (schema version ${reducer.schemaVersion}), and this client could not move to it: ${error.message}`,
+    );
+  }
+
+  /** The document runs `reducer` now: the client says its hash from then on (invariant 1). */
+  moved(reducer: OfferedReducer): void {
+    this.#hash = reducer.module.sha256;
     this.#waitingFor = undefined;
     this.#lastOffer = undefined;
-    return 'upgraded';
   }
 }

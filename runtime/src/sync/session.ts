@@ -2,6 +2,7 @@
 import type { Frame } from '../frame.js';
 import type { PageVersions } from '../protocol/page-delta.js';
 import type { PageImage } from '../storage/page-image.js';
+import type { OfferedReducer } from './reducer-offer.js';
 import type { WebSocketLike } from './sync-target.js';
 
 /** Ends a session's continuation quietly: its session is no longer current (C1). */
@@ -36,6 +37,8 @@ export class Session {
   unread = 0;
   /** The burst ended (`more: false`) but waits for the messages behind it (S1). */
   burstOpen = false;
+  /** The coordinator's newer reducer, to move the document to once its base caught up (S8). */
+  upgrade: OfferedReducer | undefined;
   handshake: ReturnType<typeof setTimeout> | undefined;
   heartbeat: ReturnType<typeof setInterval> | undefined;
 

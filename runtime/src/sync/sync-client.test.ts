@@ -9,7 +9,7 @@ import {
 } from '../protocol/codec.js';
 import { MAX_PUSH_MUTATIONS, MAX_PUSHES_IN_FLIGHT } from '../protocol/limits.js';
 import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
-import type { MutationEnvelope } from '../reducer/host.js';
+import type { MutationEnvelope, ReducerModule } from '../reducer/host.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { SyncClient, type SyncFailure, type SyncTarget, type WebSocketLike } from './sync-client.js';
 
@@ -289,6 +289,155 @@ test('a coordinator running another reducer fails the client for good, saying wh
   expect(client.error?.message).toMatch(/coordinator runs reducer cdcd/);
   await new Promise((resolve) => setTimeout(resolve, 10));
   expect(sockets).toHaveLength(1);
+});
+
+/** A document that negotiates (schema version 2), recording the reducer each move hands it. */
+class NegotiatingTarget extends RecordingTarget {
+  schemaVersion = 2;
+  hash = HASH;
+  readonly moves: { how: 'rebase' | 'alone'; hash: string; frames: number[] }[] = [];
+  failMove: TandemError | undefined;
+  reducerIdentity() {
+    return { hash: this.hash, schemaVersion: this.schemaVersion };
+  }
+  async upgradeReducer(module: ReducerModule) {
+    this.move('alone', module, []);
+  }
+  readonly readied: string[] = [];
+  async readyUpgrade(module: ReducerModule) {
+    this.readied.push(module.sha256);
+  }
+  override rebase(update: { journalId: string; frames: readonly Frame[]; reducer?: ReducerModule }) {
+    super.rebase(update);
+    if (update.reducer !== undefined)
+      this.move(
+        'rebase',
+        update.reducer,
+        update.frames.map((f) => f.lsn),
+      );
+  }
+  private move(how: 'rebase' | 'alone', module: ReducerModule, frames: number[]) {
+    if (this.failMove !== undefined) throw this.failMove;
+    this.moves.push({ how, hash: module.sha256, frames });
+    this.hash = module.sha256;
+    this.schemaVersion = 3;
+  }
+}
+
+const NEWER = 'cd'.repeat(32);
+
+function negotiating() {
+  const sockets: ScriptedSocket[] = [];
+  const target = new NegotiatingTarget();
+  const offers: string[] = [];
+  const client = new SyncClient(target, {
+    url: 'ws://coordinator/sync',
+    connect: () => {
+      const socket = new ScriptedSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    reducerHash: HASH,
+    offered: async (hash) => {
+      offers.push(hash);
+      return { module: { sha256: hash } as ReducerModule, schemaVersion: hash === NEWER ? 3 : 1 };
+    },
+    backoffMs: 1,
+    maxBackoffMs: 2,
+    random: () => 0.5,
+  });
+  return { sockets, target, client, offers };
+}
+
+test('a newer reducer moves the document with the burst that catches its base up, nothing pushed before, and the next hello says it', async () => {
+  const { sockets, target, client, offers } = negotiating();
+  target.pending = [mutation(0)];
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 2, reducerHash: NEWER, appliedLsn: -1 });
+  await tick();
+  expect(client.state).toBe('catching-up');
+  sockets[0]!.say({ type: 'frames', frames: [frame(0), frame(1)], more: false });
+  await tick();
+  expect(offers).toEqual([NEWER]);
+  // The move came with the frames that hold the coordinator's migration, not before them.
+  expect(target.moves).toEqual([{ how: 'rebase', hash: NEWER, frames: [0, 1] }]);
+  // Its schema version was recorded before the burst could move it.
+  expect(target.readied).toEqual([NEWER]);
+  expect(sockets[0]!.sent.map((m) => m.type)).toEqual(['hello']);
+  expect(sockets[0]!.closedWith).toMatch(/upgraded to the coordinator's reducer cdcd/);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  sockets[1]!.open();
+  expect(sockets[1]!.sent[0]).toMatchObject({ type: 'hello', reducerHash: NEWER, cursor: 2 });
+  sockets[1]!.say({ type: 'welcome', journalId: 'j1', head: 2, reducerHash: NEWER, appliedLsn: -1 });
+  await tick();
+  expect(client.state).toBe('live');
+  expect(sockets[1]!.sent.map((m) => m.type)).toEqual(['hello', 'push']);
+});
+
+test('a newer reducer with nothing to catch up moves the document at once', async () => {
+  const { sockets, target, client } = negotiating();
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 0, reducerHash: NEWER, appliedLsn: -1 });
+  await tick();
+  expect(target.moves).toEqual([{ how: 'alone', hash: NEWER, frames: [] }]);
+  expect(client.reducerHash).toBe(NEWER);
+  expect(client.state).toBe('offline');
+});
+
+test('a document that cannot move to the newer reducer fails the client with upgrade-failed, not a retry loop', async () => {
+  const { sockets, target, client } = negotiating();
+  target.failMove = new TandemError('migration-failed', 'migrate(2) to schema version 3 failed: no');
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({ type: 'welcome', journalId: 'j1', head: 1, reducerHash: NEWER, appliedLsn: -1 });
+  sockets[0]!.say({ type: 'frames', frames: [frame(0)], more: false });
+  await tick();
+  await tick();
+  expect(client.state).toBe('failed');
+  expect(client.error).toMatchObject({
+    reason: 'upgrade-failed',
+    message: expect.stringContaining('migrate(2)'),
+  });
+  expect(target.failures).toHaveLength(1);
+  expect(client.reducerHash).toBe(HASH);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(sockets).toHaveLength(1);
+});
+
+test('an older reducer: the client takes frames, pushes nothing, says what it waits for, and goes live once welcomed under its own', async () => {
+  const { sockets, target, client } = negotiating();
+  target.pending = [mutation(0)];
+  client.start();
+  sockets[0]!.open();
+  sockets[0]!.say({
+    type: 'welcome',
+    journalId: 'j1',
+    head: 1,
+    reducerHash: 'ef'.repeat(32),
+    appliedLsn: -1,
+  });
+  sockets[0]!.say({ type: 'frames', frames: [frame(0)], more: false });
+  await tick();
+  await tick();
+  expect(client.state).toBe('waiting-for-reducer');
+  expect(client.waitingFor).toEqual({
+    hash: HASH,
+    schemaVersion: 2,
+    coordinator: { hash: 'ef'.repeat(32), schemaVersion: 1 },
+  });
+  expect(target.bursts).toEqual([[0]]);
+  client.pendingChanged();
+  expect(sockets[0]!.sent.map((m) => m.type)).toEqual(['hello']);
+  sockets[0]!.drop();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  sockets[1]!.open();
+  sockets[1]!.say({ type: 'welcome', journalId: 'j1', head: 1, reducerHash: HASH, appliedLsn: -1 });
+  await tick();
+  expect(client.state).toBe('live');
+  expect(client.waitingFor).toBeUndefined();
+  expect(sockets[1]!.sent.map((m) => m.type)).toEqual(['hello', 'push']);
 });
 
 test('a gap the client cannot fill (the coordinator lost what it took) fails the client instead of pushing in a loop', async () => {

@@ -55,8 +55,11 @@
 //     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
 //     reported confirmed. The client fails (`timeline-damaged`) instead.
 // S8. A welcome naming another reducer than this client's is negotiated before anything else of its
-//     session is handled (reducer-offer.ts): a newer one is loaded and the document upgraded to it,
-//     then the client connects again saying the new hash; an older one puts the client in
+//     session is handled (reducer-negotiation.ts): a newer one is loaded, and the document moves to it
+//     once its base caught up (with the burst that ends the catch-up, or at once when there is none:
+//     the coordinator's migration is then in the base, so `migrate` never runs over pages the
+//     coordinator has moved on from), pushing nothing before; then the client connects again saying
+//     the new hash; an older one puts the client in
 //     `waiting-for-reducer` — it takes frames, answers heads, and pushes nothing, until a welcome names
 //     its own reducer (the coordinator closes every connection when a reducer is deployed, so that
 //     welcome comes with the deploy); anything else fails it (`reducer-mismatch`, or `upgrade-failed`
@@ -75,7 +78,9 @@ import {
 } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { ReducerModule } from '../reducer/host.js';
 import { ReducerNegotiation } from './reducer-negotiation.js';
+import type { OfferedReducer } from './reducer-offer.js';
 import { Session, StaleSession } from './session.js';
 import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
 import {
@@ -337,12 +342,6 @@ export class SyncClient {
       case 'welcome': {
         clearTimeout(session.handshake);
         const settled = await this.#reducer.settle(message.reducerHash, (work) => this.#await(session, work));
-        if (settled === 'upgraded') {
-          // The coordinator heard the old hash in this session's hello: the next one says the new (S8).
-          this.#attempt = 0;
-          this.#drop(session, `upgraded to the coordinator's reducer ${message.reducerHash}`);
-          return;
-        }
         const taken = this.#target.takenLsn();
         if (message.appliedLsn < taken) {
           // The coordinator no longer has writes it confirmed to us: its history was replaced. Taking it
@@ -369,6 +368,19 @@ export class SyncClient {
         const ours = this.#target.baseCursor();
         if (ours.journalId !== message.journalId && (ours.journalId !== null || ours.cursor > 0)) {
           session.expectedLsn = -1;
+        }
+        if (typeof settled === 'object') {
+          // The document moves once its base caught up: the catch-up holds the coordinator's migration,
+          // so `migrate` never runs over pages the coordinator has moved on from (S8).
+          if (message.head === session.expectedLsn) {
+            // Nothing to catch up: the base is the coordinator's already.
+            await this.#move(session, settled, (module) => this.#target.upgradeReducer!(module));
+            this.#upgraded(session, settled);
+            return;
+          }
+          // Recorded now, before the document can take a mutation under it; swapped in with the burst.
+          await this.#move(session, settled, (module) => this.#target.readyUpgrade?.(module));
+          session.upgrade = settled;
         }
         if (message.head === session.expectedLsn) this.#goLive(session);
         else this.#setPhase(session, 'catching-up');
@@ -464,15 +476,47 @@ export class SyncClient {
 
   /** Hands the burst (and the snapshot it starts from, if any) to the document. */
   #endBurst(session: Session): void {
-    const { snapshot, burst, journalId } = session;
+    const { snapshot, burst, journalId, upgrade } = session;
     session.burstOpen = false;
     session.snapshot = undefined;
     session.burst = [];
     session.versions = undefined;
-    this.#target.rebase({ journalId: journalId!, frames: burst, ...(snapshot && { snapshot }) });
+    const update = { journalId: journalId!, frames: burst, ...(snapshot && { snapshot }) };
+    if (upgrade === undefined) {
+      this.#target.rebase(update);
+      return;
+    }
+    session.upgrade = undefined;
+    try {
+      this.#target.rebase({ ...update, reducer: upgrade.module });
+    } catch (error) {
+      throw this.#reducer.failure(error, upgrade);
+    }
+    this.#upgraded(session, upgrade);
+  }
+
+  /** Awaits `step` of a move to `reducer` for `session` (C1); what it throws, as a move fails (S8). */
+  async #move(
+    session: Session,
+    reducer: OfferedReducer,
+    step: (module: ReducerModule) => Promise<void> | undefined,
+  ): Promise<void> {
+    try {
+      await this.#await(session, step(reducer.module) ?? Promise.resolve());
+    } catch (error) {
+      throw this.#reducer.failure(error, reducer);
+    }
+  }
+
+  /** The document runs the coordinator's reducer now; this session's hello said the old one (S8). */
+  #upgraded(session: Session, reducer: OfferedReducer): void {
+    this.#reducer.moved(reducer);
+    this.#attempt = 0;
+    this.#drop(session, `upgraded to the coordinator's reducer ${this.#reducer.hash}`);
   }
 
   #goLive(session: Session): void {
+    if (session !== this.#session) return;
     this.#attempt = 0;
     this.#lastDrop = undefined;
     this.#setPhase(session, 'live');

@@ -55,11 +55,15 @@ export interface SyncTarget {
   takenLsn(): number;
   /** The last lsn of this timeline the document held when it opened (its timeline, or its base's marker); -1 for none. */
   openedThrough(): number;
-  /** A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay. */
+  /**
+   * A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay —
+   * under `reducer` from now on when one is given (an upgrade, as `upgradeReducer` does).
+   */
   rebase(update: {
     readonly journalId: string;
     readonly snapshot?: PageImage;
     readonly frames: readonly Frame[];
+    readonly reducer?: ReducerModule;
   }): void;
   /** The coordinator took this timeline's mutations up to `appliedLsn`, rejecting `rejected`. */
   pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void;
@@ -76,6 +80,11 @@ export interface SyncTarget {
    * when that cannot be done.
    */
   upgradeReducer?(module: ReducerModule): Promise<void>;
+  /**
+   * Records durably the schema version of `module` before a `rebase` moves the document to it (a
+   * reopen with an older reducer is then refused). Rejects (`storage-failed`) when it cannot.
+   */
+  readyUpgrade?(module: ReducerModule): Promise<void>;
 }
 
 export interface SyncOptions {
