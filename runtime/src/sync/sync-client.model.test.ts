@@ -11,9 +11,11 @@
 // where the coordinator's journal stands (`askHead`) at any point: each ask settles once, only with an
 // answer its frames reached the document before (never early), is asked again on every session until
 // answered, and rejects only once the client failed or closed. Some sessions are welcomed by a
-// coordinator still running an older reducer than the client's (S8): under the same faults the client
-// then waits (`waiting-for-reducer`, on an open socket), takes the frames and never pushes, and the next
-// session welcomed under its own reducer pushes everything.
+// coordinator running another reducer than the client's (S8): an older one, and the client waits
+// (`waiting-for-reducer`, on an open socket), takes the frames and never pushes; a newer one, and the
+// document moves to it only once its base caught up, once, nothing pushed on that session, every later
+// hello saying the new hash. Under the same faults, the next session welcomed under the client's own
+// reducer pushes everything.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Frame } from '../frame.js';
@@ -46,6 +48,8 @@ const RUNS = 1000;
 const HASH = 'ab'.repeat(32);
 /** The coordinator's reducer before it deploys the client's: an older schema version. */
 const OLDER = 'cd'.repeat(32);
+/** A reducer deployed on the coordinator after the client's: a newer schema version. */
+const NEWER = 'ef'.repeat(32);
 const JOURNAL = 'j1';
 const BACKOFF = 5;
 const MAX_BACKOFF = 40;
@@ -86,8 +90,11 @@ type Step =
   | { readonly kind: 'error'; readonly error: (typeof ERROR_KINDS)[number] };
 
 interface SessionPlan {
-  /** The coordinator still runs an older reducer than the client's (S8): the client must wait. */
-  readonly older: boolean;
+  /**
+   * The reducer the coordinator welcomes with (S8): the client's own; an older one (the client must
+   * wait); or a newer one (the client must move to it, once caught up; its own after that).
+   */
+  readonly reducer: 'own' | 'older' | 'newer';
   /** The catch-up starts with a snapshot even when frames would do (a lagging connection gets one). */
   readonly snapshot: boolean;
   /** Frames per catch-up message. */
@@ -209,7 +216,12 @@ class ModelTarget implements SyncTarget {
   openedThrough() {
     return this.opened;
   }
-  rebase(update: { journalId: string; snapshot?: PageImage; frames: readonly Frame[] }) {
+  rebase(update: {
+    journalId: string;
+    snapshot?: PageImage;
+    frames: readonly Frame[];
+    reducer?: ReducerModule;
+  }) {
     if (this.throwOnRebase) {
       this.throwOnRebase = false;
       throw new Error('rebase failed');
@@ -229,6 +241,7 @@ class ModelTarget implements SyncTarget {
       if (frame.lsn !== this.cursor) this.violations.push(`frame ${frame.lsn} applied at ${this.cursor}`);
       this.cursor = frame.lsn + 1;
     }
+    if (update.reducer !== undefined) this.move(update.reducer);
   }
   pushed(appliedLsn: number) {
     if (this.throwOnPushed) {
@@ -241,12 +254,23 @@ class ModelTarget implements SyncTarget {
   syncFailed(): void {
     this.failures++;
   }
+  /** The document's reducer: HASH (schema version 2) until it moves to NEWER (3). */
+  hash = HASH;
+  /** Where the coordinator's journal stands: a move must find the base there. */
+  coordinatorHead: () => number = () => 0;
   reducerIdentity() {
-    return { hash: HASH, schemaVersion: 2 };
+    return { hash: this.hash, schemaVersion: this.hash === NEWER ? 3 : 2 };
   }
-  upgradeReducer(): Promise<void> {
-    this.violations.push('the client upgraded to an older reducer');
-    return Promise.resolve();
+  async upgradeReducer(module: ReducerModule): Promise<void> {
+    this.move(module);
+  }
+  private move(module: ReducerModule): void {
+    if (module.sha256 !== NEWER) this.violations.push(`moved to reducer ${module.sha256}`);
+    if (this.hash === NEWER) this.violations.push('moved twice');
+    if (this.cursor !== this.coordinatorHead()) {
+      this.violations.push(`moved at ${this.cursor}, before catching up to ${this.coordinatorHead()}`);
+    }
+    this.hash = module.sha256;
   }
   mutate(): void {
     this.pending.push({ timelineId: 'me', lsn: this.nextLsn, timestamp: 0, payload: new Uint8Array([1]) });
@@ -289,6 +313,7 @@ async function check(run: Run): Promise<void> {
   target.opened = target.nextLsn - 1;
   // The coordinator's model: its frame log's head and this timeline's applied marker.
   const coordinator = { head: cursor + run.ahead, applied: Math.min(run.taken, run.pending) - 1 };
+  target.coordinatorHead = () => coordinator.head;
   const sockets: FakeSocket[] = [];
   let connectFailures = 0;
   let connects = 0;
@@ -313,8 +338,11 @@ async function check(run: Run): Promise<void> {
       return socket;
     },
     reducerHash: HASH,
-    // The coordinator's older reducer, as the negotiation loads it (only its schema version is read).
-    offered: async (hash) => ({ module: { sha256: hash } as ReducerModule, schemaVersion: 1 }),
+    // The coordinator's reducers, as the negotiation loads them (their hash and schema version are read).
+    offered: async (hash) => ({
+      module: { sha256: hash } as ReducerModule,
+      schemaVersion: hash === NEWER ? 3 : 1,
+    }),
     backoffMs: BACKOFF,
     maxBackoffMs: MAX_BACKOFF,
     heartbeatMs: 60_000,
@@ -376,7 +404,7 @@ async function check(run: Run): Promise<void> {
       `goOnline made ${connects - connects0} connects (taken offline: ${wasPaused})`,
     );
   };
-  /** The socket of a session welcomed under the older reducer: nothing may be pushed on it (S8). */
+  /** The socket of a session welcomed under another reducer than its hello's: nothing may be pushed on it (S8). */
   let waitingSocket: FakeSocket | undefined;
   /** The claims that hold between any two events. */
   const invariant = (): void => {
@@ -391,6 +419,10 @@ async function check(run: Run): Promise<void> {
     );
     if (state === 'waiting-for-reducer')
       claim(waitingSocket === current(), 'waiting on a session that may push');
+    claim(
+      client.reducerHash === target.hash,
+      `the client says ${client.reducerHash}, the document runs ${target.hash}`,
+    );
     claim(
       state !== 'live' || client.waitingFor === undefined,
       'live while waiting for the coordinator to run its reducer',
@@ -489,16 +521,19 @@ async function check(run: Run): Promise<void> {
       hello.journalId === target.journalId && hello.cursor === target.cursor,
       `hello at ${hello.journalId}:${hello.cursor}, the base is at ${target.journalId}:${target.cursor}`,
     );
-    claim(hello.reducerHash === HASH, `hello under reducer ${hello.reducerHash}`);
+    claim(
+      hello.reducerHash === target.hash,
+      `hello under ${hello.reducerHash}, the document runs ${target.hash}`,
+    );
     const { head, applied } = coordinator;
-    waitingSocket = plan.older ? socket : undefined;
-    await say({
-      type: 'welcome',
-      journalId: JOURNAL,
-      head,
-      reducerHash: plan.older ? OLDER : HASH,
-      appliedLsn: applied,
-    });
+    const welcomed =
+      plan.reducer === 'older'
+        ? OLDER
+        : plan.reducer === 'newer' && target.hash === HASH
+          ? NEWER
+          : target.hash;
+    waitingSocket = welcomed !== hello.reducerHash ? socket : undefined;
+    await say({ type: 'welcome', journalId: JOURNAL, head, reducerHash: welcomed, appliedLsn: applied });
     const foreign = hello.journalId !== JOURNAL && (hello.journalId !== null || hello.cursor > 0);
     let from = hello.cursor;
     if (foreign || plan.snapshot) {
@@ -510,7 +545,7 @@ async function check(run: Run): Promise<void> {
       for (let i = lsn; i < Math.min(head, lsn + plan.chunk); i++) frames.push(wireFrame(i));
       await say({ type: 'frames', frames, more: lsn + plan.chunk < head });
     }
-    if (plan.older && current() === socket && socket.open && !paused && client.state !== 'failed') {
+    if (welcomed === OLDER && current() === socket && socket.open && !paused && client.state !== 'failed') {
       claim(client.state === 'waiting-for-reducer', `${client.state} under an older reducer`);
       claim(client.waitingFor?.coordinator.hash === OLDER, 'waitingFor does not name the coordinator');
     }
@@ -725,7 +760,7 @@ async function check(run: Run): Promise<void> {
   target.throwOnPushed = false;
   await resume();
   if (current()?.readyState !== 0) await reconnect();
-  await session({ older: false, snapshot: false, chunk: 3, steps: [], fault: undefined }, true);
+  await session({ reducer: 'own', snapshot: false, chunk: 3, steps: [], fault: undefined }, true);
   await settle();
   // Connected and syncing: live on the current open socket, caught up, every pending mutation taken.
   expect(client.state).toBe('live');
@@ -760,7 +795,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 const plan: fc.Arbitrary<SessionPlan> = fc.record({
-  older: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  reducer: fc.oneof(
+    { weight: 4, arbitrary: fc.constant('own' as const) },
+    { weight: 1, arbitrary: fc.constant('older' as const) },
+    { weight: 1, arbitrary: fc.constant('newer' as const) },
+  ),
   snapshot: fc.boolean(),
   chunk: fc.integer({ min: 1, max: 3 }),
   steps: fc.array(step, { maxLength: 6 }),
