@@ -55,16 +55,16 @@
 //     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
 //     reported confirmed. The client fails (`timeline-damaged`) instead.
 // S8. A welcome naming another reducer than this client's is negotiated before anything else of its
-//     session is handled (reducer-negotiation.ts): a newer one is loaded, and the document moves to it
-//     once its base caught up (with the burst that ends the catch-up, or at once when there is none:
-//     the coordinator's migration is then in the base, so `migrate` never runs over pages the
-//     coordinator has moved on from), pushing nothing before; then the client connects again saying
-//     the new hash; an older one puts the client in
-//     `waiting-for-reducer` — it takes frames, answers heads, and pushes nothing, until a welcome names
-//     its own reducer (the coordinator closes every connection when a reducer is deployed, so that
-//     welcome comes with the deploy); anything else fails it (`reducer-mismatch`, or `upgrade-failed`
-//     when the newer reducer's `migrate` fails on this client). A push never leaves under a reducer
-//     other than the coordinator's.
+//     session is handled (reducer-negotiation.ts). A newer one is loaded, its schema version recorded
+//     by the document (`readyUpgrade`), and the document moves to it once its base caught up: with the
+//     burst that ends the catch-up, or at once (`upgradeReducer`) when there is none. The coordinator's
+//     migration is then in the base, so `migrate` never runs over pages the coordinator has moved on
+//     from. Nothing is pushed before; then the client connects again saying the new hash. An older one
+//     puts the client in `waiting-for-reducer`: it takes frames, answers heads, and pushes nothing,
+//     until a welcome names its own reducer (the coordinator closes every connection when a reducer is
+//     deployed, so that welcome comes with the deploy). Anything else fails it (`reducer-mismatch`, or
+//     `upgrade-failed` when the document refuses the move). A push never leaves under a reducer other
+//     than the coordinator's.
 // S7. An `askHead()` is sent on the first session welcomed after it was made, and again on each later
 //     one until answered (an answer dies with its session); it settles once, with the coordinator's
 //     `head`, or rejects as `whenLive()` does once the client failed or was closed.
