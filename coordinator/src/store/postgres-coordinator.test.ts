@@ -121,6 +121,26 @@ test('a coordinator refuses a store URL that is not PostgreSQL, and a store give
   );
 });
 
+/**
+ * A client welcomed for `docId`: a killed coordinator's lease must expire before another process
+ * takes the document, so `document-unavailable` is retried after the time it says.
+ */
+async function welcomed(url: string, docId: string, timelineId: string) {
+  for (;;) {
+    const client = await TestSyncClient.connect(url, { docId, timelineId });
+    // The one of the two that never comes rejects later: that is expected, not a failure.
+    const welcome = client.next('welcome');
+    const error = client.next('error');
+    welcome.catch(() => undefined);
+    error.catch(() => undefined);
+    const first = await Promise.race([welcome, error]);
+    if (first.type === 'welcome') return { client, welcome: first };
+    await client.closed;
+    if (first.kind !== 'document-unavailable') throw new Error(`${first.kind}: ${first.message}`);
+    await new Promise((resolve) => setTimeout(resolve, first.retryAfterMs ?? 500));
+  }
+}
+
 /** Starts the bin on `store`; resolves with the process and its URL once it listens. */
 async function startBin(store: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
@@ -133,6 +153,9 @@ async function startBin(store: string): Promise<{ child: ChildProcess; url: stri
       store,
       '--port',
       '0',
+      // A killed coordinator's documents wait for its leases to expire: short, for a short test.
+      '--lease-ms',
+      '1000',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_LOG_LEVEL: 'warn' } },
   );
@@ -169,8 +192,7 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
     try {
       const clients = await Promise.all(
         timelines.map(async (timelineId) => {
-          const client = await TestSyncClient.connect(url, { docId: 'busy', timelineId });
-          const welcome = await client.next('welcome');
+          const { client, welcome } = await welcomed(url, 'busy', timelineId);
           // The marker the restarted coordinator reports covers everything acknowledged before the kill.
           expect(
             welcome.appliedLsn ?? -1,
@@ -213,8 +235,7 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
   const { child, url } = await startBin(store);
   try {
     for (const timelineId of timelines) {
-      const client = await TestSyncClient.connect(url, { docId: 'busy', timelineId });
-      const welcome = await client.next('welcome');
+      const { client, welcome } = await welcomed(url, 'busy', timelineId);
       expect(welcome.appliedLsn ?? -1, `seed ${seed}, ${timelineId}`).toBeGreaterThanOrEqual(
         acknowledged.get(timelineId) ?? -1,
       );
