@@ -302,7 +302,9 @@ export class DocumentPool {
       )
       // The lease goes once the worker has closed it, and before a call waiting for the close places
       // it again (and claims it again).
-      .then(() => (placed.claimed === undefined ? undefined : this.#options.unclaim?.(docId)))
+      // A claim still on its way is waited for: released before it lands, its lease would stay held
+      // (and renewed) with the document closed.
+      .then(() => placed.claimed?.then(() => this.#options.unclaim?.(docId)))
       .catch(() => undefined)
       .finally(() => {
         this.#closing--;
