@@ -1,12 +1,10 @@
 // Two coordinator processes on one PostgreSQL: one owner per document, and a paused owner fenced.
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { Push } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCoordinatorProcess } from '../testing/coordinator-bin.js';
 import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { TestSyncClient } from '../testing/sync-client.js';
 
-const reducer = new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url).pathname;
-const bin = new URL('../../bin/tandem-coordinator.js', import.meta.url).pathname;
 const LEASE_MS = 1500;
 
 let cluster: PostgresCluster;
@@ -30,27 +28,6 @@ function push(from: number, count: number, title: string): Push {
   };
 }
 
-async function startBin(store: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [bin, '--reducer', reducer, '--store', store, '--port', '0', '--lease-ms', String(LEASE_MS)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_LOG_LEVEL: 'warn' } },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = /listening on (http:\/\/\S+)/.exec(output);
-      if (found?.[1] !== undefined) resolve(found[1]);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
-
 async function health(url: string): Promise<{ owned: string[] }> {
   return (await (await fetch(`${url}/health`)).json()) as { owned: string[] };
 }
@@ -65,7 +42,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('an owner paused past its lease is fenced: another takes over and accepts writes, the old one writes nothing, no fork', async () => {
   const store = cluster.createDatabase('failover');
-  const [a, b] = await Promise.all([startBin(store), startBin(store)]);
+  const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
+  const [a, b] = await Promise.all([startCoordinatorProcess(args), startCoordinatorProcess(args)]);
   try {
     // `a` owns the document: its client's writes are confirmed.
     const first = await TestSyncClient.connect(a.url, { docId: 'doc', timelineId: 'first' });

@@ -1,10 +1,10 @@
 // The coordinator on a PostgreSQL store, end to end: sync over real WebSockets, restarts, deploys, and
 // the bin killed with SIGKILL while clients push.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Push } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCoordinator } from '../server.js';
+import { connectToOwner, startCoordinatorProcess } from '../testing/coordinator-bin.js';
 import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { TestSyncClient } from '../testing/sync-client.js';
 
@@ -12,7 +12,6 @@ const reducer = new Uint8Array(
   await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 const v1 = new URL('../../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url).pathname;
-const bin = new URL('../../bin/tandem-coordinator.js', import.meta.url).pathname;
 const OPERATOR = 'operator-token-for-the-tests';
 
 let cluster: PostgresCluster;
@@ -121,59 +120,6 @@ test('a coordinator refuses a store URL that is not PostgreSQL, and a store give
   );
 });
 
-/**
- * A client welcomed for `docId`: a killed coordinator's lease must expire before another process
- * takes the document, so `document-unavailable` is retried after the time it says.
- */
-async function welcomed(url: string, docId: string, timelineId: string) {
-  for (;;) {
-    const client = await TestSyncClient.connect(url, { docId, timelineId });
-    // The one of the two that never comes rejects later: that is expected, not a failure.
-    const welcome = client.next('welcome');
-    const error = client.next('error');
-    welcome.catch(() => undefined);
-    error.catch(() => undefined);
-    const first = await Promise.race([welcome, error]);
-    if (first.type === 'welcome') return { client, welcome: first };
-    await client.closed;
-    if (first.kind !== 'document-unavailable') throw new Error(`${first.kind}: ${first.message}`);
-    await new Promise((resolve) => setTimeout(resolve, first.retryAfterMs ?? 500));
-  }
-}
-
-/** Starts the bin on `store`; resolves with the process and its URL once it listens. */
-async function startBin(store: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      '--reducer',
-      new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url).pathname,
-      '--store',
-      store,
-      '--port',
-      '0',
-      // A killed coordinator's documents wait for its leases to expire: short, for a short test.
-      '--lease-ms',
-      '1000',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_LOG_LEVEL: 'warn' } },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = /listening on (http:\/\/\S+)/.exec(output);
-      if (found?.[1] !== undefined) resolve(found[1]);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
-
 test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged mutation', async () => {
   const store = database();
   const seed = Date.now() % 100_000;
@@ -187,12 +133,12 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
   const sent = new Map<string, number>();
   const timelines = ['a', 'b', 'c'];
   for (let round = 0; round < 3; round++) {
-    const { child, url } = await startBin(store);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A killed coordinator's documents wait for its leases to expire: short, for a short test.
+    const { child, url, exited } = await startCoordinatorProcess(['--store', store, '--lease-ms', '1000']);
     try {
       const clients = await Promise.all(
         timelines.map(async (timelineId) => {
-          const { client, welcome } = await welcomed(url, 'busy', timelineId);
+          const { client, welcome } = await connectToOwner([url], 0, 'busy', timelineId, 40);
           // The marker the restarted coordinator reports covers everything acknowledged before the kill.
           expect(
             welcome.appliedLsn ?? -1,
@@ -232,10 +178,10 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
     [...acknowledged.values()].every((lsn) => lsn >= 0),
     `seed ${seed}`,
   ).toBe(true);
-  const { child, url } = await startBin(store);
+  const { child, url } = await startCoordinatorProcess(['--store', store, '--lease-ms', '1000']);
   try {
     for (const timelineId of timelines) {
-      const { client, welcome } = await welcomed(url, 'busy', timelineId);
+      const { client, welcome } = await connectToOwner([url], 0, 'busy', timelineId, 40);
       expect(welcome.appliedLsn ?? -1, `seed ${seed}, ${timelineId}`).toBeGreaterThanOrEqual(
         acknowledged.get(timelineId) ?? -1,
       );
