@@ -18,6 +18,7 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --data <dir>      where documents are stored (created if missing); ./data by default
   --store <url>     a PostgreSQL store instead of --data: postgres://user[:password]@host[:port]/database
                     (its tables are created or upgraded at start; see the README)
+  --lease-ms <ms>   with --store: how long a document's lease lasts unless renewed; 10000 by default
   --port <n>        the port to listen on (0 picks a free one); 8787 by default
   --host <name>     the interface to listen on; 127.0.0.1 by default (0.0.0.0 for every interface)
   --static <dir>    a folder to serve as static files (the web app)
@@ -53,6 +54,7 @@ export async function parseArguments(
         reducer: { type: 'string' },
         data: { type: 'string' },
         store: { type: 'string' },
+        'lease-ms': { type: 'string' },
         port: { type: 'string', default: '8787' },
         host: { type: 'string', default: '127.0.0.1' },
         static: { type: 'string' },
@@ -98,12 +100,15 @@ export async function parseArguments(
   if (store !== undefined && !isPostgresUrl(store)) {
     throw new UsageError(`--store ${store}: expected a postgres:// URL`);
   }
+  const leaseMs = count('lease-ms', text('lease-ms'), 300);
+  if (leaseMs !== undefined && store === undefined) throw new UsageError('--lease-ms needs --store');
   const operatorToken = await readOperatorToken(text('operator-token-file'), env);
   const auth = text('auth');
   const authorize = auth === undefined ? undefined : await loadAuthorize(auth);
   return {
     reducer,
     ...(store === undefined ? { dataDir: text('data') ?? './data' } : { store }),
+    ...(leaseMs !== undefined && { leaseMs }),
     port,
     host: text('host') ?? '127.0.0.1',
     ...(staticDir !== undefined && { staticDir }),

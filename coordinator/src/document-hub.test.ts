@@ -221,3 +221,18 @@ test('when a step fails while the next is out, every member is told once, and ne
   await own.settled();
   for (const member of watchers) expect(member.heard).toEqual([{ what: 'failed' }]);
 });
+
+test('a catch-up that fails tells every client waiting to join, not only the one it was for', async () => {
+  const refusal = new Error('injected: the document cannot open here');
+  const failing: HubPool = {
+    push: () => Promise.reject(refusal),
+    catchUp: () => Promise.reject(refusal),
+    hold: () => () => undefined,
+    release: async () => undefined,
+  };
+  const lonely = new DocumentHub('refused', failing, () => undefined);
+  const joiners = Array.from({ length: 3 }, () => new Member());
+  for (const member of joiners) lonely.join(member, { timelineId: 'w', journalId: null, cursor: 0 });
+  await lonely.settled();
+  expect(joiners.map((member) => member.heard)).toEqual(joiners.map(() => [{ what: 'failed' }]));
+});

@@ -39,7 +39,7 @@ export interface HubMember {
    * The document failed; the member is no longer one. `kind` is the TandemError kind, if any
    * (`storage-corrupt`: the document is refused until an operator recovers it).
    */
-  failed(message: string, kind?: string): void;
+  failed(message: string, kind?: string, retryAfterMs?: number): void;
 }
 
 /** What the hub needs from the pool (tests put a document of their own behind it). */
@@ -196,7 +196,7 @@ export class DocumentHub {
       reply = await this.#pool.catchUp(this.docId, request);
     } catch (error) {
       await this.#fail(error);
-      member.failed(describe(error), kindOf(error));
+      member.failed(describe(error), kindOf(error), retryOf(error));
       return;
     }
     const failure = reply.migrationFailure;
@@ -301,17 +301,23 @@ export class DocumentHub {
     });
     // The steps sent after the failed one are the failed document's: their outcomes are dropped.
     this.#epoch++;
-    const members = [...this.#members];
+    // Those still waiting for their catch-up are told too: dropped silently, they would wait for
+    // their welcome until their connection timed out.
+    const members = [...this.#members, ...this.#joins.map((join) => join.member)];
     this.#members.clear();
     this.#joins = [];
     this.#pushes = [];
-    for (const member of members) member.failed(message, kindOf(error));
+    for (const member of members) member.failed(message, kindOf(error), retryOf(error));
     await this.#pool.release(this.docId).catch(() => undefined);
   }
 }
 
 function kindOf(error: unknown): string | undefined {
   return error instanceof TandemError ? error.kind : undefined;
+}
+
+function retryOf(error: unknown): number | undefined {
+  return error instanceof TandemError ? error.fields.retryAfterMs : undefined;
 }
 
 function describe(error: unknown): string {

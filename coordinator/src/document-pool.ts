@@ -43,6 +43,13 @@ export interface DocumentPoolOptions {
   readonly maxOpenDocuments?: number;
   /** A document idle (no hold, no call) this long closes. 60 s by default. */
   readonly idleDocumentMs?: number;
+  /**
+   * Asked before a document opens in a worker (the pool's first call for it), and told once it closed
+   * there: a PostgreSQL store's lease (store/leases.ts). A claim that fails fails the call, and the next
+   * call claims again.
+   */
+  readonly claim?: (docId: string) => Promise<void>;
+  readonly unclaim?: (docId: string) => Promise<void>;
   /** Told of each document the pool closed, and of each close that failed (logs and metrics). */
   readonly onDocumentClosed?: (docId: string, reason: CloseReason, error?: unknown) => void;
 }
@@ -67,6 +74,8 @@ interface Placed {
   calls: number;
   /** Set from the moment the pool decides to close the document until the worker has closed it. */
   closing: Promise<void> | undefined;
+  /** The claim its calls wait for (`DocumentPoolOptions.claim`); cleared when it fails. */
+  claimed: Promise<void> | undefined;
   idleTimer: NodeJS.Timeout | undefined;
 }
 
@@ -215,7 +224,19 @@ export class DocumentPool {
     placed.calls++;
     this.#touch(docId, placed);
     this.#shed();
-    return placed.slot.rpc.call<T>(method, docId, ...args).finally(() => {
+    const claim = this.#options.claim;
+    let call: Promise<T>;
+    if (claim === undefined) call = placed.slot.rpc.call<T>(method, docId, ...args);
+    else {
+      // Every call waits for the same claim, so they still reach the worker in call order (invariant 1).
+      placed.claimed ??= claim(docId);
+      const claimed = placed.claimed;
+      claimed.catch(() => {
+        if (placed.claimed === claimed) placed.claimed = undefined;
+      });
+      call = claimed.then(() => placed.slot.rpc.call<T>(method, docId, ...args));
+    }
+    return call.finally(() => {
       placed.calls--;
       this.#settle(docId, placed);
     });
@@ -227,7 +248,7 @@ export class DocumentPool {
     if (placed === undefined) {
       const slot = this.#slots.reduce((least, s) => (s.documents < least.documents ? s : least));
       slot.documents++;
-      placed = { slot, holds: 0, calls: 0, closing: undefined, idleTimer: undefined };
+      placed = { slot, holds: 0, calls: 0, closing: undefined, claimed: undefined, idleTimer: undefined };
       this.#placed.set(docId, placed);
     }
     return placed;
@@ -279,6 +300,12 @@ export class DocumentPool {
           if (reason !== undefined) this.#options.onDocumentClosed?.(docId, reason, error);
         },
       )
+      // The lease goes once the worker has closed it, and before a call waiting for the close places
+      // it again (and claims it again).
+      // A claim still on its way is waited for: released before it lands, its lease would stay held
+      // (and renewed) with the document closed.
+      .then(() => placed.claimed?.then(() => this.#options.unclaim?.(docId)))
+      .catch(() => undefined)
       .finally(() => {
         this.#closing--;
         this.#placed.delete(docId);

@@ -97,5 +97,11 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
     'tandem_reducer_deploys_total',
     'Reducer deploys, by outcome (deployed, current, or the refusal kind).',
   );
+  metrics.counter('tandem_leases_taken_total', 'Document leases this coordinator took (PostgreSQL store).');
+  metrics.counter('tandem_leases_renewed_total', 'Document leases renewed (one per lease per renewal).');
+  metrics.counter(
+    'tandem_leases_lost_total',
+    'Document leases lost (expired before renewal, or PostgreSQL unreachable): the document stopped being served here.',
+  );
   return metrics;
 }

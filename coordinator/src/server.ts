@@ -34,6 +34,7 @@ import { coordinatorMetrics } from './metrics.js';
 import { listDocuments, migrateAll } from './migrate-all.js';
 import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
 import { isPostgresUrl, type StoreConfig } from './store/coordinator-store.js';
+import { LeaseKeeper } from './store/leases.js';
 import { migrateSchema } from './store/postgres-schema.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { postgresReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
@@ -50,9 +51,12 @@ export interface CoordinatorOptions {
   /**
    * A PostgreSQL store instead of files, by URL (`postgres://user@host:port/database`): documents,
    * their frames and checkpoints, and the reducers live in its tables (coordinator/sql), created or
-   * upgraded at start. Not with `dataDir`.
+   * upgraded at start. Not with `dataDir`. Several coordinators may share one: each document is served
+   * by one of them at a time, the holder of its lease (store/leases.ts).
    */
   readonly store?: string;
+  /** With a PostgreSQL store: how long a document's lease lasts unless renewed (renewed every third of it). 10 s by default. */
+  readonly leaseMs?: number;
   /** 0 picks a free port. */
   readonly port: number;
   /** 127.0.0.1 by default. */
@@ -132,6 +136,8 @@ interface Persistence {
   readonly store: StoreConfig | undefined;
   /** Where the reducers are kept (a data folder, or the store's tables). */
   readonly reducers: string | ReducerShelf | undefined;
+  /** A shared store's connections for this process's leases (store/leases.ts). */
+  readonly leases?: PostgresStore;
   /** Every document kept, in id order (migrate-all). */
   list(): Promise<string[]>;
   /** Released after the pool closed (the data folder's lock, the store's connections). */
@@ -153,6 +159,7 @@ async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator
       return await serve(options, log, {
         store: { kind: 'postgres', url: options.store },
         reducers: postgresReducerShelf(postgres.pool),
+        leases: postgres,
         list: () => postgres.listDocuments(),
         release: () => postgres.close(),
       });
@@ -205,10 +212,37 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
   const authorize = options.authorize ?? (() => true);
   const silenceMs = options.silenceMs ?? 30_000;
 
+  const leases =
+    persistence.leases &&
+    new LeaseKeeper(persistence.leases.pool, {
+      ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
+      events: {
+        taken: () => metrics.inc('tandem_leases_taken_total'),
+        renewed: (count) => metrics.inc('tandem_leases_renewed_total', {}, count),
+        lost: (docId, why) => {
+          log.warn({ docId, why }, 'lease lost');
+          metrics.inc('tandem_leases_lost_total');
+          // Another coordinator may own it now: its clients go there (or wait for it), and the
+          // document closes here. Its writes here were fenced already (postgres-store.ts).
+          for (const connection of [...connections]) {
+            if (connection.docId === docId) connection.moved(`its lease was lost (${why})`, 1000);
+          }
+          void pool.release(docId).catch(() => undefined);
+        },
+      },
+    });
+  const store: StoreConfig | undefined =
+    persistence.store?.kind === 'postgres' && leases !== undefined
+      ? { ...persistence.store, owner: leases.owner }
+      : persistence.store;
   const pool = new DocumentPool({
     reducer: reducers.current.bytes,
     older: reducers.older,
-    ...(persistence.store !== undefined && { store: persistence.store }),
+    ...(store !== undefined && { store }),
+    ...(leases !== undefined && {
+      claim: (docId: string) => leases.claim(docId),
+      unclaim: (docId: string) => leases.release(docId),
+    }),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
     ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
@@ -275,6 +309,7 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
           reducerHash: reducers.current.sha256,
           documents: hubs.size,
           connections: connections.size,
+          ...(leases !== undefined && { owner: leases.owner, owned: leases.owned }),
         }),
       },
       request,
@@ -379,6 +414,7 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
       server.closeAllConnections();
       await Promise.all([...hubs.values()].map((h) => h.settled()));
       await pool.close();
+      await leases?.close();
       await stopped;
       await persistence.release();
       log.info('coordinator closed');

@@ -218,7 +218,11 @@ export class SyncConnection implements HubMember {
     else this.#enqueueBytes(bytes);
   }
 
-  failed(message: string, kind?: string): void {
+  failed(message: string, kind?: string, retryAfterMs?: number): void {
+    if (kind === 'document-owned') {
+      this.moved(message, retryAfterMs ?? RETRY_AFTER_MS);
+      return;
+    }
     // Neither heals by retrying at once: an operator recovers the files, or deploys a newer reducer.
     if (kind === 'storage-corrupt' || kind === 'reducer-too-old') {
       const docId = this.#hello?.docId ?? '';
@@ -230,6 +234,15 @@ export class SyncConnection implements HubMember {
       return;
     }
     this.#fail('internal', `the document failed: ${message}`, RETRY_AFTER_MS);
+  }
+
+  /**
+   * The document is no longer served here (another coordinator owns it now: store/leases.ts): the
+   * client is told to retry, here or at another coordinator, after `retryAfterMs`.
+   */
+  moved(message: string, retryAfterMs: number): void {
+    const docId = this.#hello?.docId ?? '';
+    this.#fail('document-unavailable', `document ${docId} is not served here: ${message}`, retryAfterMs);
   }
 
   #receive(data: RawData, isBinary: boolean): void {

@@ -80,6 +80,8 @@ export class FramePipeline {
       await syncing.done;
     } catch (error) {
       // The pages in memory are ahead of the disk: acting on them could acknowledge a lost frame.
+      // A store that says another process owns the document now says so to the document's clients.
+      if (error instanceof TandemError && error.kind === 'document-owned') this.#failure ??= error;
       this.#failure ??= new TandemError(
         'storage-failed',
         `document ${this.#docId} could not persist frame ${syncing.lastLsn}; reopen it to recover`,

@@ -50,7 +50,13 @@ export type TandemErrorKind =
    * so whether it was recorded is unknown (query to see). Another tab takes over and later calls go
    * there; reads are retried for you. Safe to retry a mutation the reducer treats as idempotent.
    */
-  | 'owner-lost';
+  | 'owner-lost'
+  /**
+   * Coordinator: another coordinator process holds this document's lease (a PostgreSQL store shared
+   * by several coordinators), or this one lost it: it neither serves nor writes the document. Retry
+   * after `retryAfterMs`, when the lease has been handed over or has expired.
+   */
+  | 'document-owned';
 
 export interface TandemErrorFields {
   readonly reason?: string;
@@ -67,6 +73,7 @@ export interface TandemErrorFields {
   readonly fromLsn?: number;
   readonly toLsn?: number;
   readonly holderPid?: number;
+  readonly retryAfterMs?: number;
 }
 
 export class TandemError extends Error {

@@ -14,7 +14,12 @@ import { PostgresStore } from './postgres-store.js';
 
 export type StoreConfig =
   | { readonly kind: 'files'; readonly dataDir: string }
-  | { readonly kind: 'postgres'; readonly url: string };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      /** This coordinator's owner id: documents open under its leases only (store/leases.ts). */
+      readonly owner?: string;
+    };
 
 /** A document's storage as a worker holds it while the document is open. */
 export interface OpenedStorage {
@@ -33,7 +38,9 @@ export interface DocumentStores {
 
 export function documentStores(config: StoreConfig): DocumentStores {
   if (config.kind === 'postgres') {
-    const postgres = new PostgresStore(config.url);
+    const postgres = new PostgresStore(config.url, {
+      ...(config.owner !== undefined && { owner: config.owner }),
+    });
     return {
       open: async (docId) => ({ store: postgres.document(docId), release: async () => undefined }),
       list: () => postgres.listDocuments(),

@@ -1,10 +1,10 @@
 // The coordinator on a PostgreSQL store, end to end: sync over real WebSockets, restarts, deploys, and
 // the bin killed with SIGKILL while clients push.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Push } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCoordinator } from '../server.js';
+import { connectToOwner, startCoordinatorProcess } from '../testing/coordinator-bin.js';
 import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { TestSyncClient } from '../testing/sync-client.js';
 
@@ -12,7 +12,6 @@ const reducer = new Uint8Array(
   await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 const v1 = new URL('../../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url).pathname;
-const bin = new URL('../../bin/tandem-coordinator.js', import.meta.url).pathname;
 const OPERATOR = 'operator-token-for-the-tests';
 
 let cluster: PostgresCluster;
@@ -121,36 +120,6 @@ test('a coordinator refuses a store URL that is not PostgreSQL, and a store give
   );
 });
 
-/** Starts the bin on `store`; resolves with the process and its URL once it listens. */
-async function startBin(store: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      '--reducer',
-      new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url).pathname,
-      '--store',
-      store,
-      '--port',
-      '0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_LOG_LEVEL: 'warn' } },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = /listening on (http:\/\/\S+)/.exec(output);
-      if (found?.[1] !== undefined) resolve(found[1]);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
-
 test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged mutation', async () => {
   const store = database();
   const seed = Date.now() % 100_000;
@@ -164,13 +133,12 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
   const sent = new Map<string, number>();
   const timelines = ['a', 'b', 'c'];
   for (let round = 0; round < 3; round++) {
-    const { child, url } = await startBin(store);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A killed coordinator's documents wait for its leases to expire: short, for a short test.
+    const { child, url, exited } = await startCoordinatorProcess(['--store', store, '--lease-ms', '1000']);
     try {
       const clients = await Promise.all(
         timelines.map(async (timelineId) => {
-          const client = await TestSyncClient.connect(url, { docId: 'busy', timelineId });
-          const welcome = await client.next('welcome');
+          const { client, welcome } = await connectToOwner([url], 0, 'busy', timelineId, 40);
           // The marker the restarted coordinator reports covers everything acknowledged before the kill.
           expect(
             welcome.appliedLsn ?? -1,
@@ -210,11 +178,10 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
     [...acknowledged.values()].every((lsn) => lsn >= 0),
     `seed ${seed}`,
   ).toBe(true);
-  const { child, url } = await startBin(store);
+  const { child, url } = await startCoordinatorProcess(['--store', store, '--lease-ms', '1000']);
   try {
     for (const timelineId of timelines) {
-      const client = await TestSyncClient.connect(url, { docId: 'busy', timelineId });
-      const welcome = await client.next('welcome');
+      const { client, welcome } = await connectToOwner([url], 0, 'busy', timelineId, 40);
       expect(welcome.appliedLsn ?? -1, `seed ${seed}, ${timelineId}`).toBeGreaterThanOrEqual(
         acknowledged.get(timelineId) ?? -1,
       );

@@ -80,7 +80,9 @@ test('a schema file that fails leaves nothing of it applied', async () => {
     await expect(migrateSchema(main.pool, broken)).rejects.toThrow(/nope/);
     const half = await main.pool.query("SELECT to_regclass('half') AS found");
     expect(half.rows[0].found).toBeNull();
-    expect((await main.pool.query('SELECT max(version) AS v FROM schema_migrations')).rows[0].v).toBe(1);
+    expect((await main.pool.query('SELECT max(version) AS v FROM schema_migrations')).rows[0].v).toBe(
+      schemaFiles().at(-1)?.version,
+    );
   } finally {
     await main.close();
   }

@@ -13,6 +13,9 @@
 // 4. A checkpoint is one transaction: the image inserted, then the frames and older images it covers
 //    deleted.
 // 5. After a failed write the journal refuses everything (the document must be reopened).
+// 6. With an owner id, `open` reads the epoch of this owner's unexpired lease (none: `document-owned`),
+//    and every sync and checkpoint writes only while that lease still holds (checked in the same
+//    statement or transaction): a former owner, paused past its lease, writes nothing.
 import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '@tandem/migrations';
 import {
   concatBytes,
@@ -30,14 +33,28 @@ import pg from 'pg';
 export interface PostgresStoreOptions {
   /** Connections this pool opens at most; 4 by default. */
   readonly maxConnections?: number;
+  /**
+   * This coordinator's owner id (leases.ts): a document opens only under this owner's unexpired lease,
+   * and each write is conditional on that lease's epoch (invariant 6). Without one, nothing is fenced
+   * (one writer: tests of the store alone).
+   */
+  readonly owner?: string;
+}
+
+/** The lease a journal writes under (leases.ts invariant 1). */
+interface Fence {
+  readonly owner: string;
+  readonly epoch: number;
 }
 
 /** One thread's connection to the store. */
 export class PostgresStore {
   readonly pool: pg.Pool;
+  readonly #owner: string | undefined;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4 });
+    this.#owner = options.owner;
     // An idle connection that breaks (the server restarted) is dropped by the pool; the next query
     // opens another, and a query that fails is reported where it was made. Without a listener the
     // pool's 'error' event would end the process.
@@ -46,7 +63,7 @@ export class PostgresStore {
 
   /** The document's AuthorityStore. */
   document(docId: string): AuthorityStore {
-    return { open: (options) => PostgresJournal.open(this.pool, docId, options) };
+    return { open: (options) => PostgresJournal.open(this.pool, docId, this.#owner, options) };
   }
 
   /** Every document the store holds, in id order. */
@@ -63,6 +80,7 @@ export class PostgresStore {
 class PostgresJournal implements AuthorityJournal {
   readonly #pool: pg.Pool;
   readonly #docId: string;
+  readonly #fence: Fence | undefined;
   /** The mark as this journal last wrote it: the frames before it are durable (invariant 2). */
   #synced: number;
   /** The lsn the next frame appended takes. */
@@ -71,9 +89,10 @@ class PostgresJournal implements AuthorityJournal {
   #syncing: Promise<void> = Promise.resolve();
   #failure: unknown;
 
-  private constructor(pool: pg.Pool, docId: string, synced: number) {
+  private constructor(pool: pg.Pool, docId: string, fence: Fence | undefined, synced: number) {
     this.#pool = pool;
     this.#docId = docId;
+    this.#fence = fence;
     this.#synced = synced;
     this.#next = synced;
   }
@@ -81,8 +100,10 @@ class PostgresJournal implements AuthorityJournal {
   static async open(
     pool: pg.Pool,
     docId: string,
+    owner: string | undefined,
     options: Parameters<AuthorityStore['open']>[0],
   ): Promise<{ journal: AuthorityJournal; recovered: AuthorityRecovered }> {
+    const fence = owner === undefined ? undefined : await leaseOf(pool, docId, owner);
     const read = await readDocument(pool, docId);
     await options.beforeWrite({ image: read.image, frames: read.frames });
     let journalId = read.journalId;
@@ -98,7 +119,7 @@ class PostgresJournal implements AuthorityJournal {
     }
     const readable = (read.image?.frameCount ?? 0) + read.frames.length;
     return {
-      journal: new PostgresJournal(pool, docId, readable),
+      journal: new PostgresJournal(pool, docId, fence, readable),
       recovered: { journalId, image: read.image, frames: read.frames },
     };
   }
@@ -131,6 +152,15 @@ class PostgresJournal implements AuthorityJournal {
       const client = await this.#pool.connect();
       try {
         await client.query('BEGIN');
+        if (this.#fence !== undefined) {
+          // Locks the lease row: no one takes it over until this checkpoint is in.
+          const held = await client.query(
+            `SELECT 1 FROM leases WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()
+             FOR SHARE`,
+            [this.#docId, this.#fence.owner, this.#fence.epoch],
+          );
+          if (held.rowCount !== 1) throw this.#fenced();
+        }
         await client.query(
           `INSERT INTO images (doc_id, frame_count, image) VALUES ($1, $2, $3)
            ON CONFLICT (doc_id, frame_count) DO NOTHING`,
@@ -159,7 +189,8 @@ class PostgresJournal implements AuthorityJournal {
     if (frames[0]?.lsn !== from)
       throw new RangeError(`frames from ${frames[0]?.lsn} written where ${from} goes`);
     const values: string[] = [];
-    const params: unknown[] = [this.#docId, from, to];
+    const fence = this.#fence;
+    const params: unknown[] = [this.#docId, from, to, fence?.owner ?? null, fence?.epoch ?? null];
     for (const frame of frames) {
       params.push(frame.lsn, encodeFrameRecord(frame));
       values.push(`($${params.length - 1}::bigint, $${params.length}::bytea)`);
@@ -167,13 +198,19 @@ class PostgresJournal implements AuthorityJournal {
     await this.#guard(async () => {
       const result = await this.#pool.query(
         `WITH mark AS (
-           UPDATE documents SET next_frame_lsn = $3 WHERE doc_id = $1 AND next_frame_lsn = $2 RETURNING doc_id
+           UPDATE documents SET next_frame_lsn = $3
+           WHERE doc_id = $1 AND next_frame_lsn = $2
+             AND ($4::text IS NULL OR EXISTS (
+               SELECT 1 FROM leases
+               WHERE doc_id = $1 AND owner = $4 AND epoch = $5::bigint AND expires_at > now()))
+           RETURNING doc_id
          )
          INSERT INTO frames (doc_id, lsn, record)
          SELECT mark.doc_id, f.lsn, f.record FROM mark, (VALUES ${values.join(', ')}) AS f (lsn, record)`,
         params,
       );
       if (result.rowCount !== frames.length) {
+        if (fence !== undefined && !(await this.#holds(fence))) throw this.#fenced();
         throw new TandemError(
           'storage-failed',
           `document ${this.#docId}: frames ${from}..${to - 1} were not written: its frame count in the store is no longer ${from} (another writer)`,
@@ -181,6 +218,22 @@ class PostgresJournal implements AuthorityJournal {
       }
     });
     this.#synced = to;
+  }
+
+  async #holds(fence: Fence): Promise<boolean> {
+    const held = await this.#pool.query(
+      'SELECT 1 FROM leases WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()',
+      [this.#docId, fence.owner, fence.epoch],
+    );
+    return held.rowCount === 1;
+  }
+
+  #fenced(): TandemError {
+    return new TandemError(
+      'document-owned',
+      `document ${this.#docId}: this coordinator's lease (epoch ${this.#fence?.epoch}) is lost; nothing was written`,
+      { retryAfterMs: 1000 },
+    );
   }
 
   async #guard(step: () => Promise<void>): Promise<void> {
@@ -198,6 +251,25 @@ class PostgresJournal implements AuthorityJournal {
       throw new Error('the journal failed and must be recovered', { cause: this.#failure });
     }
   }
+}
+
+/** The epoch of `owner`'s unexpired lease on the document (invariant 6). */
+async function leaseOf(pool: pg.Pool, docId: string, owner: string): Promise<Fence> {
+  const lease = await pool.query<{ epoch: string }>(
+    'SELECT epoch FROM leases WHERE doc_id = $1 AND owner = $2 AND expires_at > now()',
+    [docId, owner],
+  );
+  const epoch = lease.rows[0]?.epoch;
+  if (epoch === undefined) {
+    throw new TandemError(
+      'document-owned',
+      `document ${docId} opens only under this coordinator's lease, which it does not hold`,
+      {
+        retryAfterMs: 1000,
+      },
+    );
+  }
+  return { owner, epoch: Number(epoch) };
 }
 
 interface DocumentRead {

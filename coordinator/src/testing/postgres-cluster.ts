@@ -7,12 +7,15 @@
 // a message saying what to install. initdb refuses to run as root: as root the cluster runs as Debian's
 // `postgres` user (runuser). initdb costs seconds, so one initialised template per PostgreSQL version is
 // kept in the temporary folder and copied for each cluster (a copy takes tens of milliseconds).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export interface PostgresCluster {
   /** `postgres://tandem@127.0.0.1:<port>/postgres`: trust authentication, reachable only from here. */
@@ -20,10 +23,13 @@ export interface PostgresCluster {
   readonly port: number;
   /** A fresh database in this cluster, by its URL (each test's own, so tests do not share tables). */
   createDatabase(name: string): string;
-  /** Stops the server at once (`immediate`: like a crash, recovered from its WAL at the next start). */
-  stop(): void;
+  /**
+   * Stops the server at once (`immediate`: like a crash, recovered from its WAL at the next start).
+   * Asynchronous, like `start`: a coordinator running in the test's process keeps running meanwhile.
+   */
+  stop(): Promise<void>;
   /** Starts it again on the same port and data. */
-  start(): void;
+  start(): Promise<void>;
   /** Stops the server and deletes its folder. */
   destroy(): Promise<void>;
 }
@@ -33,23 +39,35 @@ const USER = 'tandem';
 export async function startPostgresCluster(): Promise<PostgresCluster> {
   const bin = postgresBin();
   const asRoot = process.getuid?.() === 0;
-  const run = (command: string, args: readonly string[]): string => {
-    const path = command.startsWith('/') ? command : join(bin, command);
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, [...args]];
-    const result = spawnSync(file, argv, { encoding: 'utf8' });
+  const command = (name: string, args: readonly string[]): [string, string[]] => {
+    const path = name.startsWith('/') ? name : join(bin, name);
+    return asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, [...args]];
+  };
+  const run = (name: string, args: readonly string[]): string => {
+    const result = spawnSync(...command(name, args), { encoding: 'utf8' });
     if (result.status !== 0) {
       throw new Error(
-        `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.stderr}${result.stdout}`,
+        `${name} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.stderr}${result.stdout}`,
       );
     }
     return result.stdout;
+  };
+  const runAsync = async (name: string, args: readonly string[]): Promise<void> => {
+    try {
+      await execFileAsync(...command(name, args), { encoding: 'utf8' });
+    } catch (error) {
+      const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
+      throw new Error(`${name} ${args.join(' ')} failed: ${stderr}${stdout}`, { cause: error });
+    }
   };
   const template = await ensureTemplate(bin, asRoot, run);
   const folder = await mkdtemp(join(tmpdir(), 'tandem-pg-'));
   if (asRoot) execFileSync('chown', ['postgres', folder]);
   const data = join(folder, 'data');
   run('/bin/cp', ['-a', template, data]);
-  return cluster(folder, data, await freePort(), run);
+  const started = cluster(folder, data, await freePort(), run, runAsync);
+  await started.start();
+  return started;
 }
 
 function cluster(
@@ -57,15 +75,12 @@ function cluster(
   data: string,
   port: number,
   run: (command: string, args: readonly string[]) => string,
+  runAsync: (command: string, args: readonly string[]) => Promise<void>,
 ): PostgresCluster {
   const options = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c max_connections=200`;
-  const start = (): void => {
-    run('pg_ctl', ['-D', data, '-w', '-t', '60', '-l', join(folder, 'log'), '-o', options, 'start']);
-  };
-  const stop = (): void => {
-    run('pg_ctl', ['-D', data, '-w', '-m', 'immediate', 'stop']);
-  };
-  start();
+  const start = (): Promise<void> =>
+    runAsync('pg_ctl', ['-D', data, '-w', '-t', '60', '-l', join(folder, 'log'), '-o', options, 'start']);
+  const stop = (): Promise<void> => runAsync('pg_ctl', ['-D', data, '-w', '-m', 'immediate', 'stop']);
   const url = `postgres://${USER}@127.0.0.1:${port}/postgres`;
   return {
     url,
@@ -78,11 +93,8 @@ function cluster(
     stop,
     start,
     destroy: async () => {
-      try {
-        stop();
-      } catch {
-        // Already stopped: the folder goes either way.
-      }
+      // Already stopped or not: the folder goes either way.
+      await stop().catch(() => undefined);
       await rm(folder, { recursive: true, force: true });
     },
   };
