@@ -229,6 +229,7 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
           }
           void pool.release(docId).catch(() => undefined);
         },
+        failed: (error) => log.error(errorFields(error), 'lease renewal failed'),
       },
     });
   const store: StoreConfig | undefined =

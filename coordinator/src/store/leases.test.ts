@@ -1,5 +1,5 @@
 import { type Frame, PAGE_SIZE, PageStore } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { LeaseKeeper } from './leases.js';
 import { migrateSchema } from './postgres-schema.js';
@@ -112,6 +112,66 @@ test('a released lease is taken by another owner at once', async () => {
   }
 });
 
+test('a release whose expiry fails is renewed no more: another owner takes the lease once it runs out', async () => {
+  const { main } = await database();
+  const a = new LeaseKeeper(main.pool, { leaseMs: 600 });
+  const b = new LeaseKeeper(main.pool, { leaseMs: 600 });
+  // The release's UPDATE fails once (the connection dropped); every other query goes through.
+  const query = main.pool.query.bind(main.pool) as (...args: unknown[]) => Promise<unknown>;
+  let failures = 0;
+  vi.spyOn(main.pool, 'query').mockImplementation(((...args: unknown[]) => {
+    if (String(args[0]).includes('SET expires_at = now()\n') && failures++ === 0) {
+      return Promise.reject(new Error('connection terminated'));
+    }
+    return query(...args);
+  }) as typeof main.pool.query);
+  try {
+    // Another lease still held keeps the renewals querying.
+    await a.claim('kept');
+    await a.claim('d');
+    await expect(a.release('d')).rejects.toThrow('connection terminated');
+    expect(failures).toBe(1);
+    expect(a.owned).toEqual(['kept']);
+    await expect(b.claim('d')).rejects.toMatchObject({ kind: 'document-owned' });
+    await sleep(1000);
+    await b.claim('d');
+    expect(await epochOf(main, 'd')).toEqual({ owner: b.owner, epoch: 2 });
+    expect(await epochOf(main, 'kept')).toMatchObject({ owner: a.owner });
+  } finally {
+    vi.restoreAllMocks();
+    await a.close();
+    await b.close();
+    await main.close();
+  }
+});
+
+test('a renewal whose callback throws is reported, and renewals go on', async () => {
+  const { main } = await database();
+  const failures: unknown[] = [];
+  let renewals = 0;
+  const a = new LeaseKeeper(main.pool, {
+    leaseMs: 300,
+    events: {
+      renewed: () => {
+        renewals++;
+        throw new Error('callback bug');
+      },
+      failed: (error) => failures.push(error),
+    },
+  });
+  try {
+    await a.claim('d');
+    await sleep(700);
+    expect(renewals).toBeGreaterThanOrEqual(3);
+    expect(failures.length).toBe(renewals);
+    expect(failures[0]).toMatchObject({ message: 'callback bug' });
+    expect(a.owned).toEqual(['d']);
+  } finally {
+    await a.close();
+    await main.close();
+  }
+});
+
 test('a former owner writes nothing once its lease is taken over: its syncs and checkpoints fail with document-owned', async () => {
   const { url, main } = await database();
   const a = new LeaseKeeper(main.pool, { leaseMs: 60_000 });
@@ -167,5 +227,40 @@ test('a former owner writes nothing once its lease is taken over: its syncs and 
     await a.close();
     await b.close();
     await Promise.all([storeA.close(), storeB.close(), main.close()]);
+  }
+});
+
+test('a write racing a takeover waits for it and is refused: a takeover alone fences a former owner', async () => {
+  const { url, main } = await database();
+  const a = new LeaseKeeper(main.pool, { leaseMs: 60_000 });
+  const storeA = new PostgresStore(url, { owner: a.owner });
+  const taker = await main.pool.connect();
+  try {
+    await a.claim('d');
+    const opened = await storeA.document('d').open({ journalId: 'j', beforeWrite: async () => undefined });
+    opened.journal.appendFrame(frame(0, 1));
+    await opened.journal.sync();
+    // Another coordinator's takeover, not committed yet; it writes no frame of its own.
+    await taker.query('BEGIN');
+    await taker.query("UPDATE leases SET owner = 'b', epoch = epoch + 1 WHERE doc_id = 'd'");
+    opened.journal.appendFrame(frame(1, 3));
+    let settled = false;
+    const syncing = opened.journal.sync().finally(() => {
+      settled = true;
+    });
+    syncing.catch(() => undefined);
+    await sleep(300);
+    expect(settled).toBe(false);
+    await taker.query('COMMIT');
+    await expect(syncing).rejects.toMatchObject({ kind: 'document-owned' });
+    const rows = await main.pool.query<{ lsn: string }>(
+      "SELECT lsn FROM frames WHERE doc_id = 'd' ORDER BY lsn",
+    );
+    expect(rows.rows.map((row) => Number(row.lsn))).toEqual([0]);
+  } finally {
+    await taker.query('ROLLBACK').catch(() => undefined);
+    taker.release();
+    await a.close();
+    await Promise.all([storeA.close(), main.close()]);
   }
 });

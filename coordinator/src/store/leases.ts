@@ -13,7 +13,9 @@
 //    stops serving the document (closes its clients, closes it). When no renewal has succeeded for
 //    `leaseMs` (PostgreSQL unreachable), every lease is lost: none can be trusted any longer.
 // 4. A released lease (the document closed here) is expired at once, not deleted: the next owner
-//    need not wait, and the epoch keeps growing.
+//    need not wait, and the epoch keeps growing. It is no longer held from the moment the release
+//    starts: should the expiry fail, no renewal extends it (renewals name the held documents), and it
+//    runs out within `leaseMs`.
 import { randomUUID } from 'node:crypto';
 import { TandemError } from '@tandem/runtime';
 import type pg from 'pg';
@@ -25,6 +27,8 @@ export interface LeaseEvents {
   renewed?(count: number): void;
   /** A lease lost (invariant 3): the document must no longer be served here. */
   lost?(docId: string, why: string): void;
+  /** A timed renewal threw (a callback above did); the next one runs as planned. */
+  failed?(error: unknown): void;
 }
 
 export const DEFAULT_LEASE_MS = 10_000;
@@ -47,7 +51,8 @@ export class LeaseKeeper {
     if (!(this.leaseMs >= 300)) throw new TandemError('invalid-argument', 'leaseMs must be at least 300');
     this.#events = options.events ?? {};
     this.#timer = setInterval(() => {
-      this.#renewing = this.#renewing.then(() => this.renew());
+      // A renewal that throws (an `events` callback did) must not stop every later one.
+      this.#renewing = this.#renewing.then(() => this.renew()).catch((error: unknown) => this.#failed(error));
     }, this.leaseMs / 3);
     this.#timer.unref();
   }
@@ -94,13 +99,18 @@ export class LeaseKeeper {
   async release(docId: string): Promise<void> {
     const epoch = this.#held.get(docId);
     if (epoch === undefined) return;
+    // Forgotten before the query: should it fail, the lease is no longer renewed and expires within
+    // `leaseMs`, instead of being renewed for ever for a document closed here.
+    this.#held.delete(docId);
     const released = await this.#pool.query(
       `UPDATE leases SET expires_at = now()
        WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()`,
       [docId, this.owner, epoch],
     );
-    if (released.rowCount === 0) this.#lose(docId, epoch, 'the lease had expired or was taken over');
-    else if (this.#held.get(docId) === epoch) this.#held.delete(docId);
+    // Unless a claim took a new lease meanwhile.
+    if (released.rowCount === 0 && !this.#held.has(docId)) {
+      this.#events.lost?.(docId, 'the lease had expired or was taken over');
+    }
   }
 
   /** Renews every held lease (invariant 3); run by the timer, callable by tests. */
@@ -115,9 +125,9 @@ export class LeaseKeeper {
     try {
       const result = await this.#pool.query<{ doc_id: string; epoch: string }>(
         `UPDATE leases SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
-         WHERE owner = $1 AND expires_at > now()
+         WHERE owner = $1 AND doc_id = ANY($3) AND expires_at > now()
          RETURNING doc_id, epoch`,
-        [this.owner, this.leaseMs],
+        [this.owner, this.leaseMs, [...asked.keys()]],
       );
       renewed = new Set(
         result.rows.filter((row) => asked.get(row.doc_id) === Number(row.epoch)).map((row) => row.doc_id),
@@ -148,6 +158,17 @@ export class LeaseKeeper {
         docIds,
       ])
       .catch(() => undefined);
+  }
+
+  #failed(error: unknown): void {
+    try {
+      if (this.#events.failed === undefined) throw error;
+      this.#events.failed(error);
+    } catch (unreported) {
+      process.emitWarning(
+        `lease renewal failed: ${unreported instanceof Error ? unreported.stack : String(unreported)}`,
+      );
+    }
   }
 
   #lose(docId: string, epoch: number, why: string): void {

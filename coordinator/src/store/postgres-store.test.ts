@@ -1,4 +1,4 @@
-import { type Frame, PAGE_SIZE } from '@tandem/runtime';
+import { type Frame, PAGE_SIZE, PageStore } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { describeStoreContract } from './coordinator-store.contract.js';
@@ -134,5 +134,28 @@ test('a document whose rows hold fewer frames than it synced is refused as stora
   } finally {
     await stores.close();
     await main.close();
+  }
+});
+
+test('a checkpoint after more frames than the store holds is refused, and stores nothing', async () => {
+  const { url, main } = await migrated();
+  const store = new PostgresStore(url);
+  try {
+    const { journal } = await store
+      .document('d')
+      .open({ journalId: 'j', beforeWrite: async () => undefined });
+    journal.appendFrame(frame(0));
+    await journal.sync();
+    const pages = new PageStore();
+    pages.applyFrame(frame(0));
+    pages.applyFrame(frame(1));
+    await expect(journal.checkpoint(pages.base(), 2)).rejects.toMatchObject({
+      kind: 'invalid-argument',
+      fields: { framesExpected: 2, framesReadable: 1 },
+    });
+    expect((await main.pool.query("SELECT 1 FROM images WHERE doc_id = 'd'")).rowCount).toBe(0);
+    expect((await main.pool.query("SELECT 1 FROM frames WHERE doc_id = 'd'")).rowCount).toBe(1);
+  } finally {
+    await Promise.all([store.close(), main.close()]);
   }
 });

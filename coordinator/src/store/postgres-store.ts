@@ -11,7 +11,7 @@
 //    the sync fails (`storage-failed`) instead of forking the history.
 // 3. Syncs run one after another, each taking the frames appended before it began.
 // 4. A checkpoint is one transaction: the image inserted, then the frames and older images it covers
-//    deleted.
+//    deleted. An image after more frames than the store's mark is refused (`invalid-argument`).
 // 5. After a failed write the journal refuses everything (the document must be reopened).
 // 6. With an owner id, `open` reads the epoch of this owner's unexpired lease (none: `document-owned`),
 //    and every sync and checkpoint writes only while that lease still holds (checked in the same
@@ -161,6 +161,20 @@ class PostgresJournal implements AuthorityJournal {
           );
           if (held.rowCount !== 1) throw this.#fenced();
         }
+        // Locks the mark too: an image past the frames stored would be served as a history that
+        // never was (and drop the frames a later sync writes under it).
+        const mark = await client.query<{ next_frame_lsn: string }>(
+          'SELECT next_frame_lsn FROM documents WHERE doc_id = $1 FOR SHARE',
+          [this.#docId],
+        );
+        const stored = Number(mark.rows[0]?.next_frame_lsn ?? 0);
+        if (frameCount > stored) {
+          throw new TandemError(
+            'invalid-argument',
+            `document ${this.#docId}: a checkpoint after ${frameCount} frames, but the store holds ${stored}; nothing was stored`,
+            { framesExpected: frameCount, framesReadable: stored },
+          );
+        }
         await client.query(
           `INSERT INTO images (doc_id, frame_count, image) VALUES ($1, $2, $3)
            ON CONFLICT (doc_id, frame_count) DO NOTHING`,
@@ -197,12 +211,16 @@ class PostgresJournal implements AuthorityJournal {
     }
     await this.#guard(async () => {
       const result = await this.#pool.query(
-        `WITH mark AS (
+        // The lease row is locked, not read from the statement's snapshot: a takeover committing
+        // meanwhile is waited for (and then refuses this write), and none commits until this one is in.
+        `WITH fence AS (
+           SELECT 1 FROM leases
+           WHERE doc_id = $1 AND owner = $4 AND epoch = $5::bigint AND expires_at > now()
+           FOR SHARE
+         ), mark AS (
            UPDATE documents SET next_frame_lsn = $3
            WHERE doc_id = $1 AND next_frame_lsn = $2
-             AND ($4::text IS NULL OR EXISTS (
-               SELECT 1 FROM leases
-               WHERE doc_id = $1 AND owner = $4 AND epoch = $5::bigint AND expires_at > now()))
+             AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM fence))
            RETURNING doc_id
          )
          INSERT INTO frames (doc_id, lsn, record)
