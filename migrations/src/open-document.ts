@@ -125,6 +125,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // Before the document takes a mutation under this version (runtime storage/schema-mark.ts).
     if (storage) await raiseSchemaMark(storage, marked, replica.reducerVersion);
     marked = Math.max(marked, replica.reducerVersion);
+    let marking: Promise<void> = Promise.resolve();
     // What `migrate` does over the current base: a persisted overlay records it (the base changes with
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
     let baseMigration: MigrationReport | undefined = migration;
@@ -150,18 +151,26 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       },
       ...(overlays && { reducerChanged: (reducer: ReducerModule) => overlays.useReducer(reducer.sha256) }),
       ...(storage && {
-        markSchema: async (schemaVersion: number) => {
-          try {
-            await raiseSchemaMark(storage, marked, schemaVersion);
-          } catch (error) {
-            throw new TandemError(
-              'storage-failed',
-              `document ${options.docId} could not record its new schema version ${schemaVersion}`,
-              {},
-              { cause: error },
-            );
-          }
-          marked = Math.max(marked, schemaVersion);
+        // One raise at a time, each comparing against the mark the one before left (sync's readyUpgrade
+        // and an app's upgradeReducer may overlap): two raises at once would pick the same generation
+        // and append two records to one file, or a late lower one delete the higher mark.
+        markSchema: (schemaVersion: number) => {
+          const raise = marking.then(async () => {
+            if (schemaVersion <= marked) return;
+            try {
+              await raiseSchemaMark(storage, marked, schemaVersion);
+            } catch (error) {
+              throw new TandemError(
+                'storage-failed',
+                `document ${options.docId} could not record its new schema version ${schemaVersion}`,
+                {},
+                { cause: error },
+              );
+            }
+            marked = schemaVersion;
+          });
+          marking = raise.catch(() => undefined);
+          return raise;
         },
       }),
       ...(overlays && {

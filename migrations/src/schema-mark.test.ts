@@ -4,6 +4,7 @@
 // or one moved to the coordinator's newer reducer before any frame of it arrived).
 import { readFile } from 'node:fs/promises';
 import { MemoryByteStore, TandemError } from '@tandem/runtime';
+import { raiseSchemaMark, readSchemaMark } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { openLocalDocument } from './open-document.js';
@@ -57,3 +58,31 @@ test('the mark refuses only older reducers: version 1 reopens a document only ve
   expect(await again.query('SELECT id FROM todos')).toEqual([{ id: 'a' }]);
   await again.close();
 });
+
+// A reducer that only declares `version`: what readyUpgrade reads before it records the mark.
+const declaring = (version: number): typeof v1 => ({
+  ...v2,
+  instantiate: () => ({ schemaVersion: () => version }) as unknown as ReturnType<typeof v2.instantiate>,
+});
+
+const markFiles = async (store: MemoryByteStore) =>
+  (await store.list()).filter((f) => f.startsWith('schema.'));
+
+for (const order of [
+  [2, 3],
+  [3, 2],
+]) {
+  test(`two raises at once (${order.join(' then ')}) leave the higher mark in one whole file`, async () => {
+    const storage = new MemoryByteStore();
+    const doc = await openLocalDocument({ docId: 'd', reducer: v1, timelineId: 't', storage });
+    await Promise.all(order.map((version) => doc.readyUpgrade(declaring(version))));
+    await doc.close();
+    const files = await markFiles(storage);
+    expect(files).toHaveLength(1);
+    expect(await readSchemaMark(storage, files)).toBe(3);
+    const single = new MemoryByteStore();
+    await raiseSchemaMark(single, 0, 3);
+    const [one] = await markFiles(single);
+    expect((await storage.read(files[0] ?? ''))?.length).toBe((await single.read(one ?? ''))?.length);
+  });
+}
