@@ -4,7 +4,7 @@
 // or one moved to the coordinator's newer reducer before any frame of it arrived).
 import { readFile } from 'node:fs/promises';
 import { MemoryByteStore, TandemError } from '@tandem/runtime';
-import { raiseSchemaMark, readSchemaMark } from '@tandem/runtime/local';
+import { type ByteStore, raiseSchemaMark, readSchemaMark } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { openLocalDocument } from './open-document.js';
@@ -86,3 +86,47 @@ for (const order of [
     expect((await storage.read(files[0] ?? ''))?.length).toBe((await single.read(one ?? ''))?.length);
   });
 }
+
+test('a document closed while it records its schema version writes nothing after its storage is released', async () => {
+  const memory = new MemoryByteStore();
+  const operations: string[] = [];
+  let hold: Promise<void> | undefined;
+  let release = () => {};
+  const recording: ByteStore = {
+    list: () => memory.list(),
+    read: (name) => memory.read(name),
+    append: async (name, bytes) => {
+      if (name.startsWith('schema.')) await hold;
+      operations.push(`append ${name}`);
+      await memory.append(name, bytes);
+    },
+    sync: async (name) => {
+      operations.push(`sync ${name}`);
+      await memory.sync(name);
+    },
+    delete: async (name) => {
+      operations.push(`delete ${name}`);
+      await memory.delete(name);
+    },
+  };
+  const doc = await openLocalDocument({
+    docId: 'd',
+    reducer: v1,
+    timelineId: 't',
+    storage: recording,
+    closeStorage: async () => {
+      operations.push('closeStorage');
+    },
+  });
+  hold = new Promise((resolve) => {
+    release = resolve;
+  });
+  const marking = doc.readyUpgrade(declaring(2));
+  const closing = doc.close();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  release();
+  await Promise.all([marking, closing]);
+  expect(operations.at(-1)).toBe('closeStorage');
+  expect(operations.some((op) => op.startsWith('append schema.'))).toBe(true);
+  expect(await readSchemaMark(memory, await memory.list())).toBe(2);
+});

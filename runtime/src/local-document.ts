@@ -135,6 +135,8 @@ export class LocalDocument implements SyncTarget {
   private overlaySaveQueued = false;
   private readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
   private readonly markSchema: ((schemaVersion: number) => Promise<void>) | undefined;
+  /** The marks in flight: close waits for them, so none is written after the storage is released. */
+  private marking: Promise<unknown> = Promise.resolve();
   /** This open's upgrades (invariant 11). */
   private readonly upgrades = new ReducerUpgrades();
   /** The overlay was dropped by a rebase and the pending mutations not reduced again yet (invariant 12). */
@@ -261,8 +263,15 @@ export class LocalDocument implements SyncTarget {
     if (this.queue.failure === undefined) {
       await this.recordReach?.(this.pending.durableThrough + 1).catch(() => undefined);
     }
+    await this.marking;
     this.replica.close();
     await this.onClose?.();
+  }
+
+  private mark(schemaVersion: number): Promise<void> {
+    const marked = this.markSchema?.(schemaVersion) ?? Promise.resolve();
+    this.marking = Promise.all([this.marking, marked.catch(() => undefined)]);
+    return marked;
   }
 
   /** The reducer this document runs: the host's, or the coordinator's newer one after an upgrade. */
@@ -294,7 +303,7 @@ export class LocalDocument implements SyncTarget {
     // Recorded first: once swapped, the document takes mutations under the new version, and a reopen
     // with the older reducer must be refused (storage/schema-mark.ts). A recorded version whose migrate
     // then fails only refuses older reducers, which the coordinator no longer serves.
-    await this.markSchema?.(to.schemaVersion);
+    await this.mark(to.schemaVersion);
     this.assertOpen();
     const from = this.reducer;
     this.replica.discardOverlay();
@@ -319,7 +328,7 @@ export class LocalDocument implements SyncTarget {
    */
   async readyUpgrade(module: ReducerModule): Promise<void> {
     this.assertOpen();
-    await this.markSchema?.(declaredSchemaVersion(module));
+    await this.mark(declaredSchemaVersion(module));
   }
 
   /** Brings the overlay back over the base: the schema, then every pending mutation again. */
