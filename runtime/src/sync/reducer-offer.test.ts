@@ -1,6 +1,8 @@
 // The negotiation's decisions (reducer-offer.ts): which reducer a client takes from the coordinator, and
 // what it refuses, over the todo reducer's real versions 1 and 2, prepared as the coordinator serves them.
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test } from 'vitest';
 import { declaredSchemaVersion, loadPreparedReducer } from '../reducer/host.js';
 import { DEFAULT_LIMITS } from '../reducer/limits.js';
@@ -127,4 +129,23 @@ test('the HTTP root of a sync URL keeps its host, scheme pair and path prefix', 
   expect(coordinatorHttpRoot('ws://localhost:8787/sync')).toBe('http://localhost:8787');
   expect(coordinatorHttpRoot('wss://example.com/app/sync?x=1')).toBe('https://example.com/app');
   expect(coordinatorHttpRoot('ws://127.0.0.1:9/')).toBe('http://127.0.0.1:9');
+});
+
+test('a coordinator that holds the request is a transient error once the timeout passes', async () => {
+  const server = createServer(() => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const started = performance.now();
+    const hung = await fetchOfferedReducer(root, await hashOf(V2), {}, fetch, 200).catch(
+      (error: unknown) => error,
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(hung).toBeInstanceOf(Error);
+    expect(hung).not.toBeInstanceOf(SyncFailure);
+    expect(String(hung)).toContain('cannot fetch');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

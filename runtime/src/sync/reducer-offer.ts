@@ -41,7 +41,17 @@ export interface OfferedReducer {
   readonly schemaVersion: number;
 }
 
-export type FetchLike = (url: string) => Promise<Pick<Response, 'ok' | 'status' | 'arrayBuffer' | 'json'>>;
+export type FetchLike = (
+  url: string,
+  init: { readonly signal: AbortSignal },
+) => Promise<Pick<Response, 'ok' | 'status' | 'arrayBuffer' | 'json'>>;
+
+/**
+ * How long a reducer's fetch (the answer and its bytes) may take before it counts as a coordinator that
+ * did not answer (invariant 3): a hung request would otherwise hold every later welcome that names it.
+ * A reducer is a few megabytes; 30 s covers a slow link.
+ */
+export const REDUCER_FETCH_TIMEOUT_MS = 30_000;
 
 /**
  * The coordinator's HTTP root for its sync endpoint: `ws://host:port/sync` → `http://host:port` (the
@@ -66,20 +76,22 @@ export async function fetchOfferedReducer(
   hash: string,
   limits: Partial<ReducerLimits>,
   fetchBytes: FetchLike = fetch,
+  timeoutMs = REDUCER_FETCH_TIMEOUT_MS,
 ): Promise<OfferedReducer> {
   const url = `${root}/reducers/${hash}.wasm`;
   const mismatch = (why: string) =>
     new SyncFailure('reducer-mismatch', `the coordinator runs reducer ${hash}, which ${why}`);
   if (!/^[0-9a-f]{64}$/.test(hash)) throw mismatch('is not a SHA-256');
-  let answer: Awaited<ReturnType<FetchLike>>;
+  let bytes: Uint8Array;
   try {
-    answer = await fetchBytes(url);
+    const answer = await fetchBytes(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (answer.status >= 500) throw new Error(`HTTP ${answer.status}`);
+    if (!answer.ok) throw mismatch(`it does not serve (${url}: HTTP ${answer.status})`);
+    bytes = new Uint8Array(await answer.arrayBuffer());
   } catch (error) {
+    if (error instanceof SyncFailure) throw error;
     throw new Error(`cannot fetch ${url}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (answer.status >= 500) throw new Error(`cannot fetch ${url}: HTTP ${answer.status}`);
-  if (!answer.ok) throw mismatch(`it does not serve (${url}: HTTP ${answer.status})`);
-  const bytes = new Uint8Array(await answer.arrayBuffer());
   const got = await sha256Hex([bytes]);
   if (got !== hash) throw mismatch(`it served as bytes whose SHA-256 is ${got}`);
   let module: ReducerModule;
@@ -103,9 +115,10 @@ export async function fetchCurrentReducer(
   coordinatorUrl: string,
   limits: Partial<ReducerLimits>,
   fetchBytes: FetchLike = fetch,
+  timeoutMs = REDUCER_FETCH_TIMEOUT_MS,
 ): Promise<OfferedReducer> {
   const root = coordinatorHttpRoot(coordinatorUrl);
-  const answer = await fetchBytes(`${root}/reducers/current`);
+  const answer = await fetchBytes(`${root}/reducers/current`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!answer.ok) throw new Error(`cannot fetch ${root}/reducers/current: HTTP ${answer.status}`);
   const body = (await answer.json()) as unknown;
   const hash =
@@ -113,5 +126,5 @@ export async function fetchCurrentReducer(
       ? body.sha256
       : undefined;
   if (hash === undefined) throw new Error(`${root}/reducers/current names no sha256`);
-  return fetchOfferedReducer(root, hash, limits, fetchBytes);
+  return fetchOfferedReducer(root, hash, limits, fetchBytes, timeoutMs);
 }
