@@ -90,7 +90,7 @@ export async function openWithReducer(
     document = await openWith(reducer, files);
   } catch (error) {
     // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
-    const newer = sync && (await newerReducer(error, sync, options.coordinatorUrl, reducer));
+    const newer = sync && (await sync.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
     if (newer === undefined) throw error;
     reducer = newer;
     // The refused open let the folder go: it is locked again.
@@ -99,24 +99,6 @@ export async function openWithReducer(
   }
   sync?.syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url), reducer.limits);
   return document;
-}
-
-/**
- * The coordinator's current reducer when `error` refused the app's reducer as older than the document
- * (`reducer-too-old`: an upgrade moved it on) and the coordinator's is new enough; undefined otherwise.
- */
-async function newerReducer(
-  error: unknown,
-  sync: SyncClient,
-  coordinatorUrl: string | undefined,
-  reducer: ReducerModule,
-): Promise<ReducerModule | undefined> {
-  if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old' || coordinatorUrl === undefined) {
-    return undefined;
-  }
-  const documentVersion = error.fields.documentVersion ?? Number.POSITIVE_INFINITY;
-  const current = await sync.fetchCurrentReducer(coordinatorUrl, reducer.limits).catch(() => undefined);
-  return current !== undefined && current.schemaVersion >= documentVersion ? current.module : undefined;
 }
 
 type SyncClient = typeof import('@tandem/runtime/sync');

@@ -75,7 +75,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     document = await open(reducer);
   } catch (error) {
     // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
-    const newer = sync && (await newerReducer(error, sync, options.coordinatorUrl, reducer));
+    const newer = sync && (await sync.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
     if (newer === undefined) throw error;
     running = newer;
     document = await open(newer);
@@ -88,24 +88,6 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     running.limits,
   );
   return document;
-}
-
-/**
- * The coordinator's current reducer when `error` refused the app's reducer as older than the document
- * (`reducer-too-old`: an upgrade moved it on) and the coordinator's is new enough; undefined otherwise.
- */
-async function newerReducer(
-  error: unknown,
-  sync: typeof import('@tandem/runtime/sync'),
-  coordinatorUrl: string | undefined,
-  reducer: ReducerModule,
-): Promise<ReducerModule | undefined> {
-  if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old' || coordinatorUrl === undefined) {
-    return undefined;
-  }
-  const documentVersion = error.fields.documentVersion ?? Number.POSITIVE_INFINITY;
-  const current = await sync.fetchCurrentReducer(coordinatorUrl, reducer.limits).catch(() => undefined);
-  return current !== undefined && current.schemaVersion >= documentVersion ? current.module : undefined;
 }
 
 /** A document's folder: its id, with anything a file system could misread percent-encoded. */

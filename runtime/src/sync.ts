@@ -19,6 +19,7 @@ export {
   decideReducer,
   fetchCurrentReducer,
   fetchOfferedReducer,
+  newerReducerFor,
   type OfferedReducer,
   type ReducerDecision,
 } from './sync/reducer-offer.js';

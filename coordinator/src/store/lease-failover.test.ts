@@ -1,21 +1,13 @@
 // Two coordinator processes on one PostgreSQL: one owner per document, and a paused owner fenced.
 import type { Push } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { startCoordinatorProcess } from '../testing/coordinator-bin.js';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { TestSyncClient } from '../testing/sync-client.js';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 const LEASE_MS = 1500;
 
-let cluster: PostgresCluster;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePostgresCluster();
 
 function push(from: number, count: number, title: string): Push {
   return {
@@ -41,7 +33,7 @@ async function counter(url: string, name: string): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('an owner paused past its lease is fenced: another takes over and accepts writes, the old one writes nothing, no fork', async () => {
-  const store = cluster.createDatabase('failover');
+  const store = cluster().createDatabase('failover');
   const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
   const [a, b] = await Promise.all([startCoordinatorProcess(args), startCoordinatorProcess(args)]);
   try {

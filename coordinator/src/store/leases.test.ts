@@ -1,23 +1,15 @@
 import { type Frame, PAGE_SIZE, PageStore } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test, vi } from 'vitest';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
+import { expect, test, vi } from 'vitest';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 import { LeaseKeeper } from './leases.js';
 import { migrateSchema } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
 
-let cluster: PostgresCluster;
+const cluster = usePostgresCluster();
 let databases = 0;
 
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
-
 async function database(): Promise<{ url: string; main: PostgresStore }> {
-  const url = cluster.createDatabase(`leases_${databases++}`);
+  const url = cluster().createDatabase(`leases_${databases++}`);
   const main = new PostgresStore(url, { maxConnections: 4 });
   await migrateSchema(main.pool);
   return { url, main };

@@ -2,14 +2,14 @@
 // PostgreSQL (issue 13 must-show 2, in miniature): a survivor takes the documents over once their
 // leases expire, clients move there and go on, and nothing acknowledged is ever missing.
 import type { Push } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   type CoordinatorProcess,
   connectToOwner,
   startCoordinatorProcess,
 } from '../testing/coordinator-bin.js';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import type { TestSyncClient } from '../testing/sync-client.js';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 const LEASE_MS = 1000;
 /** Coordinators started; each round kills one, so a survivor is always left. */
@@ -17,15 +17,7 @@ const COORDINATORS = 3;
 const ROUNDS = COORDINATORS - 1;
 const DOCUMENTS = 3;
 
-let cluster: PostgresCluster;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePostgresCluster();
 
 function push(from: number, count: number, docId: string): Push {
   return {
@@ -60,7 +52,7 @@ function settle(writer: Writer): void {
 }
 
 test('the owner of busy documents SIGKILLed at random moments: a surviving coordinator takes them over once the lease expires, and nothing acknowledged is missing', async () => {
-  const store = cluster.createDatabase('killed');
+  const store = cluster().createDatabase('killed');
   const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
   const seed = Date.now() % 100_000;
   let random = seed;

@@ -2,11 +2,11 @@
 // the bin killed with SIGKILL while clients push.
 import { readFile } from 'node:fs/promises';
 import type { Push } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { startCoordinator } from '../server.js';
 import { connectToOwner, startCoordinatorProcess } from '../testing/coordinator-bin.js';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { TestSyncClient } from '../testing/sync-client.js';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 const reducer = new Uint8Array(
   await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
@@ -14,19 +14,11 @@ const reducer = new Uint8Array(
 const v1 = new URL('../../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url).pathname;
 const OPERATOR = 'operator-token-for-the-tests';
 
-let cluster: PostgresCluster;
+const cluster = usePostgresCluster();
 let databases = 0;
 
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
-
 function database(): string {
-  return cluster.createDatabase(`coordinator_${databases++}`);
+  return cluster().createDatabase(`coordinator_${databases++}`);
 }
 
 function push(from: number, count: number): Push {

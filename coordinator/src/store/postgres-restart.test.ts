@@ -3,24 +3,16 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Push } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { startCoordinator } from '../server.js';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
 import { TestSyncClient } from '../testing/sync-client.js';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 const reducer = new Uint8Array(
   await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 
-let cluster: PostgresCluster;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePostgresCluster();
 
 function push(from: number, count: number): Push {
   return {
@@ -48,7 +40,7 @@ test('with PostgreSQL down nothing is acknowledged; once it is back the coordina
     reducer,
     port: 0,
     workers: 1,
-    store: cluster.createDatabase('restarted'),
+    store: cluster().createDatabase('restarted'),
     leaseMs: 1000,
   });
   try {
@@ -57,7 +49,7 @@ test('with PostgreSQL down nothing is acknowledged; once it is back the coordina
     client.send(push(0, 5));
     await client.next('push-result', (r) => r.appliedLsn === 4);
 
-    await cluster.stop();
+    await cluster().stop();
     client.send(push(5, 3));
     const failed = await client.next('error');
     expect(['internal', 'document-unavailable']).toContain(failed.kind);
@@ -69,7 +61,7 @@ test('with PostgreSQL down nothing is acknowledged; once it is back the coordina
     expect(meanwhile.first).toMatchObject({ type: 'error' });
     await meanwhile.client.closed;
 
-    await cluster.start();
+    await cluster().start();
     let back: Awaited<ReturnType<typeof greeting>>;
     for (;;) {
       back = await greeting(coordinator.url, 'w');

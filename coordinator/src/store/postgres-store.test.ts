@@ -1,26 +1,18 @@
 import { type Frame, PAGE_SIZE, PageStore } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
+import { expect, test } from 'vitest';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 import { describeStoreContract } from './coordinator-store.contract.js';
 import { documentStores } from './coordinator-store.js';
 import { migrateSchema, schemaFiles } from './postgres-schema.js';
 import { PostgresStore } from './postgres-store.js';
 import { postgresReducerShelf } from './reducer-shelf.js';
 
-let cluster: PostgresCluster;
+const cluster = usePostgresCluster();
 let databases = 0;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
 
 describeStoreContract('PostgreSQL', async () => {
   // Each run its own database, so runs see none of each other's documents.
-  const url = cluster.createDatabase(`contract_${databases++}`);
+  const url = cluster().createDatabase(`contract_${databases++}`);
   const main = new PostgresStore(url, { maxConnections: 1 });
   await migrateSchema(main.pool);
   return {
@@ -31,7 +23,7 @@ describeStoreContract('PostgreSQL', async () => {
 });
 
 async function migrated(): Promise<{ url: string; main: PostgresStore }> {
-  const url = cluster.createDatabase(`only_${databases++}`);
+  const url = cluster().createDatabase(`only_${databases++}`);
   const main = new PostgresStore(url, { maxConnections: 2 });
   await migrateSchema(main.pool);
   return { url, main };
@@ -44,7 +36,7 @@ const frame = (lsn: number): Frame => ({
 });
 
 test('the schema files apply once: again, or from coordinators starting together, they change nothing', async () => {
-  const url = cluster.createDatabase(`schema_${databases++}`);
+  const url = cluster().createDatabase(`schema_${databases++}`);
   const starts = Array.from({ length: 4 }, () => new PostgresStore(url, { maxConnections: 1 }));
   try {
     const applied = await Promise.all(starts.map((store) => migrateSchema(store.pool)));

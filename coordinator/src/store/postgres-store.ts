@@ -41,6 +41,10 @@ export interface PostgresStoreOptions {
   readonly owner?: string;
 }
 
+/** The row of a lease still held under an epoch ($1 document, $2 owner, $3 epoch). */
+const LEASE_HELD =
+  'SELECT 1 FROM leases WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()';
+
 /** The lease a journal writes under (leases.ts invariant 1). */
 interface Fence {
   readonly owner: string;
@@ -154,11 +158,11 @@ class PostgresJournal implements AuthorityJournal {
         await client.query('BEGIN');
         if (this.#fence !== undefined) {
           // Locks the lease row: no one takes it over until this checkpoint is in.
-          const held = await client.query(
-            `SELECT 1 FROM leases WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()
-             FOR SHARE`,
-            [this.#docId, this.#fence.owner, this.#fence.epoch],
-          );
+          const held = await client.query(`${LEASE_HELD} FOR SHARE`, [
+            this.#docId,
+            this.#fence.owner,
+            this.#fence.epoch,
+          ]);
           if (held.rowCount !== 1) throw this.#fenced();
         }
         // Locks the mark too: an image past the frames stored would be served as a history that
@@ -239,10 +243,7 @@ class PostgresJournal implements AuthorityJournal {
   }
 
   async #holds(fence: Fence): Promise<boolean> {
-    const held = await this.#pool.query(
-      'SELECT 1 FROM leases WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()',
-      [this.#docId, fence.owner, fence.epoch],
-    );
+    const held = await this.#pool.query(LEASE_HELD, [this.#docId, fence.owner, fence.epoch]);
     return held.rowCount === 1;
   }
 

@@ -2,22 +2,14 @@
 // of them; a document is served by exactly one, the others refuse it with a retry, and a client that
 // moves on through the list of coordinators converges with its document's pages.
 import type { Push } from '@tandem/runtime';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { connectToOwner, startCoordinatorProcess } from '../testing/coordinator-bin.js';
-import { type PostgresCluster, startPostgresCluster } from '../testing/postgres-cluster.js';
+import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 // 30 in the issue; 12 keep the test to seconds (each document opens a reducer instance in its owner).
 const DOCUMENTS = 12;
 
-let cluster: PostgresCluster;
-
-beforeAll(async () => {
-  cluster = await startPostgresCluster();
-}, 120_000);
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
+const cluster = usePostgresCluster();
 
 function push(from: number, count: number, docId: string): Push {
   return {
@@ -33,7 +25,7 @@ function push(from: number, count: number, docId: string): Push {
 }
 
 test('three coordinators on one PostgreSQL: every document has exactly one owner, and clients spread over them converge', async () => {
-  const store = cluster.createDatabase('three');
+  const store = cluster().createDatabase('three');
   const coordinators = await Promise.all(
     Array.from({ length: 3 }, () => startCoordinatorProcess(['--store', store])),
   );

@@ -14,6 +14,7 @@
 //    mismatch, for good (SyncFailure `reducer-mismatch`); only a coordinator that did not answer (the
 //    network, an HTTP 5xx) is transient: a plain Error, so the connection drops and the next one asks again.
 
+import { TandemError } from '../errors.js';
 import { declaredSchemaVersion, loadPreparedReducer, type ReducerModule } from '../reducer/host.js';
 import type { ReducerLimits } from '../reducer/limits.js';
 import { sha256Hex } from '../sha256.js';
@@ -127,4 +128,22 @@ export async function fetchCurrentReducer(
       : undefined;
   if (hash === undefined) throw new Error(`${root}/reducers/current names no sha256`);
   return fetchOfferedReducer(root, hash, limits, fetchBytes, timeoutMs);
+}
+
+/**
+ * The coordinator's current reducer when `error` refused the app's reducer as older than the document
+ * (`reducer-too-old`: an upgrade moved it on) and the coordinator's is new enough; undefined otherwise.
+ * Hosts open the document with it instead.
+ */
+export async function newerReducerFor(
+  error: unknown,
+  coordinatorUrl: string | undefined,
+  limits: Partial<ReducerLimits>,
+): Promise<ReducerModule | undefined> {
+  if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old' || coordinatorUrl === undefined) {
+    return undefined;
+  }
+  const documentVersion = error.fields.documentVersion ?? Number.POSITIVE_INFINITY;
+  const current = await fetchCurrentReducer(coordinatorUrl, limits).catch(() => undefined);
+  return current !== undefined && current.schemaVersion >= documentVersion ? current.module : undefined;
 }
