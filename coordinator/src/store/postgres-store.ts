@@ -149,7 +149,9 @@ class PostgresJournal implements AuthorityJournal {
   }
 
   async checkpoint(source: PageSource, frameCount: number): Promise<void> {
-    await this.#syncing;
+    // Frames appended but not synced yet are written first, as the file journal's image makes them
+    // durable: the image covers them, and the mark below must too.
+    await this.sync();
     this.#checkHealthy();
     const image = concatBytes(await encodePageImage(source, frameCount, 'raw'));
     await this.#guard(async () => {
