@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL('.', import.meta.url));
  * per file. Measured on runtime/src + migrations/src (49 files, load average ~21): CPU 149 -> 76 s,
  * wall 298 -> 143 s, import 165 -> 34 s. Files that claim what a fresh process does stay isolated.
  */
-const SHARED_FOLDERS = ['runtime/src', 'migrations/src'];
+const SHARED_FOLDERS = ['runtime/src', 'migrations/src', 'coordinator/src/authority'];
 const FRESH_PROCESS = new Set(['runtime/src/sqlite/sqlite.test.ts']);
 /** The shared files as the include globs see them: relative to where vitest runs (root or a package). */
 const SHARED = SHARED_FOLDERS.flatMap((folder) =>

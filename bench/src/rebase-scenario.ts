@@ -4,7 +4,7 @@
 // receives is made by a real AuthorityDocument and travels as the encoded `frames` messages a
 // coordinator sends, so the timed rebase starts from bytes: decode, page deltas, rebase, replay.
 import { readFile } from 'node:fs/promises';
-import { AuthorityDocument, type KeptFrame } from '@tandem/migrations';
+import { AuthorityDocument, type KeptFrame } from '@tandem/coordinator';
 import { encodeMessage, type MutationEnvelope, protocolLimits } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import type { Put } from './rebase-page-api.js';

@@ -9,8 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { openDocument } from '@tandem/host-node';
-import { loadReducerFrom } from '@tandem/migrations/prepare';
 import { Connection, installCaptureVfs, loadSqlite, PageStore, type Value } from '@tandem/runtime';
+import { loadReducerFrom } from '@tandem/runtime/prepare';
 
 const TOTAL = Number(process.env.BENCH_MUTATIONS ?? 10_000);
 const AWAITED = Number(process.env.BENCH_AWAITED ?? 3_000);

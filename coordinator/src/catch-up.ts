@@ -7,8 +7,9 @@
 //    and the frames are gap-free in lsn order from there.
 // 2. A snapshot is sent when the client's pages cannot be continued by frames: another history
 //    (journalId differs, or none with a cursor past 0), or a cursor outside the kept frames.
-import type { AuthorityDocument, KeptFrame } from '@tandem/migrations';
+
 import type { WireFrame } from '@tandem/runtime';
+import type { AuthorityDocument, KeptFrame } from './authority/authority-document.js';
 
 export interface CatchUpRequest {
   readonly timelineId: string;

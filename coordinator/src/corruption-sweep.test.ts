@@ -8,10 +8,10 @@ import { cp, mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsByteStore } from '@tandem/host-node';
-import { AuthorityDocument } from '@tandem/migrations';
 import { type MutationEnvelope, TandemError } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { afterAll, expect, test } from 'vitest';
+import { AuthorityDocument } from './authority/authority-document.js';
 
 const reducer = await loadReducer(
   await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),

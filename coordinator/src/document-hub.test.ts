@@ -1,10 +1,10 @@
 // Group commit claims about DocumentHub, over a document of its own with a journal whose syncs the test
 // holds or fails (the pool's workers would hide them).
 import { readFile } from 'node:fs/promises';
-import { AuthorityDocument, type PushRequest, type PushResult } from '@tandem/migrations';
 import { MemoryByteStore, type WireFrame } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { beforeAll, expect, test } from 'vitest';
+import { AuthorityDocument, type PushRequest, type PushResult } from './authority/authority-document.js';
 import { type CatchUpReply, catchUp } from './catch-up.js';
 import { DocumentHub, type HubMember, type HubPool } from './document-hub.js';
 

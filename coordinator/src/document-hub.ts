@@ -20,8 +20,8 @@
 //    pool may close the document (document-pool.ts).
 // 6. A frame is encoded once per step, whatever the number of members: they all send the same bytes.
 
-import type { PushReport, PushRequest, PushResult } from '@tandem/migrations';
 import { encodeMessage, TandemError, type WireFrame } from '@tandem/runtime';
+import type { PushReport, PushRequest, PushResult } from './authority/authority-document.js';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { DocumentPool } from './document-pool.js';
 import { errorFields, type Log } from './log.js';

@@ -16,8 +16,8 @@
 //    (files synced and released) and exited.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { PushReport, PushRequest } from '@tandem/migrations';
 import { TandemError } from '@tandem/runtime';
+import type { PushReport, PushRequest } from './authority/authority-document.js';
 import type { CatchUpReply, CatchUpRequest } from './catch-up.js';
 import type { KnownReducer, WorkerConfig } from './document-worker.js';
 import type { DocumentMigration, STALE } from './migrate-all.js';

@@ -5,9 +5,9 @@
 // Invariant: a document is open at most once here. Opening it while its close is in progress waits
 // for that close (files synced and released) first, so two AuthorityDocuments never share its files.
 import { parentPort, workerData } from 'node:worker_threads';
-import { AuthorityDocument, type PushReport, type PushRequest } from '@tandem/migrations';
 import { loadSqlite, type ReducerModule, TandemError } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
+import { AuthorityDocument, type PushReport, type PushRequest } from './authority/authority-document.js';
 import { type CatchUpReply, type CatchUpRequest, catchUp, type MigrationFailure } from './catch-up.js';
 import { type DocumentMigration, STALE } from './migrate-all.js';
 import { serve } from './rpc.js';

@@ -30,7 +30,6 @@
 //    untouched (they are for the reducer it negotiates next, runtime sync-client.ts S8).
 
 import { createHash } from 'node:crypto';
-import type { PushResult } from '@tandem/migrations';
 import {
   type ClientMessage,
   decodeClientMessage,
@@ -47,6 +46,7 @@ import {
   type WireFrame,
 } from '@tandem/runtime';
 import type { RawData, WebSocket } from 'ws';
+import type { PushResult } from './authority/authority-document.js';
 import type { CatchUpReply } from './catch-up.js';
 import type { DocumentHub, HubMember } from './document-hub.js';
 

@@ -3,8 +3,12 @@
 // A browser never meters: it runs the bytes the coordinator prepared, through a loader that imports no
 // instrumenter (so no binaryen in the bundle), and a component or a reducer prepared by another
 // version of Tandem is refused with `invalid-reducer` (`not-prepared`, `meter-mismatch`).
-import { loadPreparedReducerFrom } from '@tandem/migrations/local';
-import { type ReducerLimits, type ReducerModule, TandemError } from '@tandem/runtime/local';
+import {
+  loadPreparedReducerFrom,
+  type ReducerLimits,
+  type ReducerModule,
+  TandemError,
+} from '@tandem/runtime/local';
 
 /** A prepared reducer: its URL, its bytes, or a loaded module. */
 export type ReducerSource = string | URL | Uint8Array | ReducerModule;

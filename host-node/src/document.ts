@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations/local';
-import { loadReducerFrom } from '@tandem/migrations/prepare';
 import {
   type CoordinatorOptions,
   checkCoordinatorOptions,
@@ -18,6 +17,7 @@ import {
   type ReducerModule,
   TandemError,
 } from '@tandem/runtime/local';
+import { loadReducerFrom } from '@tandem/runtime/prepare';
 import { FsByteStore } from './fs-byte-store.js';
 import { LazySocket } from './lazy-socket.js';
 

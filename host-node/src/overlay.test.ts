@@ -4,7 +4,6 @@
 // mutations, damaged) is replayed over, never trusted.
 
 import { readFile } from 'node:fs/promises';
-import { AuthorityDocument } from '@tandem/migrations';
 import {
   type ByteStore,
   decodeRecords,
@@ -233,32 +232,6 @@ describe('an overlay that does not fit is replayed over', () => {
     await doc.close();
     await replay.close();
   });
-});
-
-test('over a base the coordinator sent, the overlay is used while that base stays, and pages equal a replay', async () => {
-  const reducer = await loadReducer(await readFile(TODO_REDUCER));
-  const docId = `synced-${++docs}`;
-  const authority = await AuthorityDocument.open({ docId, reducer });
-  const storage = new MemoryByteStore();
-  const doc = await openDocument({ docId, reducer, storage });
-  const made = await doc.mutateBatch(
-    Array.from({ length: 12 }, (_, i) => ({ type: 'create', id: `t${i}`, title: `todo ${i}` })),
-    { timestamp: T0 },
-  );
-  expect(made.every((r) => r.status === 'applied')).toBe(true);
-  const taken = doc.pendingAfter(-1).slice(0, 5);
-  await authority.push([{ timelineId: doc.timelineId, mutations: taken }]);
-  const catchUp = authority.framesSince(0);
-  if (catchUp.status !== 'frames') throw new Error('no frames to catch up from');
-  doc.rebase({ journalId: 'history-1', frames: catchUp.frames.map((kept) => kept.frame) });
-  await doc.mutate({ type: 'toggle', id: 't7' }, { timestamp: T0 + 1 });
-  await doc.close();
-  await authority.close();
-
-  const { cached, replay, rerun } = await openBothWays(storage);
-  expect(cached.replayed, 'the base took five of them').toBe(8);
-  expect(rerun).toBe(0);
-  expect(cached).toEqual(replay);
 });
 
 test('a document that reduced thousands of mutations saves its overlay without closing, so a crash replays only the rest', async () => {

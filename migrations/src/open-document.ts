@@ -20,12 +20,14 @@ import {
   type ReducerModule,
   Replica,
   raiseSchemaMark,
+  readAppliedLsn,
+  readAppliedLsnAtOpen,
+  readRejections,
   readSchemaMark,
   TandemError,
   timelineLoss,
   writeReach,
 } from '@tandem/runtime/local';
-import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
 import { ensureSchema, refuseOlderReducer } from './schema-version.js';
 
 export interface LocalDocumentOptions {

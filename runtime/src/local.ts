@@ -1,5 +1,17 @@
 // The runtime without the sync protocol (its message schemas, codec and client): what a local document
 // needs to open, read and write. `@tandem/runtime/local`; the package's root adds the protocol and sync.
+export {
+  APPLIED_TABLE,
+  REJECTED_TABLE,
+  REJECTIONS_KEPT,
+  readAppliedLsn,
+  readAppliedLsnAtOpen,
+  readAppliedMarkers,
+  readRejections,
+  readTimelineBindings,
+  writeAppliedMarkers,
+  writeRejections,
+} from './applied-marker.js';
 export { applySequentially, type BatchTarget, type ReduceResult } from './apply.js';
 export { concatBytes, toHex } from './bytes.js';
 export { MAX_REJECTIONS_LISTED, type Rejection, type SyncStatus } from './document-status.js';
@@ -50,6 +62,7 @@ export {
   ReducerTrap,
 } from './reducer/host.js';
 export { SQL_LIMITS } from './reducer/limits.js';
+export { loadPreparedReducerFrom } from './reducer/load-reducer.js';
 export { METER_VERSION } from './reducer/meter-abi.js';
 export { isPrepared, type PreparedHeader, readPrepared } from './reducer/prepared.js';
 export { WORLD_PACKAGE } from './reducer/world.js';

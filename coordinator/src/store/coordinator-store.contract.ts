@@ -3,16 +3,12 @@
 // same code; only the store differs.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  AuthorityDocument,
-  type AuthorityJournal,
-  type AuthorityRecovered,
-  type AuthorityStore,
-} from '@tandem/migrations';
 import { type Frame, PAGE_SIZE, PageStore, TandemError } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { AuthorityDocument } from '../authority/authority-document.js';
+import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '../authority/authority-store.js';
 import type { DocumentStores } from './coordinator-store.js';
 import type { ReducerShelf } from './reducer-shelf.js';
 

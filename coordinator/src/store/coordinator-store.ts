@@ -8,7 +8,7 @@
 // each opens its own connections to it (document-worker.ts), and the main thread keeps one for the
 // list of documents and the reducers.
 import { documentFolder, FsByteStore } from '@tandem/host-node';
-import { type AuthorityStore, fileAuthorityStore } from '@tandem/migrations';
+import { type AuthorityStore, fileAuthorityStore } from '../authority/authority-store.js';
 import { listDocuments as listDocumentFolders } from '../migrate-all.js';
 import { PostgresStore } from './postgres-store.js';
 

@@ -16,7 +16,7 @@
 // 6. With an owner id, `open` reads the epoch of this owner's unexpired lease (none: `document-owned`),
 //    and every sync and checkpoint writes only while that lease still holds (checked in the same
 //    statement or transaction): a former owner, paused past its lease, writes nothing.
-import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '@tandem/migrations';
+
 import {
   concatBytes,
   decodeFrameRecord,
@@ -29,6 +29,7 @@ import {
   TandemError,
 } from '@tandem/runtime';
 import pg from 'pg';
+import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '../authority/authority-store.js';
 
 export interface PostgresStoreOptions {
   /** Connections this pool opens at most; 4 by default. */

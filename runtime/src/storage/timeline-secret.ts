@@ -1,6 +1,6 @@
 // A client's timeline secret: 256 random bits that prove a timeline is this client's. It is sent with
 // every hello and nowhere else; the coordinator binds a timeline to the hash of the secret that first
-// wrote on it (migrations/applied-marker.ts), and refuses any other secret on it (`timeline-taken`).
+// wrote on it (applied-marker.ts), and refuses any other secret on it (`timeline-taken`).
 // Losing it would lock the client out of its own timeline for good (its pending mutations could never be
 // delivered), so, like the timeline id, it is kept in several local files and established from whichever
 // survive (client-identity.ts): its own `secret.….meta`, the identity record, the reach record of each

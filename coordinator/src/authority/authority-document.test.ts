@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  APPLIED_TABLE,
   decodePageImage,
   FaultyByteStore,
   type Frame,
@@ -8,10 +9,11 @@ import {
   type PageImage,
   PageStore,
   PageVersions,
+  REJECTED_TABLE,
+  REJECTIONS_KEPT,
 } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
-import { APPLIED_TABLE, REJECTED_TABLE, REJECTIONS_KEPT } from './applied-marker.js';
 import { AuthorityDocument, type KeptFrame, type PushResult } from './authority-document.js';
 
 /** The pages a receiver holding `image` (or nothing) gets from the wire forms of `kept`. */
@@ -27,7 +29,7 @@ async function receive(image: PageImage | undefined, kept: readonly KeptFrame[])
 }
 
 const reducer = await loadReducer(
-  await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
+  await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 let docs = 0;
 

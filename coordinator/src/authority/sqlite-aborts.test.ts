@@ -2,15 +2,15 @@
 // rejection on the client and on the authority alike, and nothing around it is lost: not the rest of
 // its batch, not the document, not a persisted document's next open.
 import { readFile } from 'node:fs/promises';
+import { openLocalDocument } from '@tandem/migrations/local';
 import { LIMIT_REASONS, MemoryByteStore, type MutationEnvelope } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
-import { openLocalDocument } from './open-document.js';
 
 // The limits fixture: {"op": "write"} records its lsn in `applied`; {"op": "sql", "q"} runs q first.
 const reducer = await loadReducer(
-  await readFile(new URL('../../e2e/fixtures/limits-reducer/dist/reducer.wasm', import.meta.url)),
+  await readFile(new URL('../../../e2e/fixtures/limits-reducer/dist/reducer.wasm', import.meta.url)),
   { limits: { sqlStepsPerMutation: 500_000 } },
 );
 

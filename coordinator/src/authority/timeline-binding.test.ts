@@ -2,21 +2,23 @@
 // pushes, their grouping into one transaction, and reopens of the document, a timeline takes mutations
 // only from the client whose secret first wrote on it.
 import { readFile } from 'node:fs/promises';
-import { MemoryByteStore, type MutationEnvelope, Replica } from '@tandem/runtime';
-import { loadReducer } from '@tandem/runtime/prepare';
-import fc from 'fast-check';
-import { expect, test } from 'vitest';
 import {
   APPLIED_TABLE,
+  MemoryByteStore,
+  type MutationEnvelope,
+  Replica,
   readAppliedMarkers,
   readTimelineBindings,
   writeAppliedMarkers,
-} from './applied-marker.js';
+} from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
 import { AuthorityDocument, type PushRequest } from './authority-document.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_204);
 const reducer = await loadReducer(
-  await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
+  await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 const TIMELINES = ['t0', 't1'] as const;
 /** A hash per client: what the coordinator hands the document for each client's secret. */

@@ -1,13 +1,10 @@
 // A host's reducer, loaded from bytes it read somewhere, with a refusal turned into an
 // `invalid-reducer` TandemError that says where they came from. This entry loads prepared reducers only
-// (no instrumenter: what a browser runs); `@tandem/migrations/prepare` adds components, for Node hosts.
-import {
-  loadPreparedReducer,
-  type ReducerLimits,
-  ReducerLoadError,
-  type ReducerModule,
-  TandemError,
-} from '@tandem/runtime/local';
+// (no instrumenter: what a browser runs); `@tandem/runtime/prepare` adds components, for Node hosts.
+import { TandemError } from '../errors.js';
+import { ReducerLoadError } from './errors.js';
+import { loadPreparedReducer, type ReducerModule } from './host.js';
+import type { ReducerLimits } from './limits.js';
 
 /** Loads a prepared reducer under `limits` (DEFAULT_LIMITS for those left out). */
 export function loadPreparedReducerFrom(

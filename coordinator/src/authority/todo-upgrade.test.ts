@@ -12,10 +12,10 @@ import { AuthorityDocument, type PushOutcome } from './authority-document.js';
 
 const SEED = Number(process.env.FC_SEED ?? 1212);
 const v1 = await loadReducer(
-  await readFile(new URL('../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url)),
+  await readFile(new URL('../../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url)),
 );
 const v2 = await loadReducer(
-  await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
+  await readFile(new URL('../../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 const V1_COLUMNS = 'SELECT id, title, completed, created_at FROM todos ORDER BY id';
 let docs = 0;

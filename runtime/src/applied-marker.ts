@@ -18,7 +18,9 @@
 //    visible in the pages is always bound) and never changes. Markers written before bindings existed
 //    have none until their timeline's next push binds them.
 
-import { type PlainValue, type Replica, SqlError } from '@tandem/runtime/local';
+import type { Replica } from './replica.js';
+import { SqlError } from './sqlite/connection.js';
+import type { PlainValue } from './value.js';
 
 export const APPLIED_TABLE = '_tandem_applied';
 export const REJECTED_TABLE = '_tandem_rejected';

@@ -28,10 +28,11 @@
 //    delta against its version in the base before the frame. A committed frame's previous pages are
 //    read in the commit callback, before the fold replaces them; frames recovered from the journal get
 //    theirs by replaying them over the checkpoint image.
-// 10. A timeline bound to a secret (applied-marker.ts invariant 4) takes pushes only under that secret's
+// 10. A timeline bound to a secret (runtime applied-marker.ts invariant 4) takes pushes only under that secret's
 //    hash; any other push on it is refused (`timeline-taken`) and changes nothing. A push with a hash
 //    binds an unbound timeline in the transaction of the first mutations it takes on it.
 
+import { ensureSchema, refuseOlderReducer } from '@tandem/migrations';
 import {
   type ByteStore,
   concatBytes,
@@ -45,16 +46,14 @@ import {
   pushProblem,
   type ReducerModule,
   Replica,
+  readAppliedMarkers,
+  readTimelineBindings,
   rebuildStore,
   TandemError,
   type WireFrame,
-} from '@tandem/runtime';
-import {
-  readAppliedMarkers,
-  readTimelineBindings,
   writeAppliedMarkers,
   writeRejections,
-} from './applied-marker.js';
+} from '@tandem/runtime';
 import {
   type AuthorityJournal,
   type AuthorityRecovered,
@@ -68,7 +67,6 @@ import {
   recoveredWireForms,
   type SyncingFrames,
 } from './frame-pipeline.js';
-import { ensureSchema, refuseOlderReducer } from './schema-version.js';
 
 export type { KeptFrame } from './frame-pipeline.js';
 
@@ -186,7 +184,7 @@ export class AuthorityDocument {
   /** The frame lsn after the frames applied so far, durable or not. */
   #appliedFrameLsn: number;
   #closed = false;
-  /** A transaction of this document committed markers: the marker table needs no check (applied-marker.ts). */
+  /** A transaction of this document committed markers: the marker table needs no check (runtime applied-marker.ts). */
   #markerTableReady = false;
   /** What this open did to the schema: the version it found, the reducer's, and whether `migrate` ran. */
   readonly migration: MigrationReport;
