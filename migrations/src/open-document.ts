@@ -21,6 +21,7 @@ import {
   Replica,
   raiseSchemaMark,
   readSchemaMark,
+  SCHEMA_MARK_UNWRITTEN,
   TandemError,
   timelineLoss,
   writeReach,
@@ -163,7 +164,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
               throw new TandemError(
                 'storage-failed',
                 `document ${options.docId} could not record its new schema version ${schemaVersion}`,
-                {},
+                { reason: SCHEMA_MARK_UNWRITTEN },
                 { cause: error },
               );
             }
