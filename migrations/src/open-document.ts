@@ -24,6 +24,7 @@ import {
   readAppliedLsnAtOpen,
   readRejections,
   readSchemaMark,
+  SCHEMA_MARK_UNWRITTEN,
   TandemError,
   timelineLoss,
   writeReach,
@@ -165,7 +166,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
               throw new TandemError(
                 'storage-failed',
                 `document ${options.docId} could not record its new schema version ${schemaVersion}`,
-                {},
+                { reason: SCHEMA_MARK_UNWRITTEN },
                 { cause: error },
               );
             }

@@ -30,8 +30,10 @@
 //    with the burst that caught the base up; sync-client.ts S8) keeps invariant 6 under the new
 //    reducer: the overlay is dropped, the reducer swapped, the overlay migrated to its schema and every
 //    pending mutation reduced again under it (none dropped: a reducer accepts its own older mutations).
-//    In `upgradeReducer`, a `migrate` that fails puts the old reducer and its overlay back and throws,
-//    so the document keeps working as before; `onUpgrade` listeners hear each upgrade once.
+//    It is all or nothing: anything thrown on the way (the new instance, a frame of the burst, `migrate`,
+//    the replay) puts back the base, the old reducer and its overlay of every pending mutation, and is
+//    rethrown as it was, so the document keeps working as before and a later move can succeed; the
+//    burst is recorded and `onUpgrade` listeners hear the move (once) only after all of it held.
 // 12. A rebase that leaves mutations pending while no subscription watches the document only marks
 //    the overlay stale: the pending mutations are reduced again when something first reads or writes
 //    the overlay (a query, pageHash, subscribe, rejections, a mutation, an overlay save, close: each
@@ -85,6 +87,20 @@ export type { ReducerIdentity } from './sync/reducer-offer.js';
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
   readonly onError?: (error: unknown) => void;
+}
+
+/** A burst of the coordinator's frames, after a snapshot if it has one; with a reducer, an upgrade's. */
+interface Burst {
+  readonly journalId: string;
+  readonly snapshot?: PageImage;
+  readonly frames: readonly Frame[];
+  readonly reducer?: ReducerModule;
+}
+
+/** How much of a burst reached the base. */
+interface BurstTaken {
+  snapshot: boolean;
+  readonly frames: Frame[];
 }
 
 export class LocalDocument implements SyncTarget {
@@ -299,26 +315,12 @@ export class LocalDocument implements SyncTarget {
    */
   async upgradeReducer(module: ReducerModule): Promise<void> {
     this.assertOpen();
-    const to = { hash: module.sha256, schemaVersion: declaredSchemaVersion(module) };
     // Recorded first: once swapped, the document takes mutations under the new version, and a reopen
     // with the older reducer must be refused (storage/schema-mark.ts). A recorded version whose migrate
     // then fails only refuses older reducers, which the coordinator no longer serves.
-    await this.mark(to.schemaVersion);
+    await this.mark(declaredSchemaVersion(module));
     this.assertOpen();
-    const from = this.reducer;
-    this.replica.discardOverlay();
-    const previous = this.replica.useReducer(module);
-    try {
-      this.prepareOverlay?.();
-    } catch (error) {
-      this.replica.discardOverlay();
-      this.replica.useReducer(previous);
-      this.rebuildOverlay();
-      throw error;
-    }
-    this.reducerChanged?.(module);
-    this.rebuildOverlay();
-    this.upgrades.moved({ from, to });
+    this.moveTo(module);
   }
 
   /**
@@ -598,47 +600,21 @@ export class LocalDocument implements SyncTarget {
     return this.pending.after(lsn);
   }
 
-  rebase(update: {
-    readonly journalId: string;
-    readonly snapshot?: PageImage;
-    readonly frames: readonly Frame[];
-    readonly reducer?: ReducerModule;
-  }): void {
+  rebase(update: Burst): void {
     if (this.closed) return;
-    const { snapshot, frames, reducer } = update;
+    if (update.reducer !== undefined) {
+      this.moveTo(update.reducer, update);
+      return;
+    }
     this.replica.discardOverlay();
-    // An upgrade with the burst that caught the base up (invariant 11): the overlay is rebuilt under the
-    // new reducer over the coordinator's pages, whose migration the burst brought.
-    const from = reducer && this.reducer;
-    if (reducer !== undefined) this.replica.useReducer(reducer);
     let prepared = false;
     try {
-      if (snapshot !== undefined) {
-        this.markerRead = undefined;
-        this.replica.resetBase(snapshot);
-        this.base = { journalId: update.journalId, cursor: snapshot.frameCount };
-      }
-      const applied: Frame[] = [];
+      const taken: BurstTaken = { snapshot: false, frames: [] };
       try {
-        for (const frame of frames) {
-          this.replica.applyFrames([frame]);
-          applied.push(frame);
-          this.base = { journalId: update.journalId, cursor: frame.lsn + 1 };
-        }
+        this.applyBurst(update, taken);
       } finally {
         // What reached the base is kept, even when a later frame of the burst was refused.
-        this.keeper?.record({
-          journalId: update.journalId,
-          ...(snapshot && {
-            replaced: {
-              source: { pageCount: snapshot.pageCount, pages: () => snapshot.pages },
-              frameCount: snapshot.frameCount,
-            },
-          }),
-          frames: applied,
-          base: this.replica.store.base(),
-          cursor: this.base.cursor,
-        });
+        this.recordBurst(update, taken);
       }
       this.prepareOverlay?.();
       prepared = true;
@@ -651,14 +627,94 @@ export class LocalDocument implements SyncTarget {
       this.overlayStale = true;
       // Reduced again now only when someone will read the overlay at once (invariant 12).
       if (this.pending.count === 0 || this.subscriptions.active) this.ensureOverlay();
-      if (reducer !== undefined && from !== undefined) {
-        this.reducerChanged?.(reducer);
-        this.upgrades.moved({ from, to: this.reducer });
-      }
-      this.statusFeed.changed();
-      this.waits.rebased();
-      this.subscriptions.changed();
+      this.rebased();
     }
+  }
+
+  /** Puts `burst` in the replica's base, the snapshot then frame by frame; `taken` says how far it got. */
+  private applyBurst(burst: Burst, taken: BurstTaken): void {
+    const { snapshot } = burst;
+    if (snapshot !== undefined) {
+      this.markerRead = undefined;
+      this.replica.resetBase(snapshot);
+      this.base = { journalId: burst.journalId, cursor: snapshot.frameCount };
+      taken.snapshot = true;
+    }
+    for (const frame of burst.frames) {
+      this.replica.applyFrames([frame]);
+      taken.frames.push(frame);
+      this.base = { journalId: burst.journalId, cursor: frame.lsn + 1 };
+    }
+  }
+
+  /** Hands what of `burst` reached the base to the keeper, which writes it beside the timeline. */
+  private recordBurst(burst: Burst, taken: BurstTaken): void {
+    const { snapshot } = burst;
+    if (snapshot !== undefined && !taken.snapshot) return;
+    this.keeper?.record({
+      journalId: burst.journalId,
+      ...(snapshot && {
+        replaced: {
+          source: { pageCount: snapshot.pageCount, pages: () => snapshot.pages },
+          frameCount: snapshot.frameCount,
+        },
+      }),
+      frames: taken.frames,
+      base: this.replica.store.base(),
+      cursor: this.base.cursor,
+    });
+  }
+
+  /**
+   * Moves the document to `module` (invariant 11), over `burst` when one catches its base up: all or
+   * nothing. The base takes the burst, the reducer is swapped, the overlay brought to its schema and the
+   * pending mutations the base does not hold reduced again under it; anything thrown on the way puts
+   * the base, the reducer and an overlay of every pending mutation over that base back as they were, and
+   * is rethrown as it was (a refused frame stays a refused frame, a failed `migrate` a
+   * `migration-failed`). Only once all of it held is the burst recorded and the move told.
+   */
+  private moveTo(module: ReducerModule, burst?: Burst): void {
+    const from = this.reducer;
+    const before = {
+      base: this.base,
+      markerRead: this.markerRead,
+      pages: burst && this.replica.saveBase(),
+    };
+    const previous = this.replica.reducerModule;
+    const taken: BurstTaken = { snapshot: false, frames: [] };
+    let applied: number;
+    this.replica.discardOverlay();
+    try {
+      this.replica.useReducer(module);
+      if (burst !== undefined) this.applyBurst(burst, taken);
+      this.prepareOverlay?.();
+      applied = this.readAppliedLsn?.() ?? -1;
+      // Every pending mutation the base does not hold is reduced here: none is left to a later replay.
+      this.overlayStale = false;
+      this.pending.replayAbove(applied);
+    } catch (error) {
+      this.replica.discardOverlay();
+      if (before.pages !== undefined) this.replica.restoreBase(before.pages);
+      this.base = before.base;
+      this.markerRead = before.markerRead;
+      this.replica.useReducer(previous);
+      this.rebuildOverlay();
+      throw error;
+    }
+    if (burst !== undefined) this.recordBurst(burst, taken);
+    this.reducerChanged?.(module);
+    this.markerRead = applied;
+    this.settleTaken();
+    if (this.pending.dropped()) this.queueOverlaySave();
+    this.upgrades.moved({ from, to: this.reducer });
+    this.rebased();
+  }
+
+  /** The base or the overlay changed: the status, the waits on a rebase and the subscriptions hear it. */
+  private rebased(): void {
+    this.statusFeed.changed();
+    this.waits.rebased();
+    this.subscriptions.changed();
   }
 
   /** Settles what the base's applied marker says the coordinator took, and lets the timeline drop it. */

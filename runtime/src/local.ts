@@ -122,7 +122,7 @@ export {
   RECORD_OVERHEAD,
   RecordType,
 } from './storage/record.js';
-export { raiseSchemaMark, readSchemaMark } from './storage/schema-mark.js';
+export { raiseSchemaMark, readSchemaMark, SCHEMA_MARK_UNWRITTEN } from './storage/schema-mark.js';
 export {
   auditTimeline,
   type TimelineAudit,

@@ -113,6 +113,14 @@ export class PendingOverlay {
     this.#replay(this.#mutations);
   }
 
+  /**
+   * Reduces again, over the base, the pending mutations above `applied` (the base's marker: it holds
+   * the others), leaving the list as it is: `dropTaken` drops them once the caller keeps the new base.
+   */
+  replayAbove(applied: number): void {
+    this.#replay(this.#mutations.filter((m) => m.lsn > applied));
+  }
+
   /** Drops the mutations through `applied`: the base holds them now. */
   dropTaken(applied: number): void {
     const taken = this.#mutations.findIndex((m) => m.lsn > applied);

@@ -79,6 +79,13 @@ export interface ReplicaOptions {
   readonly onLog?: (level: string, message: string) => void;
 }
 
+/** A base as `Replica.saveBase` took it. */
+export interface SavedBase {
+  readonly pageCount: number;
+  readonly pages: readonly FramePage[];
+  readonly nextFrameLsn: number | undefined;
+}
+
 /** The envelope a migration runs under: fixed, so that every replica migrates to the same pages. */
 export function migrationEnvelope(toVersion: number): MutationEnvelope {
   return { timelineId: 'tandem:migrate', lsn: toVersion, timestamp: 0, payload: new Uint8Array(0) };
@@ -388,6 +395,36 @@ export class Replica {
     const generation = this.store.generation;
     try {
       this.store.resetBase(image);
+    } finally {
+      this.forgetSchema(generation);
+    }
+  }
+
+  /**
+   * The base as it is now, for `restoreBase`: its pages are never changed in place (page-store.ts
+   * invariant 2), so holding them costs no copy.
+   */
+  saveBase(): SavedBase {
+    const { store } = this;
+    return {
+      pageCount: store.basePageCount,
+      pages: [...store.pages('base')],
+      nextFrameLsn: store.nextFrameLsn,
+    };
+  }
+
+  /** Puts back a base `saveBase` took (its pages, and the frame it takes next); the overlay must be discarded. */
+  restoreBase(saved: SavedBase): void {
+    this.assertOpen();
+    const generation = this.store.generation;
+    try {
+      this.store.applyFrame({ pageCount: 0, pages: [] });
+      const { pageCount, pages, nextFrameLsn } = saved;
+      this.store.applyFrame({
+        pageCount,
+        pages,
+        ...(nextFrameLsn !== undefined && { frameCount: nextFrameLsn }),
+      });
     } finally {
       this.forgetSchema(generation);
     }

@@ -21,6 +21,12 @@ import { RecordType } from './record.js';
 
 const KIND = 'schema';
 
+/**
+ * The `reason` of the `storage-failed` a host's mark raise rejects with: the document did not move and
+ * still works under its reducer, so a sync client tries again with its next session.
+ */
+export const SCHEMA_MARK_UNWRITTEN = 'schema-mark-unwritten';
+
 /** The highest schema version marked in `files` of `store` (0 without a whole mark). */
 export async function readSchemaMark(store: ByteStore, files: readonly string[]): Promise<number> {
   const found = await readMetaFile(store, files, KIND, RecordType.schemaMark, 'newest', parseMark);

@@ -8,6 +8,7 @@
 // 3. An offer is fetched once per hash and kept while it is the one offered, except when the
 //    coordinator did not answer (a transient failure): the next welcome asks again.
 import { TandemError } from '../errors.js';
+import { SCHEMA_MARK_UNWRITTEN } from '../storage/schema-mark.js';
 import { decideReducer, type OfferedReducer } from './reducer-offer.js';
 import { SyncFailure } from './sync-failure.js';
 import type { ReducerWait, SyncOptions, SyncTarget } from './sync-target.js';
@@ -45,7 +46,7 @@ export class ReducerNegotiation {
     current: <T>(work: Promise<T>) => Promise<T>,
   ): Promise<'same' | 'waiting' | OfferedReducer> {
     const own = this.#target.reducerIdentity?.();
-    // The document may run it already: an upgrade whose burst failed after the swap says so here.
+    // The document may run it already: an upgradeReducer that went on after its session ended.
     if (hash === this.#hash || hash === own?.hash) {
       this.#hash = hash;
       this.#waitingFor = undefined;
@@ -83,14 +84,22 @@ export class ReducerNegotiation {
   }
 
   /**
-   * What a move to `reducer` threw, as the client fails with it: a TandemError of the document
-   * (`migrate` failed on its pages) is `upgrade-failed`; anything else (storage failed, the document
-   * closed, the session ended) is left as it was.
+   * What a move to `reducer` threw, as the client fails with it. Only `migrate` failing on this
+   * document's pages (`migration-failed`) is `upgrade-failed`: no retry can cure it. Anything else keeps
+   * its kind, so what a retry may cure (a refused frame, the session ending, the schema version not
+   * recorded) drops the session and the next one moves again; the document's own failure (its storage,
+   * closed) fails the client as C4 says. A move that threw left the document on its reducer
+   * (local-document.ts invariant 11).
    */
   failure(error: unknown, reducer: OfferedReducer): unknown {
-    if (!(error instanceof TandemError) || error.kind === 'storage-failed' || error.kind === 'closed') {
-      return error;
+    if (!(error instanceof TandemError)) return error;
+    if (error.kind === 'storage-failed' && error.fields.reason === SCHEMA_MARK_UNWRITTEN) {
+      return new Error(
+        `the move to the coordinator's reducer ${reducer.module.sha256} waits: ${error.message}`,
+        { cause: error },
+      );
     }
+    if (error.kind !== 'migration-failed') return error;
     return new SyncFailure(
       'upgrade-failed',
       `the coordinator runs reducer ${reducer.module.sha256} (schema version ${reducer.schemaVersion}), and this client could not move to it: ${error.message}`,

@@ -10,6 +10,7 @@ import {
 import { MAX_PUSH_MUTATIONS, MAX_PUSHES_IN_FLIGHT } from '../protocol/limits.js';
 import { encodePageDelta, PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope, ReducerModule } from '../reducer/host.js';
+import { SCHEMA_MARK_UNWRITTEN } from '../storage/schema-mark.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { SyncClient, type SyncFailure, type SyncTarget, type WebSocketLike } from './sync-client.js';
 
@@ -296,7 +297,8 @@ class NegotiatingTarget extends RecordingTarget {
   schemaVersion = 2;
   hash = HASH;
   readonly moves: { how: 'rebase' | 'alone'; hash: string; frames: number[] }[] = [];
-  failMove: TandemError | undefined;
+  failMove: Error | undefined;
+  failReady: Error | undefined;
   reducerIdentity() {
     return { hash: this.hash, schemaVersion: this.schemaVersion };
   }
@@ -305,9 +307,12 @@ class NegotiatingTarget extends RecordingTarget {
   }
   readonly readied: string[] = [];
   async readyUpgrade(module: ReducerModule) {
+    if (this.failReady !== undefined) throw this.failReady;
     this.readied.push(module.sha256);
   }
   override rebase(update: { journalId: string; frames: readonly Frame[]; reducer?: ReducerModule }) {
+    // A move that fails takes nothing (local-document.ts invariant 11).
+    if (update.reducer !== undefined && this.failMove !== undefined) throw this.failMove;
     super.rebase(update);
     if (update.reducer !== undefined)
       this.move(
@@ -405,6 +410,51 @@ test('a document that cannot move to the newer reducer fails the client with upg
   await new Promise((resolve) => setTimeout(resolve, 10));
   expect(sockets).toHaveLength(1);
 });
+
+// Faults of a move a later session may cure: the document stayed on its reducer (local-document.ts
+// invariant 11), so the client drops the session and moves with the next one.
+for (const [what, fault, step] of [
+  ['a refused frame', new Error('frame 1 cannot be applied'), 'rebase'],
+  ['an instance that could not be made', new Error('no memory left for an instance'), 'alone'],
+  [
+    'a reducer older than the pages it was sent with',
+    new TandemError('reducer-too-old', 'document d is at schema version 4'),
+    'rebase',
+  ],
+  [
+    'a schema version that could not be recorded',
+    new TandemError('storage-failed', 'document d could not record its new schema version 3', {
+      reason: SCHEMA_MARK_UNWRITTEN,
+    }),
+    'ready',
+  ],
+] as const) {
+  test(`a move that failed on ${what} drops the session, and the next one moves: no upgrade-failed`, async () => {
+    const { sockets, target, client } = negotiating();
+    if (step === 'ready') target.failReady = fault;
+    else target.failMove = fault;
+    const head = step === 'alone' ? 0 : 1;
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.say({ type: 'welcome', journalId: 'j1', head, reducerHash: NEWER, appliedLsn: -1 });
+    if (head > 0) sockets[0]!.say({ type: 'frames', frames: [frame(0)], more: false });
+    await tick();
+    await tick();
+    expect(client.state).not.toBe('failed');
+    expect(client.lastDrop).toContain(fault.message);
+    expect(target.failures).toHaveLength(0);
+    target.failMove = undefined;
+    target.failReady = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    sockets[1]!.open();
+    sockets[1]!.say({ type: 'welcome', journalId: 'j1', head, reducerHash: NEWER, appliedLsn: -1 });
+    if (head > 0) sockets[1]!.say({ type: 'frames', frames: [frame(0)], more: false });
+    await tick();
+    await tick();
+    expect(target.moves).toHaveLength(1);
+    expect(client.reducerHash).toBe(NEWER);
+  });
+}
 
 test('an older reducer: the client takes frames, pushes nothing, says what it waits for, and goes live once welcomed under its own', async () => {
   const { sockets, target, client } = negotiating();

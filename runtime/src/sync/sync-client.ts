@@ -63,8 +63,9 @@
 //     puts the client in `waiting-for-reducer`: it takes frames, answers heads, and pushes nothing,
 //     until a welcome names its own reducer (the coordinator closes every connection when a reducer is
 //     deployed, so that welcome comes with the deploy). Anything else fails it (`reducer-mismatch`, or
-//     `upgrade-failed` when the document refuses the move). A push never leaves under a reducer other
-//     than the coordinator's.
+//     `upgrade-failed` when `migrate` fails on the document's pages; a move that failed otherwise left
+//     the document as it was and is tried again with the next session). A push never leaves under a
+//     reducer other than the coordinator's.
 // S7. An `askHead()` is sent on the first session welcomed after it was made, and again on each later
 //     one until answered (an answer dies with its session); it settles once, with the coordinator's
 //     `head`, or rejects as `whenLive()` does once the client failed or was closed.

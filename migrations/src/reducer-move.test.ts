@@ -1,0 +1,272 @@
+// A client's move to the coordinator's newer reducer is all or nothing (runtime local-document.ts
+// invariant 11), whether it comes with the burst that catches its base up (`rebase` given the reducer)
+// or at once (`upgradeReducer`): a fault at any step (the reducer's instance, a refused frame, `migrate`
+// trapping on the pages, the replay of the pending mutations) leaves the document exactly as it was —
+// its reducer, every pending mutation, its base, its pages, the old schema — and the error as it was,
+// so a later move succeeds.
+import { readFile } from 'node:fs/promises';
+import {
+  type Frame,
+  type LocalDocument,
+  MemoryByteStore,
+  type MutationEnvelope,
+  type ReducerModule,
+  TandemError,
+} from '@tandem/runtime';
+import { loadReducer } from '@tandem/runtime/prepare';
+import { expect, test } from 'vitest';
+import { AuthorityDocument } from './authority-document.js';
+import { openLocalDocument } from './open-document.js';
+
+const fixture = (path: string) => new URL(`../../${path}/dist/reducer.wasm`, import.meta.url);
+const v1 = await loadReducer(await readFile(fixture('e2e/fixtures/todo-v1-reducer')));
+const v2 = await loadReducer(await readFile(fixture('reducers/todo')));
+/** Version 2 whose `migrate` refuses two todos with one title. */
+const uniqueTitles = await loadReducer(await readFile(fixture('e2e/fixtures/todo-v2-unique-titles-reducer')));
+const T0 = 1_700_000_000_000;
+let docs = 0;
+
+function envelope(timelineId: string, lsn: number, body: object): MutationEnvelope {
+  return {
+    timelineId,
+    lsn,
+    timestamp: T0 + lsn,
+    payload: new TextEncoder().encode(JSON.stringify(body)),
+  };
+}
+
+function framesSince(authority: AuthorityDocument, cursor: number): Frame[] {
+  const catchUp = authority.framesSince(cursor);
+  if (catchUp.status !== 'frames') throw new Error(`no frames since ${cursor}`);
+  return catchUp.frames.map((kept) => kept.frame);
+}
+
+/**
+ * A client caught up with a coordinator under version 1 (another client made two todos titled
+ * "milk"), with mutations pending (one of them rejected locally); then the coordinator moves to
+ * version 2 (`coordinatorMoves`) and the other client writes under it, or stays and writes under
+ * version 1. `burst` is what the client has not taken yet.
+ */
+async function scene(coordinatorMoves: boolean) {
+  const docId = `move-${++docs}`;
+  const coordinatorFiles = new MemoryByteStore();
+  let authority = await AuthorityDocument.open({ docId, reducer: v1, storage: coordinatorFiles });
+  await authority.push([
+    {
+      timelineId: 'other',
+      mutations: [
+        envelope('other', 0, { type: 'create', id: 'o1', title: 'milk' }),
+        envelope('other', 1, { type: 'create', id: 'o2', title: 'milk' }),
+      ],
+    },
+  ]);
+  const client = await openLocalDocument({
+    docId,
+    reducer: v1,
+    timelineId: 'me',
+    storage: new MemoryByteStore(),
+  });
+  client.rebase({ journalId: authority.journalId, frames: framesSince(authority, 0) });
+  const made = await client.mutateBatch(
+    [
+      { type: 'create', id: 'm1', title: 'bread' },
+      { type: 'toggle', id: 'o1' },
+      { type: 'rename', id: 'nobody', title: 'x' },
+      { type: 'create', id: 'm2', title: 'eggs' },
+    ],
+    { timestamp: T0 },
+  );
+  expect(made.map((r) => r.status)).toEqual(['applied', 'applied', 'rejected', 'applied']);
+  if (coordinatorMoves) {
+    await authority.close();
+    authority = await AuthorityDocument.open({ docId, reducer: v2, storage: coordinatorFiles });
+    await authority.push([
+      {
+        timelineId: 'other',
+        mutations: [envelope('other', 2, { type: 'create', id: 'o3', title: 'tea', priority: 5 })],
+      },
+    ]);
+  } else {
+    await authority.push([
+      { timelineId: 'other', mutations: [envelope('other', 2, { type: 'create', id: 'o3', title: 'tea' })] },
+    ]);
+  }
+  const burst = framesSince(authority, client.baseCursor().cursor);
+  return { authority, client, burst };
+}
+
+/** Everything a failed move must leave as it was. */
+async function state(doc: LocalDocument) {
+  return {
+    reducer: doc.reducer,
+    pending: doc.pendingAfter(-1).map((m) => m.lsn),
+    pendingCount: doc.pendingCount,
+    base: doc.baseCursor(),
+    pageHash: await doc.pageHash(),
+    columns: (await doc.query("SELECT name FROM pragma_table_info('todos') ORDER BY cid")).map((r) => r.name),
+    todos: await doc.query('SELECT * FROM todos ORDER BY id'),
+    rejections: (await doc.rejections()).map((r) => [r.lsn, r.reason]),
+  };
+}
+
+/** `module` whose instances throw `error` from `reduce` (a host fault, not a reducer's rejection). */
+function throwingReduce(module: ReducerModule, error: Error): ReducerModule {
+  return {
+    ...module,
+    instantiate: (imports) => {
+      const instance = module.instantiate(imports);
+      return {
+        get fresh() {
+          return instance.fresh;
+        },
+        schemaVersion: () => instance.schemaVersion(),
+        migrate: (from) => instance.migrate(from),
+        reduce: () => {
+          throw error;
+        },
+      };
+    },
+  };
+}
+
+const instanceLost = new Error('no memory left for an instance');
+const hostLost = new Error('the host lost the reducer');
+
+interface Fault {
+  readonly name: string;
+  /** The coordinator moved to version 2 (its migration is in the burst), or stayed on version 1. */
+  readonly coordinatorMoves: boolean;
+  /** The reducer and burst the move is tried with. */
+  readonly attempt: (burst: Frame[]) => { readonly reducer: ReducerModule; readonly burst: Frame[] };
+  /** The reducer the later move succeeds with. */
+  readonly retry: ReducerModule;
+  readonly thrown: (error: unknown) => void;
+}
+
+const badPage = (frame: Frame): Frame => ({
+  ...frame,
+  pages: [{ pgno: 1, data: new Uint8Array(100) }, ...frame.pages],
+});
+
+const faults: Fault[] = [
+  {
+    name: 'its instance cannot be made',
+    coordinatorMoves: true,
+    attempt: (burst) => ({
+      reducer: {
+        ...v2,
+        instantiate: () => {
+          throw instanceLost;
+        },
+      },
+      burst,
+    }),
+    retry: v2,
+    thrown: (error) => expect(error).toBe(instanceLost),
+  },
+  {
+    name: 'the first frame of the burst is out of order',
+    coordinatorMoves: true,
+    attempt: (burst) => ({ reducer: v2, burst: burst.map((f) => ({ ...f, lsn: f.lsn + 1 })) }),
+    retry: v2,
+    thrown: (error) => expect((error as { kind?: string }).kind).toBe('frame-out-of-order'),
+  },
+  {
+    name: 'a frame after the migration is refused',
+    coordinatorMoves: true,
+    attempt: (burst) => ({
+      reducer: v2,
+      burst: burst.map((f, i) => (i === burst.length - 1 ? badPage(f) : f)),
+    }),
+    retry: v2,
+    thrown: (error) => expect(error).toBeInstanceOf(RangeError),
+  },
+  {
+    name: 'migrate traps on the pages',
+    coordinatorMoves: false,
+    attempt: (burst) => ({ reducer: uniqueTitles, burst }),
+    retry: v2,
+    thrown: (error) => {
+      expect(error).toBeInstanceOf(TandemError);
+      expect((error as TandemError).kind).toBe('migration-failed');
+    },
+  },
+  {
+    name: 'the replay of the pending mutations throws',
+    coordinatorMoves: true,
+    attempt: (burst) => ({ reducer: throwingReduce(v2, hostLost), burst }),
+    retry: v2,
+    thrown: (error) => expect(error).toBe(hostLost),
+  },
+];
+
+for (const fault of faults) {
+  test(`a move with the catch-up burst whose ${fault.name} leaves the document as it was, and a later move succeeds`, async () => {
+    const { authority, client, burst } = await scene(fault.coordinatorMoves);
+    const heard: unknown[] = [];
+    client.onUpgrade((upgrade) => heard.push(upgrade));
+    // The overlay as a replay makes it, so that pages compare with the one the failed move rebuilds.
+    client.rebase({ journalId: authority.journalId, frames: [] });
+    const before = await state(client);
+    const { reducer, burst: tried } = fault.attempt(burst);
+    let thrown: unknown;
+    try {
+      client.rebase({ journalId: authority.journalId, frames: tried, reducer });
+    } catch (error) {
+      thrown = error;
+    }
+    fault.thrown(thrown);
+    expect(await state(client)).toEqual(before);
+    expect(before.reducer.hash).toBe(v1.sha256);
+    expect(before.columns).not.toContain('priority');
+    expect(heard).toEqual([]);
+
+    // The next session catches up and moves.
+    client.rebase({ journalId: authority.journalId, frames: burst, reducer: fault.retry });
+    expect(client.reducer.hash).toBe(fault.retry.sha256);
+    expect(heard).toHaveLength(1);
+    const after = await state(client);
+    expect(after.columns).toContain('priority');
+    expect(after.pending).toEqual(before.pending);
+    expect(after.todos.map((t) => t.id)).toEqual(['m1', 'm2', 'o1', 'o2', 'o3']);
+    await client.close();
+    await authority.close();
+  });
+}
+
+for (const fault of faults.filter(
+  (f) => f.name !== 'migrate traps on the pages' && !f.name.includes('frame'),
+)) {
+  test(`upgradeReducer whose ${fault.name} rejects with the document as it was, and a later upgrade succeeds`, async () => {
+    const { authority, client } = await scene(false);
+    client.rebase({ journalId: authority.journalId, frames: [] });
+    const before = await state(client);
+    const { reducer } = fault.attempt([]);
+    fault.thrown(
+      await client.upgradeReducer(reducer).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    expect(await state(client)).toEqual(before);
+    await client.upgradeReducer(fault.retry);
+    expect(client.reducer.hash).toBe(fault.retry.sha256);
+    expect((await state(client)).pending).toEqual(before.pending);
+    await client.close();
+    await authority.close();
+  });
+}
+
+test('upgradeReducer whose migrate traps on the pages rejects with the document as it was', async () => {
+  const { authority, client } = await scene(false);
+  client.rebase({ journalId: authority.journalId, frames: [] });
+  const before = await state(client);
+  const error = await client.upgradeReducer(uniqueTitles).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect((error as TandemError).kind).toBe('migration-failed');
+  expect(await state(client)).toEqual(before);
+  await client.close();
+  await authority.close();
+});
