@@ -5,6 +5,7 @@
 // its reducer, every pending mutation, its base, its pages, the old schema — and the error as it was,
 // so a later move succeeds.
 import { readFile } from 'node:fs/promises';
+import { openLocalDocument } from '@tandem/migrations/local';
 import {
   type Frame,
   type LocalDocument,
@@ -16,9 +17,8 @@ import {
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
-import { openLocalDocument } from './open-document.js';
 
-const fixture = (path: string) => new URL(`../../${path}/dist/reducer.wasm`, import.meta.url);
+const fixture = (path: string) => new URL(`../../../${path}/dist/reducer.wasm`, import.meta.url);
 const v1 = await loadReducer(await readFile(fixture('e2e/fixtures/todo-v1-reducer')));
 const v2 = await loadReducer(await readFile(fixture('reducers/todo')));
 /** Version 2 whose `migrate` refuses two todos with one title. */
