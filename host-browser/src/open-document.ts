@@ -3,12 +3,14 @@
 // the client, the protocol's codec and msgpack, a chunk of its own) is imported only when a coordinator
 // is named, so a local-only open never loads or compiles it, as in host-node's openDocument.
 
-import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations/local';
+import { schemaLifecycle } from '@tandem/migrations';
 import {
   type CoordinatorOptions,
   checkCoordinatorOptions,
   type LocalDocument,
+  type LocalDocumentOptions,
   loadSqlite,
+  openLocalDocument,
   type ReducerLimits,
   type ReducerModule,
   TandemError,
@@ -18,7 +20,7 @@ import { type LockedFolder, openDocumentFolder } from './opfs-folder.js';
 import { resolveReducer } from './reducer-source.js';
 
 export interface OpenDocumentOptions
-  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
+  extends Omit<LocalDocumentOptions, 'reducer' | 'schema' | 'timelineId' | 'storage' | 'closeStorage'>,
     CoordinatorOptions {
   /**
    * The URL of a prepared reducer (the coordinator's `/reducers/<sha256>.wasm`, named by
@@ -82,6 +84,7 @@ export async function openWithReducer(
     openLocalDocument({
       ...rest,
       reducer: module,
+      schema: schemaLifecycle,
       timelineId: options.timelineId ?? crypto.randomUUID(),
       ...(store && { storage: store, closeStorage: () => store.close() }),
     });

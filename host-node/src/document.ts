@@ -5,13 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LocalDocumentOptions, openLocalDocument } from '@tandem/migrations/local';
+import { schemaLifecycle } from '@tandem/migrations';
 import {
   type CoordinatorOptions,
   checkCoordinatorOptions,
   documentFolderName,
   type LocalDocument,
+  type LocalDocumentOptions,
   loadSqlite,
+  openLocalDocument,
   protocolLimits,
   type ReducerLimits,
   type ReducerModule,
@@ -22,7 +24,7 @@ import { FsByteStore } from './fs-byte-store.js';
 import { LazySocket } from './lazy-socket.js';
 
 export interface OpenDocumentOptions
-  extends Omit<LocalDocumentOptions, 'reducer' | 'timelineId' | 'storage' | 'closeStorage'>,
+  extends Omit<LocalDocumentOptions, 'reducer' | 'schema' | 'timelineId' | 'storage' | 'closeStorage'>,
     CoordinatorOptions {
   /** A path to a built reducer component (`tandem build` output), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
@@ -64,6 +66,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     return openLocalDocument({
       ...rest,
       reducer: module,
+      schema: schemaLifecycle,
       timelineId: options.timelineId ?? randomUUID(),
       ...(chosen && { storage: chosen }),
       ...(files && { closeStorage: () => files.close() }),

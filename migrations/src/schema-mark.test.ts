@@ -4,10 +4,10 @@
 // or one moved to the coordinator's newer reducer before any frame of it arrived).
 import { readFile } from 'node:fs/promises';
 import { MemoryByteStore, TandemError } from '@tandem/runtime';
-import { type ByteStore, raiseSchemaMark, readSchemaMark } from '@tandem/runtime/local';
+import { type ByteStore, openLocalDocument, raiseSchemaMark, readSchemaMark } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
-import { openLocalDocument } from './open-document.js';
+import { schemaLifecycle } from './schema-version.js';
 
 const v1 = await loadReducer(
   await readFile(new URL('../../e2e/fixtures/todo-v1-reducer/dist/reducer.wasm', import.meta.url)),
@@ -30,7 +30,8 @@ const snapshot = async (store: MemoryByteStore) =>
 
 test('a document upgraded to version 2 with pending mutations is refused to version 1 at the next open, and version 2 reopens it whole', async () => {
   const storage = new MemoryByteStore();
-  const open = (reducer: typeof v1) => openLocalDocument({ docId: 'd', reducer, timelineId: 't', storage });
+  const open = (reducer: typeof v1) =>
+    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer, timelineId: 't', storage });
   const doc = await open(v1);
   await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
   await doc.upgradeReducer(v2);
@@ -50,7 +51,8 @@ test('a document upgraded to version 2 with pending mutations is refused to vers
 
 test('the mark refuses only older reducers: version 1 reopens a document only version 1 ran', async () => {
   const storage = new MemoryByteStore();
-  const open = (reducer: typeof v1) => openLocalDocument({ docId: 'd', reducer, timelineId: 't', storage });
+  const open = (reducer: typeof v1) =>
+    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer, timelineId: 't', storage });
   const first = await open(v1);
   await first.mutate({ type: 'create', id: 'a', title: 'milk' });
   await first.close();
@@ -74,7 +76,13 @@ for (const order of [
 ]) {
   test(`two raises at once (${order.join(' then ')}) leave the higher mark in one whole file`, async () => {
     const storage = new MemoryByteStore();
-    const doc = await openLocalDocument({ docId: 'd', reducer: v1, timelineId: 't', storage });
+    const doc = await openLocalDocument({
+      schema: schemaLifecycle,
+      docId: 'd',
+      reducer: v1,
+      timelineId: 't',
+      storage,
+    });
     await Promise.all(order.map((version) => doc.readyUpgrade(declaring(version))));
     await doc.close();
     const files = await markFiles(storage);
@@ -110,6 +118,7 @@ test('a document closed while it records its schema version writes nothing after
     },
   };
   const doc = await openLocalDocument({
+    schema: schemaLifecycle,
     docId: 'd',
     reducer: v1,
     timelineId: 't',

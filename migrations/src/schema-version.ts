@@ -8,7 +8,13 @@
 // 2. A database is never migrated downwards: a reducer older than the database is refused with
 //    `reducer-too-old`, naming both versions, before it can write anything.
 
-import { type MigrationReport, type Replica, type TableStamp, TandemError } from '@tandem/runtime/local';
+import {
+  type MigrationReport,
+  type Replica,
+  type SchemaLifecycle,
+  type TableStamp,
+  TandemError,
+} from '@tandem/runtime/local';
 
 export const META_TABLE = '_tandem_meta';
 
@@ -80,3 +86,6 @@ function migrateIfBehind(replica: Replica, toVersion: number): MigrationReport {
     return { fromVersion, toVersion, migrated: true };
   });
 }
+
+/** What a host hands the runtime's openLocalDocument: this lifecycle, which sits above the runtime. */
+export const schemaLifecycle: SchemaLifecycle = { refuseOlderReducer, ensureSchema };

@@ -34,6 +34,7 @@ export {
   type Row,
   type SubscribeOptions,
 } from './local-document.js';
+export { type LocalDocumentOptions, openLocalDocument, type SchemaLifecycle } from './open-local-document.js';
 export * as protocolLimits from './protocol/limits.js';
 export {
   decodePageDelta,

@@ -2,8 +2,9 @@
 // rejection on the client and on the authority alike, and nothing around it is lost: not the rest of
 // its batch, not the document, not a persisted document's next open.
 import { readFile } from 'node:fs/promises';
-import { openLocalDocument } from '@tandem/migrations/local';
+import { schemaLifecycle } from '@tandem/migrations';
 import { LIMIT_REASONS, MemoryByteStore, type MutationEnvelope } from '@tandem/runtime';
+import { openLocalDocument } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
@@ -58,7 +59,7 @@ let docs = 0;
 
 test('the client and the authority reject the same mutations SQLite aborts, with the same reasons, and apply the rest', async () => {
   const docId = `aborts-${++docs}`;
-  const client = await openLocalDocument({ docId, reducer, timelineId: 'client' });
+  const client = await openLocalDocument({ schema: schemaLifecycle, docId, reducer, timelineId: 'client' });
   const local = await client.mutateBatch(BATCH);
   expect(local.map((r) => (r.status === 'applied' ? 'ok' : r.reason))).toEqual(EXPECTED);
 
@@ -83,14 +84,26 @@ test('the client and the authority reject the same mutations SQLite aborts, with
 test('a persisted document whose pending mutations include one SQLite aborts reopens with the same outcomes, and keeps working', async () => {
   const docId = `aborts-${++docs}`;
   const storage = new MemoryByteStore();
-  const first = await openLocalDocument({ docId, reducer, timelineId: 'client', storage });
+  const first = await openLocalDocument({
+    schema: schemaLifecycle,
+    docId,
+    reducer,
+    timelineId: 'client',
+    storage,
+  });
   const results = await first.mutateBatch(BATCH);
   expect(results.map((r) => (r.status === 'applied' ? 'ok' : r.reason))).toEqual(EXPECTED);
   const rows = await first.query(ROWS);
   const hash = await first.pageHash();
   await first.close();
 
-  const again = await openLocalDocument({ docId, reducer, timelineId: 'client', storage });
+  const again = await openLocalDocument({
+    schema: schemaLifecycle,
+    docId,
+    reducer,
+    timelineId: 'client',
+    storage,
+  });
   expect(await again.query(ROWS)).toEqual(rows);
   expect(await again.pageHash()).toBe(hash);
   expect(await again.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);

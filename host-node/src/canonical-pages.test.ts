@@ -3,11 +3,12 @@
 // (one flush), in mutateBatch calls — and after the document was reopened from its files between
 // batches. Both a plain reducer (todo) and one that draws from every source of time and randomness.
 import { readFile } from 'node:fs/promises';
+import { schemaLifecycle } from '@tandem/migrations';
 import { MemoryByteStore, type ReducerModule } from '@tandem/runtime';
+import { openLocalDocument } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { openLocalDocument } from './open-document.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20_261_210);
 const TIMESTAMP = 1_700_000_000_000;
@@ -64,7 +65,8 @@ async function run(
 ): Promise<{ outcomes: string[]; hash: string; reopenedHash: string }> {
   const storage = new MemoryByteStore();
   const docId = `canonical-${++docs}`;
-  const open = () => openLocalDocument({ docId, reducer, timelineId: TIMELINE, storage });
+  const open = () =>
+    openLocalDocument({ schema: schemaLifecycle, docId, reducer, timelineId: TIMELINE, storage });
   let doc = await open();
   const outcomes: string[] = [];
   const options = { timestamp: TIMESTAMP };

@@ -1,39 +1,45 @@
 // Opening a local document: a replica in memory, brought to its reducer's schema version before
-// anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL; load-reducer.ts).
+// anything else can touch it. Hosts add where the reducer's bytes come from (a file, a URL; load-reducer.ts)
+// and the schema lifecycle (`@tandem/migrations`' schemaLifecycle), which sits above the runtime.
 // A persisted document's overlay of pending mutations is installed from its cache when it was made from
 // this reducer, this base and these mutations (runtime storage/overlay-cache.ts); otherwise the pending
 // mutations are reduced again, as they always may be.
 
-import {
-  auditTimeline,
-  type ByteStore,
-  ClientBase,
-  covers,
-  DocumentJournal,
-  establishIdentity,
-  type Frame,
-  ListedByteStore,
-  LocalDocument,
-  type MigrationReport,
-  newTimelineSecret,
-  OverlayCache,
-  type ReducerModule,
-  Replica,
-  raiseSchemaMark,
-  readAppliedLsn,
-  readAppliedLsnAtOpen,
-  readRejections,
-  readSchemaMark,
-  SCHEMA_MARK_UNWRITTEN,
-  TandemError,
-  timelineLoss,
-  writeReach,
-} from '@tandem/runtime/local';
-import { ensureSchema, refuseOlderReducer } from './schema-version.js';
+import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
+import type { MigrationReport } from './document-parts.js';
+import { TandemError } from './errors.js';
+import type { Frame } from './frame.js';
+import { LocalDocument } from './local-document.js';
+import type { ReducerModule } from './reducer/host.js';
+import { Replica } from './replica.js';
+import type { ByteStore } from './storage/byte-store.js';
+import { ClientBase } from './storage/client-base.js';
+import { establishIdentity, writeReach } from './storage/client-identity.js';
+import { DocumentJournal } from './storage/document-journal.js';
+import { ListedByteStore } from './storage/listed-byte-store.js';
+import { covers, OverlayCache } from './storage/overlay-cache.js';
+import { raiseSchemaMark, readSchemaMark, SCHEMA_MARK_UNWRITTEN } from './storage/schema-mark.js';
+import { auditTimeline, timelineLoss } from './storage/timeline-audit.js';
+import { newTimelineSecret } from './storage/timeline-secret.js';
+
+/**
+ * The schema lifecycle a document opens under: `@tandem/migrations`' schemaLifecycle, handed in by the
+ * host because migrations sits above the runtime (DESIGN.md §2).
+ */
+export interface SchemaLifecycle {
+  /**
+   * Refuses (`reducer-too-old`) a reducer older than the document, before anything is written; `marked`
+   * is the version the document's files record (storage/schema-mark.ts).
+   */
+  refuseOlderReducer(replica: Replica, docId: string, marked: number): void;
+  /** Brings the database to the reducer's schema version (its `migrate`, in one transaction). */
+  ensureSchema(replica: Replica): MigrationReport;
+}
 
 export interface LocalDocumentOptions {
   readonly docId: string;
   readonly reducer: ReducerModule;
+  readonly schema: SchemaLifecycle;
   /**
    * This replica's timeline; a document reopened from `storage` keeps the one it recorded (established
    * from the copies it keeps, runtime/src/storage/client-identity.ts). Opening refuses with
@@ -53,7 +59,7 @@ export interface LocalDocumentOptions {
 }
 
 export async function openLocalDocument(options: LocalDocumentOptions): Promise<LocalDocument> {
-  const { closeStorage } = options;
+  const { closeStorage, schema } = options;
   // Each file is read once while opening, and as the store gives it (a timeline is megabytes): the
   // journal takes the timeline the audit read and decoded, instead of reading it again.
   // The parts below list the folder one after another; it is walked once (listed-byte-store.ts).
@@ -96,7 +102,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     });
     // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
     let marked = storage && files ? await readSchemaMark(storage, files) : 0;
-    refuseOlderReducer(replica, options.docId, marked);
+    schema.refuseOlderReducer(replica, options.docId, marked);
     // Read once for the audit, the overlay's check and the document: only frames from the coordinator
     // change the marker (reducers cannot write it: applied-marker.ts invariant 2), and none arrive before
     // the document is open.
@@ -124,7 +130,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         restored = undefined;
       }
     }
-    const migration = restored?.header.migration ?? ensureSchema(replica);
+    const migration = restored?.header.migration ?? schema.ensureSchema(replica);
     // Before the document takes a mutation under this version (runtime storage/schema-mark.ts).
     if (storage) await raiseSchemaMark(storage, marked, replica.reducerVersion);
     marked = Math.max(marked, replica.reducerVersion);
@@ -150,7 +156,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       readRejections: (from, to) => readRejections(migrated, timelineId, from, to),
       prepareOverlay: () => {
         baseMigration = undefined;
-        baseMigration = ensureSchema(migrated);
+        baseMigration = schema.ensureSchema(migrated);
       },
       ...(overlays && { reducerChanged: (reducer: ReducerModule) => overlays.useReducer(reducer.sha256) }),
       ...(storage && {

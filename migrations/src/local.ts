@@ -1,2 +1,0 @@
-// Opening a local document: `@tandem/migrations/local`, what a host loads.
-export { type LocalDocumentOptions, openLocalDocument } from './open-document.js';
