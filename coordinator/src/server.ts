@@ -34,7 +34,7 @@ import { coordinatorMetrics } from './metrics.js';
 import { listDocuments, migrateAll } from './migrate-all.js';
 import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
 import { isPostgresUrl, type StoreConfig } from './store/coordinator-store.js';
-import { LeaseKeeper } from './store/leases.js';
+import { DEFAULT_LEASE_MS, LeaseKeeper } from './store/leases.js';
 import { migrateSchema } from './store/postgres-schema.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { postgresReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
@@ -136,7 +136,7 @@ interface Persistence {
   readonly store: StoreConfig | undefined;
   /** Where the reducers are kept (a data folder, or the store's tables). */
   readonly reducers: string | ReducerShelf | undefined;
-  /** A shared store's connections for this process's leases (store/leases.ts). */
+  /** A shared store's connections for this process's leases alone (store/leases.ts). */
   readonly leases?: PostgresStore;
   /** Every document kept, in id order (migrate-all). */
   list(): Promise<string[]>;
@@ -152,19 +152,25 @@ async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator
     if (!isPostgresUrl(options.store)) {
       throw new TandemError('invalid-argument', `store ${options.store}: expected a postgres:// URL`);
     }
-    const postgres = new PostgresStore(options.store, { maxConnections: 2 });
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    const postgres = new PostgresStore(options.store, { maxConnections: 2, use: 'admin', leaseMs });
+    // The leases' own connections: frame writes or a deploy's reducer bytes never delay a renewal.
+    const leasing = new PostgresStore(options.store, { maxConnections: 2, use: 'leases', leaseMs });
+    const release = async () => {
+      await Promise.all([postgres.close(), leasing.close()]);
+    };
     try {
       const applied = await migrateSchema(postgres.pool);
       if (applied.length > 0) log.info({ applied }, 'store schema upgraded');
       return await serve(options, log, {
-        store: { kind: 'postgres', url: options.store },
+        store: { kind: 'postgres', url: options.store, leaseMs },
         reducers: postgresReducerShelf(postgres.pool),
-        leases: postgres,
+        leases: leasing,
         list: () => postgres.listDocuments(),
-        release: () => postgres.close(),
+        release,
       });
     } catch (error) {
-      await postgres.close();
+      await release();
       throw error;
     }
   }

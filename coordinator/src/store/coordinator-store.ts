@@ -19,6 +19,8 @@ export type StoreConfig =
       readonly url: string;
       /** This coordinator's owner id: documents open under its leases only (store/leases.ts). */
       readonly owner?: string;
+      /** The lease time the connections' timeouts follow (store-timeouts.ts); 10 s by default. */
+      readonly leaseMs?: number;
     };
 
 /** A document's storage as a worker holds it while the document is open. */
@@ -39,7 +41,9 @@ export interface DocumentStores {
 export function documentStores(config: StoreConfig): DocumentStores {
   if (config.kind === 'postgres') {
     const postgres = new PostgresStore(config.url, {
+      use: 'documents',
       ...(config.owner !== undefined && { owner: config.owner }),
+      ...(config.leaseMs !== undefined && { leaseMs: config.leaseMs }),
     });
     return {
       open: async (docId) => ({ store: postgres.document(docId), release: async () => undefined }),

@@ -1,34 +1,13 @@
 // Two coordinator processes on one PostgreSQL: one owner per document, and a paused owner fenced.
-import type { Push } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { startCoordinatorProcess } from '../testing/coordinator-bin.js';
+import { counter, createTodos, ownedBy } from '../testing/pushes.js';
 import { TestSyncClient } from '../testing/sync-client.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 const LEASE_MS = 1500;
 
 const cluster = usePostgresCluster();
-
-function push(from: number, count: number, title: string): Push {
-  return {
-    type: 'push',
-    mutations: Array.from({ length: count }, (_, i) => ({
-      lsn: from + i,
-      timestamp: 1_700_000_000_000 + from + i,
-      payload: new TextEncoder().encode(JSON.stringify({ type: 'create', id: `${title}${from + i}`, title })),
-    })),
-  };
-}
-
-async function health(url: string): Promise<{ owned: string[] }> {
-  return (await (await fetch(`${url}/health`)).json()) as { owned: string[] };
-}
-
-async function counter(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? 0);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,9 +19,9 @@ test('an owner paused past its lease is fenced: another takes over and accepts w
     // `a` owns the document: its client's writes are confirmed.
     const first = await TestSyncClient.connect(a.url, { docId: 'doc', timelineId: 'first' });
     await first.next('welcome');
-    first.send(push(0, 3, 'a'));
+    first.send(createTodos(0, 3, 'a', 'a'));
     expect(await first.next('push-result', (r) => r.appliedLsn === 2)).toMatchObject({ appliedLsn: 2 });
-    expect((await health(a.url)).owned).toEqual(['doc']);
+    expect(await ownedBy(a.url)).toEqual(['doc']);
     expect(await counter(a.url, 'tandem_leases_taken_total')).toBe(1);
 
     // While `a` holds it, `b` refuses the document with a retryable, typed error.
@@ -56,21 +35,21 @@ test('an owner paused past its lease is fenced: another takes over and accepts w
     await sleep(LEASE_MS + 500);
     const second = await TestSyncClient.connect(b.url, { docId: 'doc', timelineId: 'second' });
     const welcome = await second.next('welcome');
-    second.send(push(0, 2, 'b'));
+    second.send(createTodos(0, 2, 'b', 'b'));
     const accepted = await second.next('push-result', (r) => r.appliedLsn === 1);
-    expect((await health(b.url)).owned).toEqual(['doc']);
+    expect(await ownedBy(b.url)).toEqual(['doc']);
     expect(await counter(b.url, 'tandem_leases_taken_total')).toBe(1);
 
     // `a` wakes up and its client pushes again: nothing is written, the client is told to go.
     a.child.kill('SIGCONT');
-    first.send(push(3, 2, 'a'));
+    first.send(createTodos(3, 2, 'a', 'a'));
     const refused = await first.next('error');
     expect(refused.kind).toBe('document-unavailable');
     await first.closed;
     expect(first.received.filter((m) => m.type === 'push-result' && (m.appliedLsn ?? -1) > 2)).toEqual([]);
     await sleep(LEASE_MS / 2);
     expect(await counter(a.url, 'tandem_leases_lost_total')).toBe(1);
-    expect((await health(a.url)).owned).toEqual([]);
+    expect(await ownedBy(a.url)).toEqual([]);
 
     // One history: `b`'s head follows `a`'s confirmed frames, the first client's marker stayed at 2,
     // and a client catching up from scratch on `b` converges with `b`'s pages.
@@ -81,7 +60,7 @@ test('an owner paused past its lease is fenced: another takes over and accepts w
     expect(reached.head).toBe((accepted.frameLsn ?? -1) + 1);
     await check.reach(reached.head);
     expect(check.violations).toEqual([]);
-    second.send(push(2, 1, 'b'));
+    second.send(createTodos(2, 1, 'b', 'b'));
     await check.reach(reached.head + 1);
     await second.reach(reached.head + 1);
     expect(await check.hash()).toBe(await second.hash());

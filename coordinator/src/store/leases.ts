@@ -8,14 +8,25 @@
 //    statement): a paused or partitioned former owner cannot write after another took over.
 // 2. A lease is taken only when it has expired or is this process's own: another owner's unexpired
 //    lease refuses the claim with `document-owned` (retry after the lease's remaining time).
-// 3. Every held lease is renewed every `leaseMs / 3`, all in one statement. A lease the renewal does not
-//    find (it expired, so another coordinator may hold it) is lost: `onLost` is told, and the caller
-//    stops serving the document (closes its clients, closes it). When no renewal has succeeded for
-//    `leaseMs` (PostgreSQL unreachable), every lease is lost: none can be trusted any longer.
-// 4. A released lease (the document closed here) is expired at once, not deleted: the next owner
+// 3. Every held lease is renewed every `leaseMs / 3`, all in one statement (a renewal still running
+//    when the next is due is not doubled: its pool's timeouts end it within that period,
+//    store-timeouts.ts). A lease the renewal does not find (it expired, so another coordinator may
+//    hold it) is lost: `onLost` is told, and the caller stops serving the document (closes its
+//    clients, closes it).
+// 4. The local expiry clock: a lease counts as held only until the claim or renewal that last
+//    confirmed it was *sent*, plus `leaseMs`, minus `safetyMs` — whether or not PostgreSQL answers
+//    since. The database set its expiry from its own `now()` at that statement, which is no earlier
+//    than the send, so this process gives the lease up before any other coordinator can take it. The
+//    margin (leaseMs / 10) covers this process's timer firing late (a busy event loop) and the rate
+//    difference between its monotonic clock and the database's (parts per million); a database clock
+//    that is *stepped* forward shortens leases by the step, which no margin covers. A PostgreSQL that
+//    hangs (stopped, or the lease rows locked by another session) thus never leaves this process
+//    believing it owns documents it may have lost.
+// 5. A released lease (the document closed here) is expired at once, not deleted: the next owner
 //    need not wait, and the epoch keeps growing. It is no longer held from the moment the release
 //    starts: should the expiry fail, no renewal extends it (renewals name the held documents), and it
-//    runs out within `leaseMs`.
+//    runs out within `leaseMs`. A renewal answered after its lease was given up here (lost by the
+//    clock, or released) expires it again.
 import { randomUUID } from 'node:crypto';
 import { TandemError } from '@tandem/runtime';
 import type pg from 'pg';
@@ -25,7 +36,7 @@ export interface LeaseEvents {
   taken?(docId: string): void;
   /** Leases renewed by one renewal. */
   renewed?(count: number): void;
-  /** A lease lost (invariant 3): the document must no longer be served here. */
+  /** A lease lost (invariants 3, 4): the document must no longer be served here. */
   lost?(docId: string, why: string): void;
   /** A timed renewal threw (a callback above did); the next one runs as planned. */
   failed?(error: unknown): void;
@@ -33,37 +44,61 @@ export interface LeaseEvents {
 
 export const DEFAULT_LEASE_MS = 10_000;
 
+/** A lease this process holds. */
+interface Held {
+  readonly epoch: number;
+  /** `performance.now()` past which it no longer counts as held (invariant 4). */
+  validUntil: number;
+}
+
 export class LeaseKeeper {
   /** This process's owner id: random, so two processes never share one, even on one machine. */
   readonly owner = randomUUID();
   readonly leaseMs: number;
+  /** How long before the database's expiry this process gives a lease up (invariant 4). */
+  readonly safetyMs: number;
   readonly #pool: pg.Pool;
   readonly #events: LeaseEvents;
-  /** Documents whose lease this process holds, with the epoch it took. */
-  readonly #held = new Map<string, number>();
-  #lastRenewal = Date.now();
+  /** Documents whose lease this process holds. */
+  readonly #held = new Map<string, Held>();
   #timer: NodeJS.Timeout | undefined;
-  #renewing: Promise<void> = Promise.resolve();
+  /** Fires at the earliest `validUntil` of the held leases (invariant 4). */
+  #expiry: NodeJS.Timeout | undefined;
+  #renewing: Promise<void> | undefined;
+  #closed = false;
 
+  /**
+   * `pool` should be the leases' own (store-timeouts.ts, `leases`): a pool busy with frame writes, or
+   * without timeouts, delays renewals, and the leases are then lost by the clock.
+   */
   constructor(pool: pg.Pool, options: { readonly leaseMs?: number; readonly events?: LeaseEvents } = {}) {
     this.#pool = pool;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     if (!(this.leaseMs >= 300)) throw new TandemError('invalid-argument', 'leaseMs must be at least 300');
+    this.safetyMs = Math.ceil(this.leaseMs / 10);
     this.#events = options.events ?? {};
     this.#timer = setInterval(() => {
-      // A renewal that throws (an `events` callback did) must not stop every later one.
-      this.#renewing = this.#renewing.then(() => this.renew()).catch((error: unknown) => this.#failed(error));
+      // One renewal at a time (invariant 3); one that throws (an `events` callback did) must not
+      // stop every later one.
+      if (this.#renewing !== undefined) return;
+      this.#renewing = this.renew()
+        .catch((error: unknown) => this.#failed(error))
+        .finally(() => {
+          this.#renewing = undefined;
+        });
     }, this.leaseMs / 3);
     this.#timer.unref();
   }
 
   /** The documents this process owns, in id order. */
   get owned(): string[] {
+    this.#expire();
     return [...this.#held.keys()].sort();
   }
 
   /** Takes the document's lease (invariants 1, 2); a `document-owned` TandemError when another holds it. */
   async claim(docId: string): Promise<void> {
+    const sent = performance.now();
     const taken = await this.#pool.query<{ epoch: string }>(
       `INSERT INTO leases (doc_id, owner, epoch, expires_at)
        VALUES ($1, $2, 1, now() + make_interval(secs => $3::double precision / 1000))
@@ -87,25 +122,36 @@ export class LeaseKeeper {
         { retryAfterMs },
       );
     }
-    this.#held.set(docId, Number(epoch));
+    const held: Held = { epoch: Number(epoch), validUntil: this.#validUntil(sent) };
+    if (this.#closed || performance.now() >= held.validUntil) {
+      // Answered too late to count (or after close): given back, as a lost lease would be.
+      this.#expireInStore(docId, held.epoch);
+      throw new TandemError(
+        'document-owned',
+        `document ${docId}: its lease was confirmed too late to be held (after ${Math.round(performance.now() - sent)} ms)`,
+        { retryAfterMs: 1000 },
+      );
+    }
+    this.#held.set(docId, held);
+    this.#armExpiry();
     this.#events.taken?.(docId);
   }
 
   /**
-   * Expires the lease this process holds on the document (invariant 4); nothing if it holds none. A
+   * Expires the lease this process holds on the document (invariant 5); nothing if it holds none. A
    * lease found already expired or taken over was lost before the renewal saw it (a write was fenced
    * first): it is told as lost.
    */
   async release(docId: string): Promise<void> {
-    const epoch = this.#held.get(docId);
-    if (epoch === undefined) return;
+    const held = this.#held.get(docId);
+    if (held === undefined) return;
     // Forgotten before the query: should it fail, the lease is no longer renewed and expires within
     // `leaseMs`, instead of being renewed for ever for a document closed here.
     this.#held.delete(docId);
     const released = await this.#pool.query(
       `UPDATE leases SET expires_at = now()
        WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()`,
-      [docId, this.owner, epoch],
+      [docId, this.owner, held.epoch],
     );
     // Unless a claim took a new lease meanwhile.
     if (released.rowCount === 0 && !this.#held.has(docId)) {
@@ -115,39 +161,52 @@ export class LeaseKeeper {
 
   /** Renews every held lease (invariant 3); run by the timer, callable by tests. */
   async renew(): Promise<void> {
-    if (this.#held.size === 0) {
-      this.#lastRenewal = Date.now();
-      return;
-    }
-    const asked = new Map(this.#held);
-    const started = Date.now();
-    let renewed: Set<string>;
+    this.#expire();
+    if (this.#held.size === 0) return;
+    const asked = new Map([...this.#held].map(([docId, held]) => [docId, held.epoch]));
+    const sent = performance.now();
+    let rows: { doc_id: string; epoch: string }[];
     try {
-      const result = await this.#pool.query<{ doc_id: string; epoch: string }>(
-        `UPDATE leases SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
-         WHERE owner = $1 AND doc_id = ANY($3) AND expires_at > now()
-         RETURNING doc_id, epoch`,
-        [this.owner, this.leaseMs, [...asked.keys()]],
-      );
-      renewed = new Set(
-        result.rows.filter((row) => asked.get(row.doc_id) === Number(row.epoch)).map((row) => row.doc_id),
-      );
-      this.#lastRenewal = started;
-    } catch (error) {
-      if (Date.now() - this.#lastRenewal < this.leaseMs) return;
-      const why = `no renewal for ${this.leaseMs} ms: ${error instanceof Error ? error.message : String(error)}`;
-      for (const docId of asked.keys()) this.#lose(docId, asked.get(docId)!, why);
+      rows = (
+        await this.#pool.query<{ doc_id: string; epoch: string }>(
+          `UPDATE leases SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
+           WHERE owner = $1 AND doc_id = ANY($3) AND expires_at > now()
+           RETURNING doc_id, epoch`,
+          [this.owner, this.leaseMs, [...asked.keys()]],
+        )
+      ).rows;
+    } catch {
+      // Not answered (PostgreSQL unreachable, hung, or the rows locked past the pool's timeout): the
+      // leases run on their clock, and the next renewal tries again.
+      this.#expire();
       return;
     }
-    this.#events.renewed?.(renewed.size);
-    for (const [docId, epoch] of asked) {
-      if (!renewed.has(docId)) this.#lose(docId, epoch, 'the lease expired before it was renewed');
+    const validUntil = this.#validUntil(sent);
+    let renewed = 0;
+    for (const row of rows) {
+      const held = this.#held.get(row.doc_id);
+      if (held !== undefined && held.epoch === Number(row.epoch)) {
+        held.validUntil = Math.max(held.validUntil, validUntil);
+        renewed++;
+      } else {
+        // Given up here while the renewal ran (invariant 5): not to be held by no one for a lease.
+        this.#expireInStore(row.doc_id, Number(row.epoch));
+      }
     }
+    this.#events.renewed?.(renewed);
+    const found = new Set(rows.map((row) => row.doc_id));
+    for (const [docId, epoch] of asked) {
+      if (!found.has(docId)) this.#lose(docId, epoch, 'the lease expired before it was renewed');
+    }
+    this.#expire();
+    this.#armExpiry();
   }
 
   /** Stops renewing and expires every held lease, for another coordinator to take them at once. */
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#expiry);
     await this.#renewing;
     const docIds = [...this.#held.keys()];
     this.#held.clear();
@@ -157,6 +216,51 @@ export class LeaseKeeper {
         this.owner,
         docIds,
       ])
+      .catch(() => undefined);
+  }
+
+  #validUntil(sent: number): number {
+    return sent + this.leaseMs - this.safetyMs;
+  }
+
+  /** Loses every lease whose local clock ran out (invariant 4). */
+  #expire(): void {
+    const now = performance.now();
+    for (const [docId, held] of this.#held) {
+      if (now >= held.validUntil) {
+        this.#lose(
+          docId,
+          held.epoch,
+          `no renewal confirmed it in ${this.leaseMs - this.safetyMs} ms (PostgreSQL did not answer in time)`,
+        );
+      }
+    }
+  }
+
+  #armExpiry(): void {
+    clearTimeout(this.#expiry);
+    this.#expiry = undefined;
+    if (this.#closed || this.#held.size === 0) return;
+    const earliest = Math.min(...[...this.#held.values()].map((held) => held.validUntil));
+    this.#expiry = setTimeout(
+      () => {
+        this.#expiry = undefined;
+        this.#expire();
+        this.#armExpiry();
+      },
+      Math.max(0, earliest - performance.now()),
+    );
+    this.#expiry.unref();
+  }
+
+  /** Best effort: a lease given up here expires in the store now rather than at its time. */
+  #expireInStore(docId: string, epoch: number): void {
+    this.#pool
+      .query(
+        `UPDATE leases SET expires_at = now()
+         WHERE doc_id = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()`,
+        [docId, this.owner, epoch],
+      )
       .catch(() => undefined);
   }
 
@@ -173,7 +277,7 @@ export class LeaseKeeper {
 
   #lose(docId: string, epoch: number, why: string): void {
     // Only the lease that was asked about: a claim may have taken a new one meanwhile.
-    if (this.#held.get(docId) !== epoch) return;
+    if (this.#held.get(docId)?.epoch !== epoch) return;
     this.#held.delete(docId);
     this.#events.lost?.(docId, why);
   }

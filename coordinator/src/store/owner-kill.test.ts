@@ -1,13 +1,13 @@
 // The owner of busy documents killed (SIGKILL) at random moments, with three coordinators on one
 // PostgreSQL (issue 13 must-show 2, in miniature): a survivor takes the documents over once their
 // leases expire, clients move there and go on, and nothing acknowledged is ever missing.
-import type { Push } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import {
   type CoordinatorProcess,
   connectToOwner,
   startCoordinatorProcess,
 } from '../testing/coordinator-bin.js';
+import { createTodos } from '../testing/pushes.js';
 import type { TestSyncClient } from '../testing/sync-client.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
@@ -18,19 +18,6 @@ const ROUNDS = COORDINATORS - 1;
 const DOCUMENTS = 3;
 
 const cluster = usePostgresCluster();
-
-function push(from: number, count: number, docId: string): Push {
-  return {
-    type: 'push',
-    mutations: Array.from({ length: count }, (_, i) => ({
-      lsn: from + i,
-      timestamp: 1_700_000_000_000 + from + i,
-      payload: new TextEncoder().encode(
-        JSON.stringify({ type: 'create', id: `${docId}-${from + i}`, title: 'x' }),
-      ),
-    })),
-  };
-}
 
 interface Writer {
   readonly docId: string;
@@ -76,7 +63,7 @@ test('the owner of busy documents SIGKILLed at random moments: a surviving coord
       for (const writer of writers) {
         if (writer.client.socket.readyState !== writer.client.socket.OPEN) continue;
         const count = 1 + Math.floor(next() * 3);
-        writer.client.send(push(writer.sent, count, writer.docId));
+        writer.client.send(createTodos(writer.sent, count, `${writer.docId}-`));
         writer.sent += count;
       }
     }, 10);

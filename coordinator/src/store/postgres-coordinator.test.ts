@@ -1,10 +1,10 @@
 // The coordinator on a PostgreSQL store, end to end: sync over real WebSockets, restarts, deploys, and
 // the bin killed with SIGKILL while clients push.
 import { readFile } from 'node:fs/promises';
-import type { Push } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { startCoordinator } from '../server.js';
 import { connectToOwner, startCoordinatorProcess } from '../testing/coordinator-bin.js';
+import { createTodos } from '../testing/pushes.js';
 import { TestSyncClient } from '../testing/sync-client.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
@@ -21,24 +21,13 @@ function database(): string {
   return cluster().createDatabase(`coordinator_${databases++}`);
 }
 
-function push(from: number, count: number): Push {
-  return {
-    type: 'push',
-    mutations: Array.from({ length: count }, (_, i) => ({
-      lsn: from + i,
-      timestamp: 1_700_000_000_000 + from + i,
-      payload: new TextEncoder().encode(JSON.stringify({ type: 'create', id: `t${from + i}`, title: 'x' })),
-    })),
-  };
-}
-
 test('a restarted coordinator on the same PostgreSQL keeps its documents, their journalId and their frames', async () => {
   const store = database();
   const first = await startCoordinator({ reducer, port: 0, workers: 1, store, checkpointEvery: 3 });
   const client = await TestSyncClient.connect(first.url, { docId: 'kept', timelineId: 'k' });
   const welcome = await client.next('welcome');
   for (let lsn = 0; lsn < 8; lsn++) {
-    client.send(push(lsn, 1));
+    client.send(createTodos(lsn, 1));
     await client.next('push-result', (r) => r.appliedLsn === lsn);
   }
   await client.reach(welcome.head + 8);
@@ -145,7 +134,7 @@ test('the bin on PostgreSQL, SIGKILLed while clients push, loses no acknowledged
           const from = sent.get(timelineId) ?? 0;
           const count = 1 + Math.floor(next() * 3);
           if (client.socket.readyState !== client.socket.OPEN) continue;
-          client.send(push(from, count));
+          client.send(createTodos(from, count));
           sent.set(timelineId, from + count);
         }
       }, 5);

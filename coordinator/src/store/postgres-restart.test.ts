@@ -2,9 +2,9 @@
 // resumes, and nothing acknowledged before is missing.
 
 import { readFile } from 'node:fs/promises';
-import type { Push } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { startCoordinator } from '../server.js';
+import { createTodos } from '../testing/pushes.js';
 import { TestSyncClient } from '../testing/sync-client.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
@@ -13,17 +13,6 @@ const reducer = new Uint8Array(
 );
 
 const cluster = usePostgresCluster();
-
-function push(from: number, count: number): Push {
-  return {
-    type: 'push',
-    mutations: Array.from({ length: count }, (_, i) => ({
-      lsn: from + i,
-      timestamp: 1_700_000_000_000 + from + i,
-      payload: new TextEncoder().encode(JSON.stringify({ type: 'create', id: `t${from + i}`, title: 'x' })),
-    })),
-  };
-}
 
 /** The first welcome or error a new connection gets (the other one never comes). */
 async function greeting(url: string, timelineId: string) {
@@ -46,11 +35,11 @@ test('with PostgreSQL down nothing is acknowledged; once it is back the coordina
   try {
     const { client, first } = await greeting(coordinator.url, 'w');
     expect(first.type).toBe('welcome');
-    client.send(push(0, 5));
+    client.send(createTodos(0, 5));
     await client.next('push-result', (r) => r.appliedLsn === 4);
 
     await cluster().stop();
-    client.send(push(5, 3));
+    client.send(createTodos(5, 3));
     const failed = await client.next('error');
     expect(['internal', 'document-unavailable']).toContain(failed.kind);
     expect(failed.retryAfterMs).toBeGreaterThan(0);
@@ -75,7 +64,7 @@ test('with PostgreSQL down nothing is acknowledged; once it is back the coordina
     // What was acknowledged is there; what was not may or may not be (never half of a push).
     expect([4, 7]).toContain(welcome.appliedLsn);
     const from = (welcome.appliedLsn ?? -1) + 1;
-    back.client.send(push(from, 2));
+    back.client.send(createTodos(from, 2));
     await back.client.next('push-result', (r) => r.appliedLsn === from + 1);
     await back.client.reach(welcome.head + 1);
     expect(await back.client.hash()).toBe(await coordinator.pageHash('doc'));

@@ -39,6 +39,7 @@ export async function migrateSchema(
   files: readonly SchemaFile[] = schemaFiles(),
 ): Promise<string[]> {
   const client = await pool.connect();
+  let failure: Error | undefined;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
     try {
@@ -83,7 +84,11 @@ export async function migrateSchema(
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]);
     }
+  } catch (error) {
+    // Closed, not given back: a statement that timed out may still run on it (store-timeouts.ts).
+    failure = error instanceof Error ? error : new Error(String(error));
+    throw error;
   } finally {
-    client.release();
+    client.release(failure);
   }
 }

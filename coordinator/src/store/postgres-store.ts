@@ -30,6 +30,8 @@ import {
 } from '@tandem/runtime';
 import pg from 'pg';
 import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '../authority/authority-store.js';
+import { DEFAULT_LEASE_MS } from './leases.js';
+import { type PoolUse, poolTimeouts } from './store-timeouts.js';
 
 export interface PostgresStoreOptions {
   /** Connections this pool opens at most; 4 by default. */
@@ -40,6 +42,9 @@ export interface PostgresStoreOptions {
    * (one writer: tests of the store alone).
    */
   readonly owner?: string;
+  /** What the pool is for and the lease time its timeouts follow (store-timeouts.ts); documents and 10 s by default. */
+  readonly use?: PoolUse;
+  readonly leaseMs?: number;
 }
 
 /** The row of a lease still held under an epoch ($1 document, $2 owner, $3 epoch). */
@@ -58,7 +63,12 @@ export class PostgresStore {
   readonly #owner: string | undefined;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
-    this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 4 });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 4,
+      keepAlive: true,
+      ...poolTimeouts(options.use ?? 'documents', options.leaseMs ?? DEFAULT_LEASE_MS),
+    });
     this.#owner = options.owner;
     // An idle connection that breaks (the server restarted) is dropped by the pool; the next query
     // opens another, and a query that fails is reported where it was made. Without a listener the
@@ -193,11 +203,10 @@ class PostgresJournal implements AuthorityJournal {
           frameCount,
         ]);
         await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
         client.release();
+      } catch (error) {
+        dropClient(client, error);
+        throw error;
       }
     });
   }
@@ -328,11 +337,10 @@ async function readDocument(pool: pg.Pool, docId: string): Promise<DocumentRead>
       )
     ).rows;
     await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
     client.release();
+  } catch (error) {
+    dropClient(client, error);
+    throw error;
   }
   const expected = Number(mark?.next_frame_lsn ?? 0);
   const stored = images[0];
@@ -352,6 +360,15 @@ async function readDocument(pool: pg.Pool, docId: string): Promise<DocumentRead>
     );
   }
   return { journalId: mark?.journal_id, image, frames };
+}
+
+/**
+ * Gives back a connection whose transaction failed, closing it: its transaction ends with it (rolled
+ * back by the server), and a connection whose statement timed out, still busy on the server, never
+ * serves another query.
+ */
+function dropClient(client: pg.PoolClient, error: unknown): void {
+  client.release(error instanceof Error ? error : new Error(String(error)));
 }
 
 /** A Buffer's bytes as a Uint8Array of their own (decoders keep slices of what they are given). */

@@ -1,28 +1,15 @@
 // Three coordinator processes on one PostgreSQL (issue 13 must-show 1, in miniature): clients reach any
 // of them; a document is served by exactly one, the others refuse it with a retry, and a client that
 // moves on through the list of coordinators converges with its document's pages.
-import type { Push } from '@tandem/runtime';
 import { expect, test } from 'vitest';
 import { connectToOwner, startCoordinatorProcess } from '../testing/coordinator-bin.js';
+import { createTodos } from '../testing/pushes.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
 // 30 in the issue; 12 keep the test to seconds (each document opens a reducer instance in its owner).
 const DOCUMENTS = 12;
 
 const cluster = usePostgresCluster();
-
-function push(from: number, count: number, docId: string): Push {
-  return {
-    type: 'push',
-    mutations: Array.from({ length: count }, (_, i) => ({
-      lsn: from + i,
-      timestamp: 1_700_000_000_000 + from + i,
-      payload: new TextEncoder().encode(
-        JSON.stringify({ type: 'create', id: `${docId}-${from + i}`, title: 'x' }),
-      ),
-    })),
-  };
-}
 
 test('three coordinators on one PostgreSQL: every document has exactly one owner, and clients spread over them converge', async () => {
   const store = cluster().createDatabase('three');
@@ -41,7 +28,7 @@ test('three coordinators on one PostgreSQL: every document has exactly one owner
     const writers = await Promise.all(
       docIds.map(async (docId) => {
         const connected = await connectToOwner(urls, next(urls.length), docId, `w-${docId}`);
-        connected.client.send(push(0, 3, docId));
+        connected.client.send(createTodos(0, 3, `${docId}-`));
         await connected.client.next('push-result', (r) => r.appliedLsn === 2);
         return { docId, ...connected };
       }),

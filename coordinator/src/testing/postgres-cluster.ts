@@ -8,7 +8,7 @@
 // `postgres` user (runuser). initdb costs seconds, so one initialised template per PostgreSQL version is
 // kept in the temporary folder and copied for each cluster (a copy takes tens of milliseconds).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,12 @@ export interface PostgresCluster {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and every backend): connections stay open and
+   * nothing answers, as when PostgreSQL hangs. `resume` (SIGCONT) lets it go on where it was.
+   */
+  pause(): void;
+  resume(): void;
   /** Stops the server and deletes its folder. */
   destroy(): Promise<void>;
 }
@@ -92,12 +98,50 @@ function cluster(
     },
     stop,
     start,
+    pause: () => signalServer(data, 'SIGSTOP'),
+    resume: () => signalServer(data, 'SIGCONT'),
     destroy: async () => {
-      // Already stopped or not: the folder goes either way.
+      // Already stopped or not: the folder goes either way (a paused server cannot stop).
+      signalServer(data, 'SIGCONT');
       await stop().catch(() => undefined);
       await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** Signals the cluster's processes; one that ended meanwhile (a backend whose client left) is skipped. */
+function signalServer(data: string, signal: NodeJS.Signals): void {
+  for (const pid of serverProcesses(data)) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
+/** The postmaster of the cluster in `data` (its postmaster.pid) and its children, the backends. */
+function serverProcesses(data: string): number[] {
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return [];
+  }
+  if (!(postmaster > 0)) return [];
+  const children = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        // Fields after the command's closing parenthesis: state, then the parent's pid.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
 }
 
 /** The folder of the newest installed PostgreSQL's binaries, installing Debian's package if needed. */
