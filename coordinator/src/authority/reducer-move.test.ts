@@ -5,7 +5,7 @@
 // its reducer, every pending mutation, its base, its pages, the old schema — and the error as it was,
 // so a later move succeeds.
 import { readFile } from 'node:fs/promises';
-import { openLocalDocument } from '@tandem/migrations/local';
+import { schemaLifecycle } from '@tandem/migrations';
 import {
   type Frame,
   type LocalDocument,
@@ -14,6 +14,7 @@ import {
   type ReducerModule,
   TandemError,
 } from '@tandem/runtime';
+import { openLocalDocument } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
@@ -61,6 +62,7 @@ async function scene(coordinatorMoves: boolean) {
     },
   ]);
   const client = await openLocalDocument({
+    schema: schemaLifecycle,
     docId,
     reducer: v1,
     timelineId: 'me',
