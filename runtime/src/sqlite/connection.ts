@@ -5,12 +5,13 @@
 //    before anything runs.
 // 2. Values keep their SQLite storage class both ways: integers are int64 (bigint), reals are bound with
 //    sqlite3_bind_double (oo1's bind(number) turns 2.0 into INTEGER and 1e300 into 0), and columns are
-//    read by their type, with blobs copied out of SQLite's memory.
+//    read by their type, with blobs copied out of SQLite's memory (statement-values.ts).
 // 3. Every failure, including a wrong parameter count, is a SqlError carrying SQLite's result code; a
 //    cached statement is always left reset and unbound, whatever happened.
 // 4. Statements run for the reducer (`connection.guest`) are prepared under the guest policy
 //    (guest-policy.ts) and cached apart from the host's: a statement the host prepared is never handed
-//    to the guest unchecked, nor the reverse. The authorizer lets every host statement through.
+//    to the guest unchecked, nor the reverse. The authorizer lets every host statement through
+//    (connection-callbacks.ts wires it, and the progress handler of invariant 5, into SQLite).
 // 5. Guest statements are metered in SQLite VM steps (sqlite3_stmt_status VM_STEP, exact per statement,
 //    so a mutation's count does not depend on what ran before it). A statement still running when the
 //    budget is spent is interrupted by the progress handler; either way the guest call fails and
@@ -31,30 +32,19 @@
 //    sets `guestAbort` (SQLite's message) until the next `meterGuest`: the guest must not go on as
 //    if it had only seen an error, and the host must not trust its savepoints any more.
 import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
-import { GuestAsciiText, GuestText } from '../reducer/abi.js';
 import type { RowSet, Value } from '../value.js';
 import { ColumnNames } from './column-names.js';
+import { attachCallbacks, detachCallbacks } from './connection-callbacks.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { guestDenial, readerDenial } from './guest-policy.js';
+import { SqlError } from './sql-error.js';
 import { loadedSqlite, type Sqlite3 } from './sqlite.js';
+import type { SqliteExports } from './sqlite-exports.js';
 import { type Principal, StatementCache } from './statement-cache.js';
-import { installCallbacks } from './wasm-callbacks.js';
+import { StatementValues } from './statement-values.js';
 
-export class SqlError extends Error {
-  readonly code: number;
+export { SqlError } from './sql-error.js';
 
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = 'SqlError';
-    this.code = code;
-  }
-}
-
-/** sqlite3_bind_*'s destructor for memory that stays valid while the statement runs: no copy. */
-const SQLITE_STATIC = 0 as WasmPointer;
-const MIN_ARENA_BYTES = 1024;
-const MIN_INT64 = -(2n ** 63n);
-const MAX_INT64 = 2n ** 63n - 1n;
 /** The progress handler runs every this many VM steps: rare enough to cost nothing measurable. */
 const PROGRESS_INTERVAL = 1000;
 
@@ -75,63 +65,6 @@ export interface GuestSql {
   executeBatch(sql: string, rows: readonly (readonly Value[])[]): bigint;
   query(sql: string, params: readonly Value[]): RowSet;
 }
-const utf8 = new TextDecoder();
-
-/**
- * The C functions called per statement or per value, taken straight from the wasm exports: the library's
- * JS wrappers cost time on this path, and some misreport (its sqlite3_bind_null returns undefined).
- */
-interface SqliteExports {
-  sqlite3_step(stmt: WasmPointer): number;
-  sqlite3_reset(stmt: WasmPointer): number;
-  sqlite3_clear_bindings(stmt: WasmPointer): number;
-  sqlite3_bind_parameter_count(stmt: WasmPointer): number;
-  sqlite3_bind_null(stmt: WasmPointer, index: number): number;
-  sqlite3_bind_int64(stmt: WasmPointer, index: number, value: bigint): number;
-  sqlite3_bind_double(stmt: WasmPointer, index: number, value: number): number;
-  sqlite3_bind_text(
-    stmt: WasmPointer,
-    index: number,
-    text: WasmPointer,
-    length: number,
-    free: WasmPointer,
-  ): number;
-  sqlite3_bind_blob(
-    stmt: WasmPointer,
-    index: number,
-    blob: WasmPointer,
-    length: number,
-    free: WasmPointer,
-  ): number;
-  sqlite3_bind_zeroblob(stmt: WasmPointer, index: number, length: number): number;
-  sqlite3_column_count(stmt: WasmPointer): number;
-  sqlite3_column_name(stmt: WasmPointer, column: number): WasmPointer;
-  sqlite3_column_type(stmt: WasmPointer, column: number): number;
-  sqlite3_column_int64(stmt: WasmPointer, column: number): bigint;
-  sqlite3_column_double(stmt: WasmPointer, column: number): number;
-  sqlite3_column_text(stmt: WasmPointer, column: number): WasmPointer;
-  sqlite3_column_blob(stmt: WasmPointer, column: number): WasmPointer;
-  sqlite3_column_bytes(stmt: WasmPointer, column: number): number;
-  sqlite3_changes64(db: WasmPointer): bigint;
-  sqlite3_total_changes(db: WasmPointer): number;
-  sqlite3_stmt_status(stmt: WasmPointer, op: number, reset: number): number;
-  sqlite3_get_autocommit(db: WasmPointer): number;
-  sqlite3_limit(db: WasmPointer, id: number, value: number): number;
-  sqlite3_stmt_readonly(stmt: WasmPointer): number;
-  sqlite3_set_authorizer(db: WasmPointer, callback: WasmPointer, context: WasmPointer): number;
-  sqlite3_progress_handler(db: WasmPointer, steps: number, callback: WasmPointer, context: WasmPointer): void;
-}
-
-/** The authorizer and progress handler every connection shares, as function table entries. */
-interface Trampolines {
-  readonly authorize: WasmPointer;
-  readonly progress: WasmPointer;
-}
-
-/** Open connections by their sqlite3* (the context SQLite hands the trampolines back). */
-const connections = new Map<WasmPointer, Connection>();
-const trampolines = new WeakMap<Sqlite3, Trampolines>();
-
 interface ErrorWithResultCode {
   readonly resultCode?: unknown;
 }
@@ -139,20 +72,12 @@ interface ErrorWithResultCode {
 export class Connection {
   readonly #sqlite3: Sqlite3;
   readonly #c: SqliteExports;
-  readonly #free: WasmPointer;
   readonly #db: Database;
   readonly #pDb: WasmPointer;
   /** Prepared statements by principal (invariant 4) and SQL (statement-cache.ts). */
   readonly #statements = new StatementCache((stmt) => this.#finalize(stmt));
-  /**
-   * Where the text the guest sent and blobs are copied for SQLite to read in place while the statement
-   * runs (SQLITE_STATIC: no allocation and no free per value): from the start at each #bind. Every
-   * statement's bindings are cleared before another statement is bound (#release), and executeBatch
-   * binds every parameter of a row again before stepping it, so nothing bound points at a reused byte.
-   */
-  #arena: WasmPointer = 0;
-  #arenaSize = 0;
-  #arenaUsed = 0;
+  /** Parameters bound and columns read (statement-values.ts), the guest's text through an arena. */
+  readonly #values: StatementValues;
   /** The column names each cached statement's last query read (column-names.ts). */
   readonly #columns: ColumnNames;
   /** SQL_LIMITS, lifted around the application's reads (invariant 6, connection-limits.ts). */
@@ -185,9 +110,9 @@ export class Connection {
     this.#sqlite3 = loadedSqlite();
     const { capi } = this.#sqlite3;
     this.#c = this.#sqlite3.wasm.exports as SqliteExports;
-    this.#free = capi.SQLITE_WASM_DEALLOC as WasmPointer;
     this.#db = db;
     this.#pDb = db.pointer as WasmPointer;
+    this.#values = new StatementValues(this.#sqlite3, this.#c, (rc) => this.#error(rc));
     this.#columns = new ColumnNames(this.#sqlite3, (stmt, column) =>
       this.#c.sqlite3_column_name(stmt, column),
     );
@@ -200,12 +125,16 @@ export class Connection {
       capi.SQLITE_NOTADB,
       capi.SQLITE_CANTOPEN,
     ]);
-    // One authorizer and one progress handler for every connection, made once per sqlite-wasm instance:
-    // the library's wrappers compiled a wasm module for each, at each connection's open.
-    const { authorize, progress } = Connection.#trampolines(this.#sqlite3);
-    connections.set(this.#pDb, this);
-    this.#c.sqlite3_set_authorizer(this.#pDb, authorize, this.#pDb);
-    this.#c.sqlite3_progress_handler(this.#pDb, PROGRESS_INTERVAL, progress, this.#pDb);
+    attachCallbacks(
+      this.#sqlite3,
+      this.#c,
+      this.#pDb,
+      {
+        authorize: (action, arg1, arg2, database) => this.#authorize(action, arg1, arg2, database),
+        progress: () => this.#progress(),
+      },
+      PROGRESS_INTERVAL,
+    );
     this.#limits = new ConnectionLimits(this.#sqlite3, this.#pDb, (db, id, value) =>
       this.#c.sqlite3_limit(db, id, value),
     );
@@ -309,15 +238,16 @@ export class Connection {
   #query(principal: Principal, sql: string, params: readonly Value[]): RowSet {
     const { capi } = this.#sqlite3;
     const c = this.#c;
+    const values = this.#values;
     return this.#withStatement(principal, sql, (stmt) => {
-      this.#bind(stmt, params);
+      values.bind(stmt, params);
       const rows: Value[][] = [];
       let rc = c.sqlite3_step(stmt);
       // Only now is the shape final: a schema change re-prepares the statement inside the first step.
       const width = c.sqlite3_column_count(stmt);
       for (; rc === capi.SQLITE_ROW; rc = c.sqlite3_step(stmt)) {
         const row: Value[] = [];
-        for (let i = 0; i < width; i++) row.push(this.#column(stmt, i));
+        for (let i = 0; i < width; i++) row.push(values.column(stmt, i));
         rows.push(row);
       }
       if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
@@ -369,17 +299,15 @@ export class Connection {
 
   close(): void {
     this.#statements.clear();
-    connections.delete(this.#pDb);
+    detachCallbacks(this.#pDb);
     this.#db.close();
-    if (this.#arena !== 0) this.#sqlite3.wasm.dealloc(this.#arena);
-    this.#arena = 0;
-    this.#arenaSize = 0;
+    this.#values.dispose();
   }
 
   #run(stmt: WasmPointer, params: readonly Value[]): bigint {
     const { capi } = this.#sqlite3;
     const c = this.#c;
-    this.#bind(stmt, params);
+    this.#values.bind(stmt, params);
     // The 32-bit total (no BigInt to allocate) tells whether the statement changed anything: it would
     // look unchanged only after exactly a multiple of 2^32 changes.
     const before = c.sqlite3_total_changes(this.#pDb);
@@ -390,108 +318,6 @@ export class Connection {
     // sqlite3_changes keeps the count of the last INSERT/UPDATE/DELETE, even across other statements:
     // trust it only if this statement changed something.
     return c.sqlite3_total_changes(this.#pDb) === before ? 0n : c.sqlite3_changes64(this.#pDb);
-  }
-
-  #bind(stmt: WasmPointer, params: readonly Value[]): void {
-    const { capi, wasm } = this.#sqlite3;
-    const c = this.#c;
-    const expected = c.sqlite3_bind_parameter_count(stmt);
-    if (params.length !== expected) {
-      throw new SqlError(capi.SQLITE_RANGE, `statement takes ${expected} parameters, got ${params.length}`);
-    }
-    let bytes = 0;
-    for (let i = 0; i < params.length; i++) {
-      const value = params[i]!;
-      if (value instanceof GuestText || value instanceof GuestAsciiText) bytes += value.utf8.length;
-      else if (value.tag === 'blob') bytes += value.val.length;
-    }
-    this.#reserveArena(bytes);
-    for (let i = 0; i < params.length; i++) {
-      const index = i + 1;
-      const value = params[i]!;
-      let rc: number;
-      switch (value.tag) {
-        case 'null':
-          rc = c.sqlite3_bind_null(stmt, index);
-          break;
-        case 'integer':
-          if (value.val < MIN_INT64 || value.val > MAX_INT64) {
-            throw new SqlError(
-              capi.SQLITE_MISMATCH,
-              `parameter ${index}: integer ${value.val} exceeds 64 bits`,
-            );
-          }
-          rc = c.sqlite3_bind_int64(stmt, index, value.val);
-          break;
-        case 'real':
-          rc = c.sqlite3_bind_double(stmt, index, value.val);
-          break;
-        case 'text': {
-          // Text the guest sent is copied into the arena as the UTF-8 it arrived in; other text is
-          // encoded into a copy SQLite frees (SQLITE_WASM_DEALLOC), even when binding fails.
-          if (value instanceof GuestText || value instanceof GuestAsciiText) {
-            const bytes = value.utf8;
-            rc = c.sqlite3_bind_text(stmt, index, this.#arenaCopy(bytes), bytes.length, SQLITE_STATIC);
-          } else {
-            const [pointer, length] = wasm.allocCString(value.val, true);
-            rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
-          }
-          break;
-        }
-        case 'blob':
-          // A zero-length copy would be a NULL pointer, which binds SQL NULL.
-          rc =
-            value.val.length === 0
-              ? c.sqlite3_bind_zeroblob(stmt, index, 0)
-              : c.sqlite3_bind_blob(stmt, index, this.#arenaCopy(value.val), value.val.length, SQLITE_STATIC);
-          break;
-      }
-      if (rc !== capi.SQLITE_OK) throw this.#error(rc);
-    }
-  }
-
-  /** Makes the arena hold `bytes` from its start; what the previous statement bound there is done with. */
-  #reserveArena(bytes: number): void {
-    this.#arenaUsed = 0;
-    if (bytes <= this.#arenaSize && this.#arena !== 0) return;
-    const { wasm } = this.#sqlite3;
-    const size = Math.max(bytes, 2 * this.#arenaSize, MIN_ARENA_BYTES);
-    const arena = wasm.alloc(size) as WasmPointer;
-    if (this.#arena !== 0) wasm.dealloc(this.#arena);
-    this.#arena = arena;
-    this.#arenaSize = size;
-  }
-
-  /** Copies `bytes` into the arena's next free bytes (reserved by #reserveArena); a non-NULL pointer even for none. */
-  #arenaCopy(bytes: Uint8Array): WasmPointer {
-    const pointer = (this.#arena + this.#arenaUsed) as WasmPointer;
-    this.#sqlite3.wasm.heap8u().set(bytes, pointer);
-    this.#arenaUsed += bytes.length;
-    return pointer;
-  }
-
-  #column(stmt: WasmPointer, index: number): Value {
-    const { capi, wasm } = this.#sqlite3;
-    const c = this.#c;
-    switch (c.sqlite3_column_type(stmt, index)) {
-      case capi.SQLITE_INTEGER:
-        return { tag: 'integer', val: c.sqlite3_column_int64(stmt, index) };
-      case capi.SQLITE_FLOAT:
-        return { tag: 'real', val: c.sqlite3_column_double(stmt, index) };
-      case capi.SQLITE_TEXT: {
-        // Text first, then its length: sqlite3_column_bytes after the conversion, as SQLite documents.
-        const pointer = c.sqlite3_column_text(stmt, index);
-        const length = c.sqlite3_column_bytes(stmt, index);
-        return { tag: 'text', val: utf8.decode(wasm.heap8u().subarray(pointer, pointer + length)) };
-      }
-      case capi.SQLITE_BLOB: {
-        const pointer = c.sqlite3_column_blob(stmt, index);
-        const length = c.sqlite3_column_bytes(stmt, index);
-        return { tag: 'blob', val: wasm.heap8u().slice(pointer, pointer + length) };
-      }
-      default:
-        return { tag: 'null' };
-    }
   }
 
   #statement(principal: Principal, sql: string): WasmPointer {
@@ -516,49 +342,6 @@ export class Connection {
     }
     this.#statements.add(principal, sql, stmt);
     return stmt;
-  }
-
-  static #trampolines(sqlite3: Sqlite3): Trampolines {
-    let made = trampolines.get(sqlite3);
-    if (made !== undefined) return made;
-    const { capi, wasm } = sqlite3;
-    const text = (pointer: WasmPointer): string | null => {
-      if (!pointer) return null;
-      const heap = wasm.heap8u();
-      return utf8.decode(heap.subarray(pointer, heap.indexOf(0, pointer)));
-    };
-    const [authorize, progress] = installCallbacks(sqlite3, [
-      {
-        signature: 'i(pissss)',
-        // A JS exception must not unwind through SQLite's frames: it denies (as the library's wrapper did).
-        fn: (
-          pDb: WasmPointer,
-          action: number,
-          arg1: WasmPointer,
-          arg2: WasmPointer,
-          database: WasmPointer,
-        ) => {
-          try {
-            const connection = connections.get(pDb);
-            return connection === undefined
-              ? 0
-              : connection.#authorize(action, text(arg1), text(arg2), text(database));
-          } catch {
-            return capi.SQLITE_ERROR;
-          }
-        },
-      },
-      {
-        signature: 'i(p)',
-        fn: (pDb: WasmPointer) => {
-          const connection = connections.get(pDb);
-          return connection === undefined ? 0 : connection.#progress();
-        },
-      },
-    ]);
-    made = { authorize: authorize!, progress: progress! };
-    trampolines.set(sqlite3, made);
-    return made;
   }
 
   /** SQLite's authorizer for this connection's statements (invariant 4). */
