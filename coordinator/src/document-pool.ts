@@ -52,6 +52,8 @@ export interface DocumentPoolOptions {
   readonly unclaim?: (docId: string) => Promise<void>;
   /** Told of each document the pool closed, and of each close that failed (logs and metrics). */
   readonly onDocumentClosed?: (docId: string, reason: CloseReason, error?: unknown) => void;
+  /** Told of each `unclaim` that failed (logs and metrics): the lease then runs out on its own. */
+  readonly onUnclaimFailed?: (docId: string, error: unknown) => void;
 }
 
 export type CloseReason = 'idle' | 'capacity';
@@ -313,8 +315,16 @@ export class DocumentPool {
       // it again (and claims it again).
       // A claim still on its way is waited for: released before it lands, its lease would stay held
       // (and renewed) with the document closed.
-      .then(() => placed.claimed?.then(() => this.#options.unclaim?.(docId)))
-      .catch(() => undefined)
+      .then(() =>
+        placed.claimed?.then(
+          () =>
+            this.#options.unclaim?.(docId).catch((error: unknown) => {
+              this.#options.onUnclaimFailed?.(docId, error);
+            }),
+          // A claim that failed holds nothing to release (its call reported the failure).
+          () => undefined,
+        ),
+      )
       .finally(() => {
         this.#closing--;
         this.#placed.delete(docId);

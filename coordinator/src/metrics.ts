@@ -104,6 +104,10 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
     "Document leases lost (not found by a renewal, or unconfirmed for a lease by the owner's clock): the document stopped being served here.",
   );
   metrics.counter(
+    'tandem_lease_release_failures_total',
+    'Leases whose release failed when their document closed (each runs out within the lease time).',
+  );
+  metrics.counter(
     'tandem_reducers_adopted_total',
     'Reducers deployed by another coordinator of the store and taken up here.',
   );

@@ -265,6 +265,10 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
     ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
     ...(options.maxOpenDocuments !== undefined && { maxOpenDocuments: options.maxOpenDocuments }),
     ...(options.idleDocumentMs !== undefined && { idleDocumentMs: options.idleDocumentMs }),
+    onUnclaimFailed: (docId, error) => {
+      log.warn({ docId, ...errorFields(error) }, 'lease release failed');
+      metrics.inc('tandem_lease_release_failures_total');
+    },
     onDocumentClosed: (docId, reason, error) => {
       if (error === undefined) {
         log.debug({ docId, reason }, 'document closed');
