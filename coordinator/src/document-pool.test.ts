@@ -83,3 +83,32 @@ test('a document closed as idle between calls reopens from disk for the next one
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('a lease release that fails when a document closes is reported, not swallowed, and the document reopens', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tandem-pool-'));
+  const failures: [string, unknown][] = [];
+  let claims = 0;
+  const pool = new DocumentPool({
+    reducer,
+    dataDir,
+    workers: 1,
+    claim: async () => {
+      claims++;
+    },
+    unclaim: async () => {
+      throw new Error('connection terminated');
+    },
+    onUnclaimFailed: (docId, error) => failures.push([docId, error]),
+  });
+  try {
+    await pool.push('doc', [{ timelineId: 't', mutations: [create(0, 'x0')] }]);
+    await pool.release('doc');
+    expect(failures).toEqual([['doc', expect.objectContaining({ message: 'connection terminated' })]]);
+    const report = await pool.push('doc', [{ timelineId: 't', mutations: [create(1, 'x1')] }]);
+    expect(report.results[0]).toMatchObject({ appliedLsn: 1 });
+    expect(claims).toBe(2);
+  } finally {
+    await pool.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -52,6 +52,8 @@ export interface DocumentPoolOptions {
   readonly unclaim?: (docId: string) => Promise<void>;
   /** Told of each document the pool closed, and of each close that failed (logs and metrics). */
   readonly onDocumentClosed?: (docId: string, reason: CloseReason, error?: unknown) => void;
+  /** Told of each `unclaim` that failed (logs and metrics): the lease then runs out on its own. */
+  readonly onUnclaimFailed?: (docId: string, error: unknown) => void;
 }
 
 export type CloseReason = 'idle' | 'capacity';
@@ -174,15 +176,24 @@ export class DocumentPool {
   }
 
   /**
-   * Makes `reducer` (prepared) the one every worker opens documents with, then closes every open
-   * document (files synced): each reopens under it at its next call, and `migrate` runs then (one
-   * that fails leaves the document on `previous`, or the older reducer at its schema version).
-   * Only with `dataDir`: a document kept only in memory would be lost by the close.
+   * Makes `current` (prepared) the reducer every worker opens documents with from now on, `known` the
+   * ones a document whose `migrate` fails falls back on (oldest first). Open documents stay as they
+   * are: `releaseAll` closes them (each reopens under `current` at its next call, and `migrate` runs
+   * then). Only with a store: a document kept only in memory would be lost by the close.
    */
-  async deploy(reducer: Uint8Array, previous: KnownReducer): Promise<void> {
+  async useReducers(current: KnownReducer, known: readonly KnownReducer[]): Promise<void> {
     if (this.#closed) throw new TandemError('closed', 'the document pool is closed');
-    await Promise.all(this.#slots.map((slot) => slot.rpc.call('deploy', reducer, previous)));
-    await Promise.all([...this.#placed.keys()].map((docId) => this.release(docId)));
+    await Promise.all(this.#slots.map((slot) => slot.rpc.call('useReducers', current, known)));
+  }
+
+  /**
+   * Closes every placed document but `except` (files synced); the next call of each reopens it. The
+   * closes start now: a call made from now on waits for its document's close.
+   */
+  releaseAll(except?: string): Promise<void> {
+    return Promise.all(
+      [...this.#placed.keys()].filter((docId) => docId !== except).map((docId) => this.release(docId)),
+    ).then(() => undefined);
   }
 
   /**
@@ -304,8 +315,16 @@ export class DocumentPool {
       // it again (and claims it again).
       // A claim still on its way is waited for: released before it lands, its lease would stay held
       // (and renewed) with the document closed.
-      .then(() => placed.claimed?.then(() => this.#options.unclaim?.(docId)))
-      .catch(() => undefined)
+      .then(() =>
+        placed.claimed?.then(
+          () =>
+            this.#options.unclaim?.(docId).catch((error: unknown) => {
+              this.#options.onUnclaimFailed?.(docId, error);
+            }),
+          // A claim that failed holds nothing to release (its call reported the failure).
+          () => undefined,
+        ),
+      )
       .finally(() => {
         this.#closing--;
         this.#placed.delete(docId);

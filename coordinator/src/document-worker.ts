@@ -56,6 +56,8 @@ const sqlite = loadSqlite();
 sqlite.catch(() => undefined);
 const older: KnownReducer[] = [...(config.older ?? [])];
 const loadedOlder = new Map<string, Promise<ReducerModule>>();
+/** `useReducers` calls so far: only the latest one's reducer becomes current. */
+let reducerCalls = 0;
 const stores: DocumentStores | undefined = config.store && documentStores(config.store);
 const documents = new Map<string, Promise<Opened>>();
 const closing = new Map<string, Promise<void>>();
@@ -129,12 +131,13 @@ async function openWith(docId: string, module: ReducerModule): Promise<Opened> {
   }
 }
 
-/** An older reducer, loaded once. */
+/** A known reducer, loaded once (one that fails to load is tried again at its next use). */
 function load(known: KnownReducer): Promise<ReducerModule> {
   let loaded = loadedOlder.get(known.sha256);
   if (loaded === undefined) {
     loaded = loadReducer(known.bytes);
     loadedOlder.set(known.sha256, loaded);
+    loaded.catch(() => loadedOlder.delete(known.sha256));
   }
   return loaded;
 }
@@ -220,10 +223,15 @@ serve(port, {
     }
     await stores?.close();
   },
-  deploy: async (bytes: Uint8Array, previous: KnownReducer): Promise<void> => {
-    const next = loadReducer(bytes);
+  // A deploy, here or on another coordinator of the store (shared-reducers.ts): documents opened from
+  // now on run `current`, and fall back on `known` (oldest first) when its `migrate` fails. Calls
+  // arrive in order; a load that ends after a later call's is not taken.
+  useReducers: async (current: KnownReducer, known: KnownReducer[]): Promise<void> => {
+    const call = ++reducerCalls;
+    const next = load(current);
     await next;
-    older.push(previous);
+    if (call !== reducerCalls) return;
+    older.splice(0, older.length, ...known);
     reducer = next;
   },
   ping: (): number => Date.now(),

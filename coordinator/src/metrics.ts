@@ -101,7 +101,15 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
   metrics.counter('tandem_leases_renewed_total', 'Document leases renewed (one per lease per renewal).');
   metrics.counter(
     'tandem_leases_lost_total',
-    'Document leases lost (expired before renewal, or PostgreSQL unreachable): the document stopped being served here.',
+    "Document leases lost (not found by a renewal, or unconfirmed for a lease by the owner's clock): the document stopped being served here.",
+  );
+  metrics.counter(
+    'tandem_lease_release_failures_total',
+    'Leases whose release failed when their document closed (each runs out within the lease time).',
+  );
+  metrics.counter(
+    'tandem_reducers_adopted_total',
+    'Reducers deployed by another coordinator of the store and taken up here.',
   );
   return metrics;
 }

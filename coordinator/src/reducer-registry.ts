@@ -17,6 +17,11 @@
 //    `.reducers` and loaded at every start, so a document left on an earlier reducer (its `migrate`
 //    failed) still opens after any number of deploys and restarts. A kept file that does not hash to
 //    its name stops the start: none is dropped.
+// 5. Coordinators sharing a PostgreSQL store share its reducers (shared-reducers.ts): `refresh` makes
+//    every reducer kept in the store known here, and the store's current one current here when its
+//    schema version is at least the local current one's. A deploy refreshes first, so it is checked
+//    against the store's current reducer, not a stale local one. A refresh never undoes a deploy made
+//    here while it read (it yields to it).
 import { declaredSchemaVersion, loadPreparedReducer, ReducerLoadError } from '@tandem/runtime';
 import { prepareReducer } from '@tandem/runtime/prepare';
 import { fileReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
@@ -45,6 +50,8 @@ export class ReducerRegistry {
   readonly #shelf: ReducerShelf | undefined;
   #current: RegisteredReducer;
   #deploying: Promise<unknown> = Promise.resolve();
+  /** Grows each time `#current` changes: a refresh that read the store before yields (invariant 5). */
+  #generation = 0;
 
   private constructor(
     given: RegisteredReducer,
@@ -110,6 +117,34 @@ export class ReducerRegistry {
   }
 
   /**
+   * Reads the reducers kept in the store (invariant 5): those unknown here become known, and the
+   * store's current one current. True when the current reducer changed (the caller then loads it in
+   * the workers). Not on the deploys' queue: a document's open may wait for it while a deploy waits
+   * for that document's close.
+   */
+  async refresh(): Promise<boolean> {
+    const shelf = this.#shelf;
+    if (shelf === undefined) return false;
+    const generation = this.#generation;
+    const [entries, currentName] = await Promise.all([shelf.kept(), shelf.current()]);
+    const learned: { reducer: RegisteredReducer; order: bigint }[] = [];
+    for (const { sha256, bytes, order } of entries) {
+      if (!this.#known.has(sha256)) learned.push({ reducer: await register(bytes), order });
+    }
+    learned.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    for (const { reducer } of learned) {
+      if (!this.#known.has(reducer.sha256)) this.#known.set(reducer.sha256, reducer);
+    }
+    if (generation !== this.#generation || currentName === undefined) return false;
+    const current = this.#known.get(currentName);
+    if (current === undefined || current === this.#current) return false;
+    if (current.schemaVersion < this.#current.schemaVersion) return false;
+    this.#current = current;
+    this.#generation++;
+    return true;
+  }
+
+  /**
    * Checks `source` (a component or a prepared reducer) and makes it current (invariants 1-3);
    * `activate` runs once it is recorded and before the deploy resolves (the workers load it).
    */
@@ -137,6 +172,9 @@ export class ReducerRegistry {
           : `its schema-version cannot be read: ${error instanceof Error ? error.message : String(error)}`;
       return { status: 'refused', kind: 'invalid-reducer', message };
     }
+    // Checked against the store's current reducer (invariant 5): another coordinator may have
+    // deployed since this one last looked.
+    await this.refresh();
     const previous = this.#current;
     if (reducer.sha256 === previous.sha256) return { status: 'current', reducer };
     if (reducer.schemaVersion < previous.schemaVersion) {
@@ -154,6 +192,7 @@ export class ReducerRegistry {
     this.#known.delete(reducer.sha256);
     this.#known.set(reducer.sha256, reducer);
     this.#current = reducer;
+    this.#generation++;
     await activate(reducer, previous);
     return { status: 'deployed', reducer, previous };
   }

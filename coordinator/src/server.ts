@@ -33,6 +33,7 @@ import { createLog, errorFields, type Log } from './log.js';
 import { coordinatorMetrics } from './metrics.js';
 import { listDocuments, migrateAll } from './migrate-all.js';
 import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
+import { SharedReducers } from './shared-reducers.js';
 import { isPostgresUrl, type StoreConfig } from './store/coordinator-store.js';
 import { DEFAULT_LEASE_MS, LeaseKeeper } from './store/leases.js';
 import { migrateSchema } from './store/postgres-schema.js';
@@ -247,7 +248,16 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
     older: reducers.older,
     ...(store !== undefined && { store }),
     ...(leases !== undefined && {
-      claim: (docId: string) => leases.claim(docId),
+      claim: async (docId: string) => {
+        await leases.claim(docId);
+        try {
+          // Never opened under an older reducer than the store's current one (shared-reducers.ts).
+          await shared.inStep(docId);
+        } catch (error) {
+          await leases.release(docId).catch(() => undefined);
+          throw error;
+        }
+      },
       unclaim: (docId: string) => leases.release(docId),
     }),
     ...(options.workers !== undefined && { workers: options.workers }),
@@ -255,6 +265,10 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
     ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),
     ...(options.maxOpenDocuments !== undefined && { maxOpenDocuments: options.maxOpenDocuments }),
     ...(options.idleDocumentMs !== undefined && { idleDocumentMs: options.idleDocumentMs }),
+    onUnclaimFailed: (docId, error) => {
+      log.warn({ docId, ...errorFields(error) }, 'lease release failed');
+      metrics.inc('tandem_lease_release_failures_total');
+    },
     onDocumentClosed: (docId, reason, error) => {
       if (error === undefined) {
         log.debug({ docId, reason }, 'document closed');
@@ -267,6 +281,22 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
   });
   const hubs = new Map<string, DocumentHub>();
   const connections = new Set<SyncConnection>();
+  const shelf = persistence.reducers;
+  const shared = new SharedReducers({
+    registry: reducers,
+    pool,
+    ...(leases !== undefined && typeof shelf === 'object' && { currentInStore: () => shelf.current() }),
+    closeConnections: (reason, except) => {
+      for (const connection of [...connections]) {
+        if (except === undefined || connection.docId !== except) {
+          connection.close(CLOSE_CODES.goingAway, reason);
+        }
+      }
+    },
+    pollMs: leases?.leaseMs ?? DEFAULT_LEASE_MS,
+    log,
+    adopted: () => metrics.inc('tandem_reducers_adopted_total'),
+  });
   const metrics = coordinatorMetrics({
     connections: () => connections.size,
     documents: () => hubs.size,
@@ -420,6 +450,7 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
       for (const client of sockets.clients) client.terminate();
       server.closeAllConnections();
       await Promise.all([...hubs.values()].map((h) => h.settled()));
+      shared.close();
       await pool.close();
       await leases?.close();
       await stopped;
@@ -479,12 +510,9 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
   // reducer at its next use, `migrate` running then) and every connection is closed so that its
   // client hears the new reducer's hash in its next welcome.
   const deployNow = async (bytes: Uint8Array): Promise<DeployOutcome> => {
-    const outcome = await reducers.deploy(bytes, async (reducer, previous) => {
-      await pool.deploy(reducer.bytes, previous);
-      for (const connection of [...connections]) {
-        connection.close(CLOSE_CODES.goingAway, 'a new reducer was deployed');
-      }
-    });
+    const outcome = await reducers.deploy(bytes, () => shared.activate());
+    // A deploy reads the store first: it may have found another coordinator's deploy to run.
+    await shared.activate();
     const kind = outcome.status === 'refused' ? outcome.kind : outcome.status;
     metrics.inc('tandem_reducer_deploys_total', { outcome: kind });
     if (outcome.status === 'refused') log.warn({ kind, error: outcome.message }, 'deploy refused');

@@ -256,3 +256,35 @@ test('a write racing a takeover waits for it and is refused: a takeover alone fe
     await Promise.all([storeA.close(), main.close()]);
   }
 });
+
+test('lease rows locked by another session past the lease: the owner loses its leases by its own clock, within the lease, and claims again once the lock goes', async () => {
+  const { url, main } = await database();
+  const leaseMs = 900;
+  const leasing = new PostgresStore(url, { maxConnections: 2, use: 'leases', leaseMs });
+  const lost: { docId: string; at: number }[] = [];
+  const a = new LeaseKeeper(leasing.pool, {
+    leaseMs,
+    events: { lost: (docId) => lost.push({ docId, at: performance.now() }) },
+  });
+  const locker = await main.pool.connect();
+  try {
+    await a.claim('d');
+    await locker.query('BEGIN');
+    await locker.query('SELECT * FROM leases FOR UPDATE');
+    const lockedAt = performance.now();
+    await sleep(leaseMs + 300);
+    // Renewals wait on the lock; the clock does not.
+    expect(lost.map((l) => l.docId)).toEqual(['d']);
+    expect(lost[0]!.at - lockedAt).toBeLessThanOrEqual(leaseMs);
+    expect(a.owned).toEqual([]);
+    await locker.query('ROLLBACK');
+    // The renewals that timed out left the lease pool usable.
+    await a.claim('d');
+    expect(a.owned).toEqual(['d']);
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    locker.release();
+    await a.close();
+    await Promise.all([leasing.close(), main.close()]);
+  }
+});

@@ -14,11 +14,17 @@ export interface CoordinatorProcess {
   readonly exited: Promise<void>;
 }
 
-/** Starts the bin with the todo reducer on a free port and `args`; resolves once it listens. */
-export async function startCoordinatorProcess(args: readonly string[]): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [BIN, '--reducer', TODO_REDUCER, '--port', '0', ...args], {
+/**
+ * Starts the bin on a free port with `args` and `reducer` (the todo reducer by default), `env` added
+ * to its environment; resolves once it listens.
+ */
+export async function startCoordinatorProcess(
+  args: readonly string[],
+  { reducer = TODO_REDUCER, env = {} }: { reducer?: string; env?: Record<string, string> } = {},
+): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [BIN, '--reducer', reducer, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TANDEM_LOG_LEVEL: 'error' },
+    env: { ...process.env, TANDEM_LOG_LEVEL: 'error', ...env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
