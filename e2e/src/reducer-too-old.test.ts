@@ -102,3 +102,51 @@ test('a document that never synced, whose pending mutations a version 2 reducer 
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 60_000);
+
+test('a client the coordinator moved to version 2 reopens offline with the app still on version 1: the version 2 it fetched, kept beside its files, opens it with its pending mutations', async () => {
+  const scratch = await mkdtemp(join(tmpdir(), 'tandem-too-old-kept-'));
+  const dataDir = join(scratch, 'client');
+  const token = 'operator-token-for-the-kept-reducer-test';
+  const coordinator = await startCoordinator({
+    reducer: await readFile(TODO_V1),
+    dataDir: join(scratch, 'coordinator'),
+    port: 0,
+    operatorToken: token,
+  });
+  const coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+  const sync = { backoffMs: 20, maxBackoffMs: 200 };
+  try {
+    const doc = await openDocument({ docId: 'd', reducer: TODO_V1, dataDir, coordinatorUrl, sync });
+    await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
+    await doc.synced();
+    const moved = new Promise((resolve) => doc.onUpgrade(resolve));
+    const deployed = await fetch(`${coordinator.url}/admin/reducers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: new Blob([new Uint8Array(await readFile(TODO_V2))]),
+    });
+    expect(deployed.status, await deployed.clone().text()).toBe(200);
+    await moved;
+    expect(doc.reducer.schemaVersion).toBe(2);
+    await doc.goOffline();
+    await doc.mutate({ type: 'setPriority', id: 'a', priority: 7 });
+    await doc.mutate({ type: 'create', id: 'b', title: 'bread' });
+    const pages = await doc.pageHash();
+    await doc.close();
+    await coordinator.close();
+
+    // The coordinator is gone: nothing can be fetched, and the app still ships version 1.
+    const reopened = await openDocument({ docId: 'd', reducer: TODO_V1, dataDir, coordinatorUrl, sync });
+    expect(reopened.reducer).toEqual(doc.reducer);
+    expect(reopened.pendingCount).toBe(2);
+    expect(await reopened.query('SELECT id, priority FROM todos ORDER BY id')).toEqual([
+      { id: 'a', priority: 7 },
+      { id: 'b', priority: 0 },
+    ]);
+    expect(await reopened.pageHash()).toBe(pages);
+    await reopened.close();
+  } finally {
+    await coordinator.close().catch(() => undefined);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}, 60_000);

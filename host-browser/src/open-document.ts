@@ -100,7 +100,14 @@ export async function openWithReducer(
     files = await open();
     document = await openWith(reducer, files);
   }
-  sync?.syncWithCoordinator(document, reducer.sha256, options, (url) => new WebSocket(url), reducer.limits);
+  // The document's own reducer: the one an upgrade moved it to, kept beside its files, may open it.
+  sync?.syncWithCoordinator(
+    document,
+    document.reducer.hash,
+    options,
+    (url) => new WebSocket(url),
+    reducer.limits,
+  );
   return document;
 }
 

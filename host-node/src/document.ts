@@ -85,7 +85,8 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   }
   sync?.syncWithCoordinator(
     document,
-    running.sha256,
+    // The document's own: the reducer an upgrade moved it to, kept beside its files, may open it.
+    document.reducer.hash,
     options,
     (url) => new LazySocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
     running.limits,

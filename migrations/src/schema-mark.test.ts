@@ -1,7 +1,8 @@
 // A client's document keeps the highest schema version a reducer ran it at (runtime
 // storage/schema-mark.ts): a reopen under an older reducer is refused with reducer-too-old even while
 // the newer version lives only in the overlay of its pending mutations (a document that never synced,
-// or one moved to the coordinator's newer reducer before any frame of it arrived).
+// or one moved to the coordinator's newer reducer before any frame of it arrived), unless the reducer
+// an upgrade moved it to is kept whole beside the mark: then that one opens it.
 import { readFile } from 'node:fs/promises';
 import { MemoryByteStore, TandemError } from '@tandem/runtime';
 import { type ByteStore, openLocalDocument, raiseSchemaMark, readSchemaMark } from '@tandem/runtime/local';
@@ -28,16 +29,47 @@ async function refusal(opening: Promise<unknown>): Promise<TandemError> {
 const snapshot = async (store: MemoryByteStore) =>
   new Map(await Promise.all((await store.list()).map(async (f) => [f, await store.read(f)] as const)));
 
-test('a document upgraded to version 2 with pending mutations is refused to version 1 at the next open, and version 2 reopens it whole', async () => {
-  const storage = new MemoryByteStore();
-  const open = (reducer: typeof v1) =>
-    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer, timelineId: 't', storage });
-  const doc = await open(v1);
+const keptReducers = async (store: MemoryByteStore) =>
+  (await store.list()).filter((f) => f.startsWith('reducer.'));
+
+/** A document moved to version 2 by an upgrade, with a mutation pending under each version. */
+async function upgradedWithPending(storage: MemoryByteStore) {
+  const doc = await openLocalDocument({
+    schema: schemaLifecycle,
+    docId: 'd',
+    reducer: v1,
+    timelineId: 't',
+    storage,
+  });
   await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
   await doc.upgradeReducer(v2);
   await doc.mutate({ type: 'setPriority', id: 'a', priority: 3 });
   await doc.close();
+}
 
+test('a document upgraded to version 2 with pending mutations reopens with version 2, kept beside its mark, when the app still ships version 1', async () => {
+  const storage = new MemoryByteStore();
+  await upgradedWithPending(storage);
+  expect(await keptReducers(storage)).toHaveLength(1);
+  const reopened = await openLocalDocument({
+    schema: schemaLifecycle,
+    docId: 'd',
+    reducer: v1,
+    timelineId: 't',
+    storage,
+  });
+  expect(reopened.reducer).toEqual({ hash: v2.sha256, schemaVersion: 2 });
+  expect(reopened.pendingCount).toBe(2);
+  expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
+  await reopened.close();
+});
+
+test('without the kept reducer, a document upgraded to version 2 is refused to version 1 and nothing is written; version 2 reopens it whole', async () => {
+  const storage = new MemoryByteStore();
+  await upgradedWithPending(storage);
+  for (const file of await keptReducers(storage)) await storage.delete(file);
+  const open = (reducer: typeof v1) =>
+    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer, timelineId: 't', storage });
   const files = await snapshot(storage);
   const refused = await refusal(open(v1));
   expect(refused.kind).toBe('reducer-too-old');
@@ -46,6 +78,53 @@ test('a document upgraded to version 2 with pending mutations is refused to vers
 
   const reopened = await open(v2);
   expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
+  await reopened.close();
+});
+
+test('a kept reducer damaged at any byte is never run: the open is refused with reducer-too-old, saying so, and nothing is written', async () => {
+  const storage = new MemoryByteStore();
+  await upgradedWithPending(storage);
+  const [file] = await keptReducers(storage);
+  const kept = (await storage.read(file!))!;
+  // The record's head, its JSON header, the reducer's bytes and the checksum (every byte: runtime
+  // storage/schema-mark.test.ts, on the reader alone).
+  const positions = [0, 30, kept.length >> 1, kept.length - 1];
+  for (const at of positions) {
+    const damaged = kept.slice();
+    damaged[at] = damaged[at]! ^ 0x5a;
+    await storage.delete(file!);
+    await storage.append(file!, damaged);
+    const files = await snapshot(storage);
+    const refused = await refusal(
+      openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer: v1, timelineId: 't', storage }),
+    );
+    expect(refused.kind, `byte ${at}`).toBe('reducer-too-old');
+    expect(refused.message).toContain('damaged');
+    expect(await snapshot(storage)).toEqual(files);
+  }
+});
+
+test('a document whose schema version was recorded for a move that has not happened yet reopens with the reducer it was recorded for', async () => {
+  const storage = new MemoryByteStore();
+  const doc = await openLocalDocument({
+    schema: schemaLifecycle,
+    docId: 'd',
+    reducer: v1,
+    timelineId: 't',
+    storage,
+  });
+  await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
+  await doc.readyUpgrade(v2);
+  await doc.close();
+  const reopened = await openLocalDocument({
+    schema: schemaLifecycle,
+    docId: 'd',
+    reducer: v1,
+    timelineId: 't',
+    storage,
+  });
+  expect(reopened.reducer.hash).toBe(v2.sha256);
+  expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 0 }]);
   await reopened.close();
 });
 

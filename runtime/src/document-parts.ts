@@ -43,10 +43,11 @@ export interface LocalDocumentParts {
   /** The document now runs `reducer` (an upgrade): what is kept under the old one's name follows. */
   readonly reducerChanged?: (reducer: ReducerModule) => void;
   /**
-   * Records durably that the document runs at `schemaVersion` from now on (storage/schema-mark.ts),
-   * before it can take a mutation under it: an upgrade awaits it.
+   * Records durably that the document runs at `schemaVersion` from now on, keeping `reducer` (the one it
+   * moves to) beside the mark (storage/schema-mark.ts), before it can take a mutation under it: an
+   * upgrade awaits it.
    */
-  readonly markSchema?: (schemaVersion: number) => Promise<void>;
+  readonly markSchema?: (schemaVersion: number, reducer: ReducerModule) => Promise<void>;
   /** Where the base is kept, and where it stood when the document was opened. */
   readonly base?: { readonly keeper: ClientBase; readonly journalId: string | null; readonly cursor: number };
   /**

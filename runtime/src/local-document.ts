@@ -150,7 +150,7 @@ export class LocalDocument implements SyncTarget {
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
   private overlaySaveQueued = false;
   private readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
-  private readonly markSchema: ((schemaVersion: number) => Promise<void>) | undefined;
+  private readonly markSchema: LocalDocumentParts['markSchema'];
   /** The marks in flight: close waits for them, so none is written after the storage is released. */
   private marking: Promise<unknown> = Promise.resolve();
   /** This open's upgrades (invariant 11). */
@@ -284,8 +284,8 @@ export class LocalDocument implements SyncTarget {
     await this.onClose?.();
   }
 
-  private mark(schemaVersion: number): Promise<void> {
-    const marked = this.markSchema?.(schemaVersion) ?? Promise.resolve();
+  private mark(module: ReducerModule): Promise<void> {
+    const marked = this.markSchema?.(declaredSchemaVersion(module), module) ?? Promise.resolve();
     this.marking = Promise.all([this.marking, marked.catch(() => undefined)]);
     return marked;
   }
@@ -318,7 +318,7 @@ export class LocalDocument implements SyncTarget {
     // Recorded first: once swapped, the document takes mutations under the new version, and a reopen
     // with the older reducer must be refused (storage/schema-mark.ts). A recorded version whose migrate
     // then fails only refuses older reducers, which the coordinator no longer serves.
-    await this.mark(declaredSchemaVersion(module));
+    await this.mark(module);
     this.assertOpen();
     this.moveTo(module);
   }
@@ -330,7 +330,7 @@ export class LocalDocument implements SyncTarget {
    */
   async readyUpgrade(module: ReducerModule): Promise<void> {
     this.assertOpen();
-    await this.mark(declaredSchemaVersion(module));
+    await this.mark(module);
   }
 
   /** Brings the overlay back over the base: the schema, then every pending mutation again. */

@@ -123,7 +123,13 @@ export {
   RECORD_OVERHEAD,
   RecordType,
 } from './storage/record.js';
-export { raiseSchemaMark, readSchemaMark, SCHEMA_MARK_UNWRITTEN } from './storage/schema-mark.js';
+export {
+  type MarkedReducer,
+  raiseSchemaMark,
+  readMarkedReducer,
+  readSchemaMark,
+  SCHEMA_MARK_UNWRITTEN,
+} from './storage/schema-mark.js';
 export {
   auditTimeline,
   type TimelineAudit,

@@ -10,7 +10,7 @@ import type { MigrationReport } from './document-parts.js';
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
 import { LocalDocument } from './local-document.js';
-import type { ReducerModule } from './reducer/host.js';
+import { declaredSchemaVersion, loadPreparedReducer, type ReducerModule } from './reducer/host.js';
 import { Replica } from './replica.js';
 import type { ByteStore } from './storage/byte-store.js';
 import { ClientBase } from './storage/client-base.js';
@@ -18,7 +18,12 @@ import { establishIdentity, writeReach } from './storage/client-identity.js';
 import { DocumentJournal } from './storage/document-journal.js';
 import { ListedByteStore } from './storage/listed-byte-store.js';
 import { covers, OverlayCache } from './storage/overlay-cache.js';
-import { raiseSchemaMark, readSchemaMark, SCHEMA_MARK_UNWRITTEN } from './storage/schema-mark.js';
+import {
+  raiseSchemaMark,
+  readMarkedReducer,
+  readSchemaMark,
+  SCHEMA_MARK_UNWRITTEN,
+} from './storage/schema-mark.js';
 import { auditTimeline, timelineLoss } from './storage/timeline-audit.js';
 import { newTimelineSecret } from './storage/timeline-secret.js';
 
@@ -88,21 +93,31 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       kept.base.timelineId = timelineId;
       kept.base.timelineSecret = timelineSecret;
     }
+    // An upgrade may have moved the document past the app's reducer: the one it moved to, kept beside
+    // the mark (runtime storage/schema-mark.ts invariant 4), opens it then.
+    let marked = storage && files ? await readSchemaMark(storage, files) : 0;
+    const { reducer, keptDamaged } =
+      storage && files
+        ? await reducerFor(options.reducer, storage, files, marked)
+        : { reducer: options.reducer };
     const overlays =
-      storage && files && new OverlayCache(storage, files, { timelineId, reducer: options.reducer.sha256 });
+      storage && files && new OverlayCache(storage, files, { timelineId, reducer: reducer.sha256 });
     // Installed before SQLite reads the store; checked against the timeline once it is read.
     let restored =
       kept && overlays?.present ? await overlays.restore(kept.recovered.store, kept.recovered) : undefined;
     replica = await Replica.open({
       name: options.docId,
-      reducer: options.reducer,
+      reducer,
       ...(kept && { store: kept.recovered.store }),
       ...(options.onFrame && { onFrame: options.onFrame }),
       ...(options.onLog && { onLog: options.onLog }),
     });
     // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
-    let marked = storage && files ? await readSchemaMark(storage, files) : 0;
-    schema.refuseOlderReducer(replica, options.docId, marked);
+    try {
+      schema.refuseOlderReducer(replica, options.docId, marked);
+    } catch (error) {
+      throw keptDamaged ? damagedCopy(error) : error;
+    }
     // Read once for the audit, the overlay's check and the document: only frames from the coordinator
     // change the marker (reducers cannot write it: applied-marker.ts invariant 2), and none arrive before
     // the document is open.
@@ -163,11 +178,15 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         // One raise at a time, each comparing against the mark the one before left (sync's readyUpgrade
         // and an app's upgradeReducer may overlap): two raises at once would pick the same generation
         // and append two records to one file, or a late lower one delete the higher mark.
-        markSchema: (schemaVersion: number) => {
+        markSchema: (schemaVersion: number, module: ReducerModule) => {
           const raise = marking.then(async () => {
             if (schemaVersion <= marked) return;
             try {
-              await raiseSchemaMark(storage, marked, schemaVersion);
+              await raiseSchemaMark(storage, marked, schemaVersion, {
+                sha256: module.sha256,
+                schemaVersion,
+                bytes: module.source,
+              });
             } catch (error) {
               throw new TandemError(
                 'storage-failed',
@@ -214,4 +233,40 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     await closeStorage?.();
     throw error;
   }
+}
+
+/**
+ * The reducer to open a document marked at `marked` with: the app's, unless it is older than the mark
+ * and the reducer the document was moved to is kept whole beside it (its bytes hash to its SHA-256,
+ * they load under the app's limits and declare a version at or above the mark). `keptDamaged`: a copy
+ * was there but could not be used, which the refusal then says.
+ */
+async function reducerFor(
+  app: ReducerModule,
+  storage: ListedByteStore,
+  files: readonly string[],
+  marked: number,
+): Promise<{ readonly reducer: ReducerModule; readonly keptDamaged?: boolean }> {
+  if (marked <= declaredSchemaVersion(app)) return { reducer: app };
+  const kept = await readMarkedReducer(storage, files, marked);
+  if (kept === undefined) return { reducer: app };
+  if (kept === 'damaged') return { reducer: app, keptDamaged: true };
+  try {
+    const module = await loadPreparedReducer(kept.bytes, { limits: app.limits });
+    if (module.sha256 === kept.sha256 && declaredSchemaVersion(module) >= marked) return { reducer: module };
+  } catch {
+    // Not loadable here (another meter version or other limits): as if none were kept.
+  }
+  return { reducer: app, keptDamaged: true };
+}
+
+/** A `reducer-too-old` refusal that says the reducer kept beside the mark could not be used. */
+function damagedCopy(error: unknown): unknown {
+  if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old') return error;
+  return new TandemError(
+    'reducer-too-old',
+    `${error.message} (the reducer this document was upgraded to, kept beside it, is damaged or cannot be loaded here, and was not run)`,
+    error.fields,
+    { cause: error },
+  );
 }

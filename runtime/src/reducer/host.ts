@@ -93,6 +93,11 @@ export interface ReducerModule {
   readonly sha256: string;
   /** The prepared reducer's size in bytes. */
   readonly bytes: number;
+  /**
+   * The prepared reducer's bytes, as compiled (read-only): what a client keeps beside its schema mark
+   * once it moved to this reducer (storage/schema-mark.ts invariant 4).
+   */
+  readonly source: Uint8Array;
   /** The component it was prepared from (`tandem build` output). */
   readonly component: { readonly sha256: string; readonly bytes: number };
   /** The world functions the reducer imports, e.g. `tandem:reducer/sql@0.2.0#execute`. */
@@ -184,7 +189,7 @@ export async function loadPreparedReducer(
     if (compiled.size > COMPILED_CACHE_SIZE) compiled.delete(compiled.keys().next().value!);
   }
   try {
-    return new CompiledReducer(sha256, bytes.length, header.component, await module, core, limits);
+    return new CompiledReducer(sha256, bytes, header.component, await module, core, limits);
   } catch (error) {
     compiled.delete(sha256);
     throw error;
@@ -228,6 +233,7 @@ async function compile(bytes: Uint8Array): Promise<WebAssembly.Module> {
 class CompiledReducer implements ReducerModule {
   readonly sha256: string;
   readonly bytes: number;
+  readonly source: Uint8Array;
   readonly component: ReducerModule['component'];
   readonly imports: readonly string[];
   readonly exports: readonly string[] = WORLD_FUNCTIONS;
@@ -237,14 +243,15 @@ class CompiledReducer implements ReducerModule {
 
   constructor(
     sha256: string,
-    bytes: number,
+    source: Uint8Array,
     component: ReducerModule['component'],
     module: WebAssembly.Module,
     core: Omit<ReducerCore, 'module'>,
     limits: ReducerLimits,
   ) {
     this.sha256 = sha256;
-    this.bytes = bytes;
+    this.bytes = source.length;
+    this.source = source;
     this.component = component;
     this.module = module;
     this.core = core;

@@ -51,6 +51,11 @@ export const RecordType = {
   wireFrame: 13,
   /** The highest schema version a reducer ran a client's document at (storage/schema-mark.ts), as JSON. */
   schemaMark: 14,
+  /**
+   * A reducer a client's document was moved to, kept beside the schema mark (storage/schema-mark.ts):
+   * u32 header length | header JSON (sha256, schemaVersion) | the prepared reducer's bytes.
+   */
+  markedReducer: 15,
 } as const;
 
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];

@@ -14,12 +14,28 @@
 // 2. Marks only grow: a new one is written only above the highest whole one, then the older ones go.
 // 3. A mark lost to damage is not data lost: it only guards against an older reducer; the next open
 //    under the current reducer writes it again.
+// 4. A mark raised by a move to the coordinator's reducer (an upgrade) keeps that reducer's prepared
+//    bytes beside it (`reducer.….meta`), written and synced before the mark: a reopen while offline with
+//    an app still shipping the older reducer opens with it instead of being refused. Those bytes run
+//    only if they hash to the SHA-256 they were kept under; a damaged copy reads as absent, and the open
+//    is refused (`reducer-too-old`) as without one. Only the reducer of the newest mark is kept.
+import { sha256Hex } from '../sha256.js';
 import type { ByteStore } from './byte-store.js';
-import { nextGeneration, parseFileName } from './file-names.js';
+import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
 import { readMetaFile, writeMetaFile } from './meta-file.js';
-import { RecordType } from './record.js';
+import { decodeRecords, encodeRecord, RecordType } from './record.js';
 
 const KIND = 'schema';
+const REDUCER_KIND = 'reducer';
+
+/** A reducer a document was moved to, as kept beside the mark (invariant 4). */
+export interface MarkedReducer {
+  /** Hex SHA-256 of `bytes`: the reducer's identity (the prepared reducer's). */
+  readonly sha256: string;
+  readonly schemaVersion: number;
+  /** The prepared reducer, as compiled. */
+  readonly bytes: Uint8Array;
+}
 
 /**
  * The `reason` of the `storage-failed` a host's mark raise rejects with: the document did not move and
@@ -33,19 +49,88 @@ export async function readSchemaMark(store: ByteStore, files: readonly string[])
   return found?.value ?? 0;
 }
 
-/** Marks `version` when it is above `marked` (invariants 1, 2). */
-export async function raiseSchemaMark(store: ByteStore, marked: number, version: number): Promise<void> {
+/**
+ * Marks `version` when it is above `marked` (invariants 1, 2), after keeping `reducer` beside it when a
+ * move to that reducer raises it (invariant 4).
+ */
+export async function raiseSchemaMark(
+  store: ByteStore,
+  marked: number,
+  version: number,
+  reducer?: MarkedReducer,
+): Promise<void> {
   if (version <= marked) return;
   const files = await store.list();
+  const generation = nextGeneration(files);
+  const kept = reducer && (await keepReducer(store, generation, reducer));
   const name = await writeMetaFile(
     store,
     KIND,
-    nextGeneration(files),
+    generation,
     RecordType.schemaMark,
     JSON.stringify({ version: 1, schemaVersion: version }),
   );
   for (const file of files) {
-    if (file !== name && parseFileName(file)?.kind === KIND) await store.delete(file);
+    const kind = parseFileName(file)?.kind;
+    if ((kind === KIND && file !== name) || (kind === REDUCER_KIND && file !== kept))
+      await store.delete(file);
+  }
+}
+
+/**
+ * The reducer kept beside the mark (invariant 4) whose schema version is `version` or newer, its bytes
+ * checked against its SHA-256; `damaged` when a copy is there but unreadable or of another hash, and
+ * no whole one is; undefined when none is kept.
+ */
+export async function readMarkedReducer(
+  store: ByteStore,
+  files: readonly string[],
+  version: number,
+): Promise<MarkedReducer | 'damaged' | undefined> {
+  const candidates = files
+    .filter((file) => parseFileName(file)?.kind === REDUCER_KIND)
+    .sort((a, b) => parseFileName(b)!.generation - parseFileName(a)!.generation);
+  let damaged = false;
+  for (const file of candidates) {
+    const record = decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records[0];
+    const kept = record?.type === RecordType.markedReducer ? parseReducer(record.payload) : undefined;
+    if (kept === undefined || (await sha256Hex([kept.bytes])) !== kept.sha256) {
+      damaged = true;
+      continue;
+    }
+    if (kept.schemaVersion >= version) return kept;
+  }
+  return damaged ? 'damaged' : undefined;
+}
+
+/** Writes and syncs `reducer`'s file of `generation`; returns its name. */
+async function keepReducer(store: ByteStore, generation: number, reducer: MarkedReducer): Promise<string> {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ version: 1, sha256: reducer.sha256, schemaVersion: reducer.schemaVersion }),
+  );
+  const payload = new Uint8Array(4 + header.length + reducer.bytes.length);
+  new DataView(payload.buffer).setUint32(0, header.length, true);
+  payload.set(header, 4);
+  payload.set(reducer.bytes, 4 + header.length);
+  const name = formatFileName({ kind: REDUCER_KIND, lsn: 0, generation, ext: 'meta' });
+  await store.append(name, encodeRecord(RecordType.markedReducer, payload));
+  await store.sync(name);
+  return name;
+}
+
+function parseReducer(payload: Uint8Array): MarkedReducer | undefined {
+  if (payload.length < 4) return undefined;
+  const length = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+  if (4 + length > payload.length) return undefined;
+  try {
+    const header: unknown = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + length)));
+    if (typeof header !== 'object' || header === null) return undefined;
+    const { version, sha256, schemaVersion } = header as Record<string, unknown>;
+    if (version !== 1 || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+    if (!Number.isSafeInteger(schemaVersion) || (schemaVersion as number) < 0) return undefined;
+    return { sha256, schemaVersion: schemaVersion as number, bytes: payload.slice(4 + length) };
+  } catch {
+    return undefined;
   }
 }
 
