@@ -14,9 +14,12 @@ export interface CoordinatorProcess {
   readonly exited: Promise<void>;
 }
 
-/** Starts the bin with the todo reducer on a free port and `args`; resolves once it listens. */
-export async function startCoordinatorProcess(args: readonly string[]): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [BIN, '--reducer', TODO_REDUCER, '--port', '0', ...args], {
+/** Starts the bin with the todo reducer on `port` (a free one by default) and `args`; resolves once it listens. */
+export async function startCoordinatorProcess(
+  args: readonly string[],
+  port = 0,
+): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [BIN, '--reducer', TODO_REDUCER, '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TANDEM_LOG_LEVEL: 'error' },
   });
@@ -39,7 +42,7 @@ export async function startCoordinatorProcess(args: readonly string[]): Promise<
 /**
  * A client welcomed for `docId` by one of `urls`: tried in list order from `first`, moving on at each
  * `document-unavailable` after the wait it says (another coordinator owns the document, or its lease
- * has not expired yet), for at most `attempts` tries.
+ * has not expired yet) and at each redirect (to an owner that may be dead), for at most `attempts` tries.
  */
 export async function connectToOwner(
   urls: readonly string[],
@@ -55,11 +58,16 @@ export async function connectToOwner(
     // The one of the two that never comes rejects later: expected, not a failure.
     const welcome = client.next('welcome');
     const error = client.next('error');
-    welcome.catch(() => undefined);
-    error.catch(() => undefined);
-    const answer = await Promise.race([welcome, error]).catch(() => undefined);
+    // Sent to the owner: this helper keeps to its own list (runtime SyncClient follows redirects).
+    const redirect = client.next('redirect');
+    for (const answer of [welcome, error, redirect]) answer.catch(() => undefined);
+    const answer = await Promise.race([welcome, error, redirect]).catch(() => undefined);
     if (answer?.type === 'welcome') return { client, welcome: answer, url };
     client.socket.terminate();
+    if (answer?.type === 'redirect') {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
     if (answer !== undefined && answer.kind !== 'document-unavailable' && answer.kind !== 'internal') {
       throw new Error(`${url} refused ${docId}: ${answer.kind}: ${answer.message}`);
     }
