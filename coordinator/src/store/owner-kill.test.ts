@@ -11,16 +11,20 @@ import { Fleet, type FleetClient } from '../testing/fleet.js';
 import { counter, health, permutations, syncUrl } from '../testing/multi-coordinator.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
-const LEASE_MS = 800;
+// Not shorter: a PostgreSQL statement gives up after a third of it, a document open after all of it
+// (store-timeouts.ts), and on this loaded machine shorter leases fail those and flap.
+const LEASE_MS = 2000;
 const KILLS = 20;
 const DOCUMENTS = 6;
 const CLIENTS = 4;
 /**
  * How long after a kill the survivors must hold every lease of the killed one: the lease (it cannot be
- * taken sooner), then a client's next try (backoff ≤ 500 ms, fleet-child.ts) and the claim. Measured:
- * median 1.4 s, max 2.9 s alone at load 18; 3.3 s once beside the whole coordinator suite at load 19.
+ * taken sooner), then a client's next try (backoff ≤ 500 ms, fleet-child.ts) and the claim, each a
+ * round trip to a loaded coordinator and PostgreSQL. Measured: median 1.4 s, max 2.9 s alone at load 18;
+ * max 3.3 s beside the coordinator suite at load 19, 4.5 s beside 17 store files at load 22. The
+ * printed median is the figure to watch; this bound only catches a takeover that does not happen.
  */
-const TAKEOVER_MS = LEASE_MS + 3_500;
+const TAKEOVER_MS = LEASE_MS + 6_000;
 
 const cluster = usePostgresCluster();
 
@@ -108,4 +112,4 @@ test('the owner of busy documents SIGKILLed 20 times at random moments: another 
     await Promise.allSettled(restarting.values());
     for (const { child } of coordinators) child.kill('SIGKILL');
   }
-}, 180_000);
+}, 300_000); // 150-250 s at load 18-30: each of the 20 restarts costs ~1.7 CPU-s, 5-10 s of wall time here
