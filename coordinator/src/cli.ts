@@ -19,6 +19,8 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
   --store <url>     a PostgreSQL store instead of --data: postgres://user[:password]@host[:port]/database
                     (its tables are created or upgraded at start; see the README)
   --lease-ms <ms>   with --store: how long a document's lease lasts unless renewed; 10000 by default
+  --public-url <url>  with --store: where clients reach this coordinator (http://host:port), recorded
+                    with its leases so the others redirect clients here; the listening URL by default
   --port <n>        the port to listen on (0 picks a free one); 8787 by default
   --host <name>     the interface to listen on; 127.0.0.1 by default (0.0.0.0 for every interface)
   --static <dir>    a folder to serve as static files (the web app)
@@ -55,6 +57,7 @@ export async function parseArguments(
         data: { type: 'string' },
         store: { type: 'string' },
         'lease-ms': { type: 'string' },
+        'public-url': { type: 'string' },
         port: { type: 'string', default: '8787' },
         host: { type: 'string', default: '127.0.0.1' },
         static: { type: 'string' },
@@ -102,6 +105,11 @@ export async function parseArguments(
   }
   const leaseMs = count('lease-ms', text('lease-ms'), 300);
   if (leaseMs !== undefined && store === undefined) throw new UsageError('--lease-ms needs --store');
+  const publicUrl = text('public-url');
+  if (publicUrl !== undefined && store === undefined) throw new UsageError('--public-url needs --store');
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(publicUrl)) {
+    throw new UsageError(`--public-url ${publicUrl}: expected an http:// or https:// URL`);
+  }
   const operatorToken = await readOperatorToken(text('operator-token-file'), env);
   const auth = text('auth');
   const authorize = auth === undefined ? undefined : await loadAuthorize(auth);
@@ -109,6 +117,7 @@ export async function parseArguments(
     reducer,
     ...(store === undefined ? { dataDir: text('data') ?? './data' } : { store }),
     ...(leaseMs !== undefined && { leaseMs }),
+    ...(publicUrl !== undefined && { publicUrl }),
     port,
     host: text('host') ?? '127.0.0.1',
     ...(staticDir !== undefined && { staticDir }),

@@ -37,9 +37,10 @@ export interface HubMember {
   pushed(result: PushResult, frameLsn: number | undefined): void;
   /**
    * The document failed; the member is no longer one. `kind` is the TandemError kind, if any
-   * (`storage-corrupt`: the document is refused until an operator recovers it).
+   * (`storage-corrupt`: the document is refused until an operator recovers it; `document-owned`: another
+   * coordinator holds it, reached at `ownerUrl` when known).
    */
-  failed(message: string, kind?: string, retryAfterMs?: number): void;
+  failed(message: string, kind?: string, retryAfterMs?: number, ownerUrl?: string): void;
 }
 
 /** What the hub needs from the pool (tests put a document of their own behind it). */
@@ -196,7 +197,7 @@ export class DocumentHub {
       reply = await this.#pool.catchUp(this.docId, request);
     } catch (error) {
       await this.#fail(error);
-      member.failed(describe(error), kindOf(error), retryOf(error));
+      member.failed(describe(error), kindOf(error), retryOf(error), ownerOf(error));
       return;
     }
     const failure = reply.migrationFailure;
@@ -295,7 +296,10 @@ export class DocumentHub {
   async #fail(error: unknown): Promise<void> {
     const message = describe(error);
     const fields = errorFields(error);
-    this.#log?.error({ docId: this.docId, members: this.#members.size, ...fields }, 'document failed');
+    // Another coordinator owning it is routing, not a failure: its clients are sent there.
+    if (fields.kind === 'document-owned')
+      this.#log?.debug({ docId: this.docId, ...fields }, 'document owned elsewhere');
+    else this.#log?.error({ docId: this.docId, members: this.#members.size, ...fields }, 'document failed');
     this.#metrics?.inc('tandem_document_failures_total', {
       kind: typeof fields.kind === 'string' ? fields.kind : 'error',
     });
@@ -307,7 +311,7 @@ export class DocumentHub {
     this.#members.clear();
     this.#joins = [];
     this.#pushes = [];
-    for (const member of members) member.failed(message, kindOf(error), retryOf(error));
+    for (const member of members) member.failed(message, kindOf(error), retryOf(error), ownerOf(error));
     await this.#pool.release(this.docId).catch(() => undefined);
   }
 }
@@ -318,6 +322,10 @@ function kindOf(error: unknown): string | undefined {
 
 function retryOf(error: unknown): number | undefined {
   return error instanceof TandemError ? error.fields.retryAfterMs : undefined;
+}
+
+function ownerOf(error: unknown): string | undefined {
+  return error instanceof TandemError ? error.fields.ownerUrl : undefined;
 }
 
 function describe(error: unknown): string {

@@ -98,6 +98,10 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
     'Reducer deploys, by outcome (deployed, current, or the refusal kind).',
   );
   metrics.counter('tandem_leases_taken_total', 'Document leases this coordinator took (PostgreSQL store).');
+  metrics.counter(
+    'tandem_redirects_total',
+    'Hellos for a document another coordinator owns, answered with a redirect to it.',
+  );
   metrics.counter('tandem_leases_renewed_total', 'Document leases renewed (one per lease per renewal).');
   metrics.counter(
     'tandem_leases_lost_total',

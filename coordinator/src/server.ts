@@ -39,7 +39,7 @@ import { DEFAULT_LEASE_MS, LeaseKeeper } from './store/leases.js';
 import { migrateSchema } from './store/postgres-schema.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { postgresReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
-import { CLOSE_CODES, type ErrorKind, SyncConnection } from './sync-connection.js';
+import { CLOSE_CODES, type ErrorKind, SyncConnection, syncUrlOf } from './sync-connection.js';
 
 export interface CoordinatorOptions {
   /**
@@ -58,6 +58,13 @@ export interface CoordinatorOptions {
   readonly store?: string;
   /** With a PostgreSQL store: how long a document's lease lasts unless renewed (renewed every third of it). 10 s by default. */
   readonly leaseMs?: number;
+  /**
+   * With a PostgreSQL store: where clients reach this coordinator (`http://host:port`, as seen from
+   * them), recorded with each lease it takes so that the others redirect its documents' clients here.
+   * The listening URL by default, except on a wildcard host (0.0.0.0, ::): then none, and those clients
+   * are told to retry instead.
+   */
+  readonly publicUrl?: string;
   /** 0 picks a free port. */
   readonly port: number;
   /** 127.0.0.1 by default. */
@@ -146,6 +153,15 @@ interface Persistence {
 }
 
 async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator> {
+  if (
+    options.publicUrl !== undefined &&
+    (options.store === undefined || syncUrlOf(options.publicUrl) === undefined)
+  ) {
+    throw new TandemError(
+      'invalid-argument',
+      `publicUrl ${options.publicUrl}: an http: or https: URL, with a store shared by coordinators`,
+    );
+  }
   if (options.store !== undefined) {
     if (options.dataDir !== undefined) {
       throw new TandemError('invalid-argument', 'give a data folder (dataDir) or a store, not both');
@@ -219,10 +235,12 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
   const authorize = options.authorize ?? (() => true);
   const silenceMs = options.silenceMs ?? 30_000;
 
+  let publicUrl = options.publicUrl;
   const leases =
     persistence.leases &&
     new LeaseKeeper(persistence.leases.pool, {
       ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
+      address: () => publicUrl,
       events: {
         taken: () => metrics.inc('tandem_leases_taken_total'),
         renewed: (count) => metrics.inc('tandem_leases_renewed_total', {}, count),
@@ -346,7 +364,11 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
           reducerHash: reducers.current.sha256,
           documents: hubs.size,
           connections: connections.size,
-          ...(leases !== undefined && { owner: leases.owner, owned: leases.owned }),
+          ...(leases !== undefined && {
+            owner: leases.owner,
+            owned: leases.owned,
+            publicUrl: publicUrl ?? null,
+          }),
         }),
       },
       request,
@@ -391,6 +413,11 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
         reducerHash: () => reducers.current.sha256,
         silenceMs,
         onWelcome: () => welcomed(),
+        ...(publicUrl !== undefined && { publicUrl }),
+        onRedirect: (to) => {
+          log.debug({ docId: connection.docId, remote, to }, 'redirected');
+          metrics.inc('tandem_redirects_total');
+        },
         onClose: (closed, code, reason) => {
           welcomed();
           connections.delete(closed);
@@ -426,10 +453,13 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  if (publicUrl === undefined && !wildcard) publicUrl = url;
   log.info(
     {
       url,
       dataDir: options.dataDir ?? null,
+      publicUrl: publicUrl ?? null,
       store: persistence.store?.kind ?? null,
       reducerHash: reducers.current.sha256,
       schemaVersion: reducers.current.schemaVersion,

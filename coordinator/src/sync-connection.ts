@@ -28,6 +28,11 @@
 // 10. A push is taken only from a peer whose hello named the reducer the document runs (the one its
 //    welcome names): a client still under another reducer gets `unexpected` and a close, its mutations
 //    untouched (they are for the reducer it negotiates next, runtime sync-client.ts S8).
+// 11. A hello for a document another coordinator owns (store/leases.ts) is answered with `redirect` to
+//     the owner's public URL when the peer speaks v6 and the owner recorded one that is not this
+//     process's own; otherwise (a v5 peer, no URL, or this very address under a former owner id, e.g. a
+//     restart) with `document-unavailable` and the lease's remaining time. Never proxied: the owner
+//     stays the only process writing the document, and a client pays one round trip per move.
 
 import { createHash } from 'node:crypto';
 import {
@@ -63,7 +68,14 @@ export interface ConnectionOptions {
   readonly onError?: (kind: ErrorKind, message: string) => void;
   /** Told when the welcome is queued (the coordinator lifts its pre-welcome byte budget). */
   readonly onWelcome?: () => void;
+  /** This coordinator's public URL (`http://host:port`), never redirected to (invariant 11). */
+  readonly publicUrl?: string;
+  /** Told of every redirect sent (logs and metrics). */
+  readonly onRedirect?: (url: string) => void;
 }
+
+/** The first protocol version that reads `redirect` (invariant 11). */
+const REDIRECT_VERSION = 6;
 
 /** WebSocket close codes: the standard ones, plus one for silence. */
 export const CLOSE_CODES = {
@@ -218,9 +230,9 @@ export class SyncConnection implements HubMember {
     else this.#enqueueBytes(bytes);
   }
 
-  failed(message: string, kind?: string, retryAfterMs?: number): void {
+  failed(message: string, kind?: string, retryAfterMs?: number, ownerUrl?: string): void {
     if (kind === 'document-owned') {
-      this.moved(message, retryAfterMs ?? RETRY_AFTER_MS);
+      this.moved(message, retryAfterMs ?? RETRY_AFTER_MS, ownerUrl);
       return;
     }
     // Neither heals by retrying at once: an operator recovers the files, or deploys a newer reducer.
@@ -237,12 +249,23 @@ export class SyncConnection implements HubMember {
   }
 
   /**
-   * The document is no longer served here (another coordinator owns it now: store/leases.ts): the
-   * client is told to retry, here or at another coordinator, after `retryAfterMs`.
+   * The document is not served here (another coordinator owns it: store/leases.ts): the client is sent
+   * to `ownerUrl` when it can follow there, else told to retry after `retryAfterMs` (invariant 11).
    */
-  moved(message: string, retryAfterMs: number): void {
+  moved(message: string, retryAfterMs: number, ownerUrl?: string): void {
+    if (this.#state === 'closed') return;
     const docId = this.#hello?.docId ?? '';
-    this.#fail('document-unavailable', `document ${docId} is not served here: ${message}`, retryAfterMs);
+    const url = ownerUrl === this.#options.publicUrl ? undefined : syncUrlOf(ownerUrl);
+    if (url === undefined || (this.#hello?.protocolVersion ?? 0) < REDIRECT_VERSION) {
+      this.#fail('document-unavailable', `document ${docId} is not served here: ${message}`, retryAfterMs);
+      return;
+    }
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    this.#options.onRedirect?.(url);
+    const reason = `document ${docId} is served by ${ownerUrl}`.slice(0, protocolLimits.MAX_REASON_LENGTH);
+    this.#socket.send(encodeMessage({ type: 'redirect', url, message: reason }), { binary: true });
+    this.close(CLOSE_CODES.normal, 'redirect');
   }
 
   #receive(data: RawData, isBinary: boolean): void {
@@ -452,6 +475,19 @@ export class SyncConnection implements HubMember {
     this.#hub?.leave(this);
     this.#options.onClose(this, code, reason);
   }
+}
+
+/** The sync endpoint of a coordinator's public URL (`http://h:p` → `ws://h:p/sync`); undefined for none. */
+export function syncUrlOf(publicUrl: string | undefined): string | undefined {
+  if (publicUrl === undefined || !URL.canParse(publicUrl)) return undefined;
+  const url = new URL(publicUrl);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/sync`;
+  url.search = '';
+  url.hash = '';
+  const text = url.toString();
+  return text.length <= protocolLimits.MAX_URL_LENGTH ? text : undefined;
 }
 
 /** Catch-up frames as `frames` messages: at most MAX_FRAMES_PER_MESSAGE and about BURST_BYTES each. */

@@ -54,7 +54,8 @@ export type TandemErrorKind =
   /**
    * Coordinator: another coordinator process holds this document's lease (a PostgreSQL store shared
    * by several coordinators), or this one lost it: it neither serves nor writes the document. Retry
-   * after `retryAfterMs`, when the lease has been handed over or has expired.
+   * after `retryAfterMs`, when the lease has been handed over or has expired, or at `ownerUrl` (the
+   * holder's public URL, when it recorded one).
    */
   | 'document-owned';
 
@@ -74,6 +75,8 @@ export interface TandemErrorFields {
   readonly toLsn?: number;
   readonly holderPid?: number;
   readonly retryAfterMs?: number;
+  /** `document-owned`: the public URL of the coordinator holding the lease, when it recorded one. */
+  readonly ownerUrl?: string;
 }
 
 export class TandemError extends Error {

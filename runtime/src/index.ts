@@ -20,6 +20,7 @@ export {
 export { Ping, Pong } from './protocol/ping.js';
 export { Push } from './protocol/push.js';
 export { PushResult } from './protocol/push-result.js';
+export { Redirect } from './protocol/redirect.js';
 export { Snapshot } from './protocol/snapshot.js';
 export { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './protocol/version.js';
 export { Welcome } from './protocol/welcome.js';

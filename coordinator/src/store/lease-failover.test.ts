@@ -24,11 +24,21 @@ test('an owner paused past its lease is fenced: another takes over and accepts w
     expect(await ownedBy(a.url)).toEqual(['doc']);
     expect(await counter(a.url, 'tandem_leases_taken_total')).toBe(1);
 
-    // While `a` holds it, `b` refuses the document with a retryable, typed error.
+    // While `a` holds it, `b` redirects a client to `a` (protocol v6), and tells a v5 client, which
+    // cannot follow, to retry after the lease's remaining time.
     const early = await TestSyncClient.connect(b.url, { docId: 'doc', timelineId: 'second' });
-    expect(await early.next('error')).toMatchObject({ kind: 'document-unavailable' });
-    expect((await early.next('error')).retryAfterMs).toBeGreaterThan(0);
+    expect(await early.next('redirect')).toMatchObject({ url: `${a.url.replace(/^http/, 'ws')}/sync` });
+    expect(early.received.map((m) => m.type)).toEqual(['redirect']);
     await early.closed;
+    const old = await TestSyncClient.connect(b.url, {
+      docId: 'doc',
+      timelineId: 'second',
+      protocolVersion: 5,
+    });
+    expect(await old.next('error')).toMatchObject({ kind: 'document-unavailable' });
+    expect((await old.next('error')).retryAfterMs).toBeGreaterThan(0);
+    await old.closed;
+    expect(await counter(b.url, 'tandem_redirects_total')).toBe(1);
 
     // `a` freezes past its lease: `b` takes the document over from PostgreSQL and accepts writes.
     a.child.kill('SIGSTOP');

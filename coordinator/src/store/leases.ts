@@ -27,6 +27,8 @@
 //    starts: should the expiry fail, no renewal extends it (renewals name the held documents), and it
 //    runs out within `leaseMs`. A renewal answered after its lease was given up here (lost by the
 //    clock, or released) expires it again.
+// 6. A take records this process's public URL with the lease (`address`, sql/0003-lease-owner-url.sql),
+//    and a refused claim names the holder's (`ownerUrl`): the caller redirects its client there.
 import { randomUUID } from 'node:crypto';
 import { TandemError } from '@tandem/runtime';
 import type pg from 'pg';
@@ -67,12 +69,23 @@ export class LeaseKeeper {
   #renewing: Promise<void> | undefined;
   #closed = false;
 
+  /** Where clients reach this process (invariant 6); undefined for nowhere known. */
+  readonly #address: () => string | undefined;
+
   /**
    * `pool` should be the leases' own (store-timeouts.ts, `leases`): a pool busy with frame writes, or
    * without timeouts, delays renewals, and the leases are then lost by the clock.
    */
-  constructor(pool: pg.Pool, options: { readonly leaseMs?: number; readonly events?: LeaseEvents } = {}) {
+  constructor(
+    pool: pg.Pool,
+    options: {
+      readonly leaseMs?: number;
+      readonly events?: LeaseEvents;
+      readonly address?: () => string | undefined;
+    } = {},
+  ) {
     this.#pool = pool;
+    this.#address = options.address ?? (() => undefined);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     if (!(this.leaseMs >= 300)) throw new TandemError('invalid-argument', 'leaseMs must be at least 300');
     this.safetyMs = Math.ceil(this.leaseMs / 10);
@@ -100,26 +113,28 @@ export class LeaseKeeper {
   async claim(docId: string): Promise<void> {
     const sent = performance.now();
     const taken = await this.#pool.query<{ epoch: string }>(
-      `INSERT INTO leases (doc_id, owner, epoch, expires_at)
-       VALUES ($1, $2, 1, now() + make_interval(secs => $3::double precision / 1000))
+      `INSERT INTO leases (doc_id, owner, epoch, expires_at, owner_url)
+       VALUES ($1, $2, 1, now() + make_interval(secs => $3::double precision / 1000), $4)
        ON CONFLICT (doc_id) DO UPDATE
-         SET owner = EXCLUDED.owner, epoch = leases.epoch + 1, expires_at = EXCLUDED.expires_at
+         SET owner = EXCLUDED.owner, epoch = leases.epoch + 1, expires_at = EXCLUDED.expires_at,
+             owner_url = EXCLUDED.owner_url
          WHERE leases.expires_at <= now() OR leases.owner = EXCLUDED.owner
        RETURNING epoch`,
-      [docId, this.owner, this.leaseMs],
+      [docId, this.owner, this.leaseMs, this.#address() ?? null],
     );
     const epoch = taken.rows[0]?.epoch;
     if (epoch === undefined) {
-      const holder = await this.#pool.query<{ left_ms: number }>(
-        `SELECT greatest(0, ceil(extract(epoch FROM expires_at - now()) * 1000))::integer AS left_ms
+      const holder = await this.#pool.query<{ left_ms: number; owner_url: string | null }>(
+        `SELECT greatest(0, ceil(extract(epoch FROM expires_at - now()) * 1000))::integer AS left_ms, owner_url
          FROM leases WHERE doc_id = $1`,
         [docId],
       );
       const retryAfterMs = Math.max(100, holder.rows[0]?.left_ms ?? this.leaseMs);
+      const ownerUrl = holder.rows[0]?.owner_url ?? undefined;
       throw new TandemError(
         'document-owned',
-        `document ${docId} is owned by another coordinator (its lease expires in ${retryAfterMs} ms)`,
-        { retryAfterMs },
+        `document ${docId} is owned by another coordinator${ownerUrl === undefined ? '' : ` at ${ownerUrl}`} (its lease expires in ${retryAfterMs} ms)`,
+        { retryAfterMs, ...(ownerUrl !== undefined && { ownerUrl }) },
       );
     }
     const held: Held = { epoch: Number(epoch), validUntil: this.#validUntil(sent) };

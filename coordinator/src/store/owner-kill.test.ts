@@ -1,123 +1,115 @@
-// The owner of busy documents killed (SIGKILL) at random moments, with three coordinators on one
-// PostgreSQL (issue 13 must-show 2, in miniature): a survivor takes the documents over once their
-// leases expire, clients move there and go on, and nothing acknowledged is ever missing.
+// The owner of busy documents SIGKILLed 20 times at seeded random moments, with three coordinators on
+// one PostgreSQL (issue 13 must-show 2). Node clients (host-node documents in a child process) write
+// all along, each given the three URLs in its own order. After each kill another coordinator takes the
+// documents over once their leases expire, the killed one is restarted on its port (three stay up),
+// and the clients follow — redirected, or moving down their list. At the end nothing a client was told
+// `confirmed` is missing, nothing was rejected or failed, and every client's pages are the owner's.
+// Replay a run with OWNER_KILL_SEED=<seed>.
 import { expect, test } from 'vitest';
-import {
-  type CoordinatorProcess,
-  connectToOwner,
-  startCoordinatorProcess,
-} from '../testing/coordinator-bin.js';
-import { createTodos } from '../testing/pushes.js';
-import type { TestSyncClient } from '../testing/sync-client.js';
+import { type CoordinatorProcess, startCoordinatorProcess } from '../testing/coordinator-bin.js';
+import { Fleet, type FleetClient } from '../testing/fleet.js';
+import { counter, health, permutations, syncUrl } from '../testing/multi-coordinator.js';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 
-const LEASE_MS = 1000;
-/** Coordinators started; each round kills one, so a survivor is always left. */
-const COORDINATORS = 3;
-const ROUNDS = COORDINATORS - 1;
-const DOCUMENTS = 3;
+// Not shorter: a PostgreSQL statement gives up after a third of it, a document open after all of it
+// (store-timeouts.ts), and on this loaded machine shorter leases fail those and flap.
+const LEASE_MS = 2000;
+const KILLS = 20;
+const DOCUMENTS = 6;
+const CLIENTS = 4;
+/**
+ * How long after a kill the survivors must hold every lease of the killed one: the lease (it cannot be
+ * taken sooner), then a client's next try (backoff ≤ 500 ms, fleet-child.ts) and the claim, each a
+ * round trip to a loaded coordinator and PostgreSQL. Measured: median 1.4 s, max 2.9 s alone at load 18;
+ * max 3.3 s beside the coordinator suite at load 19, 4.5 s beside 17 store files at load 22. The
+ * printed median is the figure to watch; this bound only catches a takeover that does not happen.
+ */
+const TAKEOVER_MS = LEASE_MS + 6_000;
 
 const cluster = usePostgresCluster();
 
-interface Writer {
-  readonly docId: string;
-  client: TestSyncClient;
-  url: string;
-  /** The next lsn to push. */
-  sent: number;
-  /** The highest lsn the coordinator acknowledged, over every connection so far. */
-  acknowledged: number;
-}
-
-/** Folds a closed connection's push-results into `acknowledged`. */
-function settle(writer: Writer): void {
-  for (const message of writer.client.received) {
-    if (message.type === 'push-result' && message.appliedLsn !== null) {
-      writer.acknowledged = Math.max(writer.acknowledged, message.appliedLsn);
-    }
-  }
-}
-
-test('the owner of busy documents SIGKILLed at random moments: a surviving coordinator takes them over once the lease expires, and nothing acknowledged is missing', async () => {
-  const store = cluster().createDatabase('killed');
-  const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
-  const seed = Date.now() % 100_000;
+test('the owner of busy documents SIGKILLed 20 times at random moments: another takes over within the lease, clients follow, nothing confirmed is missing', async () => {
+  const seed = Number(process.env.OWNER_KILL_SEED ?? Date.now() % 1_000_000);
+  console.log(`owner-kill seed ${seed} (replay: OWNER_KILL_SEED=${seed})`);
   let random = seed;
   const next = (): number => {
     random = (random * 1_103_515_245 + 12_345) % 2 ** 31;
     return random / 2 ** 31;
   };
+  const store = cluster().createDatabase('killed');
+  const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
+  // Forked first: its start overlaps the coordinators'.
+  const fleet = new Fleet();
   const coordinators: CoordinatorProcess[] = await Promise.all(
-    Array.from({ length: COORDINATORS }, () => startCoordinatorProcess(args)),
-  );
-  const started = [...coordinators];
-  const urls = () => coordinators.map((c) => c.url);
-  const writers: Writer[] = [];
+    Array.from({ length: 3 }, () => startCoordinatorProcess(args)),
+  ).catch(async (error: unknown) => {
+    await fleet.close();
+    throw error;
+  });
+  const urls = coordinators.map((c) => c.url);
+  const ports = urls.map((url) => Number(new URL(url).port));
+  const orders = permutations(urls.map(syncUrl));
+  const docIds = Array.from({ length: DOCUMENTS }, (_, i) => `busy-${i}`);
+  const clients: FleetClient[] = Array.from({ length: CLIENTS }, (_, c) => ({
+    name: `client-${c}`,
+    urls: orders[(c * 2) % orders.length]!,
+    docIds: docIds.filter((_, d) => d % 2 === c % 2),
+  }));
+  const takeovers: number[] = [];
+  /** Restarts under way, by coordinator index. */
+  const restarting = new Map<number, Promise<void>>();
+  const owners = async (): Promise<string[][]> =>
+    Promise.all(urls.map((url, i) => (restarting.has(i) ? [] : health(url).then((h) => h.owned))));
   try {
-    for (let i = 0; i < DOCUMENTS; i++) {
-      const docId = `busy-${i}`;
-      const { client, url } = await connectToOwner(urls(), i % COORDINATORS, docId, `w-${docId}`);
-      writers.push({ docId, client, url, sent: 0, acknowledged: -1 });
-    }
-    const pushing = setInterval(() => {
-      for (const writer of writers) {
-        if (writer.client.socket.readyState !== writer.client.socket.OPEN) continue;
-        const count = 1 + Math.floor(next() * 3);
-        writer.client.send(createTodos(writer.sent, count, `${writer.docId}-`));
-        writer.sent += count;
-      }
-    }, 10);
-    try {
-      for (let round = 0; round < ROUNDS; round++) {
-        await new Promise((resolve) => setTimeout(resolve, 300 + next() * 700));
-        // The busiest owner goes.
-        const owned = await Promise.all(
-          coordinators.map(
-            async (c) => ((await (await fetch(`${c.url}/health`)).json()) as { owned: string[] }).owned,
-          ),
-        );
-        const victim = owned.indexOf(owned.reduce((most, docs) => (docs.length > most.length ? docs : most)));
-        const [killed] = coordinators.splice(victim, 1);
-        const killedAt = Date.now();
-        killed!.child.kill('SIGKILL');
-        await killed!.exited;
-        await Promise.all(
-          writers
-            .filter((writer) => writer.url === killed!.url)
-            .map(async (writer) => {
-              await writer.client.closed;
-              settle(writer);
-              const moved = await connectToOwner(urls(), 0, writer.docId, `w-${writer.docId}`, 40);
-              const context = `seed ${seed}, round ${round}, ${writer.docId}`;
-              expect(moved.welcome.appliedLsn ?? -1, context).toBeGreaterThanOrEqual(writer.acknowledged);
-              // Served again by the survivor once the lease expired (plus retry waits and slack for a
-              // loaded machine: the survivor opens the document from PostgreSQL on its first hello).
-              expect(urls(), context).toContain(moved.url);
-              expect(Date.now() - killedAt, context).toBeLessThan(LEASE_MS + 7_000);
-              Object.assign(writer, {
-                client: moved.client,
-                url: moved.url,
-                sent: (moved.welcome.appliedLsn ?? -1) + 1,
-              });
-            }),
-        );
-      }
-    } finally {
-      clearInterval(pushing);
-    }
-    for (const writer of writers) {
-      await writer.client.close();
-      settle(writer);
-      expect(writer.acknowledged, `seed ${seed}`).toBeGreaterThan(0);
-      const check = await connectToOwner(urls(), 0, writer.docId, `w-${writer.docId}`, 40);
-      expect(check.welcome.appliedLsn ?? -1, `seed ${seed}, ${writer.docId}`).toBeGreaterThanOrEqual(
-        writer.acknowledged,
+    await fleet.start(clients, 100);
+    for (let kill = 0; kill < KILLS; kill++) {
+      const context = `seed ${seed}, kill ${kill}`;
+      await new Promise((resolve) => setTimeout(resolve, 100 + next() * 600));
+      // Two at least are up (restarts overlap the next kills, so that 20 fit in the test's time).
+      while (restarting.size > 1) await Promise.race(restarting.values());
+      // The coordinator owning the most documents goes.
+      const owned = await owners();
+      const victim = owned.indexOf(owned.reduce((most, docs) => (docs.length > most.length ? docs : most)));
+      const moving = owned[victim]!;
+      const killedAt = Date.now();
+      coordinators[victim]!.child.kill('SIGKILL');
+      await coordinators[victim]!.exited;
+      // Restarted on its port: the clients keep its URL in their lists.
+      restarting.set(
+        victim,
+        startCoordinatorProcess(args, { port: ports[victim]! }).then((started) => {
+          coordinators[victim] = started;
+          restarting.delete(victim);
+        }),
       );
-      await check.client.reach(check.welcome.head);
-      expect(check.client.violations).toEqual([]);
-      await check.client.close();
+      for (;;) {
+        const now = (await owners()).flat();
+        if (moving.every((docId) => now.includes(docId))) break;
+        expect(Date.now() - killedAt, `${context}: ${moving} not taken over`).toBeLessThan(TAKEOVER_MS);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      takeovers.push(Date.now() - killedAt);
     }
+    await Promise.all(restarting.values());
+    const stopped = await fleet.ask({ type: 'stop' }, 'stopped', 60_000);
+    expect(stopped.problems, `seed ${seed}`).toEqual([]);
+    const { documents } = await fleet.ask({ type: 'settle' }, 'settled', 60_000);
+    const audited = await fleet.ask({ type: 'audit', urls: orders[0]!, docIds }, 'audited', 60_000);
+    for (const { docId, hash, ids } of audited.documents) {
+      for (const writer of documents.filter((d) => d.docId === docId)) {
+        expect(writer.confirmed.length, `seed ${seed}`).toBeGreaterThan(0);
+        const missing = writer.confirmed.filter((id) => !ids.includes(id));
+        expect(missing, `seed ${seed}: confirmed but missing from ${docId}`).toEqual([]);
+        expect(writer.hash, `seed ${seed}: ${writer.client} ${docId}`).toBe(hash);
+      }
+    }
+    const redirects = await Promise.all(urls.map((url) => counter(url, 'tandem_redirects_total')));
+    console.log(
+      `owner-kill seed ${seed}: ${KILLS} kills, takeover ms max ${Math.max(...takeovers)}, median ${takeovers.sort((a, b) => a - b)[KILLS >> 1]}, redirects since the last restarts ${redirects.join('/')}`,
+    );
   } finally {
-    for (const { child } of started) child.kill('SIGKILL');
+    await fleet.close();
+    await Promise.allSettled(restarting.values());
+    for (const { child } of coordinators) child.kill('SIGKILL');
   }
-}, 180_000);
+}, 300_000); // 150-250 s at load 18-30: each of the 20 restarts costs ~1.7 CPU-s, 5-10 s of wall time here

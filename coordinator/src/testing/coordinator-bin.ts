@@ -15,14 +15,18 @@ export interface CoordinatorProcess {
 }
 
 /**
- * Starts the bin on a free port with `args` and `reducer` (the todo reducer by default), `env` added
- * to its environment; resolves once it listens.
+ * Starts the bin on `port` (a free one by default) with `args` and `reducer` (the todo reducer by
+ * default), `env` added to its environment; resolves once it listens.
  */
 export async function startCoordinatorProcess(
   args: readonly string[],
-  { reducer = TODO_REDUCER, env = {} }: { reducer?: string; env?: Record<string, string> } = {},
+  {
+    reducer = TODO_REDUCER,
+    env = {},
+    port = 0,
+  }: { reducer?: string; env?: Record<string, string>; port?: number } = {},
 ): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [BIN, '--reducer', reducer, '--port', '0', ...args], {
+  const child = spawn(process.execPath, [BIN, '--reducer', reducer, '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TANDEM_LOG_LEVEL: 'error', ...env },
   });
@@ -45,7 +49,7 @@ export async function startCoordinatorProcess(
 /**
  * A client welcomed for `docId` by one of `urls`: tried in list order from `first`, moving on at each
  * `document-unavailable` after the wait it says (another coordinator owns the document, or its lease
- * has not expired yet), for at most `attempts` tries.
+ * has not expired yet) and at each redirect (to an owner that may be dead), for at most `attempts` tries.
  */
 export async function connectToOwner(
   urls: readonly string[],
@@ -61,11 +65,16 @@ export async function connectToOwner(
     // The one of the two that never comes rejects later: expected, not a failure.
     const welcome = client.next('welcome');
     const error = client.next('error');
-    welcome.catch(() => undefined);
-    error.catch(() => undefined);
-    const answer = await Promise.race([welcome, error]).catch(() => undefined);
+    // Sent to the owner: this helper keeps to its own list (runtime SyncClient follows redirects).
+    const redirect = client.next('redirect');
+    for (const answer of [welcome, error, redirect]) answer.catch(() => undefined);
+    const answer = await Promise.race([welcome, error, redirect]).catch(() => undefined);
     if (answer?.type === 'welcome') return { client, welcome: answer, url };
     client.socket.terminate();
+    if (answer?.type === 'redirect') {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
     if (answer !== undefined && answer.kind !== 'document-unavailable' && answer.kind !== 'internal') {
       throw new Error(`${url} refused ${docId}: ${answer.kind}: ${answer.message}`);
     }

@@ -36,13 +36,23 @@ import type { Ping, Pong } from './ping.js';
 import { ProtocolError } from './protocol-error.js';
 import type { Push } from './push.js';
 import type { PushResult } from './push-result.js';
+import type { Redirect } from './redirect.js';
 import { schemaProblem, type WireSchema } from './schema-check.js';
 import type { Snapshot } from './snapshot.js';
 import type { Welcome } from './welcome.js';
 import { WIRE_SCHEMAS } from './wire-schemas.js';
 
 export type ClientMessage = Hello | Push | Ping | Pong | AskHead;
-export type ServerMessage = Welcome | PushResult | Frames | Snapshot | ErrorMessage | Ping | Pong | Head;
+export type ServerMessage =
+  | Welcome
+  | PushResult
+  | Frames
+  | Snapshot
+  | ErrorMessage
+  | Ping
+  | Pong
+  | Head
+  | Redirect;
 
 /** The messages each side may send (their schemas: messages.ts). */
 const CLIENT_TYPES: ReadonlySet<string> = new Set<ClientMessage['type']>([
@@ -61,6 +71,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set<ServerMessage['type']>([
   'ping',
   'pong',
   'head',
+  'redirect',
 ]);
 
 export { ProtocolError, type ProtocolErrorKind } from './protocol-error.js';
@@ -86,6 +97,7 @@ export const MESSAGE_TAGS = [
   'error',
   'ask-head',
   'head',
+  'redirect',
 ] as const satisfies readonly (ClientMessage | ServerMessage)['type'][];
 
 interface Layout {

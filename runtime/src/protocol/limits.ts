@@ -21,3 +21,5 @@ export const MAX_DELTA_BYTES = PAGE_SIZE + 64;
 /** A whole encoded message. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const MAX_REASON_LENGTH = 4096;
+/** A coordinator's address in a redirect. */
+export const MAX_URL_LENGTH = 2048;

@@ -11,6 +11,7 @@ import { Hello } from './hello.js';
 import { Ping, Pong } from './ping.js';
 import { Push } from './push.js';
 import { PushResult } from './push-result.js';
+import { Redirect } from './redirect.js';
 import { Snapshot } from './snapshot.js';
 import { Welcome } from './welcome.js';
 
@@ -31,4 +32,5 @@ export const SERVER_MESSAGES: Readonly<Record<ServerMessage['type'], TSchema>> =
   ping: Ping,
   pong: Pong,
   head: Head,
+  redirect: Redirect,
 };

@@ -16,6 +16,9 @@
 //   5: `ask-head` (client) and its answer `head` {id, journalId, head}: where the coordinator's journal
 //      stands, once the frames below it were sent, so a client can wait until it holds what the
 //      coordinator held when it asked (`caughtUp()`). A v4 client never asks, and is still served.
-export const PROTOCOL_VERSION = 5;
+//   6: `redirect` {url, message} (coordinator): the document is owned by another coordinator sharing
+//      the store; the client connects to `url` (coordinator/README.md, several coordinators). Sent only
+//      to a v6 hello: a v5 client is still told `document-unavailable` with a retry time, as before.
+export const PROTOCOL_VERSION = 6;
 /** The oldest client version a coordinator still serves: a v3 client reads neither v4 messages nor deltas. */
 export const MIN_PROTOCOL_VERSION = 4;

@@ -505,5 +505,29 @@ export const WIRE_SCHEMAS: Readonly<Record<string, WireSchema>> = {
         "type": "integer"
       }
     }
+  },
+  "redirect": {
+    "additionalProperties": false,
+    "type": "object",
+    "required": [
+      "type",
+      "url",
+      "message"
+    ],
+    "properties": {
+      "type": {
+        "const": "redirect",
+        "type": "string"
+      },
+      "url": {
+        "maxLength": 2048,
+        "pattern": "^wss?://[^\\s]+$",
+        "type": "string"
+      },
+      "message": {
+        "maxLength": 4096,
+        "type": "string"
+      }
+    }
   }
 };

@@ -5,8 +5,12 @@ import type { SyncOptions } from './sync-client.js';
 
 /** What a host's `openDocument` takes to sync the document with a coordinator. */
 export interface CoordinatorOptions {
-  /** The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in between. */
-  readonly coordinatorUrl?: string;
+  /**
+   * The coordinator's sync endpoint (`ws://host:port/sync`): the document syncs with it, offline in
+   * between. Or the endpoints of several coordinators sharing a store, each client in its own order:
+   * tried in turn, their redirects to the document's owner followed (sync/coordinator-list.ts).
+   */
+  readonly coordinatorUrl?: string | readonly string[];
   /** Sent with `hello`; the coordinator's auth hook checks it per document. */
   readonly token?: string;
   /** Reconnect backoff and heartbeat (tests), and sync state changes. */
@@ -14,12 +18,20 @@ export interface CoordinatorOptions {
 }
 
 /**
- * Throws `invalid-argument` unless `coordinatorUrl` (when given) is a `ws:` or `wss:` URL: a URL no
- * socket can ever open would otherwise retry forever. Hosts call it before opening anything.
+ * Throws `invalid-argument` unless `coordinatorUrl` (when given) is a `ws:` or `wss:` URL, or a
+ * non-empty list of them: a URL no socket can ever open would otherwise retry forever. Hosts call it
+ * before opening anything.
  */
 export function checkCoordinatorOptions(options: CoordinatorOptions): void {
   const { coordinatorUrl } = options;
   if (coordinatorUrl === undefined) return;
+  if (typeof coordinatorUrl !== 'string') {
+    if (!Array.isArray(coordinatorUrl) || coordinatorUrl.length === 0) {
+      throw new TandemError('invalid-argument', 'coordinatorUrl: a URL, or a non-empty list of URLs');
+    }
+    for (const one of coordinatorUrl) checkCoordinatorOptions({ coordinatorUrl: one as string });
+    return;
+  }
   let url: URL;
   try {
     url = new URL(coordinatorUrl);

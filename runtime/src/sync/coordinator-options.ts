@@ -21,15 +21,14 @@ export function syncWithCoordinator(
   const { coordinatorUrl, token, sync } = options;
   if (coordinatorUrl === undefined) return;
   checkCoordinatorOptions(options);
-  const root = coordinatorHttpRoot(coordinatorUrl);
-  document.attachSync(
-    new SyncClient(document, {
-      url: coordinatorUrl,
-      connect,
-      reducerHash,
-      offered: (hash) => fetchOfferedReducer(root, hash, limits),
-      ...(token !== undefined && { token }),
-      ...sync,
-    }),
-  );
+  const client: SyncClient = new SyncClient(document, {
+    url: coordinatorUrl,
+    connect,
+    reducerHash,
+    // From the coordinator whose welcome offered it.
+    offered: (hash) => fetchOfferedReducer(coordinatorHttpRoot(client.coordinatorUrl), hash, limits),
+    ...(token !== undefined && { token }),
+    ...sync,
+  });
+  document.attachSync(client);
 }

@@ -137,9 +137,11 @@ export async function fetchCurrentReducer(
  */
 export async function newerReducerFor(
   error: unknown,
-  coordinatorUrl: string | undefined,
+  coordinatorUrls: string | readonly string[] | undefined,
   limits: Partial<ReducerLimits>,
 ): Promise<ReducerModule | undefined> {
+  // Coordinators sharing a store share their reducers: the first one listed is asked.
+  const coordinatorUrl = typeof coordinatorUrls === 'string' ? coordinatorUrls : coordinatorUrls?.[0];
   if (!(error instanceof TandemError) || error.kind !== 'reducer-too-old' || coordinatorUrl === undefined) {
     return undefined;
   }

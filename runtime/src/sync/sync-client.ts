@@ -29,6 +29,10 @@
 //     could deliver its pending mutations. Nothing escapes into a socket callback.
 // C5. `failed` and `closed` are final: no socket, no timer; `whenLive()` rejects; a failure is told to
 //     the document once (`syncFailed`), so what waits on the coordinator can stop waiting.
+// C6. Each connection goes to the coordinator `#coordinators` names (coordinator-list.ts): a `redirect`
+//     ends the session and connects to its URL at once (no backoff, bounded hops); any other drop but an
+//     upgrade moves to the next URL of the list. A move is a reconnect like any other: the document and
+//     its pending mutations are the same, and the next hello says where the base stands (S2, S5, S6).
 //
 // Sync invariants:
 // S1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
@@ -80,6 +84,7 @@ import {
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { ReducerModule } from '../reducer/host.js';
+import { CoordinatorList, MAX_REDIRECT_HOPS } from './coordinator-list.js';
 import { ReducerNegotiation } from './reducer-negotiation.js';
 import type { OfferedReducer } from './reducer-offer.js';
 import { Session, StaleSession } from './session.js';
@@ -134,10 +139,13 @@ export class SyncClient {
   readonly #waits = new SyncWaits();
   /** The reducer this client says in hello, and what it waits for (S8). */
   readonly #reducer: ReducerNegotiation;
+  /** Where each connection goes (C6). */
+  readonly #coordinators: CoordinatorList;
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
     this.#options = options;
+    this.#coordinators = new CoordinatorList(options.url);
     this.#decoder = options.decoder ?? DECODER;
     this.#reducer = new ReducerNegotiation(target, options);
   }
@@ -168,6 +176,11 @@ export class SyncClient {
   /** Why the last connection ended, while retrying (undefined once a session has gone live again). */
   get lastDrop(): string | undefined {
     return this.#lastDrop;
+  }
+
+  /** The coordinator's sync URL the current (or next) connection goes to (C6). */
+  get coordinatorUrl(): string {
+    return this.#coordinators.current;
   }
 
   /** True from `goOffline()` until `goOnline()`. */
@@ -245,10 +258,11 @@ export class SyncClient {
     this.#retry = undefined;
     let socket: WebSocketLike;
     try {
-      socket = this.#options.connect(this.#options.url);
+      socket = this.#options.connect(this.#coordinators.current);
       socket.binaryType = 'arraybuffer';
     } catch (error) {
       this.#lastDrop = `could not connect: ${error instanceof Error ? error.message : String(error)}`;
+      this.#coordinators.failed();
       this.#scheduleReconnect(0);
       this.#tell();
       return;
@@ -342,6 +356,7 @@ export class SyncClient {
     switch (message.type) {
       case 'welcome': {
         clearTimeout(session.handshake);
+        this.#coordinators.welcomed();
         const settled = await this.#reducer.settle(message.reducerHash, (work) => this.#await(session, work));
         const taken = this.#target.takenLsn();
         if (message.appliedLsn < taken) {
@@ -472,7 +487,23 @@ export class SyncClient {
         this.#waits.answer(message.id, { journalId: message.journalId, head: message.head });
         return;
       }
+      case 'redirect': {
+        this.#redirect(session, message.url, message.message);
+        return;
+      }
     }
+  }
+
+  /** The coordinator sent this client to another one (C6): there at once, unless it is a loop. */
+  #redirect(session: Session, url: string, why: string): void {
+    if (session !== this.#session) return;
+    const followed = this.#coordinators.redirected(url);
+    this.#lastDrop = followed
+      ? `redirected to ${url}: ${why}`
+      : `redirect-loop: more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome (the last to ${url}); trying the next coordinator`;
+    this.#end(1000, 'redirected');
+    this.#scheduleReconnect(0, followed);
+    this.#tell();
   }
 
   /** Hands the burst (and the snapshot it starts from, if any) to the document. */
@@ -513,7 +544,7 @@ export class SyncClient {
   #upgraded(session: Session, reducer: OfferedReducer): void {
     this.#reducer.moved(reducer);
     this.#attempt = 0;
-    this.#drop(session, `upgraded to the coordinator's reducer ${this.#reducer.hash}`);
+    this.#drop(session, `upgraded to the coordinator's reducer ${this.#reducer.hash}`, 0, false);
   }
 
   #goLive(session: Session): void {
@@ -587,22 +618,24 @@ export class SyncClient {
     }
   }
 
-  /** Ends `session` if it is current and arms the retry (C3). */
-  #drop(session: Session, reason: string, minDelayMs = 0): void {
+  /** Ends `session` if it is current and arms the retry (C3), at the next coordinator unless `move` is false (C6). */
+  #drop(session: Session, reason: string, minDelayMs = 0, move = true): void {
     if (session !== this.#session) return;
     this.#lastDrop = reason;
     this.#end(4000, reason);
+    if (move) this.#coordinators.failed();
     this.#scheduleReconnect(minDelayMs);
     this.#tell();
   }
 
-  #scheduleReconnect(minDelayMs: number): void {
+  /** Arms the retry: after a backoff, or at once (`now`, a redirect followed: C6). */
+  #scheduleReconnect(minDelayMs: number, now = false): void {
     if (this.#final !== undefined) return;
     const base = this.#options.backoffMs ?? 250;
     const max = this.#options.maxBackoffMs ?? 30_000;
     const jitter = 0.5 + (this.#options.random ?? Math.random)() / 2;
-    const delay = Math.max(minDelayMs, Math.min(max, base * 2 ** this.#attempt) * jitter);
-    this.#attempt = Math.min(this.#attempt + 1, 30);
+    const delay = now ? 0 : Math.max(minDelayMs, Math.min(max, base * 2 ** this.#attempt) * jitter);
+    if (!now) this.#attempt = Math.min(this.#attempt + 1, 30);
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => {
       this.#retry = undefined;

@@ -88,8 +88,12 @@ export interface SyncTarget {
 }
 
 export interface SyncOptions {
-  /** The coordinator's sync endpoint, e.g. `ws://localhost:8787/sync`. */
-  readonly url: string;
+  /**
+   * The coordinator's sync endpoint, e.g. `ws://localhost:8787/sync`, or several coordinators sharing a
+   * store: tried in this order, moving on when one fails, and following their redirects
+   * (coordinator-list.ts).
+   */
+  readonly url: string | readonly string[];
   readonly connect: (url: string) => WebSocketLike;
   readonly reducerHash: string;
   readonly token?: string;

@@ -1,0 +1,300 @@
+// A SyncClient given three coordinators, one of which owns its document (coordinator-list.ts L1–L4,
+// sync-client.ts C6). Scripted coordinators answer each connection: the owner welcomes and takes pushes;
+// the others redirect to the owner, redirect elsewhere (a loop), refuse with a retryable error, or are
+// dead (connect throws, or the socket closes at once). A fault (the socket closing) lands at any step of
+// any session, the owner's included. Whatever happens, every connection goes to a listed URL or to the
+// redirect just received, a failure moves down the list, no more than MAX_REDIRECT_HOPS redirects are
+// followed in a row, and once the faults stop the client ends live at the owner with every pending
+// mutation taken exactly once, in order — the same guarantees as a reconnect to one coordinator.
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import {
+  type ClientMessage,
+  decodeClientMessage,
+  encodeMessage,
+  type ServerMessage,
+} from '../protocol/codec.js';
+import type { MutationEnvelope } from '../reducer/host.js';
+import { CoordinatorList, MAX_REDIRECT_HOPS } from './coordinator-list.js';
+import { SyncClient, type SyncTarget, type WebSocketLike } from './sync-client.js';
+
+const SEED = Number(
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FC_SEED ??
+    20_261_206,
+);
+const URLS = ['ws://a/sync', 'ws://b/sync', 'ws://c/sync'];
+const STRAY = 'ws://stray/sync';
+const HASH = 'ab'.repeat(32);
+const JOURNAL = 'j1';
+
+/** What a coordinator that is not the owner does with one connection. */
+type Answer =
+  | 'redirect-owner'
+  /** To another coordinator that does not own it either (two lease rows seen at different moments). */
+  | 'redirect-other'
+  | 'redirect-stray'
+  | 'unavailable'
+  | 'dead'
+  | 'connect-throws';
+/** A fault in one session: the socket closes after this many coordinator messages (0: before any). */
+type Fault = number | undefined;
+
+class FakeSocket implements WebSocketLike {
+  binaryType = 'blob';
+  readyState = 0;
+  bufferedAmount = 0;
+  readonly sent: ClientMessage[] = [];
+  readonly #listeners = new Map<string, ((event: { data: unknown }) => void)[]>();
+  onSend: (message: ClientMessage) => void = () => undefined;
+
+  addEventListener(type: string, listener: (event: { data: unknown }) => void): void {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+  }
+  send(data: Uint8Array): void {
+    const message = decodeClientMessage(data);
+    this.sent.push(message);
+    this.onSend(message);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.#emit('open', undefined);
+  }
+  say(message: ServerMessage): void {
+    if (this.readyState !== 1) return;
+    const bytes = encodeMessage(message);
+    this.#emit('message', bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  drop(): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.#emit('close', undefined);
+  }
+  #emit(type: string, data: unknown): void {
+    for (const listener of this.#listeners.get(type) ?? []) listener({ data });
+  }
+}
+
+class Target implements SyncTarget {
+  readonly docId = 'doc';
+  readonly timelineId = 'me';
+  readonly timelineSecret = 'c'.repeat(64);
+  pending: MutationEnvelope[] = [];
+  taken = -1;
+  baseCursor() {
+    return { journalId: JOURNAL, cursor: 0 };
+  }
+  basePage() {
+    return undefined;
+  }
+  pendingAfter(lsn: number) {
+    return this.pending.filter((m) => m.lsn > lsn);
+  }
+  takenLsn() {
+    return this.taken;
+  }
+  openedThrough() {
+    return Number.MAX_SAFE_INTEGER;
+  }
+  rebase() {}
+  pushed(appliedLsn: number) {
+    this.taken = Math.max(this.taken, appliedLsn);
+    this.pending = this.pending.filter((m) => m.lsn > this.taken);
+  }
+  syncFailed() {}
+}
+
+const mutation = (lsn: number): MutationEnvelope => ({
+  timelineId: 'me',
+  lsn,
+  timestamp: 0,
+  payload: new Uint8Array([lsn % 256]),
+});
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+test('CoordinatorList: a failure moves down the list, redirects are followed at most MAX_REDIRECT_HOPS in a row, a welcome starts the count again', () => {
+  const event = fc.oneof(
+    fc.constant({ kind: 'failed' as const }),
+    fc.constant({ kind: 'welcomed' as const }),
+    fc.constantFrom(...URLS, STRAY).map((url) => ({ kind: 'redirect' as const, url })),
+  );
+  fc.assert(
+    fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+      const list = new CoordinatorList(URLS);
+      let index = 0;
+      let redirect: string | undefined;
+      let inARow = 0;
+      for (const e of events) {
+        if (e.kind === 'redirect') {
+          const followed = list.redirected(e.url);
+          expect(followed).toBe(inARow < MAX_REDIRECT_HOPS);
+          if (followed) {
+            inARow++;
+            redirect = e.url;
+          } else {
+            inARow = 0;
+            redirect = undefined;
+            index = (index + 1) % URLS.length;
+          }
+        } else if (e.kind === 'failed') {
+          list.failed();
+          inARow = 0;
+          redirect = undefined;
+          index = (index + 1) % URLS.length;
+        } else {
+          list.welcomed();
+          inARow = 0;
+        }
+        expect(list.current).toBe(redirect ?? URLS[index]);
+        expect(list.hops).toBe(inARow);
+      }
+    }),
+    { seed: SEED, numRuns: 500 },
+  );
+  expect(() => new CoordinatorList([])).toThrow(RangeError);
+});
+
+test('a SyncClient given three coordinators follows redirects to the owner and moves down its list on failures, and its pending mutations reach the owner exactly once, in order', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 2 }),
+      fc.array(
+        fc.constantFrom<Answer>(
+          'redirect-owner',
+          'redirect-other',
+          'redirect-stray',
+          'unavailable',
+          'dead',
+          'connect-throws',
+        ),
+        {
+          minLength: 1,
+          maxLength: 30,
+        },
+      ),
+      fc.array(fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }), { maxLength: 8 }),
+      fc.integer({ min: 0, max: 12 }),
+      fc.integer({ min: 0, max: 3 }),
+      async (owner, answers, faults, pendingCount, taken) => {
+        const target = new Target();
+        target.pending = Array.from({ length: pendingCount }, (_, i) => mutation(i));
+        // The owner's model: the last lsn of this timeline it took, and every lsn it was pushed.
+        let marker = Math.min(taken, pendingCount) - 1;
+        target.taken = marker;
+        target.pending = target.pending.filter((m) => m.lsn > marker);
+        const takenLsns: number[] = [];
+        const connects: { url: string; redirectedTo: string | undefined }[] = [];
+        let lastRedirect: string | undefined;
+        let answerAt = 0;
+        let faultAt = 0;
+        const client = new SyncClient(target, {
+          url: URLS,
+          reducerHash: HASH,
+          backoffMs: 1,
+          maxBackoffMs: 2,
+          heartbeatMs: 60_000,
+          random: () => 0.5,
+          connect: (url) => {
+            connects.push({ url, redirectedTo: lastRedirect });
+            lastRedirect = undefined;
+            const isOwner = url === URLS[owner];
+            const answer: Answer | undefined = isOwner ? undefined : answers[answerAt++ % answers.length];
+            if (answer === 'connect-throws') throw new Error('connection refused');
+            const socket = new FakeSocket();
+            const fault: Fault = faultAt < faults.length ? faults[faultAt++] : undefined;
+            let said = 0;
+            const say = (message: ServerMessage): void => {
+              if (fault !== undefined && said >= fault) {
+                socket.drop();
+                return;
+              }
+              said++;
+              if (message.type === 'redirect') lastRedirect = message.url;
+              socket.say(message);
+            };
+            socket.onSend = (message) => {
+              if (message.type === 'hello') {
+                queueMicrotask(() => {
+                  if (answer === 'dead') socket.drop();
+                  else if (answer === 'redirect-owner')
+                    say({ type: 'redirect', url: URLS[owner]!, message: 'owned' });
+                  else if (answer === 'redirect-stray')
+                    say({ type: 'redirect', url: STRAY, message: 'stale' });
+                  else if (answer === 'redirect-other') {
+                    const other = URLS.find((u, i) => i !== owner && u !== url)!;
+                    say({ type: 'redirect', url: other, message: 'stale' });
+                  } else if (answer === 'unavailable') {
+                    say({
+                      type: 'error',
+                      kind: 'document-unavailable',
+                      message: 'not here',
+                      retryAfterMs: 1,
+                    });
+                  } else {
+                    say({
+                      type: 'welcome',
+                      journalId: JOURNAL,
+                      head: 0,
+                      reducerHash: HASH,
+                      appliedLsn: marker,
+                    });
+                  }
+                });
+              } else if (message.type === 'push' && isOwner) {
+                queueMicrotask(() => {
+                  if (socket.readyState !== 1) return;
+                  for (const m of message.mutations) {
+                    // The coordinator takes a timeline's next lsn only (duplicates ignored).
+                    if (m.lsn === marker + 1) {
+                      marker = m.lsn;
+                      takenLsns.push(m.lsn);
+                    }
+                  }
+                  say({
+                    type: 'push-result',
+                    appliedLsn: marker,
+                    frameLsn: null,
+                    rejected: [],
+                    refused: null,
+                  });
+                });
+              }
+            };
+            queueMicrotask(() => {
+              // A stray URL has no coordinator behind it.
+              if (url === STRAY) socket.drop();
+              else socket.open();
+            });
+            return socket;
+          },
+        });
+        client.start();
+        for (let i = 0; i < 2000 && !(client.state === 'live' && marker === pendingCount - 1); i++)
+          await tick();
+        client.close();
+        const context = JSON.stringify({ owner, answers, faults, pendingCount, taken, connects });
+        // L1–L3, replayed: a redirect is followed unless MAX_REDIRECT_HOPS were in a row; anything else
+        // moves to the list's next URL.
+        let inARow = 0;
+        let listIndex = 0;
+        for (const [i, { url, redirectedTo }] of connects.entries()) {
+          if (redirectedTo !== undefined && inARow < MAX_REDIRECT_HOPS) {
+            inARow++;
+            expect(url, context).toBe(redirectedTo);
+            continue;
+          }
+          inARow = 0;
+          if (i > 0) listIndex = (listIndex + 1) % URLS.length;
+          expect(url, context).toBe(URLS[listIndex]);
+        }
+        expect(client.state, context).toBe('closed');
+        // Every pending mutation taken once, in order, after the owner's marker.
+        const first = Math.min(taken, pendingCount);
+        expect(takenLsns, context).toEqual(Array.from({ length: pendingCount - first }, (_, i) => first + i));
+      },
+    ),
+    { seed: SEED, numRuns: 200 },
+  );
+}, 120_000);
