@@ -74,6 +74,30 @@ test('a delta made on either host decodes on both against the previous version t
   );
 });
 
+test('a page held at any byte offset of a larger buffer gives the same delta as a page of its own', () => {
+  const at = (data: Uint8Array, offset: number): Uint8Array => {
+    const buffer = new Uint8Array(PAGE_SIZE + 8);
+    buffer.set(data, offset);
+    return buffer.subarray(offset, offset + PAGE_SIZE);
+  };
+  fc.assert(
+    fc.property(
+      fc.option(page, { nil: undefined }),
+      page,
+      fc.nat(3),
+      fc.nat(3),
+      (previous, next, previousOffset, nextOffset) => {
+        const own = encodePageDelta(previous, next, zlib);
+        const moved = previous && at(previous, previousOffset);
+        const viewed = encodePageDelta(moved, at(next, nextOffset), zlib);
+        expect(Array.from(viewed)).toEqual(Array.from(own));
+        expect(Array.from(decodePageDelta(moved, viewed, zlib))).toEqual(Array.from(next));
+      },
+    ),
+    { seed: SEED, numRuns: 200 },
+  );
+});
+
 test('a one-byte change of a page full of data encodes to at most 5 bytes', () => {
   fc.assert(
     fc.property(noise, fc.nat(PAGE_SIZE - 1), fc.integer({ min: 1, max: 255 }), (previous, at, flip) => {

@@ -304,7 +304,7 @@ test('a base left quiet after a burst is checkpointed without a close (an unclea
   const { base } = await ClientBase.open(root);
   const frames = history(5, 3);
   const live = storeAfter(frames);
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   try {
     base.record({ journalId: 'j', frames, base: live.base(), cursor: 3 });
     vi.advanceTimersByTime(SETTLE_MS - 1);
@@ -319,5 +319,34 @@ test('a base left quiet after a burst is checkpointed without a close (an unclea
   }
   const { recovered } = await ClientBase.open(root);
   expect(recovered.cursor).toBe(3);
+  expect(await recovered.store.hash()).toBe(await live.hash());
+});
+
+test('bursts that keep coming put the quiet checkpoint off until SETTLE_MS after the last of them', async () => {
+  const root = new MemoryByteStore();
+  const { base } = await ClientBase.open(root);
+  const frames = history(5, 4);
+  const live = storeAfter(frames);
+  const logs = async () => (await root.list()).filter((f) => /^base-[0-9a-f]+\.frames\./.test(f));
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  try {
+    for (const [i, frame] of frames.entries()) {
+      base.record({ journalId: 'j', frames: [frame], base: live.base(), cursor: i + 1 });
+      vi.advanceTimersByTime(SETTLE_MS / 2);
+    }
+    // SETTLE_MS / 2 after the last burst, 2 × SETTLE_MS after the first: not quiet yet.
+    await base.flushed();
+    expect(await logs()).not.toEqual([]);
+    vi.advanceTimersByTime(SETTLE_MS / 2 - 1);
+    await base.flushed();
+    expect(await logs()).not.toEqual([]);
+    vi.advanceTimersByTime(1);
+    await base.flushed();
+    expect(await logs()).toEqual([]);
+  } finally {
+    vi.useRealTimers();
+  }
+  const { recovered } = await ClientBase.open(root);
+  expect(recovered.cursor).toBe(4);
   expect(await recovered.store.hash()).toBe(await live.hash());
 });
