@@ -8,7 +8,9 @@
 // 2. A rejection is listed `final` once the coordinator decided it (a push's answer, or the rejections
 //    recorded in the pages it sent), and then stays so. Before that the local reducer's verdict stands,
 //    provisionally, and is revised by each new run (a rebase may let a rejected mutation apply, or the
-//    reverse); a mutation the coordinator took without rejecting it is not listed at all.
+//    reverse); a mutation the coordinator took without rejecting it is not listed at all. A verdict of
+//    a run over a base the document has since left is never listed: a rebase that leaves the pending
+//    mutations to be reduced later withdraws them until that run (local-document.ts invariant 12).
 // 3. The list keeps the latest MAX_REJECTIONS_LISTED entries, newest last (a final verdict is news: it
 //    moves its entry last).
 import type { Outcome } from './reducer/abi.js';
@@ -65,6 +67,20 @@ export class RejectionList {
     }
     if (entry?.reason === outcome.reason) return;
     this.#put({ lsn, reason: outcome.reason, final: false });
+  }
+
+  /**
+   * The local reducer's verdicts no longer hold (a rebase left the pending mutations to be reduced
+   * again): only the coordinator's stay listed until the next run gives them again.
+   */
+  withdrawProvisional(): void {
+    let removed = false;
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.final) continue;
+      this.#entries.delete(entry.lsn);
+      removed = true;
+    }
+    if (removed) this.#list = [...this.#entries.values()];
   }
 
   /**

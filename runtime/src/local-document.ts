@@ -40,7 +40,9 @@
 //    calls `ensureOverlay` first), so invariant 6 holds for every reader. A client that mutates and
 //    awaits confirmations while others' frames arrive pays no replay per frame: the frame that takes
 //    its mutations usually comes before anything reads. With subscriptions the rebase reduces at once
-//    (they read in the next microtask anyway).
+//    (they read in the next microtask anyway). While the overlay is stale the local reducer's verdicts
+//    are withdrawn (the status lists only the coordinator's) and come back with the replay: `status`
+//    never shows a verdict of a base the document left, and reading it replays nothing.
 
 import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
@@ -625,8 +627,10 @@ export class LocalDocument implements SyncTarget {
       if (!prepared) this.prepareOverlay?.();
       if (this.pending.dropped()) this.queueOverlaySave();
       this.overlayStale = true;
-      // Reduced again now only when someone will read the overlay at once (invariant 12).
+      // Reduced again now only when someone will read the overlay at once (invariant 12); until then
+      // the local verdicts are of the base before (the status lists none of them).
       if (this.pending.count === 0 || this.subscriptions.active) this.ensureOverlay();
+      else this.rejected.withdrawLocal();
       this.rebased();
     }
   }
@@ -774,6 +778,8 @@ export class LocalDocument implements SyncTarget {
     if (!this.overlayStale) return;
     this.overlayStale = false;
     this.pending.replayAll();
+    // Its verdicts are the status's again.
+    this.statusFeed.changed();
   }
 
   /**

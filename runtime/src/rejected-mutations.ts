@@ -82,6 +82,12 @@ export class RejectedMutations {
     this.#listed.taken(appliedLsn, rejected, (lsn) => this.reasonOf(lsn));
   }
 
+  /** The local reducer's verdicts are of a base the document left: forgotten until it runs them again. */
+  withdrawLocal(): void {
+    this.#local.clear();
+    this.#listed.withdrawProvisional();
+  }
+
   /** Forgets the local verdicts on mutations through `applied`: the coordinator took them. */
   dropTaken(applied: number): void {
     for (const lsn of this.#local.keys()) if (lsn <= applied) this.#local.delete(lsn);
