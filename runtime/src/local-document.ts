@@ -37,7 +37,7 @@
 // 12. A rebase that leaves mutations pending while no subscription watches the document only marks
 //    the overlay stale: the pending mutations are reduced again when something first reads or writes
 //    the overlay (a query, pageHash, subscribe, rejections, a mutation, an overlay save, close: each
-//    calls `ensureOverlay` first), so invariant 6 holds for every reader. A client that mutates and
+//    calls `ensure` first, lazy-overlay.ts), so invariant 6 holds for every reader. A client that mutates and
 //    awaits confirmations while others' frames arrive pays no replay per frame: the frame that takes
 //    its mutations usually comes before anything reads. With subscriptions the rebase reduces at once
 //    (they read in the next microtask anyway). While the overlay is stale the local reducer's verdicts
@@ -49,6 +49,7 @@ import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
 import { StatusFeed, type SyncStatus } from './document-status.js';
 import { TandemError } from './errors.js';
 import type { Frame } from './frame.js';
+import { LazyOverlay } from './lazy-overlay.js';
 import { checkedEnvelopes, type MutateOptions } from './mutation-envelopes.js';
 import { MutationQueue, type MutationResult } from './mutation-queue.js';
 import { type OverlayPlace, PendingOverlay } from './pending-overlay.js';
@@ -61,13 +62,9 @@ import {
   shapeRows,
 } from './query-rows.js';
 import { Subscriptions } from './reactive/subscriptions.js';
-import {
-  declaredSchemaVersion,
-  type MutationEnvelope,
-  type Outcome,
-  type ReducerModule,
-} from './reducer/host.js';
-import { type ReducerUpgrade, ReducerUpgrades } from './reducer-upgrades.js';
+import type { MutationEnvelope, Outcome, ReducerModule } from './reducer/host.js';
+import { ReducerMove } from './reducer-move.js';
+import type { ReducerUpgrade } from './reducer-upgrades.js';
 import { type RejectedMutation, RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
@@ -150,15 +147,10 @@ export class LocalDocument implements SyncTarget {
   private online = true;
   private readonly rejected: RejectedMutations;
   private readonly statusFeed = new StatusFeed(() => this.readStatus());
-  private overlaySaveQueued = false;
-  private readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
-  private readonly markSchema: LocalDocumentParts['markSchema'];
-  /** The marks in flight: close waits for them, so none is written after the storage is released. */
-  private marking: Promise<unknown> = Promise.resolve();
-  /** This open's upgrades (invariant 11). */
-  private readonly upgrades = new ReducerUpgrades();
-  /** The overlay was dropped by a rebase and the pending mutations not reduced again yet (invariant 12). */
-  private overlayStale = false;
+  /** The overlay a rebase may leave stale (invariant 12; lazy-overlay.ts) and its background saves. */
+  private readonly overlay: LazyOverlay;
+  /** Moves to the coordinator's newer reducer (invariant 11; reducer-move.ts). */
+  private readonly upgrades: ReducerMove;
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -189,8 +181,34 @@ export class LocalDocument implements SyncTarget {
     this.rejected = new RejectedMutations(parts.readRejections);
     this.pending = new PendingOverlay(replica, parts.overlay?.keeper, this.rejected);
     this.prepareOverlay = parts.prepareOverlay;
-    this.reducerChanged = parts.reducerChanged;
-    this.markSchema = parts.markSchema;
+    this.overlay = new LazyOverlay({
+      pending: this.pending,
+      rejected: this.rejected,
+      prepare: parts.prepareOverlay,
+      changed: () => {
+        this.statusFeed.changed();
+        this.subscriptions.changed();
+      },
+      statusChanged: () => this.statusFeed.changed(),
+      housekeep: (work) => {
+        this.housekeeping = this.housekeeping.then(work);
+      },
+      savable: async () => {
+        await this.queue.synced();
+        // A closing document saves its overlay itself, once settled.
+        return !this.closed && this.queue.failure === undefined;
+      },
+      place: () => this.overlayPlace(),
+    });
+    this.upgrades = new ReducerMove({
+      replica,
+      overlay: this.overlay,
+      prepare: parts.prepareOverlay,
+      readAppliedLsn: parts.readAppliedLsn,
+      reducerChanged: parts.reducerChanged,
+      markSchema: parts.markSchema,
+      identity: () => this.reducer,
+    });
     this.keeper = parts.base?.keeper;
     if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
@@ -202,7 +220,7 @@ export class LocalDocument implements SyncTarget {
     const opened = this.pending.open(pending, applied, parts.overlay?.restored);
     this.replayed = pending.length;
     this.rerun = opened.rerun;
-    if (opened.saveDue) this.queueOverlaySave();
+    if (opened.saveDue) this.overlay.queueSave();
     this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
     this.openedAt = this.nextLsn - 1;
   }
@@ -252,7 +270,7 @@ export class LocalDocument implements SyncTarget {
     this.assertOpen();
     const shape = rowShape(options);
     await this.queue.drained();
-    this.ensureOverlay();
+    this.overlay.ensure();
     return shapeRows(this.replica.queryValues(sql, params.map(toValue)), shape);
   }
 
@@ -260,7 +278,7 @@ export class LocalDocument implements SyncTarget {
   async pageHash(): Promise<string> {
     this.assertOpen();
     await this.queue.drained();
-    this.ensureOverlay();
+    this.overlay.ensure();
     return this.replica.pageHash();
   }
 
@@ -273,7 +291,7 @@ export class LocalDocument implements SyncTarget {
     this.waits.stop(closedError(this.docId));
     await this.housekeeping;
     await this.keeper?.close().catch(() => undefined);
-    if (this.queue.failure === undefined && this.overlayReady()) {
+    if (this.queue.failure === undefined && this.overlay.ready()) {
       await this.pending.persist(this.overlayPlace());
     }
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
@@ -281,15 +299,9 @@ export class LocalDocument implements SyncTarget {
     if (this.queue.failure === undefined) {
       await this.recordReach?.(this.pending.durableThrough + 1).catch(() => undefined);
     }
-    await this.marking;
+    await this.upgrades.marking;
     this.replica.close();
     await this.onClose?.();
-  }
-
-  private mark(module: ReducerModule): Promise<void> {
-    const marked = this.markSchema?.(declaredSchemaVersion(module), module) ?? Promise.resolve();
-    this.marking = Promise.all([this.marking, marked.catch(() => undefined)]);
-    return marked;
   }
 
   /** The reducer this document runs: the host's, or the coordinator's newer one after an upgrade. */
@@ -320,9 +332,9 @@ export class LocalDocument implements SyncTarget {
     // Recorded first: once swapped, the document takes mutations under the new version, and a reopen
     // with the older reducer must be refused (storage/schema-mark.ts). A recorded version whose migrate
     // then fails only refuses older reducers, which the coordinator no longer serves.
-    await this.mark(module);
+    await this.upgrades.mark(module);
     this.assertOpen();
-    this.moveTo(module);
+    this.upgrades.move(module, { moved: (applied) => this.moved(applied) });
   }
 
   /**
@@ -332,23 +344,7 @@ export class LocalDocument implements SyncTarget {
    */
   async readyUpgrade(module: ReducerModule): Promise<void> {
     this.assertOpen();
-    await this.mark(module);
-  }
-
-  /** Brings the overlay back over the base: the schema, then every pending mutation again. */
-  private rebuildOverlay(): void {
-    // Every pending mutation is reduced again below: a stale mark left by a rebase (invariant 12) would
-    // reduce them a second time.
-    this.overlayStale = false;
-    try {
-      this.prepareOverlay?.();
-    } finally {
-      const saveDue = this.pending.dropped();
-      this.pending.replayAll();
-      if (saveDue) this.queueOverlaySave();
-      this.statusFeed.changed();
-      this.subscriptions.changed();
-    }
+    await this.upgrades.mark(module);
   }
 
   /** Connects the document to a coordinator through `client` (hosts create it); starts syncing. */
@@ -396,7 +392,7 @@ export class LocalDocument implements SyncTarget {
       throw new TandemError('invalid-argument', 'onError must be a function');
     }
     // The first run reads the overlay in a microtask, and from now on rebases reduce at once.
-    this.ensureOverlay();
+    this.overlay.ensure();
     return this.subscriptions.add(
       sql,
       params,
@@ -579,7 +575,7 @@ export class LocalDocument implements SyncTarget {
     this.assertOpen();
     await this.queue.drained();
     // The local reducer's verdicts come from its last run of each pending mutation.
-    this.ensureOverlay();
+    this.overlay.ensure();
     return this.rejected.list(this.takenThrough, this.pending.payloads());
   }
 
@@ -605,7 +601,7 @@ export class LocalDocument implements SyncTarget {
   rebase(update: Burst): void {
     if (this.closed) return;
     if (update.reducer !== undefined) {
-      this.moveTo(update.reducer, update);
+      this.moveWith(update.reducer, update);
       return;
     }
     this.replica.discardOverlay();
@@ -625,12 +621,8 @@ export class LocalDocument implements SyncTarget {
       // The overlay is rebuilt (schema, then the pending mutations) whatever happened above: a rebase
       // that fails part-way must not leave the document without its unconfirmed writes.
       if (!prepared) this.prepareOverlay?.();
-      if (this.pending.dropped()) this.queueOverlaySave();
-      this.overlayStale = true;
-      // Reduced again now only when someone will read the overlay at once (invariant 12); until then
-      // the local verdicts are of the base before (the status lists none of them).
-      if (this.pending.count === 0 || this.subscriptions.active) this.ensureOverlay();
-      else this.rejected.withdrawLocal();
+      // Reduced again now only when someone will read the overlay at once (invariant 12).
+      this.overlay.dropped(this.pending.count === 0 || this.subscriptions.active);
       this.rebased();
     }
   }
@@ -669,48 +661,29 @@ export class LocalDocument implements SyncTarget {
     });
   }
 
-  /**
-   * Moves the document to `module` (invariant 11), over `burst` when one catches its base up: all or
-   * nothing. The base takes the burst, the reducer is swapped, the overlay brought to its schema and the
-   * pending mutations the base does not hold reduced again under it; anything thrown on the way puts
-   * the base, the reducer and an overlay of every pending mutation over that base back as they were, and
-   * is rethrown as it was (a refused frame stays a refused frame, a failed `migrate` a
-   * `migration-failed`). Only once all of it held is the burst recorded and the move told.
-   */
-  private moveTo(module: ReducerModule, burst?: Burst): void {
-    const from = this.reducer;
-    const before = {
-      base: this.base,
-      markerRead: this.markerRead,
-      pages: burst && this.replica.saveBase(),
-    };
-    const previous = this.replica.reducerModule;
+  /** Moves the document to `module` with the burst that catches its base up (reducer-move.ts). */
+  private moveWith(module: ReducerModule, burst: Burst): void {
+    const before = { base: this.base, markerRead: this.markerRead, pages: this.replica.saveBase() };
     const taken: BurstTaken = { snapshot: false, frames: [] };
-    let applied: number;
-    this.replica.discardOverlay();
-    try {
-      this.replica.useReducer(module);
-      if (burst !== undefined) this.applyBurst(burst, taken);
-      this.prepareOverlay?.();
-      applied = this.readAppliedLsn?.() ?? -1;
-      // Every pending mutation the base does not hold is reduced here: none is left to a later replay.
-      this.overlayStale = false;
-      this.pending.replayAbove(applied);
-    } catch (error) {
-      this.replica.discardOverlay();
-      if (before.pages !== undefined) this.replica.restoreBase(before.pages);
-      this.base = before.base;
-      this.markerRead = before.markerRead;
-      this.replica.useReducer(previous);
-      this.rebuildOverlay();
-      throw error;
-    }
-    if (burst !== undefined) this.recordBurst(burst, taken);
-    this.reducerChanged?.(module);
+    this.upgrades.move(module, {
+      apply: () => this.applyBurst(burst, taken),
+      undo: () => {
+        this.replica.restoreBase(before.pages);
+        this.base = before.base;
+        this.markerRead = before.markerRead;
+      },
+      moved: (applied) => {
+        this.recordBurst(burst, taken);
+        this.moved(applied);
+      },
+    });
+  }
+
+  /** A move held over a base whose marker for this timeline is `applied`: settle what it covers. */
+  private moved(applied: number): void {
     this.markerRead = applied;
     this.settleTaken();
-    if (this.pending.dropped()) this.queueOverlaySave();
-    this.upgrades.moved({ from, to: this.reducer });
+    if (this.pending.dropped()) this.overlay.queueSave();
     this.rebased();
   }
 
@@ -760,41 +733,6 @@ export class LocalDocument implements SyncTarget {
     this.taken(appliedLsn, rejected);
   }
 
-  private queueOverlaySave(): void {
-    if (this.overlaySaveQueued) return;
-    this.overlaySaveQueued = true;
-    this.housekeeping = this.housekeeping.then(async () => {
-      this.overlaySaveQueued = false;
-      await this.queue.synced();
-      // A closing document saves its overlay itself, once settled.
-      if (!this.closed && this.queue.failure === undefined && this.overlayReady()) {
-        await this.pending.save(this.overlayPlace());
-      }
-    });
-  }
-
-  /** Reduces the pending mutations again if a rebase left the overlay without them (invariant 12). */
-  private ensureOverlay(): void {
-    if (!this.overlayStale) return;
-    this.overlayStale = false;
-    this.pending.replayAll();
-    // Its verdicts are the status's again.
-    this.statusFeed.changed();
-  }
-
-  /**
-   * The overlay as invariant 6 has it, for a save; false when rebuilding it failed (the persisted
-   * overlay is only a cache: not saving it loses nothing).
-   */
-  private overlayReady(): boolean {
-    try {
-      this.ensureOverlay();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** Where the document stands, for a save of its overlay. */
   private overlayPlace(): OverlayPlace {
     return { base: this.base, appliedLsn: this.readAppliedLsn?.() ?? -1 };
@@ -837,10 +775,10 @@ export class LocalDocument implements SyncTarget {
   /** Reduces a batch the mutation queue took (mutation-queue.ts). */
   private reduceQueued(envelopes: readonly MutationEnvelope[]): readonly (Outcome | undefined)[] {
     // New mutations are reduced over the pending ones (invariant 1).
-    this.ensureOverlay();
+    this.overlay.ensure();
     const outcomes = this.replica.applyBatch(envelopes);
     this.subscriptions.changed();
-    if (this.pending.added(envelopes)) this.queueOverlaySave();
+    if (this.pending.added(envelopes)) this.overlay.queueSave();
     for (const [i, envelope] of envelopes.entries()) this.rejected.ran(envelope.lsn, outcomes[i]);
     return outcomes;
   }

@@ -1,0 +1,100 @@
+// A document's move to the coordinator's newer reducer (local-document.ts invariant 11; sync-client.ts
+// S8): the schema version recorded first, then the swap, all or nothing.
+//
+// Invariants:
+// 1. The new schema version is recorded durably (with the reducer's bytes beside it,
+//    storage/schema-mark.ts) before the document can take a mutation under it; marks run one at a time
+//    and a close waits for those in flight (`marking`).
+// 2. A move is all or nothing: the base takes the burst (if any), the reducer is swapped, the overlay
+//    brought to its schema and the pending mutations the base does not hold reduced again under it.
+//    Anything thrown on the way puts back the base, the old reducer and an overlay of every pending
+//    mutation over that base, and is rethrown as it was (a refused frame stays a refused frame, a failed
+//    `migrate` a `migration-failed`), so the document works as before and a later move can succeed.
+// 3. Only once all of it held is the move kept (`site.moved`: the burst recorded, what the base's
+//    marker covers settled) and told: `onUpgrade` listeners hear each move once.
+import type { LazyOverlay } from './lazy-overlay.js';
+import { declaredSchemaVersion, type ReducerModule } from './reducer/host.js';
+import { type ReducerUpgrade, ReducerUpgrades } from './reducer-upgrades.js';
+import type { Replica } from './replica.js';
+import type { ReducerIdentity } from './sync/reducer-offer.js';
+
+/** What of the document a move goes through. */
+export interface MoveParts {
+  readonly replica: Replica;
+  readonly overlay: LazyOverlay;
+  /** Brings the overlay to the reducer's schema over the base (the host's `prepareOverlay`). */
+  readonly prepare: (() => void) | undefined;
+  /** This timeline's applied marker as the pages hold it (-1 for none). */
+  readonly readAppliedLsn: (() => number) | undefined;
+  /** The document runs `reducer` now: what is kept under the old one's name follows. */
+  readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
+  readonly markSchema: ((schemaVersion: number, reducer: ReducerModule) => Promise<void>) | undefined;
+  readonly identity: () => ReducerIdentity;
+}
+
+/** The burst a move takes with it, and where the document keeps a move (invariant 3). */
+export interface MoveSite {
+  /** Puts the burst in the base (nothing recorded yet). */
+  readonly apply?: () => void;
+  /** Takes the base back to where it was before `apply`. */
+  readonly undo?: () => void;
+  /** The move held over a base whose marker for this timeline is `applied`: keep and tell it. */
+  readonly moved: (applied: number) => void;
+}
+
+export class ReducerMove {
+  readonly #parts: MoveParts;
+  readonly #upgrades = new ReducerUpgrades();
+  #marking: Promise<unknown> = Promise.resolve();
+
+  constructor(parts: MoveParts) {
+    this.#parts = parts;
+  }
+
+  /** The last move since the document opened. */
+  get last(): ReducerUpgrade | undefined {
+    return this.#upgrades.last;
+  }
+
+  /** The marks in flight, settled or not (invariant 1): a close waits for them. */
+  get marking(): Promise<unknown> {
+    return this.#marking;
+  }
+
+  listen(listener: (upgrade: ReducerUpgrade) => void): () => void {
+    return this.#upgrades.listen(listener);
+  }
+
+  /** Records `module`'s schema version durably (invariant 1). */
+  mark(module: ReducerModule): Promise<void> {
+    const marked = this.#parts.markSchema?.(declaredSchemaVersion(module), module) ?? Promise.resolve();
+    this.#marking = Promise.all([this.#marking, marked.catch(() => undefined)]);
+    return marked;
+  }
+
+  /** Moves to `module` with `site`'s burst, all or nothing (invariants 2, 3). */
+  move(module: ReducerModule, site: MoveSite): void {
+    const { replica, overlay } = this.#parts;
+    const from = this.#parts.identity();
+    const previous = replica.reducerModule;
+    let applied: number;
+    replica.discardOverlay();
+    try {
+      replica.useReducer(module);
+      site.apply?.();
+      this.#parts.prepare?.();
+      applied = this.#parts.readAppliedLsn?.() ?? -1;
+      // Every pending mutation the base does not hold is reduced here: none is left to a later replay.
+      overlay.replayAbove(applied);
+    } catch (error) {
+      replica.discardOverlay();
+      site.undo?.();
+      replica.useReducer(previous);
+      overlay.rebuild();
+      throw error;
+    }
+    this.#parts.reducerChanged?.(module);
+    site.moved(applied);
+    this.#upgrades.moved({ from, to: this.#parts.identity() });
+  }
+}
