@@ -115,5 +115,9 @@ export function coordinatorMetrics(gauges: CoordinatorGauges): Metrics {
     'tandem_reducers_adopted_total',
     'Reducers deployed by another coordinator of the store and taken up here.',
   );
+  metrics.counter(
+    'tandem_reducer_check_failures_total',
+    "Timed reads of the store's current reducer that failed (PostgreSQL unreachable); the next one tries again.",
+  );
   return metrics;
 }

@@ -314,6 +314,7 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
     pollMs: leases?.leaseMs ?? DEFAULT_LEASE_MS,
     log,
     adopted: () => metrics.inc('tandem_reducers_adopted_total'),
+    checkFailed: () => metrics.inc('tandem_reducer_check_failures_total'),
   });
   const metrics = coordinatorMetrics({
     connections: () => connections.size,

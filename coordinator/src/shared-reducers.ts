@@ -36,6 +36,8 @@ export interface SharedReducersOptions {
   readonly log: Log;
   /** Told of each reducer deployed by another coordinator and taken up here (metrics). */
   readonly adopted?: () => void;
+  /** Told of each timed check that failed (metrics; the log says why). */
+  readonly checkFailed?: () => void;
 }
 
 export class SharedReducers {
@@ -52,7 +54,10 @@ export class SharedReducers {
     this.#running = options.registry.current.sha256;
     if (options.currentInStore !== undefined) {
       this.#timer = setInterval(() => {
-        this.inStep().catch((error: unknown) => options.log.warn(errorFields(error), 'reducer check failed'));
+        this.inStep().catch((error: unknown) => {
+          options.log.warn(errorFields(error), 'reducer check failed');
+          options.checkFailed?.();
+        });
       }, options.pollMs);
       this.#timer.unref();
     }
