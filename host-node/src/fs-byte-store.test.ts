@@ -108,7 +108,9 @@ test('a process killed with SIGKILL leaves every record it synced, in order', as
   });
   const synced = new Map<string, number>();
   const lines = createInterface({ input: child.stdout });
-  const deadline = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  // A child that never syncs is stopped before the test's own timeout; its start alone (a TypeScript
+  // loader compiling the store) took over 10 s at load 14–26.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 45_000);
   let killAfter: NodeJS.Timeout | undefined;
   let syncs = 0;
   for await (const line of lines) {
