@@ -42,6 +42,9 @@ test('a client that stops reading is not buffered for without bound: it falls be
   const slow = await TestSyncClient.connect(coordinator.url, { docId, timelineId: 's' });
   await writer.next('welcome');
   await slow.next('welcome');
+  // Its catch-up of ~40,000 frames is computed in the document's worker in one call before the first
+  // byte leaves (catch-up.ts): over 20 s at load 19–26 here.
+  slow.stallMs = 90_000;
   slow.socket.pause();
   const batch = 500;
   let last = -1;

@@ -27,6 +27,11 @@ export class TestSyncClient {
   readonly socket: WebSocket;
   /** Every message received, in order. */
   readonly received: ServerMessage[] = [];
+  /**
+   * How long a wait lasts without a message arriving or a frame applied: a test whose coordinator
+   * computes a large catch-up in one call before its first byte sets it above that computation's time.
+   */
+  stallMs = WAIT_MS;
   /** The encoded size of each message received, by the index in `received`. */
   readonly sizes: number[] = [];
   /** Lsns of the frames applied, in order. */
@@ -115,7 +120,7 @@ export class TestSyncClient {
         .slice(from)
         .find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as never)),
     );
-    if (found === undefined) throw new Error(`no ${type} message, and none at all for ${WAIT_MS} ms`);
+    if (found === undefined) throw new Error(`no ${type} message, and none at all for ${this.stallMs} ms`);
     return found;
   }
 
@@ -123,7 +128,7 @@ export class TestSyncClient {
   async reach(lsn: number): Promise<void> {
     const reached = await this.#until(() => (this.cursor >= lsn ? true : undefined));
     if (reached === undefined)
-      throw new Error(`stuck at ${this.cursor}, waiting for ${lsn}, no message for ${WAIT_MS} ms`);
+      throw new Error(`stuck at ${this.cursor}, waiting for ${lsn}, no message for ${this.stallMs} ms`);
   }
 
   hash(): Promise<string> {
@@ -166,12 +171,12 @@ export class TestSyncClient {
   }
 
   /**
-   * Waits until `probe` answers, giving up only once WAIT_MS pass without a message arriving or a frame
+   * Waits until `probe` answers, giving up only once `stallMs` pass without a message arriving or a frame
    * applied: a stream that is slow (a catch-up of megabytes on a loaded machine) is waited for, one
    * that stalled is not.
    */
   async #until<T>(probe: () => T | undefined): Promise<T | undefined> {
-    let deadline = Date.now() + WAIT_MS;
+    let deadline = Date.now() + this.stallMs;
     for (;;) {
       const value = probe();
       if (value !== undefined) return value;
@@ -184,7 +189,7 @@ export class TestSyncClient {
           resolve(true);
         });
       });
-      if (heard) deadline = Date.now() + WAIT_MS;
+      if (heard) deadline = Date.now() + this.stallMs;
     }
   }
 }
