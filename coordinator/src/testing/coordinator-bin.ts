@@ -15,6 +15,15 @@ export interface CoordinatorProcess {
 }
 
 /**
+ * Processes started here that have not exited: killed when the test process exits, since a test that
+ * times out never runs its `finally` (left running, they held ports and CPU for hours).
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
  * Starts the bin on `port` (a free one by default) with `args` and `reducer` (the todo reducer by
  * default), `env` added to its environment; resolves once it listens.
  */
@@ -30,7 +39,13 @@ export async function startCoordinatorProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TANDEM_LOG_LEVEL: 'error', ...env },
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  running.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
