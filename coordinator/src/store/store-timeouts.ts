@@ -25,6 +25,10 @@ export type PoolUse = 'leases' | 'documents' | 'admin';
 
 export function poolTimeouts(use: PoolUse, leaseMs: number): PoolTimeouts {
   const ms =
-    use === 'leases' ? Math.ceil(leaseMs / 3) : use === 'documents' ? leaseMs : Math.max(3 * leaseMs, 10_000);
+    use === 'leases'
+      ? Math.max(Math.ceil(leaseMs / 3), 1000)
+      : use === 'documents'
+        ? Math.max(leaseMs, 2000)
+        : Math.max(3 * leaseMs, 10_000);
   return { connectionTimeoutMillis: ms, query_timeout: ms, statement_timeout: ms };
 }
