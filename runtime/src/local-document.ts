@@ -45,10 +45,10 @@
 //    never shows a verdict of a base the document left, and reading it replays nothing.
 
 import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
+import { type BaseCursor, type Burst, DocumentBase } from './document-base.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
 import { StatusFeed, type SyncStatus } from './document-status.js';
 import { TandemError } from './errors.js';
-import type { Frame } from './frame.js';
 import { LazyOverlay } from './lazy-overlay.js';
 import { checkedEnvelopes, type MutateOptions } from './mutation-envelopes.js';
 import { MutationQueue, type MutationResult } from './mutation-queue.js';
@@ -69,7 +69,6 @@ import { type RejectedMutation, RejectedMutations } from './rejected-mutations.j
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
-import type { PageImage } from './storage/page-image.js';
 import type { ReducerIdentity } from './sync/reducer-offer.js';
 import type { HeadAnswer, SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { type PlainValue, toValue } from './value.js';
@@ -86,20 +85,6 @@ export type { ReducerIdentity } from './sync/reducer-offer.js';
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
   readonly onError?: (error: unknown) => void;
-}
-
-/** A burst of the coordinator's frames, after a snapshot if it has one; with a reducer, an upgrade's. */
-interface Burst {
-  readonly journalId: string;
-  readonly snapshot?: PageImage;
-  readonly frames: readonly Frame[];
-  readonly reducer?: ReducerModule;
-}
-
-/** How much of a burst reached the base. */
-interface BurstTaken {
-  snapshot: boolean;
-  readonly frames: Frame[];
 }
 
 export class LocalDocument implements SyncTarget {
@@ -123,9 +108,9 @@ export class LocalDocument implements SyncTarget {
   private closed = false;
   /** Reduced locally, not yet taken by the coordinator, and the overlay of them (pending-overlay.ts). */
   private readonly pending: PendingOverlay;
-  private readonly readAppliedLsn: (() => number) | undefined;
   private readonly prepareOverlay: (() => void) | undefined;
-  private base: { journalId: string | null; cursor: number } = { journalId: null, cursor: 0 };
+  /** The coordinator's pages this document holds, and its applied marker in them (document-base.ts). */
+  private readonly base: DocumentBase;
   private sync: SyncClient | undefined;
   private readonly keeper: ClientBase | undefined;
   /** Background storage work (base frames, timeline truncation), in order. */
@@ -136,13 +121,6 @@ export class LocalDocument implements SyncTarget {
   private readonly subscriptions: Subscriptions;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
-  /**
-   * The base's applied marker for this timeline as last read, while it cannot have moved since: with
-   * nothing pending, the coordinator holds no mutation of this timeline above it, so frames along the
-   * same history leave it as it is (markers only grow, applied-marker.ts invariant 1). Forgotten with a
-   * snapshot (another base). Saves a query per frame to clients that only receive.
-   */
-  private markerRead: number | undefined;
   /** False from `goOffline()` until `goOnline()`. */
   private online = true;
   private readonly rejected: RejectedMutations;
@@ -177,7 +155,6 @@ export class LocalDocument implements SyncTarget {
     });
     this.onClose = parts.onClose;
     this.recordReach = parts.recordReach;
-    this.readAppliedLsn = parts.readAppliedLsn;
     this.rejected = new RejectedMutations(parts.readRejections);
     this.pending = new PendingOverlay(replica, parts.overlay?.keeper, this.rejected);
     this.prepareOverlay = parts.prepareOverlay;
@@ -210,11 +187,17 @@ export class LocalDocument implements SyncTarget {
       identity: () => this.reducer,
     });
     this.keeper = parts.base?.keeper;
-    if (parts.base !== undefined) this.base = { journalId: parts.base.journalId, cursor: parts.base.cursor };
+    this.base = new DocumentBase(
+      replica,
+      this.keeper,
+      parts.base === undefined
+        ? { journalId: null, cursor: 0 }
+        : { journalId: parts.base.journalId, cursor: parts.base.cursor },
+      parts.readAppliedLsn,
+    );
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
     // timeline dropped them): only the ones above its applied marker are still pending.
-    const applied = this.readAppliedLsn?.() ?? -1;
-    this.markerRead = applied;
+    const applied = this.base.marker(false);
     this.takenThrough = applied;
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
     const opened = this.pending.open(pending, applied, parts.overlay?.restored);
@@ -556,11 +539,11 @@ export class LocalDocument implements SyncTarget {
       }
       for (;;) {
         this.throwIfNeverSynced();
-        const { journalId, cursor } = this.base;
+        const { journalId, cursor } = this.base.cursor;
         if (journalId === answer.journalId && cursor >= answer.head) return;
         await this.waits.nextRebase();
         // The coordinator's history was replaced meanwhile: what it held then is gone; ask again.
-        if (this.base.journalId !== answer.journalId) break;
+        if (this.base.cursor.journalId !== answer.journalId) break;
       }
     }
   }
@@ -585,8 +568,8 @@ export class LocalDocument implements SyncTarget {
     if (never !== undefined) throw never;
   }
 
-  baseCursor(): { readonly journalId: string | null; readonly cursor: number } {
-    return this.base;
+  baseCursor(): BaseCursor {
+    return this.base.cursor;
   }
 
   basePage(pgno: number): Uint8Array | undefined {
@@ -607,13 +590,8 @@ export class LocalDocument implements SyncTarget {
     this.replica.discardOverlay();
     let prepared = false;
     try {
-      const taken: BurstTaken = { snapshot: false, frames: [] };
-      try {
-        this.applyBurst(update, taken);
-      } finally {
-        // What reached the base is kept, even when a later frame of the burst was refused.
-        this.recordBurst(update, taken);
-      }
+      // What reached the base is kept, even when a later frame of the burst was refused.
+      this.base.take(update);
       this.prepareOverlay?.();
       prepared = true;
       this.settleTaken();
@@ -627,53 +605,14 @@ export class LocalDocument implements SyncTarget {
     }
   }
 
-  /** Puts `burst` in the replica's base, the snapshot then frame by frame; `taken` says how far it got. */
-  private applyBurst(burst: Burst, taken: BurstTaken): void {
-    const { snapshot } = burst;
-    if (snapshot !== undefined) {
-      this.markerRead = undefined;
-      this.replica.resetBase(snapshot);
-      this.base = { journalId: burst.journalId, cursor: snapshot.frameCount };
-      taken.snapshot = true;
-    }
-    for (const frame of burst.frames) {
-      this.replica.applyFrames([frame]);
-      taken.frames.push(frame);
-      this.base = { journalId: burst.journalId, cursor: frame.lsn + 1 };
-    }
-  }
-
-  /** Hands what of `burst` reached the base to the keeper, which writes it beside the timeline. */
-  private recordBurst(burst: Burst, taken: BurstTaken): void {
-    const { snapshot } = burst;
-    if (snapshot !== undefined && !taken.snapshot) return;
-    this.keeper?.record({
-      journalId: burst.journalId,
-      ...(snapshot && {
-        replaced: {
-          source: { pageCount: snapshot.pageCount, pages: () => snapshot.pages },
-          frameCount: snapshot.frameCount,
-        },
-      }),
-      frames: taken.frames,
-      base: this.replica.store.base(),
-      cursor: this.base.cursor,
-    });
-  }
-
   /** Moves the document to `module` with the burst that catches its base up (reducer-move.ts). */
   private moveWith(module: ReducerModule, burst: Burst): void {
-    const before = { base: this.base, markerRead: this.markerRead, pages: this.replica.saveBase() };
-    const taken: BurstTaken = { snapshot: false, frames: [] };
+    const staged = this.base.staged(burst);
     this.upgrades.move(module, {
-      apply: () => this.applyBurst(burst, taken),
-      undo: () => {
-        this.replica.restoreBase(before.pages);
-        this.base = before.base;
-        this.markerRead = before.markerRead;
-      },
+      apply: staged.apply,
+      undo: staged.undo,
       moved: (applied) => {
-        this.recordBurst(burst, taken);
+        staged.record();
         this.moved(applied);
       },
     });
@@ -681,7 +620,7 @@ export class LocalDocument implements SyncTarget {
 
   /** A move held over a base whose marker for this timeline is `applied`: settle what it covers. */
   private moved(applied: number): void {
-    this.markerRead = applied;
+    this.base.markerIs(applied);
     this.settleTaken();
     if (this.pending.dropped()) this.overlay.queueSave();
     this.rebased();
@@ -696,11 +635,7 @@ export class LocalDocument implements SyncTarget {
 
   /** Settles what the base's applied marker says the coordinator took, and lets the timeline drop it. */
   private settleTaken(): void {
-    const applied =
-      this.pending.count === 0 && this.markerRead !== undefined
-        ? this.markerRead
-        : (this.readAppliedLsn?.() ?? -1);
-    this.markerRead = applied;
+    const applied = this.base.marker(this.pending.count === 0);
     if (applied > this.takenThrough) {
       const reasons = this.rejected.recorded(this.takenThrough + 1, applied);
       this.taken(
@@ -735,7 +670,7 @@ export class LocalDocument implements SyncTarget {
 
   /** Where the document stands, for a save of its overlay. */
   private overlayPlace(): OverlayPlace {
-    return { base: this.base, appliedLsn: this.readAppliedLsn?.() ?? -1 };
+    return { base: this.base.cursor, appliedLsn: this.base.readMarker() };
   }
 
   /** The coordinator took this timeline up to `appliedLsn`, rejecting `rejected`: settle those fates. */
