@@ -18,8 +18,7 @@
 //    `mutate` with `invalid-argument` before it takes an lsn or reaches the timeline: a bad argument
 //    never fails storage, and nothing accepted here is refused by the coordinator as malformed.
 // 8. Nothing waits forever: `fate`, `synced` and `caughtUp` settle once the coordinator took (or sent)
-//    what they wait for, or reject (coordinator-waits.ts) — with `sync-failed` once syncing stopped for good (the SyncClient's `syncFailed`), with
-//    `closed` once the document closed, with `invalid-argument` for a document that does not sync.
+//    what they wait for, or reject (`sync-failed`, `closed`, ...: coordinator-waits.ts invariant 2).
 //    Taken offline by the app (`goOffline`), they keep waiting: offline is not failure.
 // 9. `status` (document-status.ts) is read from the document's state, never kept apart; whatever may
 //    change it (a mutation queued or dropped, a rebase, a push's answer, the SyncClient, a failure,
@@ -44,7 +43,7 @@
 //    are withdrawn (the status lists only the coordinator's) and come back with the replay: `status`
 //    never shows a verdict of a base the document left, and reading it replays nothing.
 
-import { CoordinatorWaits, type MutationFate } from './coordinator-waits.js';
+import { CoordinatorWaits, closedError, type MutationFate } from './coordinator-waits.js';
 import { type BaseCursor, type Burst, DocumentBase } from './document-base.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
 import { StatusFeed, type SyncStatus } from './document-status.js';
@@ -70,7 +69,7 @@ import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { ReducerIdentity } from './sync/reducer-offer.js';
-import type { HeadAnswer, SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
+import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { type PlainValue, toValue } from './value.js';
 
 export type { MutationFate } from './coordinator-waits.js';
@@ -115,9 +114,8 @@ export class LocalDocument implements SyncTarget {
   private readonly keeper: ClientBase | undefined;
   /** Background storage work (base frames, timeline truncation), in order. */
   private housekeeping: Promise<void> = Promise.resolve();
-  private readonly waits = new CoordinatorWaits();
-  /** Why syncing stopped for good: what waits on the coordinator rejects with it (invariant 8). */
-  private syncFailure: TandemError | undefined;
+  /** What waits on the coordinator: `fate`, `synced`, `caughtUp` (invariant 8; coordinator-waits.ts). */
+  private readonly waits: CoordinatorWaits;
   private readonly subscriptions: Subscriptions;
   /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
   private takenThrough = -1;
@@ -145,6 +143,19 @@ export class LocalDocument implements SyncTarget {
     });
     this.migration = parts.migration;
     this.journal = parts.journal;
+    this.waits = new CoordinatorWaits({
+      docId: parts.docId,
+      closed: () => this.closed,
+      nextLsn: () => this.nextLsn,
+      takenThrough: () => this.takenThrough,
+      reasonOf: (lsn) => this.rejected.reasonOf(lsn),
+      timelineFailure: () => this.queue.failure,
+      settled: () => this.queue.settled(),
+      nothingPending: () => this.pending.count === 0 && this.queue.length === 0,
+      sync: () => this.sync,
+      base: () => this.base.cursor,
+      syncStopped: () => this.statusFeed.changed(),
+    });
     this.queue = new MutationQueue(parts.docId, parts.journal, {
       reduce: (envelopes) => this.reduceQueued(envelopes),
       durable: (lsn) => this.pending.durable(lsn),
@@ -395,7 +406,7 @@ export class LocalDocument implements SyncTarget {
    * a `sync-failed` TandemError whose `cause` is the SyncFailure.
    */
   get syncError(): TandemError | undefined {
-    return this.syncFailure;
+    return this.waits.syncFailure;
   }
 
   /** `offline` for a document that does not sync (`closed` once closed). */
@@ -443,7 +454,7 @@ export class LocalDocument implements SyncTarget {
   }
 
   private readStatus(): SyncStatus {
-    const error = this.syncFailure ?? this.queue.failure;
+    const error = this.waits.syncFailure ?? this.queue.failure;
     const lastDrop = this.sync?.lastDrop;
     const waitingFor = this.sync?.waitingFor;
     return {
@@ -490,20 +501,6 @@ export class LocalDocument implements SyncTarget {
    * document that does not sync, or an lsn no mutation has).
    */
   fate(lsn: number): Promise<MutationFate> {
-    if (this.closed) return Promise.reject(closedError(this.docId));
-    if (!Number.isSafeInteger(lsn) || lsn < 0 || lsn >= this.nextLsn) {
-      return Promise.reject(
-        new TandemError('invalid-argument', `no mutation of document ${this.docId} has lsn ${lsn}`),
-      );
-    }
-    if (lsn <= this.takenThrough) {
-      const reason = this.rejected.reasonOf(lsn);
-      return Promise.resolve(
-        reason === undefined ? { lsn, status: 'confirmed' } : { lsn, status: 'rejected', reason },
-      );
-    }
-    const never = this.neverSynced();
-    if (never !== undefined) return Promise.reject(never);
     return this.waits.fate(lsn);
   }
 
@@ -511,15 +508,8 @@ export class LocalDocument implements SyncTarget {
    * Resolves once every mutation made so far has been taken by the coordinator and rebased on; rejects
    * once that cannot happen (invariant 8), as `fate` does.
    */
-  async synced(): Promise<void> {
-    await this.queue.settled();
-    for (;;) {
-      if (this.closed) throw closedError(this.docId);
-      const never = this.neverSynced();
-      if (never !== undefined) throw never;
-      if (this.pending.count === 0 && this.queue.length === 0) return;
-      await this.waits.nextRebase();
-    }
+  synced(): Promise<void> {
+    return this.waits.synced();
   }
 
   /**
@@ -527,25 +517,8 @@ export class LocalDocument implements SyncTarget {
    * up to then are in the base and the pending mutations rebased on them (the local mutations need not
    * be taken: that is `synced`). Rejects as `synced` does (invariant 8).
    */
-  async caughtUp(): Promise<void> {
-    for (;;) {
-      this.throwIfNeverSynced();
-      let answer: HeadAnswer;
-      try {
-        answer = await this.sync!.askHead();
-      } catch (error) {
-        this.throwIfNeverSynced();
-        throw error;
-      }
-      for (;;) {
-        this.throwIfNeverSynced();
-        const { journalId, cursor } = this.base.cursor;
-        if (journalId === answer.journalId && cursor >= answer.head) return;
-        await this.waits.nextRebase();
-        // The coordinator's history was replaced meanwhile: what it held then is gone; ask again.
-        if (this.base.cursor.journalId !== answer.journalId) break;
-      }
-    }
+  caughtUp(): Promise<void> {
+    return this.waits.caughtUp();
   }
 
   /**
@@ -560,12 +533,6 @@ export class LocalDocument implements SyncTarget {
     // The local reducer's verdicts come from its last run of each pending mutation.
     this.overlay.ensure();
     return this.rejected.list(this.takenThrough, this.pending.payloads());
-  }
-
-  private throwIfNeverSynced(): void {
-    if (this.closed) throw closedError(this.docId);
-    const never = this.neverSynced();
-    if (never !== undefined) throw never;
   }
 
   baseCursor(): BaseCursor {
@@ -681,30 +648,12 @@ export class LocalDocument implements SyncTarget {
     this.rejected.taken(appliedLsn, rejected, (lsn) => this.pending.payloadOf(lsn));
     this.takenThrough = Math.max(this.takenThrough, appliedLsn);
     this.statusFeed.changed();
-    this.waits.taken(appliedLsn, (lsn) => this.fate(lsn));
+    this.waits.taken(appliedLsn);
   }
 
   /** The SyncClient stopped for good: what waits on the coordinator stops waiting (invariant 8). */
   syncFailed(failure: SyncFailure): void {
-    this.syncFailure ??= new TandemError(
-      'sync-failed',
-      `document ${this.docId} stopped syncing: ${failure.message}`,
-      { reason: failure.reason },
-      { cause: failure },
-    );
-    this.statusFeed.changed();
-    this.waits.stop(this.syncFailure);
-  }
-
-  /** Why what waits on the coordinator would wait forever, if it would. */
-  private neverSynced(): TandemError | undefined {
-    if (this.syncFailure !== undefined) return this.syncFailure;
-    // A failed timeline pushes nothing more: what is not taken yet never will be from this open.
-    if (this.queue.failure !== undefined) return this.queue.failure;
-    if (this.sync === undefined) {
-      return new TandemError('invalid-argument', `document ${this.docId} does not sync with a coordinator`);
-    }
-    return undefined;
+    this.waits.syncFailed(failure);
   }
 
   /** Reduces a batch the mutation queue took (mutation-queue.ts). */
@@ -721,8 +670,4 @@ export class LocalDocument implements SyncTarget {
   private assertOpen(): void {
     if (this.closed) throw closedError(this.docId);
   }
-}
-
-function closedError(docId: string): TandemError {
-  return new TandemError('closed', `document ${docId} is closed`);
 }
