@@ -20,14 +20,15 @@
 //    of it is open yet) — and it never waits for those closes: a close may wait for a lease being
 //    taken, which may be waiting for this activation.
 // 3. The store is read whole (every reducer's bytes) only when its current reducer is one this
-//    coordinator has not seen there before.
+//    coordinator has not seen there before; it counts as seen once the workers run it (a failed
+//    activation is tried again at the next check).
 import type { DocumentPool } from './document-pool.js';
 import { errorFields, type Log } from './log.js';
 import type { ReducerRegistry } from './reducer-registry.js';
 
 export interface SharedReducersOptions {
-  readonly registry: ReducerRegistry;
-  readonly pool: DocumentPool;
+  readonly registry: Pick<ReducerRegistry, 'current' | 'older' | 'refresh'>;
+  readonly pool: Pick<DocumentPool, 'useReducers' | 'releaseAll'>;
   /** The SHA-256 the store names current; absent for a coordinator on files (nothing shared). */
   readonly currentInStore?: () => Promise<string | undefined>;
   /** Closes every connection but those of `except` (invariant 2). */
@@ -71,16 +72,23 @@ export class SharedReducers {
     const read = this.#options.currentInStore;
     if (read === undefined) return;
     const name = await read();
-    if (name === undefined || name === this.#seen) return;
-    if (name !== this.#options.registry.current.sha256 && (await this.#options.registry.refresh())) {
+    if (name === undefined) return;
+    if (
+      name !== this.#seen &&
+      name !== this.#options.registry.current.sha256 &&
+      (await this.#options.registry.refresh())
+    ) {
       this.#options.log.info(
         { reducerHash: name, schemaVersion: this.#options.registry.current.schemaVersion },
         'reducer deployed by another coordinator',
       );
       this.#options.adopted?.();
     }
-    this.#seen = name;
+    // Every time, even for a name seen before: it waits for an activation in flight (a lease taken
+    // meanwhile must not open under the older reducer) and retries one that failed; it costs nothing
+    // once the workers run the current reducer. Seen only once the workers run it.
     await this.activate(docId);
+    this.#seen = name;
   }
 
   /** Runs the registry's current reducer in the workers, if they do not yet (invariants 1, 2). */
