@@ -128,7 +128,7 @@ test('CoordinatorList: a failure moves down the list, redirects are followed at 
       let inARow = 0;
       for (const e of events) {
         if (e.kind === 'redirect') {
-          const followed = list.redirected(e.url);
+          const followed = list.redirected(e.url) === 'followed';
           expect(followed).toBe(inARow < MAX_REDIRECT_HOPS);
           if (followed) {
             inARow++;
@@ -298,3 +298,88 @@ test('a SyncClient given three coordinators follows redirects to the owner and m
     { seed: SEED, numRuns: 200 },
   );
 }, 120_000);
+
+test('CoordinatorList: a redirect from wss:// to ws:// is refused and moves down the list; one to wss://, or from ws://, is followed', () => {
+  const secure = new CoordinatorList(['wss://a/sync', 'wss://b/sync']);
+  expect(secure.redirected('ws://a-owner/sync')).toBe('insecure');
+  expect(secure.current).toBe('wss://b/sync');
+  expect(secure.redirected('wss://owner/sync')).toBe('followed');
+  expect(secure.current).toBe('wss://owner/sync');
+  const plain = new CoordinatorList(['ws://a/sync']);
+  expect(plain.redirected('wss://owner/sync')).toBe('followed');
+});
+
+/**
+ * A SyncClient over `urls` whose scripted coordinators are `behave(url, socket)`'s: it opens the
+ * socket (or not) and answers the hello; returns the client and the URLs it connected to.
+ */
+function scripted(
+  urls: readonly string[],
+  behave: (url: string, socket: FakeSocket) => void,
+): { client: SyncClient; connects: string[] } {
+  const connects: string[] = [];
+  const client = new SyncClient(new Target(), {
+    url: urls,
+    reducerHash: HASH,
+    backoffMs: 1,
+    maxBackoffMs: 2,
+    heartbeatMs: 20,
+    random: () => 0.5,
+    connect: (url) => {
+      connects.push(url);
+      const socket = new FakeSocket();
+      behave(url, socket);
+      return socket;
+    },
+  });
+  return { client, connects };
+}
+
+const welcome: ServerMessage = {
+  type: 'welcome',
+  journalId: JOURNAL,
+  head: 0,
+  reducerHash: HASH,
+  appliedLsn: -1,
+};
+
+async function live(client: SyncClient): Promise<void> {
+  for (let i = 0; i < 200 && client.state !== 'live'; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+test('a coordinator whose socket never opens is given up after three heartbeats, and the client moves down its list', async () => {
+  const { client, connects } = scripted(['ws://silent/sync', 'ws://b/sync'], (url, socket) => {
+    if (url === 'ws://silent/sync') return;
+    socket.onSend = (message) => {
+      if (message.type === 'hello') queueMicrotask(() => socket.say(welcome));
+    };
+    queueMicrotask(() => socket.open());
+  });
+  client.start();
+  await live(client);
+  expect(client.state).toBe('live');
+  expect(connects.slice(0, 2)).toEqual(['ws://silent/sync', 'ws://b/sync']);
+  client.close();
+});
+
+test('a redirect from a wss:// coordinator to a ws:// URL is never connected to: the client moves down its list', async () => {
+  const hellos: string[] = [];
+  const { client, connects } = scripted(['wss://a/sync', 'wss://b/sync'], (url, socket) => {
+    socket.onSend = (message) => {
+      if (message.type !== 'hello') return;
+      hellos.push(url);
+      queueMicrotask(() =>
+        socket.say(
+          url === 'wss://a/sync' ? { type: 'redirect', url: 'ws://a-plain/sync', message: 'owned' } : welcome,
+        ),
+      );
+    };
+    queueMicrotask(() => socket.open());
+  });
+  client.start();
+  await live(client);
+  expect(client.state).toBe('live');
+  expect(connects).not.toContain('ws://a-plain/sync');
+  expect(hellos).toEqual(['wss://a/sync', 'wss://b/sync']);
+  client.close();
+});

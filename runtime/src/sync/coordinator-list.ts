@@ -10,6 +10,8 @@
 // L3. Any other end of a connection that did not hand the document over (refused, died, timed out) moves
 //     to the list's next URL: a dead coordinator is not asked again before every other one was.
 // L4. A welcome ends the chain of redirects: the hop count starts again at 0.
+// L5. A redirect never lowers the transport's security: from a wss:// URL, one to ws:// is refused (the
+//     hello it would send carries the client's token and timeline secret) and counts as a failure (L3).
 // The backoff itself stays the SyncClient's (it grows with each failure, whichever URL failed).
 
 export const MAX_REDIRECT_HOPS = 4;
@@ -36,15 +38,22 @@ export class CoordinatorList {
     return this.#hops;
   }
 
-  /** The coordinator sent the client to `url`: true when it is followed now, false for a loop (L2). */
-  redirected(url: string): boolean {
+  /**
+   * The coordinator sent the client to `url`: `followed` when it goes there now, `loop` past
+   * MAX_REDIRECT_HOPS in a row (L2), `insecure` for a move from wss:// to anything else (L5).
+   */
+  redirected(url: string): 'followed' | 'loop' | 'insecure' {
+    if (this.current.startsWith('wss:') && !url.startsWith('wss:')) {
+      this.failed();
+      return 'insecure';
+    }
     if (this.#hops >= MAX_REDIRECT_HOPS) {
       this.failed();
-      return false;
+      return 'loop';
     }
     this.#hops++;
     this.#redirect = url;
-    return true;
+    return 'followed';
   }
 
   /** The connection to `current` ended without being welcomed, or a welcomed one dropped (L3). */

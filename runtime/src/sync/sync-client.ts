@@ -269,6 +269,12 @@ export class SyncClient {
     }
     const session = new Session(socket);
     this.#session = session;
+    // A socket that never opens (a coordinator gone quiet, an address nothing answers at) would otherwise
+    // hold the client until the platform gives up, minutes later.
+    session.handshake = setTimeout(
+      () => this.#drop(session, 'no connection in time'),
+      3 * (this.#options.heartbeatMs ?? 10_000),
+    );
     socket.addEventListener('open', () => this.#guard(session, () => this.#opened(session)));
     socket.addEventListener('message', (event) => {
       if (session !== this.#session) return;
@@ -304,6 +310,7 @@ export class SyncClient {
       token: this.#options.token ?? null,
     });
     const interval = this.#options.heartbeatMs ?? 10_000;
+    clearTimeout(session.handshake);
     session.handshake = setTimeout(() => this.#drop(session, 'no welcome in time'), 3 * interval);
     session.heartbeat = setInterval(() => {
       this.#guard(session, () => {
@@ -497,10 +504,14 @@ export class SyncClient {
   /** The coordinator sent this client to another one (C6): there at once, unless it is a loop. */
   #redirect(session: Session, url: string, why: string): void {
     if (session !== this.#session) return;
-    const followed = this.#coordinators.redirected(url);
-    this.#lastDrop = followed
-      ? `redirected to ${url}: ${why}`
-      : `redirect-loop: more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome (the last to ${url}); trying the next coordinator`;
+    const outcome = this.#coordinators.redirected(url);
+    const followed = outcome === 'followed';
+    this.#lastDrop =
+      outcome === 'followed'
+        ? `redirected to ${url}: ${why}`
+        : outcome === 'loop'
+          ? `redirect-loop: more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome (the last to ${url}); trying the next coordinator`
+          : `redirect-insecure: refused a redirect from a wss:// coordinator to ${url} (its hello would carry the token and timeline secret unencrypted); trying the next coordinator`;
     this.#end(1000, 'redirected');
     this.#scheduleReconnect(0, followed);
     this.#tell();
