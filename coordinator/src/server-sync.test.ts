@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { PAGE_SIZE, type Push } from '@tandem/runtime';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Coordinator, startCoordinator } from './server.js';
+import { pushOf } from './testing/pushes.js';
 import { TestSyncClient } from './testing/sync-client.js';
 
 const reducer = new Uint8Array(
@@ -15,16 +16,11 @@ beforeAll(async () => {
 });
 afterAll(() => coordinator.close());
 
-function push(from: number, count: number, body: (lsn: number) => object = (lsn) => create(`t${lsn}`)): Push {
-  return {
-    type: 'push',
-    mutations: Array.from({ length: count }, (_, i) => ({
-      lsn: from + i,
-      timestamp: 1_700_000_000_000 + from + i,
-      payload: new TextEncoder().encode(JSON.stringify(body(from + i))),
-    })),
-  };
-}
+const push = (
+  from: number,
+  count: number,
+  body: (lsn: number) => object = (lsn) => create(`t${lsn}`),
+): Push => pushOf(from, count, body);
 const create = (id: string) => ({ type: 'create', id, title: id });
 
 test('a client catching up from 0 receives every frame in order, and its pages equal the coordinator’s', async () => {

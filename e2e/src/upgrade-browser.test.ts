@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
-import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import type { OwnerPageStatus } from './owner-page-api.js';
 import { useBrowserRig } from './support/browser-rig.js';
-import { openOwner } from './support/owner-page.js';
+import { callOwner, mutateOwner, openOwner, untilStatus } from './support/owner-page.js';
 import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO_V1 = join(REPO_ROOT, 'e2e/fixtures/todo-v1-reducer/dist/reducer.wasm');
@@ -20,26 +19,6 @@ const TODO_V2 = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 const TOKEN = 'operator-token-for-the-browser-upgrade';
 
 const rig = useBrowserRig('owner-page');
-
-async function until(page: Page, check: string): Promise<void> {
-  await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
-    timeout: 20_000,
-  });
-}
-
-async function call<T>(
-  page: Page,
-  run: () => Promise<{ ok: boolean; value?: T; message?: string }>,
-): Promise<T> {
-  const outcome = await page.evaluate(run);
-  if (!outcome.ok) throw new Error(outcome.message);
-  return outcome.value as T;
-}
-
-async function mutate(page: Page, mutation: object): Promise<void> {
-  const outcome = await page.evaluate((m) => window.owner.mutate(m), mutation);
-  if (!outcome.ok) throw new Error(outcome.message);
-}
 
 test('a tab on v1 with pending edits is upgraded by the coordinator’s answer, shows the new column, and a reload loses nothing', async () => {
   const scratch = await mkdtemp(join(tmpdir(), 'tandem-upgrade-browser-'));
@@ -68,14 +47,14 @@ test('a tab on v1 with pending edits is upgraded by the coordinator’s answer, 
       return openOwner(page, v1, { docId: 'upgrade', coordinatorUrl });
     };
     await tab();
-    await mutate(page, { type: 'create', id: 'x1', title: 'synced' });
-    await call(page, () => window.owner.synced());
+    await mutateOwner(page, { type: 'create', id: 'x1', title: 'synced' });
+    await callOwner(page, () => window.owner.synced());
 
     await page.evaluate(() => window.owner.goOffline());
     for (const id of ['p1', 'p2', 'p3']) {
-      await mutate(page, { type: 'create', id, title: `pending ${id}` });
+      await mutateOwner(page, { type: 'create', id, title: `pending ${id}` });
     }
-    await until(page, 's.pendingCount === 3');
+    await untilStatus(page, 's.pendingCount === 3');
 
     const deployed = await coordinator.deploy(new Uint8Array(await readFile(TODO_V2)));
     expect(deployed.status).toBe('deployed');
@@ -85,8 +64,8 @@ test('a tab on v1 with pending edits is upgraded by the coordinator’s answer, 
     await node.doc.synced();
 
     await page.evaluate(() => window.owner.goOnline());
-    await until(page, `s.reducer?.hash === '${v2Hash}' && s.pendingCount === 0`);
-    await call(page, () => window.owner.synced());
+    await untilStatus(page, `s.reducer?.hash === '${v2Hash}' && s.pendingCount === 0`);
+    await callOwner(page, () => window.owner.synced());
     const upgrade = { from: { hash: v1Hash, schemaVersion: 1 }, to: { hash: v2Hash, schemaVersion: 2 } };
     expect(await page.evaluate(() => window.owner.upgrades())).toEqual([upgrade]);
     const status: OwnerPageStatus = await page.evaluate(() => window.owner.status());
@@ -97,7 +76,7 @@ test('a tab on v1 with pending edits is upgraded by the coordinator’s answer, 
       persisted: true,
     });
     const rows = () =>
-      call<readonly Record<string, unknown>[]>(page, () =>
+      callOwner<readonly Record<string, unknown>[]>(page, () =>
         window.owner.query('SELECT id, priority FROM todos ORDER BY id'),
       );
     await page.waitForFunction(() => JSON.stringify(window.owner.ids()) === '["p1","p2","p3","x1"]');
@@ -110,12 +89,12 @@ test('a tab on v1 with pending edits is upgraded by the coordinator’s answer, 
 
     // Edits under version 2 wait offline, then the tab reloads: its app still ships version 1.
     await page.evaluate(() => window.owner.goOffline());
-    await mutate(page, { type: 'setPriority', id: 'p1', priority: 7 });
-    await mutate(page, { type: 'create', id: 'p4', title: 'before the reload' });
-    await until(page, 's.pendingCount === 2');
+    await mutateOwner(page, { type: 'setPriority', id: 'p1', priority: 7 });
+    await mutateOwner(page, { type: 'create', id: 'p4', title: 'before the reload' });
+    await untilStatus(page, 's.pendingCount === 2');
     const reopened = await tab();
     expect(reopened.reducer).toEqual(upgrade.to);
-    await call(page, () => window.owner.synced());
+    await callOwner(page, () => window.owner.synced());
     expect(await rows()).toEqual([
       { id: 'p1', priority: 7 },
       { id: 'p2', priority: 0 },
@@ -125,7 +104,7 @@ test('a tab on v1 with pending edits is upgraded by the coordinator’s answer, 
     ]);
     await node.doc.caughtUp();
     const hash = await coordinator.pageHash('upgrade');
-    expect(await call(page, () => window.owner.pageHash())).toBe(hash);
+    expect(await callOwner(page, () => window.owner.pageHash())).toBe(hash);
     expect(await node.doc.pageHash()).toBe(hash);
     expect(errors).toEqual([]);
   } finally {

@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import { prepareReducer } from '@tandem/runtime/prepare';
-import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import type { OwnerPageStatus } from './owner-page-api.js';
 import { useBrowserRig } from './support/browser-rig.js';
-import { openOwner } from './support/owner-page.js';
+import { callOwner, mutateOwner, openOwner, untilStatus } from './support/owner-page.js';
 import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO_V1 = join(REPO_ROOT, 'e2e/fixtures/todo-v1-reducer/dist/reducer.wasm');
@@ -22,27 +21,6 @@ const TODO_V2 = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 const TOKEN = 'operator-token-for-the-waiting-tab';
 
 const rig = useBrowserRig('owner-page');
-
-async function until(page: Page, check: string): Promise<void> {
-  await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
-    timeout: 20_000,
-  });
-}
-
-async function call<T>(
-  page: Page,
-  run: () => Promise<{ ok: boolean; value?: T; message?: string }>,
-): Promise<T> {
-  const outcome = await page.evaluate(run);
-  if (!outcome.ok) throw new Error(outcome.message);
-  return outcome.value as T;
-}
-
-async function mutate(page: Page, mutation: object): Promise<number> {
-  const outcome = await page.evaluate((m) => window.owner.mutate(m), mutation);
-  if (!outcome.ok) throw new Error(outcome.message);
-  return (outcome.value as { readonly lsn: number }).lsn;
-}
 
 test('a tab whose app ships v2 before the coordinator has it waits for it, edits locally, and syncs without loss once v2 is deployed', async () => {
   const scratch = await mkdtemp(join(tmpdir(), 'tandem-waiting-browser-'));
@@ -70,16 +48,16 @@ test('a tab whose app ships v2 before the coordinator has it waits for it, edits
     await page.goto(rig.server.url);
     await page.waitForFunction(() => window.owner !== undefined);
     await openOwner(page, Buffer.from(v2Bytes).toString('base64'), { docId: 'waiting', coordinatorUrl });
-    await until(page, "s.syncState === 'waiting-for-reducer'");
+    await untilStatus(page, "s.syncState === 'waiting-for-reducer'");
     const waiting: OwnerPageStatus = await page.evaluate(() => window.owner.status());
     expect(waiting.waitingFor).toEqual({ ...v2, coordinator: v1 });
     expect(waiting.reducer).toEqual(v2);
 
     // It edits as if offline, with version 2's own mutation, and still takes the coordinator's frames.
     const lsns = [
-      await mutate(page, { type: 'create', id: 'e0', title: 'early 0' }),
-      await mutate(page, { type: 'create', id: 'e1', title: 'early 1' }),
-      await mutate(page, { type: 'setPriority', id: 'e1', priority: 5 }),
+      await mutateOwner(page, { type: 'create', id: 'e0', title: 'early 0' }),
+      await mutateOwner(page, { type: 'create', id: 'e1', title: 'early 1' }),
+      await mutateOwner(page, { type: 'setPriority', id: 'e1', priority: 5 }),
     ];
     await node.doc.mutate({ type: 'create', id: 'old1', title: 'from v1, later' });
     await node.doc.synced();
@@ -105,8 +83,8 @@ test('a tab whose app ships v2 before the coordinator has it waits for it, edits
     expect(await response.json()).toMatchObject({ status: 'deployed' });
     expect(coordinator.reducerHash).toBe(v2.hash);
 
-    await until(page, "s.syncState === 'live' && s.pendingCount === 0 && s.waitingFor === undefined");
-    await call(page, () => window.owner.synced());
+    await untilStatus(page, "s.syncState === 'live' && s.pendingCount === 0 && s.waitingFor === undefined");
+    await callOwner(page, () => window.owner.synced());
     for (const lsn of lsns) {
       const fate = await page.evaluate((at) => window.owner.fate(at), lsn);
       expect(fate).toEqual({ ok: true, value: { lsn, status: 'confirmed' } });
@@ -118,7 +96,7 @@ test('a tab whose app ships v2 before the coordinator has it waits for it, edits
       { id: 'old1', priority: 0 },
     ];
     expect(
-      await call<readonly Record<string, unknown>[]>(page, () =>
+      await callOwner<readonly Record<string, unknown>[]>(page, () =>
         window.owner.query('SELECT id, priority FROM todos ORDER BY id'),
       ),
     ).toEqual(rows);
@@ -126,7 +104,7 @@ test('a tab whose app ships v2 before the coordinator has it waits for it, edits
     await node.doc.caughtUp();
     expect(await node.doc.query('SELECT id, priority FROM todos ORDER BY id')).toEqual(rows);
     const hash = await coordinator.pageHash('waiting');
-    expect(await call(page, () => window.owner.pageHash())).toBe(hash);
+    expect(await callOwner(page, () => window.owner.pageHash())).toBe(hash);
     expect(await node.doc.pageHash()).toBe(hash);
     expect(errors).toEqual([]);
   } finally {

@@ -14,3 +14,27 @@ export async function openOwner(
   if (!opened.ok) throw new Error(`open failed: ${opened.name} ${opened.kind ?? ''} ${opened.message}`);
   return opened.value;
 }
+
+/** Resolves once `check` (an expression over the owner's status `s`) holds in `page`. */
+export async function untilStatus(page: Page, check: string): Promise<void> {
+  await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
+    timeout: 20_000,
+  });
+}
+
+/** Runs `run` in `page` and returns its value, throwing the message of an outcome that is not ok. */
+export async function callOwner<T>(
+  page: Page,
+  run: () => Promise<{ ok: boolean; value?: T; message?: string }>,
+): Promise<T> {
+  const outcome = await page.evaluate(run);
+  if (!outcome.ok) throw new Error(outcome.message);
+  return outcome.value as T;
+}
+
+/** Applies `mutation` through the owner in `page`; returns its lsn. */
+export async function mutateOwner(page: Page, mutation: object): Promise<number> {
+  const outcome = await page.evaluate((m) => window.owner.mutate(m), mutation);
+  if (!outcome.ok) throw new Error(outcome.message);
+  return (outcome.value as { readonly lsn: number }).lsn;
+}
