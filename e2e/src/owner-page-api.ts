@@ -5,7 +5,7 @@ export interface OwnerPageOpen {
   readonly docId: string;
   /** The prepared reducer's bytes (base64): the page serves them to itself from a blob URL. */
   readonly reducer: string;
-  readonly coordinatorUrl?: string;
+  readonly coordinatorUrl?: string | readonly string[];
   readonly persist?: boolean;
 }
 

@@ -18,7 +18,7 @@ import type { WireError } from './wire-errors.js';
 export interface OwnerConfig {
   readonly docId: string;
   readonly reducer: string;
-  readonly coordinatorUrl?: string;
+  readonly coordinatorUrl?: string | readonly string[];
   readonly token?: string;
   readonly persist: boolean;
   /**

@@ -23,8 +23,11 @@ export interface OpenDocumentOptions {
    * {"sha256","url"}).
    */
   readonly reducer: string | URL;
-  /** ws(s)://host/sync; omitted → local only. */
-  readonly coordinatorUrl?: string;
+  /**
+   * ws(s)://host/sync; omitted → local only. Or the endpoints of several coordinators sharing a store
+   * (each tab in its own order): tried in turn, their redirects to the document's owner followed.
+   */
+  readonly coordinatorUrl?: string | readonly string[];
   /** Sent with `hello`; the coordinator's auth hook checks it. */
   readonly token?: string;
   /**
