@@ -17,6 +17,12 @@ const v2 = await loadReducer(
   await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 
+const uniqueTitles = await loadReducer(
+  await readFile(
+    new URL('../../e2e/fixtures/todo-v2-unique-titles-reducer/dist/reducer.wasm', import.meta.url),
+  ),
+);
+
 async function refusal(opening: Promise<unknown>): Promise<TandemError> {
   const error = await opening.then(
     () => undefined,
@@ -61,6 +67,29 @@ test('a document upgraded to version 2 with pending mutations reopens with versi
   expect(reopened.reducer).toEqual({ hash: v2.sha256, schemaVersion: 2 });
   expect(reopened.pendingCount).toBe(2);
   expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
+  await reopened.close();
+});
+
+test('a move to another reducer of the same schema version keeps that one beside the mark: an offline reopen with version 1 runs the reducer the document last ran', async () => {
+  const storage = new MemoryByteStore();
+  const open = () =>
+    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer: v1, timelineId: 't', storage });
+  const first = await open();
+  await first.mutate({ type: 'create', id: 'a', title: 'milk' });
+  await first.upgradeReducer(v2);
+  await first.close();
+  const doc = await open();
+  expect(doc.reducer.hash).toBe(v2.sha256);
+  // Version 2 again, another reducer (whose mutations are version 1's).
+  await doc.upgradeReducer(uniqueTitles);
+  await doc.mutate({ type: 'create', id: 'b', title: 'bread' });
+  await doc.close();
+  expect(await keptReducers(storage)).toHaveLength(1);
+  const reopened = await open();
+  expect(reopened.reducer).toEqual({ hash: uniqueTitles.sha256, schemaVersion: 2 });
+  expect(reopened.pendingCount).toBe(2);
+  // Its schema, not version 2 of reducers/todo's: its migrate(1) adds no column (an index).
+  expect(await reopened.query('SELECT id FROM todos ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }]);
   await reopened.close();
 });
 

@@ -4,6 +4,14 @@
 // A persisted document's overlay of pending mutations is installed from its cache when it was made from
 // this reducer, this base and these mutations (runtime storage/overlay-cache.ts); otherwise the pending
 // mutations are reduced again, as they always may be.
+//
+// Invariant (with storage/schema-mark.ts invariants 4, 5): when the document's files mark version N, a
+// whole reducer of version N or newer is kept beside the mark or the mark was raised by the app's own
+// reducer, whatever write a crash interrupted. So an offline reopen with an app still shipping an older
+// reducer opens on the kept one (or on the app's under the older mark the crash left), never refused
+// for want of one. Every raise holds to it: a move (`markSchema`) keeps the reducer it moves to, also
+// at the marked version when it is another reducer than the one that last ran; an open on a reducer
+// that is not the app's (an orphan a crash left newer than the mark) keeps it when it raises the mark.
 
 import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
 import type { MigrationReport } from './document-parts.js';
@@ -19,6 +27,7 @@ import { DocumentJournal } from './storage/document-journal.js';
 import { ListedByteStore } from './storage/listed-byte-store.js';
 import { covers, OverlayCache } from './storage/overlay-cache.js';
 import {
+  type MarkedReducer,
   raiseSchemaMark,
   readMarkedReducer,
   readSchemaMark,
@@ -146,9 +155,20 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       }
     }
     const migration = restored?.header.migration ?? schema.ensureSchema(replica);
-    // Before the document takes a mutation under this version (runtime storage/schema-mark.ts).
-    if (storage) await raiseSchemaMark(storage, marked, replica.reducerVersion);
+    // Before the document takes a mutation under this version (runtime storage/schema-mark.ts); with
+    // the reducer that raises it unless it is the app's (the invariant above).
+    const ownReducer = reducer === options.reducer;
+    if (storage && replica.reducerVersion > marked) {
+      await raiseSchemaMark(
+        storage,
+        marked,
+        replica.reducerVersion,
+        ownReducer ? undefined : markedReducer(reducer),
+      );
+    }
     marked = Math.max(marked, replica.reducerVersion);
+    // The reducer the mark stands for: a move to another one of the marked version keeps that one.
+    let markedBy = reducer.sha256;
     let marking: Promise<void> = Promise.resolve();
     // What `migrate` does over the current base: a persisted overlay records it (the base changes with
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
@@ -180,13 +200,9 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         // and append two records to one file, or a late lower one delete the higher mark.
         markSchema: (schemaVersion: number, module: ReducerModule) => {
           const raise = marking.then(async () => {
-            if (schemaVersion <= marked) return;
+            if (schemaVersion < marked || (schemaVersion === marked && module.sha256 === markedBy)) return;
             try {
-              await raiseSchemaMark(storage, marked, schemaVersion, {
-                sha256: module.sha256,
-                schemaVersion,
-                bytes: module.source,
-              });
+              await raiseSchemaMark(storage, marked, schemaVersion, markedReducer(module));
             } catch (error) {
               throw new TandemError(
                 'storage-failed',
@@ -196,6 +212,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
               );
             }
             marked = schemaVersion;
+            markedBy = module.sha256;
           });
           marking = raise.catch(() => undefined);
           return raise;
@@ -258,6 +275,11 @@ async function reducerFor(
     // Not loadable here (another meter version or other limits): as if none were kept.
   }
   return { reducer: app, keptDamaged: true };
+}
+
+/** `module` as kept beside the mark it raises. */
+function markedReducer(module: ReducerModule): MarkedReducer {
+  return { sha256: module.sha256, schemaVersion: declaredSchemaVersion(module), bytes: module.source };
 }
 
 /** A `reducer-too-old` refusal that says the reducer kept beside the mark could not be used. */

@@ -11,14 +11,21 @@
 // 1. The mark is written (synced) when a reducer brings the document to a version above the mark, before
 //    the document takes a mutation under that version: every pending mutation was written under a
 //    version at or below the mark.
-// 2. Marks only grow: a new one is written only above the highest whole one, then the older ones go.
+// 2. Marks never shrink: a new one is written only above the highest whole one (or at its version, for
+//    a move to another reducer of that version: invariant 4), then the older ones go.
 // 3. A mark lost to damage is not data lost: it only guards against an older reducer; the next open
 //    under the current reducer writes it again.
 // 4. A mark raised by a move to the coordinator's reducer (an upgrade) keeps that reducer's prepared
 //    bytes beside it (`reducer.….meta`), written and synced before the mark: a reopen while offline with
 //    an app still shipping the older reducer opens with it instead of being refused. Those bytes run
 //    only if they hash to the SHA-256 they were kept under; a damaged copy reads as absent, and the open
-//    is refused (`reducer-too-old`) as without one. Only the reducer of the newest mark is kept.
+//    is refused (`reducer-too-old`) as without one. Only the reducer of the newest mark is kept, and it
+//    is the one the document last moved to: a move to another reducer of the marked version (R2 → R2′)
+//    writes the mark again at that version, keeping R2′ in R2's place.
+// 5. Hence, crash where it may: a mark of version N has beside it a whole reducer of version N or newer,
+//    or was raised by the app's own reducer (which then opens the document). A crash after the kept
+//    reducer is synced but before the mark leaves an orphan newer than the mark, which an open may run
+//    (runtime open-local-document.ts); that open then raises the mark keeping it, as a move does.
 import { sha256Hex } from '../sha256.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
@@ -51,7 +58,8 @@ export async function readSchemaMark(store: ByteStore, files: readonly string[])
 
 /**
  * Marks `version` when it is above `marked` (invariants 1, 2), after keeping `reducer` beside it when a
- * move to that reducer raises it (invariant 4).
+ * move to that reducer raises it (invariant 4). Given a reducer, a `version` equal to `marked` is written
+ * again with it (a move to another reducer of the marked version).
  */
 export async function raiseSchemaMark(
   store: ByteStore,
@@ -59,7 +67,7 @@ export async function raiseSchemaMark(
   version: number,
   reducer?: MarkedReducer,
 ): Promise<void> {
-  if (version <= marked) return;
+  if (version < marked || (version === marked && reducer === undefined)) return;
   const files = await store.list();
   const generation = nextGeneration(files);
   const kept = reducer && (await keepReducer(store, generation, reducer));
