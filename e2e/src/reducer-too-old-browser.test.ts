@@ -3,9 +3,9 @@
 // and the refusal writes nothing: every OPFS file is byte for byte what it was. Version 2 then opens it
 // whole. The Node client and the coordinator are held to the same in reducer-too-old.test.ts.
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { useBrowserRig } from './support/browser-rig.js';
+import { opfsFiles } from './support/opfs-files.js';
 import { openOwner } from './support/owner-page.js';
 import { preparedReducerUrl } from './support/prepared-reducer.js';
 import { REPO_ROOT } from './support/vite-server.js';
@@ -13,26 +13,6 @@ import { REPO_ROOT } from './support/vite-server.js';
 const rig = useBrowserRig('owner-page');
 
 const TODO_V1 = join(REPO_ROOT, 'e2e/fixtures/todo-v1-reducer/dist/reducer.wasm');
-
-/** Every file of the origin's OPFS, by its path, with a SHA-256 of its bytes. */
-function opfsFiles(page: Page): Promise<Record<string, string>> {
-  return page.evaluate(async () => {
-    const files: Record<string, string> = {};
-    const walk = async (folder: FileSystemDirectoryHandle, path: string): Promise<void> => {
-      for await (const [name, handle] of folder.entries()) {
-        if (handle.kind === 'directory') {
-          await walk(handle as FileSystemDirectoryHandle, `${path}${name}/`);
-        } else {
-          const bytes = await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer();
-          const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-          files[`${path}${name}`] = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-        }
-      }
-    };
-    await walk(await navigator.storage.getDirectory(), '');
-    return files;
-  });
-}
 
 test('a version 2 document in OPFS is refused to the version 1 reducer with reducer-too-old, and no OPFS byte changes', async () => {
   const context = await rig.browser.newContext();
