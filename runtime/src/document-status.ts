@@ -13,6 +13,7 @@
 //    mutations to be reduced later withdraws them until that run (local-document.ts invariant 12).
 // 3. The list keeps the latest MAX_REJECTIONS_LISTED entries, newest last (a final verdict is news: it
 //    moves its entry last).
+import type { TandemError } from './errors.js';
 import type { Outcome } from './reducer/abi.js';
 import type { ReducerIdentity } from './sync/reducer-offer.js';
 import type { ReducerWait, SyncState } from './sync/sync-client.js';
@@ -47,6 +48,46 @@ export interface SyncStatus {
 }
 
 export const MAX_REJECTIONS_LISTED = 100;
+
+/** What a document's status is read from (local-document.ts invariant 9). */
+export interface StatusSource {
+  readonly syncState: SyncState;
+  readonly pendingCount: number;
+  readonly online: boolean;
+  readonly reducer: ReducerIdentity;
+  readonly upgraded: SyncStatus['upgraded'];
+  /** The document's connection to the coordinator, if it syncs. */
+  readonly sync:
+    | { readonly waitingFor: ReducerWait | undefined; readonly lastDrop: string | undefined }
+    | undefined;
+  /** Why syncing stopped for good, or why the timeline failed. */
+  readonly error: TandemError | undefined;
+  readonly rejections: readonly Rejection[];
+}
+
+/** The status as plain data, absent fields left out. */
+export function statusOf(source: StatusSource): SyncStatus {
+  const { error, upgraded, sync } = source;
+  const waitingFor = sync?.waitingFor;
+  const lastDrop = sync?.lastDrop;
+  return {
+    syncState: source.syncState,
+    pendingCount: source.pendingCount,
+    online: source.online,
+    reducer: source.reducer,
+    ...(upgraded !== undefined && { upgraded }),
+    ...(waitingFor !== undefined && { waitingFor }),
+    ...(lastDrop !== undefined && { lastDrop }),
+    ...(error !== undefined && {
+      syncError: {
+        kind: error.kind,
+        message: error.message,
+        ...(error.fields.reason !== undefined && { reason: error.fields.reason }),
+      },
+    }),
+    rejections: source.rejections,
+  };
+}
 
 export class RejectionList {
   readonly #entries = new Map<number, Rejection>();

@@ -27,26 +27,22 @@
 //    leaves the timeline because of it.
 // 11. An upgrade to the coordinator's newer reducer (`upgradeReducer`, or a `rebase` given the reducer
 //    with the burst that caught the base up; sync-client.ts S8) keeps invariant 6 under the new
-//    reducer: the overlay is dropped, the reducer swapped, the overlay migrated to its schema and every
-//    pending mutation reduced again under it (none dropped: a reducer accepts its own older mutations).
-//    It is all or nothing: anything thrown on the way (the new instance, a frame of the burst, `migrate`,
-//    the replay) puts back the base, the old reducer and its overlay of every pending mutation, and is
-//    rethrown as it was, so the document keeps working as before and a later move can succeed; the
-//    burst is recorded and `onUpgrade` listeners hear the move (once) only after all of it held.
+//    reducer, all or nothing (reducer-move.ts invariants 2, 3): anything thrown on the way puts back
+//    the base, the old reducer and its overlay, and is rethrown as it was; `onUpgrade` listeners hear
+//    the move (once) only after all of it held. None of the pending mutations is dropped: a reducer
+//    accepts its own older mutations.
 // 12. A rebase that leaves mutations pending while no subscription watches the document only marks
-//    the overlay stale: the pending mutations are reduced again when something first reads or writes
-//    the overlay (a query, pageHash, subscribe, rejections, a mutation, an overlay save, close: each
-//    calls `ensure` first, lazy-overlay.ts), so invariant 6 holds for every reader. A client that mutates and
-//    awaits confirmations while others' frames arrive pays no replay per frame: the frame that takes
-//    its mutations usually comes before anything reads. With subscriptions the rebase reduces at once
-//    (they read in the next microtask anyway). While the overlay is stale the local reducer's verdicts
-//    are withdrawn (the status lists only the coordinator's) and come back with the replay: `status`
-//    never shows a verdict of a base the document left, and reading it replays nothing.
+//    the overlay stale; whatever reads or writes the overlay calls `ensure` first (lazy-overlay.ts), so
+//    invariant 6 holds for every reader, and a client awaiting confirmations while others' frames
+//    arrive pays no replay per frame. With subscriptions the rebase reduces at once. While the overlay
+//    is stale the local reducer's verdicts are withdrawn: `status` never shows a verdict of a base the
+//    document left, and reading it replays nothing.
 
 import { CoordinatorWaits, closedError, type MutationFate } from './coordinator-waits.js';
 import { type BaseCursor, type Burst, DocumentBase } from './document-base.js';
 import type { LocalDocumentParts, MigrationReport } from './document-parts.js';
-import { StatusFeed, type SyncStatus } from './document-status.js';
+import { DocumentRebase } from './document-rebase.js';
+import { StatusFeed, type SyncStatus, statusOf } from './document-status.js';
 import { TandemError } from './errors.js';
 import { LazyOverlay } from './lazy-overlay.js';
 import { checkedEnvelopes, type MutateOptions } from './mutation-envelopes.js';
@@ -58,6 +54,7 @@ import {
   type QueryOptions,
   type Row,
   rowShape,
+  type SubscribeOptions,
   shapeRows,
 } from './query-rows.js';
 import { Subscriptions } from './reactive/subscriptions.js';
@@ -66,25 +63,27 @@ import { ReducerMove } from './reducer-move.js';
 import type { ReducerUpgrade } from './reducer-upgrades.js';
 import { type RejectedMutation, RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
-import type { ClientBase } from './storage/client-base.js';
-import type { DocumentJournal } from './storage/document-journal.js';
 import type { ReducerIdentity } from './sync/reducer-offer.js';
 import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
+import { TakenMutations, type TakenRejection } from './taken-mutations.js';
+import { TimelineHousekeeping } from './timeline-housekeeping.js';
 import { type PlainValue, toValue } from './value.js';
 
 export type { MutationFate } from './coordinator-waits.js';
 export type { LocalDocumentParts, MigrationReport } from './document-parts.js';
 export type { MutateOptions } from './mutation-envelopes.js';
 export type { MutationResult } from './mutation-queue.js';
-export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } from './query-rows.js';
+export type {
+  ArrayQueryOptions,
+  ArrayRows,
+  IntegerMode,
+  QueryOptions,
+  Row,
+  SubscribeOptions,
+} from './query-rows.js';
 export type { ReducerUpgrade } from './reducer-upgrades.js';
 export type { RejectedMutation } from './rejected-mutations.js';
 export type { ReducerIdentity } from './sync/reducer-offer.js';
-
-/** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
-export interface SubscribeOptions extends QueryOptions {
-  readonly onError?: (error: unknown) => void;
-}
 
 export class LocalDocument implements SyncTarget {
   readonly docId: string;
@@ -98,27 +97,23 @@ export class LocalDocument implements SyncTarget {
   readonly rerun: number;
   private readonly replica: Replica;
   private readonly onClose: (() => Promise<void>) | undefined;
-  private readonly recordReach: ((nextLsn: number) => Promise<void>) | undefined;
   private nextLsn = 0;
   /** The last lsn the document held when it opened (its recovered timeline, or its base's marker). */
   private readonly openedAt: number;
   private readonly queue: MutationQueue;
-  private readonly journal: DocumentJournal | undefined;
   private closed = false;
   /** Reduced locally, not yet taken by the coordinator, and the overlay of them (pending-overlay.ts). */
   private readonly pending: PendingOverlay;
-  private readonly prepareOverlay: (() => void) | undefined;
   /** The coordinator's pages this document holds, and its applied marker in them (document-base.ts). */
   private readonly base: DocumentBase;
   private sync: SyncClient | undefined;
-  private readonly keeper: ClientBase | undefined;
-  /** Background storage work (base frames, timeline truncation), in order. */
-  private housekeeping: Promise<void> = Promise.resolve();
+  /** Background storage work (overlay saves, timeline cuts), in order (timeline-housekeeping.ts). */
+  private readonly housekeeping: TimelineHousekeeping;
   /** What waits on the coordinator: `fate`, `synced`, `caughtUp` (invariant 8; coordinator-waits.ts). */
   private readonly waits: CoordinatorWaits;
   private readonly subscriptions: Subscriptions;
-  /** Fates the coordinator reported: every lsn up to `takenThrough` was taken, `rejections` were refused. */
-  private takenThrough = -1;
+  /** What the coordinator took of this timeline (taken-mutations.ts). */
+  private readonly taken: TakenMutations;
   /** False from `goOffline()` until `goOnline()`. */
   private online = true;
   private readonly rejected: RejectedMutations;
@@ -127,6 +122,8 @@ export class LocalDocument implements SyncTarget {
   private readonly overlay: LazyOverlay;
   /** Moves to the coordinator's newer reducer (invariant 11; reducer-move.ts). */
   private readonly upgrades: ReducerMove;
+  /** The coordinator's frames taken into the base, or moving the document (invariant 6; document-rebase.ts). */
+  private readonly frames: DocumentRebase;
 
   constructor(parts: LocalDocumentParts) {
     this.docId = parts.docId;
@@ -142,12 +139,11 @@ export class LocalDocument implements SyncTarget {
       isOpen: () => !this.closed,
     });
     this.migration = parts.migration;
-    this.journal = parts.journal;
     this.waits = new CoordinatorWaits({
       docId: parts.docId,
       closed: () => this.closed,
       nextLsn: () => this.nextLsn,
-      takenThrough: () => this.takenThrough,
+      takenThrough: () => this.taken.through,
       reasonOf: (lsn) => this.rejected.reasonOf(lsn),
       timelineFailure: () => this.queue.failure,
       settled: () => this.queue.settled(),
@@ -165,10 +161,14 @@ export class LocalDocument implements SyncTarget {
       failed: (failure) => this.waits.stop(failure),
     });
     this.onClose = parts.onClose;
-    this.recordReach = parts.recordReach;
     this.rejected = new RejectedMutations(parts.readRejections);
     this.pending = new PendingOverlay(replica, parts.overlay?.keeper, this.rejected);
-    this.prepareOverlay = parts.prepareOverlay;
+    this.housekeeping = new TimelineHousekeeping({
+      journal: parts.journal,
+      keeper: parts.base?.keeper,
+      recordReach: parts.recordReach,
+      fail: (error) => this.queue.fail(error),
+    });
     this.overlay = new LazyOverlay({
       pending: this.pending,
       rejected: this.rejected,
@@ -178,9 +178,7 @@ export class LocalDocument implements SyncTarget {
         this.subscriptions.changed();
       },
       statusChanged: () => this.statusFeed.changed(),
-      housekeep: (work) => {
-        this.housekeeping = this.housekeeping.then(work);
-      },
+      housekeep: (work) => this.housekeeping.queue(work),
       savable: async () => {
         await this.queue.synced();
         // A closing document saves its overlay itself, once settled.
@@ -197,10 +195,9 @@ export class LocalDocument implements SyncTarget {
       markSchema: parts.markSchema,
       identity: () => this.reducer,
     });
-    this.keeper = parts.base?.keeper;
     this.base = new DocumentBase(
       replica,
-      this.keeper,
+      parts.base?.keeper,
       parts.base === undefined
         ? { journalId: null, cursor: 0 }
         : { journalId: parts.base.journalId, cursor: parts.base.cursor },
@@ -209,8 +206,29 @@ export class LocalDocument implements SyncTarget {
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
     // timeline dropped them): only the ones above its applied marker are still pending.
     const applied = this.base.marker(false);
-    this.takenThrough = applied;
+    this.taken = new TakenMutations(
+      {
+        base: this.base,
+        pending: this.pending,
+        rejected: this.rejected,
+        housekeeping: this.housekeeping,
+        waits: this.waits,
+        changed: () => this.statusFeed.changed(),
+      },
+      applied,
+    );
     const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
+    this.frames = new DocumentRebase({
+      replica,
+      base: this.base,
+      prepareOverlay: parts.prepareOverlay,
+      taken: this.taken,
+      pending: this.pending,
+      overlay: this.overlay,
+      upgrades: this.upgrades,
+      watched: () => this.subscriptions.active,
+      rebased: () => this.rebased(),
+    });
     const opened = this.pending.open(pending, applied, parts.overlay?.restored);
     this.replayed = pending.length;
     this.rerun = opened.rerun;
@@ -283,15 +301,14 @@ export class LocalDocument implements SyncTarget {
     this.sync?.close();
     this.statusFeed.changed();
     this.waits.stop(closedError(this.docId));
-    await this.housekeeping;
-    await this.keeper?.close().catch(() => undefined);
+    await this.housekeeping.close();
     if (this.queue.failure === undefined && this.overlay.ready()) {
       await this.pending.persist(this.overlayPlace());
     }
     // Only a timeline that holds every lsn below it may claim its reach: after a failure, what is on
     // disk is for the next recovery to decide.
     if (this.queue.failure === undefined) {
-      await this.recordReach?.(this.pending.durableThrough + 1).catch(() => undefined);
+      await this.housekeeping.recordReach(this.pending.durableThrough + 1);
     }
     await this.upgrades.marking;
     this.replica.close();
@@ -328,7 +345,7 @@ export class LocalDocument implements SyncTarget {
     // then fails only refuses older reducers, which the coordinator no longer serves.
     await this.upgrades.mark(module);
     this.assertOpen();
-    this.upgrades.move(module, { moved: (applied) => this.moved(applied) });
+    this.upgrades.move(module, { moved: (applied) => this.frames.moved(applied) });
   }
 
   /**
@@ -454,26 +471,16 @@ export class LocalDocument implements SyncTarget {
   }
 
   private readStatus(): SyncStatus {
-    const error = this.waits.syncFailure ?? this.queue.failure;
-    const lastDrop = this.sync?.lastDrop;
-    const waitingFor = this.sync?.waitingFor;
-    return {
+    return statusOf({
       syncState: this.syncState,
       pendingCount: this.pendingCount,
       online: this.online,
       reducer: this.reducer,
-      ...(this.upgrades.last !== undefined && { upgraded: this.upgrades.last }),
-      ...(waitingFor !== undefined && { waitingFor }),
-      ...(lastDrop !== undefined && { lastDrop }),
-      ...(error !== undefined && {
-        syncError: {
-          kind: error.kind,
-          message: error.message,
-          ...(error.fields.reason !== undefined && { reason: error.fields.reason }),
-        },
-      }),
+      upgraded: this.upgrades.last,
+      sync: this.sync,
+      error: this.waits.syncFailure ?? this.queue.failure,
       rejections: this.rejected.status,
-    };
+    });
   }
 
   /** Why the last connection to the coordinator ended while it retries (a visible reason, not a silent loop). */
@@ -482,7 +489,7 @@ export class LocalDocument implements SyncTarget {
   }
 
   takenLsn(): number {
-    return this.takenThrough;
+    return this.taken.through;
   }
 
   openedThrough(): number {
@@ -532,7 +539,7 @@ export class LocalDocument implements SyncTarget {
     await this.queue.drained();
     // The local reducer's verdicts come from its last run of each pending mutation.
     this.overlay.ensure();
-    return this.rejected.list(this.takenThrough, this.pending.payloads());
+    return this.rejected.list(this.taken.through, this.pending.payloads());
   }
 
   baseCursor(): BaseCursor {
@@ -549,48 +556,7 @@ export class LocalDocument implements SyncTarget {
   }
 
   rebase(update: Burst): void {
-    if (this.closed) return;
-    if (update.reducer !== undefined) {
-      this.moveWith(update.reducer, update);
-      return;
-    }
-    this.replica.discardOverlay();
-    let prepared = false;
-    try {
-      // What reached the base is kept, even when a later frame of the burst was refused.
-      this.base.take(update);
-      this.prepareOverlay?.();
-      prepared = true;
-      this.settleTaken();
-    } finally {
-      // The overlay is rebuilt (schema, then the pending mutations) whatever happened above: a rebase
-      // that fails part-way must not leave the document without its unconfirmed writes.
-      if (!prepared) this.prepareOverlay?.();
-      // Reduced again now only when someone will read the overlay at once (invariant 12).
-      this.overlay.dropped(this.pending.count === 0 || this.subscriptions.active);
-      this.rebased();
-    }
-  }
-
-  /** Moves the document to `module` with the burst that catches its base up (reducer-move.ts). */
-  private moveWith(module: ReducerModule, burst: Burst): void {
-    const staged = this.base.staged(burst);
-    this.upgrades.move(module, {
-      apply: staged.apply,
-      undo: staged.undo,
-      moved: (applied) => {
-        staged.record();
-        this.moved(applied);
-      },
-    });
-  }
-
-  /** A move held over a base whose marker for this timeline is `applied`: settle what it covers. */
-  private moved(applied: number): void {
-    this.base.markerIs(applied);
-    this.settleTaken();
-    if (this.pending.dropped()) this.overlay.queueSave();
-    this.rebased();
+    if (!this.closed) this.frames.rebase(update);
   }
 
   /** The base or the overlay changed: the status, the waits on a rebase and the subscriptions hear it. */
@@ -600,55 +566,13 @@ export class LocalDocument implements SyncTarget {
     this.subscriptions.changed();
   }
 
-  /** Settles what the base's applied marker says the coordinator took, and lets the timeline drop it. */
-  private settleTaken(): void {
-    const applied = this.base.marker(this.pending.count === 0);
-    if (applied > this.takenThrough) {
-      const reasons = this.rejected.recorded(this.takenThrough + 1, applied);
-      this.taken(
-        applied,
-        [...reasons].map(([lsn, reason]) => ({ lsn, reason })),
-      );
-    }
-    this.pending.dropTaken(applied);
-    this.rejected.dropTaken(applied);
-    const journal = this.journal;
-    const recordReach = this.recordReach;
-    // Most confirmations cut nothing (segments go whole): the base is then not synced for them.
-    const emptied = this.keeper !== undefined && recordReach !== undefined;
-    if (journal !== undefined && applied >= 0 && journal.truncatesTimeline(applied + 1, emptied)) {
-      // Taken mutations live in the coordinator's frames now: the timeline no longer needs them, and a
-      // reopen should not read them (even after an unclean exit, which writes no reach at close).
-      this.housekeeping = this.housekeeping
-        // Only once the base holding the marker is durable: a crash must never leave a base whose
-        // marker is older than the timeline's cut, or the next lsns would repeat taken ones.
-        .then(() => this.keeper?.flushed())
-        // Emptied only with the base in place and a reach record saying how far the timeline went.
-        .then(() => journal.truncateTimeline(applied + 1, this.keeper && recordReach))
-        .catch((error: unknown) => {
-          this.queue.fail(error);
-        });
-    }
-  }
-
-  pushed(appliedLsn: number, rejected: readonly { readonly lsn: number; readonly reason: string }[]): void {
-    this.taken(appliedLsn, rejected);
+  pushed(appliedLsn: number, rejected: readonly TakenRejection[]): void {
+    this.taken.pushed(appliedLsn, rejected);
   }
 
   /** Where the document stands, for a save of its overlay. */
   private overlayPlace(): OverlayPlace {
     return { base: this.base.cursor, appliedLsn: this.base.readMarker() };
-  }
-
-  /** The coordinator took this timeline up to `appliedLsn`, rejecting `rejected`: settle those fates. */
-  private taken(
-    appliedLsn: number,
-    rejected: readonly { readonly lsn: number; readonly reason: string }[],
-  ): void {
-    this.rejected.taken(appliedLsn, rejected, (lsn) => this.pending.payloadOf(lsn));
-    this.takenThrough = Math.max(this.takenThrough, appliedLsn);
-    this.statusFeed.changed();
-    this.waits.taken(appliedLsn);
   }
 
   /** The SyncClient stopped for good: what waits on the coordinator stops waiting (invariant 8). */

@@ -31,6 +31,11 @@ export interface QueryOptions {
 /** A query's options with `rowMode: 'array'`: the result is `ArrayRows`. */
 export type ArrayQueryOptions = QueryOptions & { readonly rowMode: 'array' };
 
+/** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
+export interface SubscribeOptions extends QueryOptions {
+  readonly onError?: (error: unknown) => void;
+}
+
 /** The options of one query, checked and with their defaults. */
 export interface RowShape {
   readonly rowMode: 'object' | 'array';
