@@ -14,7 +14,7 @@
 // 3. The list keeps the latest MAX_REJECTIONS_LISTED entries, newest last (a final verdict is news: it
 //    moves its entry last).
 import type { Outcome } from './reducer/abi.js';
-import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerIdentity } from './sync/negotiation.js';
 import type { ReducerWait, SyncState } from './sync/sync-client.js';
 
 /** A mutation its reducer refused: here, for now (`final: false`), or on the coordinator, for good. */

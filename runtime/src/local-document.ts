@@ -68,7 +68,7 @@ import { type RejectedMutation, RejectedMutations } from './rejected-mutations.j
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
-import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerIdentity } from './sync/negotiation.js';
 import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { type PlainValue, toValue } from './value.js';
 
@@ -79,7 +79,7 @@ export type { MutationResult } from './mutation-queue.js';
 export type { ArrayQueryOptions, ArrayRows, IntegerMode, QueryOptions, Row } from './query-rows.js';
 export type { ReducerUpgrade } from './reducer-upgrades.js';
 export type { RejectedMutation } from './rejected-mutations.js';
-export type { ReducerIdentity } from './sync/reducer-offer.js';
+export type { ReducerIdentity } from './sync/negotiation.js';
 
 /** `subscribe`'s options: the rows' shape (QueryOptions) and where a failing query is told. */
 export interface SubscribeOptions extends QueryOptions {
