@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
+import { reducerNegotiation } from '@tandem/migrations/negotiation';
 import {
   type ClientMessage,
   decodeClientMessage,
@@ -348,9 +349,13 @@ async function scripted(
   const doc = await openDocument({ docId: `scripted-${++docs}`, reducer: TODO });
   const lsns: number[] = [];
   for (const id of ['a', 'b']) lsns.push((await doc.mutate({ type: 'create', id, title: id })).lsn);
-  syncWithCoordinator(doc, HASH, { coordinatorUrl: scriptedUrl, sync: FAST }, () => {
-    return new ScriptedSocket(script, opens);
-  });
+  syncWithCoordinator(
+    doc,
+    HASH,
+    { coordinatorUrl: scriptedUrl, sync: FAST },
+    () => new ScriptedSocket(script, opens),
+    reducerNegotiation,
+  );
   const waiting = [...lsns.map((lsn) => outcome(doc.fate(lsn))), outcome(doc.synced())];
   return { doc, lsns, waiting };
 }

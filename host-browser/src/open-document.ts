@@ -1,7 +1,7 @@
 // Opens local documents inside a browser worker: the reducer comes from a URL (or its bytes).
 // Sync with a coordinator goes through the browser's WebSocket. The sync client (`@tandem/runtime/sync`:
-// the client, the protocol's codec and msgpack, a chunk of its own) is imported only when a coordinator
-// is named, so a local-only open never loads or compiles it, as in host-node's openDocument.
+// the client, the protocol's codec and msgpack, with `@tandem/migrations/negotiation`: a chunk of their
+// own) is imported only when a coordinator is named, so a local-only open never loads or compiles it, as in host-node's openDocument.
 
 import { schemaLifecycle } from '@tandem/migrations';
 import {
@@ -93,7 +93,8 @@ export async function openWithReducer(
     document = await openWith(reducer, files);
   } catch (error) {
     // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
-    const newer = sync && (await sync.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
+    const newer =
+      sync && (await sync.negotiation.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
     if (newer === undefined) throw error;
     reducer = newer;
     // The refused open let the folder go: it is locked again.
@@ -106,18 +107,23 @@ export async function openWithReducer(
     document.reducer.hash,
     options,
     (url) => new WebSocket(url),
+    sync.negotiation.reducerNegotiation,
     reducer.limits,
   );
   return document;
 }
 
-type SyncClient = typeof import('@tandem/runtime/sync');
+type SyncClient = typeof import('@tandem/runtime/sync') & {
+  readonly negotiation: typeof import('@tandem/migrations/negotiation');
+};
 
 let syncClient: Promise<SyncClient> | undefined;
 
 /** The sync client's code, imported once per worker; the owner worker asks for it as soon as it knows a coordinator is named. */
 export function loadSyncClient(): Promise<SyncClient> {
-  syncClient ??= import('@tandem/runtime/sync');
+  syncClient ??= Promise.all([import('@tandem/runtime/sync'), import('@tandem/migrations/negotiation')]).then(
+    ([client, negotiation]) => ({ ...client, negotiation }),
+  );
   return syncClient;
 }
 

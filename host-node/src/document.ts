@@ -52,10 +52,13 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   loadSqlite().catch(() => undefined);
   // The sync client (and the protocol's schemas and codec) load only for a document that syncs, while
   // the reducer is read; before anything is locked or opened, so that its failure leaves nothing open.
-  const syncing = options.coordinatorUrl === undefined ? undefined : import('@tandem/runtime/sync');
+  const syncing =
+    options.coordinatorUrl === undefined
+      ? undefined
+      : Promise.all([import('@tandem/runtime/sync'), import('@tandem/migrations/negotiation')]);
   syncing?.catch(() => undefined);
   const reducer = await resolveReducer(options.reducer, limits ?? {});
-  const sync = await syncing;
+  const [sync, negotiation] = (await syncing) ?? [];
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
   const open = async (module: ReducerModule): Promise<LocalDocument> => {
     const files =
@@ -78,17 +81,20 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     document = await open(reducer);
   } catch (error) {
     // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
-    const newer = sync && (await sync.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
+    const newer =
+      negotiation && (await negotiation.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
     if (newer === undefined) throw error;
     running = newer;
     document = await open(newer);
   }
-  sync?.syncWithCoordinator(
+  if (sync === undefined || negotiation === undefined) return document;
+  sync.syncWithCoordinator(
     document,
     // The document's own: the reducer an upgrade moved it to, kept beside its files, may open it.
     document.reducer.hash,
     options,
     (url) => new LazySocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
+    negotiation.reducerNegotiation,
     running.limits,
   );
   return document;

@@ -15,7 +15,7 @@
 //    moves its entry last).
 import type { TandemError } from './errors.js';
 import type { Outcome } from './reducer/abi.js';
-import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerIdentity } from './sync/negotiation.js';
 import type { ReducerWait, SyncState } from './sync/sync-client.js';
 
 /** A mutation its reducer refused: here, for now (`final: false`), or on the coordinator, for good. */

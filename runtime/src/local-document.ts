@@ -63,7 +63,7 @@ import { ReducerMove } from './reducer-move.js';
 import type { ReducerUpgrade } from './reducer-upgrades.js';
 import { type RejectedMutation, RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
-import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerIdentity } from './sync/negotiation.js';
 import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
 import { TakenMutations, type TakenRejection } from './taken-mutations.js';
 import { TimelineHousekeeping } from './timeline-housekeeping.js';
@@ -83,7 +83,7 @@ export type {
 } from './query-rows.js';
 export type { ReducerUpgrade } from './reducer-upgrades.js';
 export type { RejectedMutation } from './rejected-mutations.js';
-export type { ReducerIdentity } from './sync/reducer-offer.js';
+export type { ReducerIdentity } from './sync/negotiation.js';
 
 export class LocalDocument implements SyncTarget {
   readonly docId: string;

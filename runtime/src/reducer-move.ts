@@ -16,7 +16,7 @@ import type { LazyOverlay } from './lazy-overlay.js';
 import { declaredSchemaVersion, type ReducerModule } from './reducer/host.js';
 import { type ReducerUpgrade, ReducerUpgrades } from './reducer-upgrades.js';
 import type { Replica } from './replica.js';
-import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerIdentity } from './sync/negotiation.js';
 
 /** What of the document a move goes through. */
 export interface MoveParts {

@@ -1,6 +1,6 @@
 // The moves of one document to the coordinator's newer reducer (local-document.ts invariant 11), for
 // the app: the last one, and the listeners that hear each one once.
-import type { ReducerIdentity } from './sync/reducer-offer.js';
+import type { ReducerIdentity } from './sync/negotiation.js';
 
 /** A document moved to the coordinator's newer reducer: the one it ran, and the one it runs now. */
 export interface ReducerUpgrade {

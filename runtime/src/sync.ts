@@ -13,15 +13,13 @@ export {
   type ProtocolErrorKind,
   type ServerMessage,
 } from './protocol/codec.js';
+export { sha256Hex } from './sha256.js';
 export { syncWithCoordinator } from './sync/coordinator-options.js';
-export {
-  coordinatorHttpRoot,
-  decideReducer,
-  fetchCurrentReducer,
-  fetchOfferedReducer,
-  newerReducerFor,
-  type OfferedReducer,
-  type ReducerDecision,
-} from './sync/reducer-offer.js';
+export type {
+  OfferedReducer,
+  ReducerDecision,
+  ReducerIdentity,
+  ReducerNegotiation,
+} from './sync/negotiation.js';
 export { SyncClient } from './sync/sync-client.js';
 export { SyncFailure, type SyncFailureReason } from './sync/sync-failure.js';

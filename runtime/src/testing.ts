@@ -5,3 +5,9 @@ export {
   describeByteStoreContract,
   type MakeByteStore,
 } from './storage/byte-store.contract.js';
+export {
+  RecordingTarget,
+  ScriptedSocket,
+  scriptedFrame,
+  scriptedMutation,
+} from './sync/testing/scripted-sync.js';

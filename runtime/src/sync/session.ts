@@ -2,7 +2,7 @@
 import type { Frame } from '../frame.js';
 import type { PageVersions } from '../protocol/page-delta.js';
 import type { PageImage } from '../storage/page-image.js';
-import type { OfferedReducer } from './reducer-offer.js';
+import type { OfferedReducer } from './negotiation.js';
 import type { WebSocketLike } from './sync-target.js';
 
 /** Ends a session's continuation quietly: its session is no longer current (C1). */

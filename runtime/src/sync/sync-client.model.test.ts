@@ -338,11 +338,17 @@ async function check(run: Run): Promise<void> {
       return socket;
     },
     reducerHash: HASH,
-    // The coordinator's reducers, as the negotiation loads them (their hash and schema version are read).
-    offered: async (hash) => ({
-      module: { sha256: hash } as ReducerModule,
-      schemaVersion: hash === NEWER ? 3 : 1,
-    }),
+    // The negotiation's answers as `@tandem/migrations`' reducerNegotiation gives them (its own tests hold
+    // them to its policy): the coordinator's reducers loaded (their hash and schema version are read), a
+    // newer one an upgrade, an older one a wait. Here only the client's mechanics are under test.
+    negotiation: {
+      fetchOffered: async (_url, hash) => ({
+        module: { sha256: hash } as ReducerModule,
+        schemaVersion: hash === NEWER ? 3 : 1,
+      }),
+      decide: (own, offered) => (offered.schemaVersion > own.schemaVersion ? 'upgrade' : 'wait'),
+      moveFailure: (error) => error,
+    },
     backoffMs: BACKOFF,
     maxBackoffMs: MAX_BACKOFF,
     heartbeatMs: 60_000,

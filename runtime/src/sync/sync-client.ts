@@ -59,7 +59,8 @@
 //     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
 //     reported confirmed. The client fails (`timeline-damaged`) instead.
 // S8. A welcome naming another reducer than this client's is negotiated before anything else of its
-//     session is handled (reducer-negotiation.ts). A newer one is loaded, its schema version recorded
+//     session is handled (client-reducer.ts, under the host's ReducerNegotiation: negotiation.ts). A
+//     newer one is loaded, its schema version recorded
 //     by the document (`readyUpgrade`), and the document moves to it once its base caught up: with the
 //     burst that ends the catch-up, or at once (`upgradeReducer`) when there is none. The coordinator's
 //     migration is then in the base, so `migrate` never runs over pages the coordinator has moved on
@@ -84,9 +85,9 @@ import {
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { ReducerModule } from '../reducer/host.js';
+import { ClientReducer } from './client-reducer.js';
 import { CoordinatorList, MAX_REDIRECT_HOPS } from './coordinator-list.js';
-import { ReducerNegotiation } from './reducer-negotiation.js';
-import type { OfferedReducer } from './reducer-offer.js';
+import type { OfferedReducer } from './negotiation.js';
 import { Session, StaleSession } from './session.js';
 import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
 import {
@@ -138,7 +139,7 @@ export class SyncClient {
   /** `whenLive()` and `askHead()` calls still waiting (S7). */
   readonly #waits = new SyncWaits();
   /** The reducer this client says in hello, and what it waits for (S8). */
-  readonly #reducer: ReducerNegotiation;
+  readonly #reducer: ClientReducer;
   /** Where each connection goes (C6). */
   readonly #coordinators: CoordinatorList;
 
@@ -147,7 +148,7 @@ export class SyncClient {
     this.#options = options;
     this.#coordinators = new CoordinatorList(options.url);
     this.#decoder = options.decoder ?? DECODER;
-    this.#reducer = new ReducerNegotiation(target, options);
+    this.#reducer = new ClientReducer(target, options.reducerHash, options.negotiation, options.limits);
   }
 
   /** Derived, never stored apart (C2). */
@@ -364,7 +365,9 @@ export class SyncClient {
       case 'welcome': {
         clearTimeout(session.handshake);
         this.#coordinators.welcomed();
-        const settled = await this.#reducer.settle(message.reducerHash, (work) => this.#await(session, work));
+        const settled = await this.#reducer.settle(message.reducerHash, this.#coordinators.current, (work) =>
+          this.#await(session, work),
+        );
         const taken = this.#target.takenLsn();
         if (message.appliedLsn < taken) {
           // The coordinator no longer has writes it confirmed to us: its history was replaced. Taking it

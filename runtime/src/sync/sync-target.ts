@@ -4,9 +4,10 @@ import type { Frame } from '../frame.js';
 import type { WireFrame } from '../protocol/common.js';
 import type { PageVersions } from '../protocol/page-delta.js';
 import type { MutationEnvelope, ReducerModule } from '../reducer/host.js';
+import type { ReducerLimits } from '../reducer/limits.js';
 import { keepWireForm } from '../storage/frame-record.js';
 import { decodePageImage, type PageImage } from '../storage/page-image.js';
-import type { OfferedReducer, ReducerIdentity } from './reducer-offer.js';
+import type { ReducerIdentity, ReducerNegotiation } from './negotiation.js';
 import type { SyncFailure } from './sync-failure.js';
 
 /** The part of the WHATWG WebSocket the client uses. */
@@ -71,7 +72,7 @@ export interface SyncTarget {
   syncFailed(failure: SyncFailure): void;
   /** The client's `state`, `lastDrop`, `error` or `paused` may have changed (a document's status). */
   syncChanged?(): void;
-  /** The reducer the document runs (negotiation, reducer-offer.ts); without it another reducer is a mismatch. */
+  /** The reducer the document runs (negotiation.ts); without it another reducer is a mismatch. */
   reducerIdentity?(): ReducerIdentity;
   /**
    * Runs `module` (the coordinator's newer reducer) from now on: the overlay migrated to its schema and
@@ -106,10 +107,12 @@ export interface SyncOptions {
   /** Seeds the jitter (tests); Math.random by default. */
   readonly random?: () => number;
   /**
-   * Fetches and loads the coordinator's reducer `hash` (reducer-offer.ts fetchOfferedReducer); without
-   * it, a welcome naming another reducer fails the client (`reducer-mismatch`).
+   * The reducer negotiation (negotiation.ts: `@tandem/migrations`' reducerNegotiation, handed in by the
+   * host); without it, a welcome naming another reducer fails the client (`reducer-mismatch`).
    */
-  readonly offered?: (hash: string) => Promise<OfferedReducer>;
+  readonly negotiation?: ReducerNegotiation;
+  /** The budgets an offered reducer is loaded under: the document's reducer's (DEFAULT_LIMITS otherwise). */
+  readonly limits?: Partial<ReducerLimits>;
   /** How snapshots and frames are decoded (tests wrap it to act mid-decode); DECODER by default. */
   readonly decoder?: MessageDecoder;
 }

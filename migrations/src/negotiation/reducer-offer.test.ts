@@ -3,11 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_LIMITS, declaredSchemaVersion, loadPreparedReducer } from '@tandem/runtime/local';
+import { prepareReducer } from '@tandem/runtime/prepare';
+import { SyncFailure, sha256Hex } from '@tandem/runtime/sync';
 import { expect, test } from 'vitest';
-import { declaredSchemaVersion, loadPreparedReducer } from '../reducer/host.js';
-import { DEFAULT_LIMITS } from '../reducer/limits.js';
-import { prepareReducer } from '../reducer/prepare.js';
-import { sha256Hex } from '../sha256.js';
 import {
   coordinatorHttpRoot,
   decideReducer,
@@ -15,7 +14,6 @@ import {
   fetchCurrentReducer,
   fetchOfferedReducer,
 } from './reducer-offer.js';
-import { SyncFailure } from './sync-failure.js';
 
 const component = (path: string) => readFile(new URL(`../../../${path}`, import.meta.url));
 const V1 = await prepareReducer(await component('e2e/fixtures/todo-v1-reducer/dist/reducer.wasm'));

@@ -1,11 +1,12 @@
 // Reducer negotiation: what a client does when the coordinator's welcome names a reducer other than its
 // own (DESIGN.md §7). The coordinator's HTTP side serves every reducer it knows at
-// `/reducers/<sha256>.wasm` and names its current one at `/reducers/current`.
+// `/reducers/<sha256>.wasm` and names its current one at `/reducers/current`. The runtime's SyncClient
+// drives it through its ReducerNegotiation seam (reducer-negotiation.ts hands these in).
 //
 // Invariants:
 // 1. A client runs only a reducer the coordinator lists: the offered reducer is fetched from the
 //    coordinator by its hash, and used only when the bytes' SHA-256 is the hash the welcome named and
-//    the loader takes them under this client's limits (prepared.ts invariant 3).
+//    the loader takes them under this client's limits (runtime prepared.ts invariant 3).
 // 2. The decision depends on the two schema versions alone: the coordinator's higher → upgrade (load
 //    it, migrate the overlay, reduce the pending mutations again under it); lower → wait (the app shipped
 //    first: keep working locally, push nothing, until the coordinator runs this client's reducer); equal
@@ -14,19 +15,20 @@
 //    mismatch, for good (SyncFailure `reducer-mismatch`); only a coordinator that did not answer (the
 //    network, an HTTP 5xx) is transient: a plain Error, so the connection drops and the next one asks again.
 
-import { TandemError } from '../errors.js';
-import { declaredSchemaVersion, loadPreparedReducer, type ReducerModule } from '../reducer/host.js';
-import type { ReducerLimits } from '../reducer/limits.js';
-import { sha256Hex } from '../sha256.js';
-import { SyncFailure } from './sync-failure.js';
-
-/** A reducer as the negotiation compares it: its identity and the schema version it migrates to. */
-export interface ReducerIdentity {
-  readonly hash: string;
-  readonly schemaVersion: number;
-}
-
-export type ReducerDecision = 'upgrade' | 'wait' | 'mismatch';
+import {
+  declaredSchemaVersion,
+  loadPreparedReducer,
+  type ReducerLimits,
+  type ReducerModule,
+  TandemError,
+} from '@tandem/runtime/local';
+import {
+  type OfferedReducer,
+  type ReducerDecision,
+  type ReducerIdentity,
+  SyncFailure,
+  sha256Hex,
+} from '@tandem/runtime/sync';
 
 /** What a client does about the coordinator's reducer `offered` while it runs `own` (invariant 2). */
 export function decideReducer(own: ReducerIdentity, offered: ReducerIdentity): ReducerDecision {
@@ -34,12 +36,6 @@ export function decideReducer(own: ReducerIdentity, offered: ReducerIdentity): R
   if (offered.schemaVersion > own.schemaVersion) return 'upgrade';
   if (offered.schemaVersion < own.schemaVersion) return 'wait';
   return 'mismatch';
-}
-
-/** A reducer the coordinator serves, loaded, with the schema version it declares. */
-export interface OfferedReducer {
-  readonly module: ReducerModule;
-  readonly schemaVersion: number;
 }
 
 export type FetchLike = (
