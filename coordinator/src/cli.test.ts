@@ -31,7 +31,18 @@ test('--store takes a PostgreSQL URL instead of the data folder', async () => {
   });
 });
 
+test('--workers and --checkpoint-every set the worker threads and the frames between checkpoints', async () => {
+  expect(
+    await parseArguments(['--reducer', reducer, '--workers', '1', '--checkpoint-every', '100']),
+  ).toMatchObject({
+    workers: 1,
+    checkpointEvery: 100,
+  });
+});
+
 test.each([
+  [['--reducer', reducer, '--workers', '0'], /--workers 0: expected a whole number of at least 1/],
+  [['--reducer', reducer, '--checkpoint-every', 'x'], /--checkpoint-every x: expected a whole number/],
   [['--reducer', reducer, '--store', 'mysql://x'], /--store mysql:\/\/x: expected a postgres:\/\/ URL/],
   [['--reducer', reducer, '--store', 'postgres://x/y', '--data', 'd'], /--store and --data/],
   [[], /--reducer <file.wasm> is required/],

@@ -28,6 +28,9 @@ export const USAGE = `usage: tandem-coordinator --reducer <file.wasm> [--data ./
                     (docId, token, timelineId) => boolean | Promise<boolean>, asked on hello and push
   --max-open-documents <n>  documents kept open at most (idle ones close first); 256 by default
   --idle-document-ms <ms>   a document without connections this long closes; 60000 by default
+  --workers <n>             document worker threads; one per core by default
+  --checkpoint-every <n>    frames between checkpoints (a takeover or an open reads the frames since
+                            the last one); 1000 by default
   --log-level <level>       fatal, error, warn, info, debug, trace or silent (JSON lines on stderr);
                             TANDEM_LOG_LEVEL or info by default
   --operator-token-file <file>  the operator token deploys must carry (first line of the file);
@@ -64,6 +67,8 @@ export async function parseArguments(
         auth: { type: 'string' },
         'max-open-documents': { type: 'string' },
         'idle-document-ms': { type: 'string' },
+        workers: { type: 'string' },
+        'checkpoint-every': { type: 'string' },
         'log-level': { type: 'string' },
         'operator-token-file': { type: 'string' },
       },
@@ -92,6 +97,8 @@ export async function parseArguments(
   }
   const maxOpenDocuments = count('max-open-documents', text('max-open-documents'), 1);
   const idleDocumentMs = count('idle-document-ms', text('idle-document-ms'), 0);
+  const workers = count('workers', text('workers'), 1);
+  const checkpointEvery = count('checkpoint-every', text('checkpoint-every'), 1);
   const logLevel = text('log-level');
   if (logLevel !== undefined && !isLogLevel(logLevel)) {
     throw new UsageError(`--log-level ${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
@@ -124,6 +131,8 @@ export async function parseArguments(
     ...(authorize !== undefined && { authorize }),
     ...(maxOpenDocuments !== undefined && { maxOpenDocuments }),
     ...(idleDocumentMs !== undefined && { idleDocumentMs }),
+    ...(workers !== undefined && { workers }),
+    ...(checkpointEvery !== undefined && { checkpointEvery }),
     ...(logLevel !== undefined && { log: createLog({ level: logLevel }) }),
     ...(operatorToken !== undefined && { operatorToken }),
   };

@@ -9,8 +9,9 @@
 // 3. Until its welcome a connection may send at most PRE_WELCOME_BYTES, counted on the raw socket as
 //    they arrive (ws has one message size limit per server): past that it gets a `quota` error and is
 //    dropped at once, so a socket that has not been admitted costs a bounded amount of memory.
-// 4. The data folder is checked (created, written, synced) and locked before the coordinator listens,
-//    and unlocked only after the pool closed: one coordinator writes a data folder at a time.
+// 4. The data folder is checked (created, written, synced) and locked before the coordinator listens
+//    (persistence.ts), and unlocked only after the pool closed: one coordinator writes a data folder at
+//    a time.
 // 5. Every refusal, failure and close is logged (log.ts) and counted (metrics.ts).
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -25,20 +26,17 @@ import {
 } from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
 import type { MigrateReport } from './admin-routes.js';
-import { checkDataFolder, lockDataFolder } from './data-folder.js';
 import { DocumentHub } from './document-hub.js';
 import { DocumentPool } from './document-pool.js';
 import { handleHttp } from './http-routes.js';
 import { createLog, errorFields, type Log } from './log.js';
 import { coordinatorMetrics } from './metrics.js';
-import { listDocuments, migrateAll } from './migrate-all.js';
+import { migrateAll } from './migrate-all.js';
+import { keepLeases, leaseClaims, openPersistence, type Persistence } from './persistence.js';
 import { type DeployOutcome, ReducerRegistry } from './reducer-registry.js';
 import { SharedReducers } from './shared-reducers.js';
-import { isPostgresUrl, type StoreConfig } from './store/coordinator-store.js';
-import { DEFAULT_LEASE_MS, LeaseKeeper } from './store/leases.js';
-import { migrateSchema } from './store/postgres-schema.js';
-import { PostgresStore } from './store/postgres-store.js';
-import { postgresReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
+import type { StoreConfig } from './store/coordinator-store.js';
+import { DEFAULT_LEASE_MS } from './store/leases.js';
 import { CLOSE_CODES, type ErrorKind, SyncConnection, syncUrlOf } from './sync-connection.js';
 
 export interface CoordinatorOptions {
@@ -138,20 +136,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   }
 }
 
-/** Where a coordinator keeps its documents and reducers; undefined fields for a coordinator in memory. */
-interface Persistence {
-  /** The documents' store, as the workers open it. */
-  readonly store: StoreConfig | undefined;
-  /** Where the reducers are kept (a data folder, or the store's tables). */
-  readonly reducers: string | ReducerShelf | undefined;
-  /** A shared store's connections for this process's leases alone (store/leases.ts). */
-  readonly leases?: PostgresStore;
-  /** Every document kept, in id order (migrate-all). */
-  list(): Promise<string[]>;
-  /** Released after the pool closed (the data folder's lock, the store's connections). */
-  release(): Promise<void>;
-}
-
 async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator> {
   if (
     options.publicUrl !== undefined &&
@@ -162,56 +146,11 @@ async function start(options: CoordinatorOptions, log: Log): Promise<Coordinator
       `publicUrl ${options.publicUrl}: an http: or https: URL, with a store shared by coordinators`,
     );
   }
-  if (options.store !== undefined) {
-    if (options.dataDir !== undefined) {
-      throw new TandemError('invalid-argument', 'give a data folder (dataDir) or a store, not both');
-    }
-    if (!isPostgresUrl(options.store)) {
-      throw new TandemError('invalid-argument', `store ${options.store}: expected a postgres:// URL`);
-    }
-    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    const postgres = new PostgresStore(options.store, { maxConnections: 2, use: 'admin', leaseMs });
-    // The leases' own connections: frame writes or a deploy's reducer bytes never delay a renewal.
-    const leasing = new PostgresStore(options.store, { maxConnections: 2, use: 'leases', leaseMs });
-    const release = async () => {
-      await Promise.all([postgres.close(), leasing.close()]);
-    };
-    try {
-      const applied = await migrateSchema(postgres.pool);
-      if (applied.length > 0) log.info({ applied }, 'store schema upgraded');
-      return await serve(options, log, {
-        store: { kind: 'postgres', url: options.store, leaseMs },
-        reducers: postgresReducerShelf(postgres.pool),
-        leases: leasing,
-        list: () => postgres.listDocuments(),
-        release,
-      });
-    } catch (error) {
-      await release();
-      throw error;
-    }
-  }
-  if (options.dataDir === undefined) {
-    return serve(options, log, {
-      store: undefined,
-      reducers: undefined,
-      list: async () => [],
-      release: async () => undefined,
-    });
-  }
-  const dataDir = options.dataDir;
-  await checkDataFolder(dataDir);
-  const lock = await lockDataFolder(dataDir);
-  const store: StoreConfig = { kind: 'files', dataDir };
+  const persistence = await openPersistence(options, log);
   try {
-    return await serve(options, log, {
-      store,
-      reducers: dataDir,
-      list: () => listDocuments(dataDir),
-      release: () => lock.release(),
-    });
+    return await serve(options, log, persistence);
   } catch (error) {
-    await lock.release();
+    await persistence.release();
     throw error;
   }
 }
@@ -238,24 +177,17 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
   let publicUrl = options.publicUrl;
   const leases =
     persistence.leases &&
-    new LeaseKeeper(persistence.leases.pool, {
-      ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
+    keepLeases(persistence.leases, {
+      leaseMs: options.leaseMs,
       address: () => publicUrl,
-      events: {
-        taken: () => metrics.inc('tandem_leases_taken_total'),
-        renewed: (count) => metrics.inc('tandem_leases_renewed_total', {}, count),
-        lost: (docId, why) => {
-          log.warn({ docId, why }, 'lease lost');
-          metrics.inc('tandem_leases_lost_total');
-          // Another coordinator may own it now: its clients go there (or wait for it), and the
-          // document closes here. Its writes here were fenced already (postgres-store.ts).
-          for (const connection of [...connections]) {
-            if (connection.docId === docId) connection.moved(`its lease was lost (${why})`, 1000);
-          }
-          void pool.release(docId).catch(() => undefined);
-        },
-        failed: (error) => log.error(errorFields(error), 'lease renewal failed'),
+      log,
+      metrics: () => metrics,
+      moveClients: (docId, why) => {
+        for (const connection of [...connections]) {
+          if (connection.docId === docId) connection.moved(`its lease was lost (${why})`, 1000);
+        }
       },
+      closeDocument: (docId): Promise<void> => pool.release(docId),
     });
   const store: StoreConfig | undefined =
     persistence.store?.kind === 'postgres' && leases !== undefined
@@ -265,19 +197,7 @@ async function serve(options: CoordinatorOptions, log: Log, persistence: Persist
     reducer: reducers.current.bytes,
     older: reducers.older,
     ...(store !== undefined && { store }),
-    ...(leases !== undefined && {
-      claim: async (docId: string) => {
-        await leases.claim(docId);
-        try {
-          // Never opened under an older reducer than the store's current one (shared-reducers.ts).
-          await shared.inStep(docId);
-        } catch (error) {
-          await leases.release(docId).catch(() => undefined);
-          throw error;
-        }
-      },
-      unclaim: (docId: string) => leases.release(docId),
-    }),
+    ...(leases !== undefined && leaseClaims(leases, (docId): Promise<void> => shared.inStep(docId))),
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.checkpointEvery !== undefined && { checkpointEvery: options.checkpointEvery }),
     ...(options.maxDocumentBytes !== undefined && { maxDocumentBytes: options.maxDocumentBytes }),

@@ -24,6 +24,15 @@ const frame = (lsn: number, fill: number): Frame => ({
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves once `check` holds (asked every 20 ms); fails after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
 async function epochOf(main: PostgresStore, docId: string): Promise<{ owner: string; epoch: number }> {
   const row = (
     await main.pool.query<{ owner: string; epoch: string }>(
@@ -69,9 +78,9 @@ test('held leases are renewed; one taken over meanwhile is lost, told once, and 
   try {
     await a.claim('kept');
     await a.claim('taken');
+    const claimedAt = performance.now();
     // Longer than a lease: only renewals keep them.
-    await sleep(1300);
-    expect(renewed).toBeGreaterThanOrEqual(2);
+    await until(() => renewed >= 4 && performance.now() - claimedAt > 1000, 'a lease time of renewals');
     expect(a.owned).toEqual(['kept', 'taken']);
     // Another coordinator takes one over once it looks expired (forced here).
     await main.pool.query("UPDATE leases SET expires_at = now() WHERE doc_id = 'taken'");
@@ -125,8 +134,14 @@ test('a release whose expiry fails is renewed no more: another owner takes the l
     expect(failures).toBe(1);
     expect(a.owned).toEqual(['kept']);
     await expect(b.claim('d')).rejects.toMatchObject({ kind: 'document-owned' });
-    await sleep(1000);
-    await b.claim('d');
+    await until(
+      () =>
+        b.claim('d').then(
+          () => true,
+          () => false,
+        ),
+      'the lease ran out',
+    );
     expect(await epochOf(main, 'd')).toEqual({ owner: b.owner, epoch: 2 });
     expect(await epochOf(main, 'kept')).toMatchObject({ owner: a.owner });
   } finally {
@@ -153,8 +168,7 @@ test('a renewal whose callback throws is reported, and renewals go on', async ()
   });
   try {
     await a.claim('d');
-    await sleep(700);
-    expect(renewals).toBeGreaterThanOrEqual(3);
+    await until(() => renewals >= 3, 'three renewals');
     expect(failures.length).toBe(renewals);
     expect(failures[0]).toMatchObject({ message: 'callback bug' });
     expect(a.owned).toEqual(['d']);
@@ -241,7 +255,12 @@ test('a write racing a takeover waits for it and is refused: a takeover alone fe
       settled = true;
     });
     syncing.catch(() => undefined);
-    await sleep(300);
+    await until(async () => {
+      const waiting = await main.pool.query(
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+      );
+      return (waiting.rowCount ?? 0) > 0;
+    }, 'the write waits for the lock');
     expect(settled).toBe(false);
     await taker.query('COMMIT');
     await expect(syncing).rejects.toMatchObject({ kind: 'document-owned' });
@@ -272,8 +291,8 @@ test('lease rows locked by another session past the lease: the owner loses its l
     await locker.query('BEGIN');
     await locker.query('SELECT * FROM leases FOR UPDATE');
     const lockedAt = performance.now();
-    await sleep(leaseMs + 300);
     // Renewals wait on the lock; the clock does not.
+    await until(() => lost.length > 0, 'the lease lost');
     expect(lost.map((l) => l.docId)).toEqual(['d']);
     expect(lost[0]!.at - lockedAt).toBeLessThanOrEqual(leaseMs);
     expect(a.owned).toEqual([]);
@@ -286,5 +305,159 @@ test('lease rows locked by another session past the lease: the owner loses its l
     locker.release();
     await a.close();
     await Promise.all([leasing.close(), main.close()]);
+  }
+});
+
+/** A lease row of a coordinator that died (never renewed again), expiring in `ms` by the database's clock. */
+async function deadOwnerLease(main: PostgresStore, docId: string, ms: number): Promise<void> {
+  await main.pool.query(
+    `INSERT INTO leases (doc_id, owner, epoch, expires_at, owner_url)
+     VALUES ($1, 'dead', 1, now() + make_interval(secs => $2::double precision / 1000), 'http://127.0.0.1:9')`,
+    [docId, ms],
+  );
+}
+
+/** Counts the claims refused from now on (each then asks what the holder's lease has left). */
+function countRefusals(main: PostgresStore): () => number {
+  const query = main.pool.query.bind(main.pool) as (...args: unknown[]) => Promise<unknown>;
+  let count = 0;
+  vi.spyOn(main.pool, 'query').mockImplementation(((...args: unknown[]) => {
+    const answer = query(...args);
+    if (String(args[0]).includes('AS left_ms')) {
+      answer.then(
+        () => count++,
+        () => undefined,
+      );
+    }
+    return answer;
+  }) as typeof main.pool.query);
+  return () => count;
+}
+
+test('a claim refused by an overdue lease (its owner missed its renewals) waits for its expiry and takes it then, never before the database says it expired', async () => {
+  const { main } = await database();
+  const b = new LeaseKeeper(main.pool, { leaseMs: 2000 });
+  try {
+    await deadOwnerLease(main, 'd', 600);
+    const started = performance.now();
+    await b.claim('d');
+    const waited = performance.now() - started;
+    expect(await epochOf(main, 'd')).toEqual({ owner: b.owner, epoch: 2 });
+    // Not before the expiry (the claim statement decides), and promptly after it.
+    expect(waited).toBeGreaterThanOrEqual(590);
+    expect(waited).toBeLessThan(600 + 500);
+    expect(b.owned).toEqual(['d']);
+  } finally {
+    await b.close();
+    await main.close();
+  }
+});
+
+test('a claim refused by a lease renewed on schedule is refused at once, and one whose owner renews while it waits is refused then, naming the owner', async () => {
+  const { main } = await database();
+  const b = new LeaseKeeper(main.pool, { leaseMs: 2000 });
+  try {
+    // Two thirds of a lease left: the owner renewed a third of a lease ago, as it does.
+    await deadOwnerLease(main, 'fresh', 1400);
+    const started = performance.now();
+    await expect(b.claim('fresh')).rejects.toMatchObject({
+      kind: 'document-owned',
+      fields: { ownerUrl: 'http://127.0.0.1:9' },
+    });
+    expect(performance.now() - started).toBeLessThan(500);
+    // Overdue, but its owner renews before it expires: the waiting claim is refused.
+    await deadOwnerLease(main, 'late', 700);
+    const refusals = countRefusals(main);
+    const claiming = b.claim('late');
+    claiming.catch(() => undefined);
+    await until(() => refusals() > 0, 'the claim waits');
+    await main.pool.query(`UPDATE leases SET expires_at = now() + interval '2 s' WHERE doc_id = 'late'`);
+    await expect(claiming).rejects.toMatchObject({ kind: 'document-owned' });
+    expect(await epochOf(main, 'late')).toEqual({ owner: 'dead', epoch: 1 });
+    expect(b.owned).toEqual([]);
+  } finally {
+    vi.restoreAllMocks();
+    await b.close();
+    await main.close();
+  }
+});
+
+test('closing a keeper ends the claims waiting for an overdue lease', async () => {
+  const { main } = await database();
+  const b = new LeaseKeeper(main.pool, { leaseMs: 2000 });
+  try {
+    await deadOwnerLease(main, 'd', 900);
+    const refusals = countRefusals(main);
+    const claiming = b.claim('d');
+    claiming.catch(() => undefined);
+    await until(() => refusals() > 0, 'the claim waits');
+    await b.close();
+    await expect(claiming).rejects.toMatchObject({ kind: 'closed' });
+    // Past the expiry the closed keeper's claim did not come back for it.
+    await until(async () => {
+      const row = await main.pool.query(
+        "SELECT 1 FROM leases WHERE doc_id = 'd' AND expires_at < now() - interval '100 ms'",
+      );
+      return row.rowCount === 1;
+    }, 'the lease expired');
+    expect(await epochOf(main, 'd')).toEqual({ owner: 'dead', epoch: 1 });
+  } finally {
+    vi.restoreAllMocks();
+    await b.close();
+    await main.close();
+  }
+});
+
+test('a renewal answered after this process released and claimed the lease again (a newer epoch) leaves the new lease held', async () => {
+  const { main } = await database();
+  const lost: string[] = [];
+  const a = new LeaseKeeper(main.pool, { leaseMs: 60_000, events: { lost: (docId) => lost.push(docId) } });
+  const b = new LeaseKeeper(main.pool, { leaseMs: 60_000 });
+  const query = main.pool.query.bind(main.pool) as (...args: unknown[]) => Promise<unknown>;
+  // Barriers: the renewal is held before it reaches PostgreSQL, the claim's answer after it ran there.
+  let sendRenewal!: () => void;
+  const renewalMayGo = new Promise<void>((resolve) => (sendRenewal = resolve));
+  let answerClaim!: () => void;
+  const claimMayAnswer = new Promise<void>((resolve) => (answerClaim = resolve));
+  let claimRan!: () => void;
+  const claimHasRun = new Promise<void>((resolve) => (claimRan = resolve));
+  let gating = false;
+  const sent: Promise<unknown>[] = [];
+  try {
+    await a.claim('d');
+    vi.spyOn(main.pool, 'query').mockImplementation(((...args: unknown[]) => {
+      const sql = String(args[0]);
+      let answer: Promise<unknown>;
+      if (gating && sql.includes('RETURNING doc_id, epoch')) answer = renewalMayGo.then(() => query(...args));
+      else if (gating && sql.includes('INSERT INTO leases')) {
+        answer = query(...args).then(async (result) => {
+          claimRan();
+          await claimMayAnswer;
+          return result;
+        });
+      } else answer = query(...args);
+      sent.push(answer.catch(() => undefined));
+      return answer;
+    }) as typeof main.pool.query);
+    gating = true;
+    const renewing = a.renew();
+    await a.release('d');
+    const claiming = a.claim('d');
+    await claimHasRun;
+    // The renewal runs after the new claim: it finds the lease at epoch 2, before the claim's answer.
+    sendRenewal();
+    await renewing;
+    answerClaim();
+    await claiming;
+    await Promise.all(sent);
+    expect(await epochOf(main, 'd')).toEqual({ owner: a.owner, epoch: 2 });
+    expect(a.owned).toEqual(['d']);
+    expect(lost).toEqual([]);
+    await expect(b.claim('d')).rejects.toMatchObject({ kind: 'document-owned' });
+  } finally {
+    vi.restoreAllMocks();
+    await a.close();
+    await b.close();
+    await main.close();
   }
 });

@@ -26,9 +26,19 @@
 //    need not wait, and the epoch keeps growing. It is no longer held from the moment the release
 //    starts: should the expiry fail, no renewal extends it (renewals name the held documents), and it
 //    runs out within `leaseMs`. A renewal answered after its lease was given up here (lost by the
-//    clock, or released) expires it again.
+//    clock, or released) expires it again — that lease, at the epoch the renewal asked about, never a
+//    newer one this process claimed meanwhile.
 // 6. A take records this process's public URL with the lease (`address`, sql/0003-lease-owner-url.sql),
 //    and a refused claim names the holder's (`ownerUrl`): the caller redirects its client there.
+// 7. Takeover follows expiry: a claim refused by another owner's lease with less than `leaseMs / 2`
+//    left (an owner renewing every third of a lease keeps at least two thirds of it left, so this one
+//    is a sixth of a lease late: most likely dead, or cut off from PostgreSQL) is not sent to that
+//    owner: the claim waits until the lease's expiry by the database's clock and tries again, and so
+//    on while the lease stays overdue, for at most `leaseMs` in all. Fencing is unchanged: only the
+//    claim statement decides, and it takes a lease only once the database says it expired. An owner
+//    that renews after all leaves a fresh lease, and the claim is refused as in invariant 2; the cost
+//    of a wrong guess is a client held up to half a lease before its redirect. All coordinators of a
+//    store are assumed to share `leaseMs`: one with another value misjudges the cadence, not the fence.
 import { randomUUID } from 'node:crypto';
 import { TandemError } from '@tandem/runtime';
 import type pg from 'pg';
@@ -45,6 +55,11 @@ export interface LeaseEvents {
 }
 
 export const DEFAULT_LEASE_MS = 10_000;
+/**
+ * How long past an overdue lease's expiry (by the database's clock, read one round trip earlier) a
+ * waiting claim tries again: a claim a little early is refused and waits again, never taken early.
+ */
+const EXPIRY_SLACK_MS = 10;
 
 /** A lease this process holds. */
 interface Held {
@@ -59,6 +74,8 @@ export class LeaseKeeper {
   readonly leaseMs: number;
   /** How long before the database's expiry this process gives a lease up (invariant 4). */
   readonly safetyMs: number;
+  /** Another owner's lease with less than this left missed its renewals (invariant 7). */
+  readonly overdueMs: number;
   readonly #pool: pg.Pool;
   readonly #events: LeaseEvents;
   /** Documents whose lease this process holds. */
@@ -68,6 +85,8 @@ export class LeaseKeeper {
   #expiry: NodeJS.Timeout | undefined;
   #renewing: Promise<void> | undefined;
   #closed = false;
+  /** Claims waiting for an overdue lease to expire (invariant 7), woken by `close`. */
+  readonly #sleeping = new Set<() => void>();
 
   /** Where clients reach this process (invariant 6); undefined for nowhere known. */
   readonly #address: () => string | undefined;
@@ -89,6 +108,7 @@ export class LeaseKeeper {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     if (!(this.leaseMs >= 300)) throw new TandemError('invalid-argument', 'leaseMs must be at least 300');
     this.safetyMs = Math.ceil(this.leaseMs / 10);
+    this.overdueMs = Math.ceil(this.leaseMs / 2);
     this.#events = options.events ?? {};
     this.#timer = setInterval(() => {
       // One renewal at a time (invariant 3); one that throws (an `events` callback did) must not
@@ -109,8 +129,32 @@ export class LeaseKeeper {
     return [...this.#held.keys()].sort();
   }
 
-  /** Takes the document's lease (invariants 1, 2); a `document-owned` TandemError when another holds it. */
+  /**
+   * Takes the document's lease (invariants 1, 2, 7); a `document-owned` TandemError when another holds
+   * it. A lease whose owner missed its renewals is waited for, and taken as it expires (invariant 7).
+   */
   async claim(docId: string): Promise<void> {
+    const deadline = performance.now() + this.leaseMs;
+    for (;;) {
+      const refused = await this.#claimOnce(docId);
+      if (refused === undefined) return;
+      const wait = refused.leftMs + EXPIRY_SLACK_MS;
+      if (this.#closed || refused.leftMs >= this.overdueMs || performance.now() + wait > deadline) {
+        const retryAfterMs = Math.max(100, refused.leftMs);
+        const { ownerUrl } = refused;
+        throw new TandemError(
+          'document-owned',
+          `document ${docId} is owned by another coordinator${ownerUrl === undefined ? '' : ` at ${ownerUrl}`} (its lease expires in ${retryAfterMs} ms)`,
+          { retryAfterMs, ...(ownerUrl !== undefined && { ownerUrl }) },
+        );
+      }
+      await this.#sleep(wait);
+      if (this.#closed) throw new TandemError('closed', `document ${docId}: the coordinator is closing`);
+    }
+  }
+
+  /** One try at taking the lease: undefined once taken, else what the holder's lease has left. */
+  async #claimOnce(docId: string): Promise<{ leftMs: number; ownerUrl: string | undefined } | undefined> {
     const sent = performance.now();
     const taken = await this.#pool.query<{ epoch: string }>(
       `INSERT INTO leases (doc_id, owner, epoch, expires_at, owner_url)
@@ -129,13 +173,10 @@ export class LeaseKeeper {
          FROM leases WHERE doc_id = $1`,
         [docId],
       );
-      const retryAfterMs = Math.max(100, holder.rows[0]?.left_ms ?? this.leaseMs);
-      const ownerUrl = holder.rows[0]?.owner_url ?? undefined;
-      throw new TandemError(
-        'document-owned',
-        `document ${docId} is owned by another coordinator${ownerUrl === undefined ? '' : ` at ${ownerUrl}`} (its lease expires in ${retryAfterMs} ms)`,
-        { retryAfterMs, ...(ownerUrl !== undefined && { ownerUrl }) },
-      );
+      return {
+        leftMs: holder.rows[0]?.left_ms ?? this.leaseMs,
+        ownerUrl: holder.rows[0]?.owner_url ?? undefined,
+      };
     }
     const held: Held = { epoch: Number(epoch), validUntil: this.#validUntil(sent) };
     if (this.#closed || performance.now() >= held.validUntil) {
@@ -150,6 +191,22 @@ export class LeaseKeeper {
     this.#held.set(docId, held);
     this.#armExpiry();
     this.#events.taken?.(docId);
+    return undefined;
+  }
+
+  /** Resolves after `ms`, or at once when this keeper closes. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sleeping.delete(wake);
+        resolve();
+      }, ms);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#sleeping.add(wake);
+    });
   }
 
   /**
@@ -203,10 +260,12 @@ export class LeaseKeeper {
       if (held !== undefined && held.epoch === Number(row.epoch)) {
         held.validUntil = Math.max(held.validUntil, validUntil);
         renewed++;
-      } else {
+      } else if (Number(row.epoch) === asked.get(row.doc_id)) {
         // Given up here while the renewal ran (invariant 5): not to be held by no one for a lease.
         this.#expireInStore(row.doc_id, Number(row.epoch));
       }
+      // A newer epoch is a claim's made here since the renewal was sent, whose answer has not come
+      // back yet: that claim holds it (or gives it back itself).
     }
     this.#events.renewed?.(renewed);
     const found = new Set(rows.map((row) => row.doc_id));
@@ -220,6 +279,8 @@ export class LeaseKeeper {
   /** Stops renewing and expires every held lease, for another coordinator to take them at once. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const wake of this.#sleeping) wake();
+    this.#sleeping.clear();
     clearInterval(this.#timer);
     clearTimeout(this.#expiry);
     await this.#renewing;
