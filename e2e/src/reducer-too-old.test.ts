@@ -3,7 +3,7 @@
 // versions, on a client (also one whose newer version lives only in its overlay of pending mutations)
 // and on the coordinator, and the refusal writes nothing: every file of the document is byte for byte
 // what it was. Chromium over OPFS: reducer-too-old-browser.test.ts.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startCoordinator } from '@tandem/coordinator';
@@ -14,6 +14,7 @@ import { REPO_ROOT } from './support/vite-server.js';
 
 const TODO_V1 = join(REPO_ROOT, 'e2e/fixtures/todo-v1-reducer/dist/reducer.wasm');
 const TODO_V2 = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
+const TODO_V3 = join(REPO_ROOT, 'e2e/fixtures/todo-v3-reducer/dist/reducer.wasm');
 
 /** Every file under `folder`, by its path relative to it, with its bytes. */
 async function filesUnder(folder: string): Promise<Map<string, Buffer>> {
@@ -145,6 +146,70 @@ test('a client the coordinator moved to version 2 reopens offline with the app s
     ]);
     expect(await reopened.pageHash()).toBe(pages);
     await reopened.close();
+  } finally {
+    await coordinator.close().catch(() => undefined);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}, 60_000);
+
+/** Flips a byte in the middle of the reducer kept beside the schema mark in `folder` (there is one). */
+async function damageKeptReducer(folder: string): Promise<void> {
+  const kept = (await readdir(folder)).filter((name) => name.startsWith('reducer.'));
+  expect(kept).toHaveLength(1);
+  const path = join(folder, kept[0]!);
+  const bytes = await readFile(path);
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x5a;
+  await writeFile(path, bytes);
+}
+
+test('a client whose kept reducer is damaged reopens online with the coordinator’s current one, which is kept in its place: the next reopen offline with version 1 runs it, at a newer version or the same', async () => {
+  const scratch = await mkdtemp(join(tmpdir(), 'tandem-too-old-fetched-'));
+  const dataDir = join(scratch, 'client');
+  const folder = documentFolder(dataDir, 'd');
+  const start = async (reducer: string) =>
+    startCoordinator({ reducer: await readFile(reducer), dataDir: join(scratch, 'coordinator'), port: 0 });
+  let coordinator = await start(TODO_V1);
+  let coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+  const sync = { backoffMs: 20, maxBackoffMs: 200 };
+  const open = () => openDocument({ docId: 'd', reducer: TODO_V1, dataDir, coordinatorUrl, sync });
+  try {
+    const doc = await open();
+    await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
+    await doc.synced();
+    const moved = new Promise((resolve) => doc.onUpgrade(resolve));
+    expect((await coordinator.deploy(new Uint8Array(await readFile(TODO_V2)))).status).toBe('deployed');
+    await moved;
+    await doc.close();
+
+    // The kept version 2 is damaged while the coordinator moves on to version 3: the reopen with the
+    // app's version 1 is refused, and the host opens with the coordinator's version 3 instead.
+    await damageKeptReducer(folder);
+    expect((await coordinator.deploy(new Uint8Array(await readFile(TODO_V3)))).status).toBe('deployed');
+    const online = await open();
+    expect(online.reducer).toEqual({ hash: coordinator.reducerHash, schemaVersion: 3 });
+    await online.mutate({ type: 'setPriority', id: 'a', priority: 5 });
+    await online.synced();
+    await online.close();
+    await coordinator.close();
+
+    const rows = [{ id: 'a', priority: 5, note: '' }];
+    const offline = await open();
+    expect(offline.reducer.schemaVersion).toBe(3);
+    expect(await offline.query('SELECT id, priority, note FROM todos')).toEqual(rows);
+    await offline.close();
+
+    // The same at the marked version: the coordinator's version 3 replaces a damaged kept version 3.
+    await damageKeptReducer(folder);
+    coordinator = await start(TODO_V3);
+    coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+    const again = await open();
+    expect(again.reducer.schemaVersion).toBe(3);
+    await again.close();
+    await coordinator.close();
+    const last = await open();
+    expect(last.reducer.schemaVersion).toBe(3);
+    expect(await last.query('SELECT id, priority, note FROM todos')).toEqual(rows);
+    await last.close();
   } finally {
     await coordinator.close().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });

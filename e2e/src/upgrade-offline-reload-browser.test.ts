@@ -3,7 +3,8 @@
 // opens from OPFS on version 2, kept beside the schema mark (runtime storage/schema-mark.ts invariant 4),
 // with the new column's data and the pending edits, never refused. With a byte of that kept reducer
 // flipped, the same reload is refused with `reducer-too-old` saying the copy is damaged, and no OPFS byte
-// changes.
+// changes. Once the coordinator is back, the reload opens with its current reducer (fetched), which is
+// kept in the damaged copy's place: the next reload without the coordinator opens on it again.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,17 +20,14 @@ const TODO_V2 = join(REPO_ROOT, 'reducers/todo/dist/reducer.wasm');
 
 const rig = useBrowserRig('owner-page');
 
-test('a tab upgraded to v2 reloads offline from OPFS on the kept v2, and is refused reducer-too-old, writing nothing, once that copy is damaged', async () => {
+test('a tab upgraded to v2 reloads offline from OPFS on the kept v2, is refused reducer-too-old writing nothing once that copy is damaged, and keeps the coordinator’s v2 it then fetched', async () => {
   const scratch = await mkdtemp(join(tmpdir(), 'tandem-offline-reload-'));
-  const coordinator = await startCoordinator({
-    reducer: await readFile(TODO_V1),
-    dataDir: join(scratch, 'coordinator'),
-    port: 0,
-  });
-  const coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+  const start = async (reducer: string) =>
+    startCoordinator({ reducer: await readFile(reducer), dataDir: join(scratch, 'coordinator'), port: 0 });
+  let coordinator = await start(TODO_V1);
+  let coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
   const context = await rig.browser.newContext();
   const errors: string[] = [];
-  let closed = false;
   try {
     // The app ships version 1: the prepared bytes the coordinator serves now.
     const v1 = Buffer.from(
@@ -60,7 +58,6 @@ test('a tab upgraded to v2 reloads offline from OPFS on the kept v2, and is refu
 
     // The coordinator goes down; the tab reloads with the app's version 1.
     await coordinator.close();
-    closed = true;
     await tab();
     const reopened = await openOwner(page, v1, { docId: 'reload', coordinatorUrl });
     expect(reopened.reducer).toEqual(v2);
@@ -68,11 +65,11 @@ test('a tab upgraded to v2 reloads offline from OPFS on the kept v2, and is refu
       { id: 'p1', priority: 2 },
       { id: 'x1', priority: 7 },
     ];
-    expect(
-      await callOwner<readonly Record<string, unknown>[]>(page, () =>
+    const query = () =>
+      callOwner<readonly Record<string, unknown>[]>(page, () =>
         window.owner.query('SELECT id, priority FROM todos ORDER BY id'),
-      ),
-    ).toEqual(rows);
+      );
+    expect(await query()).toEqual(rows);
     await page.evaluate(() => window.owner.close());
 
     // A byte of the kept reducer flips: it is never run, the open is refused and writes nothing.
@@ -91,10 +88,21 @@ test('a tab upgraded to v2 reloads offline from OPFS on the kept v2, and is refu
     expect(refused).toMatchObject({ ok: false, tandem: true, kind: 'reducer-too-old' });
     expect(refused.ok === false && refused.message).toMatch(/schema version 2 .*version 1.*damaged/);
     expect(await opfsFiles(page)).toEqual(before);
+
+    // The coordinator is back: its current version 2 opens the tab, and is kept; then it goes again.
+    coordinator = await start(TODO_V2);
+    coordinatorUrl = `${coordinator.url.replace('http', 'ws')}/sync`;
+    expect((await openOwner(page, v1, { docId: 'reload', coordinatorUrl })).reducer).toEqual(v2);
+    await callOwner(page, () => window.owner.synced());
+    await page.evaluate(() => window.owner.close());
+    await coordinator.close();
+    await tab();
+    expect((await openOwner(page, v1, { docId: 'reload', coordinatorUrl })).reducer).toEqual(v2);
+    expect(await query()).toEqual(rows);
     expect(errors).toEqual([]);
   } finally {
     await context.close();
-    if (!closed) await coordinator.close();
+    await coordinator.close().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   }
 }, 60_000);

@@ -20,7 +20,10 @@ import { type LockedFolder, openDocumentFolder } from './opfs-folder.js';
 import { resolveReducer } from './reducer-source.js';
 
 export interface OpenDocumentOptions
-  extends Omit<LocalDocumentOptions, 'reducer' | 'schema' | 'timelineId' | 'storage' | 'closeStorage'>,
+  extends Omit<
+      LocalDocumentOptions,
+      'reducer' | 'keepReducer' | 'schema' | 'timelineId' | 'storage' | 'closeStorage'
+    >,
     CoordinatorOptions {
   /**
    * The URL of a prepared reducer (the coordinator's `/reducers/<sha256>.wasm`, named by
@@ -80,10 +83,11 @@ export async function openWithReducer(
     await files?.close().catch(() => undefined);
     throw error;
   }
-  const openWith = (module: ReducerModule, store: OpfsByteStore | undefined) =>
+  const openWith = (module: ReducerModule, store: OpfsByteStore | undefined, keepReducer = false) =>
     openLocalDocument({
       ...rest,
       reducer: module,
+      keepReducer,
       schema: schemaLifecycle,
       timelineId: options.timelineId ?? crypto.randomUUID(),
       ...(store && { storage: store, closeStorage: () => store.close() }),
@@ -99,7 +103,8 @@ export async function openWithReducer(
     reducer = newer;
     // The refused open let the folder go: it is locked again.
     files = await open();
-    document = await openWith(reducer, files);
+    // Not the app's: kept beside the files, so that the next open without the coordinator runs it.
+    document = await openWith(reducer, files, true);
   }
   // The document's own reducer: the one an upgrade moved it to, kept beside its files, may open it.
   sync?.syncWithCoordinator(

@@ -24,7 +24,10 @@ import { FsByteStore } from './fs-byte-store.js';
 import { LazySocket } from './lazy-socket.js';
 
 export interface OpenDocumentOptions
-  extends Omit<LocalDocumentOptions, 'reducer' | 'schema' | 'timelineId' | 'storage' | 'closeStorage'>,
+  extends Omit<
+      LocalDocumentOptions,
+      'reducer' | 'keepReducer' | 'schema' | 'timelineId' | 'storage' | 'closeStorage'
+    >,
     CoordinatorOptions {
   /** A path to a built reducer component (`tandem build` output), its bytes, or a loaded module. */
   readonly reducer: string | URL | Uint8Array | ReducerModule;
@@ -60,7 +63,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   const reducer = await resolveReducer(options.reducer, limits ?? {});
   const [sync, negotiation] = (await syncing) ?? [];
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
-  const open = async (module: ReducerModule): Promise<LocalDocument> => {
+  const open = async (module: ReducerModule, keepReducer = false): Promise<LocalDocument> => {
     const files =
       dataDir === undefined
         ? undefined
@@ -69,6 +72,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     return openLocalDocument({
       ...rest,
       reducer: module,
+      keepReducer,
       schema: schemaLifecycle,
       timelineId: options.timelineId ?? randomUUID(),
       ...(chosen && { storage: chosen }),
@@ -85,7 +89,8 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
       negotiation && (await negotiation.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
     if (newer === undefined) throw error;
     running = newer;
-    document = await open(newer);
+    // Not the app's: kept beside the files, so that the next open without the coordinator runs it.
+    document = await open(newer, true);
   }
   if (sync === undefined || negotiation === undefined) return document;
   sync.syncWithCoordinator(

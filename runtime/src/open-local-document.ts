@@ -11,7 +11,9 @@
 // reducer opens on the kept one (or on the app's under the older mark the crash left), never refused
 // for want of one. Every raise holds to it: a move (`markSchema`) keeps the reducer it moves to, also
 // at the marked version when it is another reducer than the one that last ran; an open on a reducer
-// that is not the app's (an orphan a crash left newer than the mark) keeps it when it raises the mark.
+// that is not the app's keeps it when it raises the mark: an orphan a crash left newer than the mark,
+// or the coordinator's current reducer a host opens with after the app's was refused (`keepReducer`),
+// which is kept also at the marked version when the copy there is not that reducer, whole.
 
 import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
 import type { MigrationReport } from './document-parts.js';
@@ -53,6 +55,12 @@ export interface SchemaLifecycle {
 export interface LocalDocumentOptions {
   readonly docId: string;
   readonly reducer: ReducerModule;
+  /**
+   * `reducer` is not the app's own but the coordinator's current one, which a host opens with once the
+   * app's was refused as older than the files (`reducer-too-old`): it is kept beside the schema mark as
+   * a move's is (the invariant above), so the next open without the coordinator runs it too.
+   */
+  readonly keepReducer?: boolean;
   readonly schema: SchemaLifecycle;
   /**
    * This replica's timeline; a document reopened from `storage` keeps the one it recorded (established
@@ -105,10 +113,10 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // An upgrade may have moved the document past the app's reducer: the one it moved to, kept beside
     // the mark (runtime storage/schema-mark.ts invariant 4), opens it then.
     let marked = storage && files ? await readSchemaMark(storage, files) : 0;
-    const { reducer, keptDamaged } =
+    const { reducer, keptDamaged, fromKept } =
       storage && files
         ? await reducerFor(options.reducer, storage, files, marked)
-        : { reducer: options.reducer };
+        : { reducer: options.reducer, fromKept: false };
     const overlays =
       storage && files && new OverlayCache(storage, files, { timelineId, reducer: reducer.sha256 });
     // Installed before SQLite reads the store; checked against the timeline once it is read.
@@ -157,14 +165,16 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     const migration = restored?.header.migration ?? schema.ensureSchema(replica);
     // Before the document takes a mutation under this version (runtime storage/schema-mark.ts); with
     // the reducer that raises it unless it is the app's (the invariant above).
-    const ownReducer = reducer === options.reducer;
-    if (storage && replica.reducerVersion > marked) {
-      await raiseSchemaMark(
-        storage,
-        marked,
-        replica.reducerVersion,
-        ownReducer ? undefined : markedReducer(reducer),
-      );
+    const keep = fromKept || options.keepReducer === true ? markedReducer(reducer) : undefined;
+    const rekeep =
+      storage &&
+      files &&
+      keep &&
+      !fromKept &&
+      replica.reducerVersion === marked &&
+      !(await keptAs(storage, files, marked, reducer.sha256));
+    if (storage && (replica.reducerVersion > marked || rekeep)) {
+      await raiseSchemaMark(storage, marked, replica.reducerVersion, keep);
     }
     marked = Math.max(marked, replica.reducerVersion);
     // The reducer the mark stands for: a move to another one of the marked version keeps that one.
@@ -263,18 +273,32 @@ async function reducerFor(
   storage: ListedByteStore,
   files: readonly string[],
   marked: number,
-): Promise<{ readonly reducer: ReducerModule; readonly keptDamaged?: boolean }> {
-  if (marked <= declaredSchemaVersion(app)) return { reducer: app };
+): Promise<{ readonly reducer: ReducerModule; readonly keptDamaged?: boolean; readonly fromKept: boolean }> {
+  const fromApp = { reducer: app, fromKept: false };
+  if (marked <= declaredSchemaVersion(app)) return fromApp;
   const kept = await readMarkedReducer(storage, files, marked);
-  if (kept === undefined) return { reducer: app };
-  if (kept === 'damaged') return { reducer: app, keptDamaged: true };
+  if (kept === undefined) return fromApp;
+  if (kept === 'damaged') return { ...fromApp, keptDamaged: true };
   try {
     const module = await loadPreparedReducer(kept.bytes, { limits: app.limits });
-    if (module.sha256 === kept.sha256 && declaredSchemaVersion(module) >= marked) return { reducer: module };
+    if (module.sha256 === kept.sha256 && declaredSchemaVersion(module) >= marked) {
+      return { reducer: module, fromKept: true };
+    }
   } catch {
     // Not loadable here (another meter version or other limits): as if none were kept.
   }
-  return { reducer: app, keptDamaged: true };
+  return { ...fromApp, keptDamaged: true };
+}
+
+/** Whether the reducer kept beside the mark of `marked` is whole and hashes to `sha256`. */
+async function keptAs(
+  storage: ListedByteStore,
+  files: readonly string[],
+  marked: number,
+  sha256: string,
+): Promise<boolean> {
+  const kept = await readMarkedReducer(storage, files, marked);
+  return kept !== undefined && kept !== 'damaged' && kept.sha256 === sha256;
 }
 
 /** `module` as kept beside the mark it raises. */
