@@ -24,11 +24,15 @@ test('a deploy is on disk before it is current, a refused one changes nothing, a
       activated.push([reducer, previous]);
     };
 
-    // The reducer it was started with is kept from the start (invariant 4).
-    expect(await readdir(join(dataDir, REDUCERS_FOLDER))).toEqual([`${registry.given.sha256}.wasm`]);
+    // The reducer it was started with is kept from the start (invariant 4), and recorded current (2).
+    const started = [`${registry.given.sha256}.wasm`, 'current'];
+    expect((await readdir(join(dataDir, REDUCERS_FOLDER))).sort()).toEqual(started);
+    expect((await readFile(join(dataDir, REDUCERS_FOLDER, 'current'), 'utf8')).trim()).toBe(
+      registry.given.sha256,
+    );
     const garbage = await registry.deploy(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 7]), activate);
     expect(garbage).toMatchObject({ status: 'refused', kind: 'invalid-reducer' });
-    expect(await readdir(join(dataDir, REDUCERS_FOLDER))).toEqual([`${registry.given.sha256}.wasm`]);
+    expect((await readdir(join(dataDir, REDUCERS_FOLDER))).sort()).toEqual(started);
 
     const deployed = await registry.deploy(v2, activate);
     expect(deployed).toMatchObject({ status: 'deployed', reducer: { schemaVersion: 2 } });
@@ -53,6 +57,22 @@ test('a deploy is on disk before it is current, a refused one changes nothing, a
     // Restarted with the deployed one as --reducer: nothing to warn about.
     const same = await ReducerRegistry.open(v2, dataDir);
     expect(same.current).toBe(same.given);
+    // Restarted with a newer --reducer than the deployed one: recorded current as a deploy would
+    // be, so a restart with the older --reducer runs it too.
+    const v1Only = await mkdtemp(join(tmpdir(), 'tandem-registry-newer-'));
+    try {
+      const old = await ReducerRegistry.open(v1, v1Only);
+      const newer = await ReducerRegistry.open(v2, v1Only);
+      expect(newer.current).toBe(newer.given);
+      expect((await readFile(join(v1Only, REDUCERS_FOLDER, 'current'), 'utf8')).trim()).toBe(
+        newer.given.sha256,
+      );
+      const back = await ReducerRegistry.open(v1, v1Only);
+      expect(back.current.sha256).toBe(newer.given.sha256);
+      expect(back.older.map((r) => r.sha256)).toEqual([old.given.sha256]);
+    } finally {
+      await rm(v1Only, { recursive: true, force: true });
+    }
     // In memory: nothing is written anywhere.
     const memory = await ReducerRegistry.open(v1);
     expect(memory.older).toEqual([]);

@@ -7,10 +7,14 @@
 //    `tandem inspect` refuses: not WebAssembly, imports outside the world, …) and a schema version lower
 //    than the current reducer's are refused with a message saying why; the registry, its files and the
 //    documents are then exactly as before.
-// 2. With a data folder (or a PostgreSQL store: store/reducer-shelf.ts), a deployed reducer is on disk (`.reducers/<sha256>.wasm`, then `.reducers/current`,
-//    each written to a temporary file, synced and renamed) before it becomes current: a coordinator that
-//    restarts runs the newest reducer it was given, the deployed one or `--reducer`, whichever has the
-//    higher schema version (the deployed one on a tie: it came later).
+// 2. With a data folder (or a PostgreSQL store: store/reducer-shelf.ts), a deployed reducer is kept
+//    (`.reducers/<sha256>.wasm`, then `.reducers/current`, each written to a temporary file, synced and
+//    renamed; or the `reducers` and `current_reducer` rows) before it becomes current. A coordinator
+//    started with a `--reducer` of a higher schema version than the store's current one (or on a store
+//    naming none) records it current exactly as a deploy would (invariant 6), so a restart, and every
+//    other coordinator on the store, runs it too; one started with a `--reducer` of a lower or equal
+//    schema version runs the store's current reducer (the deployed one on a tie: it came later), and
+//    the server logs why.
 // 3. Deploys run one after another.
 // 4. With a data folder (or a PostgreSQL store), every reducer the coordinator ever ran stays known across restarts: each one
 //    deployed, and each `--reducer` it was started with (written there at start), is kept in
@@ -22,6 +26,13 @@
 //    schema version is at least the local current one's. A deploy refreshes first, so it is checked
 //    against the store's current reducer, not a stale local one. A refresh never undoes a deploy made
 //    here while it read (it yields to it).
+// 6. The store's current reducer only moves by a compare-and-set from the one this coordinator read
+//    (reducer-shelf.ts, invariant 4): two deploys posted at once to two coordinators cannot leave the
+//    store on the lower schema version. The one that loses reads the store again and is checked
+//    again: refused (`schema-version-lower`) if the store's reducer is now of a higher schema version,
+//    `current` if it is the same reducer, or recorded over it otherwise. So the store's current reducer
+//    is always one of the highest schema version recorded, and every coordinator reaches it at its next
+//    refresh.
 import { declaredSchemaVersion, loadPreparedReducer, ReducerLoadError } from '@tandem/runtime';
 import { prepareReducer } from '@tandem/runtime/prepare';
 import { fileReducerShelf, type ReducerShelf } from './store/reducer-shelf.js';
@@ -97,9 +108,12 @@ export class ReducerRegistry {
         `${shelf.where} names ${deployedName} as the deployed reducer, which is not kept there: the deployed reducer is missing`,
       );
     }
-    const current =
-      deployed !== undefined && deployed.schemaVersion >= given.schemaVersion ? deployed : given;
-    return new ReducerRegistry(given, current, shelf, known);
+    const registry = new ReducerRegistry(given, deployed ?? given, shelf, known);
+    if (deployed === undefined || given.schemaVersion > deployed.schemaVersion) {
+      // Recorded as a deploy would be (invariant 2), `given` already kept.
+      await registry.#makeCurrent(given, deployedName, { kept: true, overSameSchema: false });
+    }
+    return registry;
   }
 
   get current(): RegisteredReducer {
@@ -123,10 +137,15 @@ export class ReducerRegistry {
    * for that document's close.
    */
   async refresh(): Promise<boolean> {
+    return (await this.#refresh()).changed;
+  }
+
+  /** `refresh`, also saying which reducer the store named current when read. */
+  async #refresh(): Promise<{ changed: boolean; inStore: string | undefined }> {
     const shelf = this.#shelf;
-    if (shelf === undefined) return false;
+    if (shelf === undefined) return { changed: false, inStore: undefined };
     const generation = this.#generation;
-    const [entries, currentName] = await Promise.all([shelf.kept(), shelf.current()]);
+    const [entries, inStore] = await Promise.all([shelf.kept(), shelf.current()]);
     const learned: { reducer: RegisteredReducer; order: bigint }[] = [];
     for (const { sha256, bytes, order } of entries) {
       if (!this.#known.has(sha256)) learned.push({ reducer: await register(bytes), order });
@@ -135,13 +154,18 @@ export class ReducerRegistry {
     for (const { reducer } of learned) {
       if (!this.#known.has(reducer.sha256)) this.#known.set(reducer.sha256, reducer);
     }
-    if (generation !== this.#generation || currentName === undefined) return false;
-    const current = this.#known.get(currentName);
-    if (current === undefined || current === this.#current) return false;
-    if (current.schemaVersion < this.#current.schemaVersion) return false;
+    if (generation !== this.#generation || inStore === undefined) return { changed: false, inStore };
+    const current = this.#known.get(inStore);
+    if (
+      current === undefined ||
+      current === this.#current ||
+      current.schemaVersion < this.#current.schemaVersion
+    ) {
+      return { changed: false, inStore };
+    }
     this.#current = current;
     this.#generation++;
-    return true;
+    return { changed: true, inStore };
   }
 
   /**
@@ -174,27 +198,59 @@ export class ReducerRegistry {
     }
     // Checked against the store's current reducer (invariant 5): another coordinator may have
     // deployed since this one last looked.
-    await this.refresh();
-    const previous = this.#current;
-    if (reducer.sha256 === previous.sha256) return { status: 'current', reducer };
-    if (reducer.schemaVersion < previous.schemaVersion) {
-      return {
-        status: 'refused',
-        kind: 'schema-version-lower',
-        message: `this reducer is at schema version ${reducer.schemaVersion}, lower than the current reducer's ${previous.schemaVersion} (${previous.sha256}): a deploy never lowers the schema version`,
-      };
+    const { inStore } = await this.#refresh();
+    const outcome = await this.#makeCurrent(reducer, inStore, { kept: false, overSameSchema: true });
+    if (outcome.status === 'deployed') await activate(reducer, outcome.previous);
+    return outcome;
+  }
+
+  /**
+   * Makes `reducer` current in the store and here unless the current one is of a higher schema
+   * version (or of the same one, without `overSameSchema`), or is `reducer` itself; `inStore` is the
+   * store's current one as last read. A compare-and-set that another coordinator's change beat reads
+   * the store again and decides again (invariant 6).
+   */
+  async #makeCurrent(
+    reducer: RegisteredReducer,
+    read: string | undefined,
+    how: { readonly kept: boolean; readonly overSameSchema: boolean },
+  ): Promise<DeployOutcome> {
+    const shelf = this.#shelf;
+    let inStore = read;
+    let kept = how.kept;
+    for (;;) {
+      const previous = this.#current;
+      const same = reducer.sha256 === previous.sha256;
+      // The same reducer is recorded all the same where the store names none yet (a first start).
+      if (same && (shelf === undefined || inStore === reducer.sha256)) return { status: 'current', reducer };
+      if (
+        !same &&
+        (reducer.schemaVersion < previous.schemaVersion ||
+          (!how.overSameSchema && reducer.schemaVersion === previous.schemaVersion))
+      ) {
+        return {
+          status: 'refused',
+          kind: 'schema-version-lower',
+          message: `this reducer is at schema version ${reducer.schemaVersion}, lower than the current reducer's ${previous.schemaVersion} (${previous.sha256}): a deploy never lowers the schema version`,
+        };
+      }
+      if (shelf !== undefined) {
+        if (!kept) {
+          await shelf.keep(reducer);
+          kept = true;
+        }
+        if (!(await shelf.setCurrent(reducer.sha256, inStore))) {
+          ({ inStore } = await this.#refresh());
+          continue;
+        }
+      }
+      // A reducer deployed again is the newest of its schema version again.
+      this.#known.delete(reducer.sha256);
+      this.#known.set(reducer.sha256, reducer);
+      this.#current = reducer;
+      this.#generation++;
+      return { status: 'deployed', reducer, previous };
     }
-    if (this.#shelf !== undefined) {
-      await this.#shelf.keep(reducer);
-      await this.#shelf.setCurrent(reducer.sha256);
-    }
-    // A reducer deployed again is the newest of its schema version again.
-    this.#known.delete(reducer.sha256);
-    this.#known.set(reducer.sha256, reducer);
-    this.#current = reducer;
-    this.#generation++;
-    await activate(reducer, previous);
-    return { status: 'deployed', reducer, previous };
   }
 }
 

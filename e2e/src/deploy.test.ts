@@ -106,8 +106,10 @@ test('a running coordinator takes a newer reducer from its operator and refuses,
     expect(messages[3]).toContain('forbidden-import');
     expect(await current(coordinator)).toBe(v1Hash);
     expect(await coordinator.pageHash('d')).toBe(pages);
-    // Only the reducer it was started with is kept (reducer-registry.ts invariant 4), and no `current`.
-    expect(await readdir(join(dataDir, '.reducers'))).toEqual([`${v1Hash}.wasm`]);
+    // Only the reducer it was started with is kept (reducer-registry.ts invariant 4), named current
+    // since the start (invariant 2).
+    expect((await readdir(join(dataDir, '.reducers'))).sort()).toEqual([`${v1Hash}.wasm`, 'current']);
+    expect((await readFile(join(dataDir, '.reducers', 'current'), 'utf8')).trim()).toBe(v1Hash);
 
     // Deployed with the bin, while the coordinator serves.
     const deployed = await deployWithBin(TODO_V2, coordinator.url, TOKEN);

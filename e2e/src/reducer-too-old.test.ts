@@ -58,7 +58,10 @@ test('a document at schema version 2 is refused to the version 1 reducer, on the
     expect(local.message).toMatch(/schema version 2 .*version 1/);
     expect(await filesUnder(clientData)).toEqual(clientFiles);
 
-    // The coordinator: started with version 1 over the same data, it refuses the document when it opens.
+    // The coordinator: started with version 1 over the same documents, without the version 2 its data
+    // folder recorded current (which it would run: coordinator README), it refuses the document when
+    // it opens.
+    await rm(join(serverData, '.reducers'), { recursive: true });
     const serverFolder = documentFolder(serverData, 'd');
     const serverFiles = await filesUnder(serverFolder);
     const v1 = await startCoordinator({ reducer: await readFile(TODO_V1), dataDir: serverData, port: 0 });

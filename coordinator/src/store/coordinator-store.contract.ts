@@ -258,11 +258,17 @@ export function describeStoreContract(
         const b = { sha256: sha('b'), bytes: new TextEncoder().encode('b'), schemaVersion: 1 };
         await shelf.keep(a);
         await shelf.keep(b);
-        await shelf.setCurrent(b.sha256);
+        expect(await shelf.setCurrent(b.sha256, undefined)).toBe(true);
         const order = (kept: Awaited<ReturnType<ReducerShelf['kept']>>) =>
           [...kept].sort((x, y) => (x.order < y.order ? -1 : 1)).map((k) => k.sha256);
         expect(order(await shelf.kept())).toEqual([a.sha256, b.sha256]);
         expect(await shelf.current()).toBe(b.sha256);
+        // A compare-and-set from a stale read changes nothing and says so.
+        expect(await shelf.setCurrent(a.sha256, undefined)).toBe(false);
+        expect(await shelf.setCurrent(b.sha256, a.sha256)).toBe(false);
+        expect(await shelf.current()).toBe(b.sha256);
+        expect(await shelf.setCurrent(a.sha256, b.sha256)).toBe(true);
+        expect(await shelf.setCurrent(b.sha256, a.sha256)).toBe(true);
         // File times have a coarse grain on some file systems: the next keep must land later.
         await new Promise((resolve) => setTimeout(resolve, 20));
         await shelf.keep(a);

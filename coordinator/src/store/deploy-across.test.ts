@@ -87,3 +87,36 @@ test('v2 deployed and a document migrated on coordinator A: once A is killed, B 
     b.child.kill('SIGKILL');
   }
 }, 90_000);
+
+test('a coordinator started with a newer --reducer than the store names records it current, as a deploy would: one already running with the older one takes it up, and one started with the older one serves it', async () => {
+  const store = cluster().createDatabase('start_newer');
+  const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
+  const a = await startCoordinatorProcess(args, { reducer: V1 });
+  const started = [a];
+  try {
+    const v1 = await current(a.url);
+    const b = await startCoordinatorProcess(args, { reducer: V2 });
+    started.push(b);
+    const v2 = await current(b.url);
+    expect(v2).not.toBe(v1);
+    // A polls the store every lease time: it runs v2 within a few.
+    const deadline = Date.now() + 10 * LEASE_MS;
+    while ((await current(a.url)) !== v2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await current(a.url)).toBe(v2);
+    // Started with the older reducer: the store's current one is served from the start, the older
+    // one still by hash.
+    const c = await startCoordinatorProcess(args, { reducer: V1 });
+    started.push(c);
+    expect(await current(c.url)).toBe(v2);
+    expect((await fetch(`${c.url}/reducers/${v1}.wasm`)).status).toBe(200);
+    // A v1 client reaching it hears v2's hash, to load it.
+    const old = await TestSyncClient.connect(c.url, { docId: 'doc', timelineId: 'old', reducerHash: v1 });
+    expect((await old.next('welcome')).reducerHash).toBe(v2);
+    await old.close();
+  } finally {
+    for (const process of started) process.child.kill('SIGKILL');
+    await Promise.all(started.map((process) => process.exited));
+  }
+}, 90_000);

@@ -3,6 +3,11 @@
 //
 // Invariants:
 // 1. A reducer is kept durably before `keep` resolves, and `setCurrent` only names a kept one.
+// 4. `setCurrent` is a compare-and-set: it names the new reducer only while the current one is still
+//    the one its caller read (two coordinators deploying at once: the second learns it lost and reads
+//    again, reducer-registry.ts), and, on PostgreSQL, never one of a lower schema version than the
+//    current one's. A data folder has one coordinator (its lock, data-folder.ts): there the compare
+//    runs under a lock of this process.
 // 2. What `kept` returns hashes to its name: a damaged one stops the start, none is dropped.
 // 3. `order` grows with each `keep` (a reducer kept again is the newest of its schema version again).
 import { createHash } from 'node:crypto';
@@ -29,7 +34,11 @@ export interface ReducerShelf {
     readonly bytes: Uint8Array;
     readonly schemaVersion: number;
   }): Promise<void>;
-  setCurrent(sha256: string): Promise<void>;
+  /**
+   * Names `sha256` current if the current one is still `expected` (undefined: none yet); false, and
+   * nothing changed, otherwise (invariant 4).
+   */
+  setCurrent(sha256: string, expected: string | undefined): Promise<boolean>;
 }
 
 /** Where a data folder keeps deployed reducers: a dot-name, which no document's folder can have. */
@@ -37,6 +46,8 @@ export const REDUCERS_FOLDER = '.reducers';
 
 export function fileReducerShelf(dataDir: string): ReducerShelf {
   const folder = join(dataDir, REDUCERS_FOLDER);
+  const readCurrent = async () =>
+    (await readFile(join(folder, 'current'), 'utf8').catch(() => undefined))?.trim();
   return {
     where: folder,
     kept: async () => {
@@ -57,14 +68,28 @@ export function fileReducerShelf(dataDir: string): ReducerShelf {
       }
       return kept;
     },
-    current: async () => (await readFile(join(folder, 'current'), 'utf8').catch(() => undefined))?.trim(),
+    current: readCurrent,
     keep: async (reducer) => {
       await mkdir(folder, { recursive: true });
       await writeDurably(join(folder, `${reducer.sha256}.wasm`), reducer.bytes);
     },
-    setCurrent: (sha256) => writeDurably(join(folder, 'current'), new TextEncoder().encode(`${sha256}\n`)),
+    setCurrent: (sha256, expected) => {
+      const run = (settingCurrent.get(folder) ?? Promise.resolve()).then(async () => {
+        if ((await readCurrent()) !== expected) return false;
+        await writeDurably(join(folder, 'current'), new TextEncoder().encode(`${sha256}\n`));
+        return true;
+      });
+      settingCurrent.set(
+        folder,
+        run.catch(() => undefined),
+      );
+      return run;
+    },
   };
 }
+
+/** The compare-and-sets in flight, by folder (invariant 4). */
+const settingCurrent = new Map<string, Promise<unknown>>();
 
 export function postgresReducerShelf(pool: pg.Pool): ReducerShelf {
   return {
@@ -88,12 +113,21 @@ export function postgresReducerShelf(pool: pg.Pool): ReducerShelf {
         [reducer.sha256, reducer.bytes, reducer.schemaVersion],
       );
     },
-    setCurrent: async (sha256) => {
-      await pool.query(
-        `INSERT INTO current_reducer (only_row, sha256) VALUES (true, $1)
-         ON CONFLICT (only_row) DO UPDATE SET sha256 = EXCLUDED.sha256`,
-        [sha256],
-      );
+    setCurrent: async (sha256, expected) => {
+      const set =
+        expected === undefined
+          ? await pool.query(
+              'INSERT INTO current_reducer (only_row, sha256) VALUES (true, $1) ON CONFLICT (only_row) DO NOTHING',
+              [sha256],
+            )
+          : await pool.query(
+              `UPDATE current_reducer SET sha256 = $1
+               WHERE sha256 = $2
+                 AND (SELECT schema_version FROM reducers WHERE sha256 = $1)
+                   >= (SELECT schema_version FROM reducers WHERE sha256 = $2)`,
+              [sha256, expected],
+            );
+      return set.rowCount === 1;
     },
   };
 }
@@ -104,8 +138,11 @@ function checkHash(bytes: Uint8Array, sha256: string, where: string): void {
   }
 }
 
+let temporaries = 0;
+
 async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
+  // Unique within the process too: two writes of one file may overlap (coordinators of a test).
+  const temporary = `${path}.tmp-${process.pid}-${++temporaries}`;
   const file = await open(temporary, 'w');
   try {
     await file.writeFile(bytes);
