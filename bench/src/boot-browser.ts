@@ -42,11 +42,13 @@ interface Case {
   readonly sync: boolean;
 }
 
+/** `BENCH_CASES=empty,synced` runs those alone (by docId). */
+const ONLY = process.env.BENCH_CASES?.split(',');
 const CASES: readonly Case[] = [
   { name: 'empty', docId: 'empty', rows: 0, goalMs: 100, sync: false },
   { name: 'pending 20k', docId: 'pending', rows: 20_000, goalMs: 300, sync: false },
   { name: 'synced 10k', docId: 'synced', rows: 10_000, goalMs: 150, sync: true },
-];
+].filter((c) => ONLY === undefined || ONLY.includes(c.docId));
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
