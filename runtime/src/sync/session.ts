@@ -5,6 +5,9 @@ import type { PageImage } from '../storage/page-image.js';
 import type { OfferedReducer } from './negotiation.js';
 import type { WebSocketLike } from './sync-target.js';
 
+/** A WebSocket close reason is at most 123 bytes of UTF-8 (a longer one makes `close` throw). */
+const CLOSE_REASON_BYTES = 123;
+
 /** Ends a session's continuation quietly: its session is no longer current (C1). */
 export class StaleSession extends Error {}
 
@@ -44,8 +47,21 @@ export class Session {
 
   constructor(readonly socket: WebSocketLike) {}
 
-  stopTimers(): void {
+  /** Stops the session's timers and closes its socket. */
+  end(code: number, reason: string): void {
     clearTimeout(this.handshake);
     clearInterval(this.heartbeat);
+    try {
+      this.socket.close(code, closeReason(reason));
+    } catch {
+      // A socket that cannot even close is gone already; the session is over either way.
+    }
   }
+}
+
+function closeReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= CLOSE_REASON_BYTES) return reason;
+  // Cut on a character boundary: decoding a cut sequence would add a replacement character.
+  return new TextDecoder().decode(bytes.subarray(0, CLOSE_REASON_BYTES - 3)).replace(/\uFFFD$/, '');
 }

@@ -14,12 +14,12 @@
 // Connection invariants (sync-client.model.test.ts closes or fails the socket at every point):
 // C1. One socket's life is one Session; `#session` is the current one, or none. Every socket callback,
 //     timer and continuation after an await first checks that its session is still current: a message,
-//     decode, close or timer of an ended session has no effect.
+//     decode, close or timer of an ended session has no effect (a socket's wiring: connection.ts).
 // C2. The state is derived, never stored apart: `closed`/`failed` once final, else the current
 //     session's phase (connecting, catching-up, live), else offline. So `catching-up` and `live` always
 //     have a current socket, and it is open: a session ends the moment its socket reports close or
 //     error, or a send on it fails or finds it not open.
-// C3. Offline after `start()` always has a retry armed (`#retry`), and the retry connects; a failing
+// C3. Offline after `start()` always has a retry armed (`#reconnects`), and the retry connects; a failing
 //     `connect` just arms the next one. Except when the app took it offline (`#paused`): then there is
 //     no socket and no retry, until `goOnline()` connects (at once, the backoff forgotten).
 // C4. Anything thrown while handling a session's event — by the codec, the socket, or the document
@@ -29,10 +29,9 @@
 //     could deliver its pending mutations. Nothing escapes into a socket callback.
 // C5. `failed` and `closed` are final: no socket, no timer; `whenLive()` rejects; a failure is told to
 //     the document once (`syncFailed`), so what waits on the coordinator can stop waiting.
-// C6. Each connection goes to the coordinator `#coordinators` names (coordinator-list.ts): a `redirect`
-//     ends the session and connects to its URL at once (no backoff, bounded hops); any other drop but an
-//     upgrade moves to the next URL of the list. A move is a reconnect like any other: the document and
-//     its pending mutations are the same, and the next hello says where the base stands (S2, S5, S6).
+// C6. Each connection goes where and when `#reconnects` says (reconnects.ts, coordinator-list.ts): a
+//     `redirect` ends the session and connects to its URL at once (bounded hops); any other drop but an
+//     upgrade moves down the list. The document and its pending mutations stay the same (S2, S5, S6).
 //
 // Sync invariants:
 // S1. Frames reach the document in lsn order without gaps, one burst at a time (`more: false` ends
@@ -52,25 +51,15 @@
 //     burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
 //     Frames are decoded as they arrive; the document only ever sees full pages.
 // S5. A welcome whose marker for this timeline is below what the coordinator is known to have taken
-//     (the client's base, or an earlier answer) means its history lost writes it confirmed: the client
-//     fails (`history-reset`) rather than take the shorter history, pending mutations or not.
+//     fails the client (`history-reset`) rather than take the shorter history (welcome-marker.ts W1).
 // S6. A welcome whose marker is above every lsn the document held when it opened and every lsn this
-//     client pushed means the coordinator took lsns this client's timeline lost (a damaged file): the
-//     lsns given out since the open repeat them, and pushing would have them skipped as duplicates yet
-//     reported confirmed. The client fails (`timeline-damaged`) instead.
-// S8. A welcome naming another reducer than this client's is negotiated before anything else of its
-//     session is handled (client-reducer.ts, under the host's ReducerNegotiation: negotiation.ts). A
-//     newer one is loaded, its schema version recorded
-//     by the document (`readyUpgrade`), and the document moves to it once its base caught up: with the
-//     burst that ends the catch-up, or at once (`upgradeReducer`) when there is none. The coordinator's
-//     migration is then in the base, so `migrate` never runs over pages the coordinator has moved on
-//     from. Nothing is pushed before; then the client connects again saying the new hash. An older one
-//     puts the client in `waiting-for-reducer`: it takes frames, answers heads, and pushes nothing,
-//     until a welcome names its own reducer (the coordinator closes every connection when a reducer is
-//     deployed, so that welcome comes with the deploy). Anything else fails it (`reducer-mismatch`, or
-//     `upgrade-failed` when `migrate` fails on the document's pages; a move that failed otherwise left
-//     the document as it was and is tried again with the next session). A push never leaves under a
-//     reducer other than the coordinator's.
+//     client pushed fails it (`timeline-damaged`): its timeline lost records (welcome-marker.ts W2).
+// S8. A welcome naming another reducer than this client's is settled before anything else of its
+//     session (client-reducer.ts, under the host's ReducerNegotiation). A newer one: the document moves
+//     once its base caught up, nothing pushed before, then the client reconnects saying the new hash
+//     (catch-up-upgrade.ts U1–U4). An older one: `waiting-for-reducer`, frames taken, heads answered,
+//     nothing pushed, until a welcome names its own reducer (a deploy closes every connection). Anything
+//     else fails it (`reducer-mismatch`, `upgrade-failed`). No push leaves under another reducer.
 // S7. An `askHead()` is sent on the first session welcomed after it was made, and again on each later
 //     one until answered (an answer dies with its session); it settles once, with the coordinator's
 //     `head`, or rejects as `whenLive()` does once the client failed or was closed.
@@ -84,11 +73,12 @@ import {
 } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
-import type { ReducerModule } from '../reducer/host.js';
+import { CatchUpUpgrade } from './catch-up-upgrade.js';
 import { ClientReducer } from './client-reducer.js';
-import { CoordinatorList, MAX_REDIRECT_HOPS } from './coordinator-list.js';
+import { openSession } from './connection.js';
 import type { OfferedReducer } from './negotiation.js';
-import { Session, StaleSession } from './session.js';
+import { Reconnects } from './reconnects.js';
+import { type Session, StaleSession } from './session.js';
 import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
 import {
   DECODER,
@@ -100,6 +90,7 @@ import {
   type WebSocketLike,
 } from './sync-target.js';
 import { type HeadAnswer, SyncWaits } from './sync-waits.js';
+import { checkWelcomeMarker } from './welcome-marker.js';
 
 export { SyncFailure, type SyncFailureReason } from './sync-failure.js';
 export {
@@ -116,15 +107,12 @@ export type { HeadAnswer } from './sync-waits.js';
 const OPEN = 1;
 /** Pushes stop filling a message past this many payload bytes. */
 const PUSH_BYTES = Math.min(MAX_PAYLOAD_BYTES, 512 * 1024);
-/** A WebSocket close reason is at most 123 bytes of UTF-8 (a longer one makes `close` throw). */
-const CLOSE_REASON_BYTES = 123;
 
 export class SyncClient {
   readonly #target: SyncTarget;
   readonly #options: SyncOptions;
   readonly #decoder: MessageDecoder;
   #session: Session | undefined;
-  #retry: ReturnType<typeof setTimeout> | undefined;
   #final: 'failed' | 'closed' | undefined;
   #started = false;
   /** The app took the client offline (C3): no socket, no retry, until `goOnline()`. */
@@ -133,22 +121,31 @@ export class SyncClient {
   #lastDrop: string | undefined;
   /** The last lsn this client has sent in a push (S6). */
   #sentThrough = -1;
-  #attempt = 0;
   /** The state last told to `onStateChange` and the waiters. */
   #told: SyncState = 'offline';
   /** `whenLive()` and `askHead()` calls still waiting (S7). */
   readonly #waits = new SyncWaits();
   /** The reducer this client says in hello, and what it waits for (S8). */
   readonly #reducer: ClientReducer;
-  /** Where each connection goes (C6). */
-  readonly #coordinators: CoordinatorList;
+  /** Where and when each connection goes (C3, C6). */
+  readonly #reconnects: Reconnects;
+  /** The move to a newer reducer (S8). */
+  readonly #upgrade: CatchUpUpgrade;
 
   constructor(target: SyncTarget, options: SyncOptions) {
     this.#target = target;
     this.#options = options;
-    this.#coordinators = new CoordinatorList(options.url);
+    this.#reconnects = new Reconnects(options, () => {
+      if (this.#final === undefined && this.#session === undefined) this.#connect();
+    });
     this.#decoder = options.decoder ?? DECODER;
     this.#reducer = new ClientReducer(target, options.reducerHash, options.negotiation, options.limits);
+    this.#upgrade = new CatchUpUpgrade(
+      target,
+      this.#reducer,
+      (session, work) => this.#await(session, work),
+      (session, reducer) => this.#upgraded(session, reducer),
+    );
   }
 
   /** Derived, never stored apart (C2). */
@@ -181,7 +178,7 @@ export class SyncClient {
 
   /** The coordinator's sync URL the current (or next) connection goes to (C6). */
   get coordinatorUrl(): string {
-    return this.#coordinators.current;
+    return this.#reconnects.current;
   }
 
   /** True from `goOffline()` until `goOnline()`. */
@@ -192,7 +189,7 @@ export class SyncClient {
   start(): void {
     this.#started = true;
     if (this.#final !== undefined || this.#paused) return;
-    if (this.#session !== undefined || this.#retry !== undefined) return;
+    if (this.#session !== undefined || this.#reconnects.armed) return;
     this.#connect();
   }
 
@@ -211,7 +208,7 @@ export class SyncClient {
   goOnline(): void {
     if (this.#final !== undefined || !this.#paused) return;
     this.#paused = false;
-    this.#attempt = 0;
+    this.#reconnects.reset();
     if (this.#started) this.#connect();
     else this.#tell();
   }
@@ -256,47 +253,31 @@ export class SyncClient {
   }
 
   #connect(): void {
-    this.#retry = undefined;
+    this.#reconnects.cancel();
     let socket: WebSocketLike;
     try {
-      socket = this.#options.connect(this.#coordinators.current);
+      socket = this.#options.connect(this.#reconnects.current);
       socket.binaryType = 'arraybuffer';
     } catch (error) {
       this.#lastDrop = `could not connect: ${error instanceof Error ? error.message : String(error)}`;
-      this.#coordinators.failed();
+      this.#reconnects.failed();
       this.#scheduleReconnect(0);
       this.#tell();
       return;
     }
-    const session = new Session(socket);
-    this.#session = session;
-    // A socket that never opens (a coordinator gone quiet, an address nothing answers at) would otherwise
-    // hold the client until the platform gives up, minutes later.
-    session.handshake = setTimeout(
-      () => this.#drop(session, 'no connection in time'),
-      3 * (this.#options.heartbeatMs ?? 10_000),
-    );
-    socket.addEventListener('open', () => this.#guard(session, () => this.#opened(session)));
-    socket.addEventListener('message', (event) => {
-      if (session !== this.#session) return;
-      session.lastHeard = Date.now();
-      const data = event.data;
-      session.unread++;
-      session.inbox = session.inbox
-        .then(() => {
-          session.unread--;
-          return this.#receive(session, data);
-        })
-        .catch((error: unknown) => this.#abort(session, error));
+    // Current before any of its events can be handled (C1).
+    this.#session = openSession(socket, this.#options.heartbeatMs ?? 10_000, {
+      isCurrent: (session) => session === this.#session,
+      opened: (session) => this.#hello(session),
+      receive: (session, data) => this.#receive(session, data),
+      send: (session, message) => this.#send(session, message),
+      abort: (session, error) => this.#abort(session, error),
+      drop: (session, reason) => this.#drop(session, reason),
     });
-    const closed = (): void => this.#drop(session, 'the socket closed');
-    socket.addEventListener('close', closed);
-    socket.addEventListener('error', closed);
     this.#tell();
   }
 
-  #opened(session: Session): void {
-    session.lastHeard = Date.now();
+  #hello(session: Session): void {
     const { journalId, cursor } = this.#target.baseCursor();
     session.expectedLsn = cursor;
     this.#send(session, {
@@ -310,15 +291,6 @@ export class SyncClient {
       reducerHash: this.#reducer.hash,
       token: this.#options.token ?? null,
     });
-    const interval = this.#options.heartbeatMs ?? 10_000;
-    clearTimeout(session.handshake);
-    session.handshake = setTimeout(() => this.#drop(session, 'no welcome in time'), 3 * interval);
-    session.heartbeat = setInterval(() => {
-      this.#guard(session, () => {
-        if (Date.now() - session.lastHeard > 3 * interval) this.#drop(session, 'heartbeat timed out');
-        else this.#send(session, { type: 'ping', id: session.pingId++ % 2 ** 31 });
-      });
-    }, interval);
   }
 
   /** Runs `act` for `session` if it is current; what it throws ends the session (C4). */
@@ -364,27 +336,13 @@ export class SyncClient {
     switch (message.type) {
       case 'welcome': {
         clearTimeout(session.handshake);
-        this.#coordinators.welcomed();
-        const settled = await this.#reducer.settle(message.reducerHash, this.#coordinators.current, (work) =>
+        this.#reconnects.welcomed();
+        const settled = await this.#reducer.settle(message.reducerHash, this.#reconnects.current, (work) =>
           this.#await(session, work),
         );
-        const taken = this.#target.takenLsn();
-        if (message.appliedLsn < taken) {
-          // The coordinator no longer has writes it confirmed to us: its history was replaced. Taking it
-          // would silently shorten ours (S5).
-          throw new SyncFailure(
-            'history-reset',
-            `the coordinator's history holds this timeline up to lsn ${message.appliedLsn}, but it had taken up to ${taken}: its history was reset`,
-          );
-        }
+        // Checked before anything of it is taken (S5, S6).
         const known = Math.max(this.#target.openedThrough(), this.#sentThrough);
-        if (message.appliedLsn > known) {
-          // Lsns above `known` were given out again by this open: the coordinator's would hide them (S6).
-          throw new SyncFailure(
-            'timeline-damaged',
-            `the coordinator has taken this timeline up to lsn ${message.appliedLsn}, but this client's files held it only up to ${known}: records of its timeline were lost, and the mutations made since it opened reuse lsns the coordinator took`,
-          );
-        }
+        checkWelcomeMarker(message.appliedLsn, this.#target.takenLsn(), known);
         session.journalId = message.journalId;
         session.pushedLsn = message.appliedLsn;
         session.head = message.head;
@@ -395,20 +353,10 @@ export class SyncClient {
         if (ours.journalId !== message.journalId && (ours.journalId !== null || ours.cursor > 0)) {
           session.expectedLsn = -1;
         }
-        if (typeof settled === 'object') {
-          // The document moves once its base caught up: the catch-up holds the coordinator's migration,
-          // so `migrate` never runs over pages the coordinator has moved on from (S8).
-          if (message.head === session.expectedLsn) {
-            // Nothing to catch up: the base is the coordinator's already.
-            await this.#move(session, settled, (module) => this.#target.upgradeReducer!(module));
-            this.#upgraded(session, settled);
-            return;
-          }
-          // Recorded now, before the document can take a mutation under it; swapped in with the burst.
-          await this.#move(session, settled, (module) => this.#target.readyUpgrade?.(module));
-          session.upgrade = settled;
-        }
-        if (message.head === session.expectedLsn) this.#goLive(session);
+        // A newer reducer: the document moves once its base caught up (S8, catch-up-upgrade.ts).
+        const caughtUp = message.head === session.expectedLsn;
+        if (typeof settled === 'object' && (await this.#upgrade.welcomed(session, settled, caughtUp))) return;
+        if (caughtUp) this.#goLive(session);
         else this.#setPhase(session, 'catching-up');
         return;
       }
@@ -504,66 +452,34 @@ export class SyncClient {
     }
   }
 
-  /** The coordinator sent this client to another one (C6): there at once, unless it is a loop. */
+  /** The coordinator sent this client to another one (C6): there at once, unless refused. */
   #redirect(session: Session, url: string, why: string): void {
     if (session !== this.#session) return;
-    const outcome = this.#coordinators.redirected(url);
-    const followed = outcome === 'followed';
-    this.#lastDrop =
-      outcome === 'followed'
-        ? `redirected to ${url}: ${why}`
-        : outcome === 'loop'
-          ? `redirect-loop: more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome (the last to ${url}); trying the next coordinator`
-          : `redirect-insecure: refused a redirect from a wss:// coordinator to ${url} (its hello would carry the token and timeline secret unencrypted); trying the next coordinator`;
     this.#end(1000, 'redirected');
-    this.#scheduleReconnect(0, followed);
+    this.#lastDrop = this.#reconnects.redirect(url, why);
     this.#tell();
   }
 
   /** Hands the burst (and the snapshot it starts from, if any) to the document. */
   #endBurst(session: Session): void {
-    const { snapshot, burst, journalId, upgrade } = session;
+    const { snapshot, burst, journalId } = session;
     session.burstOpen = false;
     session.snapshot = undefined;
     session.burst = [];
     session.versions = undefined;
-    const update = { journalId: journalId!, frames: burst, ...(snapshot && { snapshot }) };
-    if (upgrade === undefined) {
-      this.#target.rebase(update);
-      return;
-    }
-    session.upgrade = undefined;
-    try {
-      this.#target.rebase({ ...update, reducer: upgrade.module });
-    } catch (error) {
-      throw this.#reducer.failure(error, upgrade);
-    }
-    this.#upgraded(session, upgrade);
-  }
-
-  /** Awaits `step` of a move to `reducer` for `session` (C1); what it throws, as a move fails (S8). */
-  async #move(
-    session: Session,
-    reducer: OfferedReducer,
-    step: (module: ReducerModule) => Promise<void> | undefined,
-  ): Promise<void> {
-    try {
-      await this.#await(session, step(reducer.module) ?? Promise.resolve());
-    } catch (error) {
-      throw this.#reducer.failure(error, reducer);
-    }
+    this.#upgrade.rebase(session, { journalId: journalId!, frames: burst, ...(snapshot && { snapshot }) });
   }
 
   /** The document runs the coordinator's reducer now; this session's hello said the old one (S8). */
   #upgraded(session: Session, reducer: OfferedReducer): void {
     this.#reducer.moved(reducer);
-    this.#attempt = 0;
+    this.#reconnects.reset();
     this.#drop(session, `upgraded to the coordinator's reducer ${this.#reducer.hash}`, 0, false);
   }
 
   #goLive(session: Session): void {
     if (session !== this.#session) return;
-    this.#attempt = 0;
+    this.#reconnects.reset();
     this.#lastDrop = undefined;
     this.#setPhase(session, 'live');
     if (session === this.#session) this.#push(session);
@@ -608,15 +524,8 @@ export class SyncClient {
   #end(code: number, reason: string): void {
     const session = this.#session;
     this.#session = undefined;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
-    if (session === undefined) return;
-    session.stopTimers();
-    try {
-      session.socket.close(code, closeReason(reason));
-    } catch {
-      // A socket that cannot even close is gone already; the session is over either way.
-    }
+    this.#reconnects.cancel();
+    session?.end(code, reason);
   }
 
   #fail(failure: SyncFailure): void {
@@ -637,24 +546,14 @@ export class SyncClient {
     if (session !== this.#session) return;
     this.#lastDrop = reason;
     this.#end(4000, reason);
-    if (move) this.#coordinators.failed();
+    if (move) this.#reconnects.failed();
     this.#scheduleReconnect(minDelayMs);
     this.#tell();
   }
 
-  /** Arms the retry: after a backoff, or at once (`now`, a redirect followed: C6). */
-  #scheduleReconnect(minDelayMs: number, now = false): void {
-    if (this.#final !== undefined) return;
-    const base = this.#options.backoffMs ?? 250;
-    const max = this.#options.maxBackoffMs ?? 30_000;
-    const jitter = 0.5 + (this.#options.random ?? Math.random)() / 2;
-    const delay = now ? 0 : Math.max(minDelayMs, Math.min(max, base * 2 ** this.#attempt) * jitter);
-    if (!now) this.#attempt = Math.min(this.#attempt + 1, 30);
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      if (this.#final === undefined && this.#session === undefined) this.#connect();
-    }, delay);
+  /** Arms the retry (C3), unless the client is failed or closed. */
+  #scheduleReconnect(minDelayMs: number): void {
+    if (this.#final === undefined) this.#reconnects.arm(minDelayMs);
   }
 
   #setPhase(session: Session, phase: Session['phase']): void {
@@ -695,11 +594,4 @@ function reportLater(error: unknown): void {
   queueMicrotask(() => {
     throw error;
   });
-}
-
-function closeReason(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
-  if (bytes.length <= CLOSE_REASON_BYTES) return reason;
-  // Cut on a character boundary: decoding a cut sequence would add a replacement character.
-  return new TextDecoder().decode(bytes.subarray(0, CLOSE_REASON_BYTES - 3)).replace(/\uFFFD$/, '');
 }
