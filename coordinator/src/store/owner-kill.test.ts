@@ -1,10 +1,13 @@
 // The owner of busy documents SIGKILLed 20 times at seeded random moments, with three coordinators on
 // one PostgreSQL (issue 13 must-show 2). Node clients (host-node documents in a child process) write
 // all along, each given the three URLs in its own order. After each kill another coordinator takes the
-// documents over once their leases expire, the killed one is restarted on its port (three stay up),
+// documents over as their leases expire (a survivor holds a hello for a lease its owner stopped renewing
+// and claims it at its expiry: leases.ts invariant 7), the killed one is restarted on its port (three stay up),
 // and the clients follow — redirected, or moving down their list. At the end nothing a client was told
 // `confirmed` is missing, nothing was rejected or failed, and every client's pages are the owner's.
 // Replay a run with OWNER_KILL_SEED=<seed>.
+
+import pg from 'pg';
 import { expect, test } from 'vitest';
 import { type CoordinatorProcess, startCoordinatorProcess } from '../testing/coordinator-bin.js';
 import { Fleet, type FleetClient } from '../testing/fleet.js';
@@ -18,13 +21,21 @@ const KILLS = 20;
 const DOCUMENTS = 6;
 const CLIENTS = 4;
 /**
- * How long after a kill the survivors must hold every lease of the killed one: the lease (it cannot be
- * taken sooner), then a client's next try (backoff ≤ 500 ms, fleet-child.ts) and the claim, each a
- * round trip to a loaded coordinator and PostgreSQL. Measured: median 1.4 s, max 2.9 s alone at load 18;
- * max 3.3 s beside the coordinator suite at load 19, 4.5 s beside 17 store files at load 22. The
- * printed median is the figure to watch; this bound only catches a takeover that does not happen.
+ * How long after a kill a survivor must hold the lease of each document of the killed owner: its lease,
+ * set by the database at the last renewal before the kill, expires within LEASE_MS; a survivor holding
+ * a client's hello for it claims it then (leases.ts invariant 7). The allowance is the claim statement
+ * and this test's polling of the leases table (every 20 ms), on a loaded 2-core machine.
  */
-const TAKEOVER_MS = LEASE_MS + 6_000;
+const CLAIM_ALLOWANCE_MS = 500;
+const TAKEOVER_MS = LEASE_MS + CLAIM_ALLOWANCE_MS;
+/**
+ * The clients are welcomed again later: the survivor opens the document from PostgreSQL first (1-4 s
+ * at load 15-20 beside the writes of its other documents; a read past its timeout fails the open and the
+ * clients retry), and the clients' process, 12 documents writing on one thread, lags (seen: a socket's
+ * close handled 1.7 s after the kill). Measured: median 3.5 s, max 4.8 s at load 12-16; one kill took
+ * over 10 s at load 16. This bound only catches clients that do not come back; the figures are printed.
+ */
+const FOLLOW_MS = LEASE_MS + 18_000;
 
 const cluster = usePostgresCluster();
 
@@ -37,9 +48,23 @@ test('the owner of busy documents SIGKILLed 20 times at random moments: another 
     return random / 2 ** 31;
   };
   const store = cluster().createDatabase('killed');
-  const args = ['--store', store, '--lease-ms', String(LEASE_MS)];
+  // A survivor's open reads the frames since the last checkpoint: 100, not the default 1000, which at
+  // this write rate and load took longer to read than the lease. One worker each: three coordinators,
+  // the clients and PostgreSQL share two cores.
+  const args = [
+    '--store',
+    store,
+    '--lease-ms',
+    String(LEASE_MS),
+    '--checkpoint-every',
+    '100',
+    '--workers',
+    '1',
+  ];
   // Forked first: its start overlaps the coordinators'.
   const fleet = new Fleet();
+  const leasesTable = new pg.Client({ connectionString: store });
+  await leasesTable.connect();
   const coordinators: CoordinatorProcess[] = await Promise.all(
     Array.from({ length: 3 }, () => startCoordinatorProcess(args)),
   ).catch(async (error: unknown) => {
@@ -55,11 +80,14 @@ test('the owner of busy documents SIGKILLed 20 times at random moments: another 
     urls: orders[(c * 2) % orders.length]!,
     docIds: docIds.filter((_, d) => d % 2 === c % 2),
   }));
+  /** Per kill, ms from the SIGKILL until survivors held the lease of every moved document. */
   const takeovers: number[] = [];
+  /** Per kill, ms until every fleet client of those documents was welcomed again. */
+  const followed: number[] = [];
   /** Restarts under way, by coordinator index. */
   const restarting = new Map<number, Promise<void>>();
-  const owners = async (): Promise<string[][]> =>
-    Promise.all(urls.map((url, i) => (restarting.has(i) ? [] : health(url).then((h) => h.owned))));
+  const owners = async (): Promise<{ owner: string; owned: string[] }[]> =>
+    Promise.all(urls.map((url, i) => (restarting.has(i) ? { owner: '', owned: [] } : health(url))));
   try {
     await fleet.start(clients, 100);
     for (let kill = 0; kill < KILLS; kill++) {
@@ -68,9 +96,11 @@ test('the owner of busy documents SIGKILLed 20 times at random moments: another 
       // Two at least are up (restarts overlap the next kills, so that 20 fit in the test's time).
       while (restarting.size > 1) await Promise.race(restarting.values());
       // The coordinator owning the most documents goes.
-      const owned = await owners();
+      const all = await owners();
+      const owned = all.map((h) => h.owned);
       const victim = owned.indexOf(owned.reduce((most, docs) => (docs.length > most.length ? docs : most)));
       const moving = owned[victim]!;
+      const victimOwner = all[victim]!.owner;
       const killedAt = Date.now();
       coordinators[victim]!.child.kill('SIGKILL');
       await coordinators[victim]!.exited;
@@ -82,14 +112,45 @@ test('the owner of busy documents SIGKILLed 20 times at random moments: another 
           restarting.delete(victim);
         }),
       );
+      // A survivor holds each lease once the leases table names another owner than the killed one.
+      const claimed = new Map<string, number>();
+      while (claimed.size < moving.length) {
+        const rows = await leasesTable.query<{ doc_id: string; owner: string }>(
+          'SELECT doc_id, owner FROM leases WHERE doc_id = ANY($1)',
+          [moving],
+        );
+        for (const row of rows.rows) {
+          if (row.owner !== victimOwner && !claimed.has(row.doc_id)) claimed.set(row.doc_id, Date.now());
+        }
+        expect(Date.now() - killedAt, `${context}: ${moving} not taken over`).toBeLessThan(
+          TAKEOVER_MS + 5000,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // A victim found owning nothing (its documents moving already) has nothing to measure.
+      if (moving.length > 0) takeovers.push(Math.max(...claimed.values()) - killedAt);
       for (;;) {
-        const now = (await owners()).flat();
-        if (moving.every((docId) => now.includes(docId))) break;
-        expect(Date.now() - killedAt, `${context}: ${moving} not taken over`).toBeLessThan(TAKEOVER_MS);
+        const { documents } = await fleet.ask({ type: 'welcomes', since: killedAt }, 'welcomes', 10_000);
+        const theirs = documents.filter((d) => moving.includes(d.docId));
+        if (theirs.every((d) => d.at !== null)) {
+          const ats = theirs.map((d) => d.at!);
+          if (ats.length > 0) followed.push(Math.max(...ats) - killedAt);
+          break;
+        }
+        expect(Date.now() - killedAt, `${context}: clients of ${moving} not welcomed`).toBeLessThan(
+          FOLLOW_MS,
+        );
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      takeovers.push(Date.now() - killedAt);
     }
+    const sorted = [...takeovers].sort((a, b) => a - b);
+    const clientsSorted = [...followed].sort((a, b) => a - b);
+    console.log(
+      `owner-kill seed ${seed}: ${KILLS} kills, lease ${LEASE_MS} ms; kill to every lease held by a survivor ms median ${sorted[sorted.length >> 1]}, max ${sorted.at(-1)} (each ${takeovers.join(' ')}); kill to every fleet client welcomed again ms median ${clientsSorted[clientsSorted.length >> 1]}, max ${clientsSorted.at(-1)}`,
+    );
+    expect(sorted.at(-1), `seed ${seed}: within the lease and ${CLAIM_ALLOWANCE_MS} ms`).toBeLessThanOrEqual(
+      TAKEOVER_MS,
+    );
     await Promise.all(restarting.values());
     const stopped = await fleet.ask({ type: 'stop' }, 'stopped', 60_000);
     expect(stopped.problems, `seed ${seed}`).toEqual([]);
@@ -104,12 +165,11 @@ test('the owner of busy documents SIGKILLed 20 times at random moments: another 
       }
     }
     const redirects = await Promise.all(urls.map((url) => counter(url, 'tandem_redirects_total')));
-    console.log(
-      `owner-kill seed ${seed}: ${KILLS} kills, takeover ms max ${Math.max(...takeovers)}, median ${takeovers.sort((a, b) => a - b)[KILLS >> 1]}, redirects since the last restarts ${redirects.join('/')}`,
-    );
+    console.log(`owner-kill seed ${seed}: redirects since the last restarts ${redirects.join('/')}`);
   } finally {
+    await leasesTable.end();
     await fleet.close();
     await Promise.allSettled(restarting.values());
     for (const { child } of coordinators) child.kill('SIGKILL');
   }
-}, 300_000); // 150-250 s at load 18-30: each of the 20 restarts costs ~1.7 CPU-s, 5-10 s of wall time here
+}, 300_000); // 100-160 s at load 12-23: each of the 20 restarts costs ~1.9 CPU-s with one worker (2.6 with two)

@@ -20,7 +20,8 @@ test('three coordinators on one PostgreSQL: every document has exactly one owner
   // Forked first: their starts overlap the coordinators'.
   const fleets = Array.from({ length: Math.ceil(CLIENTS / PER_PROCESS) }, () => new Fleet());
   const coordinators = await Promise.all(
-    Array.from({ length: 3 }, () => startCoordinatorProcess(['--store', store])),
+    // One worker each: three coordinators, the clients and PostgreSQL share two cores.
+    Array.from({ length: 3 }, () => startCoordinatorProcess(['--store', store, '--workers', '1'])),
   ).catch(async (error: unknown) => {
     await Promise.all(fleets.map((f) => f.close()));
     throw error;
@@ -38,7 +39,12 @@ test('three coordinators on one PostgreSQL: every document has exactly one owner
     await Promise.all(
       fleets.map((fleet, i) => fleet.start(clients.slice(i * PER_PROCESS, (i + 1) * PER_PROCESS), 200)),
     );
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Until every client had a mutation confirmed on each of its documents (through redirects).
+    for (;;) {
+      const progress = await Promise.all(fleets.map((f) => f.ask({ type: 'progress' }, 'progress', 10_000)));
+      if (progress.every((p) => p.leastConfirmed >= 1)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     for (const { problems } of await Promise.all(
       fleets.map((f) => f.ask({ type: 'stop' }, 'stopped', 60_000)),
     )) {

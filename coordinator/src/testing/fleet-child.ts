@@ -1,6 +1,7 @@
 // A child process holding a few Node clients (host-node documents) of the multi-coordinator tests,
 // each given the coordinators' URLs in its own order (runtime sync/coordinator-list.ts). Spoken to over
-// IPC (fleet.ts): it writes todos until told to stop, records which mutations were reported confirmed,
+// IPC (fleet.ts): it writes todos until told to stop, records which mutations were reported confirmed
+// (`progress`: the fewest on any document) and when each document was welcomed (`welcomes`),
 // then reports each document's pages once synced and caught up; an audit opens documents afresh (a
 // client with no files) and reports the todo ids their pages hold.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +24,10 @@ export type FleetRequest =
     }
   | { readonly type: 'stop' }
   | { readonly type: 'settle' }
+  /** When each client's document was first welcomed at or after `since` (Date.now() ms). */
+  | { readonly type: 'welcomes'; readonly since: number }
+  /** The fewest mutations confirmed so far on any client's document. */
+  | { readonly type: 'progress' }
   | { readonly type: 'audit'; readonly urls: readonly string[]; readonly docIds: readonly string[] };
 
 export interface DocumentReport {
@@ -37,6 +42,15 @@ export type FleetReport =
   | { readonly type: 'started' }
   | { readonly type: 'stopped'; readonly problems: readonly string[] }
   | { readonly type: 'settled'; readonly documents: readonly DocumentReport[] }
+  | { readonly type: 'progress'; readonly leastConfirmed: number }
+  | {
+      readonly type: 'welcomes';
+      readonly documents: readonly {
+        readonly client: string;
+        readonly docId: string;
+        readonly at: number | null;
+      }[];
+    }
   | {
       readonly type: 'audited';
       readonly documents: readonly {
@@ -52,7 +66,11 @@ interface Open {
   readonly document: LocalDocument;
   readonly confirmed: string[];
   readonly fates: Promise<void>[];
+  /** When a coordinator welcomed it (Date.now() ms). */
+  readonly welcomes: number[];
 }
+
+const WELCOMED = new Set(['catching-up', 'live', 'waiting-for-reducer']);
 
 const SYNC = { backoffMs: 50, maxBackoffMs: 500, heartbeatMs: 2000 };
 const send = (report: FleetReport): void => {
@@ -69,14 +87,23 @@ async function start(request: Extract<FleetRequest, { type: 'start' }>): Promise
   reducer = request.reducer;
   const opening = request.clients.flatMap((client) =>
     client.docIds.map(async (docId) => {
+      const welcomes: number[] = [];
+      let welcomed = false;
       const document = await openDocument({
         docId,
         reducer,
         dataDir: join(root, client.name),
         coordinatorUrl: client.urls,
-        sync: SYNC,
+        sync: {
+          ...SYNC,
+          onStateChange: (state) => {
+            const now = WELCOMED.has(state);
+            if (now && !welcomed) welcomes.push(Date.now());
+            welcomed = now;
+          },
+        },
       });
-      open.push({ client: client.name, docId, document, confirmed: [], fates: [] });
+      open.push({ client: client.name, docId, document, confirmed: [], fates: [], welcomes });
     }),
   );
   await Promise.all(opening);
@@ -123,6 +150,21 @@ async function settle(): Promise<void> {
   send({ type: 'settled', documents });
 }
 
+function progress(): void {
+  send({ type: 'progress', leastConfirmed: Math.min(...open.map((one) => one.confirmed.length)) });
+}
+
+function welcomes(since: number): void {
+  send({
+    type: 'welcomes',
+    documents: open.map((one) => ({
+      client: one.client,
+      docId: one.docId,
+      at: one.welcomes.find((at) => at >= since) ?? null,
+    })),
+  });
+}
+
 async function audit(request: Extract<FleetRequest, { type: 'audit' }>): Promise<void> {
   const documents = [];
   for (const docId of request.docIds) {
@@ -149,7 +191,11 @@ process.on('message', (message: FleetRequest) => {
         ? stop()
         : message.type === 'settle'
           ? settle()
-          : audit(message);
+          : message.type === 'welcomes'
+            ? Promise.resolve(welcomes(message.since))
+            : message.type === 'progress'
+              ? Promise.resolve(progress())
+              : audit(message);
   run.catch((error: unknown) => {
     process.stderr.write(`fleet child: ${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(1);

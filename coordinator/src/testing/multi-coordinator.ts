@@ -1,8 +1,14 @@
 // Small helpers of the tests that run several coordinator processes on one PostgreSQL.
 
 /** The coordinator's `/health`, as a PostgreSQL store's coordinator answers it. */
-export async function health(url: string): Promise<{ owned: string[]; publicUrl: string | null }> {
-  return (await (await fetch(`${url}/health`)).json()) as { owned: string[]; publicUrl: string | null };
+export async function health(
+  url: string,
+): Promise<{ owner: string; owned: string[]; publicUrl: string | null }> {
+  return (await (await fetch(`${url}/health`)).json()) as {
+    owner: string;
+    owned: string[];
+    publicUrl: string | null;
+  };
 }
 
 /** A counter's value in the coordinator's `/metrics` (0 when absent). */
