@@ -48,6 +48,11 @@ export interface LocalDocumentParts {
    * upgrade awaits it.
    */
   readonly markSchema?: (schemaVersion: number, reducer: ReducerModule) => Promise<void>;
+  /**
+   * Puts the mark back to what `reducer` runs, the document's reducer after a move that did not hold
+   * (storage/schema-mark.ts invariant 2).
+   */
+  readonly unmarkSchema?: (reducer: ReducerModule) => Promise<void>;
   /** Where the base is kept, and where it stood when the document was opened. */
   readonly base?: { readonly keeper: ClientBase; readonly journalId: string | null; readonly cursor: number };
   /**

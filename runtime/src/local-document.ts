@@ -193,6 +193,7 @@ export class LocalDocument implements SyncTarget {
       readAppliedLsn: parts.readAppliedLsn,
       reducerChanged: parts.reducerChanged,
       markSchema: parts.markSchema,
+      unmarkSchema: parts.unmarkSchema,
       identity: () => this.reducer,
     });
     this.base = new DocumentBase(
@@ -341,11 +342,16 @@ export class LocalDocument implements SyncTarget {
   async upgradeReducer(module: ReducerModule): Promise<void> {
     this.assertOpen();
     // Recorded first: once swapped, the document takes mutations under the new version, and a reopen
-    // with the older reducer must be refused (storage/schema-mark.ts). A recorded version whose migrate
-    // then fails only refuses older reducers, which the coordinator no longer serves.
+    // with the older reducer must be refused (storage/schema-mark.ts). A move that then fails puts the
+    // mark back (reducer-move.ts invariant 2), before this rejects.
     await this.upgrades.mark(module);
     this.assertOpen();
-    this.upgrades.move(module, { moved: (applied) => this.frames.moved(applied) });
+    try {
+      this.upgrades.move(module, { moved: (applied) => this.frames.moved(applied) });
+    } catch (error) {
+      await this.upgrades.marking;
+      throw error;
+    }
   }
 
   /**

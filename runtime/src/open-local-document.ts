@@ -13,7 +13,11 @@
 // at the marked version when it is another reducer than the one that last ran; an open on a reducer
 // that is not the app's keeps it when it raises the mark: an orphan a crash left newer than the mark,
 // or the coordinator's current reducer a host opens with after the app's was refused (`keepReducer`),
-// which is kept also at the marked version when the copy there is not that reducer, whole.
+// which is kept also at the marked version when the copy there is not that reducer, whole. And the mark
+// never stands above what the document runs after a move that did not hold (a failed `migrate`, a
+// refused frame): it goes back to the version the document stayed on (`unmarkSchema`), with that
+// reducer kept unless it is the app's, so the next offline open runs what ran before, never the failed
+// move's reducer whose `migrate` would fail again and refuse the open.
 
 import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
 import type { MigrationReport } from './document-parts.js';
@@ -29,6 +33,7 @@ import { DocumentJournal } from './storage/document-journal.js';
 import { ListedByteStore } from './storage/listed-byte-store.js';
 import { covers, OverlayCache } from './storage/overlay-cache.js';
 import {
+  lowerSchemaMark,
   type MarkedReducer,
   raiseSchemaMark,
   readMarkedReducer,
@@ -226,6 +231,20 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
           });
           marking = raise.catch(() => undefined);
           return raise;
+        },
+        // After a move that did not hold (storage/schema-mark.ts invariant 2): the mark back to what
+        // `module` runs, keeping it beside unless it is the app's, so the next offline open runs it.
+        unmarkSchema: (module: ReducerModule) => {
+          const lower = marking.then(async () => {
+            const version = declaredSchemaVersion(module);
+            if (marked < version || (marked === version && module.sha256 === markedBy)) return;
+            const apps = module.sha256 === options.reducer.sha256 && options.keepReducer !== true;
+            await lowerSchemaMark(storage, version, apps ? undefined : markedReducer(module));
+            marked = version;
+            markedBy = module.sha256;
+          });
+          marking = lower.catch(() => undefined);
+          return lower;
         },
       }),
       ...(overlays && {

@@ -10,6 +10,10 @@
 //    Anything thrown on the way puts back the base, the old reducer and an overlay of every pending
 //    mutation over that base, and is rethrown as it was (a refused frame stays a refused frame, a failed
 //    `migrate` a `migration-failed`), so the document works as before and a later move can succeed.
+//    A move that did not hold also puts the mark back to what the old reducer runs (`unmarkSchema`,
+//    storage/schema-mark.ts invariant 2): the mark never stands above what the document runs after it,
+//    so the next offline open runs that reducer, not the failed move's one. It runs as marks do, one at
+//    a time, and a close or an upgrade's rejection waits for it.
 // 3. Only once all of it held is the move kept (`site.moved`: the burst recorded, what the base's
 //    marker covers settled) and told: `onUpgrade` listeners hear each move once.
 import type { LazyOverlay } from './lazy-overlay.js';
@@ -29,6 +33,8 @@ export interface MoveParts {
   /** The document runs `reducer` now: what is kept under the old one's name follows. */
   readonly reducerChanged: ((reducer: ReducerModule) => void) | undefined;
   readonly markSchema: ((schemaVersion: number, reducer: ReducerModule) => Promise<void>) | undefined;
+  /** The document runs `reducer` after a move that did not hold: the mark goes back to it (invariant 2). */
+  readonly unmarkSchema: ((reducer: ReducerModule) => Promise<void>) | undefined;
   readonly identity: () => ReducerIdentity;
 }
 
@@ -72,6 +78,17 @@ export class ReducerMove {
     return marked;
   }
 
+  /**
+   * Puts the mark back to the reducer the document runs, after a move that did not hold (invariant 2).
+   * Never rejects: a mark left above stops the next offline open loudly (`migration-failed`), it loses
+   * nothing, and the next move or open under a newer reducer writes it again.
+   */
+  unmark(module: ReducerModule): Promise<void> {
+    const unmarked = (this.#parts.unmarkSchema?.(module) ?? Promise.resolve()).catch(() => undefined);
+    this.#marking = Promise.all([this.#marking, unmarked]);
+    return unmarked;
+  }
+
   /** Moves to `module` with `site`'s burst, all or nothing (invariants 2, 3). */
   move(module: ReducerModule, site: MoveSite): void {
     const { replica, overlay } = this.#parts;
@@ -91,6 +108,7 @@ export class ReducerMove {
       site.undo?.();
       replica.useReducer(previous);
       overlay.rebuild();
+      void this.unmark(previous);
       throw error;
     }
     this.#parts.reducerChanged?.(module);

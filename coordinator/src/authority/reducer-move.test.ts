@@ -48,7 +48,7 @@ function framesSince(authority: AuthorityDocument, cursor: number): Frame[] {
  * version 2 (`coordinatorMoves`) and the other client writes under it, or stays and writes under
  * version 1. `burst` is what the client has not taken yet.
  */
-async function scene(coordinatorMoves: boolean) {
+async function scene(coordinatorMoves: boolean, clientFiles = new MemoryByteStore()) {
   const docId = `move-${++docs}`;
   const coordinatorFiles = new MemoryByteStore();
   let authority = await AuthorityDocument.open({ docId, reducer: v1, storage: coordinatorFiles });
@@ -66,7 +66,7 @@ async function scene(coordinatorMoves: boolean) {
     docId,
     reducer: v1,
     timelineId: 'me',
-    storage: new MemoryByteStore(),
+    storage: clientFiles,
   });
   client.rebase({ journalId: authority.journalId, frames: framesSince(authority, 0) });
   const made = await client.mutateBatch(
@@ -94,7 +94,7 @@ async function scene(coordinatorMoves: boolean) {
     ]);
   }
   const burst = framesSince(authority, client.baseCursor().cursor);
-  return { authority, client, burst };
+  return { docId, authority, client, burst };
 }
 
 /** Everything a failed move must leave as it was. */
@@ -272,3 +272,47 @@ test('upgradeReducer whose migrate traps on the pages rejects with the document 
   await client.close();
   await authority.close();
 });
+
+for (const how of ['with the catch-up burst', 'by upgradeReducer'] as const) {
+  test(`a move ${how} whose migrate fails puts the schema mark back: the document reopens offline with the app's reducer, on its version, every pending mutation there`, async () => {
+    const clientFiles = new MemoryByteStore();
+    const { docId, authority, client, burst } = await scene(false, clientFiles);
+    client.rebase({ journalId: authority.journalId, frames: [] });
+    const before = await state(client);
+    let thrown: unknown;
+    if (how === 'with the catch-up burst') {
+      // As the sync client does: the version recorded (with the reducer kept beside it), then the move.
+      await client.readyUpgrade(uniqueTitles);
+      try {
+        client.rebase({ journalId: authority.journalId, frames: burst, reducer: uniqueTitles });
+      } catch (error) {
+        thrown = error;
+      }
+    } else {
+      thrown = await client.upgradeReducer(uniqueTitles).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
+    expect((thrown as TandemError).kind).toBe('migration-failed');
+    await client.close();
+
+    const reopened = await openLocalDocument({
+      schema: schemaLifecycle,
+      docId,
+      reducer: v1,
+      timelineId: 'me',
+      storage: clientFiles,
+    });
+    expect(await state(reopened)).toEqual(before);
+    expect(reopened.reducer).toEqual({ hash: v1.sha256, schemaVersion: 1 });
+
+    // The mark moves up again with the next move, which holds.
+    await reopened.readyUpgrade(v2);
+    reopened.rebase({ journalId: authority.journalId, frames: burst, reducer: v2 });
+    expect(reopened.reducer.hash).toBe(v2.sha256);
+    expect((await state(reopened)).pending).toEqual(before.pending);
+    await reopened.close();
+    await authority.close();
+  });
+}

@@ -11,8 +11,13 @@
 // 1. The mark is written (synced) when a reducer brings the document to a version above the mark, before
 //    the document takes a mutation under that version: every pending mutation was written under a
 //    version at or below the mark.
-// 2. Marks never shrink: a new one is written only above the highest whole one (or at its version, for
-//    a move to another reducer of that version: invariant 4), then the older ones go.
+// 2. Marks never shrink while the document runs what they mark: a new one is written only above the
+//    highest whole one (or at its version, for a move to another reducer of that version: invariant 4),
+//    then the older ones go. The one exception is a move that did not complete (its `migrate` failed,
+//    a frame was refused): the document stayed on its reducer and took no mutation under the marked
+//    version, so the mark is put back to the version that reducer runs (`lowerSchemaMark`), with it kept
+//    beside unless it is the app's. Otherwise the next offline open would run the kept reducer of the
+//    failed move, whose `migrate` fails again, and a document that opened before would be refused.
 // 3. A mark lost to damage is not data lost: it only guards against an older reducer; the next open
 //    under the current reducer writes it again.
 // 4. A mark raised by a move to the coordinator's reducer (an upgrade) keeps that reducer's prepared
@@ -71,6 +76,17 @@ export async function raiseSchemaMark(
   const files = await store.list();
   const generation = nextGeneration(files);
   const kept = reducer && (await keepReducer(store, generation, reducer));
+  await replaceMark(store, files, generation, version, kept);
+}
+
+/** Writes the mark of `version` as `generation`, then deletes the marks and reducers but `kept` of `files`. */
+async function replaceMark(
+  store: ByteStore,
+  files: readonly string[],
+  generation: number,
+  version: number,
+  kept: string | undefined,
+): Promise<void> {
   const name = await writeMetaFile(
     store,
     KIND,
@@ -83,6 +99,23 @@ export async function raiseSchemaMark(
     if ((kind === KIND && file !== name) || (kind === REDUCER_KIND && file !== kept))
       await store.delete(file);
   }
+}
+
+/**
+ * Puts the mark back to `version`, the one the document runs after a move that did not complete
+ * (invariant 2), keeping `reducer` (the one it runs) beside it unless the app's opens it. Written in
+ * the order raises are: the reducer synced first, then the mark, then the older files go. A crash
+ * between leaves the failed move's mark and reducer, as before this ran; after the mark, the lower one.
+ */
+export async function lowerSchemaMark(
+  store: ByteStore,
+  version: number,
+  reducer?: MarkedReducer,
+): Promise<void> {
+  const files = await store.list();
+  const generation = nextGeneration(files);
+  const kept = reducer && (await keepReducer(store, generation, reducer));
+  await replaceMark(store, files, generation, version, kept);
 }
 
 /**
