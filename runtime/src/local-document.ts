@@ -195,15 +195,10 @@ export class LocalDocument implements SyncTarget {
       markSchema: parts.markSchema,
       unmarkSchema: parts.unmarkSchema,
       identity: () => this.reducer,
+      failed: (error) => this.queue.fail(error),
     });
-    this.base = new DocumentBase(
-      replica,
-      parts.base?.keeper,
-      parts.base === undefined
-        ? { journalId: null, cursor: 0 }
-        : { journalId: parts.base.journalId, cursor: parts.base.cursor },
-      parts.readAppliedLsn,
-    );
+    const { journalId, cursor } = parts.base ?? { journalId: null, cursor: 0 };
+    this.base = new DocumentBase(replica, parts.base?.keeper, { journalId, cursor }, parts.readAppliedLsn);
     // The base may already hold some of the recovered mutations (taken by the coordinator before the
     // timeline dropped them): only the ones above its applied marker are still pending.
     const applied = this.base.marker(false);

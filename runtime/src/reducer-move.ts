@@ -13,7 +13,8 @@
 //    A move that did not hold also puts the mark back to what the old reducer runs (`unmarkSchema`,
 //    storage/schema-mark.ts invariant 2): the mark never stands above what the document runs after it,
 //    so the next offline open runs that reducer, not the failed move's one. It runs as marks do, one at
-//    a time, and a close or an upgrade's rejection waits for it.
+//    a time, and a close or an upgrade's rejection waits for it; when it cannot be written the document
+//    fails (`storage-failed`), never silently left with a mark above what it runs.
 // 3. Only once all of it held is the move kept (`site.moved`: the burst recorded, what the base's
 //    marker covers settled) and told: `onUpgrade` listeners hear each move once.
 import type { LazyOverlay } from './lazy-overlay.js';
@@ -36,6 +37,8 @@ export interface MoveParts {
   /** The document runs `reducer` after a move that did not hold: the mark goes back to it (invariant 2). */
   readonly unmarkSchema: ((reducer: ReducerModule) => Promise<void>) | undefined;
   readonly identity: () => ReducerIdentity;
+  /** The mark could not be put back: the document's storage failed (invariant 2). */
+  readonly failed: (error: unknown) => void;
 }
 
 /** The burst a move takes with it, and where the document keeps a move (invariant 3). */
@@ -80,11 +83,11 @@ export class ReducerMove {
 
   /**
    * Puts the mark back to the reducer the document runs, after a move that did not hold (invariant 2).
-   * Never rejects: a mark left above stops the next offline open loudly (`migration-failed`), it loses
-   * nothing, and the next move or open under a newer reducer writes it again.
+   * Never rejects: a mark it could not put back fails the document (`failed`, as a failed write of its
+   * timeline does), so nothing more is taken on top of a mark the next offline open would refuse.
    */
   unmark(module: ReducerModule): Promise<void> {
-    const unmarked = (this.#parts.unmarkSchema?.(module) ?? Promise.resolve()).catch(() => undefined);
+    const unmarked = (this.#parts.unmarkSchema?.(module) ?? Promise.resolve()).catch(this.#parts.failed);
     this.#marking = Promise.all([this.#marking, unmarked]);
     return unmarked;
   }

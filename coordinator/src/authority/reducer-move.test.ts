@@ -14,7 +14,7 @@ import {
   type ReducerModule,
   TandemError,
 } from '@tandem/runtime';
-import { openLocalDocument } from '@tandem/runtime/local';
+import { type ByteStore, openLocalDocument } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
@@ -48,7 +48,7 @@ function framesSince(authority: AuthorityDocument, cursor: number): Frame[] {
  * version 2 (`coordinatorMoves`) and the other client writes under it, or stays and writes under
  * version 1. `burst` is what the client has not taken yet.
  */
-async function scene(coordinatorMoves: boolean, clientFiles = new MemoryByteStore()) {
+async function scene(coordinatorMoves: boolean, clientFiles: ByteStore = new MemoryByteStore()) {
   const docId = `move-${++docs}`;
   const coordinatorFiles = new MemoryByteStore();
   let authority = await AuthorityDocument.open({ docId, reducer: v1, storage: coordinatorFiles });
@@ -316,3 +316,44 @@ for (const how of ['with the catch-up burst', 'by upgradeReducer'] as const) {
     await authority.close();
   });
 }
+
+/** `files`, whose writes of schema marks fail once `armed` (a disk that fails under the mark alone). */
+function failingMarks(files: MemoryByteStore): { store: ByteStore; arm: () => void } {
+  let armed = false;
+  const refuse = (name: string) => {
+    if (armed && name.startsWith('schema')) throw new Error(`injected: cannot write ${name}`);
+  };
+  const store: ByteStore = {
+    list: () => files.list(),
+    read: (name) => files.read(name),
+    append: async (name, bytes) => {
+      refuse(name);
+      await files.append(name, bytes);
+    },
+    sync: (name) => files.sync(name),
+    delete: (name) => files.delete(name),
+  };
+  return { store, arm: () => (armed = true) };
+}
+
+test('a mark that cannot be put back after a failed move fails the document loudly (storage-failed), never leaving it taking mutations over a mark above what it runs', async () => {
+  const files = new MemoryByteStore();
+  const { store, arm } = failingMarks(files);
+  const { authority, client, burst } = await scene(false, store);
+  client.rebase({ journalId: authority.journalId, frames: [] });
+  await client.readyUpgrade(uniqueTitles);
+  arm();
+  expect(() =>
+    client.rebase({ journalId: authority.journalId, frames: burst, reducer: uniqueTitles }),
+  ).toThrow(expect.objectContaining({ kind: 'migration-failed' }));
+  await expect
+    .poll(() =>
+      client.mutate({ type: 'create', id: 'after', title: 'after' }).then(
+        () => 'taken',
+        (e) => e.kind,
+      ),
+    )
+    .toBe('storage-failed');
+  await client.close().catch(() => undefined);
+  await authority.close();
+});
