@@ -63,7 +63,15 @@ export async function openWithReducer(
   loading: Promise<ReducerModule>,
   folder?: Promise<LockedFolder>,
 ): Promise<LocalDocument> {
-  const { coordinatorUrl: _url, token: _token, sync: _sync, persist, onWarning, ...rest } = options;
+  const {
+    coordinatorUrl: _url,
+    token: _token,
+    sync: _sync,
+    redirectOrigins: _origins,
+    persist,
+    onWarning,
+    ...rest
+  } = options;
   checkCoordinatorOptions(options);
   loadSqlite().catch(() => undefined);
   loading.catch(() => undefined);

@@ -48,7 +48,16 @@ export interface OpenDocumentOptions
 }
 
 export async function openDocument(options: OpenDocumentOptions): Promise<LocalDocument> {
-  const { dataDir, storage, limits, coordinatorUrl: _url, token: _token, sync: _sync, ...rest } = options;
+  const {
+    dataDir,
+    storage,
+    limits,
+    coordinatorUrl: _url,
+    token: _token,
+    sync: _sync,
+    redirectOrigins: _origins,
+    ...rest
+  } = options;
   checkCoordinatorOptions(options);
   // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
   // are read; the replica awaits the same load.

@@ -15,6 +15,7 @@
 //    moves its entry last).
 import type { TandemError } from './errors.js';
 import type { Outcome } from './reducer/abi.js';
+import type { RedirectRefusal } from './sync/coordinator-list.js';
 import type { ReducerIdentity } from './sync/negotiation.js';
 import type { ReducerWait, SyncState } from './sync/sync-client.js';
 
@@ -41,6 +42,11 @@ export interface SyncStatus {
   readonly waitingFor?: ReducerWait;
   /** Why the last connection ended, while the client retries. */
   readonly lastDrop?: string;
+  /**
+   * The last redirect the client refused to follow since it was last live (`redirect-loop`,
+   * `redirect-insecure`, `redirect-refused`), with the URLs that chain tried (sync/coordinator-list.ts).
+   */
+  readonly redirectRefused?: RedirectRefusal;
   /** Why nothing pending can reach the coordinator any more (`sync-failed`, `storage-failed`). */
   readonly syncError?: { readonly kind: string; readonly message: string; readonly reason?: string };
   /** The latest rejections of this document's mutations, newest last. */
@@ -58,7 +64,11 @@ export interface StatusSource {
   readonly upgraded: SyncStatus['upgraded'];
   /** The document's connection to the coordinator, if it syncs. */
   readonly sync:
-    | { readonly waitingFor: ReducerWait | undefined; readonly lastDrop: string | undefined }
+    | {
+        readonly waitingFor: ReducerWait | undefined;
+        readonly lastDrop: string | undefined;
+        readonly redirectRefused: RedirectRefusal | undefined;
+      }
     | undefined;
   /** Why syncing stopped for good, or why the timeline failed. */
   readonly error: TandemError | undefined;
@@ -70,6 +80,7 @@ export function statusOf(source: StatusSource): SyncStatus {
   const { error, upgraded, sync } = source;
   const waitingFor = sync?.waitingFor;
   const lastDrop = sync?.lastDrop;
+  const redirectRefused = sync?.redirectRefused;
   return {
     syncState: source.syncState,
     pendingCount: source.pendingCount,
@@ -78,6 +89,7 @@ export function statusOf(source: StatusSource): SyncStatus {
     ...(upgraded !== undefined && { upgraded }),
     ...(waitingFor !== undefined && { waitingFor }),
     ...(lastDrop !== undefined && { lastDrop }),
+    ...(redirectRefused !== undefined && { redirectRefused }),
     ...(error !== undefined && {
       syncError: {
         kind: error.kind,

@@ -138,6 +138,11 @@ export {
 } from './storage/timeline-audit.js';
 export { newTimelineSecret } from './storage/timeline-secret.js';
 export { type CoordinatorOptions, checkCoordinatorOptions } from './sync/coordinator-check.js';
+export {
+  REDIRECT_REFUSALS,
+  type RedirectRefusal,
+  type RedirectRefusalKind,
+} from './sync/coordinator-list.js';
 export type {
   MessageDecoder,
   ReducerWait,

@@ -11,6 +11,11 @@ export interface CoordinatorOptions {
    * tried in turn, their redirects to the document's owner followed (sync/coordinator-list.ts).
    */
   readonly coordinatorUrl?: string | readonly string[];
+  /**
+   * Origins a coordinator may redirect to besides those of `coordinatorUrl` (e.g. `wss://c3.example.com`);
+   * any other redirect is refused (`redirect-refused`, sync/coordinator-list.ts L6).
+   */
+  readonly redirectOrigins?: readonly string[];
   /** Sent with `hello`; the coordinator's auth hook checks it per document. */
   readonly token?: string;
   /** Reconnect backoff and heartbeat (tests), and sync state changes. */
@@ -23,7 +28,13 @@ export interface CoordinatorOptions {
  * before opening anything.
  */
 export function checkCoordinatorOptions(options: CoordinatorOptions): void {
-  const { coordinatorUrl } = options;
+  const { coordinatorUrl, redirectOrigins } = options;
+  if (redirectOrigins !== undefined) {
+    if (!Array.isArray(redirectOrigins)) {
+      throw new TandemError('invalid-argument', 'redirectOrigins: a list of ws: or wss: origins');
+    }
+    for (const one of redirectOrigins) checkCoordinatorOptions({ coordinatorUrl: one as string });
+  }
   if (coordinatorUrl === undefined) return;
   if (typeof coordinatorUrl !== 'string') {
     if (!Array.isArray(coordinatorUrl) || coordinatorUrl.length === 0) {

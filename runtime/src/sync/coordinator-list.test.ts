@@ -114,46 +114,91 @@ const mutation = (lsn: number): MutationEnvelope => ({
 });
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-test('CoordinatorList: a failure moves down the list, redirects are followed at most MAX_REDIRECT_HOPS in a row, a welcome starts the count again', () => {
+test('CoordinatorList: a failure moves down the list (back to the URL that redirected, once, when it was at its target), allowed redirects are followed at most MAX_REDIRECT_HOPS in a row, a welcome starts the count again', () => {
   const event = fc.oneof(
     fc.constant({ kind: 'failed' as const }),
     fc.constant({ kind: 'welcomed' as const }),
     fc.constantFrom(...URLS, STRAY).map((url) => ({ kind: 'redirect' as const, url })),
   );
   fc.assert(
-    fc.property(fc.array(event, { maxLength: 60 }), (events) => {
-      const list = new CoordinatorList(URLS);
+    fc.property(fc.array(event, { maxLength: 60 }), fc.boolean(), (events, trustStray) => {
+      const list = new CoordinatorList(URLS, trustStray ? ['ws://stray'] : []);
+      // The model (L1–L7): the list's position, the redirects being followed, L3's one return.
       let index = 0;
-      let redirect: string | undefined;
-      let inARow = 0;
+      let chain: string[] = [];
+      let hops = 0;
+      let returned = false;
+      const next = (): void => {
+        chain = [];
+        hops = 0;
+        returned = false;
+        index = (index + 1) % URLS.length;
+      };
       for (const e of events) {
         if (e.kind === 'redirect') {
-          const followed = list.redirected(e.url) === 'followed';
-          expect(followed).toBe(inARow < MAX_REDIRECT_HOPS);
-          if (followed) {
-            inARow++;
-            redirect = e.url;
+          const from = URLS[index]!;
+          const tried = [from, ...chain, e.url];
+          const refusal = list.redirected(e.url);
+          const allowed = e.url !== STRAY || trustStray;
+          if (!allowed) {
+            expect(refusal).toMatchObject({ kind: 'redirect-refused', tried });
+            next();
+          } else if (hops >= MAX_REDIRECT_HOPS) {
+            expect(refusal).toMatchObject({ kind: 'redirect-loop', tried });
+            next();
           } else {
-            inARow = 0;
-            redirect = undefined;
-            index = (index + 1) % URLS.length;
+            expect(refusal).toBeUndefined();
+            hops++;
+            chain.push(e.url);
           }
         } else if (e.kind === 'failed') {
           list.failed();
-          inARow = 0;
-          redirect = undefined;
-          index = (index + 1) % URLS.length;
+          if (chain.length > 0 && !returned) {
+            chain = [];
+            hops = 0;
+            returned = true;
+          } else next();
         } else {
           list.welcomed();
-          inARow = 0;
+          hops = 0;
+          returned = false;
         }
-        expect(list.current).toBe(redirect ?? URLS[index]);
-        expect(list.hops).toBe(inARow);
+        expect(list.current).toBe(chain.at(-1) ?? URLS[index]);
+        expect(list.hops).toBe(hops);
       }
     }),
     { seed: SEED, numRuns: 500 },
   );
   expect(() => new CoordinatorList([])).toThrow(RangeError);
+  expect(() => new CoordinatorList(URLS, ['http://a'])).toThrow(RangeError);
+});
+
+test('a failure at a redirect target goes back to the URL that redirected, once; a second one moves on from its position', () => {
+  const list = new CoordinatorList(URLS);
+  list.failed();
+  expect(list.current).toBe(URLS[1]);
+  expect(list.redirected(URLS[0]!)).toBeUndefined();
+  list.failed();
+  // b answered (it is alive): asked again rather than skipped for c.
+  expect(list.current).toBe(URLS[1]);
+  expect(list.redirected(URLS[0]!)).toBeUndefined();
+  list.failed();
+  expect(list.current).toBe(URLS[2]);
+});
+
+test('a redirect to an origin that is neither a listed coordinator nor in redirectOrigins is refused (redirect-refused), naming the URLs tried', () => {
+  const list = new CoordinatorList(['wss://a.example/sync', 'wss://b.example/sync']);
+  expect(list.redirected('wss://b.example:443/other/sync')).toBeUndefined();
+  expect(list.redirected('wss://evil.example/sync')).toEqual({
+    kind: 'redirect-refused',
+    message: expect.stringContaining('wss://evil.example/sync'),
+    tried: ['wss://a.example/sync', 'wss://b.example:443/other/sync', 'wss://evil.example/sync'],
+  });
+  expect(list.current).toBe('wss://b.example/sync');
+  expect(new CoordinatorList(URLS).redirected('not a url')).toMatchObject({ kind: 'redirect-refused' });
+  const trusting = new CoordinatorList(['wss://a.example/sync'], ['wss://c.example']);
+  expect(trusting.redirected('wss://c.example/sync')).toBeUndefined();
+  expect(trusting.current).toBe('wss://c.example/sync');
 });
 
 test('a SyncClient given three coordinators follows redirects to the owner and moves down its list on failures, and its pending mutations reach the owner exactly once, in order', async () => {
@@ -275,19 +320,26 @@ test('a SyncClient given three coordinators follows redirects to the owner and m
           await tick();
         client.close();
         const context = JSON.stringify({ owner, answers, faults, pendingCount, taken, connects });
-        // L1–L3, replayed: a redirect is followed unless MAX_REDIRECT_HOPS were in a row; anything else
-        // moves to the list's next URL.
+        // L1–L7, replayed: an allowed redirect (never the stray one) is followed unless MAX_REDIRECT_HOPS
+        // were in a row; a refused one moves to the list's next URL; any other end goes to the URL that
+        // redirected (L3's return) or to the list's next one.
         let inARow = 0;
         let listIndex = 0;
         for (const [i, { url, redirectedTo }] of connects.entries()) {
-          if (redirectedTo !== undefined && inARow < MAX_REDIRECT_HOPS) {
+          expect(url, context).not.toBe(STRAY);
+          if (redirectedTo !== undefined && redirectedTo !== STRAY && inARow < MAX_REDIRECT_HOPS) {
             inARow++;
             expect(url, context).toBe(redirectedTo);
             continue;
           }
+          const refused = redirectedTo !== undefined;
           inARow = 0;
-          if (i > 0) listIndex = (listIndex + 1) % URLS.length;
-          expect(url, context).toBe(URLS[listIndex]);
+          const at = URLS.indexOf(url);
+          const nextIndex = (listIndex + 1) % URLS.length;
+          if (i === 0) expect(at, context).toBe(0);
+          else if (refused) expect(at, context).toBe(nextIndex);
+          else expect([listIndex, nextIndex], context).toContain(at);
+          listIndex = at;
         }
         expect(client.state, context).toBe('closed');
         // Every pending mutation taken once, in order, after the owner's marker.
@@ -300,13 +352,16 @@ test('a SyncClient given three coordinators follows redirects to the owner and m
 }, 120_000);
 
 test('CoordinatorList: a redirect from wss:// to ws:// is refused and moves down the list; one to wss://, or from ws://, is followed', () => {
-  const secure = new CoordinatorList(['wss://a/sync', 'wss://b/sync']);
-  expect(secure.redirected('ws://a-owner/sync')).toBe('insecure');
+  const secure = new CoordinatorList(['wss://a/sync', 'wss://b/sync'], ['ws://a-owner', 'wss://owner']);
+  expect(secure.redirected('ws://a-owner/sync')).toMatchObject({
+    kind: 'redirect-insecure',
+    tried: ['wss://a/sync', 'ws://a-owner/sync'],
+  });
   expect(secure.current).toBe('wss://b/sync');
-  expect(secure.redirected('wss://owner/sync')).toBe('followed');
+  expect(secure.redirected('wss://owner/sync')).toBeUndefined();
   expect(secure.current).toBe('wss://owner/sync');
-  const plain = new CoordinatorList(['ws://a/sync']);
-  expect(plain.redirected('wss://owner/sync')).toBe('followed');
+  const plain = new CoordinatorList(['ws://a/sync'], ['wss://owner']);
+  expect(plain.redirected('wss://owner/sync')).toBeUndefined();
 });
 
 /**
@@ -383,3 +438,81 @@ test('a redirect from a wss:// coordinator to a ws:// URL is never connected to:
   expect(hellos).toEqual(['wss://a/sync', 'wss://b/sync']);
   client.close();
 });
+
+test('a redirect to a host that is neither a listed coordinator nor in redirectOrigins is never connected to: the client reports redirect-refused with the URLs tried and moves down its list', async () => {
+  const hellos: string[] = [];
+  const { client, connects } = scripted(['ws://a/sync', 'ws://b/sync'], (url, socket) => {
+    socket.onSend = (message) => {
+      if (message.type !== 'hello') return;
+      hellos.push(url);
+      queueMicrotask(() =>
+        socket.say(
+          url === 'ws://a/sync'
+            ? { type: 'redirect', url: 'ws://elsewhere/sync', message: 'owned' }
+            : welcome,
+        ),
+      );
+    };
+    queueMicrotask(() => socket.open());
+  });
+  const refusals: (string | undefined)[] = [];
+  client.start();
+  for (let i = 0; i < 200 && client.state !== 'live'; i++) {
+    refusals.push(client.redirectRefused?.kind);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  expect(client.state).toBe('live');
+  expect(connects).not.toContain('ws://elsewhere/sync');
+  expect(hellos).toEqual(['ws://a/sync', 'ws://b/sync']);
+  expect(refusals).toContain('redirect-refused');
+  // Live again: the refusal is history.
+  expect(client.redirectRefused).toBeUndefined();
+  client.close();
+});
+
+test('a redirect loop is a typed refusal (redirect-loop) naming every URL of the chain', async () => {
+  const { client } = scripted(URLS, (url, socket) => {
+    socket.onSend = (message) => {
+      if (message.type !== 'hello') return;
+      const next = URLS[(URLS.indexOf(url) + 1) % URLS.length]!;
+      queueMicrotask(() => socket.say({ type: 'redirect', url: next, message: 'not here' }));
+    };
+    queueMicrotask(() => socket.open());
+  });
+  client.start();
+  for (let i = 0; i < 200 && client.redirectRefused === undefined; i++)
+    await new Promise((r) => setTimeout(r, 1));
+  const refusal = client.redirectRefused;
+  expect(client.lastDrop).toMatch(/^redirect-loop: /);
+  client.close();
+  expect(refusal?.kind).toBe('redirect-loop');
+  // The listed URL, the MAX_REDIRECT_HOPS followed, and the one refused.
+  expect(refusal?.tried).toHaveLength(MAX_REDIRECT_HOPS + 2);
+});
+
+for (const how of ['close', 'goOffline'] as const) {
+  test(`${how}() while a redirect waits in the inbox: it is not followed, and no socket or timer is left`, async () => {
+    const sockets: FakeSocket[] = [];
+    const { client, connects } = scripted(URLS, (_url, socket) => {
+      sockets.push(socket);
+      socket.onSend = (message) => {
+        if (message.type !== 'hello') return;
+        // The redirect is received; the client is told to stop before its inbox handles it.
+        socket.say({ type: 'redirect', url: URLS[2]!, message: 'owned' });
+        client[how]();
+      };
+      queueMicrotask(() => socket.open());
+    });
+    client.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(connects).toEqual([URLS[0]]);
+    expect(sockets[0]!.readyState).toBe(3);
+    expect(client.state).toBe(how === 'close' ? 'closed' : 'offline');
+    if (how === 'goOffline') {
+      // Back online, the client connects at once, where its list says (the redirect died with its session).
+      client.goOnline();
+      expect(connects).toEqual([URLS[0], URLS[0]]);
+      client.close();
+    }
+  });
+}

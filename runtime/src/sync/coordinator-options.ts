@@ -20,7 +20,7 @@ export function syncWithCoordinator(
   negotiation: ReducerNegotiation,
   limits: Partial<ReducerLimits> = {},
 ): void {
-  const { coordinatorUrl, token, sync } = options;
+  const { coordinatorUrl, redirectOrigins, token, sync } = options;
   if (coordinatorUrl === undefined) return;
   checkCoordinatorOptions(options);
   const client = new SyncClient(document, {
@@ -29,6 +29,7 @@ export function syncWithCoordinator(
     reducerHash,
     negotiation,
     limits,
+    ...(redirectOrigins !== undefined && { redirectOrigins }),
     ...(token !== undefined && { token }),
     ...sync,
   });

@@ -10,7 +10,7 @@
 //     back online) forgets it.
 // R3. A redirect refused (L2, L5 of coordinator-list.ts) is a failure like any other: the list moves on
 //     and the retry waits its backoff.
-import { CoordinatorList, MAX_REDIRECT_HOPS } from './coordinator-list.js';
+import { CoordinatorList, type RedirectRefusal } from './coordinator-list.js';
 import type { SyncOptions } from './sync-target.js';
 
 export class Reconnects {
@@ -22,10 +22,10 @@ export class Reconnects {
 
   /** `connect` is what an armed retry runs when it fires. */
   constructor(
-    options: Pick<SyncOptions, 'url' | 'backoffMs' | 'maxBackoffMs' | 'random'>,
+    options: Pick<SyncOptions, 'url' | 'redirectOrigins' | 'backoffMs' | 'maxBackoffMs' | 'random'>,
     connect: () => void,
   ) {
-    this.#list = new CoordinatorList(options.url);
+    this.#list = new CoordinatorList(options.url, options.redirectOrigins);
     this.#options = options;
     this.#connect = connect;
   }
@@ -76,16 +76,12 @@ export class Reconnects {
   }
 
   /**
-   * The coordinator sent the client to `url` (saying `why`): followed at once, or refused as a failure
-   * (R3). Returns why the connection ended, as the client reports it (`lastDrop`).
+   * The coordinator sent the client to `url`: followed at once (undefined), or refused as a failure
+   * (R3), the refusal returned.
    */
-  redirect(url: string, why: string): string {
-    const outcome = this.#list.redirected(url);
-    this.arm(0, outcome === 'followed');
-    if (outcome === 'followed') return `redirected to ${url}: ${why}`;
-    if (outcome === 'loop') {
-      return `redirect-loop: more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome (the last to ${url}); trying the next coordinator`;
-    }
-    return `redirect-insecure: refused a redirect from a wss:// coordinator to ${url} (its hello would carry the token and timeline secret unencrypted); trying the next coordinator`;
+  redirect(url: string): RedirectRefusal | undefined {
+    const refusal = this.#list.redirected(url);
+    this.arm(0, refusal === undefined);
+    return refusal;
   }
 }

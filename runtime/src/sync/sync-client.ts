@@ -76,6 +76,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { CatchUpUpgrade } from './catch-up-upgrade.js';
 import { ClientReducer } from './client-reducer.js';
 import { openSession } from './connection.js';
+import type { RedirectRefusal } from './coordinator-list.js';
 import type { OfferedReducer } from './negotiation.js';
 import { Reconnects } from './reconnects.js';
 import { type Session, StaleSession } from './session.js';
@@ -119,6 +120,7 @@ export class SyncClient {
   #paused = false;
   #failure: SyncFailure | undefined;
   #lastDrop: string | undefined;
+  #redirectRefused: RedirectRefusal | undefined;
   /** The last lsn this client has sent in a push (S6). */
   #sentThrough = -1;
   /** The state last told to `onStateChange` and the waiters. */
@@ -174,6 +176,11 @@ export class SyncClient {
   /** Why the last connection ended, while retrying (undefined once a session has gone live again). */
   get lastDrop(): string | undefined {
     return this.#lastDrop;
+  }
+
+  /** The last redirect refused (C6), until a session goes live. */
+  get redirectRefused(): RedirectRefusal | undefined {
+    return this.#redirectRefused;
   }
 
   /** The coordinator's sync URL the current (or next) connection goes to (C6). */
@@ -456,7 +463,12 @@ export class SyncClient {
   #redirect(session: Session, url: string, why: string): void {
     if (session !== this.#session) return;
     this.#end(1000, 'redirected');
-    this.#lastDrop = this.#reconnects.redirect(url, why);
+    const refusal = this.#reconnects.redirect(url);
+    if (refusal !== undefined) this.#redirectRefused = refusal;
+    this.#lastDrop =
+      refusal === undefined
+        ? `redirected to ${url}: ${why}`
+        : `${refusal.kind}: ${refusal.message}; trying the next coordinator`;
     this.#tell();
   }
 
@@ -481,6 +493,7 @@ export class SyncClient {
     if (session !== this.#session) return;
     this.#reconnects.reset();
     this.#lastDrop = undefined;
+    this.#redirectRefused = undefined;
     this.#setPhase(session, 'live');
     if (session === this.#session) this.#push(session);
   }

@@ -96,6 +96,12 @@ export interface SyncOptions {
    */
   readonly url: string | readonly string[];
   readonly connect: (url: string) => WebSocketLike;
+  /**
+   * Origins (or URLs) a coordinator may redirect this client to besides those of `url`; a redirect
+   * anywhere else is refused (`redirect-refused`) and the client moves down its list
+   * (coordinator-list.ts L6): a coordinator is not trusted with the token on any host it names.
+   */
+  readonly redirectOrigins?: readonly string[];
   readonly reducerHash: string;
   readonly token?: string;
   /** First reconnect delay; doubles up to `maxBackoffMs`, with jitter. */
