@@ -19,6 +19,7 @@ export class Reconnects {
   readonly #connect: () => void;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
+  #refused: RedirectRefusal | undefined;
 
   /** `connect` is what an armed retry runs when it fires. */
   constructor(
@@ -40,9 +41,10 @@ export class Reconnects {
     return this.#retry !== undefined;
   }
 
-  /** Forgets the backoff (R2). */
+  /** Forgets the backoff (R2) and the last refusal. */
   reset(): void {
     this.#attempt = 0;
+    this.#refused = undefined;
   }
 
   /** Disarms the retry (R1). */
@@ -75,13 +77,20 @@ export class Reconnects {
     this.#list.welcomed();
   }
 
+  /** The last redirect refused (R3), until `reset()`: live again, upgraded or back online. */
+  get refused(): RedirectRefusal | undefined {
+    return this.#refused;
+  }
+
   /**
-   * The coordinator sent the client to `url`: followed at once (undefined), or refused as a failure
-   * (R3), the refusal returned.
+   * The coordinator sent the client to `url` (saying `why`): followed at once, or refused as a failure
+   * (R3). Returns why the connection ended, as the client reports it (`lastDrop`).
    */
-  redirect(url: string): RedirectRefusal | undefined {
+  redirect(url: string, why: string): string {
     const refusal = this.#list.redirected(url);
     this.arm(0, refusal === undefined);
-    return refusal;
+    if (refusal === undefined) return `redirected to ${url}: ${why}`;
+    this.#refused = refusal;
+    return `${refusal.kind}: ${refusal.message}; trying the next coordinator`;
   }
 }

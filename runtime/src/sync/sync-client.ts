@@ -76,7 +76,6 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { CatchUpUpgrade } from './catch-up-upgrade.js';
 import { ClientReducer } from './client-reducer.js';
 import { openSession } from './connection.js';
-import type { RedirectRefusal } from './coordinator-list.js';
 import type { OfferedReducer } from './negotiation.js';
 import { Reconnects } from './reconnects.js';
 import { type Session, StaleSession } from './session.js';
@@ -120,7 +119,6 @@ export class SyncClient {
   #paused = false;
   #failure: SyncFailure | undefined;
   #lastDrop: string | undefined;
-  #redirectRefused: RedirectRefusal | undefined;
   /** The last lsn this client has sent in a push (S6). */
   #sentThrough = -1;
   /** The state last told to `onStateChange` and the waiters. */
@@ -178,9 +176,9 @@ export class SyncClient {
     return this.#lastDrop;
   }
 
-  /** The last redirect refused (C6), until a session goes live. */
-  get redirectRefused(): RedirectRefusal | undefined {
-    return this.#redirectRefused;
+  /** The last redirect refused (C6), until live again. */
+  get redirectRefused(): Reconnects['refused'] {
+    return this.#reconnects.refused;
   }
 
   /** The coordinator's sync URL the current (or next) connection goes to (C6). */
@@ -347,9 +345,8 @@ export class SyncClient {
         const settled = await this.#reducer.settle(message.reducerHash, this.#reconnects.current, (work) =>
           this.#await(session, work),
         );
-        // Checked before anything of it is taken (S5, S6).
         const known = Math.max(this.#target.openedThrough(), this.#sentThrough);
-        checkWelcomeMarker(message.appliedLsn, this.#target.takenLsn(), known);
+        checkWelcomeMarker(message.appliedLsn, this.#target.takenLsn(), known); // S5, S6
         session.journalId = message.journalId;
         session.pushedLsn = message.appliedLsn;
         session.head = message.head;
@@ -448,14 +445,12 @@ export class SyncClient {
         return;
       case 'pong':
         return;
-      case 'head': {
+      case 'head':
         this.#waits.answer(message.id, { journalId: message.journalId, head: message.head });
         return;
-      }
-      case 'redirect': {
+      case 'redirect':
         this.#redirect(session, message.url, message.message);
         return;
-      }
     }
   }
 
@@ -463,12 +458,7 @@ export class SyncClient {
   #redirect(session: Session, url: string, why: string): void {
     if (session !== this.#session) return;
     this.#end(1000, 'redirected');
-    const refusal = this.#reconnects.redirect(url);
-    if (refusal !== undefined) this.#redirectRefused = refusal;
-    this.#lastDrop =
-      refusal === undefined
-        ? `redirected to ${url}: ${why}`
-        : `${refusal.kind}: ${refusal.message}; trying the next coordinator`;
+    this.#lastDrop = this.#reconnects.redirect(url, why);
     this.#tell();
   }
 
@@ -493,7 +483,6 @@ export class SyncClient {
     if (session !== this.#session) return;
     this.#reconnects.reset();
     this.#lastDrop = undefined;
-    this.#redirectRefused = undefined;
     this.#setPhase(session, 'live');
     if (session === this.#session) this.#push(session);
   }
