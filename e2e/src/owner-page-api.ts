@@ -6,6 +6,7 @@ export interface OwnerPageOpen {
   /** The prepared reducer's bytes (base64): the page serves them to itself from a blob URL. */
   readonly reducer: string;
   readonly coordinatorUrl?: string | readonly string[];
+  readonly redirectOrigins?: readonly string[];
   readonly persist?: boolean;
 }
 

@@ -98,6 +98,7 @@ export class OwnedDocument {
         warning = message;
       },
       ...(config.coordinatorUrl !== undefined && { coordinatorUrl: config.coordinatorUrl }),
+      ...(config.redirectOrigins !== undefined && { redirectOrigins: config.redirectOrigins }),
       ...(config.token !== undefined && { token: config.token }),
     };
     const document = await openWithReducer(options, reducer, folder);

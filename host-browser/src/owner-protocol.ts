@@ -19,6 +19,7 @@ export interface OwnerConfig {
   readonly docId: string;
   readonly reducer: string;
   readonly coordinatorUrl?: string | readonly string[];
+  readonly redirectOrigins?: readonly string[];
   readonly token?: string;
   readonly persist: boolean;
   /**

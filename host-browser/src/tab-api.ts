@@ -28,6 +28,11 @@ export interface OpenDocumentOptions {
    * (each tab in its own order): tried in turn, their redirects to the document's owner followed.
    */
   readonly coordinatorUrl?: string | readonly string[];
+  /**
+   * Origins (`wss://host:port`) a coordinator may redirect to besides those of `coordinatorUrl`; a
+   * redirect anywhere else is refused (`redirect-refused`) and the next coordinator of the list tried.
+   */
+  readonly redirectOrigins?: readonly string[];
   /** Sent with `hello`; the coordinator's auth hook checks it. */
   readonly token?: string;
   /**

@@ -62,6 +62,7 @@ function ownerConfig(options: OpenDocumentOptions, shared: boolean): OwnerConfig
     persist: options.persist ?? true,
     shared,
     ...(options.coordinatorUrl !== undefined && { coordinatorUrl: options.coordinatorUrl }),
+    ...(options.redirectOrigins !== undefined && { redirectOrigins: options.redirectOrigins }),
     ...(options.token !== undefined && { token: options.token }),
   };
 }
