@@ -6,7 +6,6 @@
 // and every client holds the coordinator's pages. A failure lists every broken invariant, with the seed
 // and the log of events.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDocument } from '@tandem/host-node';
@@ -25,6 +24,7 @@ import type {
 } from './chaos/messages.js';
 import { Restartable } from './chaos/restartable.js';
 import { type ChaosEvent, chaosSchedule, describeEvent } from './chaos/schedule.js';
+import { freePort } from './support/free-port.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { REPO_ROOT } from './support/vite-server.js';
 
@@ -50,15 +50,6 @@ type CoordinatorChild = Child<CoordinatorRequest, CoordinatorReport>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 /** Polls `check` until it holds or `ms` pass; returns whether it held. */
 async function until(check: () => Promise<boolean>, ms: number, every = 200): Promise<boolean> {

@@ -5,12 +5,12 @@
 // its edits are confirmed there. When the owner closes, the tab moves on down
 // its list, the other coordinator takes the document over, and nothing the tab or a Node client wrote
 // is lost: all of them end on the same pages.
-import { createServer } from 'node:net';
 import { type Coordinator, startCoordinator } from '@tandem/coordinator';
 import { type PostgresCluster, startPostgresCluster } from '@tandem/coordinator/testing/postgres';
 import { type LocalDocument, openDocument } from '@tandem/host-node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { TODO_REDUCER, useBrowserRig } from './support/browser-rig.js';
+import { freePort } from './support/free-port.js';
 import { callOwner, mutateOwner, openOwner, untilStatus } from './support/owner-page.js';
 
 const rig = useBrowserRig('owner-page');
@@ -24,14 +24,9 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/** A local address that refuses connections: a port just listened on, then closed. */
+/** A local address that refuses connections. */
 async function deadSyncUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return `ws://127.0.0.1:${address.port}/sync`;
+  return `ws://127.0.0.1:${await freePort()}/sync`;
 }
 
 function syncUrl(coordinator: Coordinator): string {

@@ -83,20 +83,6 @@ async function crashing(store: FaultyByteStore, work: () => Promise<unknown>): P
   }
 }
 
-/** A faulty store holding `image`'s files, its counts starting from 0. */
-async function faultyCopy(image: MemoryByteStore, fault: Fault): Promise<FaultyByteStore> {
-  const store = new FaultyByteStore(fault);
-  store.writes = Number.MIN_SAFE_INTEGER;
-  store.syncs = Number.MIN_SAFE_INTEGER;
-  for (const file of await image.list()) {
-    await store.append(file, (await image.read(file)) ?? new Uint8Array(0));
-    await store.sync(file);
-  }
-  store.writes = 0;
-  store.syncs = 0;
-  return store;
-}
-
 /** Opens `image` offline with version 1 twice; each open must succeed and hold what `done` says. */
 async function reopensWhole(image: MemoryByteStore, done: Done, label: string): Promise<string> {
   let hash: string | undefined;
@@ -138,11 +124,11 @@ test('a crash at any write of an upgrade keep-then-mark, or of the open that rai
       seen.add(await reopensWhole(probe, done, label));
       if ((await readSchemaMark(probe, await probe.list())) === marked) continue;
       orphanOpens++;
-      const counting = await faultyCopy(image, NEVER);
+      const counting = await FaultyByteStore.holding(image, NEVER);
       await (await open(counting)).close();
       const opening = { writes: [1, counting.writes + 1], syncs: [1, counting.syncs + 1] } as const;
       for (const inner of faultsIn([opening])) {
-        const again = await faultyCopy(image, inner);
+        const again = await FaultyByteStore.holding(image, inner);
         await crashing(again, async () => (await open(again)).close());
         for (const after of OUTCOMES) {
           const innerLabel = `${label}; open stopped at ${inner.at} ${inner.k}${inner.tear ? ' (torn)' : ''}`;

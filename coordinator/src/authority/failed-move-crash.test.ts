@@ -61,20 +61,6 @@ const image = new MemoryByteStore();
   await doc.close();
 }
 
-/** A faulty store holding `image`'s files, its counts starting from 0. */
-async function faultyCopy(fault: Fault): Promise<FaultyByteStore> {
-  const store = new FaultyByteStore(fault);
-  store.writes = Number.MIN_SAFE_INTEGER;
-  store.syncs = Number.MIN_SAFE_INTEGER;
-  for (const file of await image.list()) {
-    await store.append(file, (await image.read(file)) ?? new Uint8Array(0));
-    await store.sync(file);
-  }
-  store.writes = 0;
-  store.syncs = 0;
-  return store;
-}
-
 /** The failed upgrade, then a todo under version 1; the upgrade's operation window. */
 async function failedMove(store: FaultyByteStore, done: string[]) {
   const doc = await open(store);
@@ -92,7 +78,7 @@ async function failedMove(store: FaultyByteStore, done: string[]) {
 }
 
 test('a crash at any write of a session whose move fails on its migrate never leaves the document opened on a version it does not run, loses nothing, and after the move rejected reopens offline on the app reducer', async () => {
-  const run = await failedMove(await faultyCopy(NEVER), []);
+  const run = await failedMove(await FaultyByteStore.holding(image, NEVER), []);
   const { window } = run;
   expect(window.writes[1]).toBeGreaterThan(window.writes[0]);
   const faults: Fault[] = [];
@@ -103,7 +89,7 @@ test('a crash at any write of a session whose move fails on its migrate never le
   let refused = 0;
   let opened = 0;
   for (const fault of faults) {
-    const store = await faultyCopy(fault);
+    const store = await FaultyByteStore.holding(image, fault);
     const done = ['m1'];
     await failedMove(store, done).catch((error: unknown) => {
       if (!store.stopped) throw error;

@@ -146,6 +146,20 @@ export class FaultyByteStore extends MemoryByteStore {
     this.fault = fault;
   }
 
+  /** A faulty store holding `image`'s files, synced, its counts starting from 0 (a crash sweep's start). */
+  static async holding(image: MemoryByteStore, fault: Fault): Promise<FaultyByteStore> {
+    const store = new FaultyByteStore(fault);
+    store.writes = Number.MIN_SAFE_INTEGER;
+    store.syncs = Number.MIN_SAFE_INTEGER;
+    for (const file of await image.list()) {
+      await store.append(file, (await image.read(file)) ?? new Uint8Array(0));
+      await store.sync(file);
+    }
+    store.writes = 0;
+    store.syncs = 0;
+    return store;
+  }
+
   protected override beforeOperation(op: Operation, length = 0): number {
     if (this.stopped) throw new InjectedFault('the store has stopped');
     if (op === 'write') this.writes++;
