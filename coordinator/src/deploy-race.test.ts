@@ -59,12 +59,12 @@ const stores: [string, () => Promise<SharedStore>][] = [
   [
     'a data folder',
     async () => {
-      let runs = 0;
       let dataDir = '';
       return {
         shelf: () => fileReducerShelf(dataDir),
+        // A fresh folder each time: one store's folders never hold another test's reducers.
         reset: async () => {
-          dataDir = join(folder, String(runs++));
+          dataDir = await mkdtemp(join(folder, 'run-'));
         },
       };
     },
