@@ -1,21 +1,25 @@
 // Boot to first query answer in Debian's Chromium (issue 10, must-show 4): a fresh page opens a
-// document persisted in OPFS through host-browser's tab API, as the demo app does (the broker, the
-// owner's dedicated worker, sqlite-wasm, the prepared reducer from the coordinator, the OPFS files),
-// and times openDocument → the answer of `SELECT count(*)`; interleaved with it, the floor: a fresh
-// page whose new worker loads raw sqlite-wasm, reads a SQLite file of the same rows from OPFS and
-// answers the same query. Cases as in Node (boot.ts): empty, 20,000 pending never synced, 10,000 synced
-// (opened syncing with the coordinator). The first round is the warm-up (HTTP and code caches cold) and
-// is reported apart: then every page is new, but the browser's caches are warm, as for a returning user.
+// document persisted in OPFS through host-browser's tab API, as the demo app does (host-browser imported
+// at the page's start, the broker, the owner's dedicated worker, sqlite-wasm, the prepared reducer from
+// the coordinator, the OPFS files), and times it to the answer of `SELECT count(*)`; interleaved with
+// it, the floor: a fresh page (nothing of Tandem) whose new worker loads raw sqlite-wasm, reads a SQLite
+// file of the same rows from OPFS and answers the same query. Both are timed from their page's
+// navigation start, so what host-browser starts at import, before the app opens anything, counts.
+// Cases as in Node (boot.ts): empty, 20,000 pending never synced, 10,000 synced (opened syncing with
+// the coordinator). The first round is the warm-up (HTTP and code caches cold) and is reported apart:
+// then every page is new, but the browser's caches are warm, as for a returning user.
 // The page is built and served as the demo app is (base `/`, so its files are under `/assets/`, which
 // the coordinator serves as immutable: a returning user's browser takes them from its cache unasked).
 // Everything in a page is per page: its workers, sqlite-wasm's instance, the compiled reducer.
+// `BENCH_BASELINE=<checkout>` (e.g. /work/main) also builds the same page against that checkout's
+// host-browser and runs it interleaved, served by a second coordinator (its own origin, so its own OPFS).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLog, startCoordinator } from '@tandem/coordinator';
 import { chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
-import type { BootTiming } from './boot-page-api.js';
+import type { BootTiming, FloorTiming } from './boot-page-api.js';
 import { QUIET, REPO_ROOT } from './browser-size.js';
 
 const CHROMIUM_PATH = process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium';
@@ -56,49 +60,71 @@ const median = (values: readonly number[]): number => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const BASELINE = process.env.BENCH_BASELINE;
+
 const temp = await mkdtemp(join(tmpdir(), 'tandem-bench-boot-chromium-'));
-const staticDir = join(temp, 'static');
-await build({
-  root: PAGE_ROOT,
-  base: '/',
-  configFile: false,
-  logLevel: 'warn',
-  resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
-  worker: { format: 'es', rolldownOptions: { checks: QUIET } },
-  build: {
-    outDir: staticDir,
-    emptyOutDir: true,
-    target: 'es2022',
-    reportCompressedSize: false,
-    rolldownOptions: { checks: QUIET },
-  },
-});
-const coordinator = await startCoordinator({
-  reducer: TODO_REDUCER,
-  dataDir: join(temp, 'data'),
-  port: 0,
-  workers: 1,
-  staticDir,
-  log: createLog({ level: 'warn' }),
-});
+
+/** The boot pages built into `outDir`, against `hostBrowser` (a checkout's host-browser sources) when given. */
+async function buildPages(outDir: string, hostBrowser?: string): Promise<void> {
+  await build({
+    root: PAGE_ROOT,
+    base: '/',
+    configFile: false,
+    logLevel: 'warn',
+    resolve: {
+      conditions: ['source', 'module', 'browser', 'development|production'],
+      ...(hostBrowser !== undefined && { alias: { '@tandem/host-browser': hostBrowser } }),
+    },
+    worker: { format: 'es', rolldownOptions: { checks: QUIET } },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      reportCompressedSize: false,
+      rolldownOptions: {
+        checks: QUIET,
+        input: { main: join(PAGE_ROOT, 'index.html'), floor: join(PAGE_ROOT, 'floor.html') },
+      },
+    },
+  });
+}
+
+/** A build of the pages and the coordinator serving it (its own origin: its own OPFS). */
+interface Site {
+  readonly label: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+async function startSite(label: string, hostBrowser?: string): Promise<Site> {
+  const staticDir = join(temp, label, 'static');
+  await buildPages(staticDir, hostBrowser);
+  const coordinator = await startCoordinator({
+    reducer: TODO_REDUCER,
+    dataDir: join(temp, label, 'data'),
+    port: 0,
+    workers: 1,
+    staticDir,
+    log: createLog({ level: 'warn' }),
+  });
+  return { label, url: coordinator.url, close: () => coordinator.close() };
+}
+
+const sites = [await startSite('new')];
+if (BASELINE !== undefined) sites.push(await startSite('old', join(BASELINE, 'host-browser/src/index.ts')));
+const [site] = sites as [Site, ...Site[]];
 const context = await chromium.launchPersistentContext(join(temp, 'profile'), {
   executablePath: CHROMIUM_PATH,
   args: CHROMIUM_ARGS,
 });
 const pageErrors: string[] = [];
 
-async function bootPage(): Promise<Page> {
+/** Runs `fn` in a fresh page at `url`, then closes it and lets its workers go. */
+async function inPage<T>(url: string, fn: (page: Page) => Promise<T>): Promise<T> {
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${coordinator.url}/`);
-  await page.waitForFunction(() => typeof window.bootPage === 'object');
-  return page;
-}
-
-/** Runs `fn` in a fresh page, then closes it and lets its workers go. */
-async function inPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
-  const page = await bootPage();
   try {
+    await page.goto(url);
     return await fn(page);
   } finally {
     await page.close();
@@ -106,55 +132,81 @@ async function inPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
   }
 }
 
+/** The timed boot a page's URL asks for, run as it loads. */
+const bootRun = <T extends BootTiming | FloorTiming>(url: string) =>
+  inPage(url, (page) => page.evaluate(() => window.bootRun) as Promise<T | undefined>).then((timing) => {
+    if (timing === undefined) throw new Error(`${url} ran no boot`);
+    return timing;
+  });
+
 try {
   for (const c of CASES) {
-    await inPage((page) =>
-      page.evaluate(([docId, rows, sync]) => window.bootPage.fill(docId, rows, sync), [
-        c.docId,
-        c.rows,
-        c.sync,
-      ] as const),
-    );
-    await inPage((page) =>
-      page.evaluate(([name, rows]) => window.bootPage.floorWrite(name, rows), [c.docId, c.rows] as const),
+    for (const { url } of sites) {
+      await inPage(`${url}/`, (page) =>
+        page.evaluate(([docId, rows, sync]) => window.bootPage.fill(docId, rows, sync), [
+          c.docId,
+          c.rows,
+          c.sync,
+        ] as const),
+      );
+    }
+    await inPage(`${site.url}/floor.html`, (page) =>
+      page.evaluate(([name, rows]) => window.floorPage.write(name, rows), [c.docId, c.rows] as const),
     );
   }
   const ours = new Map<string, BootTiming[]>();
-  const floor = new Map<string, number[]>();
+  const floor = new Map<string, FloorTiming[]>();
+  const add = <T>(map: Map<string, T[]>, key: string, value: T) =>
+    map.set(key, [...(map.get(key) ?? []), value]);
   for (let round = 0; round <= ROUNDS; round++) {
     for (const c of CASES) {
-      const timing = await inPage((page) =>
-        page.evaluate(([docId, sync]) => window.bootPage.openTimed(docId, sync), [c.docId, c.sync] as const),
-      );
-      if (timing.rows !== c.rows || !timing.persisted) {
-        throw new Error(`${c.name}: ${timing.rows} rows, persisted ${timing.persisted} (${timing.warning})`);
-      }
-      const base = await inPage((page) =>
-        page.evaluate((name) => window.bootPage.floorOpenTimed(name), c.docId),
-      );
-      if (base.rows !== c.rows) throw new Error(`floor ${c.name}: ${base.rows} rows`);
-      ours.set(c.name, [...(ours.get(c.name) ?? []), timing]);
-      floor.set(c.name, [...(floor.get(c.name) ?? []), base.ms]);
+      const runs = [
+        ...sites.map(({ label, url }) => async () => {
+          const timing = await bootRun<BootTiming>(`${url}/?open=${c.docId}${c.sync ? '&sync' : ''}`);
+          if (timing.rows !== c.rows || !timing.persisted) {
+            throw new Error(
+              `${c.name} (${label}): ${timing.rows} rows, persisted ${timing.persisted} (${timing.warning})`,
+            );
+          }
+          add(ours, `${label} ${c.name}`, timing);
+        }),
+        async () => {
+          const base = await bootRun<FloorTiming>(`${site.url}/floor.html?open=${c.docId}`);
+          if (base.rows !== c.rows) throw new Error(`floor ${c.name}: ${base.rows} rows`);
+          add(floor, c.name, base);
+        },
+      ];
+      // Each side goes first in turn: whatever the page before leaves behind falls on each alike.
+      for (let k = 0; k < runs.length; k++) await runs[(round + k) % runs.length]?.();
     }
   }
   console.log(
-    `# boot to first query answer, Chromium (${CHROMIUM_PATH}): a fresh page each, median of ${ROUNDS} after a warm-up round`,
+    `# boot to first query answer, Chromium (${CHROMIUM_PATH}): a fresh page each, from its navigation start, median of ${ROUNDS} after a warm-up round`,
   );
   for (const c of CASES) {
-    const [first, ...mine] = ours.get(c.name) ?? [];
     const [firstFloor, ...base] = floor.get(c.name) ?? [];
-    const x = median(mine.map((t) => t.firstQueryMs));
-    const y = median(base);
-    console.log(
-      `boot ${c.name} (chromium): ours ${x.toFixed(0)} ms, floor ${y.toFixed(0)} ms, ratio ${(x / y).toFixed(2)} (goal ${c.goalMs} ms)`,
-    );
-    console.log(
-      `  ours: openDocument ${median(mine.map((t) => t.openMs)).toFixed(0)} ms of it; first page ever ${first?.firstQueryMs.toFixed(0)} ms (floor ${firstFloor?.toFixed(0)} ms)`,
-    );
+    const y = median(base.map((t) => t.sinceNavigationMs));
+    for (const { label } of sites) {
+      const [first, ...mine] = ours.get(`${label} ${c.name}`) ?? [];
+      const x = median(mine.map((t) => t.sinceNavigationMs));
+      const build = label === 'new' ? '' : ` [${label} build: ${BASELINE}]`;
+      console.log(
+        `boot ${c.name} (chromium)${build}: ours ${x.toFixed(0)} ms, floor ${y.toFixed(0)} ms, ratio ${(x / y).toFixed(2)} (goal ${c.goalMs} ms)`,
+      );
+      console.log(
+        `  ours: openDocument → answer ${median(mine.map((t) => t.firstQueryMs)).toFixed(0)} ms (openDocument ${median(mine.map((t) => t.openMs)).toFixed(0)}); floor: worker → answer ${median(base.map((t) => t.workerMs)).toFixed(0)} ms; first page ever ${first?.sinceNavigationMs.toFixed(0)} ms (floor ${firstFloor?.sinceNavigationMs.toFixed(0)} ms)`,
+      );
+    }
+    if (sites.length > 1) {
+      const [now, old] = sites.map(({ label }) =>
+        median((ours.get(`${label} ${c.name}`) ?? []).slice(1).map((t) => t.sinceNavigationMs)),
+      );
+      console.log(`  new / old build: ${((now ?? Number.NaN) / (old ?? Number.NaN)).toFixed(2)}`);
+    }
   }
   if (pageErrors.length > 0) console.log(`page errors: ${pageErrors.join('; ')}`);
 } finally {
   await context.close();
-  await coordinator.close();
+  for (const { close } of sites) await close();
   await rm(temp, { recursive: true, force: true });
 }

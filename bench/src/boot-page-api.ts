@@ -1,8 +1,14 @@
-// What the Chromium boot page (bench/boot-page) exposes on `window.bootPage`. Every timing is taken in
-// the page with performance.now(), so the Playwright round trip is never part of a figure.
+// What the Chromium boot pages (bench/boot-page) expose. A timed boot runs as the page loads, from
+// its URL (`/?open=<docId>[&sync]` opens a document through host-browser; `/floor.html?open=<name>`
+// runs the floor), and leaves its promise on `window.bootRun`. Every timing is taken in the page with
+// performance.now(), so the Playwright round trip is never part of a figure; both sides are timed from
+// the page's navigation start (its time origin), so whatever one side starts at import time, before
+// the app opens anything, is inside its figure.
 
 export interface BootTiming {
-  /** From the openDocument call to the first query's answer (owner election, worker start, sqlite-wasm, the reducer, OPFS). */
+  /** From the page's navigation start to the first query's answer: the figure compared with the floor. */
+  readonly sinceNavigationMs: number;
+  /** From the openDocument call to the first query's answer (owner election, owner worker, sqlite-wasm, the reducer, OPFS). */
   readonly firstQueryMs: number;
   /** openDocument alone. */
   readonly openMs: number;
@@ -13,25 +19,34 @@ export interface BootTiming {
   readonly warning?: string;
 }
 
+export interface FloorTiming {
+  /** From the floor page's navigation start to the answer. */
+  readonly sinceNavigationMs: number;
+  /** From the floor worker's creation to the answer. */
+  readonly workerMs: number;
+  readonly rows: number;
+}
+
+/** `window.bootPage` on `/`: preparing the documents. */
 export interface BootPage {
   /**
    * Creates `count` todos in `docId`, persisted, syncing with the coordinator that served the page
    * when `sync` (and waits until it took them all), then closes it.
    */
   fill(docId: string, count: number, sync: boolean): Promise<void>;
-  /** Opens `docId` as the app does (persisted; syncing when `sync`) and times it to its first answer. */
-  openTimed(docId: string, sync: boolean): Promise<BootTiming>;
+}
+
+/** `window.floorPage` on `/floor.html`. */
+export interface FloorPage {
   /** Writes a SQLite file of `count` todos into OPFS as `name`, with raw sqlite-wasm (the floor's file). */
-  floorWrite(name: string, count: number): Promise<void>;
-  /**
-   * The floor of openTimed: a new dedicated worker loads raw sqlite-wasm, reads the file `name` from
-   * OPFS, opens it and answers the same query; ms from the worker's creation to the answer.
-   */
-  floorOpenTimed(name: string): Promise<{ readonly ms: number; readonly rows: number }>;
+  write(name: string, count: number): Promise<void>;
 }
 
 declare global {
   interface Window {
     bootPage: BootPage;
+    floorPage: FloorPage;
+    /** The timed boot the page's URL asked for. */
+    bootRun: Promise<BootTiming | FloorTiming> | undefined;
   }
 }

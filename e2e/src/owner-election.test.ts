@@ -1,7 +1,7 @@
 // A tab that loses the owner election leaves no worker running and never touches OPFS: every tab starts
-// its owner worker before the election is decided (so its code and SQLite load meanwhile), and only the
-// elected tab's worker is told to open the document; the others end theirs as soon as they learn
-// another tab holds the owner lock.
+// its owner worker before the election is decided (as soon as it imports host-browser, so its code and
+// SQLite load while the app sets up), and only the elected tab's worker is told to open the document;
+// the others end theirs as soon as they learn another tab holds the owner lock.
 import type { BrowserContext, Page, Worker } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { useBrowserRig } from './support/browser-rig.js';
@@ -125,6 +125,22 @@ test('a tab opening a document another tab already hosts ends the worker it star
     expect(rows).toEqual({ ok: true, value: [{ id: 'a' }] });
     expect(await b.page.evaluate(() => window.owner.status().persisted)).toBe(true);
     expect(b.errors).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a tab starts its owner worker as it imports host-browser, and its first open is served by that worker: one worker, never two', async () => {
+  const context = await rig.browser.newContext();
+  try {
+    const a = await tab(context);
+    const started = () => (globalThis as unknown as { workersStarted: number }).workersStarted;
+    expect(await a.page.evaluate(started)).toBe(1);
+    const status = await open(a.page, { docId: 'prestarted' });
+    expect(status.isOwner && status.persisted).toBe(true);
+    expect(await a.page.evaluate(started)).toBe(1);
+    expect(a.page.workers().length).toBe(1);
+    expect(a.errors).toEqual([]);
   } finally {
     await context.close();
   }

@@ -11,6 +11,7 @@
 // the election (another tab may try) and stands again after a backoff; only a final refusal fails the
 // tab's connection.
 import { proxy, type Remote, wrap } from 'comlink';
+import { prestartOwnerWorker } from './owner-prestart.js';
 import {
   type ClientSink,
   clientLockName,
@@ -515,3 +516,7 @@ class SoloLink implements OwnerLink {
     if (worker !== undefined) await closeOwner(worker);
   }
 }
+
+// What every first open in this tab waits for starts as soon as the tab imports host-browser (owner-prestart.ts).
+prestartOwnerWorker();
+if (typeof window !== 'undefined' && sharedOwnersAvailable()) Broker.get();

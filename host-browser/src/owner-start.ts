@@ -6,18 +6,17 @@
 // Invariant: a worker that failed to start is ended before the start is retried, so it holds nothing
 // (no OPFS handle, no socket) that the next attempt (here or in another tab) would find held.
 import { TandemError, type TandemErrorKind } from '@tandem/runtime/errors';
+import { newOwnerWorker, takePrestartedOwnerWorker } from './owner-prestart.js';
 import type { FromOwnerWorker, OwnerConfig, ToOwnerWorker } from './owner-protocol.js';
 import { reviveError } from './wire-errors.js';
 
 /**
- * Starts an owner worker for `config`, told at once which reducer it will run and whether it syncs
- * (`prepare`), so it fetches them while its code loads; it opens nothing until told to.
+ * Starts an owner worker for `config` (the tab's prestarted one when it is still there), told at once
+ * which reducer it will run and whether it syncs (`prepare`), so it fetches them while its code loads;
+ * it opens nothing until told to.
  */
 export function startOwnerWorker(config: OwnerConfig): Worker {
-  const worker = new Worker(new URL('./owner-worker.js', import.meta.url), {
-    type: 'module',
-    name: `tandem owner: ${config.docId}`,
-  });
+  const worker = takePrestartedOwnerWorker() ?? newOwnerWorker(`tandem owner: ${config.docId}`);
   post(worker, { type: 'prepare', reducer: config.reducer, syncs: config.coordinatorUrl !== undefined });
   return worker;
 }

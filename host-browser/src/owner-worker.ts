@@ -1,8 +1,9 @@
-// The owner worker's entry: a dedicated worker that a tab standing for owner starts (owner-link.ts).
-// It is small on purpose, so the work every owner needs before it can open anything starts as soon as
-// the worker runs, while the rest of the owner's code (owner-service.ts) loads and compiles beside it:
-// sqlite-wasm's fetch, compile and init (once per worker), and the fetch of the reducer the tab names
-// in `prepare`. None of it touches OPFS or the network beyond those two fetches, so a tab that loses
+// The owner worker's entry: a dedicated worker that a tab standing for owner starts (owner-link.ts),
+// or that a tab starts as soon as it imports host-browser (owner-prestart.ts). It is small on purpose
+// and imports its two big parts dynamically, both at once as it runs, so their fetches overlap instead
+// of the second waiting for the first to be evaluated: sqlite-wasm (whose init fetches and compiles its
+// module, once per worker) and the rest of the owner's code (owner-service.ts). Meanwhile it fetches
+// the reducer the tab names in `prepare`. None of it touches OPFS or the network beyond those two fetches, so a tab that loses
 // the election ends this worker unharmed. Only the elected tab's `open` touches OPFS: the entry starts
 // opening the document's folder as soon as it arrives (five round trips to the browser's storage, run
 // while sqlite-wasm loads instead of after it), and hands it to the service with the open.
@@ -10,7 +11,6 @@
 // Invariant: every message reaches owner-service.ts in the order it was sent: those that arrive while
 // it loads wait for it. If it cannot load, an `open` is answered `failed` (a start that may be retried)
 // and a `close` is answered `closed`, so no tab waits on this worker.
-import { loadSqlite } from '@tandem/runtime/sqlite';
 import { type LockedFolder, openDocumentFolder, syncAccessSupported } from './opfs-folder.js';
 import type { FromOwnerWorker, Prefetched, ToOwnerWorker } from './owner-protocol.js';
 
@@ -22,7 +22,8 @@ interface DedicatedWorkerScope {
 
 const scope = globalThis as unknown as DedicatedWorkerScope;
 
-loadSqlite().catch(() => undefined);
+// Its failure is the open's: the runtime loads it again there, and reports why it could not.
+import('@tandem/runtime/sqlite').then(({ loadSqlite }) => loadSqlite()).catch(() => undefined);
 
 const early: ToOwnerWorker[] = [];
 let reducer: Prefetched | undefined;
