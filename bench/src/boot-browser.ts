@@ -198,10 +198,14 @@ try {
       );
     }
     if (sites.length > 1) {
-      const [now, old] = sites.map(({ label }) =>
-        median((ours.get(`${label} ${c.name}`) ?? []).slice(1).map((t) => t.sinceNavigationMs)),
+      const [now = [], old = []] = sites.map(({ label }) =>
+        (ours.get(`${label} ${c.name}`) ?? []).slice(1).map((t) => t.sinceNavigationMs),
       );
-      console.log(`  new / old build: ${((now ?? Number.NaN) / (old ?? Number.NaN)).toFixed(2)}`);
+      // Paired by round as well: both builds of a round ran side by side, at the same load.
+      const paired = now.map((x, k) => x / (old[k] ?? Number.NaN));
+      console.log(
+        `  new / old build: ${(median(now) / median(old)).toFixed(2)} (median of the rounds' ratios ${median(paired).toFixed(2)}, ${paired.filter((r) => r < 1).length} of ${paired.length} rounds faster)`,
+      );
     }
   }
   if (pageErrors.length > 0) console.log(`page errors: ${pageErrors.join('; ')}`);

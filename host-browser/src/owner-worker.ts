@@ -2,11 +2,14 @@
 // or that a tab starts as soon as it imports host-browser (owner-prestart.ts). It is small on purpose
 // and imports its two big parts dynamically, both at once as it runs, so their fetches overlap instead
 // of the second waiting for the first to be evaluated: sqlite-wasm (whose init fetches and compiles its
-// module, once per worker) and the rest of the owner's code (owner-service.ts). Meanwhile it fetches
-// the reducer the tab names in `prepare`. None of it touches OPFS or the network beyond those two fetches, so a tab that loses
-// the election ends this worker unharmed. Only the elected tab's `open` touches OPFS: the entry starts
-// opening the document's folder as soon as it arrives (five round trips to the browser's storage, run
-// while sqlite-wasm loads instead of after it), and hands it to the service with the open.
+// module, once per worker) and the rest of the owner's code (owner-service.ts). (With sqlite-wasm in
+// the entry's chunk, as before, the worker ran its first line ~60 ms later and sqlite-wasm was ready
+// ~60 ms later too: its 220 KB had to be fetched and evaluated before anything else started.)
+// Meanwhile it fetches the reducer the tab names in `prepare`. None of it touches OPFS or the network
+// beyond those fetches, so a tab that loses the election ends this worker unharmed. Only the elected
+// tab's `open` touches OPFS: the entry starts opening the document's folder as soon as it arrives
+// (five round trips to the browser's storage, run while sqlite-wasm loads instead of after it), and
+// hands it to the service with the open.
 //
 // Invariant: every message reaches owner-service.ts in the order it was sent: those that arrive while
 // it loads wait for it. If it cannot load, an `open` is answered `failed` (a start that may be retried)
