@@ -111,20 +111,29 @@ export function decodePageDelta(
   }
 }
 
-/** A `dictionary` delta's dictionary; undefined for none (a page with nothing before it, alone). */
+/**
+ * Where a dictionary of several pages is laid out. Deflate and inflate are synchronous and keep nothing
+ * of it, so one buffer serves every call: a fresh one cost 16–32 KiB per `dictionary` page, on the
+ * coordinator that encodes each frame and on every client that decodes it.
+ */
+const dictionaryScratch = new Uint8Array((DICTIONARY_NEIGHBOURS + 1) * PAGE_SIZE);
+
+/**
+ * A `dictionary` delta's dictionary; undefined for none (a page with nothing before it, alone). Valid
+ * until the next call (it may be the shared scratch).
+ */
 function dictionaryOf(
   previous: Uint8Array | undefined,
   neighbours: readonly Uint8Array[],
 ): Uint8Array | undefined {
-  const pages = neighbours.slice(0, DICTIONARY_NEIGHBOURS);
-  if (previous !== undefined) pages.push(previous);
-  if (pages.length === 0) return undefined;
-  if (pages.length === 1) return pages[0];
-  const dictionary = new Uint8Array(pages.length * PAGE_SIZE);
-  pages.forEach((page, i) => {
-    dictionary.set(page, i * PAGE_SIZE);
-  });
-  return dictionary;
+  const count = Math.min(neighbours.length, DICTIONARY_NEIGHBOURS) + (previous === undefined ? 0 : 1);
+  if (count === 0) return undefined;
+  if (count === 1) return previous ?? neighbours[0];
+  for (let i = 0; i < count; i++) {
+    const page = i < count - 1 || previous === undefined ? neighbours[i]! : previous;
+    dictionaryScratch.set(page, i * PAGE_SIZE);
+  }
+  return dictionaryScratch.subarray(0, count * PAGE_SIZE);
 }
 
 function tagged(encoding: number, body: Uint8Array): Uint8Array {
@@ -150,6 +159,7 @@ function inflate(deflate: RawDeflate, body: Uint8Array, limit: number, dictionar
 const scratch = new Uint8Array(MAX_RUNS_BYTES);
 /** The previous version of a page the receiver does not hold. */
 const ZEROS = new Uint8Array(PAGE_SIZE);
+const NO_NEIGHBOURS: readonly Uint8Array[] = [];
 
 /** 32-bit words over `page` when it is aligned to them (a view into a larger buffer may not be). */
 function wordsOf(page: Uint8Array): Uint32Array | undefined {
@@ -278,7 +288,13 @@ export class PageVersions {
     const previous = wire.pages.map((page) => this.previous(page.pgno));
     const pages = wire.pages.map((page, i) => ({
       pgno: page.pgno,
-      data: decodePageDelta(previous[i], page.delta, rawDeflate, neighboursOf(previous, i)),
+      // Only a `dictionary` delta reads the neighbours: the others skip gathering them.
+      data: decodePageDelta(
+        previous[i],
+        page.delta,
+        rawDeflate,
+        page.delta[0] === DICTIONARY ? neighboursOf(previous, i) : NO_NEIGHBOURS,
+      ),
     }));
     const frame: Frame = { lsn: wire.lsn, pageCount: wire.pageCount, pages };
     this.apply(frame);
