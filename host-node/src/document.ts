@@ -12,7 +12,6 @@ import {
   documentFolderName,
   type LocalDocument,
   type LocalDocumentOptions,
-  loadSqlite,
   openLocalDocument,
   protocolLimits,
   type ReducerLimits,
@@ -22,6 +21,7 @@ import {
 import { loadReducerFrom } from '@tandem/runtime/prepare';
 import { FsByteStore } from './fs-byte-store.js';
 import { LazySocket } from './lazy-socket.js';
+import { loadSqliteForBoot } from './sqlite-boot.js';
 
 export interface OpenDocumentOptions
   extends Omit<
@@ -61,7 +61,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   checkCoordinatorOptions(options);
   // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
   // are read; the replica awaits the same load.
-  loadSqlite().catch(() => undefined);
+  loadSqliteForBoot().catch(() => undefined);
   // The sync client (and the protocol's schemas and codec) load only for a document that syncs, while
   // the reducer is read; before anything is locked or opened, so that its failure leaves nothing open.
   const syncing =
