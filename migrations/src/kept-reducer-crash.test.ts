@@ -1,9 +1,10 @@
 // An upgrade keeps the reducer it moves to beside the schema mark, synced before the mark (runtime
-// storage/schema-mark.ts invariants 4, 5): a crash at any write or sync of that sequence — the kept
-// reducer's bytes, their sync, the mark, its sync, the deletes after — and of an open that raises the
-// mark on such an orphan, never leaves a document that an offline reopen with the app's version 1
-// refuses. It opens on the kept reducer, or on version 1 under the mark the crash left, with every
-// mutation that resolved before the crash, and so does the reopen after that.
+// storage/schema-mark.ts invariants 4, 5, 6): a crash at any write or sync of that sequence — the kept
+// reducer's bytes, their sync, the mark recording the move, its sync, the mark written again once the
+// move held, the deletes after — and of an open that writes the mark on what it left, never leaves a
+// document that an offline reopen with the app's version 1 refuses. It opens on the reducer the mark
+// names (never an orphan kept newer than it), or on the one a move that never held began from, with
+// every mutation that resolved before the crash, and so does the reopen after that.
 import { readFile } from 'node:fs/promises';
 import {
   type ByteStore,
@@ -12,7 +13,8 @@ import {
   FaultyByteStore,
   type MemoryByteStore,
   openLocalDocument,
-  readSchemaMark,
+  readMarkedReducer,
+  readSchemaMarkRecord,
 } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
@@ -104,11 +106,12 @@ async function reopensWhole(image: MemoryByteStore, done: Done, label: string): 
   return hash!;
 }
 
-test('a crash at any write of an upgrade keep-then-mark, or of the open that raises the mark on what it left, never gets a reopen with the older app reducer refused, and loses nothing', async () => {
+test('a crash at any write of an upgrade keep-then-mark, or of the open that writes the mark on what it left, never gets a reopen with the older app reducer refused, runs the reducer the mark names over an orphan, and loses nothing', async () => {
   const windows = await workload(new FaultyByteStore(NEVER), { created: [] });
   expect(windows).toHaveLength(2);
   const seen = new Set<string>();
-  let orphanOpens = 0;
+  let writingOpens = 0;
+  let orphans = 0;
   for (const fault of faultsIn(windows)) {
     const store = new FaultyByteStore(fault);
     const done: Done = { created: [] };
@@ -118,12 +121,21 @@ test('a crash at any write of an upgrade keep-then-mark, or of the open that rai
       const label = `stop at ${fault.at} ${fault.k}${fault.tear ? ' (torn)' : ''}, ${outcome.keepUnsynced ? 'unsynced kept' : 'unsynced lost, deletes undone'}`;
       const image = store.crashImage(outcome);
       const files = await image.list();
-      const marked = await readSchemaMark(image, files);
-      // The first open raises the mark when it runs an orphan kept newer than it: crash that open too.
+      const mark = await readSchemaMarkRecord(image, files);
+      // The first open writes the mark when it puts back one whose move never held: crash that open too.
       const probe = image.crashImage({ keepUnsynced: true });
-      seen.add(await reopensWhole(probe, done, label));
-      if ((await readSchemaMark(probe, await probe.list())) === marked) continue;
-      orphanOpens++;
+      const opened = await reopensWhole(probe, done, label);
+      seen.add(opened);
+      const orphan = mark && (await readMarkedReducer(image, files, mark.schemaVersion + 1));
+      if (mark?.sha256 !== undefined && mark.move === undefined && mark.schemaVersion > 1) {
+        // A mark above the app's names the reducer that opens, whatever else is kept beside it.
+        expect(opened, label).toBe(mark.sha256);
+        if (typeof orphan === 'object') orphans++;
+      }
+      if (JSON.stringify(await readSchemaMarkRecord(probe, await probe.list())) === JSON.stringify(mark)) {
+        continue;
+      }
+      writingOpens++;
       const counting = await FaultyByteStore.holding(image, NEVER);
       await (await open(counting)).close();
       const opening = { writes: [1, counting.writes + 1], syncs: [1, counting.syncs + 1] } as const;
@@ -139,5 +151,6 @@ test('a crash at any write of an upgrade keep-then-mark, or of the open that rai
   }
   // Each reducer ran some reopen: version 1 (a crash before the first mark), 2 and 3.
   expect(seen).toEqual(new Set([v1.sha256, v2.sha256, v3.sha256]));
-  expect(orphanOpens).toBeGreaterThan(0);
+  expect(writingOpens).toBeGreaterThan(0);
+  expect(orphans).toBeGreaterThan(0);
 }, 120_000);

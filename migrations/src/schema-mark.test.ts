@@ -133,7 +133,7 @@ test('a kept reducer damaged at any byte is never run: the open is refused with 
   }
 });
 
-test('a document whose schema version was recorded for a move that has not happened yet reopens with the reducer it was recorded for', async () => {
+test('a document whose schema version was recorded for a move that never came (its session ended before the burst) puts the mark back as it closes, and reopens on the reducer it ran with every mutation', async () => {
   const storage = new MemoryByteStore();
   const doc = await openLocalDocument({
     schema: schemaLifecycle,
@@ -144,7 +144,11 @@ test('a document whose schema version was recorded for a move that has not happe
   });
   await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
   await doc.readyUpgrade(v2);
+  expect(await readSchemaMark(storage, await storage.list())).toBe(2);
+  await doc.mutate({ type: 'create', id: 'b', title: 'bread' });
   await doc.close();
+  expect(await readSchemaMark(storage, await storage.list())).toBe(1);
+  expect(await keptReducers(storage)).toEqual([]);
   const reopened = await openLocalDocument({
     schema: schemaLifecycle,
     docId: 'd',
@@ -152,8 +156,8 @@ test('a document whose schema version was recorded for a move that has not happe
     timelineId: 't',
     storage,
   });
-  expect(reopened.reducer.hash).toBe(v2.sha256);
-  expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 0 }]);
+  expect(reopened.reducer.hash).toBe(v1.sha256);
+  expect(await reopened.query('SELECT id FROM todos ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }]);
   await reopened.close();
 });
 
@@ -192,14 +196,19 @@ for (const order of [
       storage,
     });
     await Promise.all(order.map((version) => doc.readyUpgrade(declaring(version))));
-    await doc.close();
     const files = await markFiles(storage);
     expect(files).toHaveLength(1);
     expect(await readSchemaMark(storage, files)).toBe(3);
     const single = new MemoryByteStore();
-    await raiseSchemaMark(single, 0, 3);
+    await raiseSchemaMark(single, 0, 3, undefined, {
+      by: v2.sha256,
+      move: { from: { schemaVersion: 1, sha256: v1.sha256 } },
+    });
     const [one] = await markFiles(single);
     expect((await storage.read(files[0] ?? ''))?.length).toBe((await single.read(one ?? ''))?.length);
+    // Neither move came: closing puts the mark back to the reducer the document ran.
+    await doc.close();
+    expect(await readSchemaMark(storage, await markFiles(storage))).toBe(1);
   });
 }
 
@@ -238,6 +247,7 @@ test('a document closed while it records its schema version writes nothing after
   hold = new Promise((resolve) => {
     release = resolve;
   });
+  const opened = operations.length;
   const marking = doc.readyUpgrade(declaring(2));
   const closing = doc.close();
   await new Promise((resolve) => setTimeout(resolve, 20));
@@ -245,5 +255,53 @@ test('a document closed while it records its schema version writes nothing after
   await Promise.all([marking, closing]);
   expect(operations.at(-1)).toBe('closeStorage');
   expect(operations.some((op) => op.startsWith('append schema.'))).toBe(true);
-  expect(await readSchemaMark(memory, await memory.list())).toBe(2);
+  // The raise was written, then put back by the close, as its move never came.
+  expect(operations.slice(opened).filter((op) => op.startsWith('append schema.'))).toHaveLength(2);
+  expect(await readSchemaMark(memory, await memory.list())).toBe(1);
+});
+
+test('no mutation is taken under the reducer a document moved to before its mark stops recording the move: a crash before leaves only mutations the older reducer ran', async () => {
+  const memory = new MemoryByteStore();
+  let schemaWrites = 0;
+  let release = () => {};
+  const paused = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const store: ByteStore = {
+    list: () => memory.list(),
+    read: (name) => memory.read(name),
+    // The open's mark, the move's raise, then the mark written again once the move held: paused.
+    append: async (name, bytes) => {
+      if (name.startsWith('schema.') && ++schemaWrites === 3) await paused;
+      await memory.append(name, bytes);
+    },
+    sync: (name) => memory.sync(name),
+    delete: (name) => memory.delete(name),
+  };
+  const open = (storage: ByteStore) =>
+    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer: v1, timelineId: 't', storage });
+  const doc = await open(store);
+  await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
+  await doc.upgradeReducer(v2);
+  let resolved = false;
+  const setting = doc.mutate({ type: 'setPriority', id: 'a', priority: 3 }).then(() => {
+    resolved = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  expect(schemaWrites).toBe(3);
+  expect(resolved).toBe(false);
+  for (const keepUnsynced of [false, true]) {
+    const crashed = await open(memory.crashImage({ keepUnsynced }));
+    expect(crashed.reducer.hash).toBe(v1.sha256);
+    expect(crashed.pendingCount).toBe(1);
+    expect(await crashed.query('SELECT id FROM todos')).toEqual([{ id: 'a' }]);
+    await crashed.close();
+  }
+  release();
+  await setting;
+  await doc.close();
+  const reopened = await open(memory);
+  expect(reopened.reducer.hash).toBe(v2.sha256);
+  expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
+  await reopened.close();
 });

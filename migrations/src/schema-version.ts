@@ -88,4 +88,4 @@ function migrateIfBehind(replica: Replica, toVersion: number): MigrationReport {
 }
 
 /** What a host hands the runtime's openLocalDocument: this lifecycle, which sits above the runtime. */
-export const schemaLifecycle: SchemaLifecycle = { refuseOlderReducer, ensureSchema };
+export const schemaLifecycle: SchemaLifecycle = { refuseOlderReducer, ensureSchema, readSchemaVersion };

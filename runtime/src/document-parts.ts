@@ -45,9 +45,11 @@ export interface LocalDocumentParts {
   /**
    * Records durably that the document runs at `schemaVersion` from now on, keeping `reducer` (the one it
    * moves to) beside the mark (storage/schema-mark.ts), before it can take a mutation under it: an
-   * upgrade awaits it.
+   * upgrade awaits it. The mark records the move until it held (storage/schema-mark.ts invariant 6).
    */
   readonly markSchema?: (schemaVersion: number, reducer: ReducerModule) => Promise<void>;
+  /** The move to `reducer` held: its mark is written again without the move (schema-mark.ts invariant 6). */
+  readonly holdSchema?: (reducer: ReducerModule) => Promise<void>;
   /**
    * Puts the mark back to what `reducer` runs, the document's reducer after a move that did not hold
    * (storage/schema-mark.ts invariant 2).

@@ -193,9 +193,10 @@ export class LocalDocument implements SyncTarget {
       readAppliedLsn: parts.readAppliedLsn,
       reducerChanged: parts.reducerChanged,
       markSchema: parts.markSchema,
+      holdSchema: parts.holdSchema,
       unmarkSchema: parts.unmarkSchema,
       identity: () => this.reducer,
-      failed: (error) => this.queue.fail(error),
+      queue: this.queue,
     });
     const { journalId, cursor } = parts.base ?? { journalId: null, cursor: 0 };
     this.base = new DocumentBase(replica, parts.base?.keeper, { journalId, cursor }, parts.readAppliedLsn);
@@ -306,7 +307,7 @@ export class LocalDocument implements SyncTarget {
     if (this.queue.failure === undefined) {
       await this.housekeeping.recordReach(this.pending.durableThrough + 1);
     }
-    await this.upgrades.marking;
+    await this.upgrades.abandon();
     this.replica.close();
     await this.onClose?.();
   }

@@ -128,6 +128,7 @@ export {
   raiseSchemaMark,
   readMarkedReducer,
   readSchemaMark,
+  readSchemaMarkRecord,
   SCHEMA_MARK_UNWRITTEN,
 } from './storage/schema-mark.js';
 export {

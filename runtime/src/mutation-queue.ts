@@ -8,6 +8,8 @@
 //    resolves only once the timeline is synced: a resolved mutation survives any crash.
 // 3. After the journal fails, nothing more is reduced (`failure`, `storage-failed`): what is on disk is
 //    decided by the next recovery, and acting on an unknown state could lose or duplicate writes.
+// 4. While held (`holdUntil`: a move's mark being written, reducer-move.ts invariant 3), nothing queued
+//    is reduced or appended; the turn's flush runs once the hold settles, in the order queued.
 import { TandemError } from './errors.js';
 import type { MutationEnvelope, Outcome } from './reducer/host.js';
 import type { DocumentJournal } from './storage/document-journal.js';
@@ -43,6 +45,7 @@ export class MutationQueue {
   #flushScheduled = false;
   #syncing: Promise<void> = Promise.resolve();
   #failure: TandemError | undefined;
+  #hold: Promise<void> | undefined;
   readonly #docId: string;
   readonly #journal: DocumentJournal | undefined;
   readonly #target: QueueTarget;
@@ -69,11 +72,17 @@ export class MutationQueue {
       this.#queued.push({ envelope, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        queueMicrotask(() => {
+        // A hold that began after this turn was queued still holds it (invariant 4).
+        const flush = (): void => {
+          if (this.#hold !== undefined) {
+            void this.#hold.then(flush);
+            return;
+          }
           this.#flush();
           // Subscribers hear the rows before the status that follows this turn (a tab hears both).
           this.#target.flushed();
-        });
+        };
+        queueMicrotask(flush);
       }
       // After the flush: its local verdicts go out with the new pending count.
       this.#target.statusChanged();
@@ -95,9 +104,21 @@ export class MutationQueue {
     return this.#failure;
   }
 
+  /** Reduces nothing queued from now until `until` settles, either way (invariant 4). */
+  holdUntil(until: Promise<unknown>): void {
+    const hold = until.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#hold = hold;
+    void hold.then(() => {
+      if (this.#hold === hold) this.#hold = undefined;
+    });
+  }
+
   /** Waits until every mutation queued so far has been reduced. */
   async drained(): Promise<void> {
-    while (this.#queued.length > 0 || this.#flushScheduled) await Promise.resolve();
+    while (this.#queued.length > 0 || this.#flushScheduled) await (this.#hold ?? Promise.resolve());
   }
 
   /** Waits until the timeline syncs queued so far are over (failed or not). */

@@ -17,7 +17,10 @@
 // never stands above what the document runs after a move that did not hold (a failed `migrate`, a
 // refused frame): it goes back to the version the document stayed on (`unmarkSchema`), with that
 // reducer kept unless it is the app's, so the next offline open runs what ran before, never the failed
-// move's reducer whose `migrate` would fail again and refuse the open.
+// move's reducer whose `migrate` would fail again and refuse the open. A crash before that, or a
+// session that ended between a raise and its move, leaves a mark that records the move: the open lowers
+// it when nothing durable depends on the move's reducer (storage/schema-mark.ts invariant 6), and runs
+// the reducer the mark names, never an orphan a crash left newer than it (invariant 5).
 
 import { readAppliedLsn, readAppliedLsnAtOpen, readRejections } from './applied-marker.js';
 import type { MigrationReport } from './document-parts.js';
@@ -33,12 +36,14 @@ import { DocumentJournal } from './storage/document-journal.js';
 import { ListedByteStore } from './storage/listed-byte-store.js';
 import { covers, OverlayCache } from './storage/overlay-cache.js';
 import {
+  holdSchemaMark,
   lowerSchemaMark,
   type MarkedReducer,
   raiseSchemaMark,
   readMarkedReducer,
-  readSchemaMark,
+  readSchemaMarkRecord,
   SCHEMA_MARK_UNWRITTEN,
+  writeSchemaMark,
 } from './storage/schema-mark.js';
 import { auditTimeline, timelineLoss } from './storage/timeline-audit.js';
 import { newTimelineSecret } from './storage/timeline-secret.js';
@@ -55,6 +60,8 @@ export interface SchemaLifecycle {
   refuseOlderReducer(replica: Replica, docId: string, marked: number): void;
   /** Brings the database to the reducer's schema version (its `migrate`, in one transaction). */
   ensureSchema(replica: Replica): MigrationReport;
+  /** The schema version the database's pages are at (0 before any `migrate` recorded one). */
+  readSchemaVersion(replica: Replica): number;
 }
 
 export interface LocalDocumentOptions {
@@ -117,16 +124,23 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     }
     // An upgrade may have moved the document past the app's reducer: the one it moved to, kept beside
     // the mark (runtime storage/schema-mark.ts invariant 4), opens it then.
-    let marked = storage && files ? await readSchemaMark(storage, files) : 0;
-    const { reducer, keptDamaged, fromKept } =
+    const mark = storage && files ? await readSchemaMarkRecord(storage, files) : undefined;
+    // A mark that still records its move goes back to the reducer the move began from, unless the
+    // base's pages show the move held (storage/schema-mark.ts invariant 6: checked below).
+    let lowered = mark?.move?.from;
+    let marked = lowered?.schemaVersion ?? mark?.schemaVersion ?? 0;
+    let { reducer, keptDamaged, fromKept } =
       storage && files
-        ? await reducerFor(options.reducer, storage, files, marked)
-        : { reducer: options.reducer, fromKept: false };
+        ? await reducerFor(options.reducer, storage, files, marked, lowered?.sha256 ?? mark?.sha256)
+        : { reducer: options.reducer, keptDamaged: false, fromKept: false };
     const overlays =
       storage && files && new OverlayCache(storage, files, { timelineId, reducer: reducer.sha256 });
-    // Installed before SQLite reads the store; checked against the timeline once it is read.
+    // Installed before SQLite reads the store; checked against the timeline once it is read. Not while
+    // the reducer may still change below: a reopen after such a crash reduces its pending mutations again.
     let restored =
-      kept && overlays?.present ? await overlays.restore(kept.recovered.store, kept.recovered) : undefined;
+      kept && overlays?.present && lowered === undefined
+        ? await overlays.restore(kept.recovered.store, kept.recovered)
+        : undefined;
     replica = await Replica.open({
       name: options.docId,
       reducer,
@@ -134,6 +148,20 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       ...(options.onFrame && { onFrame: options.onFrame }),
       ...(options.onLog && { onLog: options.onLog }),
     });
+    if (storage && files && mark && lowered && schema.readSchemaVersion(replica) > lowered.schemaVersion) {
+      // The move's burst reached the base: it held, and the mark's reducer runs those pages.
+      lowered = undefined;
+      marked = mark.schemaVersion;
+      ({ reducer, keptDamaged, fromKept } = await reducerFor(
+        options.reducer,
+        storage,
+        files,
+        marked,
+        mark.sha256,
+      ));
+      replica.useReducer(reducer);
+      overlays?.useReducer(reducer.sha256);
+    }
     // Before anything is written (the identity's copies, the journal's recovery): a refusal leaves the files as they were.
     try {
       schema.refuseOlderReducer(replica, options.docId, marked);
@@ -178,12 +206,14 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       !fromKept &&
       replica.reducerVersion === marked &&
       !(await keptAs(storage, files, marked, reducer.sha256));
-    if (storage && (replica.reducerVersion > marked || rekeep)) {
-      await raiseSchemaMark(storage, marked, replica.reducerVersion, keep);
+    if (storage && (replica.reducerVersion > marked || rekeep || lowered)) {
+      await writeSchemaMark(storage, { schemaVersion: replica.reducerVersion, sha256: reducer.sha256 }, keep);
     }
     marked = Math.max(marked, replica.reducerVersion);
     // The reducer the mark stands for: a move to another one of the marked version keeps that one.
     let markedBy = reducer.sha256;
+    // The copy of the reducer a raise for a move kept, while that move may not hold (schema-mark.ts invariant 6).
+    let moving: string | undefined;
     let marking: Promise<void> = Promise.resolve();
     // What `migrate` does over the current base: a persisted overlay records it (the base changes with
     // each rebase; undefined while it could not be brought to the schema, when nothing is saved).
@@ -216,8 +246,12 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         markSchema: (schemaVersion: number, module: ReducerModule) => {
           const raise = marking.then(async () => {
             if (schemaVersion < marked || (schemaVersion === marked && module.sha256 === markedBy)) return;
+            const running = migrated.reducerModule;
+            const from = { schemaVersion: declaredSchemaVersion(running), sha256: running.sha256 };
             try {
-              await raiseSchemaMark(storage, marked, schemaVersion, markedReducer(module));
+              moving = await raiseSchemaMark(storage, marked, schemaVersion, markedReducer(module), {
+                move: { from },
+              });
             } catch (error) {
               throw new TandemError(
                 'storage-failed',
@@ -232,6 +266,15 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
           marking = raise.catch(() => undefined);
           return raise;
         },
+        holdSchema: (module: ReducerModule) => {
+          const hold = marking.then(async () => {
+            if (moving === undefined || module.sha256 !== markedBy) return;
+            await holdSchemaMark(storage, marked, markedBy, moving);
+            moving = undefined;
+          });
+          marking = hold.catch(() => undefined);
+          return hold;
+        },
         // After a move that did not hold (storage/schema-mark.ts invariant 2): the mark back to what
         // `module` runs, keeping it beside unless it is the app's, so the next offline open runs it.
         unmarkSchema: (module: ReducerModule) => {
@@ -239,9 +282,10 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
             const version = declaredSchemaVersion(module);
             if (marked < version || (marked === version && module.sha256 === markedBy)) return;
             const apps = module.sha256 === options.reducer.sha256 && options.keepReducer !== true;
-            await lowerSchemaMark(storage, version, apps ? undefined : markedReducer(module));
+            await lowerSchemaMark(storage, version, module.sha256, apps ? undefined : markedReducer(module));
             marked = version;
             markedBy = module.sha256;
+            moving = undefined;
           });
           marking = lower.catch(() => undefined);
           return lower;
@@ -284,24 +328,26 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
 /**
  * The reducer to open a document marked at `marked` with: the app's, unless it is older than the mark
  * and the reducer the document was moved to is kept whole beside it (its bytes hash to its SHA-256,
- * they load under the app's limits and declare a version at or above the mark). `keptDamaged`: a copy
- * was there but could not be used, which the refusal then says.
+ * they load under the app's limits and declare a version at or above the mark): the one the mark names
+ * (`markedBy`) when it is whole (storage/schema-mark.ts invariant 5). `keptDamaged`: a copy was there
+ * but could not be used, which the refusal then says.
  */
 async function reducerFor(
   app: ReducerModule,
   storage: ListedByteStore,
   files: readonly string[],
   marked: number,
-): Promise<{ readonly reducer: ReducerModule; readonly keptDamaged?: boolean; readonly fromKept: boolean }> {
-  const fromApp = { reducer: app, fromKept: false };
+  markedBy: string | undefined,
+): Promise<{ readonly reducer: ReducerModule; readonly keptDamaged: boolean; readonly fromKept: boolean }> {
+  const fromApp = { reducer: app, keptDamaged: false, fromKept: false };
   if (marked <= declaredSchemaVersion(app)) return fromApp;
-  const kept = await readMarkedReducer(storage, files, marked);
+  const kept = await readMarkedReducer(storage, files, marked, markedBy);
   if (kept === undefined) return fromApp;
   if (kept === 'damaged') return { ...fromApp, keptDamaged: true };
   try {
     const module = await loadPreparedReducer(kept.bytes, { limits: app.limits });
     if (module.sha256 === kept.sha256 && declaredSchemaVersion(module) >= marked) {
-      return { reducer: module, fromKept: true };
+      return { reducer: module, keptDamaged: false, fromKept: true };
     }
   } catch {
     // Not loadable here (another meter version or other limits): as if none were kept.

@@ -357,3 +357,56 @@ test('a mark that cannot be put back after a failed move fails the document loud
   await client.close().catch(() => undefined);
   await authority.close();
 });
+
+test("a move with the catch-up burst whose mark was not yet written again as held when the process died reopens offline on the move's reducer: the base's pages at its version say the move held", async () => {
+  const files = new MemoryByteStore();
+  let pause = false;
+  let release = () => {};
+  const paused = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const store: ByteStore = {
+    list: () => files.list(),
+    read: (name) => files.read(name),
+    append: async (name, bytes) => {
+      if (pause && name.startsWith('schema')) await paused;
+      await files.append(name, bytes);
+    },
+    sync: (name) => files.sync(name),
+    delete: (name) => files.delete(name),
+  };
+  const { docId, authority, client, burst } = await scene(true, store);
+  await client.readyUpgrade(v2);
+  pause = true;
+  client.rebase({ journalId: authority.journalId, frames: burst, reducer: v2 });
+  expect(client.reducer.hash).toBe(v2.sha256);
+  const moved = await state(client);
+  // The process dies with the held mark still unwritten (the newest mark records the move), once the
+  // burst is durable in the base.
+  const reopen = (keepUnsynced: boolean) =>
+    openLocalDocument({
+      schema: schemaLifecycle,
+      docId,
+      reducer: v1,
+      timelineId: 'me',
+      storage: files.crashImage({ keepUnsynced }),
+    });
+  const durableBase = async () => {
+    const doc = await reopen(false);
+    const cursor = doc.baseCursor();
+    await doc.close();
+    return cursor;
+  };
+  // The base writes its frames within its settle time (client-base.ts SETTLE_MS).
+  await expect.poll(durableBase, { timeout: 6_000, interval: 200 }).toEqual(moved.base);
+  for (const keepUnsynced of [false, true]) {
+    const reopened = await reopen(keepUnsynced);
+    expect(reopened.reducer).toEqual({ hash: v2.sha256, schemaVersion: 2 });
+    expect(reopened.baseCursor()).toEqual(moved.base);
+    expect((await state(reopened)).todos).toEqual(moved.todos);
+    await reopened.close();
+  }
+  release();
+  await client.close();
+  await authority.close();
+});
