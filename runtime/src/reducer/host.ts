@@ -22,7 +22,7 @@
 //    and at each `enter` (limits.ts invariant 2), and a trap caused by running out of fuel or memory
 //    is a ReducerTrap whose `limit` says so, whatever the engine's message was.
 
-import { toHex } from '../bytes.js';
+import { sha256Hex } from '../sha256.js';
 import type { RowSet, Value } from '../value.js';
 import {
   type Guest,
@@ -181,7 +181,7 @@ export async function loadPreparedReducer(
   const unmetered = options.unmetered ?? false;
   checkHeader(header, limits, unmetered);
   const core = validateMainModule(readCoreModule(bytes, 'prepared module'), !unmetered);
-  const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  const sha256 = await sha256Hex([bytes]);
   let module = compiled.get(sha256);
   if (module === undefined) {
     module = compile(bytes);

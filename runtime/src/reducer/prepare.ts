@@ -8,7 +8,7 @@
 // `@tandem/runtime/prepare`, never through the package's main entry, so a browser bundle holds no
 // instrumenter.
 
-import { toHex } from '../bytes.js';
+import { sha256Hex } from '../sha256.js';
 import { readReducerComponent } from './component.js';
 import { ReducerLoadError } from './errors.js';
 import { type LoadOptions, loadPreparedReducer, type ReducerModule } from './host.js';
@@ -43,8 +43,7 @@ export async function prepareReducer(
       `the reducer is ${bytes.byteLength} bytes; the limit is ${limits.maxModuleBytes}`,
     );
   }
-  const core = readReducerComponent(bytes);
-  const sha256 = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  const sha256 = await sha256Hex([bytes]);
   const unmetered = options.unmetered ?? false;
   const meterVersion = unmetered ? 0 : METER_VERSION;
   const key = `${sha256}:${meterVersion}:${limits.maxMemoryPages}:${limits.maxStackBytes}`;
@@ -57,8 +56,11 @@ export async function prepareReducer(
         maxStackBytes: limits.maxStackBytes,
         component: { sha256, bytes: bytes.byteLength },
       };
+      // A hit was made from these very bytes by this very code (the key holds both), so their reading
+      // (~10 ms of a cold process's open) is left to a miss: it would refuse them now as it did not then.
       const shared = await readSharedPrepared(key);
       if (shared !== undefined && madeAs(shared, header)) return shared;
+      const core = readReducerComponent(bytes);
       await compileOriginal(core.module);
       const module = unmetered
         ? core.module

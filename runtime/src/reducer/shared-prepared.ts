@@ -18,7 +18,7 @@
 // 3. Any failure to read or write an entry is a miss: the caller prepares as if there were no folder.
 //    The caller also checks what it reads (prepare.ts), so damaged bytes are a miss too.
 
-import { toHex } from '../bytes.js';
+import { sha256Hex } from '../sha256.js';
 
 const ENV = 'TANDEM_PREPARED_CACHE';
 /** The modules whose code decides the prepared bytes (siblings of this one), invariant 2. */
@@ -58,20 +58,14 @@ function preparingCode(files: Files): Promise<string> {
       new URL('../../package.json', import.meta.url),
     ];
     const parts = await Promise.all(sources.map((url) => files.readFile(url)));
-    const whole = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      whole.set(part, at);
-      at += part.length;
-    }
-    return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', whole)));
+    return sha256Hex(parts);
   })();
   return preparing;
 }
 
 async function entryPath({ dir, files }: Folder, key: string): Promise<string> {
   const name = new TextEncoder().encode(`${await preparingCode(files)}\n${key}`);
-  return `${dir}/${toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', name)))}.wasm`;
+  return `${dir}/${await sha256Hex([name])}.wasm`;
 }
 
 /** The prepared bytes stored under `key`, if any. */
