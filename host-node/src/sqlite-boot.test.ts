@@ -35,21 +35,28 @@ function parse(stdout: string): Trace {
   return { turbofan, sqlite };
 }
 
-test('an open recompiles nothing with TurboFan before it answers, and SQLite still tiers up once it works', async () => {
-  // The reducer prepared once by the same build, as after `tandem build`: the child reads it from the cache.
-  await run(process.execPath, [CHILD, TODO_REDUCER, 'warm']);
-  const { stdout } = await run(process.execPath, ['--trace-wasm-compilation-times', CHILD, TODO_REDUCER], {
-    maxBuffer: 1 << 24,
-  });
-  const trace = parse(stdout);
-  expect(stdout).toContain('worked');
-  expect(trace.sqlite, 'SQLite compiled in the child').toBeDefined();
-  // Before the open answered, or in the idle second after it (where a recompile it started would end).
-  expect(trace.turbofan.get('opening') ?? []).toEqual([]);
-  expect(trace.turbofan.get('answered') ?? []).toEqual([]);
-  const sqliteTieredUp = (trace.turbofan.get('idle') ?? []).filter((f) => f.module === trace.sqlite);
-  expect(
-    sqliteTieredUp.length,
-    'SQLite functions TurboFan compiled while reducing 2,000 creates',
-  ).toBeGreaterThan(0);
-}, 30_000);
+// sqlite-boot.ts raises the budget on the V8 whose default it read (Node 20's) only.
+const budgetRaised = process.versions.v8.startsWith('11.3.');
+
+test.skipIf(!budgetRaised)(
+  'an open recompiles nothing with TurboFan before it answers, and SQLite still tiers up once it works',
+  async () => {
+    // The reducer prepared once by the same build, as after `tandem build`: the child reads it from the cache.
+    await run(process.execPath, [CHILD, TODO_REDUCER, 'warm']);
+    const { stdout } = await run(process.execPath, ['--trace-wasm-compilation-times', CHILD, TODO_REDUCER], {
+      maxBuffer: 1 << 24,
+    });
+    const trace = parse(stdout);
+    expect(stdout).toContain('worked');
+    expect(trace.sqlite, 'SQLite compiled in the child').toBeDefined();
+    // Before the open answered, or in the idle second after it (where a recompile it started would end).
+    expect(trace.turbofan.get('opening') ?? []).toEqual([]);
+    expect(trace.turbofan.get('answered') ?? []).toEqual([]);
+    const sqliteTieredUp = (trace.turbofan.get('idle') ?? []).filter((f) => f.module === trace.sqlite);
+    expect(
+      sqliteTieredUp.length,
+      'SQLite functions TurboFan compiled while reducing 2,000 creates',
+    ).toBeGreaterThan(0);
+  },
+  30_000,
+);
