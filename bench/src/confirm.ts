@@ -265,6 +265,8 @@ const PROFILE = process.env.CONFIRM_PROFILE;
 class Child {
   readonly #process: ChildProcess;
   #waiting: ((reply: Reply) => void)[] = [];
+  /** Settles once the process has exited. */
+  readonly #exited: Promise<void>;
 
   constructor(role: string, ...args: string[]) {
     this.#process = fork(fileURLToPath(import.meta.url), [role, ...args], {
@@ -277,6 +279,7 @@ class Child {
           : process.execArgv,
     });
     this.#process.on('message', (reply: Reply) => this.#waiting.shift()?.(reply));
+    this.#exited = new Promise((resolve) => this.#process.once('exit', () => resolve()));
     this.#process.on('exit', (code) => {
       if (code !== 0 && code !== null) {
         console.error(`${role} exited with code ${code}`);
@@ -296,8 +299,10 @@ class Child {
     return reply;
   }
 
-  stop(): void {
-    this.#process.disconnect();
+  /** Disconnects the child (it closes what it opened, then exits) and waits for its exit. */
+  stop(): Promise<void> {
+    if (this.#process.connected) this.#process.disconnect();
+    return this.#exited;
   }
 }
 
@@ -475,9 +480,10 @@ async function main(): Promise<void> {
     );
   }
 
-  for (const child of [...clients, pushers, echo]) child.stop();
-  coordinator.stop();
-  await sleep(500);
+  // A client closing its document under load may still be writing its folder (a checkpoint at close)
+  // long after a fixed pause: removing the folders under it failed with ENOTEMPTY (load 18).
+  await Promise.all([...clients, pushers, echo].map((child) => child.stop()));
+  await coordinator.stop();
   await rm(root, { recursive: true, force: true });
 }
 
