@@ -305,3 +305,34 @@ test('no mutation is taken under the reducer a document moved to before its mark
   expect(await reopened.query('SELECT id, priority FROM todos')).toEqual([{ id: 'a', priority: 3 }]);
   await reopened.close();
 });
+
+test('a moved document whose mark cannot be written as held fails (storage-failed) before it takes a mutation under the new reducer, and reopens on the reducer it ran before the move', async () => {
+  const memory = new MemoryByteStore();
+  let schemaWrites = 0;
+  const store: ByteStore = {
+    list: () => memory.list(),
+    read: (name) => memory.read(name),
+    // The open's mark, the move's raise, then the held mark: that one fails.
+    append: async (name, bytes) => {
+      if (name.startsWith('schema.') && ++schemaWrites === 3)
+        throw new Error(`injected: cannot write ${name}`);
+      await memory.append(name, bytes);
+    },
+    sync: (name) => memory.sync(name),
+    delete: (name) => memory.delete(name),
+  };
+  const open = (storage: ByteStore) =>
+    openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer: v1, timelineId: 't', storage });
+  const doc = await open(store);
+  await doc.mutate({ type: 'create', id: 'a', title: 'milk' });
+  await doc.upgradeReducer(v2);
+  const refused = await refusal(doc.mutate({ type: 'setPriority', id: 'a', priority: 3 }));
+  expect(refused.kind).toBe('storage-failed');
+  expect(schemaWrites).toBe(3);
+  await doc.close().catch(() => undefined);
+  const reopened = await open(memory);
+  expect(reopened.reducer.hash).toBe(v1.sha256);
+  expect(reopened.pendingCount).toBe(1);
+  expect(await reopened.query('SELECT id FROM todos')).toEqual([{ id: 'a' }]);
+  await reopened.close();
+});

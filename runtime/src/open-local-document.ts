@@ -206,7 +206,8 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
       !fromKept &&
       replica.reducerVersion === marked &&
       !(await keptAs(storage, files, marked, reducer.sha256));
-    if (storage && (replica.reducerVersion > marked || rekeep || lowered)) {
+    // A mark that recorded its move is written again as what the document runs: lowered, or held.
+    if (storage && (replica.reducerVersion > marked || rekeep || mark?.move !== undefined)) {
       await writeSchemaMark(storage, { schemaVersion: replica.reducerVersion, sha256: reducer.sha256 }, keep);
     }
     marked = Math.max(marked, replica.reducerVersion);

@@ -19,7 +19,7 @@
 //    marker covers settled) and told: `onUpgrade` listeners hear each move once; and its mark, which
 //    recorded the move as one that may not hold (storage/schema-mark.ts invariant 6), is written again
 //    without it (`holdSchema`; as marks do, one at a time; a failure fails the document, invariant 2).
-//    No mutation is reduced under the new reducer before that is durable (`holdMutations`): a mark that
+//    No mutation is reduced under the new reducer before that is durable (`queue.holdUntil`): a mark that
 //    still records its move then says that no mutation of the timeline needs the new reducer.
 // 4. A mark raised for a move that never came (a session that ended between `readyUpgrade` and its
 //    burst) is put back when the document closes (`abandon`), as after a move that did not hold: the

@@ -14,7 +14,7 @@ import {
   type ReducerModule,
   TandemError,
 } from '@tandem/runtime';
-import { type ByteStore, openLocalDocument } from '@tandem/runtime/local';
+import { type ByteStore, openLocalDocument, readSchemaMarkRecord } from '@tandem/runtime/local';
 import { loadReducer } from '@tandem/runtime/prepare';
 import { expect, test } from 'vitest';
 import { AuthorityDocument } from './authority-document.js';
@@ -406,6 +406,16 @@ test("a move with the catch-up burst whose mark was not yet written again as hel
     expect((await state(reopened)).todos).toEqual(moved.todos);
     await reopened.close();
   }
+  // The newest mark recorded the move; the open writes it again as held, so the next one decides nothing.
+  const image = files.crashImage({ keepUnsynced: false });
+  expect((await readSchemaMarkRecord(image, await image.list()))?.move).toBeDefined();
+  await (
+    await openLocalDocument({ schema: schemaLifecycle, docId, reducer: v1, timelineId: 'me', storage: image })
+  ).close();
+  expect(await readSchemaMarkRecord(image, await image.list())).toEqual({
+    schemaVersion: 2,
+    sha256: v2.sha256,
+  });
   release();
   await client.close();
   await authority.close();
