@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { TandemError } from '@tandem/runtime';
 import type { Pool } from 'pg';
+import { withConnection } from './pool-connection.js';
 
 /** `pg_advisory_lock` key of the schema's upgrades ("tandem" in ASCII, as an integer). */
 const SCHEMA_LOCK = 0x74616e64656d;
@@ -38,9 +39,8 @@ export async function migrateSchema(
   pool: Pool,
   files: readonly SchemaFile[] = schemaFiles(),
 ): Promise<string[]> {
-  const client = await pool.connect();
-  let failure: Error | undefined;
-  try {
+  // Closed, not given back, when it fails: a statement that timed out may still run on it (store-timeouts.ts).
+  return withConnection(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
     try {
       await client.query(
@@ -84,11 +84,5 @@ export async function migrateSchema(
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]);
     }
-  } catch (error) {
-    // Closed, not given back: a statement that timed out may still run on it (store-timeouts.ts).
-    failure = error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    client.release(failure);
-  }
+  });
 }

@@ -31,6 +31,7 @@ import {
 import pg from 'pg';
 import type { AuthorityJournal, AuthorityRecovered, AuthorityStore } from '../authority/authority-store.js';
 import { DEFAULT_LEASE_MS } from './leases.js';
+import { withConnection } from './pool-connection.js';
 import { type PoolUse, poolTimeouts } from './store-timeouts.js';
 
 export interface PostgresStoreOptions {
@@ -165,9 +166,8 @@ class PostgresJournal implements AuthorityJournal {
     await this.sync();
     this.#checkHealthy();
     const image = concatBytes(await encodePageImage(source, frameCount, 'raw'));
-    await this.#guard(async () => {
-      const client = await this.#pool.connect();
-      try {
+    await this.#guard(() =>
+      withConnection(this.#pool, async (client) => {
         await client.query('BEGIN');
         if (this.#fence !== undefined) {
           // Locks the lease row: no one takes it over until this checkpoint is in.
@@ -203,12 +203,8 @@ class PostgresJournal implements AuthorityJournal {
           frameCount,
         ]);
         await client.query('COMMIT');
-        client.release();
-      } catch (error) {
-        dropClient(client, error);
-        throw error;
-      }
-    });
+      }),
+    );
   }
 
   async #write(frames: readonly Frame[]): Promise<void> {
@@ -311,37 +307,30 @@ interface DocumentRead {
 
 /** The document's rows, read in one snapshot (a repeatable-read transaction), checked against its mark. */
 async function readDocument(pool: pg.Pool, docId: string): Promise<DocumentRead> {
-  const client = await pool.connect();
-  let mark: { journal_id: string; next_frame_lsn: string } | undefined;
-  let images: { frame_count: string; image: Buffer }[];
-  let records: { lsn: string; record: Buffer }[];
-  try {
+  const { mark, images, records } = await withConnection(pool, async (client) => {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    mark = (
+    const mark = (
       await client.query<{ journal_id: string; next_frame_lsn: string }>(
         'SELECT journal_id, next_frame_lsn FROM documents WHERE doc_id = $1',
         [docId],
       )
     ).rows[0];
-    images = (
+    const images = (
       await client.query<{ frame_count: string; image: Buffer }>(
         'SELECT frame_count, image FROM images WHERE doc_id = $1 ORDER BY frame_count DESC LIMIT 1',
         [docId],
       )
     ).rows;
     const from = images[0]?.frame_count ?? '0';
-    records = (
+    const records = (
       await client.query<{ lsn: string; record: Buffer }>(
         'SELECT lsn, record FROM frames WHERE doc_id = $1 AND lsn >= $2 ORDER BY lsn',
         [docId, from],
       )
     ).rows;
     await client.query('COMMIT');
-    client.release();
-  } catch (error) {
-    dropClient(client, error);
-    throw error;
-  }
+    return { mark, images, records };
+  });
   const expected = Number(mark?.next_frame_lsn ?? 0);
   const stored = images[0];
   const image = stored === undefined ? undefined : await decodePageImage(bytesOf(stored.image));
@@ -360,15 +349,6 @@ async function readDocument(pool: pg.Pool, docId: string): Promise<DocumentRead>
     );
   }
   return { journalId: mark?.journal_id, image, frames };
-}
-
-/**
- * Gives back a connection whose transaction failed, closing it: its transaction ends with it (rolled
- * back by the server), and a connection whose statement timed out, still busy on the server, never
- * serves another query.
- */
-function dropClient(client: pg.PoolClient, error: unknown): void {
-  client.release(error instanceof Error ? error : new Error(String(error)));
 }
 
 /** A Buffer's bytes as a Uint8Array of their own (decoders keep slices of what they are given). */

@@ -15,7 +15,7 @@ import {
   type ServerMessage,
 } from '../protocol/codec.js';
 import type { MutationEnvelope } from '../reducer/host.js';
-import { CoordinatorList, MAX_REDIRECT_HOPS } from './coordinator-list.js';
+import { CoordinatorList, MAX_REDIRECT_HOPS, REDIRECT_SETTLE_MS } from './coordinator-list.js';
 import { SyncClient, type SyncTarget, type WebSocketLike } from './sync-client.js';
 
 const SEED = Number(
@@ -122,7 +122,13 @@ test('CoordinatorList: a failure moves down the list (back to the URL that redir
   );
   fc.assert(
     fc.property(fc.array(event, { maxLength: 60 }), fc.boolean(), (events, trustStray) => {
-      const list = new CoordinatorList(URLS, trustStray ? ['ws://stray'] : []);
+      // Every welcome has lasted REDIRECT_SETTLE_MS by the next event (L4).
+      let clock = 0;
+      const list = new CoordinatorList(
+        URLS,
+        trustStray ? ['ws://stray'] : [],
+        () => (clock += REDIRECT_SETTLE_MS),
+      );
       // The model (L1–L7): the list's position, the redirects being followed, L3's one return.
       let index = 0;
       let chain: string[] = [];
@@ -171,6 +177,51 @@ test('CoordinatorList: a failure moves down the list (back to the URL that redir
   );
   expect(() => new CoordinatorList([])).toThrow(RangeError);
   expect(() => new CoordinatorList(URLS, ['http://a'])).toThrow(RangeError);
+});
+
+test('coordinators that welcome and then redirect at once (to each other or to themselves) get at most MAX_REDIRECT_HOPS redirects followed before a redirect-loop refusal; a redirect after a welcome that lasted is followed', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(
+          fc.boolean(),
+          fc.constantFrom(...URLS),
+          fc.integer({ min: 0, max: Math.floor((REDIRECT_SETTLE_MS - 1) / 60) }),
+        ),
+        {
+          minLength: 1,
+          maxLength: 60,
+        },
+      ),
+      (steps) => {
+        // 60 steps at most: no welcome lasts REDIRECT_SETTLE_MS.
+        let clock = 0;
+        const list = new CoordinatorList(URLS, [], () => clock);
+        let followed = 0;
+        for (const [welcome, url, sooner] of steps) {
+          if (welcome) list.welcomed();
+          clock += sooner;
+          const refusal = list.redirected(url);
+          if (refusal === undefined) followed++;
+          else {
+            expect(refusal.kind).toBe('redirect-loop');
+            expect(followed).toBe(MAX_REDIRECT_HOPS);
+            followed = 0;
+          }
+          expect(followed).toBeLessThanOrEqual(MAX_REDIRECT_HOPS);
+        }
+      },
+    ),
+    { seed: SEED, numRuns: 300 },
+  );
+  // A lease that changes hands while the client is connected: its redirect comes later, and is followed.
+  let clock = 0;
+  const list = new CoordinatorList(URLS, [], () => clock);
+  for (let i = 0; i < 3 * MAX_REDIRECT_HOPS; i++) {
+    list.welcomed();
+    clock += REDIRECT_SETTLE_MS;
+    expect(list.redirected(URLS[i % URLS.length]!)).toBeUndefined();
+  }
 });
 
 test('a failure at a redirect target goes back to the URL that redirected, once; a second one moves on from its position', () => {

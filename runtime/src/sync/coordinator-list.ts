@@ -3,7 +3,7 @@
 //
 // Invariants:
 // L1. `current` is one of the given URLs, or the target of the redirect being followed.
-// L2. A redirect is followed at once, at most MAX_REDIRECT_HOPS times in a row without a welcome: the
+// L2. A redirect is followed at once, at most MAX_REDIRECT_HOPS times in a row without a welcome (L4): the
 //     next one is refused (`redirect-loop`) and the client goes on to the list's next URL, with backoff,
 //     as after any failure. Coordinators whose lease rows disagree for a moment (one just restarted, a
 //     lease changing hands) cannot keep a client bouncing between them.
@@ -12,7 +12,11 @@
 //     the first such end at a redirect's target: the client goes back to the listed URL that redirected
 //     (it answered, so it is alive, and a lease that changed hands sends it elsewhere now); a second one
 //     from that position moves on down the list.
-// L4. A welcome ends the chain of redirects: the hop count starts again at 0, and so does L3's return.
+// L4. A welcome ends the chain of redirects for L3's return at once, and for L2's hop count once the
+//     welcomed connection has lasted REDIRECT_SETTLE_MS: a redirect sooner after a welcome still counts
+//     as a hop. Coordinators that welcome and then redirect at once (to each other, or one to itself)
+//     would otherwise keep a client reconnecting without any delay for ever; a lease that changes
+//     hands while the client is connected sends its redirect later than that, and it is followed.
 // L5. A redirect never lowers the transport's security: from a wss:// URL, one to ws:// is refused
 //     (`redirect-insecure`; the hello it would send carries the client's token and timeline secret).
 // L6. A redirect goes only to an allowed origin: one of the given URLs' origins, or one the client was
@@ -24,6 +28,8 @@
 // failed).
 
 export const MAX_REDIRECT_HOPS = 4;
+/** How long a welcomed connection lasts before its welcome starts L2's hop count again (L4). */
+export const REDIRECT_SETTLE_MS = 1000;
 
 /** Why a redirect was not followed (L2, L5, L6): a closed set. */
 export const REDIRECT_REFUSALS = ['redirect-loop', 'redirect-insecure', 'redirect-refused'] as const;
@@ -58,8 +64,17 @@ export class CoordinatorList {
   #hops = 0;
   /** A failure at a redirect's target went back to the URL that redirected (L3), since the last welcome. */
   #returned = false;
+  /** When `current` welcomed the client, until the hop count starts again (L4). */
+  #welcomedAt: number | undefined;
+  readonly #now: () => number;
 
-  constructor(urls: string | readonly string[], redirectOrigins: readonly string[] = []) {
+  /** `now` is a monotonic clock in milliseconds (L4's). */
+  constructor(
+    urls: string | readonly string[],
+    redirectOrigins: readonly string[] = [],
+    now: () => number = () => performance.now(),
+  ) {
+    this.#now = now;
     this.#urls = typeof urls === 'string' ? [urls] : [...urls];
     if (this.#urls.length === 0) throw new RangeError('a sync client needs at least one coordinator URL');
     const allowed = new Set<string>();
@@ -78,6 +93,7 @@ export class CoordinatorList {
 
   /** Redirects followed since the last welcome or failure. */
   get hops(): number {
+    this.#settle();
     return this.#hops;
   }
 
@@ -86,6 +102,7 @@ export class CoordinatorList {
    * (L2, L5, L6), after which `current` is the list's next URL (L7).
    */
   redirected(url: string): RedirectRefusal | undefined {
+    this.#settle();
     const tried = [this.#urls[this.#index]!, ...this.#chain, url];
     const origin = originOf(url);
     let refusal: RedirectRefusal | undefined;
@@ -104,7 +121,7 @@ export class CoordinatorList {
     } else if (this.#hops >= MAX_REDIRECT_HOPS) {
       refusal = {
         kind: 'redirect-loop',
-        message: `more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome: ${tried.join(' → ')}`,
+        message: `more than ${MAX_REDIRECT_HOPS} redirects in a row without a welcome that lasted ${REDIRECT_SETTLE_MS} ms: ${tried.join(' → ')}`,
         tried,
       };
     }
@@ -130,14 +147,23 @@ export class CoordinatorList {
 
   /** `current` welcomed the client (L4). */
   welcomed(): void {
-    this.#hops = 0;
     this.#returned = false;
+    this.#welcomedAt = this.#now();
+  }
+
+  /** The hop count starts again once a welcomed connection has lasted (L4). */
+  #settle(): void {
+    if (this.#welcomedAt !== undefined && this.#now() - this.#welcomedAt >= REDIRECT_SETTLE_MS) {
+      this.#hops = 0;
+      this.#welcomedAt = undefined;
+    }
   }
 
   #next(): void {
     this.#chain = [];
     this.#hops = 0;
     this.#returned = false;
+    this.#welcomedAt = undefined;
     this.#index = (this.#index + 1) % this.#urls.length;
   }
 }
