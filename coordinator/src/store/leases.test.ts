@@ -461,3 +461,26 @@ test('a renewal answered after this process released and claimed the lease again
     await main.close();
   }
 });
+
+test('a claim against an owner with a shorter lease time, renewing on its schedule, is refused within one of its leases, not held for a lease of the claimant', async () => {
+  const { main } = await database();
+  const owner = new LeaseKeeper(main.pool, { leaseMs: 600, address: () => 'http://127.0.0.1:9' });
+  const claimant = new LeaseKeeper(main.pool, { leaseMs: 6000 });
+  try {
+    await owner.claim('d');
+    const started = performance.now();
+    // Its lease always has less than half of the claimant's left: overdue by the claimant's measure.
+    await expect(claimant.claim('d')).rejects.toMatchObject({
+      kind: 'document-owned',
+      fields: { ownerUrl: 'http://127.0.0.1:9' },
+    });
+    const waited = performance.now() - started;
+    expect(waited, `refused after ${Math.round(waited)} ms`).toBeLessThan(600 + 1000);
+    expect(owner.owned).toEqual(['d']);
+    expect(claimant.owned).toEqual([]);
+  } finally {
+    await claimant.close();
+    await owner.close();
+    await main.close();
+  }
+});

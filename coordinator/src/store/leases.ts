@@ -36,9 +36,11 @@
 //    owner: the claim waits until the lease's expiry by the database's clock and tries again, and so
 //    on while the lease stays overdue, for at most `leaseMs` in all. Fencing is unchanged: only the
 //    claim statement decides, and it takes a lease only once the database says it expired. An owner
-//    that renews after all leaves a fresh lease, and the claim is refused as in invariant 2; the cost
-//    of a wrong guess is a client held up to half a lease before its redirect. All coordinators of a
-//    store are assumed to share `leaseMs`: one with another value misjudges the cadence, not the fence.
+//    that renews after all is alive: a claim refused again whose lease's expiry moved later than the
+//    last refusal said is refused at once (as in invariant 2), whatever the time left — an owner with
+//    a shorter `leaseMs` than this process's always has less than `overdueMs` left, and would otherwise
+//    hold the client up for a whole lease of this process's. The cost of a wrong guess is a client held
+//    up to one lease of the owner's before its redirect; the fence is unchanged by either.
 import { randomUUID } from 'node:crypto';
 import { TandemError } from '@tandem/runtime';
 import type pg from 'pg';
@@ -135,11 +137,23 @@ export class LeaseKeeper {
    */
   async claim(docId: string): Promise<void> {
     const deadline = performance.now() + this.leaseMs;
+    /** The last refusal: its lease's time left, and when its answer came (local clock). */
+    let last: { leftMs: number; at: number } | undefined;
     for (;;) {
+      const sent = performance.now();
       const refused = await this.#claimOnce(docId);
       if (refused === undefined) return;
+      // Renewed since the last refusal (its expiry moved later: the time left shrank by less than the
+      // time passed, at least sent - last.at): its holder is alive, whatever its lease time.
+      const renewed = last !== undefined && refused.leftMs > last.leftMs - (sent - last.at) + 2;
+      last = { leftMs: refused.leftMs, at: performance.now() };
       const wait = refused.leftMs + EXPIRY_SLACK_MS;
-      if (this.#closed || refused.leftMs >= this.overdueMs || performance.now() + wait > deadline) {
+      if (
+        this.#closed ||
+        renewed ||
+        refused.leftMs >= this.overdueMs ||
+        performance.now() + wait > deadline
+      ) {
         const retryAfterMs = Math.max(100, refused.leftMs);
         const { ownerUrl } = refused;
         throw new TandemError(
