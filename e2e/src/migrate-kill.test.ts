@@ -14,6 +14,7 @@ import { createLog, startCoordinator } from '@tandem/coordinator';
 import { documentFolder, FsByteStore, openDocument } from '@tandem/host-node';
 import { DocumentJournal, Replica, rebuildStore } from '@tandem/runtime';
 import { loadReducer } from '@tandem/runtime/prepare';
+import { mulberry32 } from '@tandem/runtime/testing';
 import { expect, test } from 'vitest';
 import { REPO_ROOT } from './support/vite-server.js';
 
@@ -25,18 +26,6 @@ const SEED = Number(process.env.MIGRATE_KILL_SEED ?? Date.now() % 2 ** 31);
 const DOCUMENTS = 100;
 const ROUNDS = 3;
 const docIds = Array.from({ length: DOCUMENTS }, (_, i) => `doc-${String(i).padStart(3, '0')}`);
-
-/** mulberry32: the kill schedule from the seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Many at a time, `width` at once. */
 async function inBatches<T>(items: readonly T[], width: number, run: (item: T) => Promise<void>) {
@@ -92,7 +81,7 @@ async function inspect(dataDir: string, docId: string, reducer: Awaited<ReturnTy
 
 test(`a coordinator SIGKILLed in the middle of migrating 100 documents leaves each whole at version 1 or 2, and after a restart clients converge (seed ${SEED}; MIGRATE_KILL_SEED=${SEED} replays it)`, async () => {
   console.log(`migrate-kill seed ${SEED} (MIGRATE_KILL_SEED=${SEED} replays the schedule)`);
-  const next = random(SEED);
+  const next = mulberry32(SEED);
   const scratch = await mkdtemp(join(tmpdir(), 'tandem-migrate-kill-'));
   const dataDir = join(scratch, 'coordinator');
   const child: { process?: ChildProcess } = {};

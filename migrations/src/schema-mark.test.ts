@@ -260,24 +260,40 @@ test('a document closed while it records its schema version writes nothing after
   expect(await readSchemaMark(memory, await memory.list())).toBe(1);
 });
 
-test('no mutation is taken under the reducer a document moved to before its mark stops recording the move: a crash before leaves only mutations the older reducer ran', async () => {
-  const memory = new MemoryByteStore();
+/**
+ * `memory` whose third write of a schema mark (the open's, the move's raise, then the mark written again
+ * once the move held) first awaits `third`, which may pause or fail it.
+ */
+function atThirdMarkWrite(
+  memory: MemoryByteStore,
+  third: (name: string) => Promise<void>,
+): ByteStore & {
+  readonly schemaWrites: number;
+} {
   let schemaWrites = 0;
-  let release = () => {};
-  const paused = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const store: ByteStore = {
+  return {
+    get schemaWrites() {
+      return schemaWrites;
+    },
     list: () => memory.list(),
     read: (name) => memory.read(name),
-    // The open's mark, the move's raise, then the mark written again once the move held: paused.
     append: async (name, bytes) => {
-      if (name.startsWith('schema.') && ++schemaWrites === 3) await paused;
+      if (name.startsWith('schema.') && ++schemaWrites === 3) await third(name);
       await memory.append(name, bytes);
     },
     sync: (name) => memory.sync(name),
     delete: (name) => memory.delete(name),
   };
+}
+
+test('no mutation is taken under the reducer a document moved to before its mark stops recording the move: a crash before leaves only mutations the older reducer ran', async () => {
+  const memory = new MemoryByteStore();
+  let release = () => {};
+  const paused = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // The open's mark, the move's raise, then the mark written again once the move held: paused.
+  const store = atThirdMarkWrite(memory, () => paused);
   const open = (storage: ByteStore) =>
     openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer: v1, timelineId: 't', storage });
   const doc = await open(store);
@@ -288,7 +304,7 @@ test('no mutation is taken under the reducer a document moved to before its mark
     resolved = true;
   });
   await new Promise((resolve) => setTimeout(resolve, 30));
-  expect(schemaWrites).toBe(3);
+  expect(store.schemaWrites).toBe(3);
   expect(resolved).toBe(false);
   for (const keepUnsynced of [false, true]) {
     const crashed = await open(memory.crashImage({ keepUnsynced }));
@@ -308,19 +324,10 @@ test('no mutation is taken under the reducer a document moved to before its mark
 
 test('a moved document whose mark cannot be written as held fails (storage-failed) before it takes a mutation under the new reducer, and reopens on the reducer it ran before the move', async () => {
   const memory = new MemoryByteStore();
-  let schemaWrites = 0;
-  const store: ByteStore = {
-    list: () => memory.list(),
-    read: (name) => memory.read(name),
-    // The open's mark, the move's raise, then the held mark: that one fails.
-    append: async (name, bytes) => {
-      if (name.startsWith('schema.') && ++schemaWrites === 3)
-        throw new Error(`injected: cannot write ${name}`);
-      await memory.append(name, bytes);
-    },
-    sync: (name) => memory.sync(name),
-    delete: (name) => memory.delete(name),
-  };
+  // The open's mark, the move's raise, then the held mark: that one fails.
+  const store = atThirdMarkWrite(memory, (name) =>
+    Promise.reject(new Error(`injected: cannot write ${name}`)),
+  );
   const open = (storage: ByteStore) =>
     openLocalDocument({ schema: schemaLifecycle, docId: 'd', reducer: v1, timelineId: 't', storage });
   const doc = await open(store);
@@ -328,7 +335,7 @@ test('a moved document whose mark cannot be written as held fails (storage-faile
   await doc.upgradeReducer(v2);
   const refused = await refusal(doc.mutate({ type: 'setPriority', id: 'a', priority: 3 }));
   expect(refused.kind).toBe('storage-failed');
-  expect(schemaWrites).toBe(3);
+  expect(store.schemaWrites).toBe(3);
   await doc.close().catch(() => undefined);
   const reopened = await open(memory);
   expect(reopened.reducer.hash).toBe(v1.sha256);

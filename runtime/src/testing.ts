@@ -11,3 +11,4 @@ export {
   scriptedFrame,
   scriptedMutation,
 } from './sync/testing/scripted-sync.js';
+export { mulberry32 } from './testing/seeded-random.js';

@@ -3,6 +3,7 @@
 // on, nothing confirmed is lost, nothing half written is read back, nothing hangs, and the process
 // does not crash. Replay a run with KILLS_SEED=<seed>.
 import { type Frame, PAGE_SIZE, PageStore } from '@tandem/runtime';
+import { mulberry32 } from '@tandem/runtime/testing';
 import { expect, test } from 'vitest';
 import { usePostgresCluster } from '../testing/use-postgres-cluster.js';
 import { LeaseKeeper } from './leases.js';
@@ -13,18 +14,6 @@ import { PostgresStore } from './postgres-store.js';
 const cluster = usePostgresCluster();
 const seed = Number(process.env.KILLS_SEED ?? Date.now() % 1_000_000);
 console.log(`connection-kills seed ${seed} (replay: KILLS_SEED=${seed})`);
-
-/** mulberry32: the test's one source of randomness, from `seed`. */
-function random(from: number): () => number {
-  let state = from >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -107,7 +96,7 @@ test('connections killed at random moments of syncs, checkpoints and opens: ever
     owner: keeper.owner,
     maxConnections: 2,
   });
-  const next = random(seed);
+  const next = mulberry32(seed);
   const kills = killer(main, next, 60);
   const open = () => victim.document('d').open({ journalId: 'j', beforeWrite: async () => undefined });
   /** Reopens until an open gets through the kills; the frames it recovered, checked against what was written. */
@@ -179,7 +168,7 @@ test('connections killed at random moments of two keepers’ claims and renewals
   const url = cluster().createDatabase('kills_leases');
   const main = new PostgresStore(url);
   await migrateSchema(main.pool);
-  const next = random(seed + 1);
+  const next = mulberry32(seed + 1);
   const leaseTimes = [600 + Math.floor(next() * 1400), 600 + Math.floor(next() * 1400)];
   const pools = leaseTimes.map(
     (leaseMs) =>
