@@ -1,17 +1,12 @@
 // The floor's page: nothing of Tandem. A new dedicated worker of raw sqlite-wasm (floor-worker.ts)
 // reads a SQLite file from OPFS and answers the query. `/floor.html?open=<name>` runs one timed boot
 // as the page loads, timed from its navigation start as the boot page's.
+
+import { askWorker } from '../page-support/ask-worker.js';
 import type { FloorPage, FloorTiming } from '../src/boot-page-api.js';
 import type { FromFloor, ToFloor } from './queries.js';
 
-function ask(worker: Worker, message: ToFloor): Promise<FromFloor> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }: MessageEvent<FromFloor>) =>
-      data.type === 'failed' ? reject(new Error(data.message)) : resolve(data);
-    worker.onerror = (event) => reject(new Error(`floor worker: ${event.message}`));
-    worker.postMessage(message);
-  });
-}
+const ask = (worker: Worker, message: ToFloor) => askWorker<FromFloor>(worker, message);
 
 const floorWorker = () => new Worker(new URL('./floor-worker.ts', import.meta.url), { type: 'module' });
 

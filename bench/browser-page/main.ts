@@ -2,6 +2,7 @@
 // (the reducer /reducers/current names, persisted, syncing with the coordinator that served the page),
 // and runs the floor beside it in a worker of raw sqlite-wasm. Timings are taken here, in the tab.
 import { openDocument, type Row, type TandemDocument } from '@tandem/host-browser';
+import { askWorker } from '../page-support/ask-worker.js';
 import type { BenchPage, OpenTiming, OpenVariant, SubscriptionShape } from '../src/browser-page-api.js';
 import type { FromFloor, ToFloor } from './floor-protocol.js';
 import { ALL_TODOS, subscriptionSql, todoTitle, toggledId } from './queries.js';
@@ -74,14 +75,7 @@ async function callbackTimes(shape: SubscriptionShape, count: number, todos: num
   }
 }
 
-function ask(worker: Worker, message: ToFloor): Promise<FromFloor> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }: MessageEvent<FromFloor>) =>
-      data.type === 'failed' ? reject(new Error(data.message)) : resolve(data);
-    worker.onerror = (event) => reject(new Error(`floor worker: ${event.message}`));
-    worker.postMessage(message);
-  });
-}
+const ask = (worker: Worker, message: ToFloor) => askWorker<FromFloor>(worker, message);
 
 function startFloorWorker(): Worker {
   return new Worker(new URL('./floor-worker.ts', import.meta.url), { type: 'module', name: 'floor' });

@@ -468,20 +468,24 @@ test('a coordinator whose socket never opens is given up after three heartbeats,
   client.close();
 });
 
-test('a redirect from a wss:// coordinator to a ws:// URL is never connected to: the client moves down its list', async () => {
+/** A client of `urls` whose first coordinator redirects every hello to `target`; the others welcome it. */
+function firstRedirects(urls: readonly string[], target: string) {
   const hellos: string[] = [];
-  const { client, connects } = scripted(['wss://a/sync', 'wss://b/sync'], (url, socket) => {
+  const scriptedClient = scripted(urls, (url, socket) => {
     socket.onSend = (message) => {
       if (message.type !== 'hello') return;
       hellos.push(url);
       queueMicrotask(() =>
-        socket.say(
-          url === 'wss://a/sync' ? { type: 'redirect', url: 'ws://a-plain/sync', message: 'owned' } : welcome,
-        ),
+        socket.say(url === urls[0] ? { type: 'redirect', url: target, message: 'owned' } : welcome),
       );
     };
     queueMicrotask(() => socket.open());
   });
+  return { ...scriptedClient, hellos };
+}
+
+test('a redirect from a wss:// coordinator to a ws:// URL is never connected to: the client moves down its list', async () => {
+  const { client, connects, hellos } = firstRedirects(['wss://a/sync', 'wss://b/sync'], 'ws://a-plain/sync');
   client.start();
   await live(client);
   expect(client.state).toBe('live');
@@ -491,21 +495,7 @@ test('a redirect from a wss:// coordinator to a ws:// URL is never connected to:
 });
 
 test('a redirect to a host that is neither a listed coordinator nor in redirectOrigins is never connected to: the client reports redirect-refused with the URLs tried and moves down its list', async () => {
-  const hellos: string[] = [];
-  const { client, connects } = scripted(['ws://a/sync', 'ws://b/sync'], (url, socket) => {
-    socket.onSend = (message) => {
-      if (message.type !== 'hello') return;
-      hellos.push(url);
-      queueMicrotask(() =>
-        socket.say(
-          url === 'ws://a/sync'
-            ? { type: 'redirect', url: 'ws://elsewhere/sync', message: 'owned' }
-            : welcome,
-        ),
-      );
-    };
-    queueMicrotask(() => socket.open());
-  });
+  const { client, connects, hellos } = firstRedirects(['ws://a/sync', 'ws://b/sync'], 'ws://elsewhere/sync');
   const refusals: (string | undefined)[] = [];
   client.start();
   for (let i = 0; i < 200 && client.state !== 'live'; i++) {
