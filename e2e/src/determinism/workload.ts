@@ -1,5 +1,6 @@
 // Deterministic workloads for the cross-environment determinism test. Pure (no node:, no DOM) so
 // the same module drives Node and the Chromium worker.
+import { mulberry32 } from '@tandem/runtime/testing/seeded-random';
 
 export const TIMELINE_ID = 'determinism-timeline';
 
@@ -10,21 +11,9 @@ export interface WorkloadBatch {
   readonly mutations: readonly WorkloadMutation[];
 }
 
-/** mulberry32: a tiny seeded PRNG, identical in every engine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Todo mutations, valid and invalid mixed, in batches of varied size. */
 export function todoWorkload(seed: number, batchCount: number): WorkloadBatch[] {
-  const next = prng(seed);
+  const next = mulberry32(seed);
   const pick = (n: number) => Math.floor(next() * n);
   const ids: string[] = [];
   const batches: WorkloadBatch[] = [];
@@ -73,7 +62,7 @@ export function todoWorkload(seed: number, batchCount: number): WorkloadBatch[] 
  * source of time and randomness a reducer has; `{ fail: true }` writes and is then rejected.
  */
 export function entropyWorkload(seed: number, batchCount: number): WorkloadBatch[] {
-  const next = prng(seed);
+  const next = mulberry32(seed);
   const batches: WorkloadBatch[] = [];
   let timestamp = 1_700_000_000_000;
   for (let b = 0; b < batchCount; b++) {

@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded generator of numbers uniform in [0, 1), the same sequence for a seed everywhere. */
+/** mulberry32: a small seeded generator of numbers uniform in [0, 1), the same sequence for a seed in every engine (pure: it also runs in a Chromium worker). */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
