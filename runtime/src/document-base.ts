@@ -18,7 +18,10 @@ import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { PageImage } from './storage/page-image.js';
 
-/** A burst of the coordinator's frames, after a snapshot if it has one; with a reducer, an upgrade's. */
+/**
+ * A burst of the coordinator's frames, after a snapshot if it has one; with a reducer, an upgrade's.
+ * Its frames' page arrays are the base's once taken (never changed after, page-store.ts invariant 2).
+ */
 export interface Burst {
   readonly journalId: string;
   readonly snapshot?: PageImage;
@@ -121,7 +124,8 @@ export class DocumentBase {
       taken.snapshot = true;
     }
     for (const frame of burst.frames) {
-      this.#replica.applyFrames([frame]);
+      // A burst's frames are the document's once handed to it (SyncTarget.rebase): stored uncopied.
+      this.#replica.applyFrames([frame], true);
       taken.frames.push(frame);
       this.#cursor = { journalId: burst.journalId, cursor: frame.lsn + 1 };
     }

@@ -329,9 +329,11 @@ export class Replica {
     if (this.connection.inTransaction) return undefined;
     const root = this.tableRoot(name);
     if (typeof root !== 'number' || root < 2) return undefined;
-    const page = this.store.peek(root);
+    // `read`, not `peek`: the array is then never reused, and a stored page never changes in place
+    // (page-store.ts invariants 2, 9), so it stands for the bytes without a copy.
+    const page = this.store.read(root);
     if (page?.[0] !== LEAF_TABLE_PAGE) return undefined;
-    return { cookie: this.schemaCookie(), root, bytes: page.slice() };
+    return { cookie: this.schemaCookie(), root, bytes: page };
   }
 
   /** Whether table `name` exists. */
@@ -350,7 +352,8 @@ export class Replica {
   sameTable(stamp: TableStamp): boolean {
     if (this.connection.inTransaction || this.schemaCookie() !== stamp.cookie) return false;
     const page = this.store.peek(stamp.root);
-    return page !== undefined && sameBytes(page, stamp.bytes);
+    // The same array (no frame rewrote the page since): the same bytes, without comparing them.
+    return page !== undefined && (page === stamp.bytes || sameBytes(page, stamp.bytes));
   }
 
   /** Drops this replica's unconfirmed pages: the next statement sees the base (the authority's pages). */
@@ -368,14 +371,15 @@ export class Replica {
   /**
    * Installs the authority's frames in the base; the overlay must have been discarded. The first must
    * be the frame the base takes next (`store.nextFrameLsn`), and the others follow it without gaps:
-   * otherwise PageStoreError 'frame-out-of-order', with the frames before it applied.
+   * otherwise PageStoreError 'frame-out-of-order', with the frames before it applied. With `handOver`,
+   * the frames' page arrays become the base's, uncopied: nobody may change them after (page-store.ts).
    */
-  applyFrames(frames: readonly Frame[]): void {
+  applyFrames(frames: readonly Frame[], handOver = false): void {
     this.assertOpen();
     const generation = this.store.generation;
     const cookie = this.schemaCookie();
     try {
-      for (const frame of frames) this.store.applyFrame(frame);
+      for (const frame of frames) this.store.applyFrame(frame, handOver);
     } finally {
       this.forgetSchema(generation, cookie);
     }

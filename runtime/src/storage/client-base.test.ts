@@ -261,6 +261,55 @@ test('a frame kept in its wire form takes a small part of its pages on disk', as
   expect(await recovered.store.hash()).toBe(await receiver.hash());
 });
 
+/** `count` frames in their wire form after `from`, each changing a byte of page 2 of a 3-page base. */
+function smallWireFrames(sender: PageStore, receiver: PageStore, from: number, count: number): Frame[] {
+  const frames: Frame[] = [];
+  const senderVersions = new PageVersions((pgno) => sender.readBase(pgno));
+  const receiverVersions = new PageVersions((pgno) => receiver.readBase(pgno));
+  for (let lsn = from; lsn < from + count; lsn++) {
+    const data = (senderVersions.previous(2) ?? new Uint8Array(PAGE_SIZE)).slice();
+    const at = (lsn * 8) % PAGE_SIZE;
+    data[at] = data[at]! ^ 0xff;
+    const sent: Frame = { lsn, pageCount: 3, pages: [{ pgno: 2, data }] };
+    const wire = senderVersions.encode(sent);
+    const frame = receiverVersions.decode(wire);
+    keepWireForm(frame, wire);
+    sender.applyFrame(sent);
+    frames.push(frame);
+  }
+  return frames;
+}
+
+test('small frames are checkpointed by what they take on disk: once per 1000, not once per megabyte of their pages, and each due checkpoint once', async () => {
+  const root = new MemoryByteStore();
+  const appended = vi.spyOn(root, 'append');
+  const { base } = await ClientBase.open(root);
+  const sender = new PageStore();
+  const receiver = new PageStore();
+  const first: Frame = {
+    lsn: 0,
+    pageCount: 3,
+    pages: [1, 2, 3].map((pgno) => ({ pgno, data: new Uint8Array(PAGE_SIZE).fill(pgno) })),
+  };
+  sender.applyFrame(first);
+  receiver.applyFrame(first);
+  base.record({ journalId: 'j', frames: [first], base: receiver.base(), cursor: 1 });
+  // 1,200 bursts of one frame, recorded without a pause (as a client taking frames fast records them):
+  // 4.9 MB of decoded pages, a few bytes each on disk.
+  for (const frame of smallWireFrames(sender, receiver, 1, 1200)) {
+    receiver.applyFrame(frame);
+    base.record({ journalId: 'j', frames: [frame], base: receiver.base(), cursor: frame.lsn + 1 });
+  }
+  await base.flushed();
+  const images = new Set(
+    appended.mock.calls.map(([name]) => name).filter((name) => /^base-[0-9a-f]+\.pages\.0+[1-9]/.test(name)),
+  );
+  expect([...images].map((name) => Number(name.split('.')[2]))).toEqual([1000]);
+  const { recovered } = await ClientBase.open(root);
+  expect(recovered.cursor).toBe(1201);
+  expect(await recovered.store.hash()).toBe(await receiver.hash());
+});
+
 async function frameLogBytes(root: MemoryByteStore): Promise<number> {
   let bytes = 0;
   for (const file of (await root.list()).filter((f) => /^base-[0-9a-f]+\.frames\./.test(f)))

@@ -20,7 +20,8 @@
 //    step writing every burst recorded by then, in order: a client taking hundreds of frames a second
 //    makes a few writes, not one per frame. A crash loses at most those bursts, which invariant 3 allows.
 // 6. `close`, or a base left quiet for SETTLE_MS after a burst, checkpoints the base when the frames
-//    since its last image hold at least 1/CLOSE_SHARE of its pages: a reopen then reads one image
+//    since its last image hold at least 1/CLOSE_SHARE of its pages (counted as pages, not as the bytes
+//    stored: what a reopen inflates): a reopen then reads one image
 //    instead of inflating page deltas (a cold process pays ~0.5 ms for each), also after an unclean exit.
 //    The pages are read then from the `base` of the last `record`, which must be the document's base
 //    as of that record (every change of it recorded before the call making it returns).
@@ -30,6 +31,7 @@ import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { DocumentJournal, type RecoveredState, rebuildStore } from './document-journal.js';
 import { nextGeneration, parseFileName } from './file-names.js';
+import { storedFrameBytes } from './frame-record.js';
 import { readMetaFile, writeMetaFile } from './meta-file.js';
 import type { PageSource } from './page-image.js';
 import { PrefixedByteStore } from './prefixed-byte-store.js';
@@ -42,9 +44,11 @@ const JOURNAL = { wireFrames: true } as const;
 /** How long recorded bursts wait to be written with the ones after them (invariant 5). */
 const WRITE_DELAY_MS = 100;
 /**
- * A checkpoint is also due once the frames since the last one outweigh the base (and this floor): a
- * reopen then reads at most about twice the base, and each byte of base is rewritten at most once per
- * byte of frames.
+ * A checkpoint is also due once the frames stored since the last one outweigh the base (and this
+ * floor): a reopen then reads at most about twice the base, and each byte of base is rewritten at most
+ * once per byte of frames. Counted as stored (a small change's wire form is tens of bytes): counted as
+ * decoded pages, a checkpoint rewrote the whole base every ~64 small frames (4% of a receiving
+ * client's CPU per frame).
  */
 const CHECKPOINT_BYTES = 1024 * 1024;
 /** A close checkpoints a base whose frames since its image changed 1/CLOSE_SHARE of its size (invariant 6). */
@@ -70,8 +74,16 @@ export class ClientBase {
   #baseId: string | undefined;
   #journal: DocumentJournal | undefined;
   #checkpointedAt: number;
-  /** Page bytes of the frames recorded since the last checkpoint. */
+  /**
+   * Where the newest image written or queued stands, as `record` sees it (the chain writes later):
+   * counted from `#checkpointedAt`, every burst recorded before the chain caught up was due again, and
+   * each rewrote the whole base.
+   */
+  #plannedAt: number;
+  /** Page bytes of the frames recorded since the last checkpoint (invariant 6). */
   #bytesSince: number;
+  /** Bytes the frames recorded since the last checkpoint take in the log (CHECKPOINT_BYTES). */
+  #storedSince: number;
   #chain: Promise<void> = Promise.resolve();
   /** Bursts recorded and not yet chained (invariant 5), and the timer that chains them. */
   readonly #waiting: {
@@ -99,7 +111,7 @@ export class ClientBase {
     root: ByteStore,
     history: History | undefined,
     journal: DocumentJournal | undefined,
-    bytesSince: number,
+    since: { readonly pageBytes: number; readonly storedBytes: number },
   ) {
     this.#root = root;
     this.#historyFile = history?.file;
@@ -107,7 +119,9 @@ export class ClientBase {
     this.#baseId = history?.baseId;
     this.#journal = journal;
     this.#checkpointedAt = journal?.images[0]?.frameCount ?? 0;
-    this.#bytesSince = bytesSince;
+    this.#plannedAt = this.#checkpointedAt;
+    this.#bytesSince = since.pageBytes;
+    this.#storedSince = since.storedBytes;
   }
 
   static async open(root: ByteStore): Promise<{ base: ClientBase; recovered: RecoveredBase }> {
@@ -124,7 +138,9 @@ export class ClientBase {
     }
     const store = rebuildStore(recovered ?? { image: undefined, frames: [] });
     const cursor = (recovered?.image?.frameCount ?? 0) + (recovered?.frames.length ?? 0);
-    const base = new ClientBase(root, history, journal, frameBytes(recovered?.frames ?? []));
+    const frames = recovered?.frames ?? [];
+    const since = { pageBytes: frameBytes(frames), storedBytes: storedBytes(frames) };
+    const base = new ClientBase(root, history, journal, since);
     await base.#collect(files);
     return {
       base,
@@ -153,11 +169,18 @@ export class ClientBase {
   }): void {
     const { journalId, replaced, frames, cursor } = update;
     const bytes = (replaced === undefined ? this.#bytesSince : 0) + frameBytes(frames);
+    const stored = (replaced === undefined ? this.#storedSince : 0) + storedBytes(frames);
+    // A burst starting another history starts from its image (`#switch`).
+    if (replaced !== undefined || journalId !== (this.#latest?.journalId ?? this.#journalId)) {
+      this.#plannedAt = replaced?.frameCount ?? 0;
+    }
     const due =
-      cursor - this.#checkpointedAt >= CHECKPOINT_EVERY ||
-      bytes >= Math.max(CHECKPOINT_BYTES, update.base.pageCount * PAGE_SIZE);
+      cursor - this.#plannedAt >= CHECKPOINT_EVERY ||
+      stored >= Math.max(CHECKPOINT_BYTES, update.base.pageCount * PAGE_SIZE);
     // Counted as the calls come: the checkpoint below folds in every frame recorded before it.
     this.#bytesSince = due ? 0 : bytes;
+    this.#storedSince = due ? 0 : stored;
+    if (due) this.#plannedAt = cursor;
     // The pages are taken now: by the time the chain runs, the document's base may have moved on.
     const pages = due ? [...update.base.pages()] : [];
     const base: PageSource = { pageCount: update.base.pageCount, pages: () => pages };
@@ -270,6 +293,8 @@ export class ClientBase {
     const base: PageSource = { pageCount: latest.base.pageCount, pages: () => pages };
     this.#waiting.push({ ...latest, replaced: undefined, frames: [], base, due: true });
     this.#bytesSince = 0;
+    this.#storedSince = 0;
+    this.#plannedAt = latest.cursor;
     return true;
   }
 
@@ -291,6 +316,13 @@ function frameBytes(frames: readonly Frame[]): number {
   for (const frame of frames) for (const page of frame.pages) bytes += page.data.length;
   return bytes;
 }
+/** What `frames` take in the base's log (JOURNAL: the wire form where they have one). */
+function storedBytes(frames: readonly Frame[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += storedFrameBytes(frame, JOURNAL.wireFrames);
+  return bytes;
+}
+
 const emptySource: PageSource = { pageCount: 0, pages: () => [] };
 
 interface History {

@@ -27,6 +27,7 @@ import {
   encodeFrameRecord,
   encodeWireFrameRecord,
   FrameRecordError,
+  keepWireForm,
   wireFormOf,
 } from './frame-record.js';
 import { readMetaFile, writeMetaFile } from './meta-file.js';
@@ -486,6 +487,8 @@ function decodeFrames(image: PageImage | undefined, entries: readonly LogEntry[]
       try {
         const wire = decodeWireFrameRecord(entry.lsn, entry.payload);
         frame = new PageVersions((pgno) => pages.readBase(pgno)).decode(wire);
+        // As the receiver kept it: what the frame takes in the log is counted by its wire form.
+        keepWireForm(frame, wire);
       } catch (error) {
         if (!(error instanceof FrameRecordError || error instanceof ProtocolError)) throw error;
         break;

@@ -111,3 +111,12 @@ export function keepWireForm(frame: Frame, wire: WireFrame): void {
 export function wireFormOf(frame: Frame): WireFrame | undefined {
   return wireForms.get(frame);
 }
+
+/** The payload bytes `frame` takes in a frame log: its wire form's where `wire` and it has one. */
+export function storedFrameBytes(frame: Frame, wire: boolean): number {
+  const form = wire ? wireForms.get(frame) : undefined;
+  if (form === undefined) return 8 + frame.pages.length * (4 + PAGE_SIZE);
+  let size = 8;
+  for (const page of form.pages) size += 8 + page.delta.length;
+  return size;
+}

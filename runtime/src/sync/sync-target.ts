@@ -58,7 +58,8 @@ export interface SyncTarget {
   openedThrough(): number;
   /**
    * A burst arrived: replace the base with `snapshot` (if any), apply `frames`, rebase the overlay —
-   * under `reducer` from now on when one is given (an upgrade, as `upgradeReducer` does).
+   * under `reducer` from now on when one is given (an upgrade, as `upgradeReducer` does). The frames'
+   * page arrays become the document's: nobody changes them after.
    */
   rebase(update: {
     readonly journalId: string;

@@ -8,7 +8,7 @@
 // 1. The visible file is exactly `pageCount * PAGE_SIZE` bytes; pgno runs from 1 to pageCount. A visible
 //    page comes from the overlay if it holds one, else from the base unless the overlay cut the file below
 //    that page since it started (a hole). A page within the file that holds nothing reads as zeros
-//    (`read` returns undefined for it).
+//    (`read` returns undefined for it). The base holds no page beyond its own page count.
 // 2. A stored page is never mutated in place: a write stores a copy and replaces the old array, so an
 //    array handed out by `read` stays valid (and must be treated as read-only by the caller).
 // 3. `write` and `truncate` (the file's user) change only the overlay. The base changes only through
@@ -221,9 +221,10 @@ export class PageStore {
 
   /**
    * Installs committed pages in the base (the file's user sees them at its next transaction). A frame
-   * with an lsn must be the next one (invariant 7).
+   * with an lsn must be the next one (invariant 7). With `handOver`, the frame's arrays are stored as
+   * they are, not copied: the caller gives them up, and nobody may change them from now on (invariant 2).
    */
-  applyFrame(frame: BaseUpdate): void {
+  applyFrame(frame: BaseUpdate, handOver = false): void {
     checkCount(frame.pageCount);
     if (frame.frameCount !== undefined) checkLsn(frame.frameCount);
     for (const page of frame.pages) {
@@ -247,13 +248,16 @@ export class PageStore {
         );
       }
     }
-    for (const pgno of this.#base.keys()) {
-      if (pgno <= frame.pageCount) continue;
-      this.#base.delete(pgno);
-      this.#told(pgno);
+    // The base holds no page beyond its page count: a frame that does not shrink it cuts nothing.
+    if (frame.pageCount < this.#basePageCount) {
+      for (const pgno of this.#base.keys()) {
+        if (pgno <= frame.pageCount) continue;
+        this.#base.delete(pgno);
+        this.#told(pgno);
+      }
     }
     for (const page of frame.pages) {
-      this.#base.set(page.pgno, this.#copy(page.data));
+      this.#base.set(page.pgno, handOver ? page.data : this.#copy(page.data));
       this.#told(page.pgno);
     }
     this.#basePageCount = frame.pageCount;
