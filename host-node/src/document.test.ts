@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MutationResult } from '@tandem/runtime';
 import { TandemError } from '@tandem/runtime';
 import fc from 'fast-check';
@@ -137,6 +139,20 @@ describe('opening and closing', () => {
       kind: 'invalid-reducer',
       message: expect.stringContaining('/nowhere/reducer.wasm'),
     });
+  });
+
+  test('a refused reducer leaves its folder unlocked (the lock is taken while the reducer loads): the next open takes it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tandem-refused-'));
+    try {
+      await expect(
+        openDocument({ docId: 'refused', reducer: '/nowhere/reducer.wasm', dataDir }),
+      ).rejects.toMatchObject({ kind: 'invalid-reducer' });
+      const doc = await openDocument({ docId: 'refused', reducer: TODO_REDUCER, dataDir });
+      expect(await doc.query('SELECT count(*) AS n FROM todos')).toEqual([{ n: 0 }]);
+      await doc.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('after close, every call rejects with a closed error', async () => {

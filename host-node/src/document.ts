@@ -62,21 +62,33 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
   // are read; the replica awaits the same load.
   loadSqliteForBoot().catch(() => undefined);
-  // The sync client (and the protocol's schemas and codec) load only for a document that syncs, while
-  // the reducer is read; before anything is locked or opened, so that its failure leaves nothing open.
+  // The sync client (and the protocol's codec) load only for a document that syncs, while the document
+  // opens from its files (its first answer needs only them); if they cannot load, the document is
+  // closed again and openDocument rejects.
   const syncing =
     options.coordinatorUrl === undefined
       ? undefined
       : Promise.all([import('@tandem/runtime/sync'), import('@tandem/migrations/negotiation')]);
   syncing?.catch(() => undefined);
-  const reducer = await resolveReducer(options.reducer, limits ?? {});
-  const [sync, negotiation] = (await syncing) ?? [];
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
+  const lock = () =>
+    dataDir === undefined
+      ? Promise.resolve(undefined)
+      : FsByteStore.open(documentFolder(dataDir, options.docId), { lock: true });
+  // The first open's lock is taken while the reducer is read (both wait on the disk more than on this
+  // thread), and released if the reducer cannot be loaded.
+  let locking: Promise<FsByteStore | undefined> | undefined = lock();
+  locking.catch(() => undefined);
+  let reducer: ReducerModule;
+  try {
+    reducer = await resolveReducer(options.reducer, limits ?? {});
+  } catch (error) {
+    await (await locking.catch(() => undefined))?.close();
+    throw error;
+  }
   const open = async (module: ReducerModule, keepReducer = false): Promise<LocalDocument> => {
-    const files =
-      dataDir === undefined
-        ? undefined
-        : await FsByteStore.open(documentFolder(dataDir, options.docId), { lock: true });
+    const files = await (locking ?? lock());
+    locking = undefined;
     const chosen = storage ?? files;
     return openLocalDocument({
       ...rest,
@@ -94,6 +106,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     document = await open(reducer);
   } catch (error) {
     // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
+    const negotiation = (await syncing)?.[1];
     const newer =
       negotiation && (await negotiation.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
     if (newer === undefined) throw error;
@@ -101,7 +114,15 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     // Not the app's: kept beside the files, so that the next open without the coordinator runs it.
     document = await open(newer, true);
   }
-  if (sync === undefined || negotiation === undefined) return document;
+  if (syncing === undefined) return document;
+  let sync: Awaited<typeof syncing>[0];
+  let negotiation: Awaited<typeof syncing>[1];
+  try {
+    [sync, negotiation] = await syncing;
+  } catch (error) {
+    await document.close();
+    throw error;
+  }
   sync.syncWithCoordinator(
     document,
     // The document's own: the reducer an upgrade moved it to, kept beside its files, may open it.

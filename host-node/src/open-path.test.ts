@@ -55,3 +55,11 @@ test('a document opened without a coordinator loads no sync code (protocol schem
   expect(syncing.some((url) => SYNC_ONLY.test(url))).toBe(true);
   expect(syncing.filter((url) => SCHEMAS.test(url))).toEqual([]);
 }, 60_000);
+
+test('a process whose reducer is already prepared on disk loads neither the meter nor binaryen', async () => {
+  // The first process may prepare it (a miss meters it); the next one finds it in the shared cache.
+  await modulesLoaded(undefined);
+  const warm = await modulesLoaded(undefined);
+  expect(warm.some((url) => url.includes('/runtime/dist/reducer/prepare.js'))).toBe(true);
+  expect(warm.filter((url) => /\/reducer\/meter\.js|\/binaryen\//.test(url))).toEqual([]);
+}, 60_000);

@@ -4,16 +4,15 @@
 // its workers and serves them to browsers by hash; host-node and the CLI prepare components they load
 // themselves and, binaryen being pinned, get the same bytes (prepared.ts invariant 2). What is prepared
 // is kept on disk by its inputs (shared-prepared.ts): a process that finds it there never imports
-// binaryen, and a found entry is used only if its header says it was made so. Reached through
-// `@tandem/runtime/prepare`, never through the package's main entry, so a browser bundle holds no
-// instrumenter.
+// the meter nor binaryen, and a found entry is used only if its header says it was made so. Reached
+// through `@tandem/runtime/prepare`, never through the package's main entry, so a browser bundle holds
+// no instrumenter.
 
 import { sha256Hex } from '../sha256.js';
 import { readReducerComponent } from './component.js';
 import { ReducerLoadError } from './errors.js';
 import { type LoadOptions, loadPreparedReducer, type ReducerModule } from './host.js';
 import { resolveLimits } from './limits.js';
-import { meterCoreModule } from './meter.js';
 import { METER_VERSION } from './meter-abi.js';
 import { encodePrepared, isPrepared, type PreparedHeader, readPrepared } from './prepared.js';
 import { readSharedPrepared, writeSharedPrepared } from './shared-prepared.js';
@@ -62,9 +61,15 @@ export async function prepareReducer(
       if (shared !== undefined && madeAs(shared, header)) return shared;
       const core = readReducerComponent(bytes);
       await compileOriginal(core.module);
+      // The meter (and binaryen behind it) loads only here: a process that finds its reducer prepared
+      // never imports either.
       const module = unmetered
         ? core.module
-        : await meterCoreModule(core.module, limits.maxMemoryPages, limits.maxStackBytes);
+        : await (await import('./meter.js')).meterCoreModule(
+            core.module,
+            limits.maxMemoryPages,
+            limits.maxStackBytes,
+          );
       const result = encodePrepared(module, header);
       await writeSharedPrepared(key, result);
       return result;
