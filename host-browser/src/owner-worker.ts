@@ -4,7 +4,9 @@
 // of the second waiting for the first to be evaluated: sqlite-wasm (whose init fetches and compiles its
 // module, once per worker) and the rest of the owner's code (owner-service.ts). (With sqlite-wasm in
 // the entry's chunk, as before, the worker ran its first line ~60 ms later and sqlite-wasm was ready
-// ~60 ms later too: its 220 KB had to be fetched and evaluated before anything else started.)
+// ~60 ms later too: its 220 KB had to be fetched and evaluated before anything else started.) The
+// entry also starts sqlite3.wasm's fetch and compile itself, from its first line, and hands the module
+// to sqlite-wasm's init.
 // Meanwhile it fetches the reducer the tab names in `prepare`. None of it touches OPFS or the network
 // beyond those fetches, so a tab that loses the election ends this worker unharmed. Only the elected
 // tab's `open` touches OPFS: the entry starts opening the document's folder as soon as it arrives
@@ -16,6 +18,7 @@
 // and a `close` is answered `closed`, so no tab waits on this worker.
 import { type LockedFolder, openDocumentFolder, syncAccessSupported } from './opfs-folder.js';
 import type { FromOwnerWorker, Prefetched, ToOwnerWorker } from './owner-protocol.js';
+import { sqliteWasmUrl } from './sqlite-wasm-url.js';
 
 interface DedicatedWorkerScope {
   postMessage(message: FromOwnerWorker): void;
@@ -25,8 +28,13 @@ interface DedicatedWorkerScope {
 
 const scope = globalThis as unknown as DedicatedWorkerScope;
 
+// sqlite3.wasm is fetched and compiled from the first line, beside sqlite-wasm's chunk rather than
+// after it (that chunk asks for it only once loaded and run). A failed compile is not the open's:
+// sqlite-wasm then fetches its own.
+const sqliteWasm = WebAssembly.compileStreaming(fetch(sqliteWasmUrl, { credentials: 'same-origin' }));
+sqliteWasm.catch(() => undefined);
 // Its failure is the open's: the runtime loads it again there, and reports why it could not.
-import('@tandem/runtime/sqlite').then(({ loadSqlite }) => loadSqlite()).catch(() => undefined);
+import('@tandem/runtime/sqlite').then(({ loadSqlite }) => loadSqlite(sqliteWasm)).catch(() => undefined);
 
 const early: ToOwnerWorker[] = [];
 let reducer: Prefetched | undefined;
