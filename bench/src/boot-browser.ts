@@ -81,6 +81,9 @@ async function buildPages(outDir: string, hostBrowser?: string): Promise<void> {
       emptyOutDir: true,
       target: 'es2022',
       reportCompressedSize: false,
+      // With two pages vite puts its modulepreload polyfill (of no use in Chromium) in a chunk of its
+      // own, one more request before either page's script runs; an app of one page has it inline.
+      modulePreload: { polyfill: false },
       rolldownOptions: {
         checks: QUIET,
         input: { main: join(PAGE_ROOT, 'index.html'), floor: join(PAGE_ROOT, 'floor.html') },
