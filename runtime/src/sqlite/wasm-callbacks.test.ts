@@ -28,6 +28,30 @@ test("callbacks are called with their signature's arguments (i64 as bigint) and 
   expect(seen).toEqual([[12, 2n ** 40n], [99]]);
 });
 
+test('a batch of callbacks is one wasm module that exports nothing: the engine wraps none of them for JavaScript', () => {
+  const modules = vi.spyOn(WebAssembly, 'Module');
+  let sources: unknown[][];
+  let pointers: number[];
+  try {
+    pointers = installCallbacks(sqlite3, [
+      { signature: 'i(pi)', fn: () => 1 },
+      { signature: 'i(pi)', fn: () => 2 },
+      { signature: 'v(j)', fn: () => undefined },
+    ]);
+    sources = [...modules.mock.calls];
+  } finally {
+    modules.mockRestore();
+  }
+  expect(sources).toHaveLength(1);
+  const module = new WebAssembly.Module(sources[0]![0] as Uint8Array<ArrayBuffer>);
+  expect(WebAssembly.Module.exports(module)).toEqual([]);
+  // Consecutive table slots, each holding its own function.
+  expect(pointers[1]! - pointers[0]!).toBe(1);
+  expect(pointers[2]! - pointers[1]!).toBe(1);
+  const entry = (pointer: number) => wasm.functionEntry(pointer) as (...args: unknown[]) => unknown;
+  expect([entry(pointers[0]!)(0, 0), entry(pointers[1]!)(0, 0)]).toEqual([1, 2]);
+});
+
 test('the capture VFS and every connection reach SQLite without a wasm module per callback', () => {
   const perCallback = vi.spyOn(wasm, 'jsFuncToWasm');
   const modules = vi.spyOn(WebAssembly, 'Module');

@@ -2,7 +2,8 @@
 // through one small wasm module. sqlite-wasm's installFunction compiles and instantiates a module per
 // function it wraps: a document's open installed 23 (the capture VFS's methods, each connection's
 // authorizer and progress handler), ~8 ms of a boot of ~100. Here a module imports every function of the
-// batch and exports each back as a wasm function, which the table takes as it is.
+// batch and SQLite's function table, and an element segment writes the functions into slots the table
+// grew by: nothing is exported, so the engine makes no JavaScript-callable wrapper for any of them.
 //
 // Invariants:
 // 1. A function is called with exactly the arguments its signature gives, as installFunction's wrapper
@@ -25,6 +26,12 @@ const I32 = 0x7f;
 const I64 = 0x7e;
 const F32 = 0x7d;
 const F64 = 0x7c;
+const FUNCREF = 0x70;
+const I32_CONST = 0x41;
+const END = 0x0b;
+/** The import names: module `e`, the table `t` (the functions are `f0`, `f1`, …). */
+const MODULE = [0x65];
+const TABLE = [0x74];
 
 /** The wasm function table entries of `callbacks`, in order (invariant 2). */
 export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[]): WasmPointer[] {
@@ -34,7 +41,6 @@ export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[
   const types: number[][] = [];
   const typeOf = new Map<string, number>();
   const imports: number[] = [];
-  const exports: number[] = [];
   callbacks.forEach(({ signature }, i) => {
     let type = typeOf.get(signature);
     if (type === undefined) {
@@ -42,10 +48,16 @@ export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[
       types.push(functionType(signature));
       typeOf.set(signature, type);
     }
-    const name = [...utf8.encode(`f${i}`)];
-    imports.push(...vector([0x65]), ...vector(name), 0x00, ...leb(type));
-    exports.push(...vector(name), 0x00, ...leb(i));
+    imports.push(...vector(MODULE), ...vector([...utf8.encode(`f${i}`)]), 0x00, ...leb(type));
   });
+  const table = sqlite3.wasm.functionTable() as WebAssembly.Table;
+  const first = table.length;
+  table.grow(callbacks.length);
+  // The table, imported without a maximum (it is sqlite-wasm's, growable), after the functions.
+  imports.push(...vector(MODULE), ...vector(TABLE), 0x01, FUNCREF, 0x00, ...leb(0));
+  // One active segment into table 0 at `first`: the imported functions 0..n-1, in order.
+  const indices = callbacks.flatMap((_, i) => leb(i));
+  const segment = [0x00, I32_CONST, ...sleb(first), END, ...leb(callbacks.length), ...indices];
   const module = new Uint8Array([
     0x00,
     0x61,
@@ -56,15 +68,12 @@ export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[
     0x00,
     0x00,
     ...section(1, [...leb(types.length), ...types.flat()]),
-    ...section(2, [...leb(callbacks.length), ...imports]),
-    ...section(7, [...leb(callbacks.length), ...exports]),
+    ...section(2, [...leb(callbacks.length + 1), ...imports]),
+    ...section(9, [1, ...segment]),
   ]);
   const functions = Object.fromEntries(callbacks.map(({ fn }, i) => [`f${i}`, fn]));
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(module), { e: functions });
-  return callbacks.map((_, i) => {
-    const exported = instance.exports[`f${i}`] as (...args: never[]) => unknown;
-    return sqlite3.wasm.installFunction(exported, callbacks[i]!.signature);
-  });
+  new WebAssembly.Instance(new WebAssembly.Module(module), { e: { ...functions, t: table } });
+  return callbacks.map((_, i) => (first + i) as WasmPointer);
 }
 
 const utf8 = new TextEncoder();
@@ -97,6 +106,20 @@ function section(id: number, body: number[]): number[] {
 
 function vector(items: number[]): number[] {
   return [...leb(items.length), ...items];
+}
+
+/** Signed LEB128 (an i32.const's immediate), for a non-negative `n`. */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>>= 7;
+    if (n === 0 && (byte & 0x40) === 0) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
 }
 
 function leb(n: number): number[] {
