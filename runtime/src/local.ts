@@ -87,7 +87,12 @@ export {
   rebuildStore,
 } from './storage/document-journal.js';
 export { documentFolderName } from './storage/file-names.js';
-export { decodeFrameRecord, encodeFrameRecord, FrameRecordError } from './storage/frame-record.js';
+export {
+  decodeFrameRecord,
+  encodeFrameRecord,
+  FrameRecordError,
+  keepWireForm,
+} from './storage/frame-record.js';
 export { ListedByteStore } from './storage/listed-byte-store.js';
 export {
   type CrashOutcome,
