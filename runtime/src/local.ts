@@ -92,6 +92,7 @@ export {
   encodeFrameRecord,
   FrameRecordError,
   keepWireForm,
+  wireFormOf,
 } from './storage/frame-record.js';
 export { ListedByteStore } from './storage/listed-byte-store.js';
 export {

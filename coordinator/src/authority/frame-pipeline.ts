@@ -20,6 +20,7 @@ import {
   PageVersions,
   TandemError,
   type WireFrame,
+  wireFormOf,
 } from '@tandem/runtime';
 import type { AuthorityJournal, AuthorityRecovered } from './authority-store.js';
 
@@ -100,11 +101,19 @@ export class FramePipeline {
   }
 }
 
-/** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 3). */
+/**
+ * The recovered frames with their wire forms, replayed over the checkpoint image (invariant 3): a frame
+ * the journal stored in its wire form keeps the one it was read from (runtime document-journal decodes
+ * it against the same previous versions), one stored with its pages is encoded again.
+ */
 export function recoveredWireForms(recovered: Pick<AuthorityRecovered, 'image' | 'frames'>): KeptFrame[] {
   const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
   const versions = new PageVersions((pgno) => image.get(pgno));
   const kept: KeptFrame[] = [];
-  for (const frame of recovered.frames) kept.push({ frame, wire: versions.encode(frame) });
+  for (const frame of recovered.frames) {
+    const stored = wireFormOf(frame);
+    if (stored !== undefined) versions.apply(frame);
+    kept.push({ frame, wire: stored ?? versions.encode(frame) });
+  }
   return kept;
 }
