@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import { encodeMessage, protocolLimits } from '@tandem/runtime';
@@ -48,6 +48,7 @@ const PHASES = (process.env.CONFIRM_PHASES ?? 'frames,latency,throughput').split
 const FRAMES = Number(process.env.CONFIRM_FRAMES ?? 200);
 /** The pushers' document: the clients' (all ten syncing it) would take their CPU from the machine. */
 const PUSHED_DOC = 'confirm-throughput';
+const COORDINATOR = process.env.CONFIRM_COORDINATOR;
 
 type Command =
   | {
@@ -93,7 +94,14 @@ interface Reply {
 // ---- child roles ------------------------------------------------------------------------------
 
 async function coordinatorRole(dataDir: string): Promise<void> {
-  const coordinator = await startCoordinator({ reducer: TODO, port: 0, dataDir });
+  // CONFIRM_COORDINATOR=<another build's coordinator/dist/index.js>: that build's coordinator (a
+  // baseline, its rounds interleaved with ours by running the bench alternately).
+  const start: typeof startCoordinator =
+    COORDINATOR === undefined
+      ? startCoordinator
+      : ((await import(pathToFileURL(COORDINATOR).href)) as { startCoordinator: typeof startCoordinator })
+          .startCoordinator;
+  const coordinator = await start({ reducer: TODO, port: 0, dataDir });
   serveParent(async (command) => {
     if (command.type === 'cpu') {
       const mainThreadMs = threadCpuMs();
@@ -177,8 +185,14 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
 async function pushersRole(): Promise<void> {
   serveParent(async (command) => {
     if (command.type === 'paced') {
-      await pacedPusher(command.url, command.reducerHash, command.count, command.intervalMs, DOC);
-      return {};
+      const latencies = await pacedPusher(
+        command.url,
+        command.reducerHash,
+        command.count,
+        command.intervalMs,
+        DOC,
+      );
+      return { latencies };
     }
     if (command.type !== 'throughput') return {};
     const sockets = await Promise.all(
@@ -366,6 +380,8 @@ async function main(): Promise<void> {
     frameCoordinatorCpu: [] as number[],
     /** The part of it on the coordinator's main thread (sockets, protocol, fan-out). */
     frameMainThreadCpu: [] as number[],
+    /** The raw pusher's round trips (push sent → its push-result read) meanwhile, ms. */
+    frameRoundTrip: [] as { p50: number; p99: number }[],
     rate: [] as number[],
     rateFloor: [] as number[],
     pusherCores: [] as number[],
@@ -385,7 +401,14 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     if (PHASES.includes('frames')) {
       const before = await cpu();
-      await pushers.ask({ type: 'paced', url, reducerHash, count: FRAMES, intervalMs: 5 });
+      const { latencies } = await pushers.ask({
+        type: 'paced',
+        url,
+        reducerHash,
+        count: FRAMES,
+        intervalMs: 5,
+      });
+      rounds.frameRoundTrip.push({ p50: quantile(latencies!, 0.5), p99: quantile(latencies!, 0.99) });
       // The clients get the last frame about when the pusher gets its result: let them take it.
       await sleep(300);
       const after = await cpu();
@@ -437,6 +460,9 @@ async function main(): Promise<void> {
   if (PHASES.includes('frames')) {
     console.log(
       `#   CPU per frame with nothing pending (${FRAMES} pushed one at a time, ≤ 200/s): each client ${median(rounds.frameClientCpu).toFixed(3)} ms per frame received, the coordinator ${median(rounds.frameCoordinatorCpu).toFixed(3)} ms per mutation${rounds.frameMainThreadCpu.length > 0 ? ` (its main thread ${median(rounds.frameMainThreadCpu).toFixed(2)}: sockets, protocol, fan-out; the rest in its document worker, fs thread pool, GC and compiler threads)` : ''}`,
+    );
+    console.log(
+      `#   the raw pusher's round trip meanwhile (push → push-result, the coordinator's serial path): p50 ${median(rounds.frameRoundTrip.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(rounds.frameRoundTrip.map((r) => r.p99)).toFixed(2)} ms${COORDINATOR === undefined ? '' : `; coordinator from ${COORDINATOR}`}`,
     );
   }
   if (PHASES.includes('latency')) {

@@ -101,14 +101,18 @@ export async function pusher(
   };
 }
 
-/** Pushes `count` mutations to `docId` one at a time, each after the previous one's result. */
+/**
+ * Pushes `count` mutations to `docId` one at a time, each after the previous one's result; returns each
+ * push's round trip (sent → its push-result read), ms: the coordinator's serial path with no client's
+ * own work in it.
+ */
 export async function pacedPusher(
   url: string,
   reducerHash: string,
   count: number,
   intervalMs: number,
   docId: string,
-): Promise<void> {
+): Promise<number[]> {
   const socket = await openSocket(url);
   const timelineId = randomUUID();
   let answered: () => void = () => undefined;
@@ -125,13 +129,17 @@ export async function pacedPusher(
   hello(socket, docId, timelineId, reducerHash);
   await welcomed;
   let next = performance.now();
+  const roundTrips: number[] = [];
   for (let lsn = 0; lsn < count; lsn++) {
     const wait = next - performance.now();
     if (wait > 0) await sleep(wait);
     next = Math.max(next + intervalMs, performance.now());
     const result = answer();
+    const start = performance.now();
     pushOne(socket, timelineId, lsn);
     await result;
+    roundTrips.push(performance.now() - start);
   }
   socket.close();
+  return roundTrips;
 }

@@ -17,7 +17,9 @@ const reducer = await loadReducer(
   await readFile(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url)),
 );
 const TODOS = 300;
-const OPTIONS = { docId: 'swept', reducer, checkpointEvery: 128, segmentBytes: 64 * 1024 } as const;
+// One frame per segment (a frame is a few hundred bytes in its wire form): a segment ends exactly at each
+// checkpoint, so one is kept folded in, and there are segments before, amid and at the end of the rest.
+const OPTIONS = { docId: 'swept', reducer, checkpointEvery: 128, segmentBytes: 1 } as const;
 const root = await mkdtemp(join(tmpdir(), 'tandem-sweep-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
 

@@ -87,7 +87,13 @@ export {
   rebuildStore,
 } from './storage/document-journal.js';
 export { documentFolderName } from './storage/file-names.js';
-export { decodeFrameRecord, encodeFrameRecord, FrameRecordError } from './storage/frame-record.js';
+export {
+  decodeFrameRecord,
+  encodeFrameRecord,
+  FrameRecordError,
+  keepWireForm,
+  wireFormOf,
+} from './storage/frame-record.js';
 export { ListedByteStore } from './storage/listed-byte-store.js';
 export {
   type CrashOutcome,

@@ -61,7 +61,7 @@ import {
   fileAuthorityStore,
 } from './authority-store.js';
 import {
-  type Captured,
+  captureFrame,
   FramePipeline,
   type KeptFrame,
   recoveredWireForms,
@@ -193,7 +193,7 @@ export class AuthorityDocument {
     options: AuthorityOptions,
     replica: Replica,
     journal: AuthorityJournal | undefined,
-    captured: Captured[],
+    captured: KeptFrame[],
     nextFrameLsn: number,
     journalId: string,
     kept: KeptFrame[],
@@ -219,7 +219,7 @@ export class AuthorityDocument {
   }
 
   static async open(options: AuthorityOptions): Promise<AuthorityDocument> {
-    const captured: Captured[] = [];
+    const captured: KeptFrame[] = [];
     let journal: AuthorityJournal | undefined;
     let replica: Replica | undefined;
     // The pages are read, and the reducer checked against their schema version, before the journal's
@@ -235,8 +235,9 @@ export class AuthorityDocument {
         store,
         firstFrameLsn: recovered ? (recovered.image?.frameCount ?? 0) + recovered.frames.length : 0,
         onFrame: (frame) => {
-          // The fold follows this callback: the base still holds the pages the frame replaces.
-          captured.push({ frame, previous: frame.pages.map((page) => store.readBase(page.pgno)) });
+          // The fold follows this callback: the base still holds the pages the frame replaces. The
+          // wire form is computed before the append, which stores it (frame-pipeline.ts invariant 3).
+          captured.push(captureFrame(frame, (pgno) => store.readBase(pgno)));
           journal?.appendFrame(frame);
         },
         ...(options.onLog && { onLog: options.onLog }),

@@ -64,6 +64,9 @@ export function fileAuthorityStore(
         timelineId: journalId,
         // Its frames are acknowledged to clients: a journal holding fewer is refused, never served.
         syncMarks: true,
+        // Each frame in the wire form the document computed for its clients (frame-pipeline.ts
+        // invariant 3): a small change writes and fsyncs a few hundred bytes, not 4 KiB per page.
+        wireFrames: true,
         beforeWrite,
         ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
       });

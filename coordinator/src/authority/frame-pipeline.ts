@@ -1,29 +1,48 @@
 // The authority's frames between their commit and their report: each sync of the journal is started
-// right after a commit, the frames' wire forms are computed while it runs off the thread, and they are
-// handed back only once it succeeded (AuthorityDocument invariants 3, 4 and 9).
+// right after a commit, and the frames are handed back only once it succeeded (AuthorityDocument
+// invariants 3, 4 and 9).
 //
 // Invariants:
 // 1. A sync covers exactly the frames captured since the last one started: started right after each
 //    commit, each sync carries its own transaction's frame.
-// 2. Frames are handed back only after their sync succeeded. The first failure (a sync, or a wire form
-//    that cannot be computed) is kept: every later `settle` rejects with it, so a frame is never
-//    reported above a lost one, and the document refuses everything until it is reopened.
-// 3. Each frame's wire form is computed once, against the base's versions of its pages captured before
-//    the commit's fold replaced them.
+// 2. Frames are handed back only after their sync succeeded. The first failure is kept: every later
+//    `settle` rejects with it, so a frame is never reported above a lost one, and the document refuses
+//    everything until it is reopened.
+// 3. Each frame's wire form is computed once, in the commit callback (`captureFrame`), against the
+//    base's versions of its pages before the commit's fold replaces them; the journal stores that form
+//    (a few hundred bytes where the pages are 4 KiB each).
 
-import { encodeWireFrame, type Frame, PageVersions, TandemError, type WireFrame } from '@tandem/runtime';
+import {
+  encodeWireFrame,
+  type Frame,
+  keepWireForm,
+  type PageReader,
+  PageVersions,
+  TandemError,
+  type WireFrame,
+  wireFormOf,
+} from '@tandem/runtime';
 import type { AuthorityJournal, AuthorityRecovered } from './authority-store.js';
 
-/** A durable frame, with its wire form (invariant 3). */
+/** A frame with its wire form (invariant 3): committed, and once its sync succeeded, durable. */
 export interface KeptFrame {
   readonly frame: Frame;
   readonly wire: WireFrame;
 }
 
-/** A committed frame, with the base's version of each of its pages before it. */
-export interface Captured {
-  readonly frame: Frame;
-  readonly previous: readonly (Uint8Array | undefined)[];
+/**
+ * A frame just committed, with its wire form (invariant 3): `base` still reads the pages it replaces.
+ * The journal's `appendFrame` then stores the wire form (runtime frame-record.ts `keepWireForm`). A
+ * frame that cannot be encoded throws, and the replica refuses everything from then on (runtime
+ * replica.ts invariant 7).
+ */
+export function captureFrame(frame: Frame, base: PageReader): KeptFrame {
+  const wire = encodeWireFrame(
+    frame,
+    frame.pages.map((page) => base(page.pgno)),
+  );
+  keepWireForm(frame, wire);
+  return { frame, wire };
 }
 
 /** Frames committed, with their wire forms, and the sync that makes them durable. */
@@ -37,10 +56,10 @@ export class FramePipeline {
   readonly #docId: string;
   readonly #journal: AuthorityJournal | undefined;
   /** Frames committed and not yet syncing (filled by the replica's commit callback). */
-  readonly #captured: Captured[];
+  readonly #captured: KeptFrame[];
   #failure: TandemError | undefined;
 
-  constructor(docId: string, journal: AuthorityJournal | undefined, captured: Captured[]) {
+  constructor(docId: string, journal: AuthorityJournal | undefined, captured: KeptFrame[]) {
     this.#docId = docId;
     this.#journal = journal;
     this.#captured = captured;
@@ -51,26 +70,14 @@ export class FramePipeline {
     return this.#failure;
   }
 
-  /** Starts the sync of the frames captured so far and computes their wire forms meanwhile (invariant 1). */
+  /** Starts the sync of the frames captured so far (invariant 1). */
   start(): SyncingFrames {
-    const captured = this.#captured.splice(0);
-    const last = captured.at(-1)?.frame;
+    const frames = this.#captured.splice(0);
+    const last = frames.at(-1)?.frame;
     if (last === undefined) return { frames: [], done: Promise.resolve(), lastLsn: undefined };
     const done = this.#journal?.sync() ?? Promise.resolve();
     // Awaited by `settle`; a failure is also told there, not as an unhandled rejection.
     done.catch(() => undefined);
-    let frames: KeptFrame[];
-    try {
-      frames = captured.map(({ frame, previous }) => ({ frame, wire: encodeWireFrame(frame, previous) }));
-    } catch (error) {
-      this.#failure ??= new TandemError(
-        'storage-failed',
-        `document ${this.#docId} could not encode frame ${last.lsn}; reopen it to recover`,
-        {},
-        { cause: error },
-      );
-      throw this.#failure;
-    }
     return { frames, done, lastLsn: last.lsn };
   }
 
@@ -94,11 +101,19 @@ export class FramePipeline {
   }
 }
 
-/** The recovered frames with their wire forms, replayed over the checkpoint image (invariant 3). */
+/**
+ * The recovered frames with their wire forms, replayed over the checkpoint image (invariant 3): a frame
+ * the journal stored in its wire form keeps the one it was read from (runtime document-journal decodes
+ * it against the same previous versions), one stored with its pages is encoded again.
+ */
 export function recoveredWireForms(recovered: Pick<AuthorityRecovered, 'image' | 'frames'>): KeptFrame[] {
   const image = new Map(recovered.image?.pages.map((page) => [page.pgno, page.data]));
   const versions = new PageVersions((pgno) => image.get(pgno));
   const kept: KeptFrame[] = [];
-  for (const frame of recovered.frames) kept.push({ frame, wire: versions.encode(frame) });
+  for (const frame of recovered.frames) {
+    const stored = wireFormOf(frame);
+    if (stored !== undefined) versions.apply(frame);
+    kept.push({ frame, wire: stored ?? versions.encode(frame) });
+  }
   return kept;
 }
