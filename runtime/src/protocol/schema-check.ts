@@ -52,7 +52,6 @@ const KNOWN = new Set([
 
 /** Each pattern compiled once, as TypeBox compiles it (no flags). */
 const patterns = new Map<string, RegExp>();
-const known = new WeakSet<WireSchema>();
 
 /**
  * What is wrong and where: the keys from the value's root, innermost first (pushed on the way out, so a
@@ -63,51 +62,67 @@ interface Problem {
   readonly what: string;
 }
 
+/** A schema turned into a function of the value (compiled once: decoding checks every page of every frame). */
+type Check = (value: unknown) => Problem | undefined;
+const compiled = new WeakMap<WireSchema, Check>();
+
 /** Why `value` is outside `schema` ("/a/0/b: what"), or undefined when it is inside (invariant 1). */
 export function schemaProblem(schema: WireSchema, value: unknown): string | undefined {
-  const problem = find(schema, value);
+  const problem = checkOf(schema)(value);
   if (problem === undefined) return undefined;
   return `/${problem.keys.reverse().join('/')}: ${problem.what}`;
 }
 
 const wrong = (what: string): Problem => ({ keys: [], what });
 
-function find(schema: WireSchema, value: unknown): Problem | undefined {
-  if (!known.has(schema)) {
+/** `schema`'s check, and those of the schemas inside it, made at its first use (invariant 2 throws there). */
+function checkOf(schema: WireSchema): Check {
+  let check = compiled.get(schema);
+  if (check === undefined) {
     const unknown = Object.keys(schema).filter((keyword) => !KNOWN.has(keyword));
     if (unknown.length > 0) throw new Error(`schema-check: unknown keyword(s) ${unknown.join(', ')}`);
-    known.add(schema);
+    check = compile(schema);
+    compiled.set(schema, check);
   }
+  return check;
+}
+
+function compile(schema: WireSchema): Check {
   if (schema.anyOf !== undefined) {
-    if (schema.anyOf.some((member) => find(member, value) === undefined)) return undefined;
-    return wrong(`matches none of ${schema.anyOf.length} alternatives`);
+    const members = schema.anyOf.map(checkOf);
+    const none = `matches none of ${members.length} alternatives`;
+    return (value) => (members.some((member) => member(value) === undefined) ? undefined : wrong(none));
   }
-  if (schema.const !== undefined && value !== schema.const) {
-    return wrong(`expected ${JSON.stringify(schema.const)}`);
-  }
+  const typed = typeCheck(schema);
+  const expected = schema.const;
+  if (expected === undefined) return typed;
+  const not = `expected ${JSON.stringify(expected)}`;
+  return (value) => (value !== expected ? wrong(not) : typed(value));
+}
+
+function typeCheck(schema: WireSchema): Check {
   switch (schema.type) {
     case 'object':
-      return objectProblem(schema, value);
+      return objectCheck(schema);
     case 'array':
-      return arrayProblem(schema, value);
+      return arrayCheck(schema);
     case 'string':
-      return stringProblem(schema, value);
+      return (value) => stringProblem(schema, value);
     case 'integer':
-      if (!Number.isInteger(value)) return wrong('expected an integer');
-      return rangeProblem(schema, value as number);
+      return (value) =>
+        Number.isInteger(value) ? rangeProblem(schema, value as number) : wrong('expected an integer');
     case 'boolean':
-      return typeof value === 'boolean' ? undefined : wrong('expected a boolean');
+      return (value) => (typeof value === 'boolean' ? undefined : wrong('expected a boolean'));
     case 'null':
-      return value === null ? undefined : wrong('expected null');
+      return (value) => (value === null ? undefined : wrong('expected null'));
     case 'Uint8Array': {
-      if (!(value instanceof Uint8Array)) return wrong('expected bytes');
-      if (schema.minByteLength !== undefined && value.length < schema.minByteLength) {
-        return wrong(`expected at least ${schema.minByteLength} bytes`);
-      }
-      if (schema.maxByteLength !== undefined && value.length > schema.maxByteLength) {
-        return wrong(`expected at most ${schema.maxByteLength} bytes`);
-      }
-      return undefined;
+      const { minByteLength: min, maxByteLength: max } = schema;
+      return (value) => {
+        if (!(value instanceof Uint8Array)) return wrong('expected bytes');
+        if (min !== undefined && value.length < min) return wrong(`expected at least ${min} bytes`);
+        if (max !== undefined && value.length > max) return wrong(`expected at most ${max} bytes`);
+        return undefined;
+      };
     }
     default:
       throw new Error('schema-check: a schema without a known type');
@@ -120,42 +135,53 @@ function inside(problem: Problem | undefined, key: string | number): Problem | u
   return problem;
 }
 
-function objectProblem(schema: WireSchema, value: unknown): Problem | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return wrong('expected an object');
-  const object = value as Record<string, unknown>;
+function objectCheck(schema: WireSchema): Check {
   const properties = schema.properties ?? {};
   const required = schema.required ?? [];
-  for (const key in properties) {
-    // As TypeBox reads them: an optional property is checked unless undefined; a required one always.
-    if (object[key] === undefined) {
-      if (!required.includes(key)) continue;
-      if (!Object.hasOwn(object, key)) return inside(wrong('required'), key);
+  const keys = Object.keys(properties);
+  const checks = keys.map((key) => checkOf(properties[key]!));
+  const needed = keys.map((key) => required.includes(key));
+  const closed = schema.additionalProperties === false;
+  return (value) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return wrong('expected an object');
+    const object = value as Record<string, unknown>;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const property = object[key];
+      // As TypeBox reads them: an optional property is checked unless undefined; a required one always.
+      if (property === undefined) {
+        if (!needed[i]) continue;
+        if (!Object.hasOwn(object, key)) return inside(wrong('required'), key);
+      }
+      const problem = checks[i]!(property);
+      if (problem !== undefined) return inside(problem, key);
     }
-    const problem = find(properties[key]!, object[key]);
-    if (problem !== undefined) return inside(problem, key);
-  }
-  if (schema.additionalProperties === false) {
-    // Own names, enumerable or not: what TypeBox counts.
-    const extra = Object.getOwnPropertyNames(object).find((key) => !Object.hasOwn(properties, key));
-    if (extra !== undefined) return inside(wrong('not allowed'), extra);
-  }
-  return undefined;
+    if (closed) {
+      // Own names, enumerable or not: what TypeBox counts.
+      for (const key of Object.getOwnPropertyNames(object)) {
+        if (!Object.hasOwn(properties, key)) return inside(wrong('not allowed'), key);
+      }
+    }
+    return undefined;
+  };
 }
 
-function arrayProblem(schema: WireSchema, value: unknown): Problem | undefined {
-  if (!Array.isArray(value)) return wrong('expected an array');
-  if (schema.minItems !== undefined && value.length < schema.minItems) {
-    return wrong(`expected at least ${schema.minItems} items`);
-  }
-  if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-    return wrong(`expected at most ${schema.maxItems} items`);
-  }
-  if (schema.items === undefined) return undefined;
-  for (let i = 0; i < value.length; i++) {
-    const problem = find(schema.items, value[i]);
-    if (problem !== undefined) return inside(problem, i);
-  }
-  return undefined;
+function arrayCheck(schema: WireSchema): Check {
+  const { minItems, maxItems } = schema;
+  const items = schema.items === undefined ? undefined : checkOf(schema.items);
+  return (value) => {
+    if (!Array.isArray(value)) return wrong('expected an array');
+    if (minItems !== undefined && value.length < minItems)
+      return wrong(`expected at least ${minItems} items`);
+    if (maxItems !== undefined && value.length > maxItems) return wrong(`expected at most ${maxItems} items`);
+    if (items === undefined) return undefined;
+    for (let i = 0; i < value.length; i++) {
+      const problem = items(value[i]);
+      if (problem !== undefined) return inside(problem, i);
+    }
+    return undefined;
+  };
 }
 
 function stringProblem(schema: WireSchema, value: unknown): Problem | undefined {

@@ -292,7 +292,7 @@ function heldDecoder(held: Held[], work: Promise<unknown>[]): MessageDecoder {
   };
   return {
     image: (bytes) => hold(DECODER.image(bytes)),
-    frame: (versions: PageVersions, wire: WireFrame) => hold(DECODER.frame(versions, wire)),
+    frame: (versions: PageVersions, wire: WireFrame) => hold(Promise.resolve(DECODER.frame(versions, wire))),
   };
 }
 

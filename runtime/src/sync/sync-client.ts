@@ -229,8 +229,7 @@ export class SyncClient {
    * failed (with its SyncFailure) or was closed.
    */
   whenLive(): Promise<void> {
-    const state = this.state;
-    if (state === 'live') return Promise.resolve();
+    if (this.state === 'live') return Promise.resolve();
     if (this.#final !== undefined) return Promise.reject(this.#finalError());
     return this.#waits.whenLive();
   }
@@ -391,7 +390,8 @@ export class SyncClient {
         session.versions ??= new PageVersions((pgno) => this.#target.basePage(pgno));
         const versions = session.versions;
         for (const frame of message.frames) {
-          session.burst.push(await this.#await(session, this.#decoder.frame(versions, frame)));
+          const decoded = this.#decoder.frame(versions, frame);
+          session.burst.push(decoded instanceof Promise ? await this.#await(session, decoded) : decoded);
         }
         if (!message.more) {
           if (session.phase === 'live' && session.unread > 0) {

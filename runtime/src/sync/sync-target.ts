@@ -124,15 +124,19 @@ export interface SyncOptions {
   readonly decoder?: MessageDecoder;
 }
 
-/** The client's two asynchronous steps: a snapshot's image, and one frame against its pages' versions. */
+/**
+ * The client's two decoding steps: a snapshot's image (asynchronous), and one frame against its pages'
+ * versions (synchronous by default: a promise per frame was a share of a receiving client's CPU; a
+ * decoder may still answer with one, and the client awaits it).
+ */
 export interface MessageDecoder {
   image(bytes: Uint8Array): Promise<PageImage>;
-  frame(versions: PageVersions, wire: WireFrame): Promise<Frame>;
+  frame(versions: PageVersions, wire: WireFrame): Frame | Promise<Frame>;
 }
 
 export const DECODER: MessageDecoder = {
   image: decodePageImage,
-  frame: async (versions, wire) => {
+  frame: (versions, wire) => {
     const frame = versions.decode(wire);
     // The client's base log stores the frame as it came (storage/frame-record.ts).
     keepWireForm(frame, wire);
