@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { report } from './report.js';
+import { median, report } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 const PUSHES = Number(process.env.AUTHORITY_PUSHES ?? 400);
@@ -62,11 +62,6 @@ async function round(root: string, memory: boolean): Promise<Round> {
   await files.close();
   await rm(dir, { recursive: true, force: true });
   return { cpuMs: (used.user + used.system) / 1000 / PUSHES, p50Ms: median(times) };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** A round in a fresh process (no JIT, heap or page cache state carried from the round before). */

@@ -21,6 +21,7 @@ import { chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import type { BootTiming, FloorTiming } from './boot-page-api.js';
 import { QUIET, REPO_ROOT } from './browser-size.js';
+import { median } from './report.js';
 
 const CHROMIUM_PATH = process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -54,10 +55,6 @@ const CASES: readonly Case[] = [
   { name: 'synced 10k', docId: 'synced', rows: 10_000, goalMs: 150, sync: true },
 ].filter((c) => ONLY === undefined || ONLY.includes(c.docId));
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const BASELINE = process.env.BENCH_BASELINE;

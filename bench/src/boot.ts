@@ -23,6 +23,7 @@ import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { createLog, startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import type { BootTiming } from './boot-child.js';
+import { median } from './report.js';
 
 const run = promisify(execFile);
 const ROUNDS = Math.max(5, Number(process.env.BENCH_RUNS ?? 7));
@@ -47,10 +48,6 @@ const CASES: readonly Case[] = [
   { name: 'synced 10k', docId: 'synced', rows: 10_000, goalMs: 150, synced: true },
 ];
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const todo = (i: number) => ({ type: 'create', id: `t${i}`, title: `todo number ${i}` });
 
 const temp = await mkdtemp(join(tmpdir(), 'tandem-bench-boot-'));

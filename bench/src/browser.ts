@@ -27,7 +27,7 @@ import {
   TANDEM,
   tandemDependencies,
 } from './browser-size.js';
-import { report } from './report.js';
+import { median, report } from './report.js';
 
 const CHROMIUM_PATH = process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium';
 /** The flags e2e/src/support/chromium.ts launches with. */
@@ -54,10 +54,6 @@ const SQLITE_PACKAGE = '@sqlite.org/sqlite-wasm';
 /** Lets the closed page's owner worker let go of the document's OPFS files before the next open. */
 const SETTLE_MS = 400;
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const percentile = (values: readonly number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;

@@ -4,18 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { DocumentPool } from '@tandem/coordinator';
 import type { MutationEnvelope } from '@tandem/runtime';
-import { report } from './report.js';
+import { median, report } from './report.js';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60);
 const REDUCER = new URL('../../e2e/fixtures/limits-reducer/dist/reducer.wasm', import.meta.url);
 
 function op(timelineId: string, lsn: number, body: object): MutationEnvelope {
   return { timelineId, lsn, timestamp: 0, payload: new TextEncoder().encode(JSON.stringify(body)) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function latencies(workers: number): Promise<{ idle: number; busy: number }> {

@@ -4,6 +4,12 @@ export function report(figure: string, value: number, unit: string, detail = '')
   console.log(`${figure.padEnd(52)} ${shown.padStart(12)} ${unit}${detail ? `  (${detail})` : ''}`);
 }
 
+/** The middle value (the upper one of an even count), as every line here takes it; NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
 /** The median of `runs` timings of `fn`, in milliseconds. */
 export async function medianMs(runs: number, fn: () => Promise<void> | void): Promise<number> {
   const times: number[] = [];
@@ -12,6 +18,5 @@ export async function medianMs(runs: number, fn: () => Promise<void> | void): Pr
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }

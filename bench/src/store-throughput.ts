@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { startPostgresCluster } from '@tandem/coordinator/testing/postgres';
 import pg from 'pg';
 import { pusher } from './raw-pusher.js';
-import { report } from './report.js';
+import { median, report } from './report.js';
 
 const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
 const BIN = fileURLToPath(new URL('../../coordinator/bin/tandem-coordinator.js', import.meta.url));
@@ -99,9 +99,6 @@ async function storedBytes(folder: string | undefined, database: string | undefi
     await client.end();
   }
 }
-
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const configurations: { store: Store; documents: number }[] = [
   { store: 'files', documents: 1 },

@@ -9,8 +9,11 @@ export class FrameRecordError extends Error {
   override readonly name = 'FrameRecordError';
 }
 
+/** The bytes `frame`'s record takes. */
+const frameRecordSize = (frame: Frame): number => 8 + frame.pages.length * (4 + PAGE_SIZE);
+
 export function encodeFrameRecord(frame: Frame): Uint8Array {
-  const bytes = new Uint8Array(8 + frame.pages.length * (4 + PAGE_SIZE));
+  const bytes = new Uint8Array(frameRecordSize(frame));
   const view = new DataView(bytes.buffer);
   view.setUint32(0, frame.pageCount, true);
   view.setUint32(4, frame.pages.length, true);
@@ -52,10 +55,14 @@ export function decodeFrameRecord(lsn: number, bytes: Uint8Array): Frame {
  * the page as the frames before it left it (protocol/page-delta.ts invariant 1), so recovery decodes
  * them in lsn order over the image they follow.
  */
-export function encodeWireFrameRecord(wire: WireFrame): Uint8Array {
+function wireFrameRecordSize(wire: WireFrame): number {
   let size = 8;
   for (const page of wire.pages) size += 8 + page.delta.length;
-  const bytes = new Uint8Array(size);
+  return size;
+}
+
+export function encodeWireFrameRecord(wire: WireFrame): Uint8Array {
+  const bytes = new Uint8Array(wireFrameRecordSize(wire));
   const view = new DataView(bytes.buffer);
   view.setUint32(0, wire.pageCount, true);
   view.setUint32(4, wire.pages.length, true);
@@ -115,8 +122,5 @@ export function wireFormOf(frame: Frame): WireFrame | undefined {
 /** The payload bytes `frame` takes in a frame log: its wire form's where `wire` and it has one. */
 export function storedFrameBytes(frame: Frame, wire: boolean): number {
   const form = wire ? wireForms.get(frame) : undefined;
-  if (form === undefined) return 8 + frame.pages.length * (4 + PAGE_SIZE);
-  let size = 8;
-  for (const page of form.pages) size += 8 + page.delta.length;
-  return size;
+  return form === undefined ? frameRecordSize(frame) : wireFrameRecordSize(form);
 }
