@@ -63,7 +63,13 @@ async function open(name: string): Promise<FromFloor> {
 }
 
 scope.addEventListener('message', ({ data }) => {
-  (data.type === 'write' ? write(data.name, data.count) : open(data.name)).then(
+  const reply =
+    data.type === 'write'
+      ? write(data.name, data.count)
+      : data.type === 'open'
+        ? open(data.name)
+        : Promise.resolve<FromFloor>({ type: 'pong' });
+  reply.then(
     (reply) => scope.postMessage(reply),
     (error: unknown) =>
       scope.postMessage({ type: 'failed', message: error instanceof Error ? error.message : String(error) }),

@@ -7,8 +7,10 @@ export const todo = (i: number) => ({ type: 'create', id: `t${i}`, title: `todo 
 /** Messages between the boot page and its floor worker (raw sqlite-wasm, no Tandem). */
 export type ToFloor =
   | { readonly type: 'write'; readonly name: string; readonly count: number }
-  | { readonly type: 'open'; readonly name: string };
+  | { readonly type: 'open'; readonly name: string }
+  | { readonly type: 'ping' };
 export type FromFloor =
   | { readonly type: 'written' }
   | { readonly type: 'rows'; readonly n: number }
+  | { readonly type: 'pong' }
   | { readonly type: 'failed'; readonly message: string };

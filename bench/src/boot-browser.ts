@@ -5,6 +5,8 @@
 // it, the floor: a fresh page (nothing of Tandem) whose new worker loads raw sqlite-wasm, reads a SQLite
 // file of the same rows from OPFS and answers the same query. Both are timed from their page's
 // navigation start, so what host-browser starts at import, before the app opens anything, counts.
+// Each round also times the floor of any design that answers from a worker: a new page whose new
+// one-line worker answers a message (OPFS's synchronous files, which SQLite needs, exist only in workers).
 // Cases as in Node (boot.ts): empty, 20,000 pending never synced, 10,000 synced (opened syncing with
 // the coordinator). The first round is the warm-up (HTTP and code caches cold) and is reported apart:
 // then every page is new, but the browser's caches are warm, as for a returning user.
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { createLog, startCoordinator } from '@tandem/coordinator';
 import { chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
-import type { BootTiming, FloorTiming } from './boot-page-api.js';
+import type { BootTiming, FloorTiming, WorkerFloorTiming } from './boot-page-api.js';
 import { QUIET, REPO_ROOT } from './browser-size.js';
 import { median } from './report.js';
 
@@ -133,7 +135,7 @@ async function inPage<T>(url: string, fn: (page: Page) => Promise<T>): Promise<T
 }
 
 /** The timed boot a page's URL asks for, run as it loads. */
-const bootRun = <T extends BootTiming | FloorTiming>(url: string) =>
+const bootRun = <T extends BootTiming | FloorTiming | WorkerFloorTiming>(url: string) =>
   inPage(url, (page) => page.evaluate(() => window.bootRun) as Promise<T | undefined>).then((timing) => {
     if (timing === undefined) throw new Error(`${url} ran no boot`);
     return timing;
@@ -158,7 +160,9 @@ try {
   const floor = new Map<string, FloorTiming[]>();
   const add = <T>(map: Map<string, T[]>, key: string, value: T) =>
     map.set(key, [...(map.get(key) ?? []), value]);
+  const workerFloor: WorkerFloorTiming[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
+    workerFloor.push(await bootRun<WorkerFloorTiming>(`${site.url}/floor.html?worker`));
     for (const c of CASES) {
       const runs = [
         ...sites.map(({ label, url }) => async () => {
@@ -183,6 +187,10 @@ try {
   console.log(
     `# boot to first query answer, Chromium (${CHROMIUM_PATH}): a fresh page each, from its navigation start, median of ${ROUNDS} after a warm-up round`,
   );
+  const bareWorker = workerFloor.slice(1);
+  console.log(
+    `boot floor of any worker (chromium): a new page's new one-line worker answers ${median(bareWorker.map((t) => t.sinceNavigationMs)).toFixed(0)} ms from navigation (the page's script runs at ${median(bareWorker.map((t) => t.scriptMs)).toFixed(0)} ms)`,
+  );
   for (const c of CASES) {
     const [firstFloor, ...base] = floor.get(c.name) ?? [];
     const y = median(base.map((t) => t.sinceNavigationMs));
@@ -194,7 +202,7 @@ try {
         `boot ${c.name} (chromium)${build}: ours ${x.toFixed(0)} ms, floor ${y.toFixed(0)} ms, ratio ${(x / y).toFixed(2)} (goal ${c.goalMs} ms)`,
       );
       console.log(
-        `  ours: openDocument → answer ${median(mine.map((t) => t.firstQueryMs)).toFixed(0)} ms (openDocument ${median(mine.map((t) => t.openMs)).toFixed(0)}); floor: worker → answer ${median(base.map((t) => t.workerMs)).toFixed(0)} ms; first page ever ${first?.sinceNavigationMs.toFixed(0)} ms (floor ${firstFloor?.sinceNavigationMs.toFixed(0)} ms)`,
+        `  ours: openDocument → answer ${median(mine.map((t) => t.firstQueryMs)).toFixed(0)} ms (openDocument ${median(mine.map((t) => t.openMs)).toFixed(0)}); floor: script at ${median(base.map((t) => t.scriptMs)).toFixed(0)} ms, worker → answer ${median(base.map((t) => t.workerMs)).toFixed(0)} ms; first page ever ${first?.sinceNavigationMs.toFixed(0)} ms (floor ${firstFloor?.sinceNavigationMs.toFixed(0)} ms)`,
       );
     }
     if (sites.length > 1) {

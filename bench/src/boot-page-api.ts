@@ -22,9 +22,22 @@ export interface BootTiming {
 export interface FloorTiming {
   /** From the floor page's navigation start to the answer. */
   readonly sinceNavigationMs: number;
+  /** From the navigation start to the page's first script line. */
+  readonly scriptMs: number;
   /** From the floor worker's creation to the answer. */
   readonly workerMs: number;
   readonly rows: number;
+}
+
+/**
+ * `/floor.html?worker`: what any design that answers from a worker pays before its own work. A new page
+ * creates a worker of one line that answers a message.
+ */
+export interface WorkerFloorTiming {
+  /** From the navigation start to the worker's answer. */
+  readonly sinceNavigationMs: number;
+  /** From the navigation start to the page's first script line. */
+  readonly scriptMs: number;
 }
 
 /** `window.bootPage` on `/`: preparing the documents. */
@@ -47,6 +60,6 @@ declare global {
     bootPage: BootPage;
     floorPage: FloorPage;
     /** The timed boot the page's URL asked for. */
-    bootRun: Promise<BootTiming | FloorTiming> | undefined;
+    bootRun: Promise<BootTiming | FloorTiming | WorkerFloorTiming> | undefined;
   }
 }
