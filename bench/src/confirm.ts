@@ -11,7 +11,9 @@
 //   and against the echo server (the floor: how many round trips of that size the pushers and the
 //   socket stack do at all).
 // - CPU per frame: a raw pusher sends mutations one at a time while the ten clients only receive; the
-//   CPU each client spends per frame, and the coordinator per mutation (robust to a loaded machine).
+//   CPU each client spends per frame, and the coordinator per mutation (robust to a loaded machine);
+//   beside it the floor, a bare `ws` client in its own process receiving the same frames (read, not
+//   decoded).
 // Rounds of ours and of the floor alternate; each line is the median of the rounds.
 //
 // Usage: node dist/confirm.js  (BENCH_RUNS rounds, 5 by default; CONFIRM_CLIENTS, CONFIRM_MUTATIONS,
@@ -26,7 +28,7 @@ import { startCoordinator } from '@tandem/coordinator';
 import { openDocument } from '@tandem/host-node';
 import { encodeMessage, protocolLimits } from '@tandem/runtime';
 import { WebSocketServer } from 'ws';
-import { mutation, openSocket, pacedPusher, pusher } from './raw-pusher.js';
+import { listenQuietly, mutation, openSocket, pacedPusher, pusher } from './raw-pusher.js';
 import { report } from './report.js';
 
 const TODO = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
@@ -49,6 +51,12 @@ const FRAMES = Number(process.env.CONFIRM_FRAMES ?? 200);
 /** The pushers' document: the clients' (all ten syncing it) would take their CPU from the machine. */
 const PUSHED_DOC = 'confirm-throughput';
 const COORDINATOR = process.env.CONFIRM_COORDINATOR;
+/**
+ * CONFIRM_CLIENT_BASELINE=<another build's host-node/dist/index.js>: the clients of odd index open
+ * their document through that build, so the frames line compares the two builds' clients in the same
+ * rounds, on the same frames and under the same load.
+ */
+const CLIENT_BASELINE = process.env.CONFIRM_CLIENT_BASELINE;
 
 type Command =
   | {
@@ -74,6 +82,8 @@ type Command =
       readonly intervalMs: number;
     }
   | { readonly type: 'cpu' }
+  /** The bare receiver: say hello to the clients' document, take its catch-up, then only read. */
+  | { readonly type: 'listen'; readonly url: string; readonly reducerHash: string }
   | { readonly type: 'fsync' }
   | { readonly type: 'exit' };
 
@@ -87,6 +97,8 @@ interface Reply {
   readonly cpu?: NodeJS.CpuUsage;
   /** CPU the answering thread (the coordinator's main thread) used so far, ms; Linux only. */
   readonly mainThreadMs?: number;
+  /** Messages the bare receiver has read so far. */
+  readonly messages?: number;
   /** Median of appending 4 KiB and fsyncing it, in the coordinator's data folder, ms. */
   readonly fsyncMs?: number;
 }
@@ -135,7 +147,12 @@ async function echoRole(): Promise<void> {
 }
 
 async function clientRole(url: string, dataDir: string, index: number): Promise<void> {
-  const doc = await openDocument({ docId: DOC, reducer: TODO, dataDir, coordinatorUrl: url });
+  const open: typeof openDocument =
+    CLIENT_BASELINE === undefined || index % 2 === 0
+      ? openDocument
+      : ((await import(pathToFileURL(CLIENT_BASELINE).href)) as { openDocument: typeof openDocument })
+          .openDocument;
+  const doc = await open({ docId: DOC, reducer: TODO, dataDir, coordinatorUrl: url });
   await doc.synced();
   let n = 0;
   serveParent(async (command) => {
@@ -179,6 +196,19 @@ async function clientRole(url: string, dataDir: string, index: number): Promise<
   });
   process.send?.({} satisfies Reply);
   process.on('disconnect', () => void doc.close().then(() => process.exit(0)));
+}
+
+/** The floor of a client's CPU per frame: a bare `ws` client that reads each message and drops it. */
+async function receiverRole(): Promise<void> {
+  let messages = (): number => 0;
+  serveParent(async (command) => {
+    if (command.type === 'cpu') return { cpu: process.cpuUsage(), messages: messages() };
+    if (command.type !== 'listen') return {};
+    messages = await listenQuietly(command.url, command.reducerHash, DOC);
+    return {};
+  });
+  process.send?.({} satisfies Reply);
+  process.on('disconnect', () => process.exit(0));
 }
 
 /** Raw protocol pushers: one small mutation per push, a full window in flight on each connection. */
@@ -326,6 +356,7 @@ function quantile(values: readonly number[], q: number): number {
 }
 
 const median = (values: readonly number[]) => quantile(values, 0.5);
+const mean = (values: readonly number[]) => values.reduce((n, v) => n + v, 0) / values.length;
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'tandem-confirm-'));
@@ -346,6 +377,11 @@ async function main(): Promise<void> {
   await Promise.all(clients.map((c) => c.next()));
   const pushers = new Child('pushers');
   await pushers.next();
+  const receiver = PHASES.includes('frames') ? new Child('receiver') : undefined;
+  if (receiver !== undefined) {
+    await receiver.next();
+    await receiver.ask({ type: 'listen', url, reducerHash });
+  }
   console.log(
     `# confirm: load average ${loadavg()[0]!.toFixed(1)}; ${CLIENTS} client processes, ${MUTATIONS} mutations each per round (one in flight per client, starts ≥ ${INTERVAL_MS} ms apart, then without a pause); ${PUSHERS} raw pushers × ${WINDOW} in flight for ${SECONDS} s; median of ${ROUNDS} rounds, Node ${process.version}`,
   );
@@ -377,6 +413,11 @@ async function main(): Promise<void> {
     tenFlatFloor: [] as { p50: number; p99: number }[],
     /** CPU per frame one client receives with nothing pending, ms; the coordinator's per mutation. */
     frameClientCpu: [] as number[],
+    /** With CONFIRM_CLIENT_BASELINE: the same, of this build's clients and of the baseline's. */
+    frameOursCpu: [] as number[],
+    frameBaselineCpu: [] as number[],
+    /** The same for the bare `ws` receiver (the floor). */
+    frameFloorCpu: [] as number[],
     frameCoordinatorCpu: [] as number[],
     /** The part of it on the coordinator's main thread (sockets, protocol, fan-out). */
     frameMainThreadCpu: [] as number[],
@@ -396,6 +437,7 @@ async function main(): Promise<void> {
       coordinator: used!,
       mainThreadMs,
       clients: await Promise.all(clients.map(async (c) => (await c.ask({ type: 'cpu' })).cpu!)),
+      receiver: await receiver?.ask({ type: 'cpu' }),
     };
   };
   for (let round = 0; round < ROUNDS; round++) {
@@ -416,9 +458,16 @@ async function main(): Promise<void> {
       if (before.mainThreadMs !== undefined && after.mainThreadMs !== undefined) {
         rounds.frameMainThreadCpu.push((after.mainThreadMs - before.mainThreadMs) / FRAMES);
       }
-      rounds.frameClientCpu.push(
-        before.clients.reduce((n, b, i) => n + ms(b, after.clients[i]!), 0) / CLIENTS / FRAMES,
-      );
+      const perFrame = before.clients.map((b, i) => ms(b, after.clients[i]!) / FRAMES);
+      rounds.frameClientCpu.push(perFrame.reduce((n, c) => n + c, 0) / CLIENTS);
+      if (CLIENT_BASELINE !== undefined) {
+        rounds.frameOursCpu.push(mean(perFrame.filter((_, i) => i % 2 === 0)));
+        rounds.frameBaselineCpu.push(mean(perFrame.filter((_, i) => i % 2 === 1)));
+      }
+      const heard = after.receiver!.messages! - before.receiver!.messages!;
+      // A floor that stopped hearing (its connection dropped) would be no floor at all.
+      if (heard < FRAMES) throw new Error(`the bare receiver read ${heard} messages of ${FRAMES} frames`);
+      rounds.frameFloorCpu.push(ms(before.receiver!.cpu!, after.receiver!.cpu!) / FRAMES);
     }
     if (PHASES.includes('latency')) {
       rounds.one.push(await latency(clients.slice(0, 1), false));
@@ -461,6 +510,19 @@ async function main(): Promise<void> {
     console.log(
       `#   CPU per frame with nothing pending (${FRAMES} pushed one at a time, ≤ 200/s): each client ${median(rounds.frameClientCpu).toFixed(3)} ms per frame received, the coordinator ${median(rounds.frameCoordinatorCpu).toFixed(3)} ms per mutation${rounds.frameMainThreadCpu.length > 0 ? ` (its main thread ${median(rounds.frameMainThreadCpu).toFixed(2)}: sockets, protocol, fan-out; the rest in its document worker, fs thread pool, GC and compiler threads)` : ''}`,
     );
+    line(
+      'confirm: client CPU per frame received, nothing pending',
+      median(rounds.frameClientCpu),
+      median(rounds.frameFloorCpu),
+      'ms',
+      'near the floor',
+      'a bare ws client reading the same frames',
+    );
+    if (CLIENT_BASELINE !== undefined) {
+      console.log(
+        `#   clients of this build ${median(rounds.frameOursCpu).toFixed(3)} ms per frame, of ${CLIENT_BASELINE} ${median(rounds.frameBaselineCpu).toFixed(3)} (rounds: ${rounds.frameOursCpu.map((c, i) => `${c.toFixed(3)}/${rounds.frameBaselineCpu[i]!.toFixed(3)}`).join(' ')})`,
+      );
+    }
     console.log(
       `#   the raw pusher's round trip meanwhile (push → push-result, the coordinator's serial path): p50 ${median(rounds.frameRoundTrip.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(rounds.frameRoundTrip.map((r) => r.p99)).toFixed(2)} ms${COORDINATOR === undefined ? '' : `; coordinator from ${COORDINATOR}`}`,
     );
@@ -508,7 +570,9 @@ async function main(): Promise<void> {
 
   // A client closing its document under load may still be writing its folder (a checkpoint at close)
   // long after a fixed pause: removing the folders under it failed with ENOTEMPTY (load 18).
-  await Promise.all([...clients, pushers, echo].map((child) => child.stop()));
+  await Promise.all(
+    [...clients, pushers, echo, ...(receiver ? [receiver] : [])].map((child) => child.stop()),
+  );
   await coordinator.stop();
   await rm(root, { recursive: true, force: true });
 }
@@ -527,6 +591,9 @@ switch (process.argv[2]) {
     break;
   case 'pushers':
     await pushersRole();
+    break;
+  case 'receiver':
+    await receiverRole();
     break;
   default:
     await main();

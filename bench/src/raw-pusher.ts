@@ -143,3 +143,25 @@ export async function pacedPusher(
   socket.close();
   return roundTrips;
 }
+
+/**
+ * Says hello to `docId` as a new timeline and takes its catch-up; resolves once the socket has been
+ * quiet for 300 ms, with the count of messages it has read so far. From then on it only reads what
+ * comes (the floor of a receiving client's CPU).
+ */
+export async function listenQuietly(url: string, reducerHash: string, docId: string): Promise<() => number> {
+  const socket = await openSocket(url);
+  let heard = performance.now();
+  let messages = 0;
+  socket.on('message', () => {
+    heard = performance.now();
+    messages++;
+  });
+  hello(socket, docId, randomUUID(), reducerHash);
+  // A ping as often as a client's heartbeat: a peer that says nothing is closed as silent.
+  let id = 0;
+  setInterval(() => socket.send(encodeMessage({ type: 'ping', id: id++ })), 10_000).unref();
+  do await sleep(300);
+  while (performance.now() - heard < 300);
+  return () => messages;
+}
