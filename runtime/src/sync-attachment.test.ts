@@ -4,26 +4,13 @@ import { expect, test } from 'vitest';
 import type { SyncStatus } from './document-status.js';
 import type { TandemError } from './errors.js';
 import { openClient, settle, sqlPayload } from './reactive/documents.test-helpers.js';
-import { SyncClient } from './sync/sync-client.js';
-import { ScriptedSocket } from './sync/testing/scripted-sync.js';
+import { scriptedClient } from './sync/testing/scripted-sync.js';
 
 const HASH = 'ab'.repeat(32);
 
 async function later() {
   const { document } = await openClient();
-  const sockets: ScriptedSocket[] = [];
-  const client = new SyncClient(document, {
-    url: 'ws://coordinator/sync',
-    connect: () => {
-      const socket = new ScriptedSocket();
-      sockets.push(socket);
-      return socket;
-    },
-    reducerHash: HASH,
-    backoffMs: 1,
-    maxBackoffMs: 2,
-    random: () => 0.5,
-  });
+  const { client, sockets } = scriptedClient(document, { reducerHash: HASH });
   let arrive!: () => void;
   document.expectSync(
     new Promise<void>((resolve) => {

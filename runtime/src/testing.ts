@@ -8,6 +8,7 @@ export {
 export {
   RecordingTarget,
   ScriptedSocket,
+  scriptedClient,
   scriptedFrame,
   scriptedMutation,
 } from './sync/testing/scripted-sync.js';

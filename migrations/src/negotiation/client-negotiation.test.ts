@@ -6,8 +6,7 @@
 // fetch and check are reducer-offer.test.ts's).
 import type { Frame, ReducerModule } from '@tandem/runtime/local';
 import { SCHEMA_MARK_UNWRITTEN, TandemError } from '@tandem/runtime/local';
-import { SyncClient } from '@tandem/runtime/sync';
-import { RecordingTarget, ScriptedSocket, scriptedFrame, scriptedMutation } from '@tandem/runtime/testing';
+import { RecordingTarget, scriptedClient, scriptedFrame, scriptedMutation } from '@tandem/runtime/testing';
 import { expect, test } from 'vitest';
 import { reducerNegotiation } from './reducer-negotiation.js';
 
@@ -56,16 +55,9 @@ class NegotiatingTarget extends RecordingTarget {
 const NEWER = 'cd'.repeat(32);
 
 function negotiating() {
-  const sockets: ScriptedSocket[] = [];
   const target = new NegotiatingTarget();
   const offers: string[] = [];
-  const client = new SyncClient(target, {
-    url: 'ws://coordinator/sync',
-    connect: () => {
-      const socket = new ScriptedSocket();
-      sockets.push(socket);
-      return socket;
-    },
+  const { client, sockets } = scriptedClient(target, {
     reducerHash: HASH,
     negotiation: {
       ...reducerNegotiation,
@@ -74,9 +66,6 @@ function negotiating() {
         return { module: { sha256: hash } as ReducerModule, schemaVersion: hash === NEWER ? 3 : 1 };
       },
     },
-    backoffMs: 1,
-    maxBackoffMs: 2,
-    random: () => 0.5,
   });
   return { sockets, target, client, offers };
 }

@@ -4,8 +4,7 @@ import type { Frame } from '../frame.js';
 import { MAX_PUSH_MUTATIONS, MAX_PUSHES_IN_FLIGHT } from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
-import { SyncClient } from './sync-client.js';
-import { RecordingTarget, ScriptedSocket, scriptedFrame, scriptedMutation } from './testing/scripted-sync.js';
+import { RecordingTarget, scriptedClient, scriptedFrame, scriptedMutation } from './testing/scripted-sync.js';
 
 const HASH = 'ab'.repeat(32);
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -13,21 +12,8 @@ const frame = scriptedFrame;
 const mutation = scriptedMutation;
 
 function setup() {
-  const sockets: ScriptedSocket[] = [];
   const target = new RecordingTarget();
-  const client = new SyncClient(target, {
-    url: 'ws://coordinator/sync',
-    connect: () => {
-      const socket = new ScriptedSocket();
-      sockets.push(socket);
-      return socket;
-    },
-    reducerHash: HASH,
-    backoffMs: 1,
-    maxBackoffMs: 2,
-    random: () => 0.5,
-  });
-  return { sockets, target, client };
+  return { ...scriptedClient(target, { reducerHash: HASH }), target };
 }
 
 test('hello carries the base cursor, and once live the mutations after the coordinator marker are pushed', async () => {

@@ -11,8 +11,9 @@ import {
 import { encodePageDelta } from '../../protocol/page-delta.js';
 import type { MutationEnvelope } from '../../reducer/host.js';
 import { PAGE_SIZE } from '../../vfs/page-store.js';
+import { SyncClient } from '../sync-client.js';
 import type { SyncFailure } from '../sync-failure.js';
-import type { SyncTarget, WebSocketLike } from '../sync-target.js';
+import type { SyncOptions, SyncTarget, WebSocketLike } from '../sync-target.js';
 
 /** A socket whose far end is the test: it sees what the client sends and says what the coordinator says. */
 export class ScriptedSocket implements WebSocketLike {
@@ -96,6 +97,30 @@ export class RecordingTarget implements SyncTarget {
   syncFailed(failure: SyncFailure) {
     this.failures.push(failure);
   }
+}
+
+/**
+ * A SyncClient of `target` over scripted sockets (each one it opens is pushed to `sockets`), retrying at
+ * once with fixed jitter; `options` name its reducer and may replace any default.
+ */
+export function scriptedClient(
+  target: SyncTarget,
+  options: Pick<SyncOptions, 'reducerHash'> & Partial<SyncOptions>,
+): { readonly client: SyncClient; readonly sockets: ScriptedSocket[] } {
+  const sockets: ScriptedSocket[] = [];
+  const client = new SyncClient(target, {
+    url: 'ws://coordinator/sync',
+    connect: () => {
+      const socket = new ScriptedSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    backoffMs: 1,
+    maxBackoffMs: 2,
+    random: () => 0.5,
+    ...options,
+  });
+  return { client, sockets };
 }
 
 /** A page's delta against zeros: the tests that only follow lsns do not look at the pages. */
