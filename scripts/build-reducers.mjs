@@ -1,6 +1,7 @@
 // The builds `npm run build` makes after TypeScript (the todo reducer, its app, every fixture reducer),
-// two at a time: none reads another's output (the app does not bundle the reducer). Each `tandem build` is one process busy on one core (asc, binaryen, jco) for
-// 10-25 s, and this machine has two; one after the other they were most of a clean build's time.
+// two at a time: none reads another's output (the app does not bundle the reducer). Each `tandem build`
+// is one process busy on one core (asc, binaryen, jco) for 10-25 s, and this machine has two; one after
+// the other they were most of a clean build's time.
 import { spawn } from 'node:child_process';
 
 const STEPS = [
@@ -20,7 +21,7 @@ const LANES = 2;
 
 function step([bin, ...args]) {
   return new Promise((resolve, reject) => {
-    // Through the shell npm gives scripts, so `tandem` and `vite` resolve from node_modules/.bin.
+    // npm puts node_modules/.bin on its scripts' PATH, so `tandem` and `vite` resolve there.
     const child = spawn(bin, args, { stdio: 'inherit' });
     child.once('error', reject);
     child.once('exit', (code, signal) =>
