@@ -41,4 +41,5 @@ window.floorPage = {
 
 const asked = new URLSearchParams(location.search);
 const name = asked.get('open');
-window.bootRun = asked.has('worker') ? emptyWorkerTimed() : name === null ? undefined : openTimed(name);
+if (asked.has('worker')) window.bootRun = emptyWorkerTimed();
+else if (name !== null) window.bootRun = openTimed(name);

@@ -459,7 +459,7 @@ async function main(): Promise<void> {
         rounds.frameMainThreadCpu.push((after.mainThreadMs - before.mainThreadMs) / FRAMES);
       }
       const perFrame = before.clients.map((b, i) => ms(b, after.clients[i]!) / FRAMES);
-      rounds.frameClientCpu.push(perFrame.reduce((n, c) => n + c, 0) / CLIENTS);
+      rounds.frameClientCpu.push(mean(perFrame));
       if (CLIENT_BASELINE !== undefined) {
         rounds.frameOursCpu.push(mean(perFrame.filter((_, i) => i % 2 === 0)));
         rounds.frameBaselineCpu.push(mean(perFrame.filter((_, i) => i % 2 === 1)));
