@@ -46,6 +46,9 @@ export interface PageUpgrade {
   readonly to: PageReducer;
 }
 
+/** How many statuses `trail()` keeps. */
+export const TRAIL_LENGTH = 100;
+
 export interface OwnerPage {
   open(options: OwnerPageOpen): Promise<Outcome<OwnerPageStatus>>;
   mutate(mutation: unknown): Promise<Outcome<unknown>>;
@@ -60,6 +63,12 @@ export interface OwnerPage {
   /** The upgrades `onUpgrade` told this tab, in order. */
   upgrades(): readonly PageUpgrade[];
   status(): OwnerPageStatus;
+  /**
+   * The statuses `onStatus` told this tab, the latest TRAIL_LENGTH, each after the milliseconds since
+   * the page loaded: what a wait on the status that timed out prints, so a status that changed and
+   * changed back is told apart from one that never changed.
+   */
+  trail(): readonly string[];
   goOffline(): Promise<void>;
   goOnline(): Promise<void>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { useBrowserRig } from './support/browser-rig.js';
-import { type OwnerOpenOptions, openOwner } from './support/owner-page.js';
+import { type OwnerOpenOptions, openOwner, untilStatus } from './support/owner-page.js';
 
 /** The owner worker's script as vite serves it (`new Worker(new URL('./owner-worker.js', …))`). */
 const OWNER_WORKER = /\/owner-worker\.[jt]s\?worker_file/;
@@ -20,17 +20,7 @@ async function tab(context: BrowserContext, errors: string[], query = ''): Promi
 
 const open = (page: Page, options: OwnerOpenOptions) => openOwner(page, rig.reducer, options);
 
-/** Waits until the tab's status passes `check`; on a timeout, says what the status was. */
-async function statusOf(page: Page, check: string): Promise<void> {
-  try {
-    await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
-      timeout: 10_000,
-    });
-  } catch (error) {
-    const status = await page.evaluate(() => window.owner.status()).catch(() => 'unknown');
-    throw new Error(`status never passed ${check}: ${JSON.stringify(status)}`, { cause: error });
-  }
-}
+const statusOf = (page: Page, check: string) => untilStatus(page, check, 10_000);
 
 test("the owner's tab closes while the owner worker's script cannot be fetched: the other tabs wait, saying why, and once it can, one takes over and the edits made meanwhile reach the coordinator exactly once", async () => {
   const docId = 'unstartable';

@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { TODO_REDUCER, useBrowserRig } from './support/browser-rig.js';
 import { launchChromium } from './support/chromium.js';
-import { type OwnerOpenOptions, openOwner } from './support/owner-page.js';
+import { type OwnerOpenOptions, openOwner, untilStatus } from './support/owner-page.js';
 
 const rig = useBrowserRig('owner-page');
 
@@ -37,11 +37,7 @@ async function metric(on: Coordinator, name: string): Promise<number> {
   return line === undefined ? 0 : Number(line.slice(name.length + 1));
 }
 
-async function statusOf(page: Page, check: string): Promise<void> {
-  await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
-    timeout: 10_000,
-  });
-}
+const statusOf = (page: Page, check: string) => untilStatus(page, check, 10_000);
 
 const syncUrl = (on: Coordinator) => `${on.url.replace('http', 'ws')}/sync`;
 

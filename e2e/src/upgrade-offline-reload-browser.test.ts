@@ -52,15 +52,19 @@ test('a tab upgraded to v2 reloads offline from OPFS on the kept v2, is refused 
     await untilStatus(page, `s.reducer?.hash === '${v2.hash}' && s.syncState === 'live'`);
     await mutateOwner(page, { type: 'setPriority', id: 'x1', priority: 4 });
     await callOwner(page, () => window.owner.synced());
+    // Offline first: a live tab would have these confirmed within milliseconds, and the reload must find
+    // them pending.
+    await page.evaluate(() => window.owner.goOffline());
     await mutateOwner(page, { type: 'setPriority', id: 'x1', priority: 7 });
     await mutateOwner(page, { type: 'create', id: 'p1', title: 'pending', priority: 2 });
-    await untilStatus(page, 's.pendingCount >= 1');
+    await untilStatus(page, 's.pendingCount === 2');
 
     // The coordinator goes down; the tab reloads with the app's version 1.
     await coordinator.close();
     await tab();
     const reopened = await openOwner(page, v1, { docId: 'reload', coordinatorUrl });
     expect(reopened.reducer).toEqual(v2);
+    expect(reopened.pendingCount).toBe(2);
     const rows = [
       { id: 'p1', priority: 2 },
       { id: 'x1', priority: 7 },

@@ -15,11 +15,27 @@ export async function openOwner(
   return opened.value;
 }
 
-/** Resolves once `check` (an expression over the owner's status `s`) holds in `page`. */
-export async function untilStatus(page: Page, check: string): Promise<void> {
-  await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
-    timeout: 20_000,
-  });
+/**
+ * Resolves once `check` (an expression over the owner's status `s`) holds in `page`. On a timeout it
+ * throws with every status the tab heard (`trail`): a state the document passed through faster than
+ * the page was polled reads differently from one it never reached.
+ */
+export async function untilStatus(page: Page, check: string, timeoutMs = 20_000): Promise<void> {
+  try {
+    await page.waitForFunction(`(() => { const s = window.owner.status(); return ${check}; })()`, undefined, {
+      timeout: timeoutMs,
+    });
+  } catch (error) {
+    const heard = await page
+      .evaluate(() => [`${performance.now().toFixed(0)} ms now`, ...window.owner.trail()])
+      .catch((cause: unknown) => [`the trail could not be read: ${String(cause)}`]);
+    throw new Error(
+      `the status never passed ${check} in ${timeoutMs} ms; the tab heard:\n${heard.join('\n')}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 /** Runs `run` in `page` and returns its value, throwing the message of an outcome that is not ok. */
