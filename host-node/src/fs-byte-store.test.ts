@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,21 @@ test('a file deleted while appends to it are queued is recreated by the appends 
   ];
   await Promise.all(done);
   expect(await store.read('f')).toEqual(bytes(2, 3));
+});
+
+test('a small append to an open file with nothing queued is in the file before its call returns', async () => {
+  const store = await freshStore();
+  await store.append('f', bytes(1));
+  const buffer = bytes(2, 3);
+  const appended = store.append('f', buffer);
+  // Written on this thread (invariant 7): the caller's buffer is not needed after the call.
+  buffer.fill(9);
+  expect(new Uint8Array(readFileSync(join(store.directory, 'f')))).toEqual(bytes(1, 2, 3));
+  await appended;
+  // Behind a queued sync, an append waits its turn and still lands in call order.
+  const queued = [store.sync('f'), store.append('f', bytes(4)), store.append('f', bytes(5))];
+  await Promise.all(queued);
+  expect(await store.read('f')).toEqual(bytes(1, 2, 3, 4, 5));
 });
 
 test('a process killed with SIGKILL leaves every record it synced, in order', async () => {

@@ -14,7 +14,11 @@
 //    a process that crashed before syncing it.
 // 6. A store opened with `lock` is the folder's only writer until it closes (folder-lock.ts): the lock is
 //    taken before anything is read, and released by `close`, after the last handle.
-import { constants } from 'node:fs';
+// 7. A small append to an open file with nothing queued on it is written at once, synchronously: a
+//    write into the page cache takes microseconds, while a trip to the thread pool and back takes a
+//    tenth of a millisecond or more, on the path of every journal append that is then synced and
+//    acknowledged. Nothing is in flight on the file then, so the order of invariant 1 holds.
+import { constants, writevSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type ByteStore, checkFileName } from '@tandem/runtime/local';
@@ -22,6 +26,8 @@ import { type FolderLock, lockFolder } from './folder-lock.js';
 
 /** Opens an existing file for appending, without creating it. */
 const APPEND_EXISTING = constants.O_WRONLY | constants.O_APPEND;
+/** The largest append written synchronously (invariant 7): larger ones go through the thread pool. */
+const SYNC_APPEND_BYTES = 64 * 1024;
 
 interface FileState {
   handle: FileHandle | undefined;
@@ -91,6 +97,10 @@ export class FsByteStore implements ByteStore {
     checkFileName(name);
     this.checkOpen();
     const file = this.file(name);
+    if (file.queued === 0 && file.handle !== undefined && bytes.length <= SYNC_APPEND_BYTES) {
+      writeAllSync(file.handle.fd, [bytes]);
+      return;
+    }
     const copy = bytes.slice();
     if (file.joinable?.kind === 'append') {
       file.joinable.chunks.push(copy);
@@ -216,6 +226,17 @@ export class FsByteStore implements ByteStore {
       await syncDirectory(this.directory);
       file.entryDurable = true;
     }
+  }
+}
+
+/** Writes every byte of `chunks` to `fd`, on this thread (invariant 7). */
+function writeAllSync(fd: number, chunks: Uint8Array[]): void {
+  let pending = chunks;
+  let remaining = chunks.reduce((total, chunk) => total + chunk.length, 0);
+  while (remaining > 0) {
+    const written = writevSync(fd, pending);
+    remaining -= written;
+    if (remaining > 0) pending = skip(pending, written);
   }
 }
 
