@@ -261,7 +261,9 @@ export class SyncClient {
     let socket: WebSocketLike;
     try {
       socket = this.#options.connect(this.#reconnects.current);
-      socket.binaryType = 'arraybuffer';
+      // Node's `ws` hands each message as a Buffer over the bytes it read ('nodebuffer', its default):
+      // kept, it spares a copy of every message into an ArrayBuffer of its own. Others give ArrayBuffers.
+      if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
     } catch (error) {
       this.#lastDrop = `could not connect: ${error instanceof Error ? error.message : String(error)}`;
       this.#reconnects.failed();
