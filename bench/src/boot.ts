@@ -12,6 +12,8 @@
 // The reducer cache is warm (the bench prepared it once), as after `tandem build` or a first open.
 // Everything a process pays is per process: module import, sqlite-wasm's compile, the reducer's
 // compile; nothing is shared between samples but the files on disk and the OS's file cache.
+// `BENCH_BASELINE=<checkout>` (built) also boots that checkout's boot-child on the same files, in each
+// round beside ours, and prints its figures beside ours (wall and CPU to the answer).
 // The Chromium side of the figure is in boot-browser.ts.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +30,8 @@ import { median } from './report.js';
 const run = promisify(execFile);
 const ROUNDS = Math.max(5, Number(process.env.BENCH_RUNS ?? 7));
 const CHILD = fileURLToPath(new URL('./boot-child.js', import.meta.url));
+const BASELINE = process.env.BENCH_BASELINE;
+const BASE_CHILD = BASELINE === undefined ? undefined : join(BASELINE, 'bench/dist/boot-child.js');
 const TODO_REDUCER = fileURLToPath(new URL('../../reducers/todo/dist/reducer.wasm', import.meta.url));
 const QUERY = 'SELECT count(*) AS n FROM todos';
 const BATCH = 1000;
@@ -69,9 +73,11 @@ try {
   for (const c of CASES) await fill(c);
   const ours = new Map<string, BootTiming[]>();
   const floor = new Map<string, BootTiming[]>();
+  const baseline = new Map<string, BootTiming[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of CASES) {
       push(ours, c.name, await child('ours', c));
+      if (BASE_CHILD !== undefined) push(baseline, c.name, await child('ours', c, BASE_CHILD));
       push(floor, c.name, await child('floor', c));
     }
   }
@@ -91,6 +97,14 @@ try {
         `with the import ${part(mine, 'totalMs')} ms; floor: init + load ${part(base, 'openMs')} ms, with the import ${part(base, 'totalMs')} ms; ` +
         `CPU to the answer: ours ${median(mine.map((t) => t.openCpuMs)).toFixed(0)} ms, floor ${median(base.map((t) => t.openCpuMs)).toFixed(0)} ms`,
     );
+    const before = baseline.get(c.name);
+    if (before !== undefined) {
+      const b = median(before.map((t) => t.totalMs - t.importMs));
+      console.log(
+        `  baseline [${BASELINE}]: boot ${b.toFixed(0)} ms (ours/baseline ${(x / b).toFixed(2)}), ` +
+          `CPU to the answer ${median(before.map((t) => t.openCpuMs)).toFixed(0)} ms, with the import ${median(before.map((t) => t.totalMs)).toFixed(0)} ms`,
+      );
+    }
   }
   const imports = (timings: Map<string, BootTiming[]>) =>
     median([...timings.values()].flat().map((t) => t.importMs));
@@ -99,6 +113,7 @@ try {
   console.log(
     `boot import (node): ours ${ix.toFixed(0)} ms, floor ${iy.toFixed(0)} ms, ratio ${(ix / iy).toFixed(2)} (host-node against sqlite-wasm alone; Node's own start, ~${median([...ours.values()].flat().map((t) => t.nodeStartMs)).toFixed(0)} ms, before either)`,
   );
+  if (baseline.size > 0) console.log(`  baseline [${BASELINE}]: import ${imports(baseline).toFixed(0)} ms`);
 } finally {
   await coordinator.close();
   await rm(temp, { recursive: true, force: true });
@@ -110,9 +125,9 @@ function push(map: Map<string, BootTiming[]>, key: string, value: BootTiming): v
   map.set(key, list);
 }
 
-async function child(side: 'ours' | 'floor', c: Case): Promise<BootTiming> {
+async function child(side: 'ours' | 'floor', c: Case, script = CHILD): Promise<BootTiming> {
   const where = side === 'ours' ? dataDir : floorFile(c);
-  const args = [CHILD, side, where, c.docId, TODO_REDUCER, QUERY, c.synced ? coordinatorUrl : ''];
+  const args = [script, side, where, c.docId, TODO_REDUCER, QUERY, c.synced ? coordinatorUrl : ''];
   const { stdout } = await run(process.execPath, args, { env, maxBuffer: 1 << 20 });
   const timing = JSON.parse(stdout.trim().split('\n').at(-1)!) as BootTiming;
   if (timing.rows !== c.rows)

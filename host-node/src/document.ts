@@ -62,14 +62,6 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
   // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
   // are read; the replica awaits the same load.
   loadSqliteForBoot().catch(() => undefined);
-  // The sync client (and the protocol's codec) load only for a document that syncs, while the document
-  // opens from its files (its first answer needs only them); if they cannot load, the document is
-  // closed again and openDocument rejects.
-  const syncing =
-    options.coordinatorUrl === undefined
-      ? undefined
-      : Promise.all([import('@tandem/runtime/sync'), import('@tandem/migrations/negotiation')]);
-  syncing?.catch(() => undefined);
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.
   const lock = () =>
     dataDir === undefined
@@ -106,33 +98,42 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     document = await open(reducer);
   } catch (error) {
     // Files an upgrade left newer than the app's reducer: the coordinator's current one opens them.
-    const negotiation = (await syncing)?.[1];
-    const newer =
-      negotiation && (await negotiation.newerReducerFor(error, options.coordinatorUrl, reducer.limits));
+    if (options.coordinatorUrl === undefined) throw error;
+    const negotiation = await import('@tandem/migrations/negotiation');
+    const newer = await negotiation.newerReducerFor(error, options.coordinatorUrl, reducer.limits);
     if (newer === undefined) throw error;
     running = newer;
     // Not the app's: kept beside the files, so that the next open without the coordinator runs it.
     document = await open(newer, true);
   }
-  if (syncing === undefined) return document;
-  let sync: Awaited<typeof syncing>[0];
-  let negotiation: Awaited<typeof syncing>[1];
-  try {
-    [sync, negotiation] = await syncing;
-  } catch (error) {
-    await document.close();
-    throw error;
-  }
-  sync.syncWithCoordinator(
-    document,
-    // The document's own: the reducer an upgrade moved it to, kept beside its files, may open it.
-    document.reducer.hash,
-    options,
-    (url) => new LazySocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
-    negotiation.reducerNegotiation,
-    running.limits,
+  if (options.coordinatorUrl === undefined) return document;
+  // The sync code (the client, the protocol's codec, msgpack; `ws` at the first connection) loads once
+  // the document has answered from its pages: a first query answers within this turn, the sync code
+  // loads in the next one. Until its client is attached the document reads as connecting, and what
+  // waits on the coordinator waits (runtime sync-attachment.ts); if it cannot load, syncing fails
+  // (`sync-failed`, reason `client-unavailable`).
+  const opened = document;
+  opened.expectSync(
+    nextTurn()
+      .then(() => Promise.all([import('@tandem/runtime/sync'), import('@tandem/migrations/negotiation')]))
+      .then(([sync, negotiation]) =>
+        sync.syncWithCoordinator(
+          opened,
+          // The document's own: the reducer an upgrade moved it to, kept beside its files, may open it.
+          opened.reducer.hash,
+          options,
+          (url) => new LazySocket(url, { maxPayload: protocolLimits.MAX_MESSAGE_BYTES }),
+          negotiation.reducerNegotiation,
+          running.limits,
+        ),
+      ),
   );
   return document;
+}
+
+/** Resolves in the event loop's next turn, after whatever this one's microtasks do. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A document's folder: its id, with anything a file system could misread percent-encoded. */

@@ -15,19 +15,31 @@ const SYNC_ONLY = /@sinclair\/typebox|@msgpack\/msgpack|\/node_modules\/ws\/|\/p
 /** The message schemas, ~250 modules of TypeBox: the codec checks their JSON form instead (wire-schemas.ts). */
 const SCHEMAS = /@sinclair\/typebox|\/protocol\/messages\.js/;
 
-/** The modules a new process resolves while it opens a document, queries it and closes it. */
-async function modulesLoaded(coordinatorUrl: string | undefined): Promise<string[]> {
+interface Loaded {
+  /** When the first query answered (ms since the epoch, from the process's clock). */
+  readonly answeredAt: number;
+  /** Each module the process resolved, and when. */
+  readonly modules: readonly { readonly url: string; readonly at: number }[];
+}
+
+/**
+ * The modules a new process resolves while it opens a document, queries it and closes it; with a
+ * coordinator, it closes the document once a first connection was tried (the sync code is in).
+ */
+async function modulesLoaded(coordinatorUrl: string | undefined): Promise<Loaded> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-open-path-'));
   try {
     const hooks = join(dir, 'hooks.mjs');
     await writeFile(
       hooks,
-      'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("resolved " + r.url + "\\n"); return r; }\n',
+      'const now = () => performance.timeOrigin + performance.now();\nexport async function resolve(s, c, next) { const at = now(); const r = await next(s, c); process.stderr.write("resolved " + at + " " + r.url + "\\n"); return r; }\n',
     );
     const script = `
       const { openDocument } = await import(${JSON.stringify(pathToFileURL(HOST_NODE).href)});
       const doc = await openDocument({ docId: 'd', reducer: ${JSON.stringify(TODO_REDUCER)}${coordinatorUrl ? `, coordinatorUrl: ${JSON.stringify(coordinatorUrl)}` : ''} });
       await doc.query('SELECT count(*) FROM todos');
+      process.stderr.write('answered ' + (performance.timeOrigin + performance.now()) + '\\n');
+      ${coordinatorUrl ? 'while (doc.lastSyncDrop === undefined) await new Promise((resolve) => setTimeout(resolve, 5));' : ''}
       await doc.close();
       process.exit(0);`;
     const register = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});`;
@@ -38,28 +50,37 @@ async function modulesLoaded(coordinatorUrl: string | undefined): Promise<string
       '-e',
       script,
     ]);
-    return stderr
-      .split('\n')
-      .filter((line) => line.startsWith('resolved '))
-      .map((line) => line.slice('resolved '.length));
+    const lines = stderr.split('\n');
+    const answered = lines.find((line) => line.startsWith('answered '));
+    return {
+      answeredAt: Number(answered?.split(' ')[1]),
+      modules: lines
+        .filter((line) => line.startsWith('resolved '))
+        .map((line) => {
+          const [, at, url] = line.split(' ');
+          return { url: url!, at: Number(at) };
+        }),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-test('a document opened without a coordinator loads no sync code (protocol schemas and codec, msgpack, ws); one with a coordinator does, but never the schemas (TypeBox)', async () => {
-  const local = await modulesLoaded(undefined);
+test('a document opened without a coordinator loads no sync code (protocol schemas and codec, msgpack, ws); one with a coordinator loads it once it has answered its first query, but never the schemas (TypeBox)', async () => {
+  const local = (await modulesLoaded(undefined)).modules.map((m) => m.url);
   expect(local.some((url) => url.includes('/runtime/dist/local.js'))).toBe(true);
   expect(local.filter((url) => SYNC_ONLY.test(url))).toEqual([]);
   const syncing = await modulesLoaded('ws://127.0.0.1:9/sync');
-  expect(syncing.some((url) => SYNC_ONLY.test(url))).toBe(true);
-  expect(syncing.filter((url) => SCHEMAS.test(url))).toEqual([]);
+  const syncOnly = syncing.modules.filter((m) => SYNC_ONLY.test(m.url));
+  expect(syncOnly.map((m) => m.url).some((url) => url.includes('/node_modules/ws/'))).toBe(true);
+  expect(syncOnly.filter((m) => !(m.at > syncing.answeredAt))).toEqual([]);
+  expect(syncing.modules.filter((m) => SCHEMAS.test(m.url))).toEqual([]);
 }, 60_000);
 
 test('a process whose reducer is already prepared on disk loads neither the meter nor binaryen', async () => {
   // The first process may prepare it (a miss meters it); the next one finds it in the shared cache.
   await modulesLoaded(undefined);
-  const warm = await modulesLoaded(undefined);
+  const warm = (await modulesLoaded(undefined)).modules.map((m) => m.url);
   expect(warm.some((url) => url.includes('/runtime/dist/reducer/prepare.js'))).toBe(true);
   expect(warm.filter((url) => /\/reducer\/meter\.js|\/binaryen\//.test(url))).toEqual([]);
 }, 60_000);

@@ -17,7 +17,8 @@ export type TandemErrorKind =
   /**
    * Syncing with the coordinator stopped for good (`reason`: `reducer-mismatch`, `history-reset`,
    * `document-failed` (the document's own storage failed while taking frames), `timeline-damaged` (the
-   * coordinator took lsns this client's timeline no longer holds), or the coordinator's refusal: `unauthorized`, `timeline-taken`, `unsupported-version`, `malformed`;
+   * coordinator took lsns this client's timeline no longer holds), `client-unavailable` (the sync
+   * client's code could not be loaded), or the coordinator's refusal: `unauthorized`, `timeline-taken`, `unsupported-version`, `malformed`;
    * the SyncFailure is the `cause`). What was pending will not reach the coordinator: `fate` and
    * `synced` reject with it.
    */

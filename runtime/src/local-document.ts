@@ -10,7 +10,7 @@
 // 4. With a journal, a resolved mutation survives any crash (mutation-queue.ts), and opening shows
 //    again the pending mutations the journal recovered.
 // 5. After the journal fails, nothing more is accepted (`storage-failed`, mutation-queue.ts).
-// 6. Synced (a SyncClient attached): the replica's base is the coordinator's pages up to `baseCursor`,
+// 6. Synced (a SyncClient attached, or expected: sync-attachment.ts): the replica's base is the coordinator's pages up to `baseCursor`,
 //    its overlay is exactly the pending mutations (lsn above this timeline's applied marker in the base)
 //    reduced in lsn order. A rebase keeps it so: drop the overlay, apply the burst to the base, drop the
 //    mutations the marker covers, reduce the rest again.
@@ -65,6 +65,7 @@ import { type RejectedMutation, RejectedMutations } from './rejected-mutations.j
 import type { Replica } from './replica.js';
 import type { ReducerIdentity } from './sync/negotiation.js';
 import type { SyncClient, SyncFailure, SyncState, SyncTarget } from './sync/sync-client.js';
+import { SyncAttachment } from './sync-attachment.js';
 import { TakenMutations, type TakenRejection } from './taken-mutations.js';
 import { TimelineHousekeeping } from './timeline-housekeeping.js';
 import { type PlainValue, toValue } from './value.js';
@@ -106,7 +107,8 @@ export class LocalDocument implements SyncTarget {
   private readonly pending: PendingOverlay;
   /** The coordinator's pages this document holds, and its applied marker in them (document-base.ts). */
   private readonly base: DocumentBase;
-  private sync: SyncClient | undefined;
+  /** The SyncClient, attached now or on its way (sync-attachment.ts). */
+  private readonly sync: SyncAttachment;
   /** Background storage work (overlay saves, timeline cuts), in order (timeline-housekeeping.ts). */
   private readonly housekeeping: TimelineHousekeeping;
   /** What waits on the coordinator: `fate`, `synced`, `caughtUp` (invariant 8; coordinator-waits.ts). */
@@ -139,6 +141,11 @@ export class LocalDocument implements SyncTarget {
       isOpen: () => !this.closed,
     });
     this.migration = parts.migration;
+    this.sync = new SyncAttachment({
+      docId: parts.docId,
+      online: () => this.online,
+      failed: (failure) => this.syncFailed(failure),
+    });
     this.waits = new CoordinatorWaits({
       docId: parts.docId,
       closed: () => this.closed,
@@ -148,14 +155,14 @@ export class LocalDocument implements SyncTarget {
       timelineFailure: () => this.queue.failure,
       settled: () => this.queue.settled(),
       nothingPending: () => this.pending.count === 0 && this.queue.length === 0,
-      sync: () => this.sync,
+      sync: () => (this.sync.syncs ? this.sync : undefined),
       base: () => this.base.cursor,
       syncStopped: () => this.statusFeed.changed(),
     });
     this.queue = new MutationQueue(parts.docId, parts.journal, {
       reduce: (envelopes) => this.reduceQueued(envelopes),
       durable: (lsn) => this.pending.durable(lsn),
-      resolved: () => this.sync?.pendingChanged(),
+      resolved: () => this.sync.pendingChanged(),
       statusChanged: () => this.statusFeed.changed(),
       flushed: () => this.subscriptions.settle(),
       failed: (failure) => this.waits.stop(failure),
@@ -295,7 +302,7 @@ export class LocalDocument implements SyncTarget {
     if (this.closed) return;
     await this.queue.settled();
     this.closed = true;
-    this.sync?.close();
+    this.sync.close();
     this.statusFeed.changed();
     this.waits.stop(closedError(this.docId));
     await this.housekeeping.close();
@@ -362,9 +369,18 @@ export class LocalDocument implements SyncTarget {
 
   /** Connects the document to a coordinator through `client` (hosts create it); starts syncing. */
   attachSync(client: SyncClient): void {
-    if (this.sync !== undefined) throw new TandemError('invalid-argument', 'the document already syncs');
-    this.sync = client;
-    client.start();
+    this.sync.attach(client);
+  }
+
+  /**
+   * The document syncs from now on, through the client the host attaches (`attachSync`) by the time
+   * `attaching` resolves: a host may load the sync code after the document's first answer. Until then
+   * it reads as a client just started (`connecting`); mutations wait pending, `fate`, `synced` and
+   * `caughtUp` wait. If `attaching` rejects (or brings no client), syncing stops for good
+   * (`sync-failed`, reason `client-unavailable`).
+   */
+  expectSync(attaching: Promise<void>): void {
+    this.sync.expect(attaching);
   }
 
   /**
@@ -431,7 +447,7 @@ export class LocalDocument implements SyncTarget {
   /** `offline` for a document that does not sync (`closed` once closed). */
   get syncState(): SyncState {
     if (this.closed) return 'closed';
-    return this.sync?.state ?? 'offline';
+    return this.sync.state;
   }
 
   /**
@@ -441,7 +457,7 @@ export class LocalDocument implements SyncTarget {
   async goOffline(): Promise<void> {
     this.assertOpen();
     this.online = false;
-    this.sync?.goOffline();
+    this.sync.goOffline();
     this.statusFeed.changed();
   }
 
@@ -449,7 +465,7 @@ export class LocalDocument implements SyncTarget {
   async goOnline(): Promise<void> {
     this.assertOpen();
     this.online = true;
-    this.sync?.goOnline();
+    this.sync.goOnline();
     this.statusFeed.changed();
   }
 
@@ -487,7 +503,7 @@ export class LocalDocument implements SyncTarget {
 
   /** Why the last connection to the coordinator ended while it retries (a visible reason, not a silent loop). */
   get lastSyncDrop(): string | undefined {
-    return this.sync?.lastDrop;
+    return this.sync.lastDrop;
   }
 
   takenLsn(): number {

@@ -96,7 +96,7 @@ export async function openClient(): Promise<Client> {
   const document = new LocalDocument({
     docId: `client-${opened}`,
     timelineId: 'client',
-    timelineSecret: 'secret',
+    timelineSecret: 'c'.repeat(64),
     replica,
     migration: { fromVersion: 0, toVersion: 0, migrated: false },
     readAppliedLsn: appliedLsn,

@@ -16,7 +16,8 @@ type TerminalError = (typeof TERMINAL_ERRORS)[number] & ErrorMessage['kind'];
  * overlay (`upgrade-failed`), or refused this client with one of
  * TERMINAL_ERRORS, or expects lsns of this timeline it had already taken (its history was reset), or has
  * taken lsns of this timeline this client's files no longer hold (its timeline lost records); or the
- * document itself failed (its storage, or it was closed) while taking what the coordinator sent.
+ * document itself failed (its storage, or it was closed) while taking what the coordinator sent; or the
+ * client could not be made (its code did not load: sync-attachment.ts).
  */
 export type SyncFailureReason =
   | 'reducer-mismatch'
@@ -24,6 +25,7 @@ export type SyncFailureReason =
   | 'history-reset'
   | 'timeline-damaged'
   | 'document-failed'
+  | 'client-unavailable'
   | TerminalError;
 
 /** A failure that retrying cannot cure: the client stops and reports it. */
