@@ -13,7 +13,7 @@
 // Everything a process pays is per process: module import, sqlite-wasm's compile, the reducer's
 // compile; nothing is shared between samples but the files on disk and the OS's file cache.
 // `BENCH_BASELINE=<checkout>` (built) also boots that checkout's boot-child on the same files, in each
-// round beside ours, and prints its figures beside ours (wall and CPU to the answer).
+// round beside ours, and prints its figures beside ours (wall and CPU to the answer, the import's wall and CPU).
 // The Chromium side of the figure is in boot-browser.ts.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -113,7 +113,14 @@ try {
   console.log(
     `boot import (node): ours ${ix.toFixed(0)} ms, floor ${iy.toFixed(0)} ms, ratio ${(ix / iy).toFixed(2)} (host-node against sqlite-wasm alone; Node's own start, ~${median([...ours.values()].flat().map((t) => t.nodeStartMs)).toFixed(0)} ms, before either)`,
   );
-  if (baseline.size > 0) console.log(`  baseline [${BASELINE}]: import ${imports(baseline).toFixed(0)} ms`);
+  const importCpu = (timings: Map<string, BootTiming[]>) =>
+    median([...timings.values()].flat().map((t) => t.importCpuMs ?? Number.NaN)).toFixed(0);
+  console.log(`  import CPU: ours ${importCpu(ours)} ms, floor ${importCpu(floor)} ms`);
+  if (baseline.size > 0) {
+    console.log(
+      `  baseline [${BASELINE}]: import ${imports(baseline).toFixed(0)} ms, import CPU ${importCpu(baseline)} ms`,
+    );
+  }
 } finally {
   await coordinator.close();
   await rm(temp, { recursive: true, force: true });
