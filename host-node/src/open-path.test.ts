@@ -20,13 +20,24 @@ interface Loaded {
   readonly answeredAt: number;
   /** Each module the process resolved, and when. */
   readonly modules: readonly { readonly url: string; readonly at: number }[];
+  /**
+   * Asked for (`required`): what it had loaded without resolving an import by the first answer, Node's
+   * built-ins (`NativeModule zlib`) and CommonJS files (`require`).
+   */
+  readonly required: readonly string[];
 }
+
+/** Prints Node's built-ins and the CommonJS files loaded so far: neither passes the resolve hook. */
+const LIST_REQUIRED = `
+  const { createRequire } = await import('node:module');
+  const files = Object.keys(createRequire(${JSON.stringify(HOST_NODE)}).cache);
+  for (const name of [...process.moduleLoadList, ...files]) process.stderr.write('required ' + name + '\\n');`;
 
 /**
  * The modules a new process resolves while it opens a document, queries it and closes it; with a
  * coordinator, it closes the document once a first connection was tried (the sync code is in).
  */
-async function modulesLoaded(coordinatorUrl: string | undefined): Promise<Loaded> {
+async function modulesLoaded(coordinatorUrl: string | undefined, required = false): Promise<Loaded> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-open-path-'));
   try {
     const hooks = join(dir, 'hooks.mjs');
@@ -39,6 +50,7 @@ async function modulesLoaded(coordinatorUrl: string | undefined): Promise<Loaded
       const doc = await openDocument({ docId: 'd', reducer: ${JSON.stringify(TODO_REDUCER)}${coordinatorUrl ? `, coordinatorUrl: ${JSON.stringify(coordinatorUrl)}` : ''} });
       await doc.query('SELECT count(*) FROM todos');
       process.stderr.write('answered ' + (performance.timeOrigin + performance.now()) + '\\n');
+      ${required ? LIST_REQUIRED : ''}
       ${coordinatorUrl ? 'while (doc.lastSyncDrop === undefined) await new Promise((resolve) => setTimeout(resolve, 5));' : ''}
       await doc.close();
       process.exit(0);`;
@@ -60,6 +72,9 @@ async function modulesLoaded(coordinatorUrl: string | undefined): Promise<Loaded
           const [, at, url] = line.split(' ');
           return { url: url!, at: Number(at) };
         }),
+      required: lines
+        .filter((line) => line.startsWith('required '))
+        .map((line) => line.slice('required '.length)),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -83,4 +98,13 @@ test('a process whose reducer is already prepared on disk loads neither the mete
   const warm = (await modulesLoaded(undefined)).modules.map((m) => m.url);
   expect(warm.some((url) => url.includes('/runtime/dist/reducer/prepare.js'))).toBe(true);
   expect(warm.filter((url) => /\/reducer\/meter\.js|\/binaryen\//.test(url))).toEqual([]);
+}, 60_000);
+
+test('an empty document answers its first query in Node without loading node:zlib or fflate: nothing on its path inflates', async () => {
+  const loaded = await modulesLoaded(undefined, true);
+  expect(loaded.modules.some((m) => m.url.includes('/runtime/dist/deflate.js'))).toBe(true);
+  const names = [...loaded.modules.map((m) => m.url), ...loaded.required];
+  expect(names.filter((name) => /NativeModule zlib|\/node_modules\/fflate\//.test(name))).toEqual([]);
+  // The listing itself works: the process's own built-ins are in it.
+  expect(loaded.required).toContain('NativeModule fs');
 }, 60_000);

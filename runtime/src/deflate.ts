@@ -16,7 +16,11 @@
 //    zlib's setup of a stream per call (a handle, a dictionary copied into its window) cost twice
 //    fflate's whole call there (a dictionary page: ~110 µs against ~55 µs). Larger outputs (page
 //    images) stay with zlib.
-import { deflateSync, inflateSync } from 'fflate';
+// 4. In Node, neither node:zlib nor fflate loads before the first call that needs it: a boot that
+//    inflates nothing (an empty document) does not pay for them (fflate's import ~22 ms of CPU, zlib's
+//    ~5 ms). `#fflate` (runtime/package.json) loads fflate on first use in Node and with this module
+//    elsewhere, where nothing could load it synchronously later.
+import { fflate } from '#fflate';
 
 /** The most an inflate may give and still run in fflate under Node (invariant 3): a page's runs. */
 const SMALL_OUTPUT = 8 * 1024;
@@ -41,7 +45,7 @@ export interface RawDeflate {
 
 export const fflateDeflate: RawDeflate = {
   name: 'fflate',
-  deflate: (bytes, dictionary) => deflateSync(bytes, dictionary === undefined ? {} : { dictionary }),
+  deflate: (bytes, dictionary) => fflate().deflateSync(bytes, dictionary === undefined ? {} : { dictionary }),
   inflate(bytes, limit, dictionary) {
     if (bytes.length === 0) throw new InflateError('corrupt', 'an empty deflate stream');
     // One byte of room past the limit: fflate writes nothing beyond the buffer it is given, so a
@@ -49,7 +53,7 @@ export const fflateDeflate: RawDeflate = {
     const out = new Uint8Array(limit + 1);
     let inflated: Uint8Array;
     try {
-      inflated = inflateSync(bytes, { out, ...(dictionary !== undefined && { dictionary }) });
+      inflated = fflate().inflateSync(bytes, { out, ...(dictionary !== undefined && { dictionary }) });
     } catch (error) {
       throw new InflateError('corrupt', `not a deflate-raw stream: ${describe(error)}`, { cause: error });
     }
@@ -69,19 +73,24 @@ interface NodeZlib {
 /** node:zlib's synchronous calls, where this runs in Node. */
 export function nodeZlibDeflate(): RawDeflate | undefined {
   const node = typeof process === 'undefined' ? undefined : process;
-  const zlib = node?.getBuiltinModule?.('node:zlib') as NodeZlib | undefined;
-  if (zlib === undefined) return undefined;
+  if (node?.getBuiltinModule === undefined) return undefined;
+  let loaded: NodeZlib | undefined;
+  // At the first call, not here (invariant 4).
+  const zlib = (): NodeZlib => {
+    loaded ??= node.getBuiltinModule('node:zlib') as NodeZlib;
+    return loaded;
+  };
   return {
     name: 'node:zlib',
     deflate: (bytes, dictionary) =>
-      asPlainBytes(zlib.deflateRawSync(bytes, dictionary === undefined ? {} : { dictionary })),
+      asPlainBytes(zlib().deflateRawSync(bytes, dictionary === undefined ? {} : { dictionary })),
     inflate(bytes, limit, dictionary) {
       // A page delta's output: fflate's whole call costs less than zlib's setup of a stream (invariant 3).
       if (limit <= SMALL_OUTPUT) return fflateDeflate.inflate(bytes, limit, dictionary);
       if (bytes.length === 0) throw new InflateError('corrupt', 'an empty deflate stream');
       let inflated: Uint8Array;
       try {
-        inflated = zlib.inflateRawSync(bytes, {
+        inflated = zlib().inflateRawSync(bytes, {
           // Past this zlib stops and throws: the output is never held whole.
           maxOutputLength: Math.max(limit, 1),
           ...(dictionary !== undefined && { dictionary }),
