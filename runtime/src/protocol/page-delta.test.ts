@@ -109,6 +109,20 @@ test('a one-byte change of a page full of data encodes to at most 5 bytes', () =
   );
 });
 
+test('an unchanged page costs one byte and decodes to its previous version itself, a new page to a page of its own', () => {
+  fc.assert(
+    fc.property(noise, (previous) => {
+      const delta = encodePageDelta(previous, previous.slice());
+      expect(delta).toEqual(Uint8Array.of(DELTA_ENCODINGS.indexOf('runs')));
+      expect(decodePageDelta(previous, delta)).toBe(previous);
+      const fresh = decodePageDelta(undefined, delta);
+      expect(fresh).toEqual(new Uint8Array(PAGE_SIZE));
+      expect(fresh).not.toBe(decodePageDelta(undefined, delta));
+    }),
+    { seed: SEED, numRuns: 20 },
+  );
+});
+
 test('cell pointers moved by an insert mid-page cost far less than the page', () => {
   fc.assert(
     fc.property(noise, fc.integer({ min: 8, max: 2000 }), (previous, from) => {

@@ -22,6 +22,8 @@
 //    MAX_RUNS_BYTES, a dictionary page of another length) with a ProtocolError, and never holds more
 //    output than MAX_RUNS_BYTES + 1.
 // 3. Synchronous on every host (deflate.ts): a frame decodes in one call, not one stream per page.
+// 4. A decoded page may be its previous version's own array (a delta of no runs): pages given to or
+//    returned by this module are never changed in place (page-store.ts invariant 2).
 import { InflateError, type RawDeflate, rawDeflate } from '../deflate.js';
 import type { Frame, FramePage } from '../frame.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
@@ -93,6 +95,9 @@ export function decodePageDelta(
   const body = delta.subarray(1);
   switch (delta[0]) {
     case RUNS:
+      // A page the frame holds with the same bytes (page 1 in 599 of 600 frames of one todo create each)
+      // is its previous version, uncopied (invariant 4): the copy was a 4 KiB allocation per frame.
+      if (body.length === 0 && previous?.length === PAGE_SIZE) return previous;
       return applyRuns(previous, body);
     case DEFLATED_RUNS:
       return applyRuns(previous, inflate(deflate, body, MAX_RUNS_BYTES));
