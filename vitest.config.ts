@@ -19,22 +19,45 @@ const ALONE = ['coordinator/src/memory.test.ts', 'e2e/src/chaos.test.ts'].flatMa
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * Unit tests whose files claim nothing about the process they run in: they share one process per
- * worker (isolate: false), so the runtime's module graph is imported once per worker rather than once
- * per file. Measured on runtime/src + migrations/src (49 files, load average ~21): CPU 149 -> 76 s,
- * wall 298 -> 143 s, import 165 -> 34 s. Files that claim what a fresh process does stay isolated.
+ * Test files share one process per worker (isolate: false): the module graph they import (the runtime
+ * from source, vite, playwright-core, TypeBox's schemas) is evaluated once per worker rather than once
+ * per file. That import was the suite's largest waste on this 2-core machine: 503 s summed over the
+ * files of CI's run of 68e8a39 (707 s wall). Whole vitest run, isolated but for runtime, migrations
+ * and coordinator/authority -> shared: wall 1864 -> 1055 s, CPU 1077 -> 784 s, import 507 -> 42 s
+ * (load 15-21 and 5-18, one run each). A shared process's files run one after another, never side by
+ * side, and none of them claims what a fresh process does: those that start one (a coordinator, a node
+ * client, a browser) start it themselves. Files that do claim it, or that change what the process holds for the
+ * next file (module registry, globals), stay isolated (FRESH_PROCESS); ALONE files also run apart.
  */
-const SHARED_FOLDERS = ['runtime/src', 'migrations/src', 'coordinator/src/authority'];
-const FRESH_PROCESS = new Set(['runtime/src/sqlite/sqlite.test.ts']);
-/** The shared files as the include globs see them: relative to where vitest runs (root or a package). */
-const SHARED = SHARED_FOLDERS.flatMap((folder) =>
-  readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
-    .map((file) => `${folder}/${file}`)
-    .filter((file) => file.endsWith('.test.ts') && !FRESH_PROCESS.has(file))
-    .map((file) => relative(process.cwd(), join(ROOT, file)))
-    // From another package's folder (its `npm test`), none of them: that run stays in its folder.
-    .filter((file) => !file.startsWith('..')),
-);
+const FRESH_PROCESS = new Set([
+  'runtime/src/sqlite/sqlite.test.ts',
+  // Resets the module registry and stubs `window` and `Worker` around each test.
+  'host-browser/src/owner-prestart.test.ts',
+]);
+
+/** The repository's test files (as the projects' include glob finds them), relative to ROOT. */
+function repoTestFiles(folder = ''): string[] {
+  return readdirSync(join(ROOT, folder), { withFileTypes: true }).flatMap((entry) => {
+    const path = folder === '' ? entry.name : `${folder}/${entry.name}`;
+    if (entry.isDirectory()) {
+      return ['node_modules', 'dist', '.git'].includes(entry.name) ? [] : repoTestFiles(path);
+    }
+    return /(^|\/)src\/.*\.test\.ts$/.test(path) ? [path] : [];
+  });
+}
+
+/** The files as the include globs see them: relative to where vitest runs (root or a package). */
+function testFiles(filter: (file: string) => boolean): string[] {
+  return (
+    repoTestFiles()
+      .filter(filter)
+      .map((file) => relative(process.cwd(), join(ROOT, file)))
+      // From another package's folder (its `npm test`), only that package's own files.
+      .filter((file) => !file.startsWith('..'))
+  );
+}
+const SHARED = testFiles((file) => !FRESH_PROCESS.has(file) && !ALONE.includes(file));
+const FRESH = testFiles((file) => FRESH_PROCESS.has(file));
 
 function project(name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration {
   return {
@@ -63,11 +86,7 @@ export default defineConfig({
       // Two files at a time on this 2-core machine: much of a file's time is spent waiting (for a
       // browser, a child process, a socket), and the other file uses it.
       project('shared', { include: SHARED, isolate: false, maxWorkers: 2, sequence: { groupOrder: 0 } }),
-      project('tests', {
-        exclude: ['**/node_modules/**', '**/dist/**', ...ALONE, ...SHARED],
-        maxWorkers: 2,
-        sequence: { groupOrder: 1 },
-      }),
+      project('fresh', { include: FRESH, maxWorkers: 2, sequence: { groupOrder: 1 } }),
       project('alone', { include: ALONE, maxWorkers: 1, sequence: { groupOrder: 2 } }),
     ],
   },
