@@ -44,9 +44,9 @@
 //     coordinator's marker for this timeline (so nothing is skipped and a gap is never created); a
 //     `gap` refusal rewinds to the lsn the coordinator expects — once: the refusals of the pushes sent
 //     before that rewind are its echo, not new gaps.
-// S3. Pushes awaiting their result stay within the coordinator's window (MAX_PUSHES_IN_FLIGHT,
-//     MAX_PUSH_BYTES_IN_FLIGHT): the rest go out as results come back, so a long offline backlog never
-//     trips its quota (which would drop the connection again and again).
+// S3. Pushes awaiting their result stay within the coordinator's window (push-window.ts): the rest go
+//     out as results come back, so a long offline backlog never trips its quota (which would drop the
+//     connection again and again).
 // S4. A frame's pages arrive as deltas against the previous version of each page (page-delta.ts): the
 //     burst's snapshot if it has one, else the document's base, overlaid with the burst's earlier frames.
 //     Frames are decoded as they arrive; the document only ever sees full pages.
@@ -65,18 +65,13 @@
 //     `head`, or rejects as `whenLive()` does once the client failed or was closed.
 import { TandemError } from '../errors.js';
 import { decodeServerMessage, encodeMessage, type ServerMessage } from '../protocol/codec.js';
-import {
-  MAX_PAYLOAD_BYTES,
-  MAX_PUSH_BYTES_IN_FLIGHT,
-  MAX_PUSH_MUTATIONS,
-  MAX_PUSHES_IN_FLIGHT,
-} from '../protocol/limits.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 import { CatchUpUpgrade } from './catch-up-upgrade.js';
 import { ClientReducer } from './client-reducer.js';
 import { openSession } from './connection.js';
 import type { OfferedReducer } from './negotiation.js';
+import { nextPush } from './push-window.js';
 import { Reconnects } from './reconnects.js';
 import { type Session, StaleSession } from './session.js';
 import { SyncFailure, TERMINAL_ERRORS } from './sync-failure.js';
@@ -105,8 +100,6 @@ export {
 export type { HeadAnswer } from './sync-waits.js';
 
 const OPEN = 1;
-/** Pushes stop filling a message past this many payload bytes. */
-const PUSH_BYTES = Math.min(MAX_PAYLOAD_BYTES, 512 * 1024);
 
 export class SyncClient {
   readonly #target: SyncTarget;
@@ -493,17 +486,10 @@ export class SyncClient {
     // Nothing leaves under a reducer the coordinator does not run (S8).
     if (this.#reducer.waitingFor !== undefined) return;
     const pending = this.#target.pendingAfter(session.pushedLsn);
-    let start = 0;
-    while (start < pending.length && session.inFlight.length < MAX_PUSHES_IN_FLIGHT) {
-      let bytes = 0;
-      let end = start;
-      while (end < pending.length && end - start < MAX_PUSH_MUTATIONS) {
-        const next = pending[end]!.payload.length;
-        if (end > start && bytes + next > PUSH_BYTES) break;
-        bytes += next;
-        end++;
-      }
-      if (session.inFlight.length > 0 && session.inFlightBytes + bytes > MAX_PUSH_BYTES_IN_FLIGHT) break;
+    for (let start = 0; ; ) {
+      const push = nextPush(pending, start, session);
+      if (push === undefined) return;
+      const { end, bytes } = push;
       const batch = pending.slice(start, end);
       this.#send(session, {
         type: 'push',
