@@ -138,6 +138,7 @@ export class MutationQueue {
     this.#queued = [];
     if (batch.length === 0) return;
     const journal = this.#journal;
+    let synced: Promise<void> | undefined;
     let results: MutationResult[];
     try {
       if (this.#failure !== undefined) throw this.#failure;
@@ -147,6 +148,13 @@ export class MutationQueue {
         } catch (error) {
           throw this.fail(error);
         }
+        // What must be durable is the records just appended, not the reduce's outcome: the sync runs
+        // while the batch is reduced (its fdatasync leaves this thread), and the batch resolves once both
+        // are done (invariant 2).
+        synced = journal.sync().catch((error: unknown) => {
+          throw this.fail(error);
+        });
+        this.#syncing = Promise.all([this.#syncing, synced.catch(() => undefined)]).then(() => undefined);
       }
       const outcomes = this.#target.reduce(batch.map((p) => p.envelope));
       results = batch.map((p, i) => {
@@ -166,14 +174,12 @@ export class MutationQueue {
       for (const [i, p] of batch.entries()) p.resolve(results[i]!);
       this.#target.resolved();
     };
-    if (journal === undefined) {
+    if (synced === undefined) {
       resolveAll();
       return;
     }
-    const synced = journal.sync().then(resolveAll, (error: unknown) => {
-      const failure = this.fail(error);
+    synced.then(resolveAll, (failure: unknown) => {
       for (const p of batch) p.reject(failure);
     });
-    this.#syncing = Promise.all([this.#syncing, synced]).then(() => undefined);
   }
 }
