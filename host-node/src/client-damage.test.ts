@@ -118,6 +118,29 @@ describe('a damaged timeline', () => {
     expect((await openError(storage)).fields).toMatchObject({ lost: 3 });
   });
 
+  test('a document closed with its overlay, which opens check its pending records by digest, refuses any one flipped byte of its timeline (timeline-damaged), never opens short', async () => {
+    const { storage } = await withPending(3);
+    expect(
+      (await storage.list()).some((f) => f.startsWith('overlay.')),
+      'the overlay is persisted',
+    ).toBe(true);
+    const file = await fileOf(storage, 'timeline');
+    const original = (await storage.read(file))!.slice();
+    const seed = Number(process.env.FC_SEED ?? 20_261_207);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: original.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (at, mask) => {
+          await rewrite(storage, file, () => original.map((v, i) => (i === at ? v ^ mask : v)));
+          const kind = (await openError(storage)).kind;
+          expect(kind, `byte ${at} ^ ${mask} (FC_SEED=${seed} replays it)`).toBe('timeline-damaged');
+        },
+      ),
+      { seed, numRuns: 40 },
+    );
+  });
+
   test('a timeline cut short after a clean close is refused with the count of mutations lost', async () => {
     const { storage } = await withPending(5);
     const file = await fileOf(storage, 'timeline');

@@ -1,12 +1,13 @@
 // What a host hands a LocalDocument once it opened the replica and migrated it (host-node,
 // host-browser): the replica, its timeline, and the places its base and overlay are kept.
 import type { RestoredOverlayState } from './pending-overlay.js';
-import type { MutationEnvelope, ReducerModule } from './reducer/host.js';
+import type { ReducerModule } from './reducer/host.js';
 import type { RecordedRejections } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { ClientBase } from './storage/client-base.js';
 import type { DocumentJournal } from './storage/document-journal.js';
 import type { OverlayKeeper } from './storage/overlay-cache.js';
+import type { RecoveredMutations } from './storage/recovered-mutations.js';
 
 /** What opening did to the schema: the versions before and after `migrate`. */
 export interface MigrationReport {
@@ -26,7 +27,7 @@ export interface LocalDocumentParts {
   /** Where the timeline is kept; without one the document lives in memory only. */
   readonly journal?: DocumentJournal;
   /** Pending mutations recovered from the journal, replayed before anything else. */
-  readonly pending?: readonly MutationEnvelope[];
+  readonly pending?: RecoveredMutations;
   /** Releases what the host opened for this document (files), after the replica closed. */
   readonly onClose?: () => Promise<void>;
   /**

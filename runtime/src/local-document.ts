@@ -221,7 +221,7 @@ export class LocalDocument implements SyncTarget {
       },
       applied,
     );
-    const pending = (parts.pending ?? []).filter((m) => m.lsn > applied);
+    const pending = parts.pending?.above(applied);
     this.frames = new DocumentRebase({
       replica,
       base: this.base,
@@ -234,10 +234,10 @@ export class LocalDocument implements SyncTarget {
       rebased: () => this.rebased(),
     });
     const opened = this.pending.open(pending, applied, parts.overlay?.restored);
-    this.replayed = pending.length;
+    this.replayed = pending?.length ?? 0;
     this.rerun = opened.rerun;
     if (opened.saveDue) this.overlay.queueSave();
-    this.nextLsn = Math.max(applied + 1, (parts.pending?.at(-1)?.lsn ?? -1) + 1);
+    this.nextLsn = Math.max(applied + 1, (parts.pending?.lastLsn ?? -1) + 1);
     this.openedAt = this.nextLsn - 1;
   }
 

@@ -34,7 +34,7 @@ import { ClientBase } from './storage/client-base.js';
 import { establishIdentity, writeReach } from './storage/client-identity.js';
 import { DocumentJournal } from './storage/document-journal.js';
 import { ListedByteStore } from './storage/listed-byte-store.js';
-import { covers, OverlayCache } from './storage/overlay-cache.js';
+import { covers, OverlayCache, readOverlay } from './storage/overlay-cache.js';
 import {
   holdSchemaMark,
   lowerSchemaMark,
@@ -95,7 +95,7 @@ export interface LocalDocumentOptions {
 export async function openLocalDocument(options: LocalDocumentOptions): Promise<LocalDocument> {
   const { closeStorage, schema } = options;
   // Each file is read once while opening, and as the store gives it (a timeline is megabytes): the
-  // journal takes the timeline the audit read and decoded, instead of reading it again.
+  // journal takes the timeline the audit read and checked, instead of reading it again.
   // The parts below list the folder one after another; it is walked once (listed-byte-store.ts).
   const storage = options.storage && new ListedByteStore(options.storage);
   let replica: Replica | undefined;
@@ -103,7 +103,9 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // Read before the journal recovers (recovery deletes what it cannot use): a refusal below must
     // leave the files as they were.
     const files = storage && (await storage.list());
-    const audit = storage && files && (await auditTimeline(storage, files));
+    // The persisted overlay first: the timeline's records it covers are checked by its digest.
+    const early = storage && files && (await readOverlay(storage, files));
+    const audit = storage && files && (await auditTimeline(storage, files, early?.pending));
     const kept = storage && (await ClientBase.open(storage));
     const identity =
       storage &&
@@ -139,7 +141,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
     // the reducer may still change below: a reopen after such a crash reduces its pending mutations again.
     let restored =
       kept && overlays?.present && lowered === undefined
-        ? await overlays.restore(kept.recovered.store, kept.recovered)
+        ? await overlays.restore(kept.recovered.store, kept.recovered, early)
         : undefined;
     replica = await Replica.open({
       name: options.docId,
@@ -190,7 +192,7 @@ export async function openLocalDocument(options: LocalDocumentOptions): Promise<
         ...(audit?.pending && { pending: audit.pending }),
       }));
     if (restored !== undefined) {
-      if (!(await covers(restored, applied, audit?.recovered.entries ?? []))) {
+      if (!(await covers(restored, applied, audit?.recovered))) {
         replica.discardOverlay();
         restored = undefined;
       }

@@ -17,10 +17,15 @@
 // 4. Once OVERLAY_SAVE_AFTER pending mutations (and at least half of them) are not in the persisted
 //    overlay, a save is due, so a crash costs at most that replay; a clean close saves it whatever the
 //    count.
+// 5. The mutations recovered at open come before every later one and are decoded from the timeline's
+//    records (storage/recovered-mutations.ts) only when something needs their envelopes: a replay, a
+//    push, a save, the rejections. An open whose persisted overlay holds them all decodes none before
+//    the first query.
 import type { MutationEnvelope } from './reducer/host.js';
 import type { RejectedMutations } from './rejected-mutations.js';
 import type { Replica } from './replica.js';
 import type { OverlayKeeper } from './storage/overlay-cache.js';
+import type { RecoveredMutations } from './storage/recovered-mutations.js';
 
 /** Replaying pending mutations in runs of this size bounds the work of one transaction. */
 const REPLAY_BATCH = 1000;
@@ -42,6 +47,8 @@ export interface OverlayPlace {
 export class PendingOverlay {
   /** The last lsn synced to the timeline (everything, without a journal). */
   durableThrough = -1;
+  /** Recovered at open and not decoded yet: they come before `#mutations` (invariant 5). */
+  #recovered: RecoveredMutations | undefined;
   #mutations: MutationEnvelope[] = [];
   readonly #replica: Replica;
   readonly #keeper: OverlayKeeper | undefined;
@@ -59,11 +66,11 @@ export class PendingOverlay {
 
   /** Reduced locally, not yet taken by the coordinator, in lsn order. */
   get mutations(): readonly MutationEnvelope[] {
-    return this.#mutations;
+    return this.#decoded();
   }
 
   get count(): number {
-    return this.#mutations.length;
+    return (this.#recovered?.length ?? 0) + this.#mutations.length;
   }
 
   /**
@@ -72,14 +79,17 @@ export class PendingOverlay {
    * again. Returns how many of them the reducer ran again, and whether a save is due.
    */
   open(
-    recovered: readonly MutationEnvelope[],
+    recovered: RecoveredMutations | undefined,
     applied: number,
     restored: RestoredOverlayState | undefined,
   ): { readonly rerun: number; readonly saveDue: boolean } {
-    this.#mutations = [...recovered];
-    this.durableThrough = recovered.at(-1)?.lsn ?? applied;
+    this.durableThrough = recovered?.lastLsn ?? applied;
     for (const [lsn, reason] of restored?.rejections ?? []) this.#verdicts.ran(lsn, { ok: false, reason });
-    const rerun = recovered.filter((m) => m.lsn > (restored?.throughLsn ?? -1));
+    const rerun = recovered?.above(restored?.throughLsn ?? -1).decode() ?? [];
+    // Decoded for the replay: when that is all of them, they are the list.
+    const whole = rerun.length === (recovered?.length ?? 0);
+    this.#recovered = whole ? undefined : recovered;
+    this.#mutations = whole ? rerun : [];
     this.#replay(rerun);
     this.#saved = restored !== undefined && rerun.length === 0;
     this.#uncached = rerun.length;
@@ -105,12 +115,12 @@ export class PendingOverlay {
    * due. `replayAll` rebuilds it.
    */
   dropped(): boolean {
-    return this.#changed(this.#mutations.length, true);
+    return this.#changed(this.count, true);
   }
 
   /** Reduces every pending mutation again over the base (after `dropped`). */
   replayAll(): void {
-    this.#replay(this.#mutations);
+    this.#replay(this.#decoded());
   }
 
   /**
@@ -118,35 +128,37 @@ export class PendingOverlay {
    * the others), leaving the list as it is: `dropTaken` drops them once the caller keeps the new base.
    */
   replayAbove(applied: number): void {
-    this.#replay(this.#mutations.filter((m) => m.lsn > applied));
+    this.#replay(this.#decoded().filter((m) => m.lsn > applied));
   }
 
   /** Drops the mutations through `applied`: the base holds them now. */
   dropTaken(applied: number): void {
-    const taken = this.#mutations.findIndex((m) => m.lsn > applied);
-    this.#mutations = taken < 0 ? [] : this.#mutations.slice(taken);
+    const mutations = this.#decoded();
+    const taken = mutations.findIndex((m) => m.lsn > applied);
+    this.#mutations = taken < 0 ? [] : mutations.slice(taken);
   }
 
   /** Pending mutations after `lsn` that are durable in the timeline: only those may be pushed. */
   after(lsn: number): readonly MutationEnvelope[] {
-    const first = this.#mutations.findIndex((m) => m.lsn > lsn);
+    const mutations = this.#decoded();
+    const first = mutations.findIndex((m) => m.lsn > lsn);
     if (first < 0) return [];
-    const end = this.#mutations.findIndex((m) => m.lsn > this.durableThrough);
-    return this.#mutations.slice(first, end < 0 ? undefined : Math.max(first, end));
+    const end = mutations.findIndex((m) => m.lsn > this.durableThrough);
+    return mutations.slice(first, end < 0 ? undefined : Math.max(first, end));
   }
 
   payloadOf(lsn: number): Uint8Array | undefined {
-    return this.#mutations.find((m) => m.lsn === lsn)?.payload;
+    return this.#decoded().find((m) => m.lsn === lsn)?.payload;
   }
 
   payloads(): ReadonlyMap<number, Uint8Array> {
-    return new Map(this.#mutations.map((m) => [m.lsn, m.payload]));
+    return new Map(this.#decoded().map((m) => [m.lsn, m.payload]));
   }
 
   /** At close: the persisted overlay becomes the replica's, or goes when there is none. */
   async persist(place: OverlayPlace): Promise<void> {
     if (this.#keeper === undefined || this.#saved) return;
-    if (this.#mutations.length > 0 || this.#replica.store.hasOverlay) await this.save(place);
+    if (this.count > 0 || this.#replica.store.hasOverlay) await this.save(place);
     else await this.#keeper.clear().catch(() => undefined);
   }
 
@@ -158,13 +170,14 @@ export class PendingOverlay {
   async save(place: OverlayPlace): Promise<void> {
     const keeper = this.#keeper;
     if (keeper === undefined) return;
-    if ((this.#mutations.at(-1)?.lsn ?? -1) > this.durableThrough) return;
+    const mutations = this.#decoded();
+    if ((mutations.at(-1)?.lsn ?? -1) > this.durableThrough) return;
     try {
       const saved = keeper.save({
         store: this.#replica.store,
         base: place.base,
         appliedLsn: place.appliedLsn,
-        pending: this.#mutations,
+        pending: mutations,
         rejections: this.#verdicts.local,
       });
       // Taken: what changes from now on is not in it.
@@ -174,8 +187,18 @@ export class PendingOverlay {
     } catch {
       // Only a cache: the next open replays what it would have held.
       this.#saved = false;
-      this.#uncached = this.#mutations.length;
+      this.#uncached = this.count;
     }
+  }
+
+  /** Every pending mutation's envelope, the recovered ones decoded now if they were not (invariant 5). */
+  #decoded(): MutationEnvelope[] {
+    const recovered = this.#recovered;
+    if (recovered !== undefined) {
+      this.#recovered = undefined;
+      this.#mutations = recovered.decode().concat(this.#mutations);
+    }
+    return this.#mutations;
   }
 
   #replay(mutations: readonly MutationEnvelope[]): void {
@@ -190,7 +213,7 @@ export class PendingOverlay {
   #changed(count: number, stale: boolean): boolean {
     if (this.#keeper === undefined) return false;
     this.#saved = false;
-    this.#uncached = stale ? this.#mutations.length : this.#uncached + count;
-    return this.#uncached >= Math.max(OVERLAY_SAVE_AFTER, this.#mutations.length / 2);
+    this.#uncached = stale ? this.count : this.#uncached + count;
+    return this.#uncached >= Math.max(OVERLAY_SAVE_AFTER, this.count / 2);
   }
 }

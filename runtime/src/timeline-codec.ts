@@ -67,11 +67,11 @@ export function encodeMutation(m: MutationEnvelope): Uint8Array {
 }
 
 /**
- * The mutation `bytes` hold. Its payload is a view of `bytes`, not a copy: recovery decodes every
- * pending mutation at each open, and a copy each is an allocation each for the collector to track.
+ * The mutation `bytes` hold (from `start` to `end`). Its payload is a view of `bytes`, not a copy: a
+ * copy each is an allocation each for the collector to track.
  */
-export function decodeMutation(bytes: Uint8Array): MutationEnvelope {
-  const { timelineId, lsn, timestamp, at, payloadLength } = decodeHeader(bytes);
+export function decodeMutation(bytes: Uint8Array, start = 0, end = bytes.length): MutationEnvelope {
+  const { timelineId, lsn, timestamp, at, payloadLength } = decodeHeader(bytes, start, end);
   return { timelineId, lsn, timestamp, payload: bytes.subarray(at, at + payloadLength) };
 }
 
@@ -83,15 +83,30 @@ const header = { timelineId: '', lsn: 0, timestamp: 0, at: 0, payloadLength: 0 }
  * the envelope (the timeline audit). Throws as `decodeMutation` does.
  */
 export function decodeMutationHeader(bytes: Uint8Array): Omit<MutationEnvelope, 'payload'> {
-  const { timelineId, lsn, timestamp } = decodeHeader(bytes);
+  const { timelineId, lsn, timestamp } = decodeHeader(bytes, 0, bytes.length);
   return { timelineId, lsn, timestamp };
 }
 
-function decodeHeader(bytes: Uint8Array): Readonly<typeof header> {
-  // Byte reads, no DataView, no closure, no BigInt: recovery decodes every pending mutation at each open.
-  const length = bytes.length;
+/**
+ * Checks the mutation in `bytes` from `start` to `end` as `decodeMutation` would decode it (it throws
+ * the same errors), without a view or an object of its own: its lsn and timeline id come back in an
+ * object the next call reuses (read them at once). Recovery checks every pending mutation at open and
+ * decodes them only when they are needed (storage/recovered-mutations.ts).
+ */
+export function checkMutation(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): { readonly timelineId: string; readonly lsn: number } {
+  return decodeHeader(bytes, start, end);
+}
+
+function decodeHeader(bytes: Uint8Array, start: number, end: number): Readonly<typeof header> {
+  // Byte reads, no DataView, no closure, no BigInt: recovery checks every pending mutation at each open.
+  // Offsets below are from `start`; `length` is the record's.
+  const length = end - start;
   if (length < 1) throw truncated('version', length);
-  const version = bytes[0]!;
+  const version = bytes[start]!;
   if (version !== MUTATION_FORMAT_VERSION) {
     throw new TimelineCodecError(
       'unknown-version',
@@ -99,21 +114,21 @@ function decodeHeader(bytes: Uint8Array): Readonly<typeof header> {
     );
   }
   if (length < 17) throw truncated('envelope', length);
-  const lsn = safe(bytes, 1, 'lsn');
-  const timestamp = safe(bytes, 9, 'timestamp');
+  const lsn = safe(bytes, start + 1, 'lsn');
+  const timestamp = safe(bytes, start + 9, 'timestamp');
   if (length < 19) throw truncated('timeline id length', length);
-  const idLength = bytes[17]! | (bytes[18]! << 8);
+  const idLength = bytes[start + 17]! | (bytes[start + 18]! << 8);
   if (idLength > MAX_TIMELINE_ID_BYTES) {
     throw new TimelineCodecError(
       'out-of-range',
       `timeline id of ${idLength} bytes (max ${MAX_TIMELINE_ID_BYTES})`,
     );
   }
-  let at = 19;
-  if (at + idLength > length) throw truncated('timeline id', length);
+  let at = start + 19;
+  if (at + idLength > end) throw truncated('timeline id', length);
   const timelineId = decodeTimelineId(bytes, at, idLength);
   at += idLength;
-  if (at + 4 > length) throw truncated('payload length', length);
+  if (at + 4 > end) throw truncated('payload length', length);
   const payloadLength = u32(bytes, at);
   at += 4;
   if (payloadLength > MAX_PAYLOAD_BYTES) {
@@ -122,11 +137,11 @@ function decodeHeader(bytes: Uint8Array): Readonly<typeof header> {
       `payload of ${payloadLength} bytes (max ${MAX_PAYLOAD_BYTES})`,
     );
   }
-  if (at + payloadLength > length) throw truncated('payload', length);
-  if (at + payloadLength !== length) {
+  if (at + payloadLength > end) throw truncated('payload', length);
+  if (at + payloadLength !== end) {
     throw new TimelineCodecError(
       'trailing-bytes',
-      `${length - at - payloadLength} bytes after the mutation record`,
+      `${end - at - payloadLength} bytes after the mutation record`,
     );
   }
   header.timelineId = timelineId;

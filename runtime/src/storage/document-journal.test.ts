@@ -168,7 +168,7 @@ async function checkRecovered(
   expect(hash, `${label}: the database after ${frameCount} frames`).toBe(workload.hashes[frameCount]);
   expect(frameCount, `${label}: synced frames survive`).toBeGreaterThanOrEqual(progress.syncedFrames);
   expect(frameCount, label).toBeLessThanOrEqual(progress.frames);
-  expect(recovered.pending, `${label}: the timeline is a prefix`).toEqual(
+  expect(recovered.pending.decode(), `${label}: the timeline is a prefix`).toEqual(
     workload.mutations.slice(0, recovered.pending.length),
   );
   expect(recovered.pending.length, `${label}: synced mutations survive`).toBeGreaterThanOrEqual(

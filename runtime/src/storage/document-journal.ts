@@ -17,7 +17,7 @@ import type { Frame } from '../frame.js';
 import { PageVersions } from '../protocol/page-delta.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import type { MutationEnvelope } from '../reducer/host.js';
-import { decodeMutation, encodeMutation } from '../timeline-codec.js';
+import { encodeMutation } from '../timeline-codec.js';
 import { PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, nextGeneration, parseFileName } from './file-names.js';
@@ -40,6 +40,7 @@ import {
   type PageSource,
 } from './page-image.js';
 import { decodeRecords, RecordType } from './record.js';
+import { RecoveredMutations } from './recovered-mutations.js';
 import { type LogEntry, type RecoveredLog, recoverEntries, SegmentLog } from './segment-log.js';
 import { marksFiles, readSyncMarks, type SyncMark, SyncMarkWriter } from './sync-marks.js';
 
@@ -66,8 +67,8 @@ export interface JournalOptions {
    * timeline since (the audit's, timeline-audit.ts): taken as is instead of read again.
    */
   readonly timeline?: RecoveredLog;
-  /** The entries of `timeline` decoded, in order (the audit's, when it decoded them all). */
-  readonly pending?: MutationEnvelope[];
+  /** The entries of `timeline` checked (the audit's, when it checked them all). */
+  readonly pending?: RecoveredMutations;
   /**
    * Told what was read before `open` writes or deletes anything (it may refuse the document by
    * throwing, and the files stay as they were): the coordinator checks the reducer against the
@@ -83,8 +84,8 @@ export interface RecoveredState {
   readonly image: PageImage | undefined;
   /** The frames after the image, in lsn order, without gaps. */
   readonly frames: Frame[];
-  /** The pending mutations of the timeline, in lsn order. */
-  readonly pending: MutationEnvelope[];
+  /** The pending mutations of the timeline, in lsn order, checked and decoded when asked for. */
+  readonly pending: RecoveredMutations;
 }
 
 /** What a store holds, read without changing it: the recovery, and whether it falls short. */
@@ -123,7 +124,7 @@ interface JournalRead {
   readonly frameLog: RecoveredLog;
   readonly timelineLog: RecoveredLog;
   readonly frames: Frame[];
-  readonly pending: MutationEnvelope[];
+  readonly pending: RecoveredMutations;
   /** The identity file's text, if one is whole. */
   readonly identity: string | undefined;
   readonly marks: SyncMark[];
@@ -214,7 +215,7 @@ export class DocumentJournal {
         store,
         { kind: 'timeline', type: RecordType.mutation, generation, segmentBytes },
         timelineLog,
-        pending.length > 0 ? pending.at(-1)!.lsn + 1 : undefined,
+        pending.lastLsn === undefined ? undefined : pending.lastLsn + 1,
       ),
       read.images,
       marks,
@@ -398,7 +399,7 @@ async function readJournal(
   store: ByteStore,
   files: readonly string[],
   timeline?: RecoveredLog,
-  decoded?: MutationEnvelope[],
+  checked?: RecoveredMutations,
 ): Promise<JournalRead> {
   const garbage: string[] = [];
   const candidates: ImageFile[] = [];
@@ -444,13 +445,9 @@ async function readJournal(
   );
   const timelineLog = timeline ?? (await recoverEntries(store, files, 'timeline', RecordType.mutation));
   garbage.push(...frameLog.garbage, ...timelineLog.garbage);
-  const frames = decodeFrames(image, frameLog.entries);
+  const frames = decodeFrames(image, frameLog.entries.toArray());
   const pending =
-    (timeline !== undefined ? decoded : undefined) ??
-    timelineLog.entries.map((e) => decodeMutation(e.payload));
-  pending.forEach((m, i) => {
-    if (m.lsn !== timelineLog.entries[i]!.lsn) throw new Error(`timeline entry ${m.lsn} is stored as ${i}`);
-  });
+    (timeline !== undefined ? checked : undefined) ?? RecoveredMutations.read(timelineLog.entries);
   // The oldest whole identity file: later ones only exist if a crash tore the first.
   const identity = await readMetaFile(store, files, 'identity', RecordType.identity, 'oldest', (t) => t);
   const marks = await readSyncMarks(store, files);

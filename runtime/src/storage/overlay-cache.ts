@@ -30,8 +30,8 @@ import { encodeMutation } from '../timeline-codec.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
-import { decodeRecords, encodeRecord, RecordType } from './record.js';
-import { encodeEntry, type LogEntry, storedRecords } from './segment-log.js';
+import { decodeRecords, encodeRecord, RecordType, scanRecords } from './record.js';
+import { type DigestedRun, encodeEntry, type RecoveredLog } from './segment-log.js';
 
 /** 2: the pending digest is over the timeline's records (1: over lsn, timestamp and payload). */
 const FORMAT = 2;
@@ -86,6 +86,39 @@ export interface RestoredOverlay {
   readonly header: OverlayHeader;
 }
 
+/**
+ * The newest overlay file, read before the timeline so that recovery can check the pending mutations it
+ * covers by their digest (segment-log.ts invariant 5); `restore` takes it instead of reading it again.
+ */
+export interface OverlayRead {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  /** What its header says it covers; undefined when the header is unreadable. */
+  readonly pending: DigestedRun | undefined;
+}
+
+/** Reads the newest overlay file among `files` (the store's listing at open), if there is one. */
+export async function readOverlay(
+  store: ByteStore,
+  files: readonly string[],
+): Promise<OverlayRead | undefined> {
+  const name = newest(files.filter((file) => parseFileName(file)?.kind === KIND));
+  if (name === undefined) return undefined;
+  const bytes = (await store.read(name)) ?? new Uint8Array(0);
+  let header: OverlayHeader | undefined;
+  // The header record alone, CRC-checked: the rest is read if the overlay is restored.
+  scanRecords(bytes, (type, start, end) => {
+    if (type === RecordType.overlayHeader)
+      header = parseHeader(new TextDecoder().decode(bytes.subarray(start, end)));
+    return false;
+  });
+  return { name, bytes, pending: header?.pending };
+}
+
+function newest(files: readonly string[]): string | undefined {
+  return [...files].sort((a, b) => parseFileName(b)!.lsn - parseFileName(a)!.lsn)[0];
+}
+
 /** The overlay files of one document: reads them at open, writes them as the document goes. */
 export class OverlayCache {
   readonly #store: ByteStore;
@@ -124,11 +157,13 @@ export class OverlayCache {
   async restore(
     store: PageStore,
     base: { readonly journalId: string | null; readonly cursor: number },
+    early?: OverlayRead,
   ): Promise<RestoredOverlay | undefined> {
-    const newest = [...this.#files].sort((a, b) => parseFileName(b)!.lsn - parseFileName(a)!.lsn)[0];
-    if (newest === undefined || store.hasOverlay) return undefined;
+    const name = newest(this.#files);
+    if (name === undefined || store.hasOverlay) return undefined;
     try {
-      const read = decodeOverlay((await this.#store.read(newest)) ?? new Uint8Array(0));
+      const bytes = early?.name === name ? early.bytes : await this.#store.read(name);
+      const read = decodeOverlay(bytes ?? new Uint8Array(0));
       if (read === undefined) return undefined;
       const { header, pages } = read;
       const fits =
@@ -203,25 +238,39 @@ export class OverlayCache {
 
 /**
  * True when `restored` covers the first pending mutations of the opening document exactly (invariant
- * 1): `timeline` holds the timeline's entries as recovery read them (segment-log.ts: gap-free, in lsn
- * order), the pending ones those above the base's applied marker `appliedLsn`. The records' bytes carry
- * each envelope whole (timeline id, lsn, timestamp, payload), so equal digests mean equal mutations.
+ * 1): `timeline` is the timeline as recovery read it (segment-log.ts: gap-free, in lsn order), the
+ * pending entries those above the base's applied marker `appliedLsn`. The records' bytes carry each
+ * envelope whole (timeline id, lsn, timestamp, payload), so equal digests mean equal mutations. When
+ * recovery already hashed those very bytes to this digest (it checked them by it), they are not hashed
+ * again.
  */
 export async function covers(
   restored: RestoredOverlay,
   appliedLsn: number,
-  timeline: readonly LogEntry[],
+  timeline: RecoveredLog | undefined,
 ): Promise<boolean> {
   const { header } = restored;
-  const { fromLsn, count } = header.pending;
-  const first = timeline.findIndex((e) => e.lsn > appliedLsn);
-  const pending = first < 0 ? 0 : timeline.length - first;
+  const { fromLsn, count, digest } = header.pending;
+  const entries = timeline?.entries;
+  const first = entries?.firstAbove(appliedLsn) ?? 0;
+  const pending = entries === undefined ? 0 : entries.length - first;
   if (header.appliedLsn !== appliedLsn || count > pending) return false;
-  if (count === 0) return header.pending.digest === (await sha256Hex([]));
-  const covered = timeline.slice(first, first + count);
+  if (count === 0) return digest === (await sha256Hex([]));
+  const last = first + count - 1;
   const consecutive =
-    fromLsn === appliedLsn + 1 && covered[0]!.lsn === fromLsn && covered.at(-1)!.lsn === fromLsn + count - 1;
-  return consecutive && (await sha256Hex([storedRecords(covered)])) === header.pending.digest;
+    fromLsn === appliedLsn + 1 &&
+    entries!.lsn(first) === fromLsn &&
+    entries!.lsn(last) === fromLsn + count - 1;
+  if (!consecutive) return false;
+  const records = entries!.records(first, last + 1);
+  const known = timeline!.digested;
+  const hashed =
+    known !== undefined &&
+    known.digest === digest &&
+    known.bytes.buffer === records.buffer &&
+    known.bytes.byteOffset === records.byteOffset &&
+    known.bytes.length === records.length;
+  return hashed || (await sha256Hex([records])) === digest;
 }
 
 interface CapturedOverlay {
@@ -302,7 +351,8 @@ function decodeOverlay(bytes: Uint8Array): { header: OverlayHeader; pages: Frame
     for (let at = 0; at < record.payload.length; at += 4 + PAGE_SIZE) {
       const pgno = view.getUint32(at, true);
       if (pgno < 1 || pgno > header.visible.pageCount || pgno <= (pages.at(-1)?.pgno ?? 0)) return undefined;
-      pages.push({ pgno, data: record.payload.slice(at + 4, at + 4 + PAGE_SIZE) });
+      // A view: `install` copies each page into the store (page-store.ts `write`).
+      pages.push({ pgno, data: record.payload.subarray(at + 4, at + 4 + PAGE_SIZE) });
     }
   }
   return undefined;

@@ -9,6 +9,9 @@
 //    CRC: that record and everything after it is the torn tail. It is reported (`tailBytes`) and never
 //    returned, so recovery applies only records that were written whole.
 // 2. The CRC covers the length and the type too, so a torn length cannot make garbage look like a record.
+// 3. A reader may skip the CRC of bytes it verified otherwise, and only those: bytes whose SHA-256 equals
+//    the digest of records as `encodeRecord` made them are those records, each CRC correct, so checking
+//    it again finds nothing (`scanRecords`' `verifiedTo`). Any other byte is CRC-checked.
 
 import { crc32c } from './crc32c.js';
 
@@ -99,25 +102,45 @@ export function decodeRecords(bytes: Uint8Array): DecodedRecords {
 
 /**
  * Calls `visit` with each whole record's type and where its payload lies in `bytes`, as decodeRecords
- * finds them, until it returns false; returns the bytes taken by the records visited. For readers of
- * many small records (a timeline holds one per mutation): no array or object per record.
+ * finds them, from offset `from` on, until it returns false; returns the offset after the last record
+ * visited. For readers of many small records (a timeline holds one per mutation): no array or object
+ * per record. Records that end at or before `verifiedTo` are not CRC-checked (invariant 3): the caller
+ * verified those bytes by a digest of them.
  */
 export function scanRecords(
   bytes: Uint8Array,
   visit: (type: RecordType, payloadStart: number, payloadEnd: number) => boolean,
+  from = 0,
+  verifiedTo = from,
 ): number {
-  let offset = 0;
+  let offset = from;
   while (offset + RECORD_OVERHEAD <= bytes.length) {
     const length = u32(bytes, offset);
     const type = bytes[offset + 4]!;
     if (length > MAX_RECORD_PAYLOAD || !TYPES.has(type)) break;
     const end = offset + RECORD_OVERHEAD + length;
     if (end > bytes.length) break;
-    if (crc32c(bytes, 0, offset, end - 4) !== u32(bytes, end - 4)) break;
+    if (end > verifiedTo && crc32c(bytes, 0, offset, end - 4) !== u32(bytes, end - 4)) break;
     if (!visit(type as RecordType, offset + 5, end - 4)) break;
     offset = end;
   }
   return offset;
+}
+
+/**
+ * Where the `count` records from `offset` end, by their lengths alone (no CRC, no type): undefined when
+ * `bytes` end first or a length is beyond MAX_RECORD_PAYLOAD. For a reader about to verify those bytes
+ * by a digest (invariant 3).
+ */
+export function recordsEnd(bytes: Uint8Array, offset: number, count: number): number | undefined {
+  let end = offset;
+  for (let i = 0; i < count; i++) {
+    if (end + RECORD_OVERHEAD > bytes.length) return undefined;
+    const length = u32(bytes, end);
+    if (length > MAX_RECORD_PAYLOAD) return undefined;
+    end += RECORD_OVERHEAD + length;
+  }
+  return end <= bytes.length ? end : undefined;
 }
 
 function u32(bytes: Uint8Array, at: number): number {

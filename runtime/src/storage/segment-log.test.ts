@@ -1,8 +1,10 @@
 import { expect, test } from 'vitest';
+import { concatBytes } from '../bytes.js';
+import { sha256Hex } from '../sha256.js';
 import { formatFileName } from './file-names.js';
 import { MemoryByteStore } from './memory-byte-store.js';
 import { encodeRecord, RecordType } from './record.js';
-import { recoverEntries, SegmentLog } from './segment-log.js';
+import { type RecoveredLog, recoverEntries, SegmentLog } from './segment-log.js';
 
 function entry(lsn: number, text: string): Uint8Array {
   const body = new Uint8Array(8 + text.length);
@@ -21,7 +23,7 @@ test('entries an older generation holds past where a newer one started are stale
   for (const lsn of [3, 4, 5]) await store.append(name(3, 1), entry(lsn, `old ${lsn}`));
   for (const lsn of [3, 4]) await store.append(name(3, 2), entry(lsn, `new ${lsn}`));
   const recovered = await recoverEntries(store, await store.list(), 'frames', RecordType.frame);
-  expect(recovered.entries.map((e) => `${e.lsn}: ${text(e.payload)}`)).toEqual([
+  expect(recovered.entries.toArray().map((e) => `${e.lsn}: ${text(e.payload)}`)).toEqual([
     '0: old 0',
     '1: old 1',
     '2: old 2',
@@ -40,7 +42,7 @@ test('recovery from a given lsn stops at the first gap and at the first corrupt 
   await store.append(name(0, 1), entry(2, 'c'));
   await store.append(name(5, 1), entry(5, 'f'));
   const recovered = await recoverEntries(store, await store.list(), 'frames', RecordType.frame, 0);
-  expect(recovered.entries.map((e) => e.lsn)).toEqual([0]);
+  expect(recovered.entries.toArray().map((e) => e.lsn)).toEqual([0]);
 });
 
 test('overlapping flushes share syncs (group commit) and each resolves only once its entries are durable', async () => {
@@ -67,7 +69,7 @@ test('overlapping flushes share syncs (group commit) and each resolves only once
   expect(syncs).toBeLessThanOrEqual(2);
   const image = store.crashImage({ keepUnsynced: false });
   const after = await recoverEntries(image, await image.list(), 'frames', RecordType.frame);
-  expect(after.entries.map((e) => e.lsn)).toEqual([...Array(100).keys()]);
+  expect(after.entries.toArray().map((e) => e.lsn)).toEqual([...Array(100).keys()]);
 });
 
 test('an append with the wrong lsn is refused', async () => {
@@ -89,6 +91,44 @@ test('without a starting point, recovery takes the run that ends at the newest e
   for (const lsn of [0, 1, 2]) await store.append(name(0, 1), entry(lsn, `truncated ${lsn}`));
   for (const lsn of [5, 6]) await store.append(name(5, 1), entry(lsn, `pending ${lsn}`));
   const recovered = await recoverEntries(store, await store.list(), 'frames', RecordType.frame);
-  expect(recovered.entries.map((e) => text(e.payload))).toEqual(['pending 5', 'pending 6']);
+  expect(recovered.entries.toArray().map((e) => text(e.payload))).toEqual(['pending 5', 'pending 6']);
   expect(recovered.garbage).toEqual([name(0, 1)]);
+});
+
+test('records checked by a digest instead of their CRCs recover exactly as checking every CRC does, whatever byte is damaged', async () => {
+  const records = [0, 1, 2, 3, 4, 5].map((lsn) => entry(lsn, `entry ${lsn}`));
+  const file = concatBytes(records);
+  // The run of lsns 2..4, as a persisted overlay records what it covers.
+  const runStart = records[0]!.length + records[1]!.length;
+  const runEnd = runStart + records[2]!.length + records[3]!.length + records[4]!.length;
+  const digest = await sha256Hex([file.subarray(runStart, runEnd)]);
+  const run = { fromLsn: 2, count: 3, digest };
+  const recover = async (bytes: Uint8Array, digested?: typeof run) => {
+    const store = new MemoryByteStore();
+    await store.append(name(0, 1), bytes);
+    return recoverEntries(store, await store.list(), 'frames', RecordType.frame, undefined, digested);
+  };
+  const seen = (log: RecoveredLog) => ({
+    entries: log.entries.toArray().map((e) => `${e.lsn}: ${text(e.payload)}`),
+    files: log.files,
+    garbage: log.garbage,
+  });
+  const whole = await recover(file, run);
+  expect(whole.digested?.digest).toBe(digest);
+  expect(seen(whole)).toEqual(seen(await recover(file)));
+  for (let at = 0; at < file.length; at++) {
+    for (const flip of [0x01, 0x80]) {
+      const damaged = file.slice();
+      damaged[at] = damaged[at]! ^ flip;
+      const checked = await recover(damaged, run);
+      expect(seen(checked), `byte ${at} ^ ${flip}`).toEqual(seen(await recover(damaged)));
+      // A damaged run is never taken on its digest: its CRCs are checked, and stop at the damage.
+      if (at >= runStart && at < runEnd) expect(checked.digested, `byte ${at}`).toBeUndefined();
+      expect(checked.entries.length, `byte ${at}`).toBeLessThanOrEqual(at < runEnd ? 5 : 6);
+    }
+  }
+  // A digest that is not the run's: every CRC is checked.
+  const other = await recover(file, { ...run, digest: await sha256Hex([file]) });
+  expect(other.digested).toBeUndefined();
+  expect(seen(other)).toEqual(seen(whole));
 });

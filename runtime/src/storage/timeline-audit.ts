@@ -11,25 +11,35 @@
 //    lives in the base's pages) nor one recovery kept.
 // 3. A torn tail alone is no loss: a crash tears only what was never acknowledged. A timeline shorter
 //    than the reach record of its last close (client-identity.ts) is one.
-import type { MutationEnvelope } from '../reducer/host.js';
-import { decodeMutation, decodeMutationHeader, TimelineCodecError } from '../timeline-codec.js';
+import { decodeMutationHeader, TimelineCodecError } from '../timeline-codec.js';
 import type { ByteStore } from './byte-store.js';
 import { parseFileName } from './file-names.js';
 import { decodeRecords, RECORD_OVERHEAD, RecordType } from './record.js';
-import { type RecoveredLog, recoverEntries } from './segment-log.js';
+import { RecoveredMutations } from './recovered-mutations.js';
+import { type DigestedRun, type RecoveredLog, recoverEntries } from './segment-log.js';
+
+/** Lsns as the audit reports them: a run from `lowest` to `highest`, or any set. */
+export interface LsnSet {
+  has(lsn: number): boolean;
+  readonly size: number;
+  /** Infinity when empty. */
+  readonly lowest: number;
+  /** -Infinity when empty. */
+  readonly highest: number;
+}
 
 export interface TimelineAudit {
   /** The lsns recovery (segment-log.ts) will replay. */
-  readonly kept: ReadonlySet<number>;
+  readonly kept: LsnSet;
   /** That recovery, for the journal to take instead of reading the timeline again (document-journal.ts). */
   readonly recovered: RecoveredLog;
   /**
-   * Its entries decoded, in order, when the audit decoded every one (the common case: `readWhole`), for
-   * the journal to take instead of decoding them again.
+   * Its entries checked (recovered-mutations.ts), when the audit checked every one (the common case:
+   * `readWhole`), for the journal to take instead of checking them again.
    */
-  readonly pending?: MutationEnvelope[];
+  readonly pending?: RecoveredMutations;
   /** The lsns of every whole mutation record found. */
-  readonly found: ReadonlySet<number>;
+  readonly found: LsnSet;
   /** The timeline ids those records carry. */
   readonly timelineIds: ReadonlySet<string>;
   /** Unreadable stretches followed by a whole record (invariant 1), by file. */
@@ -45,15 +55,23 @@ export interface TimelineLoss {
   readonly toLsn: number;
 }
 
-/** Reads the timeline files among `files`; changes nothing (run it before the journal recovers). */
-export async function auditTimeline(store: ByteStore, files: readonly string[]): Promise<TimelineAudit> {
-  const recovered = await recoverEntries(store, files, 'timeline', RecordType.mutation);
+/**
+ * Reads the timeline files among `files`; changes nothing (run it before the journal recovers). With
+ * `digested` (what a persisted overlay covers), recovery checks those records by their digest.
+ */
+export async function auditTimeline(
+  store: ByteStore,
+  files: readonly string[],
+  digested?: DigestedRun,
+): Promise<TimelineAudit> {
+  const recovered = await recoverEntries(store, files, 'timeline', RecordType.mutation, undefined, digested);
   const damaged: { file: string; offset: number; bytes: number }[] = [];
   const tails: { file: string; offset: number; bytes: number }[] = [];
   const whole = readWhole(recovered);
   // Every record found is one recovery kept: one set serves as both.
   if (whole !== undefined) return { ...whole, recovered, damaged, tails };
-  const kept = new Set(recovered.entries.map((e) => e.lsn));
+  const kept = new Set<number>();
+  for (let i = 0; i < recovered.entries.length; i++) kept.add(recovered.entries.lsn(i));
   const found = new Set<number>();
   const timelineIds = new Set<string>();
   for (const file of files) {
@@ -84,7 +102,7 @@ export async function auditTimeline(store: ByteStore, files: readonly string[]):
       offset = next;
     }
   }
-  return { kept, recovered, found, timelineIds, damaged, tails };
+  return { kept: lsnSet(kept), recovered, found: lsnSet(found), timelineIds, damaged, tails };
 }
 
 /**
@@ -101,12 +119,8 @@ export function timelineLoss(
   reachedLsn: number,
 ): TimelineLoss | undefined {
   // With no record left, everything the last close reached above the marker is gone.
-  let lowest = audit.found.size === 0 ? appliedLsn + 1 : Infinity;
-  let highest = reachedLsn - 1;
-  for (const lsn of audit.found) {
-    lowest = Math.min(lowest, lsn);
-    highest = Math.max(highest, lsn);
-  }
+  const lowest = audit.found.size === 0 ? appliedLsn + 1 : audit.found.lowest;
+  const highest = Math.max(reachedLsn - 1, audit.found.highest);
   let lost = 0;
   let fromLsn = -1;
   let toLsn = -1;
@@ -121,8 +135,9 @@ export function timelineLoss(
 
 /**
  * When recovery read every timeline file to its end and kept every record it read (no damage, no tail,
- * nothing stale, no gap: the common case), the records found are the ones it kept: their lsns, timeline
- * ids and envelopes, decoded once, without reading the files again. Undefined otherwise.
+ * nothing stale, no gap: the common case), the records found are the ones it kept, a gap-free run: their
+ * lsns and timeline ids, each envelope checked once (recovered-mutations.ts), without reading the files
+ * again. Undefined otherwise.
  */
 function readWhole(
   recovered: RecoveredLog,
@@ -134,22 +149,37 @@ function readWhole(
   }
   const { entries } = recovered;
   if (records !== entries.length) return undefined;
-  const kept = new Set<number>();
-  const timelineIds = new Set<string>();
-  const pending: MutationEnvelope[] = [];
+  let pending: RecoveredMutations;
   try {
-    for (const entry of entries) {
-      const mutation = decodeMutation(entry.payload);
-      if (mutation.lsn !== entry.lsn) return undefined;
-      kept.add(entry.lsn);
-      timelineIds.add(mutation.timelineId);
-      pending.push(mutation);
-    }
+    pending = RecoveredMutations.read(entries);
   } catch (error) {
     if (!(error instanceof TimelineCodecError)) throw error;
     return undefined;
   }
-  return { kept, found: kept, timelineIds, pending };
+  // Recovery's entries are gap-free and in lsn order (segment-log.ts invariant 2).
+  const kept = lsnRun(entries.length === 0 ? 0 : entries.lsn(0), entries.length);
+  return { kept, found: kept, timelineIds: pending.timelineIds, pending };
+}
+
+/** The `size` lsns from `from` on. */
+function lsnRun(from: number, size: number): LsnSet {
+  const to = from + size - 1;
+  return {
+    has: (lsn) => lsn >= from && lsn <= to,
+    size,
+    lowest: size === 0 ? Infinity : from,
+    highest: size === 0 ? -Infinity : to,
+  };
+}
+
+function lsnSet(lsns: ReadonlySet<number>): LsnSet {
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (const lsn of lsns) {
+    lowest = Math.min(lowest, lsn);
+    highest = Math.max(highest, lsn);
+  }
+  return { has: (lsn) => lsns.has(lsn), size: lsns.size, lowest, highest };
 }
 
 /** The offset of the next whole record at or after `from`, if any. */
