@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { fflateDeflate, nodeZlibDeflate } from '../deflate.js';
+import { fflateDeflate, nodeZlibDeflate, type RawDeflate } from '../deflate.js';
 import { PAGE_SIZE } from '../vfs/page-store.js';
 import { ProtocolError } from './codec.js';
 import { MAX_DELTA_BYTES } from './limits.js';
@@ -132,6 +132,30 @@ test('cell pointers moved by an insert mid-page cost far less than the page', ()
       expect(encodePageDelta(previous, next).length).toBeLessThan(64);
     }),
     { seed: SEED, numRuns: 30 },
+  );
+});
+
+test('a dictionary delta of half the runs or less costs one deflate, a page with no previous version one too', () => {
+  const counted = (calls: string[]): RawDeflate => ({
+    ...zlib,
+    deflate: (bytes, dictionary) => {
+      calls.push(dictionary === undefined ? 'runs' : 'dictionary');
+      return zlib.deflate(bytes, dictionary);
+    },
+  });
+  fc.assert(
+    fc.property(noise, fc.integer({ min: 8, max: 2000 }), (previous, from) => {
+      // Cell pointers moved by 8 bytes: long XOR runs, a short dictionary delta.
+      const next = shifted(previous, from, 8);
+      const calls: string[] = [];
+      const delta = encodePageDelta(previous, next, counted(calls));
+      expect(calls).toEqual(['dictionary']);
+      expect(decodePageDelta(previous, delta)).toEqual(next);
+      const fresh: string[] = [];
+      expect(decodePageDelta(undefined, encodePageDelta(undefined, next, counted(fresh)))).toEqual(next);
+      expect(fresh).toEqual(['runs']);
+    }),
+    { seed: SEED, numRuns: 20 },
   );
 });
 
