@@ -54,7 +54,7 @@ export function openDocument(options: OpenDocumentOptions): Promise<LocalDocumen
 
 /**
  * openDocument with its reducer on the way (the owner worker fetches it before it is told to open).
- * sqlite-wasm's load (fetch and compile of its module, once per worker), the reducer's and the OPFS
+ * SQLite's load (sqlite3.wasm's fetch and compile, once per worker), the reducer's and the OPFS
  * folder's open run side by side; the replica awaits the same load. `folder` is the document's folder
  * when its open already started (openDocumentFolder: the owner worker starts it as soon as it is told to open).
  */

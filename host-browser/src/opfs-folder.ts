@@ -1,6 +1,6 @@
 // A document's OPFS folder, opened and locked: the first step of a persisted open, which the owner
 // worker's entry starts as soon as it is told to open. It imports nothing but the runtime's errors and
-// file names, so the entry (which must stay small: sqlite-wasm's load waits for it) stays so.
+// file names, so the entry (which must stay small: SQLite's load waits for it) stays so.
 import { TandemError } from '@tandem/runtime/errors';
 import { documentFolderName } from '@tandem/runtime/file-names';
 

@@ -1,5 +1,5 @@
 // An owner worker started as soon as a tab imports host-browser, before the app opens anything: its
-// script, sqlite-wasm's fetch, compile and init run while the app sets up (renders, asks the coordinator
+// script, sqlite3.wasm's fetch, compile and instantiation run while the app sets up (renders, asks the coordinator
 // which reducer is current), so the first openDocument of the tab finds them done or under way. Like
 // every spare owner worker (owner-link.ts) it opens nothing until told to, so an unused one is ended
 // unharmed; it names no document (none is known yet). The broker SharedWorker is started then too, so
@@ -20,7 +20,7 @@ interface Prestarted {
 
 let prestarted: Prestarted | undefined;
 
-/** A new owner worker: it loads its code and sqlite-wasm at once, and waits to be told what to open. */
+/** A new owner worker: it loads its code and SQLite at once, and waits to be told what to open. */
 export function newOwnerWorker(name: string): Worker {
   return new Worker(new URL('./owner-worker.js', import.meta.url), { type: 'module', name });
 }

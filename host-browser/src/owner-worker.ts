@@ -1,16 +1,16 @@
 // The owner worker's entry: a dedicated worker that a tab standing for owner starts (owner-link.ts),
 // or that a tab starts as soon as it imports host-browser (owner-prestart.ts). It is small on purpose
 // and imports its two big parts dynamically, both at once as it runs, so their fetches overlap instead
-// of the second waiting for the first to be evaluated: sqlite-wasm (whose init fetches and compiles its
-// module, once per worker) and the rest of the owner's code (owner-service.ts). (With sqlite-wasm in
-// the entry's chunk, as before, the worker ran its first line ~60 ms later and sqlite-wasm was ready
-// ~60 ms later too: its 220 KB had to be fetched and evaluated before anything else started.) The
-// entry also starts sqlite3.wasm's fetch and compile itself, from its first line, and hands the module
-// to sqlite-wasm's init.
+// of the second waiting for the first to be evaluated: the runtime's SQLite loader (which instantiates
+// sqlite3.wasm, once per worker) and the rest of the owner's code (owner-service.ts). (With sqlite-wasm's
+// JavaScript in the entry's chunk, as before, the worker ran its first line ~60 ms later and SQLite was
+// ready ~60 ms later too: its 220 KB had to be fetched and evaluated before anything else started; the
+// runtime no longer imports it.) The entry also starts sqlite3.wasm's fetch and compile itself, from its
+// first line, and hands the module to the loader.
 // Meanwhile it fetches the reducer the tab names in `prepare`. None of it touches OPFS or the network
 // beyond those fetches, so a tab that loses the election ends this worker unharmed. Only the elected
 // tab's `open` touches OPFS: the entry starts opening the document's folder as soon as it arrives
-// (five round trips to the browser's storage, run while sqlite-wasm loads instead of after it), and
+// (five round trips to the browser's storage, run while SQLite loads instead of after it), and
 // hands it to the service with the open.
 //
 // Invariant: every message reaches owner-service.ts in the order it was sent: those that arrive while
@@ -28,9 +28,9 @@ interface DedicatedWorkerScope {
 
 const scope = globalThis as unknown as DedicatedWorkerScope;
 
-// sqlite3.wasm is fetched and compiled from the first line, beside sqlite-wasm's chunk rather than
-// after it (that chunk asks for it only once loaded and run). A failed compile is not the open's:
-// sqlite-wasm then fetches its own.
+// sqlite3.wasm is fetched and compiled from the first line, beside the loader's chunk rather than
+// after it (that chunk asks for it only once loaded and run). A failed compile is not the open's: the
+// loader then fetches its own.
 const sqliteWasm = WebAssembly.compileStreaming(fetch(sqliteWasmUrl, { credentials: 'same-origin' }));
 sqliteWasm.catch(() => undefined);
 // Its failure is the open's: the runtime loads it again there, and reports why it could not.

@@ -59,7 +59,7 @@ export async function openDocument(options: OpenDocumentOptions): Promise<LocalD
     ...rest
   } = options;
   checkCoordinatorOptions(options);
-  // sqlite-wasm's load (its module compiled, once per process) runs while the reducer and the files
+  // SQLite's load (sqlite3.wasm compiled, once per process) runs while the reducer and the files
   // are read; the replica awaits the same load.
   loadSqliteForBoot().catch(() => undefined);
   // Locked before anything is read: a second writer of the folder would reuse lsns the first gave out.

@@ -1,12 +1,13 @@
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { expect, test } from 'vitest';
 import { component, SQL_GUEST } from './reducer/fixtures.test-helpers.js';
 import type { MutationEnvelope } from './reducer/host.js';
 import { loadReducer } from './reducer/prepare.js';
 import { Replica } from './replica.js';
 import { SqlError } from './sqlite/connection.js';
-import { loadSqlite } from './sqlite/sqlite.js';
 
-const sqlite3 = await loadSqlite();
+// An oracle apart from the runtime's SQLite: sqlite-wasm's own JavaScript API over its own instance.
+const sqlite3 = await sqlite3InitModule();
 const sqlReducer = await loadReducer(await component(SQL_GUEST));
 let replicas = 0;
 

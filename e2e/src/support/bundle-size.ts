@@ -35,8 +35,8 @@ export interface BundleReport {
   readonly appJs: Size;
   /**
    * JavaScript emitted but never fetched: sqlite-wasm's own workers (its Worker1 API and its OPFS
-   * VFS's proxy), which vite emits because the library names them with `new URL()`, and which
-   * Tandem never starts (runtime sqlite.ts disables those VFSes).
+   * VFS's proxy), which vite emits wherever the library's JavaScript is bundled, because it names them
+   * with `new URL()`. None since the runtime loads sqlite3.wasm itself (runtime sqlite/wasm-instance.ts).
    */
   readonly unusedJs: Size;
   /** Every JavaScript file a browser may fetch (`unusedJs` left out). */

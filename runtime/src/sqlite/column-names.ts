@@ -7,8 +7,7 @@
 //    address with the same bytes; a statement prepared again (a schema change) makes new names.
 // 2. Only all-ASCII names are remembered (compared byte for byte); others are read at every call.
 // 3. A finalized statement is forgotten (`forget`): its address may be another statement's next.
-import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
-import type { Sqlite3 } from './sqlite.js';
+import type { Sqlite3, WasmPointer } from './wasm-instance.js';
 
 const utf8 = new TextDecoder();
 
@@ -38,7 +37,7 @@ export class ColumnNames {
   of(stmt: WasmPointer, width: number): readonly string[] {
     const known = this.#known.get(stmt);
     if (known !== undefined && known.names.length === width) {
-      const heap = this.#sqlite3.wasm.heap8u();
+      const heap = this.#sqlite3.heap8u();
       let same = true;
       for (let i = 0; i < width && same; i++) {
         const pointer = this.#name(stmt, i);
@@ -65,7 +64,7 @@ export class ColumnNames {
   /** A column's name, read straight from SQLite's memory (the library's wrapper costs more than the query). */
   #read(pointer: WasmPointer): string {
     if (pointer === 0) return '';
-    const heap = this.#sqlite3.wasm.heap8u();
+    const heap = this.#sqlite3.heap8u();
     let end = pointer;
     let ascii = true;
     for (; heap[end] !== 0; end++) if (heap[end]! >= 0x80) ascii = false;

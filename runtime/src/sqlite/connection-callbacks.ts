@@ -1,5 +1,5 @@
 // The authorizer and the progress handler of every connection (connection.ts invariants 4 and 5): one
-// pair of function-table entries per sqlite-wasm instance, made once (the library's wrappers compiled a
+// pair of function-table entries per SQLite instance, made once (the library's wrappers compiled a
 // wasm module for each, at each connection's open), which find their connection by the sqlite3* SQLite
 // hands them back as context.
 //
@@ -8,10 +8,9 @@
 //    as the library's wrapper did).
 // 2. A callback for a database no connection is attached to allows (authorizer) and never interrupts
 //    (progress handler).
-import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
-import type { Sqlite3 } from './sqlite.js';
-import type { SqliteExports } from './sqlite-exports.js';
+import { SQLITE_ERROR } from './sqlite-codes.js';
 import { installCallbacks } from './wasm-callbacks.js';
+import type { Sqlite3, SqliteExports, WasmPointer } from './wasm-instance.js';
 
 /** What a connection answers SQLite's callbacks with. */
 export interface ConnectionCallbacks {
@@ -33,7 +32,6 @@ interface Trampolines {
 /** Attached connections by their sqlite3* (the context SQLite hands the trampolines back). */
 const attached = new Map<WasmPointer, ConnectionCallbacks>();
 const trampolines = new WeakMap<Sqlite3, Trampolines>();
-const utf8 = new TextDecoder();
 
 /** Makes `callbacks` the authorizer and progress handler of the database `db`. */
 export function attachCallbacks(
@@ -57,12 +55,7 @@ export function detachCallbacks(db: WasmPointer): void {
 function trampolinesOf(sqlite3: Sqlite3): Trampolines {
   let made = trampolines.get(sqlite3);
   if (made !== undefined) return made;
-  const { capi, wasm } = sqlite3;
-  const text = (pointer: WasmPointer): string | null => {
-    if (!pointer) return null;
-    const heap = wasm.heap8u();
-    return utf8.decode(heap.subarray(pointer, heap.indexOf(0, pointer)));
-  };
+  const text = sqlite3.cString;
   const [authorize, progress] = installCallbacks(sqlite3, [
     {
       signature: 'i(pissss)',
@@ -74,7 +67,7 @@ function trampolinesOf(sqlite3: Sqlite3): Trampolines {
             ? 0
             : callbacks.authorize(action, text(arg1), text(arg2), text(database));
         } catch {
-          return capi.SQLITE_ERROR;
+          return SQLITE_ERROR;
         }
       },
     },

@@ -4,9 +4,9 @@
 // Invariants:
 // 1. A connection whose SQLite build refuses one of SQL_LIMITS is refused when it opens.
 // 2. `restore` sets back exactly the limits `lift` changed (those whose default differs from ours).
-import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
 import { SQL_LIMITS } from '../reducer/limits.js';
-import type { Sqlite3 } from './sqlite.js';
+import { SQLITE_LIMITS } from './sqlite-codes.js';
+import type { WasmPointer } from './wasm-instance.js';
 
 type SetLimit = (db: WasmPointer, id: number, value: number) => number;
 
@@ -17,15 +17,14 @@ export class ConnectionLimits {
   readonly #changed: readonly { readonly id: number; readonly lifted: number; readonly kept: number }[];
 
   /** Sets SQL_LIMITS on `db` (invariant 1); `setLimit` is sqlite3_limit, straight from the wasm exports. */
-  constructor(sqlite3: Sqlite3, db: WasmPointer, setLimit: SetLimit) {
-    const { capi } = sqlite3;
+  constructor(db: WasmPointer, setLimit: SetLimit) {
     this.#setLimit = setLimit;
     this.#db = db;
     const changed: { id: number; lifted: number; kept: number }[] = [];
     for (const [name, value] of Object.entries(SQL_LIMITS)) {
-      const id = capi[`SQLITE_LIMIT_${name as keyof typeof SQL_LIMITS}`];
-      const lifted = capi.sqlite3_limit(db, id, value);
-      if (capi.sqlite3_limit(db, id, -1) !== value) {
+      const id = SQLITE_LIMITS[name as keyof typeof SQL_LIMITS];
+      const lifted = setLimit(db, id, value);
+      if (setLimit(db, id, -1) !== value) {
         throw new Error(`this SQLite build refuses SQLITE_LIMIT_${name} = ${value}`);
       }
       if (lifted !== value) changed.push({ id, lifted, kept: value });

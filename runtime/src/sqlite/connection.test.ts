@@ -2,13 +2,19 @@ import { expect, test } from 'vitest';
 import { GuestAsciiText, GuestText } from '../reducer/abi.js';
 import type { Value } from '../value.js';
 import { Connection, SqlError } from './connection.js';
+import { Database } from './database.js';
 import { loadSqlite } from './sqlite.js';
+import * as capi from './sqlite-codes.js';
 
 const sqlite3 = await loadSqlite();
-const { capi } = sqlite3;
+/** C functions only these tests call. */
+const c = sqlite3.exports as unknown as {
+  sqlite3_next_stmt(db: number, stmt: number): number;
+  sqlite3_sql(stmt: number): number;
+};
 
 function memoryConnection(): Connection {
-  return new Connection(new sqlite3.oo1.DB(':memory:', 'c'));
+  return new Connection(Database.open(sqlite3, ':memory:'));
 }
 
 const NULL: Value = { tag: 'null' };
@@ -181,24 +187,26 @@ test("a cached statement's column names follow renames of the same width, also t
 });
 
 test('the statement cache stays bounded', () => {
-  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  const db = Database.open(sqlite3, ':memory:');
   const conn = new Connection(db);
   for (let i = 0; i < 200; i++) conn.query(`SELECT ${i}`, []);
   let prepared = 0;
-  for (let stmt = capi.sqlite3_next_stmt(db, 0); stmt; stmt = capi.sqlite3_next_stmt(db, stmt)) prepared++;
+  for (let stmt = c.sqlite3_next_stmt(db.pointer, 0); stmt; stmt = c.sqlite3_next_stmt(db.pointer, stmt)) {
+    prepared++;
+  }
   expect(prepared).toBe(64);
   conn.close();
 });
 
 test('a full statement cache finalizes the statement used least recently', () => {
-  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  const db = Database.open(sqlite3, ':memory:');
   const conn = new Connection(db);
   for (let i = 0; i < 64; i++) conn.query(`SELECT ${i}`, []);
   conn.query('SELECT 0', []);
   conn.query('SELECT 64', []);
   const kept = new Set<string>();
-  for (let stmt = capi.sqlite3_next_stmt(db, 0); stmt; stmt = capi.sqlite3_next_stmt(db, stmt)) {
-    kept.add(capi.sqlite3_sql(stmt) ?? '');
+  for (let stmt = c.sqlite3_next_stmt(db.pointer, 0); stmt; stmt = c.sqlite3_next_stmt(db.pointer, stmt)) {
+    kept.add(sqlite3.cString(c.sqlite3_sql(stmt)) ?? '');
   }
   expect(kept.has('SELECT 0')).toBe(true);
   expect(kept.has('SELECT 1')).toBe(false);

@@ -1,4 +1,4 @@
-// Typed SQL over an oo1 database: what the reducer host calls for the guest's `execute` and `query`.
+// Typed SQL over a database handle (database.ts): what the reducer host calls for the guest's `execute` and `query`.
 //
 // Invariants:
 // 1. `execute`, `executeBatch` and `query` run exactly one statement; SQL holding a second one is refused
@@ -31,17 +31,37 @@
 //    CONFLICT ROLLBACK) or fails for a reason of the host's (SQLITE_FULL, IOERR, BUSY, CORRUPT, …)
 //    sets `guestAbort` (SQLite's message) until the next `meterGuest`: the guest must not go on as
 //    if it had only seen an error, and the host must not trust its savepoints any more.
-import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import type { RowSet, Value } from '../value.js';
 import { ColumnNames } from './column-names.js';
 import { attachCallbacks, detachCallbacks } from './connection-callbacks.js';
 import { ConnectionLimits } from './connection-limits.js';
+import type { Database } from './database.js';
 import { guestDenial, readerDenial } from './guest-policy.js';
 import { SqlError } from './sql-error.js';
-import { loadedSqlite, type Sqlite3 } from './sqlite.js';
-import type { SqliteExports } from './sqlite-exports.js';
+import { loadedSqlite } from './sqlite.js';
+import {
+  SQLITE_AUTH,
+  SQLITE_BUSY,
+  SQLITE_CANTOPEN,
+  SQLITE_CORRUPT,
+  SQLITE_DENY,
+  SQLITE_DONE,
+  SQLITE_ERROR,
+  SQLITE_FULL,
+  SQLITE_INTERRUPT,
+  SQLITE_IOERR,
+  SQLITE_NOMEM,
+  SQLITE_NOTADB,
+  SQLITE_OK,
+  SQLITE_PREPARE_PERSISTENT,
+  SQLITE_READONLY,
+  SQLITE_ROW,
+  SQLITE_STMTSTATUS_VM_STEP,
+  SQLITE_TOOBIG,
+} from './sqlite-codes.js';
 import { type Principal, StatementCache } from './statement-cache.js';
 import { StatementValues } from './statement-values.js';
+import type { Sqlite3, SqliteExports, WasmPointer } from './wasm-instance.js';
 
 export { SqlError } from './sql-error.js';
 
@@ -64,9 +84,6 @@ export interface GuestSql {
   execute(sql: string, params: readonly Value[]): bigint;
   executeBatch(sql: string, rows: readonly (readonly Value[])[]): bigint;
   query(sql: string, params: readonly Value[]): RowSet;
-}
-interface ErrorWithResultCode {
-  readonly resultCode?: unknown;
 }
 
 export class Connection {
@@ -108,22 +125,21 @@ export class Connection {
   /** `db` must come from the instance `loadSqlite` returned (e.g. through the capture VFS). */
   constructor(db: Database) {
     this.#sqlite3 = loadedSqlite();
-    const { capi } = this.#sqlite3;
-    this.#c = this.#sqlite3.wasm.exports as SqliteExports;
+    this.#c = this.#sqlite3.exports;
     this.#db = db;
-    this.#pDb = db.pointer as WasmPointer;
+    this.#pDb = db.pointer;
     this.#values = new StatementValues(this.#sqlite3, this.#c, (rc) => this.#error(rc));
     this.#columns = new ColumnNames(this.#sqlite3, (stmt, column) =>
       this.#c.sqlite3_column_name(stmt, column),
     );
     this.#hostFailures = new Set([
-      capi.SQLITE_INTERRUPT,
-      capi.SQLITE_FULL,
-      capi.SQLITE_IOERR,
-      capi.SQLITE_BUSY,
-      capi.SQLITE_CORRUPT,
-      capi.SQLITE_NOTADB,
-      capi.SQLITE_CANTOPEN,
+      SQLITE_INTERRUPT,
+      SQLITE_FULL,
+      SQLITE_IOERR,
+      SQLITE_BUSY,
+      SQLITE_CORRUPT,
+      SQLITE_NOTADB,
+      SQLITE_CANTOPEN,
     ]);
     attachCallbacks(
       this.#sqlite3,
@@ -135,9 +151,7 @@ export class Connection {
       },
       PROGRESS_INTERVAL,
     );
-    this.#limits = new ConnectionLimits(this.#sqlite3, this.#pDb, (db, id, value) =>
-      this.#c.sqlite3_limit(db, id, value),
-    );
+    this.#limits = new ConnectionLimits(this.#pDb, (db, id, value) => this.#c.sqlite3_limit(db, id, value));
   }
 
   /** Gives the guest's statements `steps` VM steps from now on (invariant 5). */
@@ -184,7 +198,7 @@ export class Connection {
     this.#asked = asked;
     this.#limits.lift();
     try {
-      this.#sqlite3.capi.sqlite3_finalize(this.#prepareOne(sql));
+      this.#c.sqlite3_finalize(this.#prepareOne(sql));
     } finally {
       this.#limits.restore();
       this.#asked = undefined;
@@ -236,7 +250,6 @@ export class Connection {
   }
 
   #query(principal: Principal, sql: string, params: readonly Value[]): RowSet {
-    const { capi } = this.#sqlite3;
     const c = this.#c;
     const values = this.#values;
     return this.#withStatement(principal, sql, (stmt) => {
@@ -245,12 +258,12 @@ export class Connection {
       let rc = c.sqlite3_step(stmt);
       // Only now is the shape final: a schema change re-prepares the statement inside the first step.
       const width = c.sqlite3_column_count(stmt);
-      for (; rc === capi.SQLITE_ROW; rc = c.sqlite3_step(stmt)) {
+      for (; rc === SQLITE_ROW; rc = c.sqlite3_step(stmt)) {
         const row: Value[] = [];
         for (let i = 0; i < width; i++) row.push(values.column(stmt, i));
         rows.push(row);
       }
-      if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
+      if (rc !== SQLITE_DONE) throw this.#error(rc);
       return { columns: this.#columns.of(stmt, width), rows };
     });
   }
@@ -290,11 +303,8 @@ export class Connection {
 
   /** Runs any number of statements without parameters (transaction control, schema scripts). */
   exec(sql: string): void {
-    try {
-      this.#db.exec(sql);
-    } catch (error) {
-      throw this.#wrap(error);
-    }
+    const rc = this.#db.execCode(sql);
+    if (rc !== SQLITE_OK) throw this.#error(rc);
   }
 
   close(): void {
@@ -305,7 +315,6 @@ export class Connection {
   }
 
   #run(stmt: WasmPointer, params: readonly Value[]): bigint {
-    const { capi } = this.#sqlite3;
     const c = this.#c;
     this.#values.bind(stmt, params);
     // The 32-bit total (no BigInt to allocate) tells whether the statement changed anything: it would
@@ -313,8 +322,8 @@ export class Connection {
     const before = c.sqlite3_total_changes(this.#pDb);
     let rc: number;
     do rc = c.sqlite3_step(stmt);
-    while (rc === capi.SQLITE_ROW);
-    if (rc !== capi.SQLITE_DONE) throw this.#error(rc);
+    while (rc === SQLITE_ROW);
+    if (rc !== SQLITE_DONE) throw this.#error(rc);
     // sqlite3_changes keeps the count of the last INSERT/UPDATE/DELETE, even across other statements:
     // trust it only if this statement changed something.
     return c.sqlite3_total_changes(this.#pDb) === before ? 0n : c.sqlite3_changes64(this.#pDb);
@@ -334,9 +343,9 @@ export class Connection {
       this.#denial = undefined;
     }
     if (principal === 'reader' && this.#c.sqlite3_stmt_readonly(stmt) === 0) {
-      this.#sqlite3.capi.sqlite3_finalize(stmt);
+      this.#c.sqlite3_finalize(stmt);
       throw new SqlError(
-        this.#sqlite3.capi.SQLITE_READONLY,
+        SQLITE_READONLY,
         'a query only reads: this statement would change the database (mutations change it, through the reducer)',
       );
     }
@@ -346,14 +355,13 @@ export class Connection {
 
   /** SQLite's authorizer for this connection's statements (invariant 4). */
   #authorize(action: number, arg1: string | null, arg2: string | null, database: string | null): number {
-    const { capi } = this.#sqlite3;
     this.#asked?.push({ action, arg1: arg1 || null, arg2: arg2 || null, database: database || null });
-    if (this.#principal === 'host') return capi.SQLITE_OK;
+    if (this.#principal === 'host') return SQLITE_OK;
     const denial =
       this.#principal === 'guest' ? guestDenial(action, arg1, arg2) : readerDenial(action, arg1, arg2);
-    if (denial === undefined) return capi.SQLITE_OK;
+    if (denial === undefined) return SQLITE_OK;
     this.#denial = denial;
-    return capi.SQLITE_DENY;
+    return SQLITE_DENY;
   }
 
   /** Called by SQLite every PROGRESS_INTERVAL steps of any statement; non-zero interrupts it (invariant 5). */
@@ -366,37 +374,34 @@ export class Connection {
   }
 
   #budgetError(): SqlError {
-    return new SqlError(this.#sqlite3.capi.SQLITE_INTERRUPT, 'sql budget exhausted');
+    return new SqlError(SQLITE_INTERRUPT, 'sql budget exhausted');
   }
 
   #prepareOne(sql: string): WasmPointer {
-    const { capi, wasm } = this.#sqlite3;
-    const [pSql, nSql] = wasm.allocCString(sql, true);
+    const sqlite3 = this.#sqlite3;
+    const c = this.#c;
+    const [pSql, nSql] = sqlite3.allocCString(sql);
     const end = pSql + nSql;
-    const stack = wasm.pstack.pointer;
+    // sqlite3_stmt** and the tail's const char**, side by side.
+    const out = sqlite3.alloc(8);
+    const ppStmt = out;
+    const pzTail = out + 4;
+    const peek = (pointer: WasmPointer): WasmPointer =>
+      new DataView(sqlite3.heap8u().buffer).getUint32(pointer, true);
     let stmt: WasmPointer = 0;
     try {
-      const ppStmt = wasm.pstack.allocPtr() as WasmPointer;
-      const pzTail = wasm.pstack.allocPtr() as WasmPointer;
-      const rc = capi.sqlite3_prepare_v3(
-        this.#pDb,
-        pSql,
-        nSql,
-        capi.SQLITE_PREPARE_PERSISTENT,
-        ppStmt,
-        pzTail,
-      );
-      if (rc !== capi.SQLITE_OK) throw this.#error(rc);
-      stmt = wasm.peekPtr(ppStmt);
-      if (!stmt) throw new SqlError(capi.SQLITE_ERROR, 'execute runs one statement: the SQL holds none');
+      const rc = c.sqlite3_prepare_v3(this.#pDb, pSql, nSql, SQLITE_PREPARE_PERSISTENT, ppStmt, pzTail);
+      if (rc !== SQLITE_OK) throw this.#error(rc);
+      stmt = peek(ppStmt);
+      if (!stmt) throw new SqlError(SQLITE_ERROR, 'execute runs one statement: the SQL holds none');
       // What follows may hold only whitespace, comments and semicolons (each prepares to no statement).
-      for (let tail = wasm.peekPtr(pzTail); tail < end; ) {
-        const tailRc = capi.sqlite3_prepare_v3(this.#pDb, tail, end - tail, 0, ppStmt, pzTail);
-        const extra = wasm.peekPtr(ppStmt);
-        if (extra) capi.sqlite3_finalize(extra);
-        const next = wasm.peekPtr(pzTail);
-        if (tailRc !== capi.SQLITE_OK || extra || next <= tail) {
-          throw new SqlError(capi.SQLITE_ERROR, 'execute runs one statement: the SQL holds more than one');
+      for (let tail = peek(pzTail); tail < end; ) {
+        const tailRc = c.sqlite3_prepare_v3(this.#pDb, tail, end - tail, 0, ppStmt, pzTail);
+        const extra = peek(ppStmt);
+        if (extra) c.sqlite3_finalize(extra);
+        const next = peek(pzTail);
+        if (tailRc !== SQLITE_OK || extra || next <= tail) {
+          throw new SqlError(SQLITE_ERROR, 'execute runs one statement: the SQL holds more than one');
         }
         tail = next;
       }
@@ -404,16 +409,16 @@ export class Connection {
       stmt = 0;
       return prepared;
     } finally {
-      if (stmt) capi.sqlite3_finalize(stmt);
-      wasm.pstack.restore(stack);
-      wasm.dealloc(pSql);
+      if (stmt) c.sqlite3_finalize(stmt);
+      sqlite3.dealloc(out);
+      sqlite3.dealloc(pSql);
     }
   }
 
   /** Finalizes a cached statement; its address may be another statement's next. */
   #finalize(stmt: WasmPointer): void {
     this.#columns.forget(stmt);
-    this.#sqlite3.capi.sqlite3_finalize(stmt);
+    this.#c.sqlite3_finalize(stmt);
   }
 
   #release(principal: Principal, stmt: WasmPointer): void {
@@ -423,32 +428,21 @@ export class Connection {
     this.#c.sqlite3_clear_bindings(stmt);
     if (principal === 'guest') {
       this.#progressCalls = 0;
-      this.#stepsUsed += this.#c.sqlite3_stmt_status(stmt, this.#sqlite3.capi.SQLITE_STMTSTATUS_VM_STEP, 1);
+      this.#stepsUsed += this.#c.sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
       if (this.#stepsUsed > this.#stepBudget) this.#exhausted = true;
     }
   }
 
   #error(rc: number): SqlError {
-    const { capi } = this.#sqlite3;
     if (this.#principal === 'guest' && this.#exhausted) return this.#budgetError();
     const primary = rc & 0xff;
-    if (this.#principal === 'guest' && (primary === capi.SQLITE_TOOBIG || primary === capi.SQLITE_NOMEM)) {
+    if (this.#principal === 'guest' && (primary === SQLITE_TOOBIG || primary === SQLITE_NOMEM)) {
       this.#sizeExceeded = true;
     }
     // A denied action fails with SQLITE_AUTH, a denied function with SQLITE_ERROR; both while preparing.
-    if ((rc === capi.SQLITE_AUTH || rc === capi.SQLITE_ERROR) && this.#denial !== undefined) {
+    if ((rc === SQLITE_AUTH || rc === SQLITE_ERROR) && this.#denial !== undefined) {
       return new SqlError(rc, `not authorized: ${this.#denial}`);
     }
-    return new SqlError(rc, capi.sqlite3_errmsg(this.#pDb));
-  }
-
-  #wrap(error: unknown): SqlError {
-    const code = (error as ErrorWithResultCode | null)?.resultCode;
-    // oo1 decorates SQLite's message ("SQLITE_ERROR: sqlite3 result code 1: …"); report SQLite's own.
-    if (typeof code === 'number') return this.#error(code);
-    return new SqlError(
-      this.#sqlite3.capi.SQLITE_ERROR,
-      error instanceof Error ? error.message : String(error),
-    );
+    return new SqlError(rc, this.#db.errmsg());
   }
 }

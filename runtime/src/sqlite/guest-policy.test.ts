@@ -1,12 +1,13 @@
 import { expect, test } from 'vitest';
 import type { Value } from '../value.js';
 import { Connection, SqlError } from './connection.js';
+import { Database } from './database.js';
 import { loadSqlite } from './sqlite.js';
 
 const sqlite3 = await loadSqlite();
 
 function connection(): Connection {
-  const c = new Connection(new sqlite3.oo1.DB(':memory:', 'c'));
+  const c = new Connection(Database.open(sqlite3, ':memory:'));
   c.exec(
     'CREATE TABLE _tandem_meta (key TEXT PRIMARY KEY, value); CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, v)',
   );

@@ -9,7 +9,7 @@
 //    is added to a full cache.
 // 3. A statement is handed out only to the principal it was prepared for: a statement the host prepared
 //    is never handed to the guest unchecked, nor the reverse.
-import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
+import type { WasmPointer } from './wasm-instance.js';
 
 /** Who a statement runs for: the host's own statements, the reducer's, or the application's reads. */
 export type Principal = 'host' | 'guest' | 'reader';

@@ -9,12 +9,20 @@
 //    The connection clears every statement's bindings before another statement is bound, and
 //    executeBatch binds every parameter of a row again before stepping it, so nothing bound points at a
 //    reused byte.
-import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
 import { GuestAsciiText, GuestText } from '../reducer/abi.js';
 import type { Value } from '../value.js';
 import { SqlError } from './sql-error.js';
-import type { Sqlite3 } from './sqlite.js';
-import type { SqliteExports } from './sqlite-exports.js';
+import {
+  SQLITE_BLOB,
+  SQLITE_FLOAT,
+  SQLITE_INTEGER,
+  SQLITE_MISMATCH,
+  SQLITE_OK,
+  SQLITE_RANGE,
+  SQLITE_TEXT,
+  SQLITE_TRANSIENT,
+} from './sqlite-codes.js';
+import type { Sqlite3, SqliteExports, WasmPointer } from './wasm-instance.js';
 
 /** sqlite3_bind_*'s destructor for memory that stays valid while the statement runs: no copy. */
 const SQLITE_STATIC = 0 as WasmPointer;
@@ -26,7 +34,6 @@ const utf8 = new TextDecoder();
 export class StatementValues {
   readonly #sqlite3: Sqlite3;
   readonly #c: SqliteExports;
-  readonly #free: WasmPointer;
   /** The connection's SqlError for a failed bind's result code. */
   readonly #error: (rc: number) => SqlError;
   /** Where the guest's text and blobs are copied for SQLite to read in place (invariant 2). */
@@ -37,16 +44,14 @@ export class StatementValues {
   constructor(sqlite3: Sqlite3, c: SqliteExports, error: (rc: number) => SqlError) {
     this.#sqlite3 = sqlite3;
     this.#c = c;
-    this.#free = sqlite3.capi.SQLITE_WASM_DEALLOC as WasmPointer;
     this.#error = error;
   }
 
   bind(stmt: WasmPointer, params: readonly Value[]): void {
-    const { capi, wasm } = this.#sqlite3;
     const c = this.#c;
     const expected = c.sqlite3_bind_parameter_count(stmt);
     if (params.length !== expected) {
-      throw new SqlError(capi.SQLITE_RANGE, `statement takes ${expected} parameters, got ${params.length}`);
+      throw new SqlError(SQLITE_RANGE, `statement takes ${expected} parameters, got ${params.length}`);
     }
     let bytes = 0;
     for (let i = 0; i < params.length; i++) {
@@ -65,10 +70,7 @@ export class StatementValues {
           break;
         case 'integer':
           if (value.val < MIN_INT64 || value.val > MAX_INT64) {
-            throw new SqlError(
-              capi.SQLITE_MISMATCH,
-              `parameter ${index}: integer ${value.val} exceeds 64 bits`,
-            );
+            throw new SqlError(SQLITE_MISMATCH, `parameter ${index}: integer ${value.val} exceeds 64 bits`);
           }
           rc = c.sqlite3_bind_int64(stmt, index, value.val);
           break;
@@ -77,13 +79,17 @@ export class StatementValues {
           break;
         case 'text': {
           // Text the guest sent is copied into the arena as the UTF-8 it arrived in; other text is
-          // encoded into a copy SQLite frees (SQLITE_WASM_DEALLOC), even when binding fails.
+          // encoded into a copy SQLite copies again (SQLITE_TRANSIENT), freed here however binding went.
           if (value instanceof GuestText || value instanceof GuestAsciiText) {
             const bytes = value.utf8;
             rc = c.sqlite3_bind_text(stmt, index, this.#arenaCopy(bytes), bytes.length, SQLITE_STATIC);
           } else {
-            const [pointer, length] = wasm.allocCString(value.val, true);
-            rc = c.sqlite3_bind_text(stmt, index, pointer, length, this.#free);
+            const [pointer, length] = this.#sqlite3.allocCString(value.val);
+            try {
+              rc = c.sqlite3_bind_text(stmt, index, pointer, length, SQLITE_TRANSIENT);
+            } finally {
+              this.#sqlite3.dealloc(pointer);
+            }
           }
           break;
         }
@@ -95,28 +101,27 @@ export class StatementValues {
               : c.sqlite3_bind_blob(stmt, index, this.#arenaCopy(value.val), value.val.length, SQLITE_STATIC);
           break;
       }
-      if (rc !== capi.SQLITE_OK) throw this.#error(rc);
+      if (rc !== SQLITE_OK) throw this.#error(rc);
     }
   }
 
   column(stmt: WasmPointer, index: number): Value {
-    const { capi, wasm } = this.#sqlite3;
     const c = this.#c;
     switch (c.sqlite3_column_type(stmt, index)) {
-      case capi.SQLITE_INTEGER:
+      case SQLITE_INTEGER:
         return { tag: 'integer', val: c.sqlite3_column_int64(stmt, index) };
-      case capi.SQLITE_FLOAT:
+      case SQLITE_FLOAT:
         return { tag: 'real', val: c.sqlite3_column_double(stmt, index) };
-      case capi.SQLITE_TEXT: {
+      case SQLITE_TEXT: {
         // Text first, then its length: sqlite3_column_bytes after the conversion, as SQLite documents.
         const pointer = c.sqlite3_column_text(stmt, index);
         const length = c.sqlite3_column_bytes(stmt, index);
-        return { tag: 'text', val: utf8.decode(wasm.heap8u().subarray(pointer, pointer + length)) };
+        return { tag: 'text', val: utf8.decode(this.#sqlite3.heap8u().subarray(pointer, pointer + length)) };
       }
-      case capi.SQLITE_BLOB: {
+      case SQLITE_BLOB: {
         const pointer = c.sqlite3_column_blob(stmt, index);
         const length = c.sqlite3_column_bytes(stmt, index);
-        return { tag: 'blob', val: wasm.heap8u().slice(pointer, pointer + length) };
+        return { tag: 'blob', val: this.#sqlite3.heap8u().slice(pointer, pointer + length) };
       }
       default:
         return { tag: 'null' };
@@ -125,7 +130,7 @@ export class StatementValues {
 
   /** Frees the arena (the connection closed). */
   dispose(): void {
-    if (this.#arena !== 0) this.#sqlite3.wasm.dealloc(this.#arena);
+    if (this.#arena !== 0) this.#sqlite3.dealloc(this.#arena);
     this.#arena = 0;
     this.#arenaSize = 0;
   }
@@ -134,10 +139,10 @@ export class StatementValues {
   #reserveArena(bytes: number): void {
     this.#arenaUsed = 0;
     if (bytes <= this.#arenaSize && this.#arena !== 0) return;
-    const { wasm } = this.#sqlite3;
+    const sqlite3 = this.#sqlite3;
     const size = Math.max(bytes, 2 * this.#arenaSize, MIN_ARENA_BYTES);
-    const arena = wasm.alloc(size) as WasmPointer;
-    if (this.#arena !== 0) wasm.dealloc(this.#arena);
+    const arena = sqlite3.alloc(size);
+    if (this.#arena !== 0) sqlite3.dealloc(this.#arena);
     this.#arena = arena;
     this.#arenaSize = size;
   }
@@ -145,7 +150,7 @@ export class StatementValues {
   /** Copies `bytes` into the arena's next free bytes (reserved by #reserveArena); a non-NULL pointer even for none. */
   #arenaCopy(bytes: Uint8Array): WasmPointer {
     const pointer = (this.#arena + this.#arenaUsed) as WasmPointer;
-    this.#sqlite3.wasm.heap8u().set(bytes, pointer);
+    this.#sqlite3.heap8u().set(bytes, pointer);
     this.#arenaUsed += bytes.length;
     return pointer;
   }

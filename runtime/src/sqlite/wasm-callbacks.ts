@@ -1,6 +1,6 @@
 // JavaScript functions made callable by SQLite (entries of the wasm function table), all of a batch
-// through one small wasm module. sqlite-wasm's installFunction compiles and instantiates a module per
-// function it wraps: a document's open installed 23 (the capture VFS's methods, each connection's
+// through one small wasm module. sqlite-wasm's installFunction (used before Tandem loaded sqlite3.wasm
+// itself) compiled and instantiated a module per function it wrapped: a document's open installed 23 (the capture VFS's methods, each connection's
 // authorizer and progress handler), ~8 ms of a boot of ~100. Here a module imports every function of the
 // batch and SQLite's function table, and an element segment writes the functions into slots the table
 // grew by: nothing is exported, so the engine makes no JavaScript-callable wrapper for any of them.
@@ -9,13 +9,15 @@
 // 1. A function is called with exactly the arguments its signature gives, as installFunction's wrapper
 //    calls it: i32 and pointers as numbers, i64 as bigint, f32/f64 as numbers; its result is converted
 //    to the signature's result type by the engine.
-// 2. Entries are never uninstalled: they are made once per sqlite-wasm instance (the VFS, the
+// 2. Entries are never uninstalled: they are made once per SQLite instance (the VFS, the
 //    connection trampolines) and live as long as it.
 
-import type { WasmPointer } from '@sqlite.org/sqlite-wasm';
-import type { Sqlite3 } from './sqlite.js';
+import type { Sqlite3, WasmPointer } from './wasm-instance.js';
 
-/** A function SQLite calls, with its signature in sqlite-wasm's notation: result letter, then `(params)`. */
+/**
+ * A function SQLite calls, with its signature in sqlite-wasm's notation: result letter, then `(params)`
+ * (`i` i32, `p` pointer, `s` C string, `j` i64, `f` f32, `d` f64, `v` no result).
+ */
 export interface Callback {
   readonly signature: string;
   // biome-ignore lint/complexity/noBannedTypes: any function: the engine converts what crosses, per signature
@@ -36,8 +38,6 @@ const TABLE = [0x74];
 /** The wasm function table entries of `callbacks`, in order (invariant 2). */
 export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[]): WasmPointer[] {
   if (callbacks.length === 0) return [];
-  const pointerSize = (sqlite3.wasm as unknown as { ptr?: { size?: number } }).ptr?.size;
-  if (pointerSize !== 4) throw new Error(`wasm-callbacks: 32-bit pointers expected, not ${pointerSize}`);
   const types: number[][] = [];
   const typeOf = new Map<string, number>();
   const imports: number[] = [];
@@ -50,10 +50,10 @@ export function installCallbacks(sqlite3: Sqlite3, callbacks: readonly Callback[
     }
     imports.push(...vector(MODULE), ...vector([...utf8.encode(`f${i}`)]), 0x00, ...leb(type));
   });
-  const table = sqlite3.wasm.functionTable() as WebAssembly.Table;
+  const table = sqlite3.functionTable;
   const first = table.length;
   table.grow(callbacks.length);
-  // The table, imported without a maximum (it is sqlite-wasm's, growable), after the functions.
+  // The table, imported without a maximum (it is SQLite's, growable), after the functions.
   imports.push(...vector(MODULE), ...vector(TABLE), 0x01, FUNCREF, 0x00, ...leb(0));
   // One active segment into table 0 at `first`: the imported functions 0..n-1, in order.
   const indices = callbacks.flatMap((_, i) => leb(i));
@@ -133,26 +133,24 @@ function leb(n: number): number[] {
   return out;
 }
 
-/** A sqlite-wasm struct binding (sqlite3_io_methods, sqlite3_vfs): it knows its members' signatures. */
-interface MethodStruct {
-  memberSignature(name: string): string;
-}
-
 /**
- * Each table's methods as function table entries, by member name, for `installVfs` (which takes
- * pointers as they are): one module for all of them.
+ * Each table's methods as function table entries, by member name, with the signature `signatures` gives
+ * each member: one module for all of them.
  */
 export function installMethodTables(
   sqlite3: Sqlite3,
-  // biome-ignore lint/complexity/noBannedTypes: the struct's members, whatever their signatures
-  tables: readonly (readonly [struct: object, methods: Readonly<Record<string, Function>>])[],
+  tables: readonly (readonly [
+    signatures: Readonly<Record<string, string>>,
+    // biome-ignore lint/complexity/noBannedTypes: the struct's members, whatever their signatures
+    methods: Readonly<Record<string, Function>>,
+  ])[],
 ): Record<string, WasmPointer>[] {
-  const entries = tables.flatMap(([struct, methods]) =>
-    Object.entries(methods).map(([name, fn]) => ({
-      name,
-      signature: (struct as MethodStruct).memberSignature(name),
-      fn,
-    })),
+  const entries = tables.flatMap(([signatures, methods]) =>
+    Object.entries(methods).map(([name, fn]) => {
+      const signature = signatures[name];
+      if (signature === undefined) throw new Error(`wasm-callbacks: no member ${name}`);
+      return { name, signature, fn };
+    }),
   );
   const pointers = installCallbacks(sqlite3, entries);
   let next = 0;

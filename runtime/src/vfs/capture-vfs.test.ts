@@ -557,17 +557,27 @@ test('random() under an envelope does not depend on what the transaction wrote b
   conn.close();
 });
 
+/** sqlite3_vfs_find by name. */
+function findVfs(name: string): number {
+  const [zName] = sqlite3.allocCString(name);
+  try {
+    return sqlite3.exports.sqlite3_vfs_find(zName);
+  } finally {
+    sqlite3.dealloc(zName);
+  }
+}
+
 test('binding envelopes makes this VFS the default until they are released, which gives the old one back', () => {
   vfs.releaseEnvelopes();
-  const before = sqlite3.capi.sqlite3_vfs_find(null);
-  expect(before).not.toBe(sqlite3.capi.sqlite3_vfs_find('tandem'));
+  const before = sqlite3.exports.sqlite3_vfs_find(0);
+  expect(before).not.toBe(findVfs('tandem'));
   vfs.setEnvelope(ENVELOPE);
   vfs.setEnvelope(ENVELOPE);
-  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(sqlite3.capi.sqlite3_vfs_find('tandem'));
+  expect(sqlite3.exports.sqlite3_vfs_find(0)).toBe(findVfs('tandem'));
   vfs.releaseEnvelopes();
-  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(before);
+  expect(sqlite3.exports.sqlite3_vfs_find(0)).toBe(before);
   vfs.releaseEnvelopes();
-  expect(sqlite3.capi.sqlite3_vfs_find(null)).toBe(before);
+  expect(sqlite3.exports.sqlite3_vfs_find(0)).toBe(before);
 });
 
 /** An envelope whose seed counts how often it is asked for. */

@@ -34,12 +34,30 @@
 //    reset, no reseed and no seed (the envelope's seed is asked for at the reseed). Entropy scheme v2
 //    (protocol 4): v1 reseeded eagerly and drew one byte, so its draws began one byte later.
 // Any other file SQLite opens here (temp files, sub-journals) is a plain growable in-memory byte file.
-import type { Database, WasmPointer } from '@sqlite.org/sqlite-wasm';
 import type { FramePage } from '../frame.js';
-import type { Sqlite3 } from '../sqlite/sqlite.js';
+import { Database } from '../sqlite/database.js';
+import {
+  SQLITE_CANTOPEN,
+  SQLITE_FCNTL_COMMIT_PHASETWO,
+  SQLITE_IOERR,
+  SQLITE_IOERR_ACCESS,
+  SQLITE_IOERR_DELETE,
+  SQLITE_IOERR_FSTAT,
+  SQLITE_IOERR_READ,
+  SQLITE_IOERR_SHORT_READ,
+  SQLITE_IOERR_TRUNCATE,
+  SQLITE_IOERR_WRITE,
+  SQLITE_LOCK_NONE,
+  SQLITE_NOTFOUND,
+  SQLITE_OK,
+  SQLITE_OPEN_DELETEONCLOSE,
+  SQLITE_OPEN_MAIN_DB,
+} from '../sqlite/sqlite-codes.js';
 import { installMethodTables } from '../sqlite/wasm-callbacks.js';
+import type { Sqlite3, WasmPointer } from '../sqlite/wasm-instance.js';
 import { type Seed, SeededRandom } from './entropy.js';
 import { PAGE_SIZE, type PageStore } from './page-store.js';
+import { SQLITE3_FILE, SQLITE3_IO_METHODS, SQLITE3_VFS, signatures } from './vfs-structs.js';
 
 export const CAPTURE_VFS_NAME = 'tandem';
 
@@ -174,21 +192,7 @@ class ByteFile {
   }
 }
 
-type InstallArgs = Parameters<Sqlite3['vfs']['installVfs']>[0];
-type IoMethodTable = NonNullable<InstallArgs['io']>['methods'];
-type VfsMethodTable = NonNullable<InstallArgs['vfs']>['methods'];
 type Callback = (...args: never[]) => number;
-
-/** The C functions called per mutation, as the module exports them. */
-interface RawExports {
-  sqlite3_randomness(n: number, pBuf: WasmPointer): void;
-  sqlite3_vfs_find(zName: WasmPointer): WasmPointer;
-  sqlite3_vfs_register(pVfs: WasmPointer, makeDefault: number): number;
-}
-
-interface StructType {
-  readonly structInfo: { readonly sizeof: number };
-}
 
 const installed = new WeakMap<Sqlite3, CaptureVfs>();
 
@@ -202,7 +206,6 @@ export function installCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
 }
 
 function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
-  const { capi, wasm } = sqlite3;
   const bindings = new Map<string, Binding>();
   const namedFiles = new Map<string, ByteFile>();
   const openFiles = new Map<WasmPointer, OpenFile>();
@@ -218,12 +221,12 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
   const counts = { reseeds: 0, resets: 0 };
 
   const heapView = (pointer: WasmPointer, length: number): Uint8Array =>
-    wasm.heap8u().subarray(pointer, pointer + length);
+    sqlite3.heap8u().subarray(pointer, pointer + length);
   // Out-parameters are written through a view of the heap, not the library's poke (which dispatches on
   // a type name at each call): SQLite asks for the file size and the journal at every transaction.
   let heapData: DataView = new DataView(new ArrayBuffer(0));
   const heapWords = (): DataView => {
-    const { buffer } = wasm.heap8u();
+    const { buffer } = sqlite3.heap8u();
     if (heapData.buffer !== buffer) heapData = new DataView(buffer);
     return heapData;
   };
@@ -254,14 +257,14 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
   const names = new Map<WasmPointer, string>();
   const cString = (pointer: WasmPointer): string | null => {
     if (!pointer) return null;
-    const heap = wasm.heap8u();
+    const heap = sqlite3.heap8u();
     const known = names.get(pointer);
     if (known !== undefined && heap[pointer + known.length] === 0) {
       let same = true;
       for (let i = 0; i < known.length && same; i++) same = heap[pointer + i] === known.charCodeAt(i);
       if (same) return known;
     }
-    const name = wasm.cstrToJs(pointer);
+    const name = sqlite3.cString(pointer);
     if (name !== null && [...name].every((c) => c < '\u0080')) {
       if (names.size >= 64) names.clear();
       names.set(pointer, name);
@@ -348,26 +351,33 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     const { store } = binding;
     // The store's own arrays: it never changes one in place (page-store.ts invariant 2).
     const pages = store.framePages();
-    if (pages.length === 0) return capi.SQLITE_OK;
+    if (pages.length === 0) return SQLITE_OK;
     try {
       binding.onCommit({ pageCount: store.pageCount, pages });
     } catch {
-      return capi.SQLITE_IOERR;
+      return SQLITE_IOERR;
     }
     store.clearDirty();
-    return capi.SQLITE_OK;
+    return SQLITE_OK;
   };
 
-  const ioMethods = new capi.sqlite3_io_methods();
-  ioMethods.iVersion = 1;
-  const vfsStruct = new capi.sqlite3_vfs();
-  vfsStruct.$iVersion = 2;
-  vfsStruct.$szOsFile = (capi.sqlite3_file as unknown as StructType).structInfo.sizeof;
-  vfsStruct.$mxPathname = 1024;
-  vfsStruct.$zName = wasm.allocCString(CAPTURE_VFS_NAME, false);
+  // The structs live as long as the instance (a registered VFS is never unregistered), zeroed: the
+  // methods not set below are NULL, which SQLite checks for before calling.
+  const newStruct = (sizeof: number): WasmPointer => {
+    const pointer = sqlite3.alloc(sizeof);
+    sqlite3.heap8u().fill(0, pointer, pointer + sizeof);
+    return pointer;
+  };
+  const ioMethods = newStruct(SQLITE3_IO_METHODS.sizeof);
+  put32(ioMethods + SQLITE3_IO_METHODS.fields.iVersion, 1);
+  const vfsStruct = newStruct(SQLITE3_VFS.sizeof);
+  put32(vfsStruct + SQLITE3_VFS.fields.iVersion, 2);
+  put32(vfsStruct + SQLITE3_VFS.fields.szOsFile, SQLITE3_FILE.sizeof);
+  put32(vfsStruct + SQLITE3_VFS.fields.mxPathname, 1024);
+  put32(vfsStruct + SQLITE3_VFS.fields.zName, sqlite3.allocCString(CAPTURE_VFS_NAME)[0]);
 
-  const IOERR = capi.SQLITE_IOERR;
-  const OK = capi.SQLITE_OK;
+  const IOERR = SQLITE_IOERR;
+  const OK = SQLITE_OK;
 
   const ioCallbacks: Record<string, Callback> = {
     xClose: guard(IOERR, (pFile: WasmPointer) => {
@@ -379,36 +389,30 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       }
       return OK;
     }),
-    xRead: guard(
-      capi.SQLITE_IOERR_READ,
-      (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
-        const file = fileOf(pFile);
-        const into = heapView(pBuf, n);
-        const complete =
-          file.kind === 'main'
-            ? readMain(file.binding, into, Number(offset))
-            : file.bytes.read(into, Number(offset));
-        return complete ? OK : capi.SQLITE_IOERR_SHORT_READ;
-      },
-    ),
-    xWrite: guard(
-      capi.SQLITE_IOERR_WRITE,
-      (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
-        const file = fileOf(pFile);
-        const from = heapView(pBuf, n);
-        if (file.kind === 'main') writeMain(file.binding, from, Number(offset));
-        else file.bytes.write(from, Number(offset));
-        return OK;
-      },
-    ),
-    xTruncate: guard(capi.SQLITE_IOERR_TRUNCATE, (pFile: WasmPointer, size: number) => {
+    xRead: guard(SQLITE_IOERR_READ, (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
+      const file = fileOf(pFile);
+      const into = heapView(pBuf, n);
+      const complete =
+        file.kind === 'main'
+          ? readMain(file.binding, into, Number(offset))
+          : file.bytes.read(into, Number(offset));
+      return complete ? OK : SQLITE_IOERR_SHORT_READ;
+    }),
+    xWrite: guard(SQLITE_IOERR_WRITE, (pFile: WasmPointer, pBuf: WasmPointer, n: number, offset: number) => {
+      const file = fileOf(pFile);
+      const from = heapView(pBuf, n);
+      if (file.kind === 'main') writeMain(file.binding, from, Number(offset));
+      else file.bytes.write(from, Number(offset));
+      return OK;
+    }),
+    xTruncate: guard(SQLITE_IOERR_TRUNCATE, (pFile: WasmPointer, size: number) => {
       const file = fileOf(pFile);
       if (file.kind === 'main') file.binding.store.truncate(Math.ceil(Number(size) / PAGE_SIZE));
       else file.bytes.truncate(Number(size));
       return OK;
     }),
     xSync: () => OK,
-    xFileSize: guard(capi.SQLITE_IOERR_FSTAT, (pFile: WasmPointer, pSize: WasmPointer) => {
+    xFileSize: guard(SQLITE_IOERR_FSTAT, (pFile: WasmPointer, pSize: WasmPointer) => {
       const file = fileOf(pFile);
       const size = file.kind === 'main' ? file.binding.store.pageCount * PAGE_SIZE : file.bytes.size;
       heapWords().setBigInt64(pSize, BigInt(size), true);
@@ -418,12 +422,12 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     // that a transaction is open (invariant 5).
     xLock: guard(IOERR, (pFile: WasmPointer, level: number) => {
       const file = fileOf(pFile);
-      if (file.kind === 'main' && level > capi.SQLITE_LOCK_NONE) file.binding.store.lock();
+      if (file.kind === 'main' && level > SQLITE_LOCK_NONE) file.binding.store.lock();
       return OK;
     }),
     xUnlock: guard(IOERR, (pFile: WasmPointer, level: number) => {
       const file = fileOf(pFile);
-      if (file.kind === 'main' && level === capi.SQLITE_LOCK_NONE) file.binding.store.unlock();
+      if (file.kind === 'main' && level === SQLITE_LOCK_NONE) file.binding.store.unlock();
       return OK;
     }),
     xCheckReservedLock: guard(IOERR, (_pFile: WasmPointer, pResOut: WasmPointer) => {
@@ -432,24 +436,24 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     }),
     xFileControl: guard(IOERR, (pFile: WasmPointer, op: number) => {
       const file = fileOf(pFile);
-      if (file.kind === 'main' && op === capi.SQLITE_FCNTL_COMMIT_PHASETWO) return commit(file.binding);
-      return capi.SQLITE_NOTFOUND;
+      if (file.kind === 'main' && op === SQLITE_FCNTL_COMMIT_PHASETWO) return commit(file.binding);
+      return SQLITE_NOTFOUND;
     }),
     xSectorSize: () => 512,
     xDeviceCharacteristics: () => 0,
   };
   const vfsCallbacks: Record<string, Callback> = {
     xOpen: guard(
-      capi.SQLITE_CANTOPEN,
+      SQLITE_CANTOPEN,
       (_pVfs: WasmPointer, zName: WasmPointer, pFile: WasmPointer, flags: number, pOutFlags: WasmPointer) => {
         const name = cString(zName);
         let file: OpenFile;
-        if (flags & capi.SQLITE_OPEN_MAIN_DB) {
+        if (flags & SQLITE_OPEN_MAIN_DB) {
           const binding = name === null ? undefined : bindings.get(name);
-          if (binding === undefined) return capi.SQLITE_CANTOPEN;
+          if (binding === undefined) return SQLITE_CANTOPEN;
           file = { kind: 'main', binding };
         } else {
-          const temporary = name === null || (flags & capi.SQLITE_OPEN_DELETEONCLOSE) !== 0;
+          const temporary = name === null || (flags & SQLITE_OPEN_DELETEONCLOSE) !== 0;
           let bytes = name === null ? undefined : namedFiles.get(name);
           if (bytes === undefined) {
             bytes = new ByteFile();
@@ -458,20 +462,18 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
           file = { kind: 'memory', bytes };
         }
         openFiles.set(pFile, file);
-        const handle = new capi.sqlite3_file(pFile);
-        handle.$pMethods = ioMethods.pointer;
-        handle.dispose();
+        put32(pFile + SQLITE3_FILE.fields.pMethods, ioMethods);
         if (pOutFlags) put32(pOutFlags, flags);
         return OK;
       },
     ),
-    xDelete: guard(capi.SQLITE_IOERR_DELETE, (_pVfs: WasmPointer, zName: WasmPointer) => {
+    xDelete: guard(SQLITE_IOERR_DELETE, (_pVfs: WasmPointer, zName: WasmPointer) => {
       const name = cString(zName);
       if (name !== null) namedFiles.delete(name);
       return OK;
     }),
     xAccess: guard(
-      capi.SQLITE_IOERR_ACCESS,
+      SQLITE_IOERR_ACCESS,
       (_pVfs: WasmPointer, zName: WasmPointer, _flags: number, pResOut: WasmPointer) => {
         const name = cString(zName);
         const exists = name !== null && (namedFiles.has(name) || bindings.has(name));
@@ -480,11 +482,11 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       },
     ),
     xFullPathname: guard(
-      capi.SQLITE_CANTOPEN,
+      SQLITE_CANTOPEN,
       (_pVfs: WasmPointer, zName: WasmPointer, nOut: number, zOut: WasmPointer) => {
         const name = cString(zName) ?? '';
         const bytes = utf8.encode(name);
-        if (bytes.length + 1 > nOut) return capi.SQLITE_CANTOPEN;
+        if (bytes.length + 1 > nOut) return SQLITE_CANTOPEN;
         const out = heapView(zOut, bytes.length + 1);
         out.set(bytes);
         out[bytes.length] = 0;
@@ -513,7 +515,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     },
     xSleep: () => OK,
     xCurrentTime: guard(IOERR, (_pVfs: WasmPointer, pOut: WasmPointer) => {
-      wasm.poke64f(pOut, clockMs / MS_PER_DAY + UNIX_EPOCH_JULIAN_DAY);
+      heapWords().setFloat64(pOut, clockMs / MS_PER_DAY + UNIX_EPOCH_JULIAN_DAY, true);
       return OK;
     }),
     xCurrentTimeInt64: guard(IOERR, (_pVfs: WasmPointer, pOut: WasmPointer) => {
@@ -522,21 +524,26 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     }),
     xGetLastError: () => 0,
   };
-  // The library types each callback's result as a result-code union, which xRandomness and
-  // xSectorSize legitimately step outside of.
   // As function table entries made through one wasm module (sqlite/wasm-callbacks.ts), not one each.
   const [io, vfs] = installMethodTables(sqlite3, [
-    [ioMethods, ioCallbacks],
-    [vfsStruct, vfsCallbacks],
+    [signatures(SQLITE3_IO_METHODS), ioCallbacks],
+    [signatures(SQLITE3_VFS), vfsCallbacks],
   ]);
-  sqlite3.vfs.installVfs({
-    io: { struct: ioMethods, methods: io as unknown as IoMethodTable },
-    vfs: { struct: vfsStruct, methods: vfs as unknown as VfsMethodTable },
-  });
-
-  // These run once per mutation: straight to the wasm exports, past the library's argument conversion.
-  const raw = wasm.exports as RawExports;
-  const ours = vfsStruct.pointer;
+  const setMethods = (
+    struct: WasmPointer,
+    layout: typeof SQLITE3_IO_METHODS | typeof SQLITE3_VFS,
+    pointers: Record<string, WasmPointer>,
+  ): void => {
+    const offsets: Readonly<Record<string, readonly [number, string]>> = layout.methods;
+    for (const [name, pointer] of Object.entries(pointers)) put32(struct + offsets[name]![0], pointer);
+  };
+  setMethods(ioMethods, SQLITE3_IO_METHODS, io!);
+  setMethods(vfsStruct, SQLITE3_VFS, vfs!);
+  // These run once per mutation: straight to the wasm exports.
+  const raw = sqlite3.exports;
+  const registered = raw.sqlite3_vfs_register(vfsStruct, 0);
+  if (registered !== OK) throw new Error(`sqlite3_vfs_register failed with ${registered}`);
+  const ours = vfsStruct;
   const resetPrng = (): void => {
     raw.sqlite3_randomness(0, 0);
     drawn = false;
@@ -558,7 +565,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       });
       let db: Database | undefined;
       try {
-        db = new sqlite3.oo1.DB({ filename: name, flags: 'c', vfs: CAPTURE_VFS_NAME });
+        db = Database.open(sqlite3, name, CAPTURE_VFS_NAME);
         db.exec(
           'PRAGMA page_size=4096; PRAGMA journal_mode=MEMORY; PRAGMA locking_mode=NORMAL; PRAGMA temp_store=MEMORY;',
         );
