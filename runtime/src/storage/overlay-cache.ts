@@ -16,8 +16,10 @@
 // 2. It is written only from a document at rest between two calls (no transaction open, nothing
 //    queued inside the replica), so pages, pending list and verdicts belong to one state.
 // 3. Installed pages are checked against the visible file's hash the header records, so a damaged page
-//    is never installed; a file without its end record (torn) is never read; any failure to read,
-//    decode or check is a miss (replay), and a failure to write leaves the timeline as it was.
+//    is never installed (that check, not the page records' CRCs, which are not checked: record.ts
+//    invariant 3); a file without its end record (torn) is never read (the header and end records are
+//    CRC-checked); any failure to read, decode or check is a miss (replay), and a failure to write leaves
+//    the timeline as it was.
 // 4. The pages are installed before SQLite reads the store (Replica.open), so SQLite never holds a
 //    cached page of another state; a mismatch found later (the timeline) discards them through the
 //    replica, which makes SQLite read everything again.
@@ -30,13 +32,15 @@ import { encodeMutation } from '../timeline-codec.js';
 import { PAGE_SIZE, type PageStore } from '../vfs/page-store.js';
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
-import { decodeRecords, encodeRecord, RecordType, scanRecords } from './record.js';
+import { encodeRecord, RECORD_OVERHEAD, RECORD_TAIL, RecordType, scanRecords } from './record.js';
 import { type DigestedRun, encodeEntry, type RecoveredLog } from './segment-log.js';
 
 /** 2: the pending digest is over the timeline's records (1: over lsn, timestamp and payload). */
 const FORMAT = 2;
 const KIND = 'overlay';
 const PAGES_PER_RECORD = 64;
+/** The end record, the file's last: its page count and the record's framing. */
+const END_RECORD_BYTES = RECORD_OVERHEAD + 4;
 
 /** What `migrate` did when the document was opened over this base (local-document.ts MigrationReport). */
 export interface OverlayMigration {
@@ -297,10 +301,17 @@ function captureOverlay(store: PageStore): CapturedOverlay {
   return { pageCount: store.pageCount, cut, pages };
 }
 
-/** Lays `pages` over the base of `store` as the overlay they were captured from. */
+/**
+ * Lays `pages` over the base of `store` as the overlay they were captured from: copied into one new
+ * array, whose pages the store adopts (an allocation per page cost more than the copy in Chromium).
+ */
 function install(store: PageStore, visible: OverlayHeader['visible'], pages: readonly FramePage[]): void {
   if (visible.cut !== null) store.truncate(visible.cut);
-  for (const page of pages) store.write(page.pgno, page.data);
+  const copy = new Uint8Array(pages.length * PAGE_SIZE);
+  pages.forEach((page, i) => {
+    copy.set(page.data, i * PAGE_SIZE);
+    store.adopt(page.pgno, copy.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+  });
   if (store.pageCount !== visible.pageCount) store.truncate(visible.pageCount);
   store.clearDirty();
 }
@@ -329,33 +340,49 @@ function encodeOverlay(header: OverlayHeader, pages: readonly FramePage[]): Uint
   return bytes;
 }
 
-/** The header and pages of a whole overlay file; undefined for a torn or malformed one. */
+/**
+ * The header and pages of a whole overlay file; undefined for a torn or malformed one. The header and
+ * end records are CRC-checked; the page records are not (record.ts invariant 3): their pages count only
+ * once the visible file they make hashes as the header says (invariant 3), which no damaged page does.
+ */
 function decodeOverlay(bytes: Uint8Array): { header: OverlayHeader; pages: FramePage[] } | undefined {
-  const { records } = decodeRecords(bytes);
-  const [first, ...rest] = records;
-  if (first?.type !== RecordType.overlayHeader) return undefined;
-  const header = parseHeader(new TextDecoder().decode(first.payload));
+  let parsed: OverlayHeader | undefined;
+  let headerEnd = 0;
+  scanRecords(bytes, (type, start, end) => {
+    if (type === RecordType.overlayHeader) {
+      parsed = parseHeader(new TextDecoder().decode(bytes.subarray(start, end)));
+      headerEnd = end + RECORD_TAIL;
+    }
+    return false;
+  });
+  const header = parsed;
   if (header === undefined) return undefined;
   const pages: FramePage[] = [];
-  for (const record of rest) {
-    if (record.type === RecordType.overlayEnd) {
-      const whole =
-        record.payload.length === 4 &&
-        new DataView(record.payload.buffer, record.payload.byteOffset).getUint32(0, true) === pages.length;
-      return whole ? { header, pages } : undefined;
-    }
-    if (record.type !== RecordType.overlayPages || record.payload.length % (4 + PAGE_SIZE) !== 0) {
-      return undefined;
-    }
-    const view = new DataView(record.payload.buffer, record.payload.byteOffset, record.payload.length);
-    for (let at = 0; at < record.payload.length; at += 4 + PAGE_SIZE) {
-      const pgno = view.getUint32(at, true);
-      if (pgno < 1 || pgno > header.visible.pageCount || pgno <= (pages.at(-1)?.pgno ?? 0)) return undefined;
-      // A view: `install` copies each page into the store (page-store.ts `write`).
-      pages.push({ pgno, data: record.payload.subarray(at + 4, at + 4 + PAGE_SIZE) });
-    }
-  }
-  return undefined;
+  let whole = false;
+  // Stops at the first record out of place: only the end record after well-formed pages makes it whole.
+  scanRecords(
+    bytes,
+    (type, start, end) => {
+      if (type === RecordType.overlayEnd) {
+        whole =
+          end - start === 4 &&
+          new DataView(bytes.buffer, bytes.byteOffset + start).getUint32(0, true) === pages.length;
+        return false;
+      }
+      if (type !== RecordType.overlayPages || (end - start) % (4 + PAGE_SIZE) !== 0) return false;
+      const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
+      for (let at = 0; at < end - start; at += 4 + PAGE_SIZE) {
+        const pgno = view.getUint32(at, true);
+        if (pgno < 1 || pgno > header.visible.pageCount || pgno <= (pages.at(-1)?.pgno ?? 0)) return false;
+        // A view: `install` copies the pages into the store.
+        pages.push({ pgno, data: bytes.subarray(start + at + 4, start + at + 4 + PAGE_SIZE) });
+      }
+      return true;
+    },
+    headerEnd,
+    bytes.length - END_RECORD_BYTES,
+  );
+  return whole ? { header, pages } : undefined;
 }
 
 function parseHeader(json: string): OverlayHeader | undefined {

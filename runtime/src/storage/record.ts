@@ -11,7 +11,9 @@
 // 2. The CRC covers the length and the type too, so a torn length cannot make garbage look like a record.
 // 3. A reader may skip the CRC of bytes it verified otherwise, and only those: bytes whose SHA-256 equals
 //    the digest of records as `encodeRecord` made them are those records, each CRC correct, so checking
-//    it again finds nothing (`scanRecords`' `verifiedTo`). Any other byte is CRC-checked.
+//    it again finds nothing (`scanRecords`' `verifiedTo`); or bytes whose every use is checked by a
+//    SHA-256 before anything relies on it (a persisted overlay's pages: the visible file they make must
+//    hash as its header says, overlay-cache.ts invariant 3). Any other byte is CRC-checked.
 
 import { crc32c } from './crc32c.js';
 

@@ -22,6 +22,23 @@ test('a stored page is a copy: changing the written array later changes nothing'
   expect(store.read(1)?.[0]).toBe(1);
 });
 
+test('an adopted page is stored as given, an overlay write like any other, and a later write leaves it as it was', () => {
+  const store = new PageStore();
+  const pages = new Uint8Array(2 * PAGE_SIZE).fill(5);
+  store.adopt(2, pages.subarray(PAGE_SIZE));
+  store.adopt(1, pages.subarray(0, PAGE_SIZE));
+  expect(store.pageCount).toBe(2);
+  expect(store.dirtyPages()).toEqual([1, 2]);
+  const held = store.read(2)!;
+  expect(held.buffer).toBe(pages.buffer);
+  store.write(2, page(6));
+  expect(held.every((b) => b === 5)).toBe(true);
+  expect(store.read(2)?.[0]).toBe(6);
+  expect(() => store.adopt(3, pages)).toThrow(RangeError);
+  store.discardOverlay();
+  expect(store.pageCount).toBe(0);
+});
+
 test('only whole pages with valid numbers can be written', () => {
   const store = new PageStore();
   expect(() => store.write(1, new Uint8Array(100))).toThrow(RangeError);

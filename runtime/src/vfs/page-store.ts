@@ -9,8 +9,9 @@
 //    page comes from the overlay if it holds one, else from the base unless the overlay cut the file below
 //    that page since it started (a hole). A page within the file that holds nothing reads as zeros
 //    (`read` returns undefined for it). The base holds no page beyond its own page count.
-// 2. A stored page is never mutated in place: a write stores a copy and replaces the old array, so an
-//    array handed out by `read` stays valid (and must be treated as read-only by the caller).
+// 2. A stored page is never mutated in place: a write stores a copy (or an array its caller gives up:
+//    `adopt`) and replaces the old array, so an array handed out by `read` stays valid (and must be
+//    treated as read-only by the caller).
 // 3. `write` and `truncate` (the file's user) change only the overlay. The base changes only through
 //    `applyFrame` (pages committed elsewhere) and `foldOverlay` (the overlay is committed), so discarding the
 //    overlay always lands on committed pages.
@@ -176,11 +177,23 @@ export class PageStore {
 
   write(pgno: number, bytes: Uint8Array): void {
     checkPage(pgno, bytes);
+    this.#put(pgno, this.#copy(bytes));
+  }
+
+  /**
+   * `write` of an array the caller gives up (never touches it again, nor does anyone else): stored as
+   * is, not copied. For many pages at once, cut from one array: one allocation instead of one per page.
+   */
+  adopt(pgno: number, bytes: Uint8Array): void {
+    checkPage(pgno, bytes);
+    this.#put(pgno, bytes);
+  }
+
+  #put(pgno: number, page: Uint8Array): void {
     this.#overlayPageCount = Math.max(this.pageCount, pgno);
-    const copy = this.#copy(bytes);
     const old = this.#overlay.get(pgno);
-    this.#overlay.set(pgno, copy);
-    this.#owned.set(copy, 'unseen');
+    this.#overlay.set(pgno, page);
+    this.#owned.set(page, 'unseen');
     if (old !== undefined) this.#drop(old);
     this.#dirty.add(pgno);
     this.#told(pgno);
