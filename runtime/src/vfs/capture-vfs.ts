@@ -57,7 +57,14 @@ import { installMethodTables } from '../sqlite/wasm-callbacks.js';
 import type { Sqlite3, WasmPointer } from '../sqlite/wasm-instance.js';
 import { type Seed, SeededRandom } from './entropy.js';
 import { PAGE_SIZE, type PageStore } from './page-store.js';
-import { SQLITE3_FILE, SQLITE3_IO_METHODS, SQLITE3_VFS, signatures } from './vfs-structs.js';
+import {
+  allocStruct,
+  SQLITE3_FILE,
+  SQLITE3_IO_METHODS,
+  SQLITE3_VFS,
+  setMethods,
+  signatures,
+} from './vfs-structs.js';
 
 export const CAPTURE_VFS_NAME = 'tandem';
 
@@ -361,16 +368,10 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     return SQLITE_OK;
   };
 
-  // The structs live as long as the instance (a registered VFS is never unregistered), zeroed: the
-  // methods not set below are NULL, which SQLite checks for before calling.
-  const newStruct = (sizeof: number): WasmPointer => {
-    const pointer = sqlite3.alloc(sizeof);
-    sqlite3.heap8u().fill(0, pointer, pointer + sizeof);
-    return pointer;
-  };
-  const ioMethods = newStruct(SQLITE3_IO_METHODS.sizeof);
+  // The structs live as long as the instance: a registered VFS is never unregistered.
+  const ioMethods = allocStruct(sqlite3, SQLITE3_IO_METHODS);
   put32(ioMethods + SQLITE3_IO_METHODS.fields.iVersion, 1);
-  const vfsStruct = newStruct(SQLITE3_VFS.sizeof);
+  const vfsStruct = allocStruct(sqlite3, SQLITE3_VFS);
   put32(vfsStruct + SQLITE3_VFS.fields.iVersion, 2);
   put32(vfsStruct + SQLITE3_VFS.fields.szOsFile, SQLITE3_FILE.sizeof);
   put32(vfsStruct + SQLITE3_VFS.fields.mxPathname, 1024);
@@ -529,21 +530,12 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     [signatures(SQLITE3_IO_METHODS), ioCallbacks],
     [signatures(SQLITE3_VFS), vfsCallbacks],
   ]);
-  const setMethods = (
-    struct: WasmPointer,
-    layout: typeof SQLITE3_IO_METHODS | typeof SQLITE3_VFS,
-    pointers: Record<string, WasmPointer>,
-  ): void => {
-    const offsets: Readonly<Record<string, readonly [number, string]>> = layout.methods;
-    for (const [name, pointer] of Object.entries(pointers)) put32(struct + offsets[name]![0], pointer);
-  };
-  setMethods(ioMethods, SQLITE3_IO_METHODS, io!);
-  setMethods(vfsStruct, SQLITE3_VFS, vfs!);
+  setMethods(sqlite3, ioMethods, SQLITE3_IO_METHODS, io!);
+  setMethods(sqlite3, vfsStruct, SQLITE3_VFS, vfs!);
   // These run once per mutation: straight to the wasm exports.
   const raw = sqlite3.exports;
   const registered = raw.sqlite3_vfs_register(vfsStruct, 0);
   if (registered !== OK) throw new Error(`sqlite3_vfs_register failed with ${registered}`);
-  const ours = vfsStruct;
   const resetPrng = (): void => {
     raw.sqlite3_randomness(0, 0);
     drawn = false;
@@ -584,11 +576,11 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
       stream = undefined;
       // Once it made itself the default, this VFS stays it until releaseEnvelopes: what runs meanwhile
       // (the mutations of one transaction, synchronously) registers no VFS. So it asks only then.
-      const current = displaced === undefined ? raw.sqlite3_vfs_find(0) : ours;
-      if (current !== ours) {
+      const current = displaced === undefined ? raw.sqlite3_vfs_find(0) : vfsStruct;
+      if (current !== vfsStruct) {
         // SQLite reseeds from the default VFS; while another was, its reseeds did not come here.
         displaced = current;
-        raw.sqlite3_vfs_register(ours, 1);
+        raw.sqlite3_vfs_register(vfsStruct, 1);
         resetPrng();
       } else if (drawn) {
         resetPrng();
@@ -596,7 +588,7 @@ function createCaptureVfs(sqlite3: Sqlite3): CaptureVfs {
     },
     releaseEnvelopes() {
       if (displaced === undefined) return;
-      if (raw.sqlite3_vfs_find(0) === ours) raw.sqlite3_vfs_register(displaced, 1);
+      if (raw.sqlite3_vfs_find(0) === vfsStruct) raw.sqlite3_vfs_register(displaced, 1);
       displaced = undefined;
     },
     entropyCounts: counts,

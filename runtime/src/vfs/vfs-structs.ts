@@ -2,6 +2,8 @@
 // member's byte offset and, for a method, its signature (wasm-callbacks.ts notation). vfs-structs.test.ts
 // checks every one against the layout the build itself reports.
 
+import type { Sqlite3, WasmPointer } from '../sqlite/wasm-instance.js';
+
 interface StructLayout {
   readonly sizeof: number;
   /** Byte offsets of the members that are not methods. */
@@ -67,4 +69,29 @@ export const SQLITE3_FILE = {
 /** A layout's method signatures by name, as installMethodTables takes them. */
 export function signatures(layout: StructLayout): Record<string, string> {
   return Object.fromEntries(Object.entries(layout.methods).map(([name, [, signature]]) => [name, signature]));
+}
+
+/**
+ * A new `layout` struct from SQLite's allocator, zeroed: the methods never set stay NULL, which SQLite
+ * checks for before calling one.
+ */
+export function allocStruct(sqlite3: Sqlite3, layout: StructLayout): WasmPointer {
+  const pointer = sqlite3.alloc(layout.sizeof);
+  sqlite3.heap8u().fill(0, pointer, pointer + layout.sizeof);
+  return pointer;
+}
+
+/** Writes each method's function table entry (`pointers`, by name) into `struct` at its offset. */
+export function setMethods(
+  sqlite3: Sqlite3,
+  struct: WasmPointer,
+  layout: StructLayout,
+  pointers: Readonly<Record<string, WasmPointer>>,
+): void {
+  const words = new DataView(sqlite3.heap8u().buffer);
+  for (const [name, pointer] of Object.entries(pointers)) {
+    const method = layout.methods[name];
+    if (method === undefined) throw new Error(`no method ${name} in this struct`);
+    words.setInt32(struct + method[0], pointer, true);
+  }
 }
