@@ -113,6 +113,34 @@ test('a small append to an open file with nothing queued is in the file before i
   expect(await store.read('f')).toEqual(bytes(1, 2, 3, 4, 5));
 });
 
+/** Whether a callback scheduled for the event loop's next turn ran while `operation` was awaited. */
+async function loopTurnedDuring(operation: () => Promise<void>): Promise<boolean> {
+  let turned = false;
+  const immediate = setImmediate(() => {
+    turned = true;
+  });
+  await operation();
+  clearImmediate(immediate);
+  return turned;
+}
+
+test('a sync after small appends flushes on the calling thread, one after megabytes through the thread pool', async () => {
+  const store = await freshStore();
+  await store.append('f', bytes(1));
+  // The first sync of a file this store opened also syncs the directory (invariant 5); both go through
+  // the thread pool, as the file may hold what another process left unflushed.
+  expect(await loopTurnedDuring(() => store.sync('f'))).toBe(true);
+  await store.append('f', new Uint8Array(300));
+  // Invariant 8: no turn of the event loop passes before the small sync is done.
+  expect(await loopTurnedDuring(() => store.sync('f'))).toBe(false);
+  await store.append('f', new Uint8Array(2 * 1024 * 1024));
+  expect(await loopTurnedDuring(() => store.sync('f'))).toBe(true);
+  // What was counted is cleared by the sync: the next small one is on this thread again.
+  await store.append('f', new Uint8Array(300));
+  expect(await loopTurnedDuring(() => store.sync('f'))).toBe(false);
+  expect((await store.read('f'))?.length).toBe(1 + 300 + 2 * 1024 * 1024 + 300);
+});
+
 test('a process killed with SIGKILL leaves every record it synced, in order', async () => {
   const directory = await freshDirectory();
   const child = spawn(process.execPath, [RUN_TS, SYNC_UNTIL_KILLED, directory], {
