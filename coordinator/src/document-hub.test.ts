@@ -95,13 +95,18 @@ beforeAll(async () => {
   await hub.settled();
 });
 
+/** A sync's mark is written a turn after it (runtime sync-marks.ts invariant 6): lets it happen. */
+const marksWritten = () => new Promise((resolve) => setTimeout(resolve, 5));
+
 test('pushes of 10 clients that arrive together are committed in one transaction, encoded once, and each gets its own verdict', async () => {
   // The syncs of one push alone, in the same state (its files exist): the group must take no more.
   hub.push(members[0]!, create('t0', 0, 'alone'));
   await hub.settled();
+  await marksWritten();
   let before = store.syncs;
   hub.push(members[0]!, create('t0', 1, 'alone again'));
   await hub.settled();
+  await marksWritten();
   const syncsOfOne = store.syncs - before;
   const frameBefore = document.nextFrameLsn;
   for (const member of members) member.heard.length = 0;
@@ -122,6 +127,7 @@ test('pushes of 10 clients that arrive together are committed in one transaction
     else hub.push(member, create(timeline, 0, `todo-${i}`));
   });
   await hub.settled();
+  await marksWritten();
 
   expect(document.nextFrameLsn).toBe(frameBefore + 1);
   expect(store.syncs - before).toBe(syncsOfOne);

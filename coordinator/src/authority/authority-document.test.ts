@@ -152,9 +152,12 @@ test('a reopened authority goes on from its journal: same pages, same markers, f
 });
 
 test('a push whose frame cannot be synced fails, and the document refuses everything after it', async () => {
-  // Syncs: the journal's identity, its sync marks, the migration frame and its mark, then the push's frame.
-  const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 5 });
+  // Every sync after the open's (the migration frame's mark is written a turn after it) fails.
+  const storage = new FaultyByteStore({ mode: 'fail', at: 'sync', k: 1 });
+  storage.syncs = Number.MIN_SAFE_INTEGER;
   const doc = await AuthorityDocument.open({ docId: `authority-${++docs}`, reducer, storage });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  storage.syncs = 0;
   await expect(doc.push([{ timelineId: 'a', mutations: [create('a', 0, 'x')] }])).rejects.toMatchObject({
     kind: 'storage-failed',
   });

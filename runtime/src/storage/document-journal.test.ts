@@ -21,6 +21,8 @@ import {
   MemoryByteStore,
 } from './memory-byte-store.js';
 import { decodePageImage, PageImageError } from './page-image.js';
+import { decodeRecords } from './record.js';
+import { marksFiles, readSyncMarks } from './sync-marks.js';
 
 const sqlite3 = await loadSqlite();
 const vfs = installCaptureVfs(sqlite3);
@@ -363,4 +365,31 @@ test('truncatesTimeline says whether truncateTimeline would delete or write anyt
       }
     }
   }
+});
+
+test('with sync marks, what waits for a sync goes on before its mark is written, and the syncs of one turn share a mark', async () => {
+  const store = new MemoryByteStore();
+  const { journal } = await DocumentJournal.open(store, { syncMarks: true, timelineId: 'marks-turn' });
+  const markRecords = async (): Promise<number> => {
+    let count = 0;
+    for (const file of marksFiles(await store.list())) {
+      count += decodeRecords((await store.read(file)) ?? new Uint8Array(0)).records.length;
+    }
+    return count;
+  };
+  const opened = await markRecords();
+  const [first, second, third] = workload.frames;
+  journal.appendFrame(first!);
+  await journal.sync();
+  journal.appendFrame(second!);
+  await journal.sync();
+  // Both syncs are acknowledged, and no mark was written yet: it waits for a later turn.
+  expect(await markRecords()).toBe(opened);
+  await journal.marked();
+  expect(await markRecords()).toBe(opened + 1);
+  expect((await readSyncMarks(store, await store.list()))[0]?.frameCount).toBe(2);
+  journal.appendFrame(third!);
+  await journal.sync();
+  await journal.marked();
+  expect(await markRecords()).toBe(opened + 2);
 });

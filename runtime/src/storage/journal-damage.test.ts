@@ -26,11 +26,14 @@ async function syncedJournal(): Promise<{ store: MemoryByteStore; hash: string }
     if (lsn % 4 === 0) await first.journal.sync();
   }
   await first.journal.sync();
+  // As a clean close does: its marks are written (a mark follows its sync by a turn).
+  await first.journal.marked();
   const frames = Array.from({ length: 25 }, (_, lsn) => frame(lsn));
   await first.journal.checkpoint(rebuildStore({ image: undefined, frames }), 25);
   const second = await DocumentJournal.open(store, OPTIONS);
   for (let lsn = 30; lsn < FRAMES; lsn++) second.journal.appendFrame(frame(lsn));
   await second.journal.sync();
+  await second.journal.marked();
   const all = Array.from({ length: FRAMES }, (_, lsn) => frame(lsn));
   return { store, hash: await rebuildStore({ image: undefined, frames: all }).hash() };
 }

@@ -13,6 +13,9 @@
 // 4. The identity rides along with every mark: a damaged identity file is restored from it.
 // 5. Marks asked for while one is being written are coalesced: the next write records the highest
 //    count asked for, so a journal syncing faster than marks can be written pays one mark per write.
+// 6. A mark is written in a later turn of the event loop than the `record` that asked for it, so
+//    what acknowledges the frames (a push's report, waiting for the same thread) goes out before the
+//    mark's fsync, not behind it; marks asked for until that turn join the same write (invariant 5).
 import type { ByteStore } from './byte-store.js';
 import { formatFileName, parseFileName } from './file-names.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
@@ -72,6 +75,8 @@ export class SyncMarkWriter {
   /** The highest count asked for (invariant 5). */
   #wanted: number;
   #chain: Promise<void> = Promise.resolve();
+  /** The write asked for and not yet begun, which later asks join (invariants 5, 6). */
+  #next: Promise<void> | undefined;
 
   private constructor(
     store: ByteStore,
@@ -117,7 +122,9 @@ export class SyncMarkWriter {
    */
   record(frameCount: number): Promise<void> {
     this.#wanted = Math.max(this.#wanted, frameCount);
-    const run = this.#chain.then(async () => {
+    if (this.#next !== undefined) return this.#next;
+    const run = this.#chain.then(nextTurn).then(async () => {
+      this.#next = undefined;
       const frameCount = this.#wanted;
       if (frameCount <= this.#marked) return;
       if (this.#bytes >= MARKS_FILE_BYTES) {
@@ -133,9 +140,15 @@ export class SyncMarkWriter {
       }
       this.#marked = frameCount;
     });
+    this.#next = run;
     this.#chain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Resolves in a later turn of the event loop (invariant 6). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 async function writeMarksFile(
