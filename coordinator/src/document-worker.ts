@@ -58,7 +58,10 @@ const older: KnownReducer[] = [...(config.older ?? [])];
 const loadedOlder = new Map<string, Promise<ReducerModule>>();
 /** `useReducers` calls so far: only the latest one's reducer becomes current. */
 let reducerCalls = 0;
-const stores: DocumentStores | undefined = config.store && documentStores(config.store);
+/** Pushes this worker is running: a document's fsync holds the thread only when no other waits on it. */
+let pushesRunning = 0;
+const stores: DocumentStores | undefined =
+  config.store && documentStores(config.store, { syncOnThread: () => pushesRunning <= 1 });
 const documents = new Map<string, Promise<Opened>>();
 const closing = new Map<string, Promise<void>>();
 /**
@@ -150,8 +153,14 @@ serve(port, {
   open: async (docId: string): Promise<void> => {
     await open(docId);
   },
-  push: async (docId: string, requests: PushRequest[]): Promise<PushReport> =>
-    (await document(docId)).push(requests),
+  push: async (docId: string, requests: PushRequest[]): Promise<PushReport> => {
+    pushesRunning++;
+    try {
+      return await (await document(docId)).push(requests);
+    } finally {
+      pushesRunning--;
+    }
+  },
   query: async (docId: string, sql: string, params: (string | number | null)[]) =>
     (await document(docId)).query(sql, params),
   pageHash: async (docId: string): Promise<string> => (await document(docId)).pageHash(),

@@ -9,4 +9,4 @@ export {
 } from '@tandem/runtime/local';
 export { documentFolder, type OpenDocumentOptions, openDocument } from './document.js';
 export { type FolderLock, lockFolder } from './folder-lock.js';
-export { FsByteStore } from './fs-byte-store.js';
+export { FsByteStore, type FsByteStoreOptions } from './fs-byte-store.js';

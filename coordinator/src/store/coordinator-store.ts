@@ -38,7 +38,14 @@ export interface DocumentStores {
   close(): Promise<void>;
 }
 
-export function documentStores(config: StoreConfig): DocumentStores {
+/**
+ * The stores documents open in. `syncOnThread` says whether a small sync of a document's files may hold
+ * the calling thread now (host-node FsByteStoreOptions); the file store only.
+ */
+export function documentStores(
+  config: StoreConfig,
+  options: { readonly syncOnThread?: () => boolean } = {},
+): DocumentStores {
   if (config.kind === 'postgres') {
     const postgres = new PostgresStore(config.url, {
       use: 'documents',
@@ -53,7 +60,7 @@ export function documentStores(config: StoreConfig): DocumentStores {
   }
   return {
     open: async (docId) => {
-      const files = await FsByteStore.open(documentFolder(config.dataDir, docId));
+      const files = await FsByteStore.open(documentFolder(config.dataDir, docId), options);
       return { store: fileAuthorityStore(files), release: () => files.close() };
     },
     list: () => listDocumentFolders(config.dataDir),
