@@ -24,16 +24,15 @@
 //    this machine's virtual CPUs (measured with 10 clients and a coordinator syncing this way: mutate
 //    → confirmed p50 12.6 / 11.7 → 5.9 / 6.4 ms, CPU per confirmed mutation coordinator 1.97 / 1.80 →
 //    1.44 / 1.46 ms, clients 6.5 / 6.1 → 5.0 / 5.0 ms). A larger sync (a page image of megabytes)
-//    goes through the thread pool, so the thread is not held for the flush of all of it; so does a
-//    sync asked for in the background (nothing waits on it: a journal's sync marks), and any sync while
-//    the store's owner says its thread is wanted elsewhere (`syncOnThread`: a document worker with
-//    other pushes waiting), where overlapping the flush with other work is worth the wake-ups (30
-//    busy documents: 13.6 / 13.8k confirmed mutations/s with every small sync on the thread, 15.1 /
-//    15.2k through the pool).
+//    goes through the thread pool, so the thread is not held for the flush of all of it; so does any
+//    sync while the store's owner says its thread is wanted elsewhere (`syncOnThread`: a document
+//    worker with other pushes waiting), where overlapping the flush with other work is worth the
+//    wake-ups (30 busy documents: 13.6 / 13.8k confirmed mutations/s with every small sync on the
+//    thread, 15.1 / 15.2k through the pool).
 import { constants, fdatasyncSync, writevSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type ByteStore, type ByteSyncOptions, checkFileName } from '@tandem/runtime/local';
+import { type ByteStore, checkFileName } from '@tandem/runtime/local';
 import { type FolderLock, lockFolder } from './folder-lock.js';
 
 /** Opens an existing file for appending, without creating it. */
@@ -64,8 +63,6 @@ interface FileState {
 
 interface Joinable {
   readonly kind: 'append' | 'sync';
-  /** A sync every joiner asked for in the background (invariant 8). */
-  background: boolean;
   /** The bytes of the appends that joined. */
   readonly chunks: Uint8Array[];
   done: Promise<void>;
@@ -146,22 +143,18 @@ export class FsByteStore implements ByteStore {
       file.joinable.chunks.push(copy);
       return file.joinable.done;
     }
-    const op: Joinable = { kind: 'append', background: false, chunks: [copy], done: Promise.resolve() };
+    const op: Joinable = { kind: 'append', chunks: [copy], done: Promise.resolve() };
     op.done = this.enqueue(file, op, () => this.write(name, file, op.chunks));
     return op.done;
   }
 
-  async sync(name: string, options?: ByteSyncOptions): Promise<void> {
+  async sync(name: string): Promise<void> {
     checkFileName(name);
     this.checkOpen();
     const file = this.file(name);
-    const background = options?.background === true;
-    if (file.joinable?.kind === 'sync') {
-      file.joinable.background &&= background;
-      return file.joinable.done;
-    }
-    const op: Joinable = { kind: 'sync', background, chunks: [], done: Promise.resolve() };
-    op.done = this.enqueue(file, op, () => this.syncFile(name, file, op.background));
+    if (file.joinable?.kind === 'sync') return file.joinable.done;
+    const op: Joinable = { kind: 'sync', chunks: [], done: Promise.resolve() };
+    op.done = this.enqueue(file, op, () => this.syncFile(name, file));
     return op.done;
   }
 
@@ -261,7 +254,7 @@ export class FsByteStore implements ByteStore {
     }
   }
 
-  private async syncFile(name: string, file: FileState, background: boolean): Promise<void> {
+  private async syncFile(name: string, file: FileState): Promise<void> {
     if (file.handle === undefined) {
       try {
         file.handle = await open(this.path(name), APPEND_EXISTING);
@@ -272,7 +265,7 @@ export class FsByteStore implements ByteStore {
         return;
       }
     }
-    const onThread = !background && file.unsynced <= SYNC_ON_THREAD_BYTES && this.syncOnThread();
+    const onThread = file.unsynced <= SYNC_ON_THREAD_BYTES && this.syncOnThread();
     file.unsynced = 0;
     if (onThread) fdatasyncSync(file.handle.fd);
     else await file.handle.datasync();

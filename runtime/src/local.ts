@@ -70,7 +70,7 @@ export { WORLD_PACKAGE } from './reducer/world.js';
 export { migrationEnvelope, Replica, type ReplicaOptions, type TableStamp } from './replica.js';
 export { Connection, SqlError } from './sqlite/connection.js';
 export { loadSqlite, type Sqlite3 } from './sqlite/sqlite.js';
-export { type ByteStore, type ByteSyncOptions, checkFileName } from './storage/byte-store.js';
+export { type ByteStore, checkFileName } from './storage/byte-store.js';
 export { ClientBase, type RecoveredBase } from './storage/client-base.js';
 export {
   type EstablishedIdentity,

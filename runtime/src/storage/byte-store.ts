@@ -10,9 +10,6 @@
 // 2. A file created by `append` exists after a crash once its `sync` has resolved.
 // 3. `delete` may be undone by a crash (the file reappears whole); recovery must tolerate stale files.
 // 4. Names are `[a-z0-9._-]+`; a store never interprets them.
-// 5. A sync asked for `background` promises the same; it only tells the store that nothing waits on
-//    how soon it resolves, so a store may spend less of its caller's time on it (host-node flushes
-//    such a sync on its thread pool rather than on the calling thread).
 
 export interface ByteStore {
   /** The names of the files present, in no particular order. */
@@ -22,14 +19,9 @@ export interface ByteStore {
   /** Appends to the end of the file, creating it when missing. */
   append(name: string, bytes: Uint8Array): Promise<void>;
   /** Makes everything appended to the file so far durable, its existence included. */
-  sync(name: string, options?: ByteSyncOptions): Promise<void>;
+  sync(name: string): Promise<void>;
   /** Removes the file; removing a missing file is not an error. */
   delete(name: string): Promise<void>;
-}
-
-export interface ByteSyncOptions {
-  /** Nothing waits on how soon the sync resolves (contract point 5). */
-  readonly background?: boolean;
 }
 
 const NAME = /^[a-z0-9._-]+$/;

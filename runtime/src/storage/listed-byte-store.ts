@@ -9,7 +9,7 @@
 // 2. A change that may alter the names (an append to a file the kept listing does not hold, a delete)
 //    forgets the listing when it starts and again when it ends, so a listing taken while it ran is not
 //    kept. An append to a listed file leaves the names as they were.
-import type { ByteStore, ByteSyncOptions } from './byte-store.js';
+import type { ByteStore } from './byte-store.js';
 
 export class ListedByteStore implements ByteStore {
   readonly #store: ByteStore;
@@ -58,8 +58,8 @@ export class ListedByteStore implements ByteStore {
     return this.#changing(this.#store.append(name, bytes));
   }
 
-  sync(name: string, options?: ByteSyncOptions): Promise<void> {
-    return this.#store.sync(name, options);
+  sync(name: string): Promise<void> {
+    return this.#store.sync(name);
   }
 
   delete(name: string): Promise<void> {

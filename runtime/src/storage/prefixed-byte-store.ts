@@ -1,7 +1,7 @@
 // A view of a ByteStore holding only the files whose names start with a prefix, seen without it: lets
 // several journals (a client's timeline and the base of one history) share one folder without seeing
 // each other's files.
-import { type ByteStore, type ByteSyncOptions, checkFileName } from './byte-store.js';
+import { type ByteStore, checkFileName } from './byte-store.js';
 
 export class PrefixedByteStore implements ByteStore {
   readonly #store: ByteStore;
@@ -27,8 +27,8 @@ export class PrefixedByteStore implements ByteStore {
     return this.#store.append(this.#name(name), bytes);
   }
 
-  sync(name: string, options?: ByteSyncOptions): Promise<void> {
-    return this.#store.sync(this.#name(name), options);
+  sync(name: string): Promise<void> {
+    return this.#store.sync(this.#name(name));
   }
 
   delete(name: string): Promise<void> {

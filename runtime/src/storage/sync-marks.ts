@@ -21,8 +21,6 @@ import { formatFileName, parseFileName } from './file-names.js';
 import { decodeRecords, encodeRecord, RecordType } from './record.js';
 
 const KIND = 'marks';
-/** A mark is written behind what it counts and nothing waits on how soon (byte-store.ts point 5). */
-const BACKGROUND = { background: true } as const;
 const MARKS_FILE_BYTES = 64 * 1024;
 const utf8 = new TextEncoder();
 
@@ -137,7 +135,7 @@ export class SyncMarkWriter {
       } else {
         const record = markRecord(frameCount, this.#identity);
         await this.#store.append(this.#file, record);
-        await this.#store.sync(this.#file, BACKGROUND);
+        await this.#store.sync(this.#file);
         this.#bytes += record.length;
       }
       this.#marked = frameCount;
@@ -161,6 +159,6 @@ async function writeMarksFile(
 ): Promise<string> {
   const file = formatFileName({ kind: KIND, lsn: frameCount, generation, ext: 'log' });
   await store.append(file, markRecord(frameCount, identity));
-  await store.sync(file, BACKGROUND);
+  await store.sync(file);
   return file;
 }
