@@ -21,9 +21,9 @@
 // 8. A sync of a file that took at most SYNC_ON_THREAD_BYTES since its last sync runs its fdatasync on
 //    the calling thread, as SQLite's own commit does: flushing a few hundred bytes takes a fraction of a
 //    millisecond, while handing it to the thread pool costs two thread wake-ups, the dearest thing on
-//    this machine's virtual CPUs (measured with 10 clients and a coordinator syncing this way: mutate
-//    → confirmed p50 12.6 / 11.7 → 5.9 / 6.4 ms, CPU per confirmed mutation coordinator 1.97 / 1.80 →
-//    1.44 / 1.46 ms, clients 6.5 / 6.1 → 5.0 / 5.0 ms). A larger sync (a page image of megabytes)
+//    this machine's virtual CPUs (10 clients and a coordinator, six runs alternating with the thread
+//    pool's build: mutate → confirmed p50 median 7.3 against 9.1 ms, p99 43 against 49 ms; the root
+//    README.md's performance table). A larger sync (a page image of megabytes)
 //    goes through the thread pool, so the thread is not held for the flush of all of it; so does any
 //    sync while the store's owner says its thread is wanted elsewhere (`syncOnThread`: a document
 //    worker with other pushes waiting), where overlapping the flush with other work is worth the
